@@ -1,0 +1,14 @@
+//! The publisher's archive: what a document is, how files become documents, and where they are kept.
+//!
+//! - [`model`]: [`DocId`], [`Kind`], [`Document`], and [`Extracted`] — what a reader found in a file.
+//! - [`read`]: the ingest readers (e-mail, mbox, maildir, PDF in a child process, text, Markdown,
+//!   reStructuredText, HTML, gzip, JSON Lines). A reader only parses: it never writes.
+//! - `store`, `catalog`, `ingest`: the content-addressed blob store, the SQLite catalog, and the
+//!   incremental `add` that ties readers to them.
+//!
+//! This crate never touches the network.
+
+pub mod model;
+pub mod read;
+
+pub use model::{Blob, DocId, Document, EmailHeaders, Extracted, IdSource, Kind};

@@ -1,0 +1,1 @@
+//! Ingest readers (being written).
