@@ -8,7 +8,13 @@
 //!
 //! This crate never touches the network.
 
+pub mod catalog;
+pub mod ingest;
+pub mod layout;
 pub mod model;
 pub mod read;
+pub mod store;
 
+pub use catalog::Catalog;
 pub use model::{Blob, DocId, Document, EmailHeaders, Extracted, IdSource, Kind};
+pub use store::Store;

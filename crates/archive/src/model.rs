@@ -31,7 +31,10 @@ impl DocId {
     /// The id of an e-mail: a hash of its Message-ID, so it is the same wherever the message came from.
     pub fn from_message_id(message_id: &str) -> DocId {
         use sha2::{Digest, Sha256};
-        let mid = message_id.trim().trim_start_matches('<').trim_end_matches('>');
+        let mid = message_id
+            .trim()
+            .trim_start_matches('<')
+            .trim_end_matches('>');
         let digest = Sha256::digest(mid.as_bytes());
         DocId(format!("m-{}", &hex::encode(digest)[..16]))
     }
@@ -197,7 +200,11 @@ pub struct Document {
     pub id: DocId,
     pub kind: Kind,
     pub title: String,
-    #[serde(default, with = "time::serde::rfc3339::option", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub date: Option<OffsetDateTime>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub origin: Option<String>,

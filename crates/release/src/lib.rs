@@ -1,1 +1,610 @@
-//! placeholder
+//! The publisher's side: an archive folder, its keys, and the signed TUF release made from it.
+//!
+//! [`Archive`] ties the pieces together: `init` (config, keys, the first root), `add` (the ingest
+//! of the `archive` crate), `withdraw`, `release` (documents → records → targets → signed
+//! metadata) and `refresh_timestamp`. The TUF work itself is the `trust` crate's.
+//!
+//! An archive folder:
+//! ```text
+//! samizdat.toml      configuration          keys/        PKCS#8 ed25519 keys (0600)
+//! root.json          the trusted root to hand to mirrors and readers
+//! catalog.sqlite     documents, sources, withdrawals, published records
+//! store/             content-addressed blobs
+//! release/           the TUF repository mirrors copy: metadata/ and targets/
+//! ```
+//!
+//! **Atomic releases.** Every file a release writes has a new name (consistent snapshots:
+//! `N.snapshot.json`, `targets/<sha256>.<name>`), except `metadata/timestamp.json`, which is
+//! replaced last, by rename, after everything it points to is durable. Killed at any moment, the
+//! previous release stays complete and valid; the leftovers of the dead run are unreferenced and
+//! overwritten or reused by the next one. A release never modifies a file of an earlier release.
+
+pub mod config;
+pub mod records;
+pub mod site;
+
+use archive::catalog::Tombstone;
+use archive::ingest::{self, AddOptions, Progress, Summary};
+use archive::layout;
+use archive::{Catalog, DocId, Store};
+use config::{Config, ExpiryDays, KeyFiles};
+use sha2::{Digest, Sha256};
+use site::{Site, SiteInput};
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use time::{Duration, OffsetDateTime};
+use trust::editor::{self, Expiries, RootSpec, Signers, TargetEntry};
+use trust::keys::SigningKey;
+
+pub use config::CONFIG_FILE;
+
+#[derive(Debug)]
+pub struct Error(pub String);
+
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Error {}
+
+macro_rules! impl_from {
+    ($($t:ty),*) => {$(
+        impl From<$t> for Error {
+            fn from(e: $t) -> Self { Error(e.to_string()) }
+        }
+    )*};
+}
+impl_from!(
+    archive::catalog::CatalogError,
+    archive::ingest::IngestError,
+    trust::Error
+);
+
+impl From<String> for Error {
+    fn from(e: String) -> Self {
+        Error(e)
+    }
+}
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+fn io_err(path: &Path, what: &str) -> impl FnOnce(std::io::Error) -> Error {
+    let path = path.display().to_string();
+    let what = what.to_owned();
+    move |e| Error(format!("{path}: {what}: {e}"))
+}
+
+/// How `init` sets up the keys.
+#[derive(Debug, Clone)]
+pub struct InitOptions {
+    pub title: String,
+    /// Number of root keys and how many must sign (default 1 of 1; 2 of 3 for a group).
+    pub root_keys: u32,
+    pub root_threshold: u32,
+    /// Number of timestamp keys, one per co-publisher; any one can refresh the timestamp.
+    pub timestamp_keys: u32,
+    pub expiry: ExpiryDays,
+}
+
+impl Default for InitOptions {
+    fn default() -> Self {
+        InitOptions {
+            title: "samizdat archive".into(),
+            root_keys: 1,
+            root_threshold: 1,
+            timestamp_keys: 1,
+            expiry: ExpiryDays::default(),
+        }
+    }
+}
+
+/// What a release did, for the summary line and the benchmarks.
+#[derive(Debug, Clone)]
+pub struct ReleaseReport {
+    pub version: u64,
+    pub documents: usize,
+    pub withdrawn: usize,
+    pub targets: usize,
+    pub records_rebuilt: usize,
+    pub files_placed: usize,
+    pub bins_total: usize,
+    pub bins_written: usize,
+}
+
+/// Phases of a release at which a test can stop the process (`SAMIZDAT_PAUSE_AT=<phase>`), to kill
+/// it there. Not a feature: a hook for crash tests, harmless when unset.
+fn pause_point(phase: &str) {
+    if std::env::var("SAMIZDAT_PAUSE_AT").ok().as_deref() == Some(phase) {
+        eprintln!("samizdat: paused at {phase}");
+        std::thread::sleep(std::time::Duration::from_secs(120));
+    }
+}
+
+pub struct Archive {
+    dir: PathBuf,
+    config: Config,
+    catalog: Catalog,
+    store: Store,
+    _lock: fs::File,
+}
+
+impl Archive {
+    /// Creates a new archive in `dir` (which must not exist or be empty): configuration, keys, and
+    /// the first signed root. Built in a temporary sibling folder and renamed into place, so an
+    /// interrupted `init` leaves nothing half made.
+    pub fn init(dir: &Path, options: &InitOptions) -> Result<PathBuf> {
+        if options.root_threshold == 0 || options.root_threshold > options.root_keys {
+            return Err(Error(format!(
+                "root threshold {} must be between 1 and the number of root keys ({})",
+                options.root_threshold, options.root_keys
+            )));
+        }
+        if options.timestamp_keys == 0 {
+            return Err(Error("at least one timestamp key is needed".into()));
+        }
+        if dir.exists() {
+            let empty = fs::read_dir(dir)
+                .map_err(io_err(dir, "cannot read"))?
+                .next()
+                .is_none();
+            if !empty {
+                return Err(Error(format!(
+                    "{}: exists and is not empty; `init` makes a new archive in a new folder",
+                    dir.display()
+                )));
+            }
+        }
+        let parent = match dir.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
+            _ => PathBuf::from("."),
+        };
+        fs::create_dir_all(&parent).map_err(io_err(&parent, "cannot create"))?;
+        let staging = tempfile::Builder::new()
+            .prefix(".samizdat-init-")
+            .tempdir_in(&parent)
+            .map_err(io_err(&parent, "cannot create a temporary folder"))?;
+        let root = staging.path();
+        let keys_dir = root.join("keys");
+        fs::create_dir(&keys_dir).map_err(io_err(&keys_dir, "cannot create"))?;
+        set_mode(&keys_dir, 0o700)?;
+
+        let new_key = |name: &str| -> Result<(String, SigningKey)> {
+            let key = SigningKey::generate();
+            let rel = format!("keys/{name}.der");
+            key.write_new(&root.join(&rel))?;
+            Ok((rel, key))
+        };
+        let mut root_files = Vec::new();
+        let mut root_signers = Vec::new();
+        for n in 1..=options.root_keys {
+            let (rel, key) = new_key(&format!("root-{n}"))?;
+            root_files.push(rel);
+            root_signers.push(key);
+        }
+        let (targets_file, targets_key) = new_key("targets")?;
+        let (snapshot_file, snapshot_key) = new_key("snapshot")?;
+        let mut timestamp_files = Vec::new();
+        let mut timestamp_public = Vec::new();
+        for n in 1..=options.timestamp_keys {
+            let (rel, key) = new_key(&format!("timestamp-{n}"))?;
+            timestamp_files.push(rel);
+            timestamp_public.push(key.public());
+        }
+        let spec = RootSpec {
+            root_keys: root_signers.iter().map(SigningKey::public).collect(),
+            root_threshold: options.root_threshold,
+            targets_keys: vec![targets_key.public()],
+            snapshot_keys: vec![snapshot_key.public()],
+            timestamp_keys: timestamp_public,
+            timestamp_threshold: 1,
+        };
+        let expires = OffsetDateTime::now_utc() + Duration::days(options.expiry.root.into());
+        let signers: Vec<&SigningKey> = root_signers.iter().collect();
+        let root_json = editor::sign_root(&spec, 1, expires, &signers)?;
+        let metadata = root.join("release/metadata");
+        fs::create_dir_all(&metadata).map_err(io_err(&metadata, "cannot create"))?;
+        fs::create_dir_all(root.join("release/targets"))
+            .map_err(io_err(&metadata, "cannot create"))?;
+        write_file(&metadata.join("1.root.json"), &root_json)?;
+        write_file(&root.join("root.json"), &root_json)?;
+        let config = Config {
+            title: options.title.clone(),
+            expiry: options.expiry.clone(),
+            keys: KeyFiles {
+                root: root_files,
+                root_threshold: options.root_threshold,
+                targets: targets_file,
+                snapshot: snapshot_file,
+                timestamp: timestamp_files,
+            },
+        };
+        write_file(&root.join(CONFIG_FILE), config.to_toml().as_bytes())?;
+        Catalog::open(&root.join("catalog.sqlite"))?;
+        Store::open(&root.join("store")).map_err(io_err(&root.join("store"), "cannot create"))?;
+        if dir.exists() {
+            fs::remove_dir(dir).map_err(io_err(dir, "cannot replace the empty folder"))?;
+        }
+        let staged = staging.keep();
+        fs::rename(&staged, dir).map_err(io_err(dir, "cannot create"))?;
+        sync_dir(&parent)?;
+        Ok(dir.join("root.json"))
+    }
+
+    /// Opens an archive, taking its lock: one `add`, `release` or `withdraw` at a time.
+    pub fn open(dir: &Path) -> Result<Archive> {
+        let config = Config::read(dir)?;
+        let lock_path = dir.join(".lock");
+        let lock = fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(io_err(&lock_path, "cannot open the lock file"))?;
+        lock.try_lock().map_err(|_| {
+            Error(format!(
+                "{}: another samizdat command is working on this archive",
+                dir.display()
+            ))
+        })?;
+        let catalog = Catalog::open(&dir.join("catalog.sqlite"))?;
+        let store =
+            Store::open(&dir.join("store")).map_err(io_err(&dir.join("store"), "cannot open"))?;
+        Ok(Archive {
+            dir: dir.to_owned(),
+            config,
+            catalog,
+            store,
+            _lock: lock,
+        })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn metadata_dir(&self) -> PathBuf {
+        self.dir.join("release/metadata")
+    }
+
+    pub fn add(
+        &mut self,
+        paths: &[PathBuf],
+        read: archive::read::ReadOptions,
+        progress: &dyn Progress,
+    ) -> Result<Summary> {
+        let options = AddOptions {
+            read,
+            archive_dir: self.dir.clone(),
+        };
+        Ok(ingest::add(
+            &mut self.catalog,
+            &self.store,
+            paths,
+            &options,
+            progress,
+        )?)
+    }
+
+    pub fn withdraw(&mut self, id: &str, reason: &str) -> Result<()> {
+        let id = DocId::new(id)?;
+        if reason.trim().is_empty() {
+            return Err(Error("a withdrawal needs a reason (--reason)".into()));
+        }
+        let now = OffsetDateTime::now_utc()
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default();
+        Ok(self.catalog.withdraw(&id, reason.trim(), &now)?)
+    }
+
+    fn key(&self, rel: &str) -> Result<SigningKey> {
+        Ok(SigningKey::read(&self.dir.join(rel))?)
+    }
+
+    fn expiries(&self) -> Expiries {
+        let e = &self.config.expiry;
+        Expiries {
+            targets: Duration::days(e.targets.into()),
+            snapshot: Duration::days(e.snapshot.into()),
+            timestamp: Duration::days(e.timestamp.into()),
+        }
+    }
+
+    /// The newest root version in `release/metadata`.
+    fn root_version(&self) -> Result<u64> {
+        let dir = self.metadata_dir();
+        let mut newest = 0;
+        for entry in fs::read_dir(&dir).map_err(io_err(&dir, "cannot read"))? {
+            let name = entry.map_err(io_err(&dir, "cannot read"))?.file_name();
+            let name = name.to_string_lossy();
+            if let Some(v) = name
+                .strip_suffix(".root.json")
+                .and_then(|v| v.parse::<u64>().ok())
+            {
+                newest = newest.max(v);
+            }
+        }
+        if newest == 0 {
+            return Err(Error(format!("{}: no N.root.json", dir.display())));
+        }
+        Ok(newest)
+    }
+
+    /// Makes a new release: records of changed documents, target files placed, metadata signed,
+    /// and `timestamp.json` replaced last.
+    pub fn release(&mut self, site: &dyn Site, progress: &dyn Progress) -> Result<ReleaseReport> {
+        let now = OffsetDateTime::now_utc();
+        let docs = self.catalog.documents()?;
+        let tombstones = self.catalog.tombstones()?;
+        let links = records::links(&docs);
+
+        // 1. Records: rebuild those whose inputs changed.
+        let known = self.catalog.records()?;
+        let empty = records::Links::default();
+        progress.start(docs.len() as u64);
+        let mut rebuilt = Vec::new();
+        let mut record_blobs = Vec::with_capacity(docs.len());
+        for doc in &docs {
+            let doc_links = links.get(&doc.id).unwrap_or(&empty);
+            let inputs = records::inputs_digest(doc, doc_links);
+            let state = match known.get(doc.id.as_str()) {
+                Some(state) if state.inputs == inputs && self.store.contains(&state.blob) => {
+                    state.clone()
+                }
+                _ => {
+                    let state = records::build(&self.store, doc, doc_links)?;
+                    rebuilt.push((doc.id.clone(), state.clone()));
+                    state
+                }
+            };
+            record_blobs.push(state.blob);
+            progress.advance(doc.id.as_str());
+        }
+        progress.finish();
+        if !rebuilt.is_empty() {
+            self.store
+                .sync()
+                .map_err(io_err(self.store.dir(), "cannot sync the store"))?;
+            self.catalog.transaction(|tx| {
+                for (id, state) in &rebuilt {
+                    tx.put_record(id, state)?;
+                }
+                Ok(())
+            })?;
+        }
+        pause_point("records");
+
+        // 2. Targets: every document's original and record, the tombstones, the site.
+        let mut placed: Vec<(String, archive::Blob)> = Vec::with_capacity(docs.len() * 2 + 1);
+        for (doc, record) in docs.iter().zip(record_blobs) {
+            placed.push((
+                layout::original_target(&doc.id, &doc.ext),
+                doc.original.clone(),
+            ));
+            placed.push((layout::record_target(&doc.id), record));
+        }
+        let withdrawn = tombstones_json(&tombstones)?;
+        placed.push((
+            layout::WITHDRAWN_TARGET.to_owned(),
+            self.store
+                .put(&withdrawn)
+                .map_err(io_err(self.store.dir(), "cannot write"))?,
+        ));
+        let site_files = site.build(&SiteInput {
+            title: &self.config.title,
+            documents: &docs,
+            links: &links,
+            store: &self.store,
+        })?;
+        let mut custom = std::collections::HashMap::new();
+        for file in site_files {
+            let blob = self
+                .store
+                .put(&file.bytes)
+                .map_err(io_err(self.store.dir(), "cannot write"))?;
+            custom.insert(file.name.clone(), serde_json::json!({ "path": file.path }));
+            placed.push((file.name, blob));
+        }
+
+        let targets_dir = self.dir.join("release/targets");
+        fs::create_dir_all(&targets_dir).map_err(io_err(&targets_dir, "cannot create"))?;
+        let mut files_placed = 0;
+        let mut entries = Vec::with_capacity(placed.len());
+        for (name, blob) in &placed {
+            let file = targets_dir.join(format!("{}.{name}", blob.sha256));
+            if !file.exists() {
+                place(&self.store.path_of(&blob.sha256), &file)?;
+                files_placed += 1;
+            }
+            let mut sha256 = [0u8; 32];
+            hex::decode_to_slice(&blob.sha256, &mut sha256)
+                .map_err(|_| Error(format!("target {name}: bad stored hash {}", blob.sha256)))?;
+            entries.push(TargetEntry {
+                name: trust::TargetName::new(name)?,
+                length: blob.len,
+                sha256,
+                custom: custom.remove(name),
+            });
+        }
+        self.store
+            .sync()
+            .map_err(io_err(&targets_dir, "cannot sync"))?;
+        pause_point("targets");
+
+        // 3. Metadata: changed bins, snapshot, then the timestamp, last.
+        let signers_keys = (
+            self.key(&self.config.keys.targets)?,
+            self.key(&self.config.keys.snapshot)?,
+            self.timestamp_key(None)?,
+        );
+        let signers = Signers {
+            targets: &signers_keys.0,
+            snapshot: &signers_keys.1,
+            timestamp: &signers_keys.2,
+        };
+        let metadata_dir = self.metadata_dir();
+        let files = editor::build_release(
+            &metadata_dir,
+            self.root_version()?,
+            entries,
+            &signers,
+            &self.expiries(),
+            now,
+        )?;
+        for (name, bytes) in &files.versioned {
+            write_file(&metadata_dir.join(name), bytes)?;
+        }
+        self.store
+            .sync()
+            .map_err(io_err(&metadata_dir, "cannot sync"))?;
+        pause_point("metadata");
+        write_file(&metadata_dir.join("timestamp.json"), &files.timestamp)?;
+        self.catalog
+            .set_meta("release_version", &files.snapshot_version.to_string())?;
+        Ok(ReleaseReport {
+            version: files.snapshot_version,
+            documents: docs.len(),
+            withdrawn: tombstones.len(),
+            targets: placed.len(),
+            records_rebuilt: rebuilt.len(),
+            files_placed,
+            bins_total: files.bins_total,
+            bins_written: files.bins_written,
+        })
+    }
+
+    /// The timestamp key to sign with: the given file, else the first configured one present.
+    fn timestamp_key(&self, given: Option<&Path>) -> Result<SigningKey> {
+        if let Some(path) = given {
+            return Ok(SigningKey::read(path)?);
+        }
+        for rel in &self.config.keys.timestamp {
+            if self.dir.join(rel).exists() {
+                return self.key(rel);
+            }
+        }
+        Err(Error(format!(
+            "{}: no timestamp key on this machine; pass --key FILE",
+            self.dir.display()
+        )))
+    }
+
+    /// Re-signs `timestamp.json` with a fresh expiry, pointing at the same snapshot.
+    pub fn refresh_timestamp(&self, key: Option<&Path>) -> Result<u64> {
+        refresh_timestamp(
+            &self.metadata_dir(),
+            &self.timestamp_key(key)?,
+            Duration::days(self.config.expiry.timestamp.into()),
+        )
+    }
+
+    /// Copies the root key(s) to `out` (a folder) and, with `remove`, deletes them from the
+    /// archive: root is then offline, needed only to rotate keys or renew the root.
+    pub fn export_root_keys(&self, out: &Path, remove: bool) -> Result<Vec<PathBuf>> {
+        fs::create_dir_all(out).map_err(io_err(out, "cannot create"))?;
+        let mut written = Vec::new();
+        for rel in &self.config.keys.root {
+            let from = self.dir.join(rel);
+            if !from.exists() {
+                continue;
+            }
+            let key = SigningKey::read(&from)?;
+            let name = Path::new(rel).file_name().unwrap_or_default();
+            let to = out.join(name);
+            key.write_new(&to)?;
+            // Read back before deleting anything: the copy must be the same key.
+            if SigningKey::read(&to)?.public().key_id() != key.public().key_id() {
+                return Err(Error(format!(
+                    "{}: the exported key does not read back",
+                    to.display()
+                )));
+            }
+            written.push(to);
+        }
+        if written.is_empty() {
+            return Err(Error(format!(
+                "{}: no root key on this machine",
+                self.dir.display()
+            )));
+        }
+        if remove {
+            for rel in &self.config.keys.root {
+                let from = self.dir.join(rel);
+                if from.exists() {
+                    fs::remove_file(&from).map_err(io_err(&from, "cannot remove"))?;
+                }
+            }
+            sync_dir(&self.dir.join("keys"))?;
+        }
+        Ok(written)
+    }
+}
+
+/// Re-signs the timestamp of the release in `metadata_dir` (what a co-publisher holding only a
+/// timestamp key and a copy of the release runs). Returns the new timestamp version.
+pub fn refresh_timestamp(metadata_dir: &Path, key: &SigningKey, lifetime: Duration) -> Result<u64> {
+    let bytes = editor::refresh_timestamp(metadata_dir, key, lifetime, OffsetDateTime::now_utc())?;
+    write_file(&metadata_dir.join("timestamp.json"), &bytes)?;
+    let value: serde_json::Value =
+        serde_json::from_slice(&bytes).map_err(|e| Error(format!("timestamp.json: {e}")))?;
+    Ok(value["signed"]["version"].as_u64().unwrap_or_default())
+}
+
+fn tombstones_json(tombstones: &[Tombstone]) -> Result<Vec<u8>> {
+    serde_json::to_vec(&serde_json::json!({ "withdrawn": tombstones }))
+        .map_err(|e| Error(format!("cannot encode the tombstones: {e}")))
+}
+
+/// Puts a stored blob at a target path: a hard link (stored once on disk), else a copy; either way
+/// the name appears only once the file is complete.
+fn place(blob: &Path, target: &Path) -> Result<()> {
+    if fs::hard_link(blob, target).is_ok() {
+        return Ok(());
+    }
+    let bytes = fs::read(blob).map_err(io_err(blob, "cannot read stored blob"))?;
+    write_file(target, &bytes)
+}
+
+/// Writes a file atomically: a temporary file beside it, flushed, then renamed over.
+pub fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io_err(dir, "cannot write"))?;
+    tmp.write_all(bytes).map_err(io_err(path, "cannot write"))?;
+    tmp.as_file()
+        .sync_all()
+        .map_err(io_err(path, "cannot sync"))?;
+    tmp.persist(path)
+        .map_err(|e| Error(format!("{}: cannot write: {}", path.display(), e.error)))?;
+    sync_dir(dir)
+}
+
+fn sync_dir(dir: &Path) -> Result<()> {
+    fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(io_err(dir, "cannot sync"))
+}
+
+fn set_mode(path: &Path, mode: u32) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(path, fs::Permissions::from_mode(mode))
+        .map_err(io_err(path, "cannot set mode"))
+}
+
+/// SHA-256 of bytes, hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}

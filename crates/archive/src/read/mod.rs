@@ -1,1 +1,346 @@
-//! Ingest readers (being written).
+//! Ingest readers: one file in, zero or more [`Extracted`] documents out.
+//!
+//! [`read_file`] picks a reader by the file's content first (a PDF starts with `%PDF-`, an e-mail with
+//! an mbox `From ` line or a block of RFC 5322 headers) and its extension second:
+//!
+//! - [`email`]: single RFC 5322 messages, mbox files, maildir entries; attachments become children;
+//! - [`pdf`]: PDF text and metadata, extracted in a child process with a time and memory limit;
+//! - [`text`]: plain text, Markdown, reStructuredText and HTML, each optionally gzip-compressed;
+//! - [`jsonl`]: a publisher's JSON Lines import, one document per line.
+//!
+//! A reader only parses: it never writes to the archive. A failure of the whole file is an `Err`; a
+//! bad row or message inside a file that holds several is an `Err` entry in
+//! [`ReadOutcome::Documents`], and the others are still read.
+
+pub mod email;
+pub mod jsonl;
+pub mod pdf;
+pub mod text;
+
+use crate::model::Extracted;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// How to read files: the only knob today is how PDFs are extracted.
+#[derive(Clone, Debug)]
+pub struct ReadOptions {
+    pub pdf: PdfExtractor,
+}
+
+impl ReadOptions {
+    pub fn new(pdf: PdfExtractor) -> ReadOptions {
+        ReadOptions { pdf }
+    }
+}
+
+/// The command that extracts a PDF in a child process, and the limits it runs under.
+///
+/// `program` and `args` run [`pdf::child_main`]; the PDF's path is appended as the last argument.
+/// The child sets `memory_limit_bytes` as its own address-space limit (`RLIMIT_AS`) before parsing;
+/// the parent kills it after `timeout`.
+#[derive(Clone, Debug)]
+pub struct PdfExtractor {
+    pub program: PathBuf,
+    pub args: Vec<String>,
+    pub timeout: Duration,
+    pub memory_limit_bytes: u64,
+}
+
+impl PdfExtractor {
+    /// Default wall-clock limit for one PDF.
+    pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+    /// Default address-space limit of the child: 1 GiB.
+    pub const DEFAULT_MEMORY_LIMIT: u64 = 1 << 30;
+
+    /// An extractor running `program args… <pdf>` with the default limits.
+    pub fn new(program: impl Into<PathBuf>, args: Vec<String>) -> PdfExtractor {
+        PdfExtractor {
+            program: program.into(),
+            args,
+            timeout: Self::DEFAULT_TIMEOUT,
+            memory_limit_bytes: Self::DEFAULT_MEMORY_LIMIT,
+        }
+    }
+}
+
+/// What [`read_file`] found in a file.
+#[derive(Debug)]
+pub enum ReadOutcome {
+    /// Not a document format we ingest (e.g. `.json`, images, `.js`): reported as skipped, with the reason.
+    Unsupported(String),
+    /// One entry per document found; a bad row/message is an Err, the others are still ingested.
+    Documents(Vec<Result<Extracted, ReadError>>),
+}
+
+/// Why a file, or one row or message of it, could not be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadError {
+    /// Where inside the file ("line 12", "message 3"); `None` for the whole file.
+    pub locator: Option<String>,
+    /// What was wrong and what was expected, without a trailing period.
+    pub reason: String,
+}
+
+impl ReadError {
+    /// An error about the whole file.
+    pub fn file(reason: impl Into<String>) -> ReadError {
+        ReadError {
+            locator: None,
+            reason: reason.into(),
+        }
+    }
+
+    /// An error about one part of the file.
+    pub fn at(locator: impl Into<String>, reason: impl Into<String>) -> ReadError {
+        ReadError {
+            locator: Some(locator.into()),
+            reason: reason.into(),
+        }
+    }
+}
+
+impl fmt::Display for ReadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.locator {
+            Some(locator) => write!(f, "{locator}: {}", self.reason),
+            None => f.write_str(&self.reason),
+        }
+    }
+}
+
+impl std::error::Error for ReadError {}
+
+/// The format a file is read as.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Format {
+    Email,
+    Pdf,
+    JsonLines,
+    Text(text::TextFormat),
+}
+
+/// Extensions that are never documents, skipped without looking at their content.
+const NOT_DOCUMENTS: &[&str] = &[
+    "json", "js", "mjs", "map", "css", "png", "jpg", "jpeg", "gif", "svg", "svgz", "ico", "bmp",
+    "tif", "tiff", "webp", "woff", "woff2", "ttf", "otf", "eot", "zip", "tar", "tgz", "bz2", "xz",
+    "zst", "7z", "rar", "deb", "rpm", "exe", "dll", "so", "o", "a", "class", "jar", "pyc", "wasm",
+    "mp3", "mp4", "ogg", "wav", "avi", "mov", "webm", "db", "sqlite",
+];
+
+/// Largest size a gzip-compressed document may decompress to.
+pub const MAX_GUNZIPPED_BYTES: u64 = 256 << 20;
+
+/// Reads one file.
+///
+/// `path`: the file; `root`: the folder the publisher passed to `add` (or the file's parent when a single file was passed).
+/// A whole-file failure (unreadable, truncated PDF, 0-byte e-mail, invalid UTF-8 in a text file...) is Err.
+pub fn read_file(path: &Path, root: &Path, opts: &ReadOptions) -> Result<ReadOutcome, ReadError> {
+    let name = file_name(path);
+    let lower = name.to_ascii_lowercase();
+    let (inner_name, gzipped) = match lower.strip_suffix(".gz") {
+        Some(inner) if !inner.is_empty() => (inner.to_owned(), true),
+        _ => (lower.clone(), false),
+    };
+    let ext = extension(&inner_name);
+    if NOT_DOCUMENTS.contains(&ext.as_str()) {
+        return Ok(ReadOutcome::Unsupported(format!(
+            "`.{ext}` files are not documents samizdat ingests"
+        )));
+    }
+    let raw = std::fs::read(path).map_err(|e| ReadError::file(format!("cannot read: {e}")))?;
+    let content = if gzipped {
+        gunzip(&raw, MAX_GUNZIPPED_BYTES)?
+    } else {
+        raw.clone()
+    };
+    let format = match detect(&ext, &content) {
+        Ok(format) => format,
+        Err(reason) => return Ok(ReadOutcome::Unsupported(reason)),
+    };
+    match format {
+        Format::Email if gzipped => Ok(ReadOutcome::Unsupported(
+            "gzip-compressed e-mail is not ingested: expected an uncompressed message or mbox"
+                .into(),
+        )),
+        Format::Email => email::read(&content, ext == "eml", opts),
+        Format::Pdf if gzipped => Ok(ReadOutcome::Unsupported(
+            "gzip-compressed PDF is not ingested: expected an uncompressed PDF".into(),
+        )),
+        Format::Pdf => {
+            let doc = pdf::read(path, raw, &name, &opts.pdf)?;
+            Ok(ReadOutcome::Documents(vec![Ok(doc)]))
+        }
+        Format::JsonLines if gzipped => Ok(ReadOutcome::Unsupported(
+            "gzip-compressed JSON Lines are not ingested: expected an uncompressed .jsonl".into(),
+        )),
+        Format::JsonLines => Ok(ReadOutcome::Documents(jsonl::read(
+            &content, path, root, opts,
+        )?)),
+        Format::Text(format) => {
+            let file_ext = stored_ext(&ext, format, gzipped);
+            let doc = text::read(format, &content, raw, file_ext, &name)?;
+            Ok(ReadOutcome::Documents(vec![Ok(doc)]))
+        }
+    }
+}
+
+/// Picks a format from the (inner, lowercased) extension and the decompressed content; `Err` is the
+/// reason the file is not a document.
+fn detect(ext: &str, content: &[u8]) -> Result<Format, String> {
+    if content.starts_with(b"%PDF-") || ext == "pdf" {
+        return Ok(Format::Pdf);
+    }
+    match ext {
+        "eml" | "mbox" => return Ok(Format::Email),
+        "jsonl" | "ndjson" => return Ok(Format::JsonLines),
+        "md" | "markdown" => return Ok(Format::Text(text::TextFormat::Markdown)),
+        "rst" => return Ok(Format::Text(text::TextFormat::Rst)),
+        "html" | "htm" | "xhtml" => return Ok(Format::Text(text::TextFormat::Html)),
+        _ => {}
+    }
+    if email::looks_like_email(content) {
+        return Ok(Format::Email);
+    }
+    if ext == "txt" || ext == "text" {
+        return Ok(Format::Text(text::TextFormat::Plain));
+    }
+    // Unknown extension: text only if it is UTF-8 without NULs.
+    let head = &content[..content.len().min(8192)];
+    if head.contains(&0) {
+        return Err("binary content: expected a document format or UTF-8 text".into());
+    }
+    if let Err(e) = std::str::from_utf8(content) {
+        return Err(format!(
+            "not UTF-8 text (invalid byte at offset {}) and not a known document format",
+            e.valid_up_to()
+        ));
+    }
+    Ok(Format::Text(text::TextFormat::Plain))
+}
+
+/// The `ext` to record for a text document: a known one, else the file's own if it is short and
+/// plain, else `txt`; with `.gz` appended when the file was compressed.
+fn stored_ext(ext: &str, format: text::TextFormat, gzipped: bool) -> String {
+    let base = match format {
+        text::TextFormat::Plain if is_plain_ext(ext) => ext,
+        text::TextFormat::Plain => "txt",
+        _ => ext,
+    };
+    if gzipped {
+        format!("{base}.gz")
+    } else {
+        base.to_owned()
+    }
+}
+
+pub(crate) fn is_plain_ext(ext: &str) -> bool {
+    !ext.is_empty() && ext.len() <= 10 && ext.bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
+/// The final component of `path` as (lossy) UTF-8.
+pub(crate) fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// The lowercase extension of a file name, without the dot; empty when there is none.
+pub(crate) fn extension(name: &str) -> String {
+    match name.rsplit_once('.') {
+        Some((stem, ext)) if !stem.is_empty() => ext.to_ascii_lowercase(),
+        _ => String::new(),
+    }
+}
+
+/// Decompresses gzip data, refusing more than `limit` bytes of output.
+pub fn gunzip(data: &[u8], limit: u64) -> Result<Vec<u8>, ReadError> {
+    use std::io::Read;
+    let mut out = Vec::new();
+    let decoder = flate2::read::MultiGzDecoder::new(data);
+    let mut limited = decoder.take(limit + 1);
+    limited.read_to_end(&mut out).map_err(|e| {
+        let reason = match e.kind() {
+            std::io::ErrorKind::UnexpectedEof => "truncated gzip: the stream ends early".to_owned(),
+            _ => format!("invalid gzip: {e}"),
+        };
+        ReadError::file(reason)
+    })?;
+    if out.len() as u64 > limit {
+        return Err(ReadError::file(format!(
+            "gzip bomb: decompresses to more than {} MiB",
+            limit >> 20
+        )));
+    }
+    Ok(out)
+}
+
+/// Decodes UTF-8, naming the offset of the first invalid byte; strips a byte-order mark.
+pub(crate) fn decode_utf8(bytes: &[u8]) -> Result<&str, String> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    std::str::from_utf8(bytes).map_err(|e| {
+        format!(
+            "invalid UTF-8 at byte offset {}: expected UTF-8 text",
+            e.valid_up_to()
+        )
+    })
+}
+
+/// Longest title taken from a document's first line.
+pub const MAX_TITLE_CHARS: usize = 200;
+
+/// The first non-empty line, trimmed and cut to [`MAX_TITLE_CHARS`].
+pub(crate) fn first_line_title(text: &str) -> Option<String> {
+    let line = text.lines().map(str::trim).find(|l| !l.is_empty())?;
+    Some(truncate_chars(line, MAX_TITLE_CHARS))
+}
+
+pub(crate) fn truncate_chars(s: &str, max: usize) -> String {
+    match s.char_indices().nth(max) {
+        Some((i, _)) => s[..i].trim_end().to_owned(),
+        None => s.to_owned(),
+    }
+}
+
+/// A media type for a file extension (as recorded in `Extracted::ext`).
+pub fn media_type_for_ext(ext: &str) -> &'static str {
+    let (ext, gz) = match ext.strip_suffix(".gz") {
+        Some(inner) => (inner, true),
+        None => (ext, false),
+    };
+    if gz {
+        return "application/gzip";
+    }
+    match ext {
+        "pdf" => "application/pdf",
+        "eml" => "message/rfc822",
+        "html" | "htm" => "text/html",
+        "xhtml" => "application/xhtml+xml",
+        "md" | "markdown" => "text/markdown",
+        "rst" => "text/x-rst",
+        "txt" | "text" => "text/plain",
+        "json" => "application/json",
+        "jsonl" | "ndjson" => "application/x-ndjson",
+        "csv" => "text/csv",
+        "xml" => "application/xml",
+        "png" => "image/png",
+        "jpg" | "jpeg" => "image/jpeg",
+        "gif" => "image/gif",
+        "svg" => "image/svg+xml",
+        "webp" => "image/webp",
+        "tif" | "tiff" => "image/tiff",
+        "zip" => "application/zip",
+        "doc" => "application/msword",
+        "docx" => "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "xls" => "application/vnd.ms-excel",
+        "xlsx" => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "odt" => "application/vnd.oasis.opendocument.text",
+        "rtf" => "application/rtf",
+        "mp3" => "audio/mpeg",
+        "mp4" => "video/mp4",
+        _ => "application/octet-stream",
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,467 @@
+//! `add`: walk the given files and folders, read each new or changed file with the matching reader,
+//! store its bytes and record its documents in the catalog — incrementally, in parallel, and
+//! crash-safe (blobs are made durable before the catalog transaction that refers to them commits).
+//!
+//! Re-adding an unchanged file costs one `stat` (size and modification time match the catalog) or,
+//! when only the time changed, one read and hash. One bad file or row is a [`Failure`] in the
+//! [`Summary`], never the end of the run.
+
+use crate::catalog::{Catalog, CatalogError, SourceState, Tx};
+use crate::model::{Blob, DocId, Document, Extracted, IdSource};
+use crate::read::{self, ReadOptions, ReadOutcome};
+use crate::store::Store;
+use rayon::prelude::*;
+use sha2::{Digest, Sha256};
+use std::fs;
+use std::path::{Path, PathBuf};
+
+/// Files handled per catalog transaction.
+const BATCH: usize = 256;
+
+pub struct AddOptions {
+    pub read: ReadOptions,
+    /// The archive's own folder: never ingested, even when inside a folder given to `add`.
+    pub archive_dir: PathBuf,
+}
+
+/// Progress of a long `add`; the CLI draws it as a bar.
+pub trait Progress: Sync {
+    fn start(&self, _total_files: u64) {}
+    fn advance(&self, _path: &str) {}
+    fn finish(&self) {}
+}
+
+pub struct NoProgress;
+impl Progress for NoProgress {}
+
+/// A file or document that was not ingested, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    /// The path as given or found, with the place inside the file (`line 3`) when there is one.
+    pub path: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct Summary {
+    pub files_seen: u64,
+    /// Documents new to the archive.
+    pub ingested: u64,
+    /// Documents whose file changed and were read again.
+    pub updated: u64,
+    /// Files skipped because the catalog already has them as they are.
+    pub unchanged: u64,
+    /// Documents skipped because the archive already holds the same document (same bytes or same
+    /// Message-ID) from another file.
+    pub duplicates: Vec<Failure>,
+    /// Files that are no document format we read (`.json`, images, scripts...).
+    pub unsupported: Vec<Failure>,
+    pub failed: Vec<Failure>,
+}
+
+#[derive(Debug)]
+pub struct IngestError(pub String);
+
+impl std::fmt::Display for IngestError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for IngestError {}
+
+impl From<CatalogError> for IngestError {
+    fn from(e: CatalogError) -> Self {
+        IngestError(e.0)
+    }
+}
+
+/// One file to read: where it is, the folder it was found under, and its catalog key.
+struct SourceFile {
+    path: PathBuf,
+    root: PathBuf,
+    /// Relative to `root`, `/`-separated: what ids and `Document::source` are made from.
+    relative: String,
+}
+
+/// What a worker made of one file.
+enum Outcome {
+    Unchanged {
+        /// Set when only the modification time changed: the catalog learns the new time.
+        refresh: Option<SourceState>,
+    },
+    Unsupported(String),
+    Failed(String),
+    Read {
+        state: SourceState,
+        docs: Vec<Result<Stored, read::ReadError>>,
+    },
+}
+
+/// An extracted document whose bytes are already in the store.
+struct Stored {
+    extracted: Extracted,
+    original: Blob,
+    text: Blob,
+    children: Vec<Stored>,
+}
+
+pub fn add(
+    catalog: &mut Catalog,
+    store: &Store,
+    paths: &[PathBuf],
+    options: &AddOptions,
+    progress: &dyn Progress,
+) -> Result<Summary, IngestError> {
+    let mut summary = Summary::default();
+    let archive_dir = fs::canonicalize(&options.archive_dir).unwrap_or(options.archive_dir.clone());
+    let files = collect(paths, &archive_dir, &mut summary.failed);
+    summary.files_seen = files.len() as u64;
+    progress.start(files.len() as u64);
+    for batch in files.chunks(BATCH) {
+        let known: Vec<Option<SourceState>> = batch
+            .iter()
+            .map(|f| catalog.source(&key_of(&f.path)))
+            .collect::<Result<_, _>>()?;
+        let outcomes: Vec<Outcome> = batch
+            .par_iter()
+            .zip(known.par_iter())
+            .map(|(file, known)| {
+                let outcome = process(file, known.as_ref(), store, &options.read);
+                progress.advance(&file.relative);
+                outcome
+            })
+            .collect();
+        store.sync().map_err(|e| {
+            IngestError(format!(
+                "{}: cannot sync the store: {e}",
+                store.dir().display()
+            ))
+        })?;
+        catalog.transaction(|tx| {
+            for (file, outcome) in batch.iter().zip(outcomes) {
+                apply(tx, file, outcome, &mut summary)?;
+            }
+            Ok(())
+        })?;
+    }
+    progress.finish();
+    Ok(summary)
+}
+
+fn key_of(path: &Path) -> String {
+    path.to_string_lossy().into_owned()
+}
+
+/// Expands the arguments into files, sorted, skipping hidden files and the archive itself.
+fn collect(paths: &[PathBuf], archive_dir: &Path, failed: &mut Vec<Failure>) -> Vec<SourceFile> {
+    let mut files = Vec::new();
+    for given in paths {
+        let path = match fs::canonicalize(given) {
+            Ok(p) => p,
+            Err(e) => {
+                failed.push(Failure {
+                    path: given.display().to_string(),
+                    reason: format!("cannot open: {e}"),
+                });
+                continue;
+            }
+        };
+        if path.is_file() {
+            let root = path.parent().map(Path::to_owned).unwrap_or_default();
+            let relative = file_name(&path);
+            files.push(SourceFile {
+                path,
+                root,
+                relative,
+            });
+            continue;
+        }
+        let walker = walkdir::WalkDir::new(&path)
+            .follow_links(false)
+            .sort_by_file_name()
+            .into_iter()
+            .filter_entry(|e| {
+                let hidden = e.depth() > 0 && e.file_name().to_string_lossy().starts_with('.');
+                !hidden && e.path() != archive_dir
+            });
+        for entry in walker {
+            let entry = match entry {
+                Ok(e) => e,
+                Err(e) => {
+                    failed.push(Failure {
+                        path: e
+                            .path()
+                            .map(|p| p.display().to_string())
+                            .unwrap_or_else(|| given.display().to_string()),
+                        reason: format!("cannot read: {e}"),
+                    });
+                    continue;
+                }
+            };
+            let file_type = entry.file_type();
+            let mut file_path = entry.path().to_owned();
+            if file_type.is_symlink() {
+                match fs::canonicalize(entry.path()) {
+                    Ok(target) if target.starts_with(&path) && target.is_file() => {
+                        file_path = target;
+                    }
+                    Ok(target) if !target.starts_with(&path) => {
+                        failed.push(Failure {
+                            path: entry.path().display().to_string(),
+                            reason: format!(
+                                "symbolic link to {} points outside the folder being added",
+                                target.display()
+                            ),
+                        });
+                        continue;
+                    }
+                    Ok(_) => continue,
+                    Err(e) => {
+                        failed.push(Failure {
+                            path: entry.path().display().to_string(),
+                            reason: format!("broken symbolic link: {e}"),
+                        });
+                        continue;
+                    }
+                }
+            } else if !file_type.is_file() {
+                continue;
+            }
+            let relative = entry
+                .path()
+                .strip_prefix(&path)
+                .map(|r| r.to_string_lossy().replace('\\', "/"))
+                .unwrap_or_else(|_| file_name(entry.path()));
+            files.push(SourceFile {
+                path: file_path,
+                root: path.clone(),
+                relative,
+            });
+        }
+    }
+    files
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// Reads one file and stores its bytes (runs on a worker thread; touches no catalog).
+fn process(
+    file: &SourceFile,
+    known: Option<&SourceState>,
+    store: &Store,
+    options: &ReadOptions,
+) -> Outcome {
+    let meta = match fs::metadata(&file.path) {
+        Ok(m) => m,
+        Err(e) => return Outcome::Failed(format!("cannot read: {e}")),
+    };
+    let mtime_ns = meta
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| d.as_nanos() as i128)
+        .unwrap_or(0);
+    if let Some(known) = known
+        && known.size == meta.len()
+        && known.mtime_ns == mtime_ns
+    {
+        return Outcome::Unchanged { refresh: None };
+    }
+    let bytes = match fs::read(&file.path) {
+        Ok(b) => b,
+        Err(e) => return Outcome::Failed(format!("cannot read: {e}")),
+    };
+    let state = SourceState {
+        size: bytes.len() as u64,
+        mtime_ns,
+        sha256: hex::encode(Sha256::digest(&bytes)),
+    };
+    drop(bytes);
+    if known.is_some_and(|k| k.sha256 == state.sha256) {
+        return Outcome::Unchanged {
+            refresh: Some(state),
+        };
+    }
+    match read::read_file(&file.path, &file.root, options) {
+        Err(e) => Outcome::Failed(e.reason),
+        Ok(ReadOutcome::Unsupported(reason)) => Outcome::Unsupported(reason),
+        Ok(ReadOutcome::Documents(docs)) => {
+            let docs = docs
+                .into_iter()
+                .map(|d| match d {
+                    Ok(extracted) => store_all(store, extracted).map_err(|e| read::ReadError {
+                        locator: None,
+                        reason: format!("cannot write to the store: {e}"),
+                    }),
+                    Err(e) => Err(e),
+                })
+                .collect();
+            Outcome::Read { state, docs }
+        }
+    }
+}
+
+fn store_all(store: &Store, mut extracted: Extracted) -> std::io::Result<Stored> {
+    let original = store.put(&extracted.original)?;
+    let text = store.put(extracted.text.as_bytes())?;
+    extracted.original = Vec::new();
+    extracted.text = String::new();
+    let children = std::mem::take(&mut extracted.children)
+        .into_iter()
+        .map(|c| store_all(store, c))
+        .collect::<std::io::Result<_>>()?;
+    Ok(Stored {
+        extracted,
+        original,
+        text,
+        children,
+    })
+}
+
+/// Records one file's outcome in the catalog (main thread, inside the batch's transaction).
+fn apply(
+    tx: &Tx<'_>,
+    file: &SourceFile,
+    outcome: Outcome,
+    summary: &mut Summary,
+) -> Result<(), CatalogError> {
+    let key = key_of(&file.path);
+    let shown = file.path.display().to_string();
+    match outcome {
+        Outcome::Unchanged { refresh } => {
+            summary.unchanged += 1;
+            if let Some(state) = refresh {
+                tx.put_source(&key, &state)?;
+            }
+        }
+        Outcome::Unsupported(reason) => summary.unsupported.push(Failure {
+            path: shown,
+            reason,
+        }),
+        Outcome::Failed(reason) => summary.failed.push(Failure {
+            path: shown,
+            reason,
+        }),
+        Outcome::Read { state, docs } => {
+            for doc in docs {
+                match doc {
+                    Ok(stored) => record(tx, file, &key, stored, None, summary)?,
+                    Err(e) => summary.failed.push(Failure {
+                        path: match &e.locator {
+                            Some(l) => format!("{shown} ({l})"),
+                            None => shown.clone(),
+                        },
+                        reason: e.reason,
+                    }),
+                }
+            }
+            tx.put_source(&key, &state)?;
+        }
+    }
+    Ok(())
+}
+
+/// Gives a stored document its id and writes it (and its attachments) to the catalog.
+fn record(
+    tx: &Tx<'_>,
+    file: &SourceFile,
+    key: &str,
+    stored: Stored,
+    parent: Option<(&DocId, usize)>,
+    summary: &mut Summary,
+) -> Result<(), CatalogError> {
+    let x = &stored.extracted;
+    let source = match (&x.locator, parent) {
+        (_, Some((_, n))) => format!("{}#attachment-{n}", file.relative),
+        (Some(l), None) => format!("{}#{l}", file.relative),
+        (None, None) => file.relative.clone(),
+    };
+    let shown = format!("{} ({})", file.path.display(), source);
+    let id = match (parent, &x.id_source) {
+        (Some((parent_id, n)), _) => parent_id.child(n),
+        (None, IdSource::Explicit(id)) => match DocId::new(id) {
+            Ok(id) => id,
+            Err(reason) => {
+                summary.failed.push(Failure {
+                    path: shown,
+                    reason,
+                });
+                return Ok(());
+            }
+        },
+        (None, IdSource::MessageId(mid)) => DocId::from_message_id(mid),
+        (None, IdSource::Path) => DocId::from_path(&source),
+    };
+    // The same document from another file: same bytes, or an id that is already taken.
+    if parent.is_none() {
+        if let Some(other) = tx.same_original(&stored.original.sha256, key)? {
+            summary.duplicates.push(Failure {
+                path: shown,
+                reason: format!("same bytes as document {other}"),
+            });
+            return Ok(());
+        }
+    }
+    let mut id = id;
+    if let Some(other_source) = tx.source_of(&id)?
+        && other_source != key
+    {
+        match &x.id_source {
+            IdSource::MessageId(_) if parent.is_none() => {
+                summary.duplicates.push(Failure {
+                    path: shown,
+                    reason: format!("same Message-ID as document {id} from {other_source}"),
+                });
+                return Ok(());
+            }
+            IdSource::Explicit(_) if parent.is_none() => {
+                summary.failed.push(Failure {
+                    path: shown,
+                    reason: format!("id {id} is already used by a document from {other_source}"),
+                });
+                return Ok(());
+            }
+            _ => {
+                // Two paths that slug alike ("a/b.txt", "a-b.txt"): keep both, the later one
+                // with a short hash of its own path.
+                let tag = &hex::encode(Sha256::digest(source.as_bytes()))[..8];
+                let base = &id.as_str()[..id.as_str().len().min(DocId::MAX_LEN - 9)];
+                id = DocId::new(&format!("{base}-{tag}")).map_err(CatalogError)?;
+            }
+        }
+    }
+    let existed = tx.document(&id)?.is_some();
+    let doc = Document {
+        id: id.clone(),
+        kind: x.kind,
+        title: x.title.clone(),
+        date: x.date,
+        origin: x.origin.clone(),
+        tags: x.tags.clone(),
+        record_kind: x.record_kind.clone(),
+        author: x.author.clone(),
+        email: x.email.clone(),
+        pages: x.pages,
+        parent: parent.map(|(p, _)| p.clone()),
+        source,
+        original: stored.original,
+        ext: x.ext.clone(),
+        media_type: x.media_type.clone(),
+        text: stored.text,
+    };
+    tx.put_document(&doc, key)?;
+    if existed {
+        summary.updated += 1;
+    } else {
+        summary.ingested += 1;
+    }
+    for (n, child) in stored.children.into_iter().enumerate() {
+        record(tx, file, key, child, Some((&id, n + 1)), summary)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,58 @@
+//! How documents are named in a release. Target names are flat (no `/`: python-tuf and tough
+//! disagree on where a consistent-snapshot hash goes inside a path) and derive from the document
+//! id, so the plain site path of a document target needs no `custom` field in the metadata:
+//!
+//! | target name              | plain path                  | what                                   |
+//! | ------------------------ | --------------------------- | -------------------------------------- |
+//! | `<id>.original.<ext>`    | `/d/<id>/original.<ext>`    | the original bytes, unchanged          |
+//! | `<id>.json`              | `/d/<id>/doc.json`          | metadata, extracted text, thread links |
+//! | `_withdrawn.json`        | `/withdrawn.json`           | tombstones of withdrawn documents      |
+//!
+//! Ids never contain `.` nor start with `_`, so these names cannot collide.
+
+use crate::model::DocId;
+
+/// The tombstone list: documents withdrawn, why and when (mirrors answer 410 Gone for them).
+pub const WITHDRAWN_TARGET: &str = "_withdrawn.json";
+
+pub fn original_target(id: &DocId, ext: &str) -> String {
+    format!("{id}.original.{}", clean_ext(ext))
+}
+
+pub fn record_target(id: &DocId) -> String {
+    format!("{id}.json")
+}
+
+/// The document id a target name belongs to, if it is a document target.
+pub fn doc_of_target(name: &str) -> Option<&str> {
+    let (id, _) = name.split_once('.')?;
+    DocId::new(id).ok()?;
+    Some(id)
+}
+
+/// An extension safe in a target name: lowercase ASCII letters, digits and inner dots; else `bin`.
+pub fn clean_ext(ext: &str) -> String {
+    let ext = ext.trim_matches('.').to_ascii_lowercase();
+    let ok = !ext.is_empty()
+        && ext.len() <= 16
+        && !ext.contains("..")
+        && ext
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.');
+    if ok { ext } else { "bin".to_owned() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_to_their_document() {
+        let id = DocId::new("m-0123abcd").expect("id");
+        assert_eq!(original_target(&id, "PDF"), "m-0123abcd.original.pdf");
+        assert_eq!(original_target(&id, "rst.gz"), "m-0123abcd.original.rst.gz");
+        assert_eq!(original_target(&id, "../x"), "m-0123abcd.original.bin");
+        assert_eq!(doc_of_target(&record_target(&id)), Some("m-0123abcd"));
+        assert_eq!(doc_of_target(WITHDRAWN_TARGET), None);
+    }
+}

@@ -1,0 +1,419 @@
+//! E-mail: single RFC 5322 messages, mbox files and maildir entries, recognised by their content.
+//!
+//! A file is e-mail when it starts with an mbox `From ` line and/or a block of RFC 5322 headers
+//! with at least two well-known names ([`looks_like_email`]), whatever it is called: the
+//! spam-assassin corpus names its messages `NNNNN.hash.txt`, maildir names them `1234.host:2,S`.
+//! A file starting with `From ` is an mbox: each message is one document, and its original is that
+//! message's bytes without the `From ` separator line. Attachments become child documents, a PDF
+//! attachment's text extracted through the same child process as a PDF file.
+
+use super::text::html_to_text;
+use super::{ReadError, ReadOptions, ReadOutcome, extension, media_type_for_ext, pdf};
+use crate::model::{EmailHeaders, Extracted, IdSource, Kind};
+use mail_parser::{
+    Address, HeaderValue, Message, MessageParser, MessagePart, MimeHeaders, PartType,
+};
+use std::io::Write;
+use time::OffsetDateTime;
+
+/// Header names that mark the start of an e-mail message (lowercase).
+const KNOWN_HEADERS: &[&str] = &[
+    "from",
+    "to",
+    "cc",
+    "subject",
+    "date",
+    "received",
+    "return-path",
+    "message-id",
+    "mime-version",
+    "delivered-to",
+    "reply-to",
+    "sender",
+    "in-reply-to",
+    "references",
+    "content-type",
+    "x-mailer",
+    "envelope-to",
+];
+
+/// How many header lines [`looks_like_email`] looks at before giving up.
+const MAX_SNIFF_LINES: usize = 1000;
+
+/// What the start of a file looks like, as e-mail goes.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct HeaderSniff {
+    /// The first line is an mbox `From ` separator.
+    from_line: bool,
+    /// Known header names in the header block.
+    known: usize,
+}
+
+fn sniff(content: &[u8]) -> HeaderSniff {
+    let mut sniff = HeaderSniff::default();
+    let mut lines = content
+        .split(|&b| b == b'\n')
+        .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
+        .take(MAX_SNIFF_LINES)
+        .peekable();
+    if lines.peek().is_some_and(|l| l.starts_with(b"From ")) {
+        sniff.from_line = true;
+        lines.next();
+    }
+    let mut in_header = false;
+    for line in lines {
+        if line.is_empty() {
+            break;
+        }
+        if line.starts_with(b" ") || line.starts_with(b"\t") {
+            if !in_header {
+                break;
+            }
+            continue;
+        }
+        let Some(colon) = line.iter().position(|&b| b == b':') else {
+            break;
+        };
+        let name = &line[..colon];
+        if name.is_empty() || !name.iter().all(|&b| b.is_ascii_graphic()) {
+            break;
+        }
+        in_header = true;
+        let name = String::from_utf8_lossy(name).to_ascii_lowercase();
+        if KNOWN_HEADERS.contains(&name.as_str()) {
+            sniff.known += 1;
+        }
+    }
+    sniff
+}
+
+/// Whether a file's content is an e-mail message or an mbox: an mbox `From ` line followed by at
+/// least one known header, or a header block with at least two known header names.
+pub fn looks_like_email(content: &[u8]) -> bool {
+    let s = sniff(content);
+    s.known >= 2 || (s.from_line && s.known >= 1)
+}
+
+/// Reads a file already recognised as e-mail (or named `.eml`/`.mbox`).
+pub fn read(content: &[u8], named_eml: bool, opts: &ReadOptions) -> Result<ReadOutcome, ReadError> {
+    if content.iter().all(u8::is_ascii_whitespace) {
+        return Err(ReadError::file(
+            "empty file: expected an e-mail message (RFC 5322) or an mbox",
+        ));
+    }
+    if content.starts_with(b"From ") {
+        return read_mbox(content, opts);
+    }
+    if sniff(content).known == 0 {
+        let what = if named_eml {
+            "an .eml file"
+        } else {
+            "the file"
+        };
+        return Err(ReadError::file(format!(
+            "no e-mail headers in {what}: expected header lines such as From:, To:, Subject:, Date: before the first blank line"
+        )));
+    }
+    let doc = read_message(content, None, None, opts).map_err(ReadError::file)?;
+    Ok(ReadOutcome::Documents(vec![Ok(doc)]))
+}
+
+fn read_mbox(content: &[u8], opts: &ReadOptions) -> Result<ReadOutcome, ReadError> {
+    let messages: Vec<_> = mail_parser::mailbox::mbox::MessageIterator::new(content)
+        .collect::<Result<_, _>>()
+        .map_err(|e| ReadError::file(format!("cannot split the mbox: {e}")))?;
+    match messages.as_slice() {
+        [] => Err(ReadError::file("empty mbox: expected at least one message")),
+        [only] => {
+            let date = mbox_date(only);
+            let doc = read_message(only.contents(), None, date, opts).map_err(ReadError::file)?;
+            Ok(ReadOutcome::Documents(vec![Ok(doc)]))
+        }
+        many => Ok(ReadOutcome::Documents(
+            many.iter()
+                .enumerate()
+                .map(|(i, m)| {
+                    let locator = format!("message {}", i + 1);
+                    read_message(m.contents(), Some(locator.clone()), mbox_date(m), opts)
+                        .map_err(|reason| ReadError::at(locator, reason))
+                })
+                .collect(),
+        )),
+    }
+}
+
+/// The date on an mbox `From ` line, used when the message has no `Date:` header.
+fn mbox_date(m: &mail_parser::mailbox::mbox::Message) -> Option<OffsetDateTime> {
+    let secs = i64::try_from(m.internal_date()).ok().filter(|&s| s > 0)?;
+    OffsetDateTime::from_unix_timestamp(secs).ok()
+}
+
+/// Parses one message (its raw bytes) into a document with its attachments as children.
+fn read_message(
+    raw: &[u8],
+    locator: Option<String>,
+    fallback_date: Option<OffsetDateTime>,
+    opts: &ReadOptions,
+) -> Result<Extracted, String> {
+    if raw.iter().all(u8::is_ascii_whitespace) {
+        return Err("empty message: expected headers and a body".into());
+    }
+    let msg = MessageParser::default()
+        .parse(raw)
+        .ok_or("not an e-mail message: expected RFC 5322 headers and a body")?;
+    if msg.headers().is_empty() {
+        return Err("no e-mail headers: expected From:, To:, Subject:, Date: ...".into());
+    }
+    let mut doc = message_document(&msg, raw.to_vec(), locator.clone(), fallback_date);
+    doc.children = msg
+        .attachments()
+        .enumerate()
+        .map(|(i, part)| attachment(part, i + 1, &doc, locator.as_deref(), opts))
+        .collect();
+    Ok(doc)
+}
+
+/// A message's own document, without attachments.
+fn message_document(
+    msg: &Message,
+    raw: Vec<u8>,
+    locator: Option<String>,
+    fallback_date: Option<OffsetDateTime>,
+) -> Extracted {
+    let headers = EmailHeaders {
+        from: msg.from().and_then(|a| a.iter().next()).map(format_addr),
+        to: addresses(msg.to()),
+        cc: addresses(msg.cc()),
+        subject: msg
+            .subject()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned),
+        message_id: msg.message_id().map(strip_angle).filter(|s| !s.is_empty()),
+        in_reply_to: ids(msg.in_reply_to()),
+        references: ids(msg.references()),
+    };
+    let date = msg
+        .date()
+        .filter(|d| d.is_valid())
+        .and_then(|d| OffsetDateTime::from_unix_timestamp(d.to_timestamp()).ok())
+        .or(fallback_date);
+    let id_source = match &headers.message_id {
+        Some(mid) => IdSource::MessageId(mid.clone()),
+        None => IdSource::Path,
+    };
+    Extracted {
+        id_source,
+        kind: Kind::Email,
+        title: headers
+            .subject
+            .clone()
+            .unwrap_or_else(|| "(no subject)".into()),
+        date,
+        origin: None,
+        tags: Vec::new(),
+        record_kind: None,
+        author: headers.from.clone(),
+        email: Some(headers),
+        pages: None,
+        original: raw,
+        ext: "eml".into(),
+        media_type: "message/rfc822".into(),
+        text: body_text(msg),
+        locator,
+        children: Vec::new(),
+    }
+}
+
+/// The message's text: its text/plain bodies, else its HTML bodies converted to text.
+fn body_text(msg: &Message) -> String {
+    let mut parts = Vec::new();
+    for part in msg.text_bodies() {
+        match &part.body {
+            PartType::Text(text) => parts.push(text.to_string()),
+            PartType::Html(html) => parts.push(html_to_text(html).unwrap_or_default()),
+            _ => {}
+        }
+    }
+    parts.join("\n\n")
+}
+
+fn format_addr(addr: &mail_parser::Addr) -> String {
+    let name = addr
+        .name
+        .as_deref()
+        .map(str::trim)
+        .filter(|n| !n.is_empty());
+    let address = addr
+        .address
+        .as_deref()
+        .map(str::trim)
+        .filter(|a| !a.is_empty());
+    match (name, address) {
+        (Some(name), Some(address)) => format!("{name} <{address}>"),
+        (None, Some(address)) => address.to_owned(),
+        (Some(name), None) => name.to_owned(),
+        (None, None) => String::new(),
+    }
+}
+
+fn addresses(list: Option<&Address>) -> Vec<String> {
+    list.map(|a| {
+        a.iter()
+            .map(format_addr)
+            .filter(|s| !s.is_empty())
+            .collect()
+    })
+    .unwrap_or_default()
+}
+
+/// Message ids from an `In-Reply-To` or `References` header, without angle brackets.
+fn ids(value: &HeaderValue) -> Vec<String> {
+    let raw: Vec<&str> = match value {
+        HeaderValue::Text(t) => vec![t.as_ref()],
+        HeaderValue::TextList(list) => list.iter().map(|t| t.as_ref()).collect(),
+        _ => Vec::new(),
+    };
+    raw.into_iter()
+        .flat_map(str::split_whitespace)
+        .map(strip_angle)
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+fn strip_angle(id: &str) -> String {
+    id.trim()
+        .trim_start_matches('<')
+        .trim_end_matches('>')
+        .to_owned()
+}
+
+/// One attachment as a child document.
+fn attachment(
+    part: &MessagePart,
+    n: usize,
+    parent: &Extracted,
+    parent_locator: Option<&str>,
+    opts: &ReadOptions,
+) -> Extracted {
+    let content_type = part.content_type().map(|ct| match ct.subtype() {
+        Some(sub) => format!("{}/{}", ct.ctype(), sub).to_ascii_lowercase(),
+        None => ct.ctype().to_ascii_lowercase(),
+    });
+    let name = part
+        .attachment_name()
+        .map(|n| n.trim().rsplit(['/', '\\']).next().unwrap_or("").to_owned())
+        .filter(|n| !n.is_empty());
+    let ext = name
+        .as_deref()
+        .map(extension)
+        .filter(|e| super::is_plain_ext(e))
+        .or_else(|| ext_for_content_type(content_type.as_deref(), part).map(str::to_owned))
+        .unwrap_or_else(|| "bin".into());
+    let name = name.unwrap_or_else(|| format!("attachment-{n}.{ext}"));
+    let locator = match parent_locator {
+        Some(p) => format!("{p}, attachment {n}"),
+        None => format!("attachment {n}"),
+    };
+    let bytes = part.contents().to_vec();
+    let media_type = content_type
+        .clone()
+        .filter(|ct| ct.contains('/'))
+        .unwrap_or_else(|| media_type_for_ext(&ext).to_owned());
+    let mut child = Extracted {
+        id_source: IdSource::Path,
+        kind: Kind::Binary,
+        title: name,
+        date: parent.date,
+        origin: None,
+        tags: Vec::new(),
+        record_kind: None,
+        author: None,
+        email: None,
+        pages: None,
+        original: bytes,
+        ext,
+        media_type,
+        text: String::new(),
+        locator: Some(locator.clone()),
+        children: Vec::new(),
+    };
+    let is_pdf = content_type.as_deref() == Some("application/pdf")
+        || child.ext == "pdf"
+        || child.original.starts_with(b"%PDF-");
+    match &part.body {
+        PartType::Message(inner) => {
+            let mut doc = message_document(inner, child.original, Some(locator), parent.date);
+            doc.title = inner
+                .subject()
+                .map(str::to_owned)
+                .unwrap_or_else(|| child.title.clone());
+            return doc;
+        }
+        PartType::Html(html) => {
+            child.kind = Kind::Html;
+            child.text = html_to_text(html).unwrap_or_default();
+        }
+        PartType::Text(text) => {
+            child.kind = match child.ext.as_str() {
+                "md" | "markdown" => Kind::Markdown,
+                "rst" => Kind::Rst,
+                "html" | "htm" => Kind::Html,
+                _ => Kind::Text,
+            };
+            child.text = if child.kind == Kind::Html {
+                html_to_text(text).unwrap_or_default()
+            } else {
+                text.to_string()
+            };
+        }
+        _ if is_pdf => {
+            if let Ok(pdf) = extract_pdf_bytes(&child.original, opts) {
+                let title = child.title.clone();
+                let mut doc = pdf::to_extracted(pdf, std::mem::take(&mut child.original), &title);
+                doc.title = title;
+                doc.date = doc.date.or(parent.date);
+                doc.media_type = child.media_type;
+                doc.locator = child.locator;
+                return doc;
+            }
+            // A PDF we cannot read is kept as a binary attachment, without text.
+        }
+        _ => {}
+    }
+    child
+}
+
+fn ext_for_content_type(content_type: Option<&str>, part: &MessagePart) -> Option<&'static str> {
+    let ext = match content_type {
+        Some("text/plain") => "txt",
+        Some("text/html") => "html",
+        Some("text/markdown") => "md",
+        Some("application/pdf") => "pdf",
+        Some("message/rfc822") => "eml",
+        Some("image/png") => "png",
+        Some("image/jpeg") => "jpg",
+        Some("image/gif") => "gif",
+        Some("application/zip") => "zip",
+        _ => match &part.body {
+            PartType::Text(_) => "txt",
+            PartType::Html(_) => "html",
+            PartType::Message(_) => "eml",
+            _ => return None,
+        },
+    };
+    Some(ext)
+}
+
+/// Writes an attached PDF to a temporary file and extracts it in the child process.
+fn extract_pdf_bytes(bytes: &[u8], opts: &ReadOptions) -> Result<pdf::PdfText, ReadError> {
+    let mut tmp = tempfile::Builder::new()
+        .prefix("samizdat-attachment-")
+        .suffix(".pdf")
+        .tempfile()
+        .map_err(|e| ReadError::file(format!("cannot create a temporary file: {e}")))?;
+    tmp.write_all(bytes)
+        .and_then(|()| tmp.flush())
+        .map_err(|e| ReadError::file(format!("cannot write a temporary file: {e}")))?;
+    pdf::extract(tmp.path(), &opts.pdf)
+}

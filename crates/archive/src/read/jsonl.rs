@@ -1,0 +1,223 @@
+//! JSON Lines imports: one document per line, as a publisher exports them from elsewhere.
+//!
+//! A line is `{"id", "title", "date", "origin", "kind", "tags": [..], "body", "path"}`; every field
+//! is optional but one of `body` and `path` is required, and unknown fields are refused (a typo
+//! would otherwise lose data silently). `path` names the publisher's original file, relative to the
+//! JSON Lines file's folder, and must stay inside the archive's root after following symlinks. A
+//! bad line is an `Err` entry with locator `line N`; the others are still read.
+
+use super::{ReadError, ReadOptions, ReadOutcome, extension, media_type_for_ext};
+use crate::model::{DocId, Extracted, IdSource, Kind};
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+use time::format_description::well_known::Rfc3339;
+use time::macros::format_description;
+use time::{Date, OffsetDateTime, PrimitiveDateTime, UtcOffset};
+
+/// One line of a JSON Lines import.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Row {
+    id: Option<String>,
+    title: Option<String>,
+    date: Option<String>,
+    origin: Option<String>,
+    kind: Option<String>,
+    #[serde(default)]
+    tags: Vec<String>,
+    body: Option<String>,
+    path: Option<String>,
+}
+
+/// Reads every non-blank line of a JSON Lines file at `path` whose bytes are `content`.
+pub fn read(
+    content: &[u8],
+    path: &Path,
+    root: &Path,
+    opts: &ReadOptions,
+) -> Result<Vec<Result<Extracted, ReadError>>, ReadError> {
+    let folder = path.parent().unwrap_or(Path::new("."));
+    let root = root.canonicalize().map_err(|e| {
+        ReadError::file(format!(
+            "cannot resolve the archive root {}: {e}",
+            root.display()
+        ))
+    })?;
+    let mut docs = Vec::new();
+    for (i, line) in content.split(|&b| b == b'\n').enumerate() {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        let locator = format!("line {}", i + 1);
+        docs.push(
+            read_row(line, &locator, folder, &root, opts)
+                .map_err(|reason| ReadError::at(&locator, reason)),
+        );
+    }
+    Ok(docs)
+}
+
+fn read_row(
+    line: &[u8],
+    locator: &str,
+    folder: &Path,
+    root: &Path,
+    opts: &ReadOptions,
+) -> Result<Extracted, String> {
+    let text = std::str::from_utf8(line).map_err(|e| {
+        format!(
+            "invalid UTF-8 at byte {} of the line: expected UTF-8 JSON",
+            e.valid_up_to()
+        )
+    })?;
+    let row: Row = serde_json::from_str(text).map_err(|e| format!("invalid JSON: {e}"))?;
+    let id_source = match &row.id {
+        Some(id) => IdSource::Explicit(DocId::new(id)?.as_str().to_owned()),
+        None => IdSource::Path,
+    };
+    let date = row.date.as_deref().map(parse_date).transpose()?;
+    if row.body.is_none() && row.path.is_none() {
+        return Err("neither body nor path: expected at least one of them".into());
+    }
+    let (original, ext, media_type, file_text) = match &row.path {
+        Some(rel) => {
+            let file = resolve(folder, root, rel)?;
+            let bytes =
+                std::fs::read(&file).map_err(|e| format!("cannot read path {rel:?}: {e}"))?;
+            let name = super::file_name(&file).to_ascii_lowercase();
+            let ext = match name.strip_suffix(".gz") {
+                Some(inner) => format!("{}.gz", extension(inner)),
+                None => extension(&name),
+            };
+            let ext = if ext.is_empty() || ext == ".gz" {
+                "bin".to_owned()
+            } else {
+                ext
+            };
+            let file_text = match row.body {
+                Some(_) => None,
+                None => Some(text_of_file(&file, root, rel, opts)?),
+            };
+            let media_type = media_type_for_ext(&ext).to_owned();
+            (bytes, ext, media_type, file_text)
+        }
+        None => (
+            line.to_vec(),
+            "json".to_owned(),
+            "application/json".to_owned(),
+            None,
+        ),
+    };
+    let text = row.body.or(file_text).unwrap_or_default();
+    let title = row
+        .title
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(str::to_owned)
+        .or_else(|| super::first_line_title(&text))
+        .or_else(|| row.id.clone())
+        .unwrap_or_else(|| locator.to_owned());
+    Ok(Extracted {
+        id_source,
+        kind: Kind::Record,
+        title,
+        date,
+        origin: row.origin,
+        tags: row.tags,
+        record_kind: row.kind,
+        author: None,
+        email: None,
+        pages: None,
+        original,
+        ext,
+        media_type,
+        text,
+        locator: Some(locator.to_owned()),
+        children: Vec::new(),
+    })
+}
+
+/// Resolves a row's `path` against the JSON Lines file's folder, refusing anything outside `root`
+/// (the canonical root), both as written and after following symlinks.
+fn resolve(folder: &Path, root: &Path, rel: &str) -> Result<PathBuf, String> {
+    if rel.trim().is_empty() {
+        return Err("empty path: expected a file relative to the JSON Lines file".into());
+    }
+    let folder = folder
+        .canonicalize()
+        .map_err(|e| format!("cannot resolve the folder of the JSON Lines file: {e}"))?;
+    let joined = folder.join(rel);
+    if !lexically_normal(&joined).starts_with(root) {
+        return Err("path outside the archive".into());
+    }
+    let real = joined
+        .canonicalize()
+        .map_err(|e| format!("path {rel:?} not found: {e}"))?;
+    if !real.starts_with(root) {
+        return Err("path outside the archive".into());
+    }
+    if !real.is_file() {
+        return Err(format!("path {rel:?} is not a file"));
+    }
+    Ok(real)
+}
+
+/// `path` with `.` and `..` components resolved without touching the file system.
+fn lexically_normal(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for component in path.components() {
+        match component {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// The text of a row's file, read with the reader its format calls for.
+fn text_of_file(file: &Path, root: &Path, rel: &str, opts: &ReadOptions) -> Result<String, String> {
+    let ext = extension(&super::file_name(file));
+    if ext == "jsonl" || ext == "ndjson" {
+        return Err(format!(
+            "path {rel:?} is another JSON Lines file: expected a document"
+        ));
+    }
+    match super::read_file(file, root, opts) {
+        Ok(ReadOutcome::Unsupported(_)) => Ok(String::new()),
+        Ok(ReadOutcome::Documents(docs)) => {
+            let mut texts = Vec::new();
+            for doc in docs {
+                let doc = doc.map_err(|e| format!("cannot read path {rel:?}: {e}"))?;
+                texts.push(doc.text);
+            }
+            Ok(texts.join("\n\n"))
+        }
+        Err(e) => Err(format!("cannot read path {rel:?}: {e}")),
+    }
+}
+
+/// A row's date: `YYYY-MM-DD`, RFC 3339, or `YYYY-MM-DDTHH:MM:SS` (UTC); normalised to UTC.
+pub fn parse_date(s: &str) -> Result<OffsetDateTime, String> {
+    let s = s.trim();
+    let expected = || {
+        format!("invalid date {s:?}: expected YYYY-MM-DD, RFC 3339 or YYYY-MM-DDTHH:MM:SS (UTC)")
+    };
+    if let Ok(dt) = OffsetDateTime::parse(s, &Rfc3339) {
+        return Ok(dt.to_offset(UtcOffset::UTC));
+    }
+    let naive = format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]");
+    if let Ok(dt) = PrimitiveDateTime::parse(s, naive) {
+        return Ok(dt.assume_utc());
+    }
+    let day = format_description!("[year]-[month]-[day]");
+    if let Ok(d) = Date::parse(s, day) {
+        return Ok(d.midnight().assume_utc());
+    }
+    Err(expected())
+}

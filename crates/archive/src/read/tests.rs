@@ -1,0 +1,1 @@
+//! Unit tests of the readers, with small fixtures written into temporary folders.

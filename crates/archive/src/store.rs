@@ -1,0 +1,91 @@
+//! The content-addressed blob store: every original, extracted text and published record is kept
+//! once, under its SHA-256, in `store/<2 hex>/<64 hex>`.
+//!
+//! A blob is written to `store/tmp/` and renamed into place, so a blob path that exists is complete.
+//! Durability is batched: [`Store::sync`] flushes the whole file system once per ingest batch
+//! (one `syncfs` instead of an `fsync` per file: at 250,000 documents the difference is minutes),
+//! and the catalog commits only after it.
+
+use crate::model::Blob;
+use sha2::{Digest, Sha256};
+use std::fs;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone)]
+pub struct Store {
+    dir: PathBuf,
+}
+
+impl Store {
+    /// Opens (creating if needed) the store in `dir`.
+    pub fn open(dir: &Path) -> io::Result<Store> {
+        fs::create_dir_all(dir.join("tmp"))?;
+        Ok(Store {
+            dir: dir.to_owned(),
+        })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The path of a blob (which may not exist).
+    pub fn path_of(&self, sha256_hex: &str) -> PathBuf {
+        let shard = sha256_hex.get(..2).unwrap_or("xx");
+        self.dir.join(shard).join(sha256_hex)
+    }
+
+    /// Stores `bytes` (if not already there) and returns its blob reference.
+    pub fn put(&self, bytes: &[u8]) -> io::Result<Blob> {
+        let sha256 = hex::encode(Sha256::digest(bytes));
+        let path = self.path_of(&sha256);
+        if !path.exists() {
+            let parent = path.parent().unwrap_or(&self.dir);
+            fs::create_dir_all(parent)?;
+            let mut tmp = tempfile::NamedTempFile::new_in(self.dir.join("tmp"))?;
+            tmp.write_all(bytes)?;
+            tmp.persist(&path).map_err(|e| e.error)?;
+        }
+        Ok(Blob {
+            sha256,
+            len: bytes.len() as u64,
+        })
+    }
+
+    pub fn read(&self, blob: &Blob) -> io::Result<Vec<u8>> {
+        let path = self.path_of(&blob.sha256);
+        fs::read(&path).map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))
+    }
+
+    pub fn contains(&self, blob: &Blob) -> bool {
+        self.path_of(&blob.sha256).exists()
+    }
+
+    /// Makes every blob written so far durable.
+    pub fn sync(&self) -> io::Result<()> {
+        let dir = fs::File::open(&self.dir)?;
+        rustix::fs::syncfs(&dir)?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn put_is_idempotent_and_content_addressed() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(tmp.path()).expect("open");
+        let a = store.put(b"hello").expect("put");
+        let b = store.put(b"hello").expect("put again");
+        assert_eq!(a, b);
+        assert_eq!(
+            a.sha256,
+            "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"
+        );
+        assert_eq!(store.read(&a).expect("read"), b"hello");
+        store.sync().expect("sync");
+    }
+}

@@ -1,0 +1,198 @@
+//! The published record of each document (`<id>.json`): its metadata, its extracted text, and the
+//! links that only the whole archive knows (reply-to, thread, replies, attachments).
+//!
+//! A record is rebuilt only when what it is made of changed (its document, its links, its text),
+//! so a release after a small `add` rewrites few records, touches few bins, and re-signs little.
+
+use archive::catalog::RecordState;
+use archive::{Blob, DocId, Document, Kind, Store};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use std::collections::{HashMap, HashSet};
+
+/// Links between documents, computed over the whole archive at release time.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Links {
+    /// The message this one answers (its In-Reply-To, else the last resolvable References entry).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<DocId>,
+    /// The first message of the thread, for every message that is in a thread.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub thread: Option<DocId>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub replies: Vec<DocId>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<DocId>,
+}
+
+#[derive(Serialize)]
+struct Record<'a> {
+    document: &'a Document,
+    links: &'a Links,
+    text: &'a str,
+}
+
+/// Computes the links of every document. `docs` is every published document.
+pub fn links(docs: &[Document]) -> HashMap<DocId, Links> {
+    let by_message_id: HashMap<&str, &DocId> = docs
+        .iter()
+        .filter(|d| d.kind == Kind::Email)
+        .filter_map(|d| Some((d.email.as_ref()?.message_id.as_deref()?, &d.id)))
+        .collect();
+    let mut links: HashMap<DocId, Links> = HashMap::new();
+    for doc in docs {
+        let entry = links.entry(doc.id.clone()).or_default();
+        if let Some(email) = &doc.email {
+            let resolve = |mid: &String| by_message_id.get(mid.as_str()).copied();
+            let parent = email
+                .in_reply_to
+                .iter()
+                .filter_map(resolve)
+                .chain(email.references.iter().rev().filter_map(resolve))
+                .find(|p| **p != doc.id);
+            entry.reply_to = parent.cloned();
+        }
+        if let Some(parent) = &doc.parent {
+            links
+                .entry(parent.clone())
+                .or_default()
+                .attachments
+                .push(doc.id.clone());
+        }
+    }
+    let replies: Vec<(DocId, DocId)> = links
+        .iter()
+        .filter_map(|(id, l)| Some((l.reply_to.clone()?, id.clone())))
+        .collect();
+    for (parent, child) in replies {
+        links.entry(parent).or_default().replies.push(child);
+    }
+    // Thread roots: follow reply_to upwards; a cycle (forged headers) stops where it repeats.
+    let ids: Vec<DocId> = links.keys().cloned().collect();
+    for id in ids {
+        let in_thread = links
+            .get(&id)
+            .is_some_and(|l| l.reply_to.is_some() || !l.replies.is_empty());
+        if !in_thread {
+            continue;
+        }
+        let mut root = id.clone();
+        let mut seen = HashSet::new();
+        while let Some(up) = links.get(&root).and_then(|l| l.reply_to.clone()) {
+            if !seen.insert(up.clone()) {
+                break;
+            }
+            root = up;
+        }
+        if let Some(l) = links.get_mut(&id) {
+            l.thread = Some(root);
+        }
+    }
+    for l in links.values_mut() {
+        l.replies.sort();
+        l.attachments.sort();
+    }
+    links
+}
+
+/// A digest of what a record is built from: if it is unchanged, so is the record.
+pub fn inputs_digest(doc: &Document, links: &Links) -> String {
+    let mut h = Sha256::new();
+    h.update(serde_json::to_vec(doc).unwrap_or_default());
+    h.update([0]);
+    h.update(serde_json::to_vec(links).unwrap_or_default());
+    hex::encode(h.finalize())
+}
+
+/// Builds and stores the record of one document.
+pub fn build(store: &Store, doc: &Document, links: &Links) -> Result<RecordState, String> {
+    let text = store
+        .read(&doc.text)
+        .map_err(|e| format!("document {}: cannot read its text: {e}", doc.id))?;
+    let text = String::from_utf8_lossy(&text);
+    let record = Record {
+        document: doc,
+        links,
+        text: &text,
+    };
+    let bytes = serde_json::to_vec(&record)
+        .map_err(|e| format!("document {}: cannot encode its record: {e}", doc.id))?;
+    let blob: Blob = store
+        .put(&bytes)
+        .map_err(|e| format!("document {}: cannot store its record: {e}", doc.id))?;
+    Ok(RecordState {
+        inputs: inputs_digest(doc, links),
+        blob,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use archive::EmailHeaders;
+
+    fn email(id: &str, mid: &str, reply_to: &[&str], refs: &[&str]) -> Document {
+        Document {
+            id: DocId::new(id).expect("id"),
+            kind: Kind::Email,
+            title: id.to_owned(),
+            date: None,
+            origin: None,
+            tags: vec![],
+            record_kind: None,
+            author: None,
+            email: Some(EmailHeaders {
+                message_id: Some(mid.to_owned()),
+                in_reply_to: reply_to.iter().map(|s| s.to_string()).collect(),
+                references: refs.iter().map(|s| s.to_string()).collect(),
+                ..Default::default()
+            }),
+            pages: None,
+            parent: None,
+            source: format!("{id}.eml"),
+            original: Blob {
+                sha256: String::new(),
+                len: 0,
+            },
+            ext: "eml".into(),
+            media_type: "message/rfc822".into(),
+            text: Blob {
+                sha256: String::new(),
+                len: 0,
+            },
+        }
+    }
+
+    fn id(s: &str) -> DocId {
+        DocId::new(s).expect("id")
+    }
+
+    #[test]
+    fn threads_link_through_in_reply_to_and_references() {
+        let docs = vec![
+            email("a", "a@x", &[], &[]),
+            email("b", "b@x", &["a@x"], &["a@x"]),
+            // Unknown In-Reply-To: falls back to the last known References entry.
+            email("c", "c@x", &["gone@x"], &["a@x", "b@x"]),
+            email("lonely", "l@x", &["nowhere@x"], &[]),
+        ];
+        let links = links(&docs);
+        assert_eq!(links[&id("b")].reply_to, Some(id("a")));
+        assert_eq!(links[&id("c")].reply_to, Some(id("b")));
+        assert_eq!(links[&id("c")].thread, Some(id("a")));
+        assert_eq!(links[&id("a")].thread, Some(id("a")));
+        assert_eq!(links[&id("a")].replies, vec![id("b")]);
+        assert_eq!(links[&id("lonely")], Links::default());
+    }
+
+    #[test]
+    fn forged_reply_cycle_terminates() {
+        let docs = vec![
+            email("a", "a@x", &["b@x"], &[]),
+            email("b", "b@x", &["a@x"], &[]),
+        ];
+        let links = links(&docs);
+        assert!(links[&id("a")].thread.is_some());
+        assert!(links[&id("b")].thread.is_some());
+    }
+}

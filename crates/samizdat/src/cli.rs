@@ -1,0 +1,289 @@
+//! The command line: a table of subcommands, each a few lines calling a library.
+
+use crate::progress::Bar;
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+use release::config::ExpiryDays;
+use release::{Archive, InitOptions};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+#[derive(Parser)]
+#[command(
+    name = "samizdat",
+    version,
+    about = "Keep a signed document archive online on many untrusted mirrors"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create a new archive: configuration, ed25519 keys, and the first signed root.
+    Init {
+        archive: PathBuf,
+        #[arg(long, default_value = "samizdat archive")]
+        title: String,
+        /// Number of root keys (for a group of publishers, e.g. 3).
+        #[arg(long, default_value_t = 1)]
+        root_keys: u32,
+        /// How many root keys must sign a new root (e.g. 2 of 3).
+        #[arg(long, default_value_t = 1)]
+        root_threshold: u32,
+        /// Number of timestamp keys, one per co-publisher who may refresh the timestamp.
+        #[arg(long, default_value_t = 1)]
+        timestamp_keys: u32,
+        /// Days a timestamp stays valid; readers call the release stale after that.
+        #[arg(long, default_value_t = 14)]
+        timestamp_expiry_days: u32,
+        /// Days the root, targets and snapshot metadata stay valid.
+        #[arg(long, default_value_t = 365)]
+        expiry_days: u32,
+    },
+    /// Ingest files and folders (e-mail, mbox, maildir, PDF, text, Markdown, rst, HTML, .gz, JSON Lines).
+    Add {
+        archive: PathBuf,
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Seconds one PDF may take to extract before it is given up.
+        #[arg(long, default_value_t = 60)]
+        pdf_timeout: u64,
+        /// Memory one PDF extraction may use, in MiB.
+        #[arg(long, default_value_t = 1024)]
+        pdf_memory_mib: u64,
+    },
+    /// Withdraw a document: the next release leaves it out and publishes why.
+    Withdraw {
+        archive: PathBuf,
+        id: String,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Sign a new release of the archive into ARCHIVE/release.
+    Release { archive: PathBuf },
+    /// Re-sign the timestamp with a fresh expiry (run from cron; any co-publisher's key will do).
+    Timestamp {
+        archive: PathBuf,
+        /// A timestamp key file (PKCS#8); default: the archive's own.
+        #[arg(long)]
+        key: Option<PathBuf>,
+    },
+    /// Verify a release from a folder or an http(s) URL against a trusted root.json.
+    Verify {
+        #[arg(long)]
+        root: PathBuf,
+        /// A release folder (with metadata/ and targets/) or its URL.
+        source: String,
+        /// Document ids or target names; none means every target.
+        targets: Vec<String>,
+    },
+    /// Manage keys.
+    #[command(subcommand)]
+    Key(KeyCommand),
+    /// Run the sample archive end to end: ingest, release, verify.
+    Demo {
+        /// Where to keep the demo archive.
+        #[arg(long, default_value = "samizdat-demo")]
+        dir: PathBuf,
+    },
+    /// Extract a PDF's text (run by `add` in a child process with limits).
+    #[command(hide = true)]
+    ExtractPdf { file: PathBuf },
+}
+
+#[derive(Subcommand)]
+enum KeyCommand {
+    /// Copy the root key(s) out of the archive (to an offline medium); with --remove, delete them here.
+    ExportRoot {
+        archive: PathBuf,
+        out: PathBuf,
+        #[arg(long)]
+        remove: bool,
+    },
+}
+
+pub fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::Init {
+            archive,
+            title,
+            root_keys,
+            root_threshold,
+            timestamp_keys,
+            timestamp_expiry_days,
+            expiry_days,
+        } => {
+            let options = InitOptions {
+                title,
+                root_keys,
+                root_threshold,
+                timestamp_keys,
+                expiry: ExpiryDays {
+                    root: expiry_days,
+                    targets: expiry_days,
+                    snapshot: expiry_days,
+                    timestamp: timestamp_expiry_days,
+                },
+            };
+            let root = Archive::init(&archive, &options)?;
+            println!("created archive {}", archive.display());
+            println!("trusted root for mirrors and readers: {}", root.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Add {
+            archive,
+            paths,
+            pdf_timeout,
+            pdf_memory_mib,
+        } => {
+            let mut a = Archive::open(&archive)?;
+            let read = read_options(Duration::from_secs(pdf_timeout), pdf_memory_mib << 20)?;
+            let summary = a.add(&paths, read, &Bar::new("adding"))?;
+            print_summary(&summary);
+            let code = if summary.failed.is_empty() { 0 } else { 4 };
+            Ok(ExitCode::from(code))
+        }
+        Command::Withdraw {
+            archive,
+            id,
+            reason,
+        } => {
+            Archive::open(&archive)?.withdraw(&id, &reason)?;
+            println!("withdrew {id}; the next release leaves it out");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Release { archive } => {
+            let mut a = Archive::open(&archive)?;
+            let started = std::time::Instant::now();
+            let report = a.release(&release::site::NoSite, &Bar::new("records"))?;
+            println!(
+                "release {}: {} documents ({} withdrawn), {} targets ({} new files), {} records rebuilt, {} of {} bins signed, in {:.1}s",
+                report.version,
+                report.documents,
+                report.withdrawn,
+                report.targets,
+                report.files_placed,
+                report.records_rebuilt,
+                report.bins_written,
+                report.bins_total,
+                started.elapsed().as_secs_f64()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Timestamp { archive, key } => {
+            let a = Archive::open(&archive)?;
+            let version = a.refresh_timestamp(key.as_deref())?;
+            println!("timestamp version {version} signed");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Verify {
+            root,
+            source,
+            targets,
+        } => verify(&root, &source, &targets),
+        Command::Key(KeyCommand::ExportRoot {
+            archive,
+            out,
+            remove,
+        }) => {
+            let a = Archive::open(&archive)?;
+            for path in a.export_root_keys(&out, remove)? {
+                println!("root key written to {}", path.display());
+            }
+            if remove {
+                println!(
+                    "root keys removed from {}: root is offline",
+                    archive.display()
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Demo { dir } => crate::demo::run(&dir),
+        Command::ExtractPdf { file } => {
+            let code = archive::read::pdf::child_main(&file);
+            Ok(ExitCode::from(u8::try_from(code).unwrap_or(1)))
+        }
+    }
+}
+
+/// Readers' options; PDFs are extracted by this same binary in a child process.
+pub fn read_options(timeout: Duration, memory: u64) -> Result<archive::read::ReadOptions> {
+    let exe = std::env::current_exe().context("cannot find the samizdat executable")?;
+    Ok(archive::read::ReadOptions {
+        pdf: archive::read::PdfExtractor {
+            program: exe,
+            args: vec!["extract-pdf".into()],
+            timeout,
+            memory_limit_bytes: memory,
+        },
+    })
+}
+
+pub fn print_summary(s: &archive::ingest::Summary) {
+    for f in &s.failed {
+        eprintln!("failed: {}: {}", f.path, f.reason);
+    }
+    println!(
+        "{} files: {} documents ingested, {} updated, {} files unchanged, {} duplicates skipped, {} unsupported skipped, {} failed",
+        s.files_seen,
+        s.ingested,
+        s.updated,
+        s.unchanged,
+        s.duplicates.len(),
+        s.unsupported.len(),
+        s.failed.len()
+    );
+}
+
+pub fn verify(root: &Path, source: &str, targets: &[String]) -> Result<ExitCode> {
+    let trusted =
+        std::fs::read(root).with_context(|| format!("{}: cannot read", root.display()))?;
+    let now = time::OffsetDateTime::now_utc();
+    let bar = Bar::new("verifying");
+    let report = if source.starts_with("http://") || source.starts_with("https://") {
+        let transport = net::HttpTransport::new(source, &net::Limits::default());
+        fetch::verify(&trusted, transport, targets, now, &bar)
+    } else {
+        let dir = Path::new(source);
+        if !dir.join("metadata").is_dir() {
+            bail!("{source}: not a release folder (no metadata/ inside)");
+        }
+        let transport = trust::client::DirTransport::new(dir);
+        fetch::verify(&trusted, transport, targets, now, &bar)
+    };
+    let report = report.with_context(|| format!("{source}: the release does not verify"))?;
+    for f in &report.failures {
+        eprintln!("FAILED {}: {}", f.target, f.reason);
+    }
+    if !report.ok() {
+        println!(
+            "release {}: {} targets verified, {} FAILED",
+            report.version,
+            report.verified,
+            report.failures.len()
+        );
+        return Ok(ExitCode::from(1));
+    }
+    match report.freshness {
+        trust::client::Freshness::Fresh => {
+            println!(
+                "release {}: authentic and fresh, {} targets verified",
+                report.version, report.verified
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        trust::client::Freshness::Expired { role, since } => {
+            println!(
+                "release {}: authentic, not known fresh since {} ({} expired), {} targets verified",
+                report.version,
+                since.date(),
+                role,
+                report.verified
+            );
+            Ok(ExitCode::from(3))
+        }
+    }
+}

@@ -1,0 +1,200 @@
+//! init → add → release → verify on the sample archive, incremental re-runs, withdrawals, tampering.
+
+use crate::util::*;
+
+#[test]
+fn sample_archive_releases_and_verifies() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let archive = sample_release(tmp.path(), &[]);
+    let release = archive.join("release");
+    let out = run(
+        &[
+            "verify",
+            "--root",
+            p(&archive.join("root.json")),
+            p(&release),
+        ],
+        0,
+    );
+    assert!(
+        stdout(&out).contains("authentic and fresh"),
+        "{}",
+        stdout(&out)
+    );
+
+    // Every sample document is there: 3 e-mails + 1 attachment + 2 from the mbox + 5 notes + 3 cables.
+    let catalog = archive::Catalog::open(&archive.join("catalog.sqlite")).expect("catalog");
+    let docs = catalog.documents().expect("documents");
+    assert_eq!(
+        docs.len(),
+        14,
+        "{:#?}",
+        docs.iter().map(|d| &d.source).collect::<Vec<_>>()
+    );
+
+    // A document by id: its record and its original.
+    let out = run(
+        &[
+            "verify",
+            "--root",
+            p(&archive.join("root.json")),
+            p(&release),
+            "10PORTCITY101",
+        ],
+        0,
+    );
+    assert!(
+        stdout(&out).contains("2 targets verified"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn re_adding_is_free_and_a_small_change_resigns_little() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let archive = sample_release(tmp.path(), &[]);
+    let out = run(&["add", p(&archive), p(&sample_documents())], 0);
+    assert!(
+        stdout(&out).contains("0 documents ingested"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(
+        stdout(&out).contains("11 files unchanged"),
+        "{}",
+        stdout(&out)
+    );
+
+    let extra = tmp.path().join("extra");
+    std::fs::create_dir(&extra).expect("mkdir");
+    std::fs::write(extra.join("late-note.txt"), "A late note about berth 7.\n").expect("write");
+    let out = run(&["add", p(&archive), p(&extra)], 0);
+    assert!(
+        stdout(&out).contains("1 documents ingested"),
+        "{}",
+        stdout(&out)
+    );
+    let out = run(&["release", p(&archive)], 0);
+    let text = stdout(&out);
+    assert!(text.starts_with("release 2:"), "{text}");
+    // One new document: its two targets land in at most two bins.
+    let signed: usize = text
+        .split(" of ")
+        .next()
+        .and_then(|s| s.rsplit(", ").next())
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no bin count in {text}"));
+    assert!((1..=2).contains(&signed), "{text}");
+    run(
+        &[
+            "verify",
+            "--root",
+            p(&archive.join("root.json")),
+            p(&archive.join("release")),
+        ],
+        0,
+    );
+}
+
+#[test]
+fn withdrawn_document_leaves_the_next_release_with_a_tombstone() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let archive = sample_release(tmp.path(), &[]);
+    run(
+        &[
+            "withdraw",
+            p(&archive),
+            "10CAPITAL077",
+            "--reason",
+            "court order 2010/17",
+        ],
+        0,
+    );
+    run(&["release", p(&archive)], 0);
+    let release = archive.join("release");
+    let root = archive.join("root.json");
+    let out = run(
+        &["verify", "--root", p(&root), p(&release), "10CAPITAL077"],
+        1,
+    );
+    assert!(stderr(&out).contains("10CAPITAL077"), "{}", stderr(&out));
+    let tombstones =
+        std::fs::read_to_string(target_file(&release, "._withdrawn.json")).expect("read");
+    assert!(tombstones.contains("court order 2010/17"), "{tombstones}");
+    let out = run(
+        &["withdraw", p(&archive), "no-such-doc", "--reason", "x"],
+        1,
+    );
+    assert!(
+        stderr(&out).contains("no document with id no-such-doc"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn tampered_target_is_named_and_fails_verification() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let archive = sample_release(tmp.path(), &[]);
+    let release = archive.join("release");
+    let victim = target_file(&release, ".original.pdf");
+    // Targets are hard links into the store: replace the link, do not write through it.
+    std::fs::remove_file(&victim).expect("rm");
+    std::fs::write(&victim, b"%PDF-1.4 forged").expect("write");
+    let out = run(
+        &[
+            "verify",
+            "--root",
+            p(&archive.join("root.json")),
+            p(&release),
+        ],
+        1,
+    );
+    let err = stderr(&out);
+    assert!(
+        err.contains("FAILED") && err.contains(".original.pdf"),
+        "{err}"
+    );
+}
+
+#[test]
+fn expired_release_is_authentic_but_not_known_fresh() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let archive = sample_release(tmp.path(), &["--timestamp-expiry-days", "0"]);
+    let out = run(
+        &[
+            "verify",
+            "--root",
+            p(&archive.join("root.json")),
+            p(&archive.join("release")),
+        ],
+        3,
+    );
+    assert!(
+        stdout(&out).contains("authentic, not known fresh since"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn timestamp_refresh_keeps_the_release_verifying() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let archive = sample_release(tmp.path(), &[]);
+    let out = run(&["timestamp", p(&archive)], 0);
+    assert!(
+        stdout(&out).contains("timestamp version 2"),
+        "{}",
+        stdout(&out)
+    );
+    run(
+        &[
+            "verify",
+            "--root",
+            p(&archive.join("root.json")),
+            p(&archive.join("release")),
+        ],
+        0,
+    );
+}

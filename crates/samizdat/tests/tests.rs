@@ -1,0 +1,11 @@
+//! End-to-end tests: the real `samizdat` binary, real corpora, and python-tuf as the independent
+//! TUF client. Each module is one area; helpers are in `util`.
+
+mod util;
+
+mod bad_input;
+mod corpora;
+mod crash;
+mod keys;
+mod publish;
+mod python_tuf;

@@ -1,0 +1,199 @@
+//! Test helpers: the real binary in a temp folder, a static HTTP server, the corpora and python-tuf.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+pub fn samizdat() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_samizdat"))
+}
+
+/// Runs samizdat with `args`, returning the output; panics with both streams if the exit code is
+/// not `expect`.
+pub fn run(args: &[&str], expect: i32) -> Output {
+    let out = samizdat().args(args).output().expect("run samizdat");
+    let code = out.status.code().unwrap_or(-1);
+    assert_eq!(
+        code,
+        expect,
+        "samizdat {args:?} exited {code}\nstdout:\n{}\nstderr:\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+pub fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+pub fn p(path: &Path) -> &str {
+    path.to_str().expect("utf-8 path")
+}
+
+pub fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+pub fn sample_documents() -> PathBuf {
+    repo().join("sample/documents")
+}
+
+/// A new archive in `dir/archive` with the sample ingested and released.
+pub fn sample_release(dir: &Path, init_args: &[&str]) -> PathBuf {
+    let archive = dir.join("archive");
+    let mut args = vec!["init", p(&archive)];
+    args.extend_from_slice(init_args);
+    run(&args, 0);
+    run(&["add", p(&archive), p(&sample_documents())], 0);
+    run(&["release", p(&archive)], 0);
+    archive
+}
+
+/// A corpus folder fetched by ./test.sh (`SAMIZDAT_CORPORA`); fails clearly when missing.
+pub fn corpus(name: &str) -> PathBuf {
+    let base = std::env::var("SAMIZDAT_CORPORA")
+        .unwrap_or_else(|_| p(&repo().join(".cache/corpora")).to_owned());
+    let dir = Path::new(&base).join(name);
+    assert!(
+        dir.join(".done").exists(),
+        "corpus {name} not found under {base}: run ./test.sh, which fetches it"
+    );
+    dir
+}
+
+/// The python with `tuf` installed (a venv made by ./test.sh).
+pub fn python() -> PathBuf {
+    let py = std::env::var("SAMIZDAT_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| repo().join(".cache/venv/bin/python"));
+    assert!(
+        py.exists(),
+        "{} not found: run ./test.sh, which installs python-tuf in a venv",
+        py.display()
+    );
+    py
+}
+
+/// A free port on a loopback address.
+pub fn free_port(ip: &str) -> u16 {
+    TcpListener::bind((ip, 0))
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
+/// A static file server (python's http.server) over `dir` on `ip`; killed on drop.
+pub struct StaticServer {
+    child: Child,
+    pub url: String,
+}
+
+impl StaticServer {
+    pub fn start(dir: &Path, ip: &str) -> StaticServer {
+        let port = free_port(ip);
+        let child = Command::new("python3")
+            .args([
+                "-m",
+                "http.server",
+                "--bind",
+                ip,
+                "--directory",
+                p(dir),
+                &port.to_string(),
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start python3 -m http.server");
+        let url = format!("http://{ip}:{port}");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect((ip, port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "http.server did not start on {url}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        StaticServer { child, url }
+    }
+}
+
+impl Drop for StaticServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs python-tuf's ngclient over `url` with the metadata cache in `cache` (which must hold
+/// the trusted `root.json`); returns its output lines.
+pub fn ngclient(cache: &Path, url: &str, download: &Path, targets: &[&str]) -> Vec<String> {
+    std::fs::create_dir_all(download).expect("mkdir");
+    let script = repo().join("crates/samizdat/tests/py/ngclient_check.py");
+    let out = Command::new(python())
+        .arg(script)
+        .args([p(cache), url, p(download)])
+        .args(targets)
+        .output()
+        .expect("run python-tuf");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.code() == Some(0) || out.status.code() == Some(2),
+        "ngclient crashed: {text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    text.lines().map(str::to_owned).collect()
+}
+
+/// Starts samizdat with `args` and waits until it prints `line` on stderr (or exits).
+pub fn spawn_until(args: &[&str], envs: &[(&str, &str)], line: &str) -> Child {
+    let mut child = samizdat()
+        .args(args)
+        .envs(envs.iter().copied())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn samizdat");
+    let stderr = child.stderr.take().expect("stderr");
+    let mut reader = BufReader::new(stderr);
+    let mut buf = String::new();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        buf.clear();
+        let n = reader.read_line(&mut buf).expect("read stderr");
+        assert!(n > 0, "samizdat {args:?} exited before printing {line:?}");
+        if buf.contains(line) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {line:?}");
+    }
+    child
+}
+
+/// All target file names of the current release (from the folder), for tampering tests.
+pub fn target_file(release: &Path, name_suffix: &str) -> PathBuf {
+    let dir = release.join("targets");
+    let mut found: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("read targets")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.ends_with(name_suffix))
+        })
+        .collect();
+    found.sort();
+    found
+        .pop()
+        .unwrap_or_else(|| panic!("no target ending in {name_suffix}"))
+}

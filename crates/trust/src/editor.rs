@@ -1,0 +1,666 @@
+//! Signing: root files, whole releases (targets in hashed bins, snapshot, timestamp) and
+//! timestamp refreshes.
+//!
+//! [`build_release`] is incremental. It reads the previous committed release from the metadata
+//! folder (timestamp → snapshot → targets → bins), keeps the previous bin count while it stays
+//! within a factor of 2 of the ideal, and re-signs a role only when its content changed, its
+//! signing key changed, or it expires within a quarter of its lifetime. Untouched roles keep their
+//! version and their file is not rewritten. Every role name ever listed in a snapshot stays listed
+//! (at its last version) so that TUF's snapshot rule (5.5.5) holds across layout changes.
+//!
+//! The work is linear in the number of targets: one SHA-256 per name, one map insert, one pass
+//! over the previous bins.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::Write;
+use std::path::Path;
+
+use serde::Serialize;
+use time::{Duration, OffsetDateTime};
+
+use crate::bins::BinLayout;
+use crate::cjson;
+use crate::error::{Error, ErrorKind, Result};
+use crate::keys::{PublicKey, SigningKey};
+use crate::schema::{
+    DelegatedRole, Delegations, Digest, Hashes, MetaFile, RoleKeys, RoleType, Root, SNAPSHOT_META,
+    SPEC_VERSION, Signature, Signed, Snapshot, TargetInfo, TargetName, Targets, Timestamp,
+    role_file_name_is_safe,
+};
+
+/// The name of the unversioned timestamp file inside `metadata/`.
+pub const TIMESTAMP_FILE: &str = "timestamp.json";
+
+/// Who holds which top-level role, for [`sign_root`]. Targets and snapshot have threshold 1.
+#[derive(Clone, Debug)]
+pub struct RootSpec {
+    pub root_keys: Vec<PublicKey>,
+    pub root_threshold: u32,
+    pub targets_keys: Vec<PublicKey>,
+    pub snapshot_keys: Vec<PublicKey>,
+    pub timestamp_keys: Vec<PublicKey>,
+    /// Usually 1, so that any one co-publisher can re-sign the timestamp.
+    pub timestamp_threshold: u32,
+}
+
+/// Signs version `version` of root: the bytes of `metadata/VERSION.root.json`.
+///
+/// `signers` must include at least `root_threshold` of `spec.root_keys`; for a rotation, also pass
+/// a threshold of the previous root's keys (clients check both, spec 5.3.4; this function cannot
+/// see the previous root, [`crate::client::Client::load`] will).
+pub fn sign_root(
+    spec: &RootSpec,
+    version: u64,
+    expires: OffsetDateTime,
+    signers: &[&SigningKey],
+) -> Result<Vec<u8>> {
+    if version == 0 {
+        return Err(Error::new(
+            ErrorKind::InvalidInput,
+            "root version must be at least 1",
+        ));
+    }
+    let mut keys = BTreeMap::new();
+    let mut role_keys = |role: &str, members: &[PublicKey], threshold: u32| -> Result<RoleKeys> {
+        let mut keyids: Vec<String> = Vec::new();
+        for member in members {
+            let keyid = member.key_id();
+            keys.insert(keyid.clone(), member.to_key());
+            if !keyids.contains(&keyid) {
+                keyids.push(keyid);
+            }
+        }
+        if threshold == 0 || threshold as usize > keyids.len() {
+            return Err(Error::new(
+                ErrorKind::InvalidInput,
+                format!(
+                    "role {role}: threshold {threshold} with {} distinct key(s)",
+                    keyids.len()
+                ),
+            ));
+        }
+        Ok(RoleKeys { keyids, threshold })
+    };
+    let mut roles = BTreeMap::new();
+    roles.insert(
+        "root".to_string(),
+        role_keys("root", &spec.root_keys, spec.root_threshold)?,
+    );
+    roles.insert(
+        "targets".to_string(),
+        role_keys("targets", &spec.targets_keys, 1)?,
+    );
+    roles.insert(
+        "snapshot".to_string(),
+        role_keys("snapshot", &spec.snapshot_keys, 1)?,
+    );
+    roles.insert(
+        "timestamp".to_string(),
+        role_keys("timestamp", &spec.timestamp_keys, spec.timestamp_threshold)?,
+    );
+    let root_keyids = &roles["root"].keyids;
+    let mut signing_root_keys: Vec<String> = signers
+        .iter()
+        .map(|signer| signer.public().key_id())
+        .filter(|keyid| root_keyids.contains(keyid))
+        .collect();
+    signing_root_keys.sort_unstable();
+    signing_root_keys.dedup();
+    if signing_root_keys.len() < spec.root_threshold as usize {
+        return Err(Error::new(
+            ErrorKind::ThresholdNotMet,
+            format!(
+                "root version {version}: {} of the new root keys sign, threshold is {}",
+                signing_root_keys.len(),
+                spec.root_threshold
+            ),
+        ));
+    }
+    let root = Root {
+        role_type: RoleType::Root,
+        spec_version: SPEC_VERSION.to_string(),
+        version,
+        expires: whole_seconds_utc(expires)?,
+        consistent_snapshot: true,
+        keys,
+        roles,
+    };
+    sign_document(&root, signers)
+}
+
+/// How long newly signed metadata stays valid.
+#[derive(Clone, Copy, Debug)]
+pub struct Expiries {
+    /// `targets.json`, middle and leaf bins.
+    pub targets: Duration,
+    pub snapshot: Duration,
+    pub timestamp: Duration,
+}
+
+/// The online keys that sign a release.
+#[derive(Clone, Copy, Debug)]
+pub struct Signers<'a> {
+    /// Signs `targets.json`, the middle bins and the leaf bins (they delegate to this key).
+    pub targets: &'a SigningKey,
+    pub snapshot: &'a SigningKey,
+    pub timestamp: &'a SigningKey,
+}
+
+/// One target of a release.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TargetEntry {
+    pub name: TargetName,
+    pub length: u64,
+    pub sha256: [u8; 32],
+    /// Written only when `Some` (every byte of a bin counts).
+    pub custom: Option<serde_json::Value>,
+}
+
+/// The files of a new release, to be written into `metadata/`.
+#[derive(Clone, Debug)]
+pub struct ReleaseFiles {
+    /// New versioned files, in a safe write order (leaf bins, middle bins, `N.targets.json`,
+    /// `N.snapshot.json`), e.g. `("12.bin-3fc.json", bytes)`. Files of untouched roles are not
+    /// here: the previous release's files stay valid.
+    pub versioned: Vec<(String, Vec<u8>)>,
+    /// `timestamp.json`, to be written last (atomically): it is the commit point.
+    pub timestamp: Vec<u8>,
+    pub snapshot_version: u64,
+    /// Number of leaf bins in the layout.
+    pub bins_total: usize,
+    /// Number of leaf bins signed anew in this release.
+    pub bins_written: usize,
+}
+
+impl ReleaseFiles {
+    /// Writes the versioned files (each fsynced), then replaces `timestamp.json` atomically.
+    /// An existing versioned file with the same name is overwritten (it can only be the leftover
+    /// of a release that never committed its timestamp).
+    pub fn write_to(&self, metadata_dir: &Path) -> Result<()> {
+        std::fs::create_dir_all(metadata_dir)
+            .map_err(|error| Error::io("create folder", metadata_dir, &error))?;
+        for (name, bytes) in &self.versioned {
+            write_synced(&metadata_dir.join(name), bytes)?;
+        }
+        write_atomically(&metadata_dir.join(TIMESTAMP_FILE), &self.timestamp)
+    }
+}
+
+/// Plans a new release from the complete list of `targets` (any order; a duplicate name is an
+/// error) and the previous committed release in `metadata_dir` (none if it has no
+/// `timestamp.json`).
+///
+/// If `metadata_dir/ROOT_VERSION.root.json` exists, the signers' keys are checked against it
+/// first, so a wrong key fails here rather than in every client.
+pub fn build_release(
+    metadata_dir: &Path,
+    root_version: u64,
+    targets: Vec<TargetEntry>,
+    signers: &Signers,
+    expiries: &Expiries,
+    now: OffsetDateTime,
+) -> Result<ReleaseFiles> {
+    check_signers_against_root(metadata_dir, root_version, signers)?;
+    let previous = PreviousRelease::read(metadata_dir)?;
+    let layout = BinLayout::for_target_count(
+        targets.len(),
+        previous.as_ref().and_then(|previous| previous.leaf_count),
+    );
+
+    let mut leaves: Vec<BTreeMap<String, TargetInfo>> = vec![BTreeMap::new(); layout.leaf_count()];
+    for entry in targets {
+        let index = layout.leaf_of(entry.name.as_str());
+        let info = TargetInfo {
+            length: entry.length,
+            hashes: Hashes {
+                sha256: Digest(entry.sha256),
+            },
+            custom: entry.custom,
+        };
+        if leaves[index]
+            .insert(entry.name.as_str().to_string(), info)
+            .is_some()
+        {
+            return Err(Error::new(
+                ErrorKind::InvalidInput,
+                format!("target {} is listed twice", entry.name),
+            ));
+        }
+    }
+
+    let targets_key = signers.targets.public();
+    let mut planner = Planner {
+        previous: previous.as_ref(),
+        now,
+        targets_expires: whole_seconds_utc(checked_add(now, expiries.targets)?)?,
+        targets_lifetime: expiries.targets,
+        targets_key_id: targets_key.key_id(),
+        targets_signer: signers.targets,
+        versioned: Vec::new(),
+        role_versions: BTreeMap::new(),
+    };
+    let delegate = |name: String, prefixes: Vec<String>, keyid: &str| DelegatedRole {
+        name,
+        keyids: vec![keyid.to_string()],
+        threshold: 1,
+        terminating: true,
+        paths: None,
+        path_hash_prefixes: Some(prefixes),
+    };
+    let delegation_keys = BTreeMap::from([(planner.targets_key_id.clone(), targets_key.to_key())]);
+
+    let mut bins_written = 0;
+    for (index, leaf_targets) in leaves.into_iter().enumerate() {
+        if planner.role(&layout.leaf_name(index), leaf_targets, None)? {
+            bins_written += 1;
+        }
+    }
+    let top_delegations = if layout.has_middle_level() {
+        let mut middles = Vec::with_capacity(16);
+        for digit in 0..16 {
+            let leaf_roles = layout
+                .leaves_of_middle(digit)
+                .map(|index| {
+                    delegate(
+                        layout.leaf_name(index),
+                        layout.leaf_prefixes(index),
+                        &planner.targets_key_id,
+                    )
+                })
+                .collect();
+            let delegations = Delegations {
+                keys: delegation_keys.clone(),
+                roles: leaf_roles,
+            };
+            let name = BinLayout::middle_name(digit);
+            planner.role(&name, BTreeMap::new(), Some(delegations))?;
+            middles.push(delegate(
+                name,
+                vec![format!("{digit:x}")],
+                &planner.targets_key_id,
+            ));
+        }
+        middles
+    } else {
+        (0..layout.leaf_count())
+            .map(|index| {
+                delegate(
+                    layout.leaf_name(index),
+                    layout.leaf_prefixes(index),
+                    &planner.targets_key_id,
+                )
+            })
+            .collect()
+    };
+    planner.role(
+        "targets",
+        BTreeMap::new(),
+        Some(Delegations {
+            keys: delegation_keys,
+            roles: top_delegations,
+        }),
+    )?;
+
+    // Snapshot: every role ever listed stays listed (5.5.5), current roles at their new version.
+    let mut meta: BTreeMap<String, MetaFile> = previous
+        .as_ref()
+        .map(|previous| previous.snapshot_meta.clone())
+        .unwrap_or_default();
+    for (file_name, version) in &planner.role_versions {
+        meta.insert(
+            file_name.clone(),
+            MetaFile {
+                version: *version,
+                length: None,
+                hashes: None,
+            },
+        );
+    }
+    let snapshot_version = previous
+        .as_ref()
+        .map_or(1, |previous| previous.snapshot_version + 1);
+    let snapshot = Snapshot {
+        role_type: RoleType::Snapshot,
+        spec_version: SPEC_VERSION.to_string(),
+        version: snapshot_version,
+        expires: whole_seconds_utc(checked_add(now, expiries.snapshot)?)?,
+        meta,
+    };
+    let snapshot_bytes = sign_document(&snapshot, &[signers.snapshot])?;
+
+    let timestamp = Timestamp {
+        role_type: RoleType::Timestamp,
+        spec_version: SPEC_VERSION.to_string(),
+        version: previous
+            .as_ref()
+            .map_or(1, |previous| previous.timestamp_version + 1),
+        expires: whole_seconds_utc(checked_add(now, expiries.timestamp)?)?,
+        meta: BTreeMap::from([(
+            SNAPSHOT_META.to_string(),
+            MetaFile {
+                version: snapshot_version,
+                length: Some(snapshot_bytes.len() as u64),
+                hashes: Some(Hashes {
+                    sha256: Digest::of(&snapshot_bytes),
+                }),
+            },
+        )]),
+    };
+    let timestamp_bytes = sign_document(&timestamp, &[signers.timestamp])?;
+
+    let mut versioned = planner.versioned;
+    versioned.push((format!("{snapshot_version}.snapshot.json"), snapshot_bytes));
+    Ok(ReleaseFiles {
+        versioned,
+        timestamp: timestamp_bytes,
+        snapshot_version,
+        bins_total: layout.leaf_count(),
+        bins_written,
+    })
+}
+
+/// Re-signs `timestamp.json` with version + 1, the same snapshot and a fresh expiry.
+///
+/// Any one timestamp key can do it (a co-publisher's cron job). If a root file is in
+/// `metadata_dir`, the newest one is checked to list `key` as a timestamp key with threshold 1.
+pub fn refresh_timestamp(
+    metadata_dir: &Path,
+    key: &SigningKey,
+    expires_in: Duration,
+    now: OffsetDateTime,
+) -> Result<Vec<u8>> {
+    let path = metadata_dir.join(TIMESTAMP_FILE);
+    let current: Signed<Timestamp> = read_json(&path)?;
+    if let Some(root_path) = newest_root_file(metadata_dir)? {
+        let root: Signed<Root> = read_json(&root_path)?;
+        check_role_key(&root.signed, &root_path, "timestamp", &key.public())?;
+        let threshold = root
+            .signed
+            .roles
+            .get("timestamp")
+            .map_or(1, |role| role.threshold);
+        if threshold > 1 {
+            return Err(Error::new(
+                ErrorKind::ThresholdNotMet,
+                format!(
+                    "{}: timestamp threshold is {threshold}, one key cannot refresh it",
+                    root_path.display()
+                ),
+            ));
+        }
+    }
+    let refreshed = Timestamp {
+        version: current.signed.version + 1,
+        expires: whole_seconds_utc(checked_add(now, expires_in)?)?,
+        ..current.signed
+    };
+    sign_document(&refreshed, &[key])
+}
+
+/// Signs `signed` with each of `signers` (one signature per distinct key): the bytes of the
+/// document `{"signatures":[...],"signed":{...}}` as compact JSON.
+pub fn sign_document<T: Serialize>(signed: &T, signers: &[&SigningKey]) -> Result<Vec<u8>> {
+    let canonical = cjson::canonical(signed)?;
+    let mut signatures: Vec<Signature> = Vec::with_capacity(signers.len());
+    for signer in signers {
+        let keyid = signer.public().key_id();
+        if signatures.iter().any(|signature| signature.keyid == keyid) {
+            continue;
+        }
+        signatures.push(Signature {
+            keyid,
+            sig: hex::encode(signer.sign(&canonical)),
+        });
+    }
+    serde_json::to_vec(&Signed { signatures, signed }).map_err(|error| {
+        Error::new(
+            ErrorKind::Malformed,
+            format!("cannot serialise metadata: {error}"),
+        )
+    })
+}
+
+/// Decides, role by role, whether to keep the previous file or sign a new version.
+struct Planner<'a> {
+    previous: Option<&'a PreviousRelease>,
+    now: OffsetDateTime,
+    targets_expires: OffsetDateTime,
+    targets_lifetime: Duration,
+    targets_key_id: String,
+    targets_signer: &'a SigningKey,
+    versioned: Vec<(String, Vec<u8>)>,
+    /// `ROLE.json` → version in the new snapshot.
+    role_versions: BTreeMap<String, u64>,
+}
+
+impl Planner<'_> {
+    /// Plans the targets role `name`; returns whether a new version was signed.
+    fn role(
+        &mut self,
+        name: &str,
+        targets: BTreeMap<String, TargetInfo>,
+        delegations: Option<Delegations>,
+    ) -> Result<bool> {
+        let meta_name = format!("{name}.json");
+        let listed_version = self
+            .previous
+            .and_then(|previous| previous.snapshot_meta.get(&meta_name))
+            .map(|meta| meta.version);
+        let previous_role = self.previous.and_then(|previous| previous.roles.get(name));
+        if let (Some(previous_role), Some(listed_version)) = (previous_role, listed_version) {
+            let unchanged = previous_role.signed.targets == targets
+                && previous_role.signed.delegations == delegations;
+            let fresh_enough = previous_role.signed.expires - self.now >= self.targets_lifetime / 4;
+            let same_key = previous_role
+                .signatures
+                .iter()
+                .any(|signature| signature.keyid == self.targets_key_id);
+            if unchanged
+                && fresh_enough
+                && same_key
+                && previous_role.signed.version == listed_version
+            {
+                self.role_versions.insert(meta_name, listed_version);
+                return Ok(false);
+            }
+        }
+        let version = listed_version.map_or(1, |version| version + 1);
+        let document = Targets {
+            role_type: RoleType::Targets,
+            spec_version: SPEC_VERSION.to_string(),
+            version,
+            expires: self.targets_expires,
+            targets,
+            delegations,
+        };
+        let bytes = sign_document(&document, &[self.targets_signer])?;
+        self.versioned
+            .push((format!("{version}.{name}.json"), bytes));
+        self.role_versions.insert(meta_name, version);
+        Ok(true)
+    }
+}
+
+/// The last committed release, as far as the editor needs it.
+struct PreviousRelease {
+    timestamp_version: u64,
+    snapshot_version: u64,
+    snapshot_meta: BTreeMap<String, MetaFile>,
+    /// Roles reachable from `targets` (including `targets`), by name.
+    roles: HashMap<String, Signed<Targets>>,
+    /// Leaf count of the previous layout, if it looked like one of ours.
+    leaf_count: Option<u32>,
+}
+
+impl PreviousRelease {
+    fn read(metadata_dir: &Path) -> Result<Option<Self>> {
+        let timestamp_path = metadata_dir.join(TIMESTAMP_FILE);
+        if !timestamp_path.exists() {
+            return Ok(None);
+        }
+        let timestamp: Signed<Timestamp> = read_json(&timestamp_path)?;
+        let snapshot_version = timestamp
+            .signed
+            .meta
+            .get(SNAPSHOT_META)
+            .map(|meta| meta.version)
+            .ok_or_else(|| {
+                Error::new(
+                    ErrorKind::Malformed,
+                    format!("{}: no {SNAPSHOT_META} in meta", timestamp_path.display()),
+                )
+            })?;
+        let snapshot: Signed<Snapshot> =
+            read_json(&metadata_dir.join(format!("{snapshot_version}.snapshot.json")))?;
+        let snapshot_meta = snapshot.signed.meta;
+
+        let mut roles = HashMap::new();
+        let mut leaf_count = 0u32;
+        let mut to_read = vec!["targets".to_string()];
+        while let Some(name) = to_read.pop() {
+            if roles.contains_key(&name) || !role_file_name_is_safe(&name) {
+                continue;
+            }
+            let Some(meta) = snapshot_meta.get(&format!("{name}.json")) else {
+                continue;
+            };
+            let role: Signed<Targets> =
+                read_json(&metadata_dir.join(format!("{}.{name}.json", meta.version)))?;
+            if let Some(delegations) = &role.signed.delegations {
+                to_read.extend(
+                    delegations
+                        .roles
+                        .iter()
+                        .map(|delegated| delegated.name.clone()),
+                );
+            }
+            if name.starts_with("bin-") {
+                leaf_count += 1;
+            }
+            roles.insert(name, role);
+        }
+        Ok(Some(Self {
+            timestamp_version: timestamp.signed.version,
+            snapshot_version,
+            snapshot_meta,
+            roles,
+            leaf_count: (leaf_count > 0).then_some(leaf_count),
+        }))
+    }
+}
+
+fn check_signers_against_root(
+    metadata_dir: &Path,
+    root_version: u64,
+    signers: &Signers,
+) -> Result<()> {
+    let root_path = metadata_dir.join(format!("{root_version}.root.json"));
+    if !root_path.exists() {
+        return Ok(());
+    }
+    let root: Signed<Root> = read_json(&root_path)?;
+    check_role_key(
+        &root.signed,
+        &root_path,
+        "targets",
+        &signers.targets.public(),
+    )?;
+    check_role_key(
+        &root.signed,
+        &root_path,
+        "snapshot",
+        &signers.snapshot.public(),
+    )?;
+    check_role_key(
+        &root.signed,
+        &root_path,
+        "timestamp",
+        &signers.timestamp.public(),
+    )
+}
+
+fn check_role_key(root: &Root, root_path: &Path, role: &str, key: &PublicKey) -> Result<()> {
+    let keyid = key.key_id();
+    let listed = root
+        .roles
+        .get(role)
+        .is_some_and(|role_keys| role_keys.keyids.contains(&keyid));
+    if listed {
+        return Ok(());
+    }
+    Err(Error::new(
+        ErrorKind::InvalidInput,
+        format!(
+            "{}: key {keyid} is not a {role} key of this root",
+            root_path.display()
+        ),
+    ))
+}
+
+/// The highest-numbered `N.root.json` in `metadata_dir`, if any.
+fn newest_root_file(metadata_dir: &Path) -> Result<Option<std::path::PathBuf>> {
+    let entries =
+        std::fs::read_dir(metadata_dir).map_err(|error| Error::io("list", metadata_dir, &error))?;
+    let mut newest: Option<(u64, std::path::PathBuf)> = None;
+    for entry in entries.flatten() {
+        let file_name = entry.file_name();
+        let Some(version) = file_name
+            .to_str()
+            .and_then(|name| name.strip_suffix(".root.json"))
+            .and_then(|number| number.parse::<u64>().ok())
+        else {
+            continue;
+        };
+        if newest.as_ref().is_none_or(|(best, _)| version > *best) {
+            newest = Some((version, entry.path()));
+        }
+    }
+    Ok(newest.map(|(_, path)| path))
+}
+
+fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
+    let bytes = std::fs::read(path).map_err(|error| Error::io("read", path, &error))?;
+    serde_json::from_slice(&bytes)
+        .map_err(|error| Error::new(ErrorKind::Malformed, format!("{}: {error}", path.display())))
+}
+
+fn write_synced(path: &Path, bytes: &[u8]) -> Result<()> {
+    let mut file =
+        std::fs::File::create(path).map_err(|error| Error::io("create", path, &error))?;
+    file.write_all(bytes)
+        .and_then(|()| file.sync_all())
+        .map_err(|error| Error::io("write", path, &error))
+}
+
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    let temporary = path.with_extension("json.tmp");
+    write_synced(&temporary, bytes)?;
+    std::fs::rename(&temporary, path)
+        .map_err(|error| Error::io("rename into place", path, &error))?;
+    if let Some(folder) = path.parent()
+        && let Ok(folder_handle) = std::fs::File::open(folder)
+    {
+        let _ = folder_handle.sync_all();
+    }
+    Ok(())
+}
+
+fn checked_add(now: OffsetDateTime, duration: Duration) -> Result<OffsetDateTime> {
+    now.checked_add(duration).ok_or_else(|| {
+        Error::new(
+            ErrorKind::InvalidInput,
+            format!("expiry {duration} after {now} is out of range"),
+        )
+    })
+}
+
+/// UTC, whole seconds: the only `expires` python-tuf parses.
+fn whole_seconds_utc(when: OffsetDateTime) -> Result<OffsetDateTime> {
+    let utc = when.to_offset(time::UtcOffset::UTC);
+    utc.replace_nanosecond(0).map_err(|error| {
+        Error::new(
+            ErrorKind::InvalidInput,
+            format!("bad expiry {when}: {error}"),
+        )
+    })
+}

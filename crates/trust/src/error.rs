@@ -1,0 +1,78 @@
+//! The crate's one error type: an [`ErrorKind`] a caller can match on and a message that names the
+//! file, URL or key involved and what was expected.
+
+use std::fmt;
+
+/// What went wrong, coarsely enough to decide what to do about it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// A signature by an authorised key did not verify (tampered metadata).
+    BadSignature,
+    /// Fewer distinct authorised keys signed than the role's threshold requires.
+    ThresholdNotMet,
+    /// A version went backwards, or a role listed before disappeared.
+    Rollback,
+    /// Metadata expired (a freeze attack, or a publisher that stopped re-signing).
+    Expired,
+    /// A hash, length or version differs from what the signed metadata says.
+    Mismatch,
+    /// A target or file that does not exist.
+    NotFound,
+    /// A download exceeded its size cap (endless data).
+    TooLarge,
+    /// Metadata that does not parse or breaks the format rules.
+    Malformed,
+    /// The transport failed for a reason other than not-found or too-large.
+    Transport,
+    /// A local file could not be read or written.
+    Io,
+    /// A caller passed something unusable: a bad target name, duplicate targets, a key that is not
+    /// allowed to sign the role.
+    InvalidInput,
+}
+
+/// An error of this crate: a kind and a message without trailing period.
+#[derive(Debug)]
+pub struct Error {
+    kind: ErrorKind,
+    message: String,
+}
+
+impl Error {
+    /// Builds an error of `kind` with `message`.
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Self {
+            kind,
+            message: message.into(),
+        }
+    }
+
+    /// The kind of the error.
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+
+    /// The message (names the file or URL and what was expected).
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    pub(crate) fn io(action: &str, path: &std::path::Path, error: &std::io::Error) -> Self {
+        Self::new(
+            ErrorKind::Io,
+            format!("cannot {action} {}: {error}", path.display()),
+        )
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// `Result` with this crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,196 @@
+//! Signature checking on untrusted bytes, shared by the client (and usable by a mirror).
+//!
+//! Order matters and is fixed here: size-capped bytes → `serde_json::Value` → signatures checked
+//! over the canonical JSON of the *parsed* `signed` value (so fields this crate does not know are
+//! covered too) → only then deserialised into the typed structs of [`crate::schema`].
+//! Nothing here can touch a private key.
+
+use std::collections::{BTreeMap, HashSet};
+
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::cjson;
+use crate::error::{Error, ErrorKind, Result};
+use crate::keys::PublicKey;
+use crate::schema::{Key, RoleType, Signature};
+
+/// A parsed but not yet trusted metadata document.
+pub struct Envelope {
+    /// Where it came from, for messages.
+    pub file: String,
+    signatures: Vec<Signature>,
+    signed: Value,
+    canonical_signed: Vec<u8>,
+}
+
+impl Envelope {
+    /// Parses the outer `{"signatures":[...],"signed":{...}}` of `bytes` read from `file`.
+    pub fn parse(file: &str, bytes: &[u8]) -> Result<Self> {
+        let malformed = |what: String| Error::new(ErrorKind::Malformed, format!("{file}: {what}"));
+        let value: Value = serde_json::from_slice(bytes)
+            .map_err(|error| malformed(format!("not JSON: {error}")))?;
+        let Value::Object(mut outer) = value else {
+            return Err(malformed("not a JSON object".to_string()));
+        };
+        let signed = outer
+            .remove("signed")
+            .filter(Value::is_object)
+            .ok_or_else(|| malformed("no \"signed\" object".to_string()))?;
+        let signatures_value = outer
+            .remove("signatures")
+            .ok_or_else(|| malformed("no \"signatures\" list".to_string()))?;
+        let signatures: Vec<Signature> = serde_json::from_value(signatures_value)
+            .map_err(|error| malformed(format!("bad \"signatures\": {error}")))?;
+        let canonical_signed = cjson::canonical_value(&signed)
+            .map_err(|error| malformed(error.message().to_string()))?;
+        Ok(Self {
+            file: file.to_string(),
+            signatures,
+            signed,
+            canonical_signed,
+        })
+    }
+
+    /// Checks that at least `threshold` distinct keys among `keyids` (looked up in `keys`) signed.
+    ///
+    /// A key counts once however many signatures carry it (duplicate signatures, or the same key
+    /// listed under two key ids). Unknown key types are ignored. If the threshold is not met and
+    /// some authorised key's signature failed, the error is [`ErrorKind::BadSignature`]
+    /// (tampering), otherwise [`ErrorKind::ThresholdNotMet`].
+    pub fn verify_threshold(
+        &self,
+        role: &str,
+        keyids: &[String],
+        threshold: u32,
+        keys: &BTreeMap<String, Key>,
+    ) -> Result<()> {
+        if threshold == 0 {
+            return Err(Error::new(
+                ErrorKind::Malformed,
+                format!("{}: role {role} has threshold 0", self.file),
+            ));
+        }
+        let mut counted_keys: HashSet<[u8; 32]> = HashSet::new();
+        let mut failed_signatures = 0usize;
+        for signature in &self.signatures {
+            if !keyids.iter().any(|keyid| keyid == &signature.keyid) {
+                continue;
+            }
+            let Some(key) = keys.get(&signature.keyid) else {
+                continue;
+            };
+            let Ok(Some(public)) = PublicKey::from_key(key) else {
+                continue;
+            };
+            let verified = hex::decode(&signature.sig)
+                .map(|bytes| public.verify(&self.canonical_signed, &bytes))
+                .unwrap_or(false);
+            if verified {
+                counted_keys.insert(*public.as_bytes());
+            } else {
+                failed_signatures += 1;
+            }
+        }
+        if counted_keys.len() >= threshold as usize {
+            return Ok(());
+        }
+        let kind = if failed_signatures > 0 {
+            ErrorKind::BadSignature
+        } else {
+            ErrorKind::ThresholdNotMet
+        };
+        Err(Error::new(
+            kind,
+            format!(
+                "{}: {} valid signature(s) by distinct {role} keys, threshold is {threshold}{}",
+                self.file,
+                counted_keys.len(),
+                if failed_signatures > 0 {
+                    format!(", {failed_signatures} signature(s) did not verify")
+                } else {
+                    String::new()
+                }
+            ),
+        ))
+    }
+
+    /// Deserialises a copy of `signed` before its signatures are checked: only for root, whose
+    /// own keys are needed to check it (5.2, 5.3.4). Same checks as [`Self::into_typed`].
+    pub fn peek_typed<T: DeserializeOwned + Versioned>(&self, expected: RoleType) -> Result<T> {
+        Self {
+            file: self.file.clone(),
+            signatures: Vec::new(),
+            signed: self.signed.clone(),
+            canonical_signed: Vec::new(),
+        }
+        .into_typed(expected)
+    }
+
+    /// Deserialises `signed` (call after [`Self::verify_threshold`]) and checks `_type`,
+    /// `spec_version` (major 1, as python-tuf) and `version` ≥ 1.
+    pub fn into_typed<T: DeserializeOwned + Versioned>(self, expected: RoleType) -> Result<T> {
+        let file = self.file;
+        let typed: T = serde_json::from_value(self.signed).map_err(|error| {
+            Error::new(
+                ErrorKind::Malformed,
+                format!("{file}: bad {}: {error}", expected.as_str()),
+            )
+        })?;
+        if typed.role_type() != expected {
+            return Err(Error::new(
+                ErrorKind::Malformed,
+                format!(
+                    "{file}: _type is {:?}, expected {:?}",
+                    typed.role_type().as_str(),
+                    expected.as_str()
+                ),
+            ));
+        }
+        let parts: Vec<&str> = typed.spec_version().split('.').collect();
+        let numeric = parts
+            .iter()
+            .all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()));
+        if parts.len() != 3 || !numeric || parts[0] != "1" {
+            return Err(Error::new(
+                ErrorKind::Malformed,
+                format!(
+                    "{file}: spec_version {:?} is not 1.x.y",
+                    typed.spec_version()
+                ),
+            ));
+        }
+        if typed.version() == 0 {
+            return Err(Error::new(
+                ErrorKind::Malformed,
+                format!("{file}: version 0"),
+            ));
+        }
+        Ok(typed)
+    }
+}
+
+/// What every metadata document has.
+pub trait Versioned {
+    fn role_type(&self) -> RoleType;
+    fn spec_version(&self) -> &str;
+    fn version(&self) -> u64;
+    fn expires(&self) -> time::OffsetDateTime;
+}
+
+macro_rules! versioned {
+    ($($type:ty),*) => {$(
+        impl Versioned for $type {
+            fn role_type(&self) -> RoleType { self.role_type }
+            fn spec_version(&self) -> &str { &self.spec_version }
+            fn version(&self) -> u64 { self.version }
+            fn expires(&self) -> time::OffsetDateTime { self.expires }
+        }
+    )*};
+}
+versioned!(
+    crate::schema::Root,
+    crate::schema::Targets,
+    crate::schema::Snapshot,
+    crate::schema::Timestamp
+);

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs what the tests need (on a fresh Debian machine with Rust) and runs them all.
+# Idempotent: what is already installed or fetched is reused (caches under .cache/, ignored by git).
+set -euo pipefail
+cd "$(dirname "$0")"
+root=$(pwd)
+cache=$root/.cache
+mkdir -p "$cache"
+
+# Debian packages: the corpora come from Debian, and the package lists must be fresh for that.
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  if [ ! -f "$cache/apt-updated" ] || [ -n "$(find "$cache/apt-updated" -mmin +720)" ]; then
+    apt-get update -qq && touch "$cache/apt-updated"
+  fi
+fi
+
+# python-tuf (the independent TUF client our releases must satisfy), in a venv of its own.
+if [ ! -x "$cache/venv/bin/python" ] || ! "$cache/venv/bin/python" -c 'import tuf.ngclient' 2>/dev/null; then
+  python3 -m venv "$cache/venv"
+  "$cache/venv/bin/pip" install -q 'tuf==7.0.1'
+fi
+
+# Real corpora (spam-assassin e-mails, linux-doc prose and HTML, texlive-humanities PDFs).
+corpora=$cache/corpora
+"$root/../shared/corpora/fetch.sh" all "$corpora" >/dev/null
+
+export SAMIZDAT_CORPORA=$corpora
+export SAMIZDAT_PYTHON=$cache/venv/bin/python
+
+cargo build --workspace --all-targets --locked
+cargo nextest run --workspace --locked --no-fail-fast "$@"
