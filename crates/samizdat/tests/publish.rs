@@ -61,7 +61,7 @@ fn re_adding_is_free_and_a_small_change_resigns_little() {
         stdout(&out)
     );
     assert!(
-        stdout(&out).contains("11 files unchanged"),
+        stdout(&out).contains("10 files unchanged"),
         "{}",
         stdout(&out)
     );

@@ -26,6 +26,7 @@ def main() -> int:
         metadata_base_url=f"{base_url}/metadata/",
         target_base_url=f"{base_url}/targets/",
         target_dir=download_dir,
+        bootstrap=None,  # trust the root.json already in metadata_dir (tuf >= 6)
     )
     try:
         updater.refresh()

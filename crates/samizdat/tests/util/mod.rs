@@ -181,6 +181,7 @@ pub fn spawn_until(args: &[&str], envs: &[(&str, &str)], line: &str) -> Child {
 }
 
 /// All target file names of the current release (from the folder), for tampering tests.
+/// The stored file of the newest target whose name ends in `name_suffix`.
 pub fn target_file(release: &Path, name_suffix: &str) -> PathBuf {
     let dir = release.join("targets");
     let mut found: Vec<PathBuf> = std::fs::read_dir(&dir)
@@ -192,7 +193,8 @@ pub fn target_file(release: &Path, name_suffix: &str) -> PathBuf {
                 .is_some_and(|n| n.ends_with(name_suffix))
         })
         .collect();
-    found.sort();
+    // Every release's copy stays (content-addressed); the newest file is the latest release's.
+    found.sort_by_key(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok());
     found
         .pop()
         .unwrap_or_else(|| panic!("no target ending in {name_suffix}"))
