@@ -7,6 +7,7 @@
 //! message's bytes without the `From ` separator line. Attachments become child documents, a PDF
 //! attachment's text extracted through the same child process as a PDF file.
 
+use super::maildate;
 use super::text::html_to_text;
 use super::{ReadError, ReadOptions, ReadOutcome, extension, media_type_for_ext, pdf};
 use crate::model::{EmailHeaders, Extracted, IdSource, Kind};
@@ -173,6 +174,33 @@ fn read_message(
     Ok(doc)
 }
 
+/// When the message was written: its `Date:` (strict, then the obsolete forms), else the newest
+/// `Received:` stamp, which every relay adds after its `;`.
+fn message_date(msg: &Message) -> Option<OffsetDateTime> {
+    let plausible = |d: OffsetDateTime| (1970..=2200).contains(&d.year());
+    let strict = msg
+        .date()
+        .filter(|d| d.is_valid())
+        .and_then(|d| OffsetDateTime::from_unix_timestamp(d.to_timestamp()).ok())
+        .filter(|d| plausible(*d));
+    strict
+        .or_else(|| {
+            msg.header_raw("Date")
+                .and_then(maildate::parse)
+                .filter(|d| plausible(*d))
+        })
+        .or_else(|| {
+            let raw = msg.raw_message();
+            msg.headers()
+                .iter()
+                .filter(|h| h.name == mail_parser::HeaderName::Received)
+                .filter_map(|h| raw.get(h.offset_start as usize..h.offset_end as usize))
+                .filter_map(|v| std::str::from_utf8(v).ok())
+                .filter_map(|v| v.rsplit_once(';'))
+                .find_map(|(_, stamp)| maildate::parse(stamp).filter(|d| plausible(*d)))
+        })
+}
+
 /// A message's own document, without attachments.
 fn message_document(
     msg: &Message,
@@ -193,11 +221,7 @@ fn message_document(
         in_reply_to: ids(msg.in_reply_to()),
         references: ids(msg.references()),
     };
-    let date = msg
-        .date()
-        .filter(|d| d.is_valid())
-        .and_then(|d| OffsetDateTime::from_unix_timestamp(d.to_timestamp()).ok())
-        .or(fallback_date);
+    let date = message_date(msg).or(fallback_date);
     let id_source = match &headers.message_id {
         Some(mid) => IdSource::MessageId(mid.clone()),
         None => IdSource::Path,
