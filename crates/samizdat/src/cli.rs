@@ -79,6 +79,9 @@ enum Command {
         source: String,
         /// Document ids or target names; none means every target.
         targets: Vec<String>,
+        /// List every metadata file fetched, with its size, on stderr.
+        #[arg(long, short)]
+        verbose: bool,
     },
     /// Manage keys.
     #[command(subcommand)]
@@ -183,7 +186,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             root,
             source,
             targets,
-        } => verify(&root, &source, &targets),
+            verbose,
+        } => verify(&root, &source, &targets, verbose),
         Command::Key(KeyCommand::ExportRoot {
             archive,
             out,
@@ -238,20 +242,43 @@ pub fn print_summary(s: &archive::ingest::Summary) {
     );
 }
 
-pub fn verify(root: &Path, source: &str, targets: &[String]) -> Result<ExitCode> {
+/// A transport that lists the metadata it fetches (`verify --verbose`).
+struct Logged<T> {
+    inner: T,
+    verbose: bool,
+}
+
+impl<T: trust::client::Transport> trust::client::Transport for Logged<T> {
+    fn fetch(&self, path: &str, max_len: u64) -> Result<Vec<u8>, trust::client::FetchError> {
+        let result = self.inner.fetch(path, max_len);
+        if let (true, Ok(bytes)) = (self.verbose, &result)
+            && path.starts_with("metadata/")
+        {
+            eprintln!("fetched {path} ({} bytes)", bytes.len());
+        }
+        result
+    }
+    fn describe(&self) -> String {
+        self.inner.describe()
+    }
+}
+
+pub fn verify(root: &Path, source: &str, targets: &[String], verbose: bool) -> Result<ExitCode> {
     let trusted =
         std::fs::read(root).with_context(|| format!("{}: cannot read", root.display()))?;
     let now = time::OffsetDateTime::now_utc();
     let bar = Bar::new("verifying");
     let report = if source.starts_with("http://") || source.starts_with("https://") {
-        let transport = net::HttpTransport::new(source, &net::Limits::default());
+        let inner = net::HttpTransport::new(source, &net::Limits::default());
+        let transport = Logged { inner, verbose };
         fetch::verify(&trusted, transport, targets, now, &bar)
     } else {
         let dir = Path::new(source);
         if !dir.join("metadata").is_dir() {
             bail!("{source}: not a release folder (no metadata/ inside)");
         }
-        let transport = trust::client::DirTransport::new(dir);
+        let inner = trust::client::DirTransport::new(dir);
+        let transport = Logged { inner, verbose };
         fetch::verify(&trusted, transport, targets, now, &bar)
     };
     let report = report.with_context(|| format!("{source}: the release does not verify"))?;
@@ -270,18 +297,19 @@ pub fn verify(root: &Path, source: &str, targets: &[String]) -> Result<ExitCode>
     match report.freshness {
         trust::client::Freshness::Fresh => {
             println!(
-                "release {}: authentic and fresh, {} targets verified",
-                report.version, report.verified
+                "release {}: authentic and fresh, {} targets verified ({} bytes of metadata fetched)",
+                report.version, report.verified, report.metadata_bytes
             );
             Ok(ExitCode::SUCCESS)
         }
         trust::client::Freshness::Expired { role, since } => {
             println!(
-                "release {}: authentic, not known fresh since {} ({} expired), {} targets verified",
+                "release {}: authentic, not known fresh since {} ({} expired), {} targets verified ({} bytes of metadata fetched)",
                 report.version,
                 since.date(),
                 role,
-                report.verified
+                report.verified,
+                report.metadata_bytes
             );
             Ok(ExitCode::from(3))
         }

@@ -54,6 +54,7 @@ pub fn run(dir: &Path) -> Result<ExitCode> {
             .to_str()
             .context("the demo folder's path is not UTF-8")?,
         &[],
+        false,
     )?;
     println!();
     println!(

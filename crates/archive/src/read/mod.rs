@@ -14,7 +14,7 @@
 
 pub mod email;
 pub mod jsonl;
-mod maildate;
+pub mod maildate;
 pub mod pdf;
 pub mod text;
 
