@@ -575,6 +575,11 @@ impl<T: Transport> Loader<T> {
             .transport
             .fetch(path, max_len)
             .map_err(|error| fetch_error(&self.transport.describe(), path, error))?;
+        // The cap holds even if a transport returns more than it was asked for.
+        if bytes.len() as u64 > max_len {
+            let error = FetchError::TooLarge { limit: max_len };
+            return Err(fetch_error(&self.transport.describe(), path, error));
+        }
         self.metadata_bytes += bytes.len() as u64;
         Ok(bytes)
     }
