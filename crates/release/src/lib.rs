@@ -348,12 +348,21 @@ impl Archive {
     /// and `timestamp.json` replaced last.
     pub fn release(&mut self, site: &dyn Site, progress: &dyn Progress) -> Result<ReleaseReport> {
         let now = OffsetDateTime::now_utc();
+        let t0 = std::time::Instant::now();
+        macro_rules! tm {
+            ($l:expr) => {
+                eprintln!("TIMING {:>10} {:8.3}", $l, t0.elapsed().as_secs_f64());
+            };
+        }
         let docs = self.catalog.documents()?;
+        tm!("documents");
         let tombstones = self.catalog.tombstones()?;
         let links = records::links(&docs);
+        tm!("links");
 
         // 1. Records: rebuild those whose inputs changed.
         let known = self.catalog.records()?;
+        tm!("records");
         let empty = records::Links::default();
         progress.start(docs.len() as u64);
         let mut rebuilt = Vec::new();
@@ -386,6 +395,7 @@ impl Archive {
                 Ok(())
             })?;
         }
+        tm!("rebuild");
         pause_point("records");
 
         // 2. Targets: every document's original and record, the tombstones, the site.
@@ -420,6 +430,7 @@ impl Archive {
             placed.push((file.name, blob));
         }
 
+        tm!("site");
         let targets_dir = self.dir.join("release/targets");
         fs::create_dir_all(&targets_dir).map_err(io_err(&targets_dir, "cannot create"))?;
         // One directory listing instead of a stat per target.
@@ -428,6 +439,7 @@ impl Archive {
             let entry = entry.map_err(io_err(&targets_dir, "cannot read"))?;
             present.insert(entry.file_name());
         }
+        tm!("readdir");
         let mut files_placed = 0;
         let mut entries = Vec::with_capacity(placed.len());
         for (name, blob) in &placed {
@@ -452,6 +464,7 @@ impl Archive {
         self.store
             .sync()
             .map_err(io_err(&targets_dir, "cannot sync"))?;
+        tm!("place");
         pause_point("targets");
 
         // 3. Metadata: changed bins, snapshot, then the timestamp, last.
@@ -466,6 +479,7 @@ impl Archive {
             timestamp: &signers_keys.2,
         };
         let metadata_dir = self.metadata_dir();
+        tm!("keys");
         let files = editor::build_release(
             &metadata_dir,
             self.root_version()?,
@@ -474,6 +488,7 @@ impl Archive {
             &self.expiries(),
             now,
         )?;
+        tm!("EDITOR");
         // Versioned files are new names nothing points to yet: written without an fsync each,
         // then made durable together by one syncfs before the timestamp commits them.
         for (name, bytes) in &files.versioned {
@@ -486,6 +501,7 @@ impl Archive {
         write_file(&metadata_dir.join("timestamp.json"), &files.timestamp)?;
         self.catalog
             .set_meta("release_version", &files.snapshot_version.to_string())?;
+        tm!("end");
         Ok(ReleaseReport {
             version: files.snapshot_version,
             documents: docs.len(),
@@ -493,8 +509,8 @@ impl Archive {
             targets: placed.len(),
             records_rebuilt: rebuilt.len(),
             files_placed,
-            bins_total: files.bins_total,
-            bins_written: files.bins_written,
+            bins_total: files.bins_total + files.original_bins_total,
+            bins_written: files.bins_written + files.original_bins_written,
         })
     }
 

@@ -156,6 +156,28 @@ fn tampered_target_is_named_and_fails_verification() {
         err.contains("FAILED") && err.contains(".original.pdf"),
         "{err}"
     );
+    // By document id, the original is checked against its record's hash: also refused.
+    let pdf_id = victim
+        .file_name()
+        .and_then(|n| n.to_str())
+        .and_then(|n| n.split('.').nth(1))
+        .expect("id")
+        .to_owned();
+    let out = run(
+        &[
+            "verify",
+            "--root",
+            p(&archive.join("root.json")),
+            p(&release),
+            &pdf_id,
+        ],
+        1,
+    );
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!("FAILED {pdf_id}")) && err.contains("15 bytes, metadata says"),
+        "{err}"
+    );
 }
 
 #[test]

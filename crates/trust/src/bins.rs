@@ -25,6 +25,8 @@ pub const MAX_DIRECT_LEAVES: u32 = 32;
 pub struct BinLayout {
     leaf_count: u32,
     prefix_digits: u32,
+    /// `bin` for the main family (leaves `bin-3fc`, middles `bins-3`), `obin` for originals.
+    family: &'static str,
 }
 
 impl BinLayout {
@@ -68,6 +70,19 @@ impl BinLayout {
         Self {
             leaf_count,
             prefix_digits: bits.div_ceil(4).max(1),
+            family: "bin",
+        }
+    }
+
+    /// The layout of the originals family for a main family `main`: a quarter as many leaves
+    /// (at least 2), named `obin-…` and `obins-…`. Originals are fetched by TUF clients that want
+    /// the original file (python-tuf); samizdat's reader verifies them through the document's
+    /// record instead, so their bins may be larger, and fewer of them keeps the snapshot small.
+    pub fn originals_for(main: &BinLayout) -> Self {
+        let leaf_count = (main.leaf_count / 4).max(MIN_LEAVES);
+        Self {
+            family: "obin",
+            ..Self::from_power_of_two(leaf_count)
         }
     }
 
@@ -105,7 +120,8 @@ impl BinLayout {
     /// The role name of leaf `index`: `bin-` and its first prefix.
     pub fn leaf_name(&self, index: usize) -> String {
         format!(
-            "bin-{}",
+            "{}-{}",
+            self.family,
             self.prefix_text(index as u32 * self.prefixes_per_leaf())
         )
     }
@@ -120,8 +136,8 @@ impl BinLayout {
     }
 
     /// The role name of middle role `digit` (0..16).
-    pub fn middle_name(digit: usize) -> String {
-        format!("bins-{digit:x}")
+    pub fn middle_name(&self, digit: usize) -> String {
+        format!("{}s-{digit:x}", self.family)
     }
 
     /// The leaves under middle role `digit`.

@@ -400,6 +400,29 @@ impl<T: Transport> Client<T> {
                 ),
             ));
         };
+        self.fetch_with_info(name, &info)
+    }
+
+    /// Downloads target `name` whose length and hash come from a verified source other than the
+    /// bins: a document's record (itself a verified target) carries its original's. Same checks
+    /// as [`Client::fetch_target`], no metadata fetched.
+    pub fn fetch_attested(
+        &self,
+        name: &TargetName,
+        length: u64,
+        sha256: [u8; 32],
+    ) -> Result<Vec<u8>> {
+        let info = TargetInfo {
+            length,
+            hashes: crate::schema::Hashes {
+                sha256: Digest(sha256),
+            },
+            custom: None,
+        };
+        self.fetch_with_info(name, &info)
+    }
+
+    fn fetch_with_info(&self, name: &TargetName, info: &TargetInfo) -> Result<Vec<u8>> {
         // 5.7.3
         let path = format!("targets/{}.{}", info.hashes.sha256.to_hex(), name);
         let bytes = self

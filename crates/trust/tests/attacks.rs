@@ -936,8 +936,10 @@ fn adding_one_target_re_signs_one_bin() {
     let mut documents = documents(5_000);
     let release_1 = repo.release(&documents);
     assert_eq!(release_1.bins_written, 128);
-    // 128 leaves, 16 middles, targets, snapshot.
-    assert_eq!(release_1.versioned.len(), 128 + 16 + 1 + 1);
+    // 128 leaves, 16 middles, the originals family (32 empty leaves, no middle level, its
+    // `originals` role), targets, snapshot.
+    assert_eq!(release_1.versioned.len(), 128 + 16 + 32 + 1 + 1 + 1);
+    assert_eq!(release_1.original_bins_total, 32);
 
     let added = ("added.pdf".to_string(), b"%PDF added".to_vec());
     documents.push(added.clone());
