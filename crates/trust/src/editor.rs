@@ -603,31 +603,40 @@ impl PreviousRelease {
             read_json(&metadata_dir.join(format!("{snapshot_version}.snapshot.json")))?;
         let snapshot_meta = snapshot.signed.meta;
 
-        let mut roles = HashMap::new();
-        let mut leaf_count = 0u32;
-        let mut to_read = vec!["targets".to_string()];
-        while let Some(name) = to_read.pop() {
-            if roles.contains_key(&name) || !role_file_name_is_safe(&name) {
-                continue;
+        // Level by level from `targets`, each level's files read and parsed in parallel (at
+        // 250,000 documents the leaves are ~30 MB of JSON).
+        use rayon::prelude::*;
+        let mut roles: HashMap<String, Signed<Targets>> = HashMap::new();
+        let mut level = vec!["targets".to_string()];
+        while !level.is_empty() {
+            level.sort();
+            level.dedup();
+            let files: Vec<(String, std::path::PathBuf)> = level
+                .drain(..)
+                .filter(|name| !roles.contains_key(name) && role_file_name_is_safe(name))
+                .filter_map(|name| {
+                    let meta = snapshot_meta.get(&format!("{name}.json"))?;
+                    let path = metadata_dir.join(format!("{}.{name}.json", meta.version));
+                    Some((name, path))
+                })
+                .collect();
+            let read: Vec<(String, Signed<Targets>)> = files
+                .into_par_iter()
+                .map(|(name, path)| Ok((name, read_json(&path)?)))
+                .collect::<Result<_>>()?;
+            for (name, role) in read {
+                if let Some(delegations) = &role.signed.delegations {
+                    level.extend(
+                        delegations
+                            .roles
+                            .iter()
+                            .map(|delegated| delegated.name.clone()),
+                    );
+                }
+                roles.insert(name, role);
             }
-            let Some(meta) = snapshot_meta.get(&format!("{name}.json")) else {
-                continue;
-            };
-            let role: Signed<Targets> =
-                read_json(&metadata_dir.join(format!("{}.{name}.json", meta.version)))?;
-            if let Some(delegations) = &role.signed.delegations {
-                to_read.extend(
-                    delegations
-                        .roles
-                        .iter()
-                        .map(|delegated| delegated.name.clone()),
-                );
-            }
-            if name.starts_with("bin-") {
-                leaf_count += 1;
-            }
-            roles.insert(name, role);
         }
+        let leaf_count = roles.keys().filter(|name| name.starts_with("bin-")).count() as u32;
         Ok(Some(Self {
             timestamp_version: timestamp.signed.version,
             snapshot_version,
