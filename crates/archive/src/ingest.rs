@@ -225,7 +225,14 @@ fn collect(paths: &[PathBuf], archive_dir: &Path, failed: &mut Vec<Failure>) -> 
                         continue;
                     }
                 }
+            } else if file_type.is_dir() {
+                continue;
             } else if !file_type.is_file() {
+                // A named pipe would block the reader forever; a device could be endless.
+                failed.push(Failure {
+                    path: entry.path().display().to_string(),
+                    reason: "not a regular file (a named pipe, socket or device): skipped".into(),
+                });
                 continue;
             }
             let relative = entry

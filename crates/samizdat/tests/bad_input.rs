@@ -3,6 +3,15 @@
 use crate::util::*;
 use std::fs;
 
+fn is_root() -> bool {
+    fs::read_to_string("/proc/self/status")
+        .map(|s| {
+            s.lines()
+                .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"))
+        })
+        .unwrap_or(false)
+}
+
 #[test]
 fn bad_files_are_reported_one_by_one_and_the_rest_is_ingested() {
     let tmp = tempfile::tempdir().expect("tempdir");
@@ -31,8 +40,29 @@ fn bad_files_are_reported_one_by_one_and_the_rest_is_ingested() {
     std::os::unix::fs::symlink("/nonexistent/target", docs.join("dangling.txt")).expect("symlink");
     std::os::unix::fs::symlink("/etc/hostname", docs.join("outside.txt")).expect("symlink");
     fs::write(docs.join("fine.txt"), "A perfectly good note.\n").expect("write");
+    // Unreadable: mode 000. The test runs as root in CI, where that alone stops nobody, so `add`
+    // then runs without the capabilities that bypass file permissions (setpriv, util-linux).
+    let locked = docs.join("locked.txt");
+    fs::write(&locked, "secret\n").expect("write");
+    fs::set_permissions(&locked, std::os::unix::fs::PermissionsExt::from_mode(0o000))
+        .expect("chmod");
+    let status = std::process::Command::new("mkfifo")
+        .arg(docs.join("pipe.txt"))
+        .status()
+        .expect("mkfifo");
+    assert!(status.success());
 
-    let out = run(&["add", p(&archive), p(&docs)], 4);
+    let mut add = samizdat();
+    if is_root() {
+        add = std::process::Command::new("setpriv");
+        add.args(["--bounding-set=-dac_override,-dac_read_search", "--"])
+            .arg(env!("CARGO_BIN_EXE_samizdat"));
+    }
+    let out = add
+        .args(["add", p(&archive), p(&docs)])
+        .output()
+        .expect("run add");
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
     let err = stderr(&out);
     let expect = [
         ("truncated.pdf", "pdf"),
@@ -42,6 +72,8 @@ fn bad_files_are_reported_one_by_one_and_the_rest_is_ingested() {
         ("rows.jsonl (line 3)", "outside"),
         ("dangling.txt", "broken symbolic link"),
         ("outside.txt", "outside"),
+        ("locked.txt", "permission denied"),
+        ("pipe.txt", "not a regular file"),
     ];
     for (file, why) in expect {
         let line = err
@@ -58,7 +90,7 @@ fn bad_files_are_reported_one_by_one_and_the_rest_is_ingested() {
         "{}",
         stdout(&out)
     );
-    assert!(stdout(&out).contains("7 failed"), "{}", stdout(&out));
+    assert!(stdout(&out).contains("9 failed"), "{}", stdout(&out));
     // The archive is intact and releases what it has.
     run(&["release", p(&archive)], 0);
     run(
