@@ -220,3 +220,52 @@ fn timestamp_refresh_keeps_the_release_verifying() {
         0,
     );
 }
+
+#[test]
+fn verify_over_http_checks_documents_and_names_what_is_missing() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let archive = sample_release(tmp.path(), &[]);
+    let release = archive.join("release");
+    let server = StaticServer::start(&release, "127.0.0.5");
+    let root = archive.join("root.json");
+    let out = run(&["verify", "--root", p(&root), &server.url], 0);
+    assert!(
+        stdout(&out).contains("authentic and fresh, 29 targets verified"),
+        "{}",
+        stdout(&out)
+    );
+    let out = run(
+        &["verify", "--root", p(&root), &server.url, "10PORTCITY101"],
+        0,
+    );
+    assert!(
+        stdout(&out).contains("2 targets verified"),
+        "{}",
+        stdout(&out)
+    );
+
+    // A mirror that lost a file: the document is named, with the path that was missing.
+    let record = target_file(&release, "10PORTCITY102.json");
+    std::fs::remove_file(&record).expect("rm");
+    let out = run(
+        &[
+            "verify",
+            "--root",
+            p(&root),
+            &server.url,
+            "10PORTCITY102",
+            "10PORTCITY101",
+        ],
+        1,
+    );
+    let err = stderr(&out);
+    assert!(
+        err.contains("FAILED 10PORTCITY102") && err.contains("not found"),
+        "{err}"
+    );
+    assert!(
+        stdout(&out).contains("2 targets verified, 1 FAILED"),
+        "{}",
+        stdout(&out)
+    );
+}
