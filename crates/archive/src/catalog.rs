@@ -59,6 +59,23 @@ CREATE TABLE IF NOT EXISTS records (
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 ";
 
+/// Columns added after the first schema, with their definitions: `open` adds those missing, so
+/// an older catalog upgrades in place (rows written before have them NULL, and a release fills
+/// them in as it checks those rows the old way, once).
+///
+/// - `documents.doc_sha`: SHA-256 (hex) of the `doc` text, so a release knows an unchanged
+///   document without parsing it;
+/// - `records.doc_sha`, `records.links`: the `doc_sha` and the links (JSON) the record was built
+///   from: equal to the current ones, the record is up to date;
+/// - `records.placed`: 1 once the document's targets (original and record) are in
+///   `release/targets` and durable; a rebuilt record row starts at 0.
+const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
+    ("documents", "doc_sha", "TEXT"),
+    ("records", "doc_sha", "TEXT"),
+    ("records", "links", "TEXT"),
+    ("records", "placed", "INTEGER NOT NULL DEFAULT 0"),
+];
+
 /// What the catalog remembers of a source file, to skip it when unchanged.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SourceState {
@@ -83,6 +100,35 @@ pub struct RecordState {
     pub blob: Blob,
 }
 
+/// What a release reads of one document: its stored JSON (parsed only as far as needed) and the
+/// state of its record, in one pass over the catalog.
+#[derive(Debug, Clone)]
+pub struct ReleaseRow {
+    pub id: String,
+    /// The document, as stored (JSON).
+    pub doc: String,
+    /// SHA-256 (hex) of `doc`; `None` for a row written before the column existed.
+    pub doc_sha: Option<String>,
+    pub record: Option<RecordRow>,
+}
+
+/// The stored state of a document's record.
+#[derive(Debug, Clone)]
+pub struct RecordRow {
+    pub state: RecordState,
+    /// The `doc_sha` and links (JSON) it was built from; `None` for a row written before.
+    pub doc_sha: Option<String>,
+    pub links: Option<String>,
+    /// The document's targets are in `release/targets`, durable.
+    pub placed: bool,
+}
+
+/// SHA-256 (hex) of a document's stored JSON: `documents.doc_sha`.
+pub fn doc_sha(json: &str) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(json.as_bytes()))
+}
+
 pub struct Catalog {
     conn: Connection,
 }
@@ -93,7 +139,22 @@ impl Catalog {
             .map_err(|e| CatalogError(format!("{}: cannot open catalog: {e}", path.display())))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
+        // A large page cache and memory-mapped reads: a release reads every row once.
+        conn.pragma_update(None, "cache_size", -65536)?;
+        conn.pragma_update(None, "mmap_size", 1i64 << 30)?;
         conn.execute_batch(SCHEMA)?;
+        for (table, column, definition) in ADDED_COLUMNS {
+            let exists: bool = conn.query_row(
+                &format!("SELECT count(*) FROM pragma_table_info('{table}') WHERE name = ?1"),
+                [column],
+                |r| r.get::<_, i64>(0).map(|n| n > 0),
+            )?;
+            if !exists {
+                conn.execute_batch(&format!(
+                    "ALTER TABLE {table} ADD COLUMN {column} {definition}"
+                ))?;
+            }
+        }
         Ok(Catalog { conn })
     }
 
@@ -124,6 +185,44 @@ impl Catalog {
             docs.push(serde_json::from_str(&row?)?);
         }
         Ok(docs)
+    }
+
+    /// Every document that is not withdrawn, in id order, with the state of its record.
+    pub fn release_rows(&self) -> Result<Vec<ReleaseRow>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT d.id, d.doc, d.doc_sha, r.inputs, r.sha256, r.len, r.doc_sha, r.links, r.placed
+             FROM documents d LEFT JOIN records r ON r.id = d.id
+             WHERE d.withdrawn_reason IS NULL ORDER BY d.id",
+        )?;
+        let rows = stmt.query_map([], |row| {
+            let inputs: Option<String> = row.get(3)?;
+            let record = match inputs {
+                Some(inputs) => Some(RecordRow {
+                    state: RecordState {
+                        inputs,
+                        blob: Blob {
+                            sha256: row.get(4)?,
+                            len: row.get::<_, i64>(5)? as u64,
+                        },
+                    },
+                    doc_sha: row.get(6)?,
+                    links: row.get(7)?,
+                    placed: row.get::<_, i64>(8)? != 0,
+                }),
+                None => None,
+            };
+            Ok(ReleaseRow {
+                id: row.get(0)?,
+                doc: row.get(1)?,
+                doc_sha: row.get(2)?,
+                record,
+            })
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            out.push(row?);
+        }
+        Ok(out)
     }
 
     pub fn count(&self) -> Result<u64> {
@@ -270,33 +369,77 @@ impl Tx<'_> {
         let json = serde_json::to_string(doc)?;
         let message_id = doc.email.as_ref().and_then(|e| e.message_id.clone());
         self.tx.execute(
-            "INSERT INTO documents (id, doc, source_file, original_sha, message_id)
-             VALUES (?1, ?2, ?3, ?4, ?5)
+            "INSERT INTO documents (id, doc, source_file, original_sha, message_id, doc_sha)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
              ON CONFLICT(id) DO UPDATE SET doc = excluded.doc, source_file = excluded.source_file,
-             original_sha = excluded.original_sha, message_id = excluded.message_id",
+             original_sha = excluded.original_sha, message_id = excluded.message_id,
+             doc_sha = excluded.doc_sha",
             params![
                 doc.id.as_str(),
                 json,
                 source_file,
                 doc.original.sha256,
-                message_id
+                message_id,
+                doc_sha(&json)
             ],
         )?;
         Ok(())
     }
 
+    /// Stores a (re)built record, not yet placed; `built_from` is the `doc_sha` and links (JSON)
+    /// it was built from, when known.
     pub fn put_record(&self, id: &DocId, state: &RecordState) -> Result<()> {
-        self.tx.execute(
-            "INSERT INTO records (id, inputs, sha256, len) VALUES (?1, ?2, ?3, ?4)
+        self.put_record_built_from(id, state, None)
+    }
+
+    pub fn put_record_built_from(
+        &self,
+        id: &DocId,
+        state: &RecordState,
+        built_from: Option<(&str, &str)>,
+    ) -> Result<()> {
+        let mut stmt = self.tx.prepare_cached(
+            "INSERT INTO records (id, inputs, sha256, len, doc_sha, links, placed)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0)
              ON CONFLICT(id) DO UPDATE SET inputs = excluded.inputs, sha256 = excluded.sha256,
-             len = excluded.len",
-            params![
-                id.as_str(),
-                state.inputs,
-                state.blob.sha256,
-                state.blob.len as i64
-            ],
+             len = excluded.len, doc_sha = excluded.doc_sha, links = excluded.links, placed = 0",
         )?;
+        stmt.execute(params![
+            id.as_str(),
+            state.inputs,
+            state.blob.sha256,
+            state.blob.len as i64,
+            built_from.map(|b| b.0),
+            built_from.map(|b| b.1)
+        ])?;
+        Ok(())
+    }
+
+    /// Records what an up-to-date record (checked the old way, by its inputs digest) was built
+    /// from, so the next release knows it without a digest.
+    pub fn set_record_built_from(&self, id: &str, doc_sha: &str, links: &str) -> Result<()> {
+        let mut stmt = self
+            .tx
+            .prepare_cached("UPDATE records SET doc_sha = ?2, links = ?3 WHERE id = ?1")?;
+        stmt.execute(params![id, doc_sha, links])?;
+        Ok(())
+    }
+
+    /// Fills in `documents.doc_sha` of a row written before the column existed.
+    pub fn set_doc_sha(&self, id: &str, doc_sha: &str) -> Result<()> {
+        let mut stmt = self
+            .tx
+            .prepare_cached("UPDATE documents SET doc_sha = ?2 WHERE id = ?1")?;
+        stmt.execute(params![id, doc_sha])?;
+        Ok(())
+    }
+
+    /// Marks a document's targets as placed: only once they are in `release/targets`, durable.
+    pub fn set_placed(&self, id: &str) -> Result<()> {
+        let mut stmt = self
+            .tx
+            .prepare_cached("UPDATE records SET placed = 1 WHERE id = ?1")?;
+        stmt.execute(params![id])?;
         Ok(())
     }
 }

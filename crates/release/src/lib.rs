@@ -347,125 +347,254 @@ impl Archive {
     /// Makes a new release: records of changed documents, target files placed, metadata signed,
     /// and `timestamp.json` replaced last.
     pub fn release(&mut self, site: &dyn Site, progress: &dyn Progress) -> Result<ReleaseReport> {
+        use rayon::prelude::*;
         let now = OffsetDateTime::now_utc();
-        let t0 = std::time::Instant::now();
-        macro_rules! tm {
-            ($l:expr) => {
-                eprintln!("TIMING {:>10} {:8.3}", $l, t0.elapsed().as_secs_f64());
-            };
-        }
-        let docs = self.catalog.documents()?;
-        tm!("documents");
+        // One pass over the catalog: every published document (parsed only as far as links and
+        // targets need) and the state of its record.
+        let rows = self.catalog.release_rows()?;
         let tombstones = self.catalog.tombstones()?;
-        let links = records::links(&docs);
-        tm!("links");
-
-        // 1. Records: rebuild those whose inputs changed.
-        let known = self.catalog.records()?;
-        tm!("records");
-        let empty = records::Links::default();
-        progress.start(docs.len() as u64);
-        let mut rebuilt = Vec::new();
-        let mut record_blobs = Vec::with_capacity(docs.len());
-        for doc in &docs {
-            let doc_links = links.get(&doc.id).unwrap_or(&empty);
-            let inputs = records::inputs_digest(doc, doc_links);
-            let state = match known.get(doc.id.as_str()) {
-                // The record blob was synced before its catalog row committed, so it exists;
-                // no stat per document (at 250,000 documents that is most of a small release).
-                Some(state) if state.inputs == inputs => state.clone(),
-                _ => {
-                    let state = records::build(&self.store, doc, doc_links)?;
-                    rebuilt.push((doc.id.clone(), state.clone()));
-                    state
+        let lite: Vec<records::DocLite<'_>> = rows
+            .par_iter()
+            .map(|row| {
+                let doc: records::DocLite<'_> = serde_json::from_str(&row.doc)
+                    .map_err(|e| Error(format!("catalog: document {}: {e}", row.id)))?;
+                if doc.id != row.id {
+                    return Err(Error(format!(
+                        "catalog: document {} has id {}",
+                        row.id, doc.id
+                    )));
                 }
-            };
-            record_blobs.push(state.blob);
-            progress.advance(doc.id.as_str());
+                Ok(doc)
+            })
+            .collect::<Result<_>>()?;
+        let links = records::links_indexed(&lite)?;
+
+        // 1. Records: rebuild those whose inputs changed. A record is up to date when the
+        // document's stored JSON and its links are those it was built from; a record row from
+        // before that was known is checked by its inputs digest (the document parsed), once.
+        let links_json: Vec<String> = links
+            .par_iter()
+            .map(|l| serde_json::to_string(l).map_err(|e| Error(format!("links: {e}"))))
+            .collect::<Result<_>>()?;
+        let to_check: Vec<usize> = (0..rows.len())
+            .into_par_iter()
+            .filter(|&i| {
+                let row = &rows[i];
+                !matches!(&row.record, Some(r)
+                    if row.doc_sha.is_some()
+                        && r.doc_sha == row.doc_sha
+                        && r.links.as_deref() == Some(links_json[i].as_str()))
+            })
+            .collect();
+        enum Checked {
+            /// Up to date: only what it was built from is now recorded.
+            Known(String),
+            Rebuilt(String, archive::catalog::RecordState),
         }
+        progress.start(to_check.len() as u64);
+        let store = &self.store;
+        let checked: Vec<(usize, Checked)> = to_check
+            .par_iter()
+            .map(|&i| {
+                let row = &rows[i];
+                let doc_sha = row
+                    .doc_sha
+                    .clone()
+                    .unwrap_or_else(|| archive::catalog::doc_sha(&row.doc));
+                let doc: archive::Document = serde_json::from_str(&row.doc)
+                    .map_err(|e| Error(format!("catalog: document {}: {e}", row.id)))?;
+                let inputs = records::inputs_digest(&doc, &links[i]);
+                let out = match &row.record {
+                    Some(r) if r.state.inputs == inputs => Checked::Known(doc_sha),
+                    _ => Checked::Rebuilt(
+                        doc_sha,
+                        records::build_with_inputs(store, &doc, &links[i], inputs)?,
+                    ),
+                };
+                progress.advance(&row.id);
+                Ok((i, out))
+            })
+            .collect::<Result<_>>()?;
         progress.finish();
-        if !rebuilt.is_empty() {
-            self.store
-                .sync()
-                .map_err(io_err(self.store.dir(), "cannot sync the store"))?;
+        let rebuilt = checked
+            .iter()
+            .filter(|(_, c)| matches!(c, Checked::Rebuilt(..)))
+            .count();
+        if !checked.is_empty() {
+            if rebuilt > 0 {
+                self.store
+                    .sync()
+                    .map_err(io_err(self.store.dir(), "cannot sync the store"))?;
+            }
             self.catalog.transaction(|tx| {
-                for (id, state) in &rebuilt {
-                    tx.put_record(id, state)?;
+                for (i, c) in &checked {
+                    let row = &rows[*i];
+                    let links = links_json[*i].as_str();
+                    let doc_sha = match c {
+                        Checked::Known(doc_sha) => {
+                            tx.set_record_built_from(&row.id, doc_sha, links)?;
+                            doc_sha
+                        }
+                        Checked::Rebuilt(doc_sha, state) => {
+                            let id = DocId::new(&row.id).map_err(archive::catalog::CatalogError)?;
+                            tx.put_record_built_from(&id, state, Some((doc_sha, links)))?;
+                            doc_sha
+                        }
+                    };
+                    if row.doc_sha.is_none() {
+                        tx.set_doc_sha(&row.id, doc_sha)?;
+                    }
                 }
                 Ok(())
             })?;
         }
-        tm!("rebuild");
         pause_point("records");
 
         // 2. Targets: every document's original and record, the tombstones, the site.
-        let mut placed: Vec<(String, archive::Blob)> = Vec::with_capacity(docs.len() * 2 + 1);
-        for (doc, record) in docs.iter().zip(record_blobs) {
-            placed.push((
-                layout::original_target(&doc.id, &doc.ext),
-                doc.original.clone(),
-            ));
-            placed.push((layout::record_target(&doc.id), record));
+        let mut record_blobs: Vec<&archive::Blob> = Vec::with_capacity(rows.len());
+        // Whether the document's targets are known placed (a rebuilt record is not).
+        let mut placed: Vec<bool> = Vec::with_capacity(rows.len());
+        {
+            let mut checked = checked.iter().peekable();
+            for (i, row) in rows.iter().enumerate() {
+                match checked.next_if(|(j, _)| *j == i) {
+                    Some((_, Checked::Rebuilt(_, state))) => {
+                        record_blobs.push(&state.blob);
+                        placed.push(false);
+                    }
+                    _ => {
+                        let record = row
+                            .record
+                            .as_ref()
+                            .ok_or_else(|| Error(format!("document {}: no record", row.id)))?;
+                        record_blobs.push(&record.state.blob);
+                        placed.push(record.placed);
+                    }
+                }
+            }
         }
+        // (target name, blob sha256, length) of each document's original and record.
+        let doc_targets: Vec<[(String, &str, u64); 2]> = (0..rows.len())
+            .into_par_iter()
+            .map(|i| {
+                let id = DocId::new(&rows[i].id)?;
+                let original = &lite[i].original;
+                Ok([
+                    (
+                        layout::original_target(&id, &lite[i].ext),
+                        original.sha256.as_ref(),
+                        original.len,
+                    ),
+                    (
+                        layout::record_target(&id),
+                        record_blobs[i].sha256.as_str(),
+                        record_blobs[i].len,
+                    ),
+                ])
+            })
+            .collect::<Result<_>>()?;
         let withdrawn = tombstones_json(&tombstones)?;
-        placed.push((
+        let mut extra: Vec<(String, archive::Blob)> = vec![(
             layout::WITHDRAWN_TARGET.to_owned(),
             self.store
                 .put(&withdrawn)
                 .map_err(io_err(self.store.dir(), "cannot write"))?,
-        ));
-        let site_files = site.build(&SiteInput {
-            title: &self.config.title,
-            documents: &docs,
-            links: &links,
-            store: &self.store,
-        })?;
+        )];
         let mut custom = std::collections::HashMap::new();
+        let site_files = if site.wants_documents() {
+            let docs = self.catalog.documents()?;
+            let links = records::links(&docs);
+            site.build(&SiteInput {
+                title: &self.config.title,
+                documents: &docs,
+                links: &links,
+                store: &self.store,
+            })?
+        } else {
+            site.build(&SiteInput {
+                title: &self.config.title,
+                documents: &[],
+                links: &std::collections::HashMap::new(),
+                store: &self.store,
+            })?
+        };
         for file in site_files {
             let blob = self
                 .store
                 .put(&file.bytes)
                 .map_err(io_err(self.store.dir(), "cannot write"))?;
             custom.insert(file.name.clone(), serde_json::json!({ "path": file.path }));
-            placed.push((file.name, blob));
+            extra.push((file.name, blob));
         }
 
-        tm!("site");
         let targets_dir = self.dir.join("release/targets");
         fs::create_dir_all(&targets_dir).map_err(io_err(&targets_dir, "cannot create"))?;
-        // One directory listing instead of a stat per target.
-        let mut present = std::collections::HashSet::new();
-        for entry in fs::read_dir(&targets_dir).map_err(io_err(&targets_dir, "cannot read"))? {
-            let entry = entry.map_err(io_err(&targets_dir, "cannot read"))?;
-            present.insert(entry.file_name());
+        // The files to place: those of documents not known placed, and the few extra targets.
+        let mut to_place: Vec<(&str, String)> = Vec::new();
+        for (targets, placed) in doc_targets.iter().zip(&placed) {
+            if !placed {
+                for (name, sha256, _) in targets {
+                    to_place.push((sha256, format!("{sha256}.{name}")));
+                }
+            }
         }
-        tm!("readdir");
+        for (name, blob) in &extra {
+            to_place.push((&blob.sha256, format!("{}.{name}", blob.sha256)));
+        }
+        // Many (a catalog from before `placed` was kept): one directory listing rather than a
+        // failed link per file already there.
+        let mut present = std::collections::HashSet::new();
+        if to_place.len() > PLACE_LISTING_THRESHOLD {
+            for entry in fs::read_dir(&targets_dir).map_err(io_err(&targets_dir, "cannot read"))? {
+                let entry = entry.map_err(io_err(&targets_dir, "cannot read"))?;
+                present.insert(entry.file_name());
+            }
+        }
         let mut files_placed = 0;
-        let mut entries = Vec::with_capacity(placed.len());
-        for (name, blob) in &placed {
-            let file_name = format!("{}.{name}", blob.sha256);
-            if !present.contains(std::ffi::OsStr::new(&file_name)) {
-                place(
-                    &self.store.path_of(&blob.sha256),
-                    &targets_dir.join(&file_name),
-                )?;
+        for (sha256, file_name) in &to_place {
+            if !present.contains(std::ffi::OsStr::new(file_name))
+                && place(&self.store.path_of(sha256), &targets_dir.join(file_name))?
+            {
                 files_placed += 1;
             }
-            let mut sha256 = [0u8; 32];
-            hex::decode_to_slice(&blob.sha256, &mut sha256)
-                .map_err(|_| Error(format!("target {name}: bad stored hash {}", blob.sha256)))?;
-            entries.push(TargetEntry {
-                name: trust::TargetName::new(name)?,
-                length: blob.len,
-                sha256,
-                custom: custom.remove(name),
-            });
         }
         self.store
             .sync()
             .map_err(io_err(&targets_dir, "cannot sync"))?;
-        tm!("place");
+        // Durable now: the next release need not place them again.
+        if placed.iter().any(|p| !p) {
+            self.catalog.transaction(|tx| {
+                for (row, placed) in rows.iter().zip(&placed) {
+                    if !placed {
+                        tx.set_placed(&row.id)?;
+                    }
+                }
+                Ok(())
+            })?;
+        }
         pause_point("targets");
+
+        let entry = |name: &str, sha256: &str, length: u64| -> Result<TargetEntry> {
+            let mut sha = [0u8; 32];
+            hex::decode_to_slice(sha256, &mut sha)
+                .map_err(|_| Error(format!("target {name}: bad stored hash {sha256}")))?;
+            Ok(TargetEntry {
+                name: trust::TargetName::new(name)?,
+                length,
+                sha256: sha,
+                custom: None,
+            })
+        };
+        let mut entries: Vec<TargetEntry> = doc_targets
+            .par_iter()
+            .flat_map_iter(|targets| targets.iter().map(|(n, s, l)| entry(n, s, *l)))
+            .collect::<Result<_>>()?;
+        for (name, blob) in &extra {
+            let mut e = entry(name, &blob.sha256, blob.len)?;
+            e.custom = custom.remove(name);
+            entries.push(e);
+        }
+        let targets = entries.len();
 
         // 3. Metadata: changed bins, snapshot, then the timestamp, last.
         let signers_keys = (
@@ -479,7 +608,6 @@ impl Archive {
             timestamp: &signers_keys.2,
         };
         let metadata_dir = self.metadata_dir();
-        tm!("keys");
         let files = editor::build_release(
             &metadata_dir,
             self.root_version()?,
@@ -488,7 +616,6 @@ impl Archive {
             &self.expiries(),
             now,
         )?;
-        tm!("EDITOR");
         // Versioned files are new names nothing points to yet: written without an fsync each,
         // then made durable together by one syncfs before the timestamp commits them.
         for (name, bytes) in &files.versioned {
@@ -501,13 +628,12 @@ impl Archive {
         write_file(&metadata_dir.join("timestamp.json"), &files.timestamp)?;
         self.catalog
             .set_meta("release_version", &files.snapshot_version.to_string())?;
-        tm!("end");
         Ok(ReleaseReport {
             version: files.snapshot_version,
-            documents: docs.len(),
+            documents: rows.len(),
             withdrawn: tombstones.len(),
-            targets: placed.len(),
-            records_rebuilt: rebuilt.len(),
+            targets,
+            records_rebuilt: rebuilt,
             files_placed,
             bins_total: files.bins_total + files.original_bins_total,
             bins_written: files.bins_written + files.original_bins_written,
@@ -597,14 +723,22 @@ fn tombstones_json(tombstones: &[Tombstone]) -> Result<Vec<u8>> {
 }
 
 /// Puts a stored blob at a target path: a hard link (stored once on disk), else a copy; either way
-/// the name appears only once the file is complete.
-fn place(blob: &Path, target: &Path) -> Result<()> {
-    if fs::hard_link(blob, target).is_ok() {
-        return Ok(());
+/// the name appears only once the file is complete. A name already there is that same content
+/// (placed by an earlier run): `false`.
+fn place(blob: &Path, target: &Path) -> Result<bool> {
+    match fs::hard_link(blob, target) {
+        Ok(()) => return Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return Ok(false),
+        Err(_) => {}
     }
     let bytes = fs::read(blob).map_err(io_err(blob, "cannot read stored blob"))?;
-    write_unsynced(target, &bytes)
+    write_unsynced(target, &bytes)?;
+    Ok(true)
 }
+
+/// Above this many files to place, `release` lists `release/targets` once instead of trying
+/// each link.
+const PLACE_LISTING_THRESHOLD: usize = 20_000;
 
 /// Writes a file through a temporary file and a rename, without flushing it: the caller syncs
 /// the whole file system before anything refers to it.

@@ -6,8 +6,9 @@
 
 use archive::catalog::RecordState;
 use archive::{Blob, DocId, Document, Kind, Store};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
 /// Links between documents, computed over the whole archive at release time.
@@ -95,6 +96,116 @@ pub fn links(docs: &[Document]) -> HashMap<DocId, Links> {
     links
 }
 
+/// The part of a stored document a release needs for every document (its links and its
+/// targets), parsed borrowing from the stored JSON; the rest is skipped, unparsed.
+#[derive(Debug, Deserialize)]
+pub struct DocLite<'a> {
+    #[serde(borrow)]
+    pub id: Cow<'a, str>,
+    pub kind: Kind,
+    #[serde(default, borrow)]
+    pub email: Option<EmailLite<'a>>,
+    #[serde(default, borrow)]
+    pub parent: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub original: BlobLite<'a>,
+    #[serde(borrow)]
+    pub ext: Cow<'a, str>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct EmailLite<'a> {
+    #[serde(default, borrow)]
+    pub message_id: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    pub in_reply_to: Vec<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    pub references: Vec<Cow<'a, str>>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct BlobLite<'a> {
+    #[serde(borrow)]
+    pub sha256: Cow<'a, str>,
+    pub len: u64,
+}
+
+/// [`links`] over [`DocLite`]s (every published document, in id order): the links of
+/// `docs[i]` are at `[i]`. The same result, by index rather than by id.
+pub fn links_indexed(docs: &[DocLite<'_>]) -> Result<Vec<Links>, String> {
+    let n = docs.len();
+    let mut by_message_id: HashMap<&str, usize> = HashMap::new();
+    for (i, d) in docs.iter().enumerate() {
+        if d.kind == Kind::Email
+            && let Some(mid) = d.email.as_ref().and_then(|e| e.message_id.as_deref())
+        {
+            by_message_id.insert(mid, i);
+        }
+    }
+    let mut index: HashMap<&str, usize> = HashMap::new();
+    let mut reply_to: Vec<Option<usize>> = vec![None; n];
+    let mut attachments: Vec<Vec<usize>> = vec![Vec::new(); n];
+    let mut replies: Vec<Vec<usize>> = vec![Vec::new(); n];
+    for (i, doc) in docs.iter().enumerate() {
+        if let Some(email) = &doc.email {
+            let resolve = |mid: &Cow<'_, str>| by_message_id.get(mid.as_ref()).copied();
+            reply_to[i] = email
+                .in_reply_to
+                .iter()
+                .filter_map(resolve)
+                .chain(email.references.iter().rev().filter_map(resolve))
+                .find(|p| docs[*p].id != doc.id);
+        }
+        if doc.parent.is_some() && index.is_empty() {
+            index = docs
+                .iter()
+                .enumerate()
+                .map(|(i, d)| (d.id.as_ref(), i))
+                .collect();
+        }
+        // A parent that is not published (withdrawn) has no links to carry its attachments.
+        if let Some(p) = doc.parent.as_deref().and_then(|p| index.get(p)) {
+            attachments[*p].push(i);
+        }
+    }
+    for (i, parent) in reply_to.iter().enumerate() {
+        if let Some(p) = parent {
+            replies[*p].push(i);
+        }
+    }
+    let id = |i: usize| DocId::new(&docs[i].id);
+    let mut out = Vec::with_capacity(n);
+    for i in 0..n {
+        let mut links = Links::default();
+        if reply_to[i].is_some() || !replies[i].is_empty() {
+            let mut root = i;
+            let mut seen = HashSet::new();
+            while let Some(up) = reply_to[root] {
+                if !seen.insert(up) {
+                    break;
+                }
+                root = up;
+            }
+            links.thread = Some(id(root)?);
+        }
+        if let Some(p) = reply_to[i] {
+            links.reply_to = Some(id(p)?);
+        }
+        links.replies = replies[i]
+            .iter()
+            .map(|&j| id(j))
+            .collect::<Result<_, _>>()?;
+        links.attachments = attachments[i]
+            .iter()
+            .map(|&j| id(j))
+            .collect::<Result<_, _>>()?;
+        links.replies.sort();
+        links.attachments.sort();
+        out.push(links);
+    }
+    Ok(out)
+}
+
 /// A digest of what a record is built from: if it is unchanged, so is the record.
 pub fn inputs_digest(doc: &Document, links: &Links) -> String {
     let mut h = Sha256::new();
@@ -106,6 +217,16 @@ pub fn inputs_digest(doc: &Document, links: &Links) -> String {
 
 /// Builds and stores the record of one document.
 pub fn build(store: &Store, doc: &Document, links: &Links) -> Result<RecordState, String> {
+    build_with_inputs(store, doc, links, inputs_digest(doc, links))
+}
+
+/// [`build`], with the inputs digest already computed.
+pub fn build_with_inputs(
+    store: &Store,
+    doc: &Document,
+    links: &Links,
+    inputs: String,
+) -> Result<RecordState, String> {
     let text = store
         .read(&doc.text)
         .map_err(|e| format!("document {}: cannot read its text: {e}", doc.id))?;
@@ -120,10 +241,7 @@ pub fn build(store: &Store, doc: &Document, links: &Links) -> Result<RecordState
     let blob: Blob = store
         .put(&bytes)
         .map_err(|e| format!("document {}: cannot store its record: {e}", doc.id))?;
-    Ok(RecordState {
-        inputs: inputs_digest(doc, links),
-        blob,
-    })
+    Ok(RecordState { inputs, blob })
 }
 
 #[cfg(test)]
@@ -183,6 +301,44 @@ mod tests {
         assert_eq!(links[&id("a")].thread, Some(id("a")));
         assert_eq!(links[&id("a")].replies, vec![id("b")]);
         assert_eq!(links[&id("lonely")], Links::default());
+    }
+
+    fn same_as_indexed(docs: &[Document]) {
+        let by_id = links(docs);
+        let json: Vec<String> = docs
+            .iter()
+            .map(|d| serde_json::to_string(d).expect("json"))
+            .collect();
+        let lite: Vec<DocLite<'_>> = json
+            .iter()
+            .map(|j| serde_json::from_str(j).expect("lite"))
+            .collect();
+        let indexed = links_indexed(&lite).expect("links");
+        for (doc, l) in docs.iter().zip(&indexed) {
+            assert_eq!(&by_id[&doc.id], l, "{}", doc.id);
+        }
+    }
+
+    #[test]
+    fn indexed_links_are_the_same() {
+        let mut attachment = email("a-a1", "x@y", &[], &[]);
+        attachment.kind = Kind::Binary;
+        attachment.email = None;
+        attachment.parent = Some(id("a"));
+        let mut orphan = email("z-a1", "z@y", &[], &[]);
+        orphan.parent = Some(id("gone"));
+        same_as_indexed(&[
+            email("a", "a@x", &[], &[]),
+            attachment,
+            email("b", "b@x", &["a@x"], &["a@x"]),
+            email("c", "c@x", &["gone@x"], &["a@x", "b@x"]),
+            email("d", "d@x", &["b@x"], &[]),
+            email("lonely", "l@x", &["nowhere@x"], &[]),
+            email("self", "s@x", &["s@x"], &[]),
+            email("x", "x@x", &["y@x"], &[]),
+            email("y", "y@x", &["x@x"], &[]),
+            orphan,
+        ]);
     }
 
     #[test]

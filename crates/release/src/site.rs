@@ -28,6 +28,12 @@ pub struct SiteFile {
 }
 
 pub trait Site {
+    /// Whether `build` reads `SiteInput::documents` and `links`: when not, a release does not
+    /// load every document for it.
+    fn wants_documents(&self) -> bool {
+        true
+    }
+
     fn build(&self, input: &SiteInput<'_>) -> Result<Vec<SiteFile>, String>;
 }
 
@@ -35,6 +41,10 @@ pub trait Site {
 pub struct NoSite;
 
 impl Site for NoSite {
+    fn wants_documents(&self) -> bool {
+        false
+    }
+
     fn build(&self, _input: &SiteInput<'_>) -> Result<Vec<SiteFile>, String> {
         Ok(Vec::new())
     }
