@@ -502,7 +502,8 @@ impl Archive {
         )];
         let mut custom = std::collections::HashMap::new();
         let site_files = if site.wants_documents() {
-            let docs = self.catalog.documents()?;
+            let mut docs = self.catalog.documents()?;
+            records::sort_by_date(&mut docs);
             let links = records::links(&docs);
             site.build(&SiteInput {
                 title: &self.config.title,

@@ -13,6 +13,7 @@ use crate::records::Links;
 /// (for their text). It never reads the network.
 pub struct SiteInput<'a> {
     pub title: &'a str,
+    /// In date order ([`crate::records::sort_by_date`]): document *n* is `documents[n - 1]`.
     pub documents: &'a [Document],
     pub links: &'a HashMap<archive::DocId, Links>,
     pub store: &'a Store,
