@@ -29,3 +29,7 @@ export SAMIZDAT_PYTHON=$cache/venv/bin/python
 
 cargo build --workspace --all-targets --locked
 cargo nextest run --workspace --locked --no-fail-fast "$@"
+
+# Fuzz the untrusted-input readers (e-mail, mail dates, JSON Lines, TUF metadata) 15 s each;
+# cargo-fuzz is installed on first use, builds go to fuzz/target (cold ≈ 4 min, warm ≈ 1 min).
+"$root/fuzz/run.sh" 15

@@ -159,8 +159,12 @@ fn read_message(
     if raw.iter().all(u8::is_ascii_whitespace) {
         return Err("empty message: expected headers and a body".into());
     }
-    let msg = MessageParser::default()
-        .parse(raw)
+    // mail-parser 0.11 has `debug_assert!`s that hostile MIME structure trips (found by fuzzing:
+    // a message/rfc822 part inside a multipart whose boundary never closes). With debug
+    // assertions (dev builds, tests) they panic, which aborted a whole `add`; in release the
+    // parser recovers. Either way one bad message must fail alone.
+    let msg = std::panic::catch_unwind(|| MessageParser::default().parse(raw))
+        .map_err(|_| "the e-mail parser failed on this message's MIME structure")?
         .ok_or("not an e-mail message: expected RFC 5322 headers and a body")?;
     if msg.headers().is_empty() {
         return Err("no e-mail headers: expected From:, To:, Subject:, Date: ...".into());
