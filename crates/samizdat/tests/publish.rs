@@ -269,3 +269,58 @@ fn verify_over_http_checks_documents_and_names_what_is_missing() {
         stdout(&out)
     );
 }
+
+#[test]
+fn maildir_messages_thread_and_originals_are_published_unchanged() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let archive = tmp.path().join("archive");
+    run(&["init", p(&archive)], 0);
+    let maildir = tmp.path().join("Mail/inbox");
+    for sub in ["cur", "new", "tmp"] {
+        std::fs::create_dir_all(maildir.join(sub)).expect("mkdir");
+    }
+    let first = b"From: Ana <ana@example.org>\r\nTo: Ben <ben@example.org>\r\nSubject: Berth 7\r\n\
+Date: Tue, 4 May 2010 09:00:00 +0200\r\nMessage-ID: <berth7@example.org>\r\n\r\nThe seals were replaced.\r\n";
+    let reply =
+        b"From: Ben <ben@example.org>\r\nTo: Ana <ana@example.org>\r\nSubject: Re: Berth 7\r\n\
+Date: Tue, 4 May 2010 11:30:00 +0200\r\nMessage-ID: <re-berth7@example.org>\r\n\
+In-Reply-To: <berth7@example.org>\r\n\r\nWho replaced them?\r\n";
+    // Maildir names carry no extension: the reader goes by content.
+    std::fs::write(maildir.join("cur/1273000000.M1P1.host:2,S"), first).expect("write");
+    std::fs::write(maildir.join("new/1273009000.M2P2.host"), reply).expect("write");
+    let out = run(&["add", p(&archive), p(&tmp.path().join("Mail"))], 0);
+    assert!(
+        stdout(&out).contains("2 documents ingested"),
+        "{}",
+        stdout(&out)
+    );
+    run(&["release", p(&archive)], 0);
+
+    let release = archive.join("release");
+    let records: Vec<serde_json::Value> = std::fs::read_dir(release.join("targets"))
+        .expect("targets")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| {
+            p.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
+                n.contains(".m-") && n.ends_with(".json") && !n.contains(".original.")
+            })
+        })
+        .map(|p| serde_json::from_slice(&std::fs::read(p).expect("read")).expect("json"))
+        .collect();
+    assert_eq!(records.len(), 2);
+    let reply_record = records
+        .iter()
+        .find(|r| r["document"]["title"] == "Re: Berth 7")
+        .expect("reply record");
+    let parent_id = reply_record["links"]["reply_to"]
+        .as_str()
+        .expect("reply_to");
+    let parent = records
+        .iter()
+        .find(|r| r["document"]["id"] == parent_id)
+        .expect("parent record");
+    assert_eq!(parent["document"]["title"], "Berth 7");
+    // The original is the file's bytes, unchanged (CRLF and all).
+    let original = target_file(&release, &format!("{parent_id}.original.eml"));
+    assert_eq!(std::fs::read(original).expect("read"), first);
+}
