@@ -20,6 +20,7 @@ corpora=$cache/corpora
 cargo build --release -q
 bin=$root/target/release/samizdat
 
+umount "$out" 2>/dev/null || true
 rm -rf "$out" && mkdir -p "$out"
 # A fresh ext4 file system for the run (root only): ext4's inode allocator slows down sharply
 # after millions of files were deleted (`recently_deleted` scans), so a bench run after another
@@ -28,7 +29,7 @@ if [ "$(id -u)" = 0 ] && command -v mkfs.ext4 >/dev/null && [ -z "${BENCH_NO_FRE
   image=$cache/bench-publish.img
   rm -f "$image" && truncate -s 60G "$image" && mkfs.ext4 -q -F "$image"
   mount -o loop "$image" "$out"
-  trap 'cd "$root"; umount "$out" 2>/dev/null; rm -f "$image"' EXIT
+  [ -n "${BENCH_KEEP:-}" ] || trap 'cd "$root"; umount "$out" 2>/dev/null; rm -f "$image"' EXIT
 fi
 archive=$out/archive
 "$bin" init "$archive" >/dev/null
