@@ -372,6 +372,63 @@ pub fn refresh_timestamp(
     sign_document(&refreshed, &[key])
 }
 
+/// Signs a targets role. A leaf bin (no delegations, no `custom`, names without characters that
+/// JSON escapes) is written straight to canonical JSON, and the file reuses those bytes as its
+/// `signed` part; anything else goes through [`sign_document`]. At 250,000 documents a release
+/// after a 1% change re-signs ~1,200 bins of ~30 KB each, and the generic route (serde → `Value`
+/// → canonical, then serialising again) was a third of its time.
+fn sign_targets(document: &Targets, signer: &SigningKey) -> Result<Vec<u8>> {
+    let plain = |text: &str| !text.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\');
+    let simple = document.delegations.is_none()
+        && plain(&document.spec_version)
+        && document
+            .targets
+            .iter()
+            .all(|(name, info)| info.custom.is_none() && plain(name));
+    if !simple {
+        return sign_document(document, &[signer]);
+    }
+    let expires = crate::schema::expires_format::format(document.expires).map_err(|error| {
+        Error::new(
+            ErrorKind::Malformed,
+            format!("cannot format expiry: {error}"),
+        )
+    })?;
+    let mut canonical = Vec::with_capacity(64 + document.targets.len() * 128);
+    write!(
+        canonical,
+        r#"{{"_type":"{}","expires":"{expires}","spec_version":"{}","targets":{{"#,
+        document.role_type.as_str(),
+        document.spec_version
+    )
+    .map_err(|error| Error::new(ErrorKind::Malformed, error.to_string()))?;
+    for (index, (name, info)) in document.targets.iter().enumerate() {
+        if index > 0 {
+            canonical.push(b',');
+        }
+        write!(
+            canonical,
+            r#""{name}":{{"hashes":{{"sha256":"{}"}},"length":{}}}"#,
+            info.hashes.sha256.to_hex(),
+            info.length
+        )
+        .map_err(|error| Error::new(ErrorKind::Malformed, error.to_string()))?;
+    }
+    write!(canonical, r#"}},"version":{}}}"#, document.version)
+        .map_err(|error| Error::new(ErrorKind::Malformed, error.to_string()))?;
+    let signature = hex::encode(signer.sign(&canonical));
+    let mut file = Vec::with_capacity(canonical.len() + 256);
+    write!(
+        file,
+        r#"{{"signatures":[{{"keyid":"{}","sig":"{signature}"}}],"signed":"#,
+        signer.public().key_id()
+    )
+    .map_err(|error| Error::new(ErrorKind::Malformed, error.to_string()))?;
+    file.extend_from_slice(&canonical);
+    file.push(b'}');
+    Ok(file)
+}
+
 /// Signs `signed` with each of `signers` (one signature per distinct key): the bytes of the
 /// document `{"signatures":[...],"signed":{...}}` as compact JSON.
 pub fn sign_document<T: Serialize>(signed: &T, signers: &[&SigningKey]) -> Result<Vec<u8>> {
@@ -561,7 +618,7 @@ impl Planner<'_> {
             targets,
             delegations,
         };
-        let bytes = sign_document(&document, &[self.targets_signer])?;
+        let bytes = sign_targets(&document, self.targets_signer)?;
         Ok(RolePlan {
             meta_name,
             version,
@@ -761,4 +818,57 @@ fn whole_seconds_utc(when: OffsetDateTime) -> Result<OffsetDateTime> {
             format!("bad expiry {when}: {error}"),
         )
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The fast leaf path writes exactly the canonical JSON the generic path computes, and a file
+    /// that parses to the same document.
+    #[test]
+    fn leaf_fast_path_is_canonical() {
+        let key = SigningKey::generate();
+        let mut targets = BTreeMap::new();
+        for (name, length) in [
+            ("b.json", 7u64),
+            ("a.original.pdf", 12_345),
+            ("Z_9-x.json", 0),
+        ] {
+            targets.insert(
+                name.to_string(),
+                TargetInfo {
+                    length,
+                    hashes: Hashes {
+                        sha256: Digest::of(name.as_bytes()),
+                    },
+                    custom: None,
+                },
+            );
+        }
+        let document = Targets {
+            role_type: RoleType::Targets,
+            spec_version: SPEC_VERSION.to_string(),
+            version: 42,
+            expires: time::macros::datetime!(2031-02-03 04:05:06 UTC),
+            targets,
+            delegations: None,
+        };
+        let fast = sign_targets(&document, &key).expect("fast");
+        let generic = sign_document(&document, &[&key]).expect("generic");
+        let fast: Signed<Targets> = serde_json::from_slice(&fast).expect("parse fast");
+        let generic_parsed: Signed<Targets> = serde_json::from_slice(&generic).expect("parse");
+        assert_eq!(fast, generic_parsed);
+        let raw: serde_json::Value = serde_json::from_slice(&generic).expect("value");
+        let signed = cjson::canonical_value(&raw["signed"]).expect("canonical");
+        assert_eq!(signed, cjson::canonical(&document).expect("canonical"));
+        let fast_bytes = sign_targets(&document, &key).expect("fast");
+        let start = b"\"signed\":";
+        let at = fast_bytes
+            .windows(start.len())
+            .position(|w| w == start)
+            .expect("signed")
+            + start.len();
+        assert_eq!(&fast_bytes[at..fast_bytes.len() - 1], &signed[..]);
+    }
 }
