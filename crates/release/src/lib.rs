@@ -349,9 +349,11 @@ impl Archive {
     pub fn release(&mut self, site: &dyn Site, progress: &dyn Progress) -> Result<ReleaseReport> {
         use rayon::prelude::*;
         let now = OffsetDateTime::now_utc();
+        let mut phases = Phases::from_env();
         // One pass over the catalog: every published document (parsed only as far as links and
         // targets need) and the state of its record.
         let rows = self.catalog.release_rows()?;
+        phases.mark("catalog rows");
         let tombstones = self.catalog.tombstones()?;
         let lite: Vec<records::DocLite<'_>> = rows
             .par_iter()
@@ -368,6 +370,7 @@ impl Archive {
             })
             .collect::<Result<_>>()?;
         let links = records::links_indexed(&lite)?;
+        phases.mark("parse, links");
 
         // 1. Records: rebuild those whose inputs changed. A record is up to date when the
         // document's stored JSON and its links are those it was built from; a record row from
@@ -449,6 +452,7 @@ impl Archive {
             })?;
         }
         pause_point("records");
+        phases.mark("records");
 
         // 2. Targets: every document's original and record, the tombstones, the site.
         let mut record_blobs: Vec<&archive::Blob> = Vec::with_capacity(rows.len());
@@ -574,6 +578,7 @@ impl Archive {
             })?;
         }
         pause_point("targets");
+        phases.mark("targets placed");
 
         let entry = |name: &str, sha256: &str, length: u64| -> Result<TargetEntry> {
             let mut sha = [0u8; 32];
@@ -596,6 +601,7 @@ impl Archive {
             entries.push(e);
         }
         let targets = entries.len();
+        phases.mark("target entries");
 
         // 3. Metadata: changed bins, snapshot, then the timestamp, last.
         let signers_keys = (
@@ -617,6 +623,7 @@ impl Archive {
             &self.expiries(),
             now,
         )?;
+        phases.mark("editor");
         // Versioned files are new names nothing points to yet: written without an fsync each,
         // then made durable together by one syncfs before the timestamp commits them.
         for (name, bytes) in &files.versioned {
@@ -626,9 +633,11 @@ impl Archive {
             .sync()
             .map_err(io_err(&metadata_dir, "cannot sync"))?;
         pause_point("metadata");
+        phases.mark("metadata written, synced");
         write_file(&metadata_dir.join("timestamp.json"), &files.timestamp)?;
         self.catalog
             .set_meta("release_version", &files.snapshot_version.to_string())?;
+        phases.mark("timestamp");
         Ok(ReleaseReport {
             version: files.snapshot_version,
             documents: rows.len(),
@@ -750,6 +759,25 @@ fn write_unsynced(path: &Path, bytes: &[u8]) -> Result<()> {
     tmp.persist(path)
         .map_err(|e| Error(format!("{}: cannot write: {}", path.display(), e.error)))?;
     Ok(())
+}
+
+/// Phase timings on stderr when `SAMIZDAT_TIMINGS` is set (for profiling a release).
+struct Phases {
+    last: Option<std::time::Instant>,
+}
+
+impl Phases {
+    fn from_env() -> Self {
+        Phases {
+            last: std::env::var_os("SAMIZDAT_TIMINGS").map(|_| std::time::Instant::now()),
+        }
+    }
+
+    fn mark(&mut self, phase: &str) {
+        if let Some(last) = self.last.replace(std::time::Instant::now()) {
+            eprintln!("samizdat: {phase}: {:.3} s", last.elapsed().as_secs_f64());
+        }
+    }
 }
 
 /// Writes a file atomically: a temporary file beside it, flushed, then renamed over.
