@@ -405,14 +405,14 @@ fn record(
         (None, IdSource::Path) => DocId::from_path(&source),
     };
     // The same document from another file: same bytes, or an id that is already taken.
-    if parent.is_none() {
-        if let Some(other) = tx.same_original(&stored.original.sha256, key)? {
-            summary.duplicates.push(Failure {
-                path: shown,
-                reason: format!("same bytes as document {other}"),
-            });
-            return Ok(());
-        }
+    if parent.is_none()
+        && let Some(other) = tx.same_original(&stored.original.sha256, key)?
+    {
+        summary.duplicates.push(Failure {
+            path: shown,
+            reason: format!("same bytes as document {other}"),
+        });
+        return Ok(());
     }
     let mut id = id;
     if let Some(other_source) = tx.source_of(&id)?

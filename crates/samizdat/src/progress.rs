@@ -30,7 +30,7 @@ impl archive::ingest::Progress for Bar {
 
     fn advance(&self, item: &str) {
         self.bar.inc(1);
-        if self.bar.position() % 64 == 0 {
+        if self.bar.position().is_multiple_of(64) {
             self.bar.set_message(item.to_owned());
         }
     }

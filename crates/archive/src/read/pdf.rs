@@ -216,11 +216,11 @@ fn read_capped(mut from: impl Read, cap: usize, overflow: Option<&AtomicBool>) -
             Ok(n) => {
                 let room = cap.saturating_sub(kept.len());
                 kept.extend_from_slice(&buf[..n.min(room)]);
-                if n > room {
-                    if let Some(flag) = overflow {
-                        flag.store(true, Ordering::Relaxed);
-                        return kept;
-                    }
+                if n > room
+                    && let Some(flag) = overflow
+                {
+                    flag.store(true, Ordering::Relaxed);
+                    return kept;
                 }
             }
         }
@@ -390,10 +390,10 @@ fn extract_here(path: &Path) -> Result<PdfText, String> {
             }
         }
     }
-    if let Some(stopped) = &pdf.stopped {
-        if pdf.pages.iter().all(|p| p.trim().is_empty()) {
-            return Err(stopped.clone());
-        }
+    if let Some(stopped) = &pdf.stopped
+        && pdf.pages.iter().all(|p| p.trim().is_empty())
+    {
+        return Err(stopped.clone());
     }
     if total > 0 && pdf.failed_pages as usize == total {
         return Err(format!(

@@ -233,18 +233,18 @@ fn decode_entities(s: &str) -> String {
 /// heading of any level, else the first non-empty line outside front matter and code blocks.
 pub fn markdown_title(text: &str) -> Option<String> {
     let mut lines: Vec<&str> = text.lines().collect();
-    if lines.first().map(|l| l.trim_end()) == Some("---") {
-        if let Some(end) = lines.iter().skip(1).position(|l| l.trim_end() == "---") {
-            let front = &lines[1..=end];
-            let title = front.iter().find_map(|l| {
-                let value = l.strip_prefix("title:")?.trim().trim_matches(['"', '\'']);
-                (!value.is_empty()).then(|| truncate_chars(value, MAX_TITLE_CHARS))
-            });
-            if title.is_some() {
-                return title;
-            }
-            lines.drain(..=end + 1);
+    if lines.first().map(|l| l.trim_end()) == Some("---")
+        && let Some(end) = lines.iter().skip(1).position(|l| l.trim_end() == "---")
+    {
+        let front = &lines[1..=end];
+        let title = front.iter().find_map(|l| {
+            let value = l.strip_prefix("title:")?.trim().trim_matches(['"', '\'']);
+            (!value.is_empty()).then(|| truncate_chars(value, MAX_TITLE_CHARS))
+        });
+        if title.is_some() {
+            return title;
         }
+        lines.drain(..=end + 1);
     }
     let mut in_fence = false;
     let mut prose: Vec<&str> = Vec::new();
