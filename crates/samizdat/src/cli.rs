@@ -86,6 +86,9 @@ enum Command {
     /// Manage keys.
     #[command(subcommand)]
     Key(KeyCommand),
+    /// Run a mirror.
+    #[command(subcommand)]
+    Mirror(MirrorCommand),
     /// Run the sample archive end to end: ingest, release, verify.
     Demo {
         /// Where to keep the demo archive.
@@ -105,6 +108,20 @@ enum KeyCommand {
         out: PathBuf,
         #[arg(long)]
         remove: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum MirrorCommand {
+    /// Sync the mirror in DIR from a peer (the origin or another mirror), verifying every file.
+    Sync {
+        dir: PathBuf,
+        /// The peer's URL (serving metadata/ and targets/).
+        #[arg(long, env = "SAMIZDAT_PEER")]
+        peer: String,
+        /// The publisher's root.json; copied to DIR/root.json on the first sync.
+        #[arg(long, env = "SAMIZDAT_ROOT")]
+        root: Option<PathBuf>,
     },
 }
 
@@ -188,6 +205,37 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             targets,
             verbose,
         } => verify(&root, &source, &targets, verbose),
+        Command::Mirror(MirrorCommand::Sync { dir, peer, root }) => {
+            std::fs::create_dir_all(&dir)
+                .with_context(|| format!("{}: cannot create", dir.display()))?;
+            let trusted = dir.join("root.json");
+            match root {
+                Some(root) if !trusted.exists() => {
+                    std::fs::copy(&root, &trusted)
+                        .with_context(|| format!("{}: cannot copy", root.display()))?;
+                }
+                None if !trusted.exists() => bail!(
+                    "{}: no root.json yet: give the publisher's with --root",
+                    dir.display()
+                ),
+                _ => {}
+            }
+            let transport = net::HttpTransport::new(&peer, &net::Limits::default());
+            let report = mirror::sync(&dir, transport, time::OffsetDateTime::now_utc())
+                .map_err(anyhow::Error::msg)
+                .with_context(|| {
+                    format!("sync from {peer} failed; the mirror keeps its last release")
+                })?;
+            println!(
+                "release {}: {} targets, {} fetched ({} bytes), {} metadata files, from {peer}",
+                report.version,
+                report.targets,
+                report.targets_fetched,
+                report.bytes_fetched,
+                report.metadata_files
+            );
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Key(KeyCommand::ExportRoot {
             archive,
             out,

@@ -7,5 +7,6 @@ mod bad_input;
 mod corpora;
 mod crash;
 mod keys;
+mod mirror;
 mod publish;
 mod python_tuf;

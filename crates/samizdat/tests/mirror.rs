@@ -1,0 +1,94 @@
+//! A mirror syncs from the origin over HTTP, verifying every file; what it serves passes
+//! python-tuf; a lying origin gets nothing stored and the mirror keeps its last release.
+
+use crate::util::*;
+use std::fs;
+
+fn fetched(out: &std::process::Output) -> usize {
+    let text = stdout(out);
+    text.split(", ")
+        .find(|part| part.ends_with(")") && part.contains(" fetched ("))
+        .and_then(|part| part.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no fetched count in {text}"))
+}
+
+#[test]
+fn mirror_syncs_verifies_and_keeps_its_release_when_the_origin_lies() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let archive = sample_release(tmp.path(), &[]);
+    let root = archive.join("root.json");
+    let origin = StaticServer::start(&archive.join("release"), "127.0.0.6");
+    let dir = tmp.path().join("mirror");
+
+    let out = run(
+        &[
+            "mirror",
+            "sync",
+            p(&dir),
+            "--peer",
+            &origin.url,
+            "--root",
+            p(&root),
+        ],
+        0,
+    );
+    assert!(
+        stdout(&out).starts_with("release 1: 29 targets, 29 fetched"),
+        "{}",
+        stdout(&out)
+    );
+
+    // What the mirror serves verifies, with python-tuf and with samizdat.
+    let served = StaticServer::start(&dir.join("release"), "127.0.0.7");
+    let cache = tmp.path().join("ngclient");
+    fs::create_dir_all(&cache).expect("mkdir");
+    fs::copy(&root, cache.join("root.json")).expect("copy");
+    let lines = ngclient(
+        &cache,
+        &served.url,
+        &tmp.path().join("dl"),
+        &["10PORTCITY101.json"],
+    );
+    assert!(lines[0].starts_with("OK 10PORTCITY101.json "), "{lines:?}");
+    run(&["verify", "--root", p(&root), &served.url], 0);
+
+    // Nothing new: nothing fetched.
+    let out = run(&["mirror", "sync", p(&dir), "--peer", &origin.url], 0);
+    assert_eq!(fetched(&out), 0, "{}", stdout(&out));
+
+    // A second release: only its new files travel.
+    let extra = tmp.path().join("extra");
+    fs::create_dir(&extra).expect("mkdir");
+    fs::write(extra.join("late.txt"), "A late note.\n").expect("write");
+    run(&["add", p(&archive), p(&extra)], 0);
+    run(&["release", p(&archive)], 0);
+    let out = run(&["mirror", "sync", p(&dir), "--peer", &origin.url], 0);
+    assert!(stdout(&out).starts_with("release 2:"), "{}", stdout(&out));
+    assert_eq!(fetched(&out), 2, "{}", stdout(&out));
+
+    // A third release whose new record the origin then corrupts: refused, nothing of it stored,
+    // and the mirror still serves release 2 complete.
+    fs::write(extra.join("later.txt"), "An even later note.\n").expect("write");
+    run(&["add", p(&archive), p(&extra)], 0);
+    run(&["release", p(&archive)], 0);
+    let victim = target_file(&archive.join("release"), "later-txt.json");
+    fs::remove_file(&victim).expect("rm");
+    fs::write(&victim, b"{\"forged\":true}").expect("write");
+    let out = run(&["mirror", "sync", p(&dir), "--peer", &origin.url], 1);
+    let err = stderr(&out);
+    assert!(
+        err.contains("later-txt.json") && err.contains("keeps its last release"),
+        "{err}"
+    );
+    let stored = fs::read_dir(dir.join("release/targets"))
+        .expect("targets")
+        .filter(|e| {
+            e.as_ref()
+                .is_ok_and(|e| e.file_name().to_string_lossy().ends_with("later-txt.json"))
+        })
+        .count();
+    assert_eq!(stored, 0, "a forged file was stored");
+    let out = run(&["verify", "--root", p(&root), &served.url], 0);
+    assert!(stdout(&out).starts_with("release 2:"), "{}", stdout(&out));
+}
