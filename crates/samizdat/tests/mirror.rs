@@ -3,6 +3,7 @@
 
 use crate::util::*;
 use std::fs;
+use std::time::Duration;
 
 fn fetched(out: &std::process::Output) -> usize {
     let text = stdout(out);
@@ -91,4 +92,76 @@ fn mirror_syncs_verifies_and_keeps_its_release_when_the_origin_lies() {
     assert_eq!(stored, 0, "a forged file was stored");
     let out = run(&["verify", "--root", p(&root), &served.url], 0);
     assert!(stdout(&out).starts_with("release 2:"), "{}", stdout(&out));
+}
+
+/// Kill -9 at 20 moments of a sync of 2,000 files from a slow peer: after each, the mirror
+/// serves a complete release that verifies, and the next sync completes without fetching again
+/// what it already stored.
+#[test]
+fn kill_during_sync_keeps_a_complete_release_and_resumes() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let archive = sample_release(tmp.path(), &[]);
+    let root = archive.join("root.json");
+    let dir = tmp.path().join("mirror");
+    fs::create_dir_all(&dir).expect("mkdir");
+    fs::copy(&root, dir.join("root.json")).expect("copy root");
+    // Release 1 synced whole, from a fast peer.
+    let fast = StaticServer::start(&archive.join("release"), "127.0.0.8");
+    run(&["mirror", "sync", p(&dir), "--peer", &fast.url], 0);
+    drop(fast);
+
+    // Release 2: 1,000 more documents (2,000 files), served with 5 ms per request.
+    let rows = tmp.path().join("rows");
+    fs::create_dir(&rows).expect("mkdir");
+    let lines: String = (0..1000)
+        .map(|i| {
+            format!("{{\"id\":\"row-{i}\",\"title\":\"Row {i}\",\"body\":\"Body of row {i}.\"}}\n")
+        })
+        .collect();
+    fs::write(rows.join("rows.jsonl"), lines).expect("write");
+    run(&["add", p(&archive), p(&rows)], 0);
+    run(&["release", p(&archive)], 0);
+    let origin = StaticServer::start_slow(&archive.join("release"), "127.0.0.9", 5);
+
+    let mut seed: u64 = 0x5eed;
+    let mut killed_midway = 0;
+    for trial in 0..20 {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        // The first ~0.7 s go to the metadata (100 files at 5 ms); the targets follow.
+        let delay = Duration::from_millis(400 + (seed >> 33) % 1000);
+        let mut child = samizdat()
+            .args(["mirror", "sync", p(&dir), "--peer", &origin.url])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn sync");
+        std::thread::sleep(delay);
+        if child.try_wait().expect("try_wait").is_none() {
+            killed_midway += 1;
+        }
+        child.kill().ok();
+        child.wait().expect("wait");
+        let out = run(&["verify", "--root", p(&root), p(&dir.join("release"))], 0);
+        let text = stdout(&out);
+        assert!(
+            text.starts_with("release 1: authentic") || text.starts_with("release 2: authentic"),
+            "trial {trial} ({delay:?}): {text}"
+        );
+    }
+    assert!(
+        killed_midway >= 18,
+        "only {killed_midway} of 20 syncs were killed midway"
+    );
+    let out = run(&["mirror", "sync", p(&dir), "--peer", &origin.url], 0);
+    assert!(stdout(&out).starts_with("release 2:"), "{}", stdout(&out));
+    // What the killed runs stored was kept: fewer than the 2,000 new files are fetched now.
+    assert!(fetched(&out) < 2000, "{}", stdout(&out));
+    let out = run(&["verify", "--root", p(&root), p(&dir.join("release"))], 0);
+    assert!(
+        stdout(&out).starts_with("release 2: authentic"),
+        "{}",
+        stdout(&out)
+    );
 }

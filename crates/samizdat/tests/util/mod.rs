@@ -100,17 +100,26 @@ pub struct StaticServer {
 
 impl StaticServer {
     pub fn start(dir: &Path, ip: &str) -> StaticServer {
+        Self::start_slow(dir, ip, 0)
+    }
+
+    /// The same server, waiting `delay_ms` before each answer (a slow peer).
+    pub fn start_slow(dir: &Path, ip: &str, delay_ms: u64) -> StaticServer {
         let port = free_port(ip);
+        let script = format!(
+            "import functools, http.server, time\n\
+             class H(http.server.SimpleHTTPRequestHandler):\n\
+             \x20   def send_head(self):\n\
+             \x20       time.sleep({delay})\n\
+             \x20       return super().send_head()\n\
+             \x20   def log_message(self, *a):\n\
+             \x20       pass\n\
+             http.server.ThreadingHTTPServer(({ip:?}, {port}), functools.partial(H, directory={dir:?})).serve_forever()\n",
+            delay = delay_ms as f64 / 1000.0,
+            dir = p(dir),
+        );
         let child = Command::new("python3")
-            .args([
-                "-m",
-                "http.server",
-                "--bind",
-                ip,
-                "--directory",
-                p(dir),
-                &port.to_string(),
-            ])
+            .args(["-c", &script])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
