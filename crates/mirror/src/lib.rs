@@ -33,6 +33,10 @@ pub struct SyncReport {
     pub targets_fetched: usize,
     pub bytes_fetched: u64,
     pub metadata_files: usize,
+    /// The peer the release's metadata came from.
+    pub source: String,
+    /// Peers dropped this round, with why (a lie, an older release, unreachable...).
+    pub dropped: Vec<(String, String)>,
 }
 
 /// Records the metadata files a client fetched (all verified by the time the client is done).
@@ -59,6 +63,19 @@ impl<T: Transport> Transport for Recorder<T> {
 /// Brings the mirror in `dir` to the newest release `peer` serves that verifies against
 /// `dir/root.json`, refusing anything older than what the mirror already trusts.
 pub fn sync<T: Transport>(dir: &Path, peer: T, now: OffsetDateTime) -> Result<SyncReport, String> {
+    sync_from(dir, vec![peer], now)
+}
+
+/// [`sync`] from several peers, none special: each is asked for its release; the newest that
+/// verifies wins, and each missing target is fetched from that peer or, if it fails or lies,
+/// from the others (checked against the verified length and hash either way). A peer whose
+/// metadata does not verify, or is older than what the mirror trusts, is dropped for this round
+/// and named in [`SyncReport::dropped`].
+pub fn sync_from<T: Transport>(
+    dir: &Path,
+    peers: Vec<T>,
+    now: OffsetDateTime,
+) -> Result<SyncReport, String> {
     let root_path = dir.join("root.json");
     let root = fs::read(&root_path).map_err(|e| format!("{}: {e}", root_path.display()))?;
     let metadata_dir = dir.join("release/metadata");
@@ -68,14 +85,46 @@ pub fn sync<T: Transport>(dir: &Path, peer: T, now: OffsetDateTime) -> Result<Sy
         fs::create_dir_all(d).map_err(|e| format!("{}: cannot create: {e}", d.display()))?;
     }
     let state = trusted_state(&metadata_dir)?;
-    let recorder = Recorder {
-        peer,
-        metadata: RefCell::new(Vec::new()),
-    };
-    let source = recorder.describe();
-    let mut client = Client::load_with_trusted_state(&root, recorder, Options::new(now), state)
-        .map_err(|e| format!("{source}: {e}"))?;
-    let targets = client.all_targets().map_err(|e| format!("{source}: {e}"))?;
+
+    // Every peer's release, verified; the newest wins.
+    let mut dropped = Vec::new();
+    let mut candidates = Vec::new();
+    for peer in peers {
+        let recorder = Recorder {
+            peer,
+            metadata: RefCell::new(Vec::new()),
+        };
+        let source = recorder.describe();
+        let loaded =
+            Client::load_with_trusted_state(&root, recorder, Options::new(now), state.clone())
+                .and_then(|mut client| client.all_targets().map(|targets| (client, targets)));
+        match loaded {
+            Ok(candidate) => candidates.push(candidate),
+            Err(e) => dropped.push((source, e.to_string())),
+        }
+    }
+    candidates.sort_by_key(|(client, _)| std::cmp::Reverse(client.version()));
+    if candidates.is_empty() {
+        return Err(describe_dropped(
+            "no peer has a release that verifies",
+            &dropped,
+        ));
+    }
+    let (mut client, targets) = candidates.remove(0);
+    let others = candidates;
+    let source = client.transport().describe();
+    for (other, _) in others.iter() {
+        if other.version() < client.version() {
+            dropped.push((
+                other.transport().describe(),
+                format!(
+                    "serves release {}, older than {}",
+                    other.version(),
+                    client.version()
+                ),
+            ));
+        }
+    }
 
     let mut report = SyncReport {
         version: client.version(),
@@ -83,15 +132,41 @@ pub fn sync<T: Transport>(dir: &Path, peer: T, now: OffsetDateTime) -> Result<Sy
         targets_fetched: 0,
         bytes_fetched: 0,
         metadata_files: 0,
+        source: source.clone(),
+        dropped: Vec::new(),
     };
     for (name, info) in &targets {
-        let file = targets_dir.join(format!("{}.{name}", info.hashes.sha256.to_hex()));
+        let sha_hex = info.hashes.sha256.to_hex();
+        let file = targets_dir.join(format!("{sha_hex}.{name}"));
         if file.exists() {
             continue;
         }
-        let bytes = client
-            .fetch_target(name)
-            .map_err(|e| format!("{source}: {e}"))?;
+        let bytes = match client.fetch_target(name) {
+            Ok(bytes) => bytes,
+            Err(first) => {
+                let path = format!("targets/{sha_hex}.{name}");
+                let found = others.iter().find_map(|(other, _)| {
+                    let bytes = other.transport().peer.fetch(&path, info.length).ok()?;
+                    (bytes.len() as u64 == info.length
+                        && trust::schema::Digest::of(&bytes) == info.hashes.sha256)
+                        .then_some(bytes)
+                });
+                match found {
+                    Some(bytes) => {
+                        if !dropped.iter().any(|(peer, _)| *peer == source) {
+                            dropped.push((source.clone(), first.to_string()));
+                        }
+                        bytes
+                    }
+                    None => {
+                        return Err(describe_dropped(
+                            &format!("{source}: {first} (and no other peer has it)"),
+                            &dropped,
+                        ));
+                    }
+                }
+            }
+        };
         write_into(&tmp_dir, &file, &bytes)?;
         report.targets_fetched += 1;
         report.bytes_fetched += bytes.len() as u64;
@@ -118,7 +193,16 @@ pub fn sync<T: Transport>(dir: &Path, peer: T, now: OffsetDateTime) -> Result<Sy
     write_into(&tmp_dir, &metadata_dir.join("timestamp.json"), &timestamp)?;
     report.metadata_files += 1;
     sync_fs(dir)?;
+    report.dropped = dropped;
     Ok(report)
+}
+
+fn describe_dropped(what: &str, dropped: &[(String, String)]) -> String {
+    let mut text = what.to_owned();
+    for (peer, why) in dropped {
+        text.push_str(&format!("\n  {peer}: {why}"));
+    }
+    text
 }
 
 /// The timestamp and snapshot this mirror committed last, for rollback checks.

@@ -116,9 +116,15 @@ enum MirrorCommand {
     /// Sync the mirror in DIR from a peer (the origin or another mirror), verifying every file.
     Sync {
         dir: PathBuf,
-        /// The peer's URL (serving metadata/ and targets/).
-        #[arg(long, env = "SAMIZDAT_PEER")]
-        peer: String,
+        /// A peer's URL (the origin or another mirror, serving metadata/ and targets/);
+        /// repeat for several: the newest release that verifies wins, liars are dropped.
+        #[arg(
+            long = "peer",
+            required = true,
+            env = "SAMIZDAT_PEERS",
+            value_delimiter = ','
+        )]
+        peers: Vec<String>,
         /// The publisher's root.json; copied to DIR/root.json on the first sync.
         #[arg(long, env = "SAMIZDAT_ROOT")]
         root: Option<PathBuf>,
@@ -205,7 +211,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             targets,
             verbose,
         } => verify(&root, &source, &targets, verbose),
-        Command::Mirror(MirrorCommand::Sync { dir, peer, root }) => {
+        Command::Mirror(MirrorCommand::Sync { dir, peers, root }) => {
             std::fs::create_dir_all(&dir)
                 .with_context(|| format!("{}: cannot create", dir.display()))?;
             let trusted = dir.join("root.json");
@@ -220,19 +226,24 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 ),
                 _ => {}
             }
-            let transport = net::HttpTransport::new(&peer, &net::Limits::default());
-            let report = mirror::sync(&dir, transport, time::OffsetDateTime::now_utc())
+            let transports = peers
+                .iter()
+                .map(|peer| net::HttpTransport::new(peer, &net::Limits::default()))
+                .collect();
+            let report = mirror::sync_from(&dir, transports, time::OffsetDateTime::now_utc())
                 .map_err(anyhow::Error::msg)
-                .with_context(|| {
-                    format!("sync from {peer} failed; the mirror keeps its last release")
-                })?;
+                .context("sync failed; the mirror keeps its last release")?;
+            for (peer, why) in &report.dropped {
+                eprintln!("dropped peer {peer} this round: {why}");
+            }
             println!(
-                "release {}: {} targets, {} fetched ({} bytes), {} metadata files, from {peer}",
+                "release {}: {} targets, {} fetched ({} bytes), {} metadata files, from {}",
                 report.version,
                 report.targets,
                 report.targets_fetched,
                 report.bytes_fetched,
-                report.metadata_files
+                report.metadata_files,
+                report.source
             );
             Ok(ExitCode::SUCCESS)
         }

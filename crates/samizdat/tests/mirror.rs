@@ -165,3 +165,80 @@ fn kill_during_sync_keeps_a_complete_release_and_resumes() {
         stdout(&out)
     );
 }
+
+/// Three peers: one replays an older (validly signed) release, one serves the newest release
+/// with a forged file, one is honest. The mirror takes the newest release, gets the forged file
+/// from the honest peer, stores nothing false, and names both liars.
+#[test]
+fn lying_peers_are_dropped_by_name_and_the_sync_goes_on() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let archive = sample_release(tmp.path(), &[]);
+    let release = archive.join("release");
+    let cp = |from: &std::path::Path, to: &std::path::Path| {
+        let status = std::process::Command::new("cp")
+            .arg("-a")
+            .arg(from)
+            .arg(to)
+            .status()
+            .expect("cp");
+        assert!(status.success());
+    };
+    let stale_dir = tmp.path().join("stale");
+    cp(&release, &stale_dir);
+    let extra = tmp.path().join("extra");
+    fs::create_dir(&extra).expect("mkdir");
+    fs::write(extra.join("late.txt"), "A late note.\n").expect("write");
+    run(&["add", p(&archive), p(&extra)], 0);
+    run(&["release", p(&archive)], 0);
+    let forged_dir = tmp.path().join("forged");
+    cp(&release, &forged_dir);
+    let victim = target_file(&forged_dir, "late-txt.json");
+    fs::remove_file(&victim).expect("rm");
+    fs::write(&victim, b"{\"forged\":true}").expect("write");
+
+    let stale = StaticServer::start(&stale_dir, "127.0.0.10");
+    let forged = StaticServer::start(&forged_dir, "127.0.0.11");
+    let honest = StaticServer::start(&release, "127.0.0.12");
+    let dir = tmp.path().join("mirror");
+    let out = run(
+        &[
+            "mirror",
+            "sync",
+            p(&dir),
+            "--root",
+            p(&archive.join("root.json")),
+            "--peer",
+            &stale.url,
+            "--peer",
+            &forged.url,
+            "--peer",
+            &honest.url,
+        ],
+        0,
+    );
+    assert!(stdout(&out).starts_with("release 2:"), "{}", stdout(&out));
+    let err = stderr(&out);
+    let line = |peer: &str| {
+        err.lines()
+            .find(|l| l.contains(peer))
+            .unwrap_or_else(|| panic!("{peer} not named in:\n{err}"))
+            .to_owned()
+    };
+    assert!(line(&stale.url).contains("older"), "{err}");
+    assert!(line(&forged.url).contains("late-txt.json"), "{err}");
+    assert!(!err.contains(&honest.url), "{err}");
+    let out = run(
+        &[
+            "verify",
+            "--root",
+            p(&archive.join("root.json")),
+            p(&dir.join("release")),
+        ],
+        0,
+    );
+    assert!(
+        stdout(&out).starts_with("release 2: authentic"),
+        "{}",
+        stdout(&out)
+    );
+}
