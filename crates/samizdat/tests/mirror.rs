@@ -242,3 +242,73 @@ fn lying_peers_are_dropped_by_name_and_the_sync_goes_on() {
         stdout(&out)
     );
 }
+
+/// Origin → A, B; the origin goes down; C syncs from B alone, and python-tuf verifies documents
+/// fetched through C. (Mirrors' folders served by a static server until `mirror run` serves.)
+#[test]
+fn a_mirror_syncs_from_another_mirror_while_the_origin_is_down() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let archive = sample_release(tmp.path(), &[]);
+    let root = archive.join("root.json");
+    let origin = StaticServer::start(&archive.join("release"), "127.0.0.13");
+    let (a, b, c) = (
+        tmp.path().join("a"),
+        tmp.path().join("b"),
+        tmp.path().join("c"),
+    );
+    for dir in [&a, &b] {
+        run(
+            &[
+                "mirror",
+                "sync",
+                p(dir),
+                "--root",
+                p(&root),
+                "--peer",
+                &origin.url,
+            ],
+            0,
+        );
+    }
+    drop(origin);
+    let served_b = StaticServer::start(&b.join("release"), "127.0.0.14");
+    let out = run(
+        &[
+            "mirror",
+            "sync",
+            p(&c),
+            "--root",
+            p(&root),
+            "--peer",
+            &served_b.url,
+        ],
+        0,
+    );
+    assert!(
+        stdout(&out).contains(&format!("from {}", served_b.url)),
+        "{}",
+        stdout(&out)
+    );
+    let served_c = StaticServer::start(&c.join("release"), "127.0.0.15");
+    let cache = tmp.path().join("ngclient");
+    fs::create_dir_all(&cache).expect("mkdir");
+    fs::copy(&root, cache.join("root.json")).expect("copy");
+    let pdf = target_file(&c.join("release"), ".original.pdf");
+    let pdf_name = pdf
+        .file_name()
+        .and_then(|n| n.to_str())
+        .and_then(|n| n.split_once('.'))
+        .map(|(_, name)| name.to_owned())
+        .expect("name");
+    let lines = ngclient(
+        &cache,
+        &served_c.url,
+        &tmp.path().join("dl"),
+        &["10PORTCITY101.json", &pdf_name],
+    );
+    assert!(lines[0].starts_with("OK 10PORTCITY101.json "), "{lines:?}");
+    assert!(
+        lines[1].starts_with(&format!("OK {pdf_name} ")),
+        "{lines:?}"
+    );
+}
