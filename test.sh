@@ -14,6 +14,11 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   fi
 fi
 
+# nginx and rsync: the plain web root a volunteer mirror pushes to and serves.
+if ! command -v nginx >/dev/null || ! command -v rsync >/dev/null; then
+  apt-get install -y -qq nginx rsync >/dev/null
+fi
+
 # python-tuf (the independent TUF client our releases must satisfy), in a venv of its own.
 if [ ! -x "$cache/venv/bin/python" ] || ! "$cache/venv/bin/python" -c 'import tuf.ngclient' 2>/dev/null; then
   python3 -m venv "$cache/venv"

@@ -113,6 +113,10 @@ enum KeyCommand {
 
 #[derive(Subcommand)]
 enum MirrorCommand {
+    /// Push the release in DIR (an archive or a mirror folder) to a plain web root with rsync,
+    /// in two stages: targets first, then metadata, `timestamp.json` last. DEST is an rsync
+    /// destination (`/var/www/samizdat` or `user@host:/var/www/samizdat`).
+    Push { dir: PathBuf, dest: String },
     /// Sync the mirror in DIR from a peer (the origin or another mirror), verifying every file.
     Sync {
         dir: PathBuf,
@@ -211,6 +215,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             targets,
             verbose,
         } => verify(&root, &source, &targets, verbose),
+        Command::Mirror(MirrorCommand::Push { dir, dest }) => push(&dir, &dest),
         Command::Mirror(MirrorCommand::Sync { dir, peers, root }) => {
             std::fs::create_dir_all(&dir)
                 .with_context(|| format!("{}: cannot create", dir.display()))?;
@@ -299,6 +304,62 @@ pub fn print_summary(s: &archive::ingest::Summary) {
         s.unsupported.len(),
         s.failed.len()
     );
+}
+
+/// `mirror push`: rsync in the order that keeps the web root valid at every moment. Until the
+/// new `timestamp.json` lands, readers see the previous release, whose files are all still there
+/// (nothing is deleted: old releases' files are collected by a later issue).
+fn push(dir: &Path, dest: &str) -> Result<ExitCode> {
+    let release = dir.join("release");
+    for sub in ["targets", "metadata"] {
+        if !release.join(sub).is_dir() {
+            bail!(
+                "{}: no release/{sub}/ (is it an archive or a mirror folder?)",
+                dir.display()
+            );
+        }
+    }
+    let dest = dest.trim_end_matches('/');
+    let stages: [(&str, Vec<String>); 3] = [
+        (
+            "targets",
+            vec![
+                format!("{}/targets/", release.display()),
+                format!("{dest}/targets/"),
+            ],
+        ),
+        (
+            "metadata",
+            vec![
+                "--exclude=timestamp.json".into(),
+                format!("{}/metadata/", release.display()),
+                format!("{dest}/metadata/"),
+            ],
+        ),
+        (
+            "timestamp",
+            vec![
+                // Always copied: two timestamps can share size and modification second.
+                "--ignore-times".into(),
+                format!("{}/metadata/timestamp.json", release.display()),
+                format!("{dest}/metadata/timestamp.json"),
+            ],
+        ),
+    ];
+    for (stage, args) in stages {
+        let status = std::process::Command::new("rsync")
+            .args(["-rlt", "--mkpath", "--delay-updates"])
+            .args(&args)
+            .status()
+            .context("cannot run rsync (install it: apt-get install rsync)")?;
+        if !status.success() {
+            bail!(
+                "rsync of {stage} to {dest} failed ({status}); the web root keeps its previous release"
+            );
+        }
+    }
+    println!("pushed {} to {dest}", release.display());
+    Ok(ExitCode::SUCCESS)
 }
 
 /// A transport that lists the metadata it fetches (`verify --verbose`).

@@ -312,3 +312,45 @@ fn a_mirror_syncs_from_another_mirror_while_the_origin_is_down() {
         "{lines:?}"
     );
 }
+
+/// A plain web root: `mirror push` (rsync, targets then metadata then timestamp) into a folder
+/// that a real nginx serves; python-tuf verifies through nginx, before and after a new release.
+#[test]
+fn rsync_pushed_web_root_served_by_nginx_verifies_with_python_tuf() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let archive = sample_release(tmp.path(), &[]);
+    let root = archive.join("root.json");
+    let webroot = tmp.path().join("www/samizdat");
+    run(&["mirror", "push", p(&archive), p(&webroot)], 0);
+    let nginx = Nginx::start(&webroot, "127.0.0.16");
+    let cache = tmp.path().join("ngclient");
+    fs::create_dir_all(&cache).expect("mkdir");
+    fs::copy(&root, cache.join("root.json")).expect("copy");
+    let lines = ngclient(
+        &cache,
+        &nginx.url,
+        &tmp.path().join("dl1"),
+        &["10CAPITAL077.json"],
+    );
+    assert!(lines[0].starts_with("OK 10CAPITAL077.json "), "{lines:?}");
+
+    let extra = tmp.path().join("extra");
+    fs::create_dir(&extra).expect("mkdir");
+    fs::write(extra.join("late.txt"), "A late note.\n").expect("write");
+    run(&["add", p(&archive), p(&extra)], 0);
+    run(&["release", p(&archive)], 0);
+    run(&["mirror", "push", p(&archive), p(&webroot)], 0);
+    let lines = ngclient(
+        &cache,
+        &nginx.url,
+        &tmp.path().join("dl2"),
+        &["late-txt.json"],
+    );
+    assert!(lines[0].starts_with("OK late-txt.json "), "{lines:?}");
+    let out = run(&["verify", "--root", p(&root), &nginx.url], 0);
+    assert!(
+        stdout(&out).starts_with("release 2: authentic"),
+        "{}",
+        stdout(&out)
+    );
+}

@@ -208,3 +208,60 @@ pub fn target_file(release: &Path, name_suffix: &str) -> PathBuf {
         .pop()
         .unwrap_or_else(|| panic!("no target ending in {name_suffix}"))
 }
+
+/// A real nginx serving `root` on `ip` (master in the foreground, killed on drop).
+pub struct Nginx {
+    child: Child,
+    _conf: tempfile::TempDir,
+    pub url: String,
+}
+
+impl Nginx {
+    pub fn start(root: &Path, ip: &str) -> Nginx {
+        let conf = tempfile::tempdir().expect("tempdir");
+        let port = free_port(ip);
+        let file = conf.path().join("nginx.conf");
+        let d = p(conf.path());
+        std::fs::write(
+            &file,
+            format!(
+                "daemon off;\nuser root;\nworker_processes 1;\npid {d}/nginx.pid;\n\
+                 error_log {d}/error.log;\nevents {{ worker_connections 64; }}\n\
+                 http {{ access_log off; client_body_temp_path {d}; proxy_temp_path {d};\n\
+                 fastcgi_temp_path {d}; uwsgi_temp_path {d}; scgi_temp_path {d};\n\
+                 types {{ application/json json; }}\n\
+                 server {{ listen {ip}:{port}; root {root}; }} }}\n",
+                root = p(root)
+            ),
+        )
+        .expect("write nginx.conf");
+        let child = Command::new("nginx")
+            .args(["-e", &format!("{d}/error.log"), "-c", p(&file)])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start nginx (./test.sh installs it)");
+        let url = format!("http://{ip}:{port}");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect((ip, port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "nginx did not start on {url}: {}",
+                std::fs::read_to_string(conf.path().join("error.log")).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Nginx {
+            child,
+            _conf: conf,
+            url,
+        }
+    }
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
