@@ -15,7 +15,7 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
 fi
 
 # nginx and rsync: the plain web root a volunteer mirror pushes to and serves.
-if ! command -v nginx >/dev/null || ! command -v rsync >/dev/null; then
+if [ ! -x /usr/sbin/nginx ] || ! command -v rsync >/dev/null; then
   apt-get install -y -qq nginx rsync >/dev/null
 fi
 

@@ -235,7 +235,12 @@ impl Nginx {
             ),
         )
         .expect("write nginx.conf");
-        let child = Command::new("nginx")
+        let program = if Path::new("/usr/sbin/nginx").exists() {
+            "/usr/sbin/nginx"
+        } else {
+            "nginx"
+        };
+        let child = Command::new(program)
             .args(["-e", &format!("{d}/error.log"), "-c", p(&file)])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
