@@ -135,37 +135,44 @@ pub fn sync_from<T: Transport>(
         source: source.clone(),
         dropped: Vec::new(),
     };
+    // After its first failure the chosen peer is not asked again this round: a peer that stalls
+    // would otherwise cost a time-out per file.
+    let mut primary_ok = true;
     for (name, info) in &targets {
         let sha_hex = info.hashes.sha256.to_hex();
         let file = targets_dir.join(format!("{sha_hex}.{name}"));
         if file.exists() {
             continue;
         }
-        let bytes = match client.fetch_target(name) {
-            Ok(bytes) => bytes,
-            Err(first) => {
-                let path = format!("targets/{sha_hex}.{name}");
-                let found = others.iter().find_map(|(other, _)| {
-                    let bytes = other.transport().peer.fetch(&path, info.length).ok()?;
-                    (bytes.len() as u64 == info.length
-                        && trust::schema::Digest::of(&bytes) == info.hashes.sha256)
-                        .then_some(bytes)
-                });
-                match found {
-                    Some(bytes) => {
-                        if !dropped.iter().any(|(peer, _)| *peer == source) {
-                            dropped.push((source.clone(), first.to_string()));
-                        }
-                        bytes
-                    }
-                    None => {
-                        return Err(describe_dropped(
-                            &format!("{source}: {first} (and no other peer has it)"),
-                            &dropped,
-                        ));
-                    }
+        let mut first_error = None;
+        if primary_ok {
+            match client.fetch_target(name) {
+                Ok(bytes) => {
+                    write_into(&tmp_dir, &file, &bytes)?;
+                    report.targets_fetched += 1;
+                    report.bytes_fetched += bytes.len() as u64;
+                    continue;
+                }
+                Err(e) => {
+                    primary_ok = false;
+                    dropped.push((source.clone(), e.to_string()));
+                    first_error = Some(e.to_string());
                 }
             }
+        }
+        let path = format!("targets/{sha_hex}.{name}");
+        let found = others.iter().find_map(|(other, _)| {
+            let bytes = other.transport().peer.fetch(&path, info.length).ok()?;
+            (bytes.len() as u64 == info.length
+                && trust::schema::Digest::of(&bytes) == info.hashes.sha256)
+                .then_some(bytes)
+        });
+        let Some(bytes) = found else {
+            let why = first_error.unwrap_or_else(|| "dropped earlier this round".into());
+            return Err(describe_dropped(
+                &format!("{path}: no peer served it intact ({source}: {why})"),
+                &dropped,
+            ));
         };
         write_into(&tmp_dir, &file, &bytes)?;
         report.targets_fetched += 1;

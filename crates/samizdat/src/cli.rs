@@ -132,6 +132,10 @@ enum MirrorCommand {
         /// The publisher's root.json; copied to DIR/root.json on the first sync.
         #[arg(long, env = "SAMIZDAT_ROOT")]
         root: Option<PathBuf>,
+        /// Seconds one request to a peer may take, body included (a stalling or dripping peer
+        /// is dropped after it).
+        #[arg(long, default_value_t = 60, env = "SAMIZDAT_TIMEOUT")]
+        timeout: u64,
     },
 }
 
@@ -216,7 +220,12 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             verbose,
         } => verify(&root, &source, &targets, verbose),
         Command::Mirror(MirrorCommand::Push { dir, dest }) => push(&dir, &dest),
-        Command::Mirror(MirrorCommand::Sync { dir, peers, root }) => {
+        Command::Mirror(MirrorCommand::Sync {
+            dir,
+            peers,
+            root,
+            timeout,
+        }) => {
             std::fs::create_dir_all(&dir)
                 .with_context(|| format!("{}: cannot create", dir.display()))?;
             let trusted = dir.join("root.json");
@@ -233,7 +242,13 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             }
             let transports = peers
                 .iter()
-                .map(|peer| net::HttpTransport::new(peer, &net::Limits::default()))
+                .map(|peer| {
+                    let limits = net::Limits {
+                        request_timeout: Duration::from_secs(timeout),
+                        ..net::Limits::default()
+                    };
+                    net::HttpTransport::new(peer, &limits)
+                })
                 .collect();
             let report = mirror::sync_from(&dir, transports, time::OffsetDateTime::now_utc())
                 .map_err(anyhow::Error::msg)

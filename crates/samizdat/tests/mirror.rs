@@ -354,3 +354,57 @@ fn rsync_pushed_web_root_served_by_nginx_verifies_with_python_tuf() {
         stdout(&out)
     );
 }
+
+/// The evil peer kit's file-level lies: for each, the mirror stores nothing from the liar, names
+/// it, and reaches the release from the honest peer. A stalling or dripping peer costs one
+/// request time-out (2 s here), not one per file.
+#[test]
+fn evil_peers_truncating_endless_stalling_dripping_get_nothing_stored() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let archive = sample_release(tmp.path(), &[]);
+    let release = archive.join("release");
+    let honest = StaticServer::start(&release, "127.0.0.17");
+    for (n, mode) in ["truncate", "endless", "stall", "drip"].iter().enumerate() {
+        let evil = StaticServer::start_evil(&release, &format!("127.0.0.{}", 18 + n), mode);
+        let dir = tmp.path().join(format!("mirror-{mode}"));
+        let started = std::time::Instant::now();
+        let out = run(
+            &[
+                "mirror",
+                "sync",
+                p(&dir),
+                "--root",
+                p(&archive.join("root.json")),
+                "--timeout",
+                "2",
+                "--peer",
+                &evil.url,
+                "--peer",
+                &honest.url,
+            ],
+            0,
+        );
+        let took = started.elapsed();
+        assert!(
+            stdout(&out).starts_with("release 1: 29 targets, 29 fetched"),
+            "{mode}: {}",
+            stdout(&out)
+        );
+        let err = stderr(&out);
+        assert!(
+            err.lines()
+                .any(|l| l.starts_with("dropped peer") && l.contains(&evil.url)),
+            "{mode}: liar not named:\n{err}"
+        );
+        assert!(took < Duration::from_secs(20), "{mode}: took {took:?}");
+        run(
+            &[
+                "verify",
+                "--root",
+                p(&archive.join("root.json")),
+                p(&dir.join("release")),
+            ],
+            0,
+        );
+    }
+}

@@ -137,6 +137,31 @@ impl StaticServer {
     }
 }
 
+impl StaticServer {
+    /// An evil peer over `dir` (see `tests/py/evil_peer.py` for the modes).
+    pub fn start_evil(dir: &Path, ip: &str, mode: &str) -> StaticServer {
+        let port = free_port(ip);
+        let script = repo().join("crates/samizdat/tests/py/evil_peer.py");
+        let child = Command::new("python3")
+            .arg(&script)
+            .args([p(dir), ip, &port.to_string(), mode])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start evil_peer.py");
+        let url = format!("http://{ip}:{port}");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect((ip, port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "evil peer did not start on {url}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        StaticServer { child, url }
+    }
+}
+
 impl Drop for StaticServer {
     fn drop(&mut self) {
         let _ = self.child.kill();
