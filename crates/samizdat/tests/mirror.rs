@@ -408,3 +408,84 @@ fn evil_peers_truncating_endless_stalling_dripping_get_nothing_stored() {
         );
     }
 }
+
+/// The evil peer kit's metadata-level lies: an expired timestamp (validly signed) and a release
+/// whose snapshot was swapped for an older one. Both peers are dropped by name; the honest peer's
+/// release is taken.
+#[test]
+fn expired_and_mixed_metadata_peers_are_dropped() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let archive = sample_release(tmp.path(), &[]);
+    let release = archive.join("release");
+    let cp = |from: &std::path::Path, to: &std::path::Path| {
+        let status = std::process::Command::new("cp")
+            .arg("-a")
+            .arg(from)
+            .arg(to)
+            .status()
+            .expect("cp");
+        assert!(status.success());
+    };
+    // Mixed: release 2's timestamp over release 1's snapshot bytes.
+    let release_1 = tmp.path().join("release-1");
+    cp(&release, &release_1);
+    let extra = tmp.path().join("extra");
+    fs::create_dir(&extra).expect("mkdir");
+    fs::write(extra.join("late.txt"), "A late note.\n").expect("write");
+    run(&["add", p(&archive), p(&extra)], 0);
+    run(&["release", p(&archive)], 0);
+    let mixed = tmp.path().join("mixed");
+    cp(&release, &mixed);
+    fs::copy(
+        release_1.join("metadata/1.snapshot.json"),
+        mixed.join("metadata/2.snapshot.json"),
+    )
+    .expect("swap snapshot");
+    // Expired: a timestamp signed with a lifetime of 0 days, then a fresh one for the honest peer.
+    let config = archive.join("samizdat.toml");
+    let original = fs::read_to_string(&config).expect("config");
+    fs::write(&config, original.replace("timestamp = 14", "timestamp = 0")).expect("config");
+    run(&["timestamp", p(&archive)], 0);
+    let expired = tmp.path().join("expired");
+    cp(&release, &expired);
+    fs::write(&config, &original).expect("config");
+    run(&["timestamp", p(&archive)], 0);
+
+    let expired_peer = StaticServer::start(&expired, "127.0.0.22");
+    let mixed_peer = StaticServer::start(&mixed, "127.0.0.23");
+    let honest = StaticServer::start(&release, "127.0.0.24");
+    let dir = tmp.path().join("mirror");
+    let out = run(
+        &[
+            "mirror",
+            "sync",
+            p(&dir),
+            "--root",
+            p(&archive.join("root.json")),
+            "--peer",
+            &expired_peer.url,
+            "--peer",
+            &mixed_peer.url,
+            "--peer",
+            &honest.url,
+        ],
+        0,
+    );
+    assert!(stdout(&out).starts_with("release 2:"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains(&format!("from {}", honest.url)),
+        "{}",
+        stdout(&out)
+    );
+    let err = stderr(&out);
+    for (peer, why) in [
+        (&expired_peer.url, "expired"),
+        (&mixed_peer.url, "snapshot"),
+    ] {
+        let line = err
+            .lines()
+            .find(|l| l.contains(peer.as_str()))
+            .unwrap_or_else(|| panic!("{peer} not named:\n{err}"));
+        assert!(line.to_lowercase().contains(why), "{line}");
+    }
+}
