@@ -59,20 +59,14 @@ fn mirror_syncs_verifies_and_keeps_its_release_when_the_origin_lies() {
     assert_eq!(fetched(&out), 0, "{}", stdout(&out));
 
     // A second release: only its new files travel.
-    let extra = tmp.path().join("extra");
-    fs::create_dir(&extra).expect("mkdir");
-    fs::write(extra.join("late.txt"), "A late note.\n").expect("write");
-    run(&["add", p(&archive), p(&extra)], 0);
-    run(&["release", p(&archive)], 0);
+    release_a_note(&archive, "late.txt", "A late note.\n");
     let out = run(&["mirror", "sync", p(&dir), "--peer", &origin.url], 0);
     assert!(stdout(&out).starts_with("release 2:"), "{}", stdout(&out));
     assert_eq!(fetched(&out), 2, "{}", stdout(&out));
 
     // A third release whose new record the origin then corrupts: refused, nothing of it stored,
     // and the mirror still serves release 2 complete.
-    fs::write(extra.join("later.txt"), "An even later note.\n").expect("write");
-    run(&["add", p(&archive), p(&extra)], 0);
-    run(&["release", p(&archive)], 0);
+    release_a_note(&archive, "later.txt", "An even later note.\n");
     let victim = target_file(&archive.join("release"), "later-txt.json");
     fs::remove_file(&victim).expect("rm");
     fs::write(&victim, b"{\"forged\":true}").expect("write");
@@ -174,24 +168,11 @@ fn lying_peers_are_dropped_by_name_and_the_sync_goes_on() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let archive = sample_release(tmp.path(), &[]);
     let release = archive.join("release");
-    let cp = |from: &std::path::Path, to: &std::path::Path| {
-        let status = std::process::Command::new("cp")
-            .arg("-a")
-            .arg(from)
-            .arg(to)
-            .status()
-            .expect("cp");
-        assert!(status.success());
-    };
     let stale_dir = tmp.path().join("stale");
-    cp(&release, &stale_dir);
-    let extra = tmp.path().join("extra");
-    fs::create_dir(&extra).expect("mkdir");
-    fs::write(extra.join("late.txt"), "A late note.\n").expect("write");
-    run(&["add", p(&archive), p(&extra)], 0);
-    run(&["release", p(&archive)], 0);
+    copy_tree(&release, &stale_dir);
+    release_a_note(&archive, "late.txt", "A late note.\n");
     let forged_dir = tmp.path().join("forged");
-    cp(&release, &forged_dir);
+    copy_tree(&release, &forged_dir);
     let victim = target_file(&forged_dir, "late-txt.json");
     fs::remove_file(&victim).expect("rm");
     fs::write(&victim, b"{\"forged\":true}").expect("write");
@@ -334,11 +315,7 @@ fn rsync_pushed_web_root_served_by_nginx_verifies_with_python_tuf() {
     );
     assert!(lines[0].starts_with("OK 10CAPITAL077.json "), "{lines:?}");
 
-    let extra = tmp.path().join("extra");
-    fs::create_dir(&extra).expect("mkdir");
-    fs::write(extra.join("late.txt"), "A late note.\n").expect("write");
-    run(&["add", p(&archive), p(&extra)], 0);
-    run(&["release", p(&archive)], 0);
+    release_a_note(&archive, "late.txt", "A late note.\n");
     run(&["mirror", "push", p(&archive), p(&webroot)], 0);
     let lines = ngclient(
         &cache,
@@ -417,25 +394,12 @@ fn expired_and_mixed_metadata_peers_are_dropped() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let archive = sample_release(tmp.path(), &[]);
     let release = archive.join("release");
-    let cp = |from: &std::path::Path, to: &std::path::Path| {
-        let status = std::process::Command::new("cp")
-            .arg("-a")
-            .arg(from)
-            .arg(to)
-            .status()
-            .expect("cp");
-        assert!(status.success());
-    };
     // Mixed: release 2's timestamp over release 1's snapshot bytes.
     let release_1 = tmp.path().join("release-1");
-    cp(&release, &release_1);
-    let extra = tmp.path().join("extra");
-    fs::create_dir(&extra).expect("mkdir");
-    fs::write(extra.join("late.txt"), "A late note.\n").expect("write");
-    run(&["add", p(&archive), p(&extra)], 0);
-    run(&["release", p(&archive)], 0);
+    copy_tree(&release, &release_1);
+    release_a_note(&archive, "late.txt", "A late note.\n");
     let mixed = tmp.path().join("mixed");
-    cp(&release, &mixed);
+    copy_tree(&release, &mixed);
     fs::copy(
         release_1.join("metadata/1.snapshot.json"),
         mixed.join("metadata/2.snapshot.json"),
@@ -447,7 +411,7 @@ fn expired_and_mixed_metadata_peers_are_dropped() {
     fs::write(&config, original.replace("timestamp = 14", "timestamp = 0")).expect("config");
     run(&["timestamp", p(&archive)], 0);
     let expired = tmp.path().join("expired");
-    cp(&release, &expired);
+    copy_tree(&release, &expired);
     fs::write(&config, &original).expect("config");
     run(&["timestamp", p(&archive)], 0);
 

@@ -125,14 +125,7 @@ impl StaticServer {
             .spawn()
             .expect("start python3 -m http.server");
         let url = format!("http://{ip}:{port}");
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while std::net::TcpStream::connect((ip, port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "http.server did not start on {url}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        wait_for_port(ip, port, || "http.server".to_owned());
         StaticServer { child, url }
     }
 }
@@ -150,14 +143,7 @@ impl StaticServer {
             .spawn()
             .expect("start evil_peer.py");
         let url = format!("http://{ip}:{port}");
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while std::net::TcpStream::connect((ip, port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "evil peer did not start on {url}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        wait_for_port(ip, port, || "evil peer".to_owned());
         StaticServer { child, url }
     }
 }
@@ -272,15 +258,12 @@ impl Nginx {
             .spawn()
             .expect("start nginx (./test.sh installs it)");
         let url = format!("http://{ip}:{port}");
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while std::net::TcpStream::connect((ip, port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "nginx did not start on {url}: {}",
+        wait_for_port(ip, port, || {
+            format!(
+                "nginx: {}",
                 std::fs::read_to_string(conf.path().join("error.log")).unwrap_or_default()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+            )
+        });
         Nginx {
             child,
             _conf: conf,
@@ -293,5 +276,43 @@ impl Drop for Nginx {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// `cp -a FROM TO` (a release folder as it was, for replaying or forging it).
+pub fn copy_tree(from: &Path, to: &Path) {
+    let status = Command::new("cp")
+        .arg("-a")
+        .arg(from)
+        .arg(to)
+        .status()
+        .expect("cp");
+    assert!(
+        status.success(),
+        "cp -a {} {}",
+        from.display(),
+        to.display()
+    );
+}
+
+/// Adds one note file (`<tmp>/extra/<name>`) to the archive and makes a release.
+pub fn release_a_note(archive: &Path, name: &str, text: &str) {
+    let extra = archive.parent().expect("parent").join("extra");
+    std::fs::create_dir_all(&extra).expect("mkdir");
+    std::fs::write(extra.join(name), text).expect("write");
+    run(&["add", p(archive), p(&extra)], 0);
+    run(&["release", p(archive)], 0);
+}
+
+/// Waits (at most 20 s) until something listens on `ip:port`; panics with `what()` otherwise.
+fn wait_for_port(ip: &str, port: u16, what: impl Fn() -> String) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect((ip, port)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "{} did not start on {ip}:{port}",
+            what()
+        );
+        std::thread::sleep(Duration::from_millis(50));
     }
 }
