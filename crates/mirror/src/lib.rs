@@ -60,13 +60,8 @@ impl<T: Transport> Transport for Recorder<T> {
     }
 }
 
-/// Brings the mirror in `dir` to the newest release `peer` serves that verifies against
-/// `dir/root.json`, refusing anything older than what the mirror already trusts.
-pub fn sync<T: Transport>(dir: &Path, peer: T, now: OffsetDateTime) -> Result<SyncReport, String> {
-    sync_from(dir, vec![peer], now)
-}
-
-/// [`sync`] from several peers, none special: each is asked for its release; the newest that
+/// Brings the mirror in `dir` to the newest release its peers serve that verifies against
+/// `dir/root.json`, refusing anything older than what the mirror already trusts. None is special: each is asked for its release; the newest that
 /// verifies wins, and each missing target is fetched from that peer or, if it fails or lies,
 /// from the others (checked against the verified length and hash either way). A peer whose
 /// metadata does not verify, or is older than what the mirror trusts, is dropped for this round
@@ -86,7 +81,8 @@ pub fn sync_from<T: Transport>(
     }
     let state = trusted_state(&metadata_dir)?;
 
-    // Every peer's release, verified; the newest wins.
+    // Every peer's timestamp, snapshot and top-level targets, verified; only the newest
+    // release's bins are walked (the next peer's if that fails), not every peer's.
     let mut dropped = Vec::new();
     let mut candidates = Vec::new();
     for peer in peers {
@@ -95,25 +91,32 @@ pub fn sync_from<T: Transport>(
             metadata: RefCell::new(Vec::new()),
         };
         let source = recorder.describe();
-        let loaded =
-            Client::load_with_trusted_state(&root, recorder, Options::new(now), state.clone())
-                .and_then(|mut client| client.all_targets().map(|targets| (client, targets)));
-        match loaded {
-            Ok(candidate) => candidates.push(candidate),
+        match Client::load_with_trusted_state(&root, recorder, Options::new(now), state.clone()) {
+            Ok(client) => candidates.push(client),
             Err(e) => dropped.push((source, e.to_string())),
         }
     }
-    candidates.sort_by_key(|(client, _)| std::cmp::Reverse(client.version()));
-    if candidates.is_empty() {
+    candidates.sort_by_key(|client| std::cmp::Reverse(client.version()));
+    let mut chosen = None;
+    while !candidates.is_empty() {
+        let mut client = candidates.remove(0);
+        match client.all_targets() {
+            Ok(targets) => {
+                chosen = Some((client, targets));
+                break;
+            }
+            Err(e) => dropped.push((client.transport().describe(), e.to_string())),
+        }
+    }
+    let Some((mut client, targets)) = chosen else {
         return Err(describe_dropped(
             "no peer has a release that verifies",
             &dropped,
         ));
-    }
-    let (mut client, targets) = candidates.remove(0);
+    };
     let others = candidates;
     let source = client.transport().describe();
-    for (other, _) in others.iter() {
+    for other in &others {
         if other.version() < client.version() {
             dropped.push((
                 other.transport().describe(),
@@ -161,7 +164,7 @@ pub fn sync_from<T: Transport>(
             }
         }
         let path = format!("targets/{sha_hex}.{name}");
-        let found = others.iter().find_map(|(other, _)| {
+        let found = others.iter().find_map(|other| {
             let bytes = other.transport().peer.fetch(&path, info.length).ok()?;
             (bytes.len() as u64 == info.length
                 && trust::schema::Digest::of(&bytes) == info.hashes.sha256)
