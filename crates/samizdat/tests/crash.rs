@@ -4,15 +4,7 @@ use crate::util::*;
 use std::time::Duration;
 
 fn verify_version(archive: &std::path::Path, version: u64) {
-    let out = run(
-        &[
-            "verify",
-            "--root",
-            p(&archive.join("root.json")),
-            p(&archive.join("release")),
-        ],
-        0,
-    );
+    let out = verify_archive(&archive, &[], 0);
     let text = stdout(&out);
     assert!(
         text.starts_with(&format!("release {version}: authentic")),
@@ -69,15 +61,7 @@ fn kill_at_random_moments_of_a_release_keeps_a_valid_release() {
         std::thread::sleep(Duration::from_millis(delay_ms));
         let _ = child.kill();
         child.wait().expect("wait");
-        let out = run(
-            &[
-                "verify",
-                "--root",
-                p(&archive.join("root.json")),
-                p(&archive.join("release")),
-            ],
-            0,
-        );
+        let out = verify_archive(&archive, &[], 0);
         assert!(
             stdout(&out).contains("authentic and fresh"),
             "{}",
@@ -85,16 +69,7 @@ fn kill_at_random_moments_of_a_release_keeps_a_valid_release() {
         );
     }
     run(&["release", p(&archive)], 0);
-    let out = run(
-        &[
-            "verify",
-            "--root",
-            p(&archive.join("root.json")),
-            p(&archive.join("release")),
-            "note-199-txt",
-        ],
-        0,
-    );
+    let out = verify_archive(&archive, &["note-199-txt"], 0);
     assert!(
         stdout(&out).contains("2 targets verified"),
         "{}",

@@ -86,15 +86,7 @@ fn re_adding_is_free_and_a_small_change_resigns_little() {
         .and_then(|s| s.trim().parse().ok())
         .unwrap_or_else(|| panic!("no bin count in {text}"));
     assert!((1..=2).contains(&signed), "{text}");
-    run(
-        &[
-            "verify",
-            "--root",
-            p(&archive.join("root.json")),
-            p(&archive.join("release")),
-        ],
-        0,
-    );
+    verify_archive(&archive, &[], 0);
 }
 
 #[test]
@@ -184,15 +176,7 @@ fn tampered_target_is_named_and_fails_verification() {
 fn expired_release_is_authentic_but_not_known_fresh() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let archive = sample_release(tmp.path(), &["--timestamp-expiry-days", "0"]);
-    let out = run(
-        &[
-            "verify",
-            "--root",
-            p(&archive.join("root.json")),
-            p(&archive.join("release")),
-        ],
-        3,
-    );
+    let out = verify_archive(&archive, &[], 3);
     assert!(
         stdout(&out).contains("authentic, not known fresh since"),
         "{}",
@@ -210,15 +194,7 @@ fn timestamp_refresh_keeps_the_release_verifying() {
         "{}",
         stdout(&out)
     );
-    run(
-        &[
-            "verify",
-            "--root",
-            p(&archive.join("root.json")),
-            p(&archive.join("release")),
-        ],
-        0,
-    );
+    verify_archive(&archive, &[], 0);
 }
 
 #[test]

@@ -316,3 +316,12 @@ fn wait_for_port(ip: &str, port: u16, what: impl Fn() -> String) {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+/// `samizdat verify --root ARCHIVE/root.json ARCHIVE/release [TARGETS]`, expecting exit `code`.
+pub fn verify_archive(archive: &Path, targets: &[&str], code: i32) -> Output {
+    let root = archive.join("root.json");
+    let release = archive.join("release");
+    let mut args = vec!["verify", "--root", p(&root), p(&release)];
+    args.extend_from_slice(targets);
+    run(&args, code)
+}
