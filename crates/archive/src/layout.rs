@@ -30,6 +30,21 @@ pub fn doc_of_target(name: &str) -> Option<&str> {
     Some(id)
 }
 
+/// The target a plain site path stands for (the table above, read right to left), if any.
+/// The site generator (issue 4) adds its pages here.
+pub fn target_of_plain_path(path: &str) -> Option<String> {
+    if path == "/withdrawn.json" {
+        return Some(WITHDRAWN_TARGET.to_owned());
+    }
+    let (id, file) = path.strip_prefix("/d/")?.split_once('/')?;
+    DocId::new(id).ok()?;
+    if file == "doc.json" {
+        return Some(format!("{id}.json"));
+    }
+    let ext = file.strip_prefix("original.")?;
+    (clean_ext(ext) == ext).then(|| format!("{id}.original.{ext}"))
+}
+
 /// An extension safe in a target name: lowercase ASCII letters, digits and inner dots; else `bin`.
 pub fn clean_ext(ext: &str) -> String {
     let ext = ext.trim_matches('.').to_ascii_lowercase();
@@ -54,5 +69,32 @@ mod tests {
         assert_eq!(original_target(&id, "../x"), "m-0123abcd.original.bin");
         assert_eq!(doc_of_target(&record_target(&id)), Some("m-0123abcd"));
         assert_eq!(doc_of_target(WITHDRAWN_TARGET), None);
+    }
+
+    #[test]
+    fn plain_paths_map_back_to_targets() {
+        let id = DocId::new("m-0123abcd").expect("id");
+        for (path, target) in [
+            ("/d/m-0123abcd/original.pdf", original_target(&id, "pdf")),
+            (
+                "/d/m-0123abcd/original.rst.gz",
+                original_target(&id, "rst.gz"),
+            ),
+            ("/d/m-0123abcd/doc.json", record_target(&id)),
+            ("/withdrawn.json", WITHDRAWN_TARGET.to_owned()),
+        ] {
+            assert_eq!(target_of_plain_path(path), Some(target), "{path}");
+        }
+        for path in [
+            "/d/m-0123abcd/original.PDF",
+            "/d/m-0123abcd/original.",
+            "/d/m-0123abcd/other.json",
+            "/d/m-0123abcd/x/doc.json",
+            "/d/_x/doc.json",
+            "/d/",
+            "/_withdrawn.json",
+        ] {
+            assert_eq!(target_of_plain_path(path), None, "{path}");
+        }
     }
 }

@@ -12,6 +12,7 @@
 //! [`PublicKey`]: crate::keys::PublicKey
 
 use std::collections::{BTreeSet, HashMap, HashSet};
+use std::fmt;
 use std::io::Read;
 use std::path::PathBuf;
 
@@ -57,6 +58,16 @@ pub enum FetchError {
     NotFound,
     TooLarge { limit: u64 },
     Other(String),
+}
+
+impl fmt::Display for FetchError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FetchError::NotFound => f.write_str("not found"),
+            FetchError::TooLarge { limit } => write!(f, "longer than the {limit} bytes expected"),
+            FetchError::Other(message) => f.write_str(message),
+        }
+    }
 }
 
 /// Reads from a release folder (the one holding `metadata/` and `targets/`).
