@@ -19,6 +19,13 @@ if [ ! -x /usr/sbin/nginx ] || ! command -v rsync >/dev/null; then
   apt-get install -y -qq nginx rsync >/dev/null
 fi
 
+# curl and openssl: the HTTP client and the test certificates for the mirror's server tests;
+# systemd-analyze checks deploy/samizdat-mirror.service (systemd need not be the init system).
+if ! command -v curl >/dev/null || ! command -v openssl >/dev/null \
+  || ! command -v systemd-analyze >/dev/null; then
+  apt-get install -y -qq curl openssl systemd >/dev/null
+fi
+
 # python-tuf (the independent TUF client our releases must satisfy), in a venv of its own.
 if [ ! -x "$cache/venv/bin/python" ] || ! "$cache/venv/bin/python" -c 'import tuf.ngclient' 2>/dev/null; then
   python3 -m venv "$cache/venv"

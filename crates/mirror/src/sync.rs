@@ -1,14 +1,5 @@
-//! A mirror's sync (the first slice of issue 3): one peer, the TUF client workflow from the
-//! mirror's trusted `root.json`, every file checked before it is stored, metadata last.
-//!
-//! Layout of a mirror folder:
-//!
-//! ```text
-//! DIR/root.json           the root the operator trusts (from the publisher)
-//! DIR/release/targets/    SHA256.NAME files, each stored only after its length and hash checked
-//! DIR/release/metadata/   the verified metadata; timestamp.json replaced last (the commit point)
-//! DIR/tmp/                files being written (renamed into place when complete)
-//! ```
+//! Sync: the TUF client workflow against several peers at once, every file checked before it is
+//! stored, metadata last.
 //!
 //! Killed at any moment, the mirror still holds its last complete release: targets of the new one
 //! land under new names, versioned metadata under new names, and `timestamp.json` is replaced only
@@ -20,6 +11,8 @@ use std::cell::RefCell;
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 use time::OffsetDateTime;
 use trust::client::{Client, FetchError, Options, Transport, TrustedState};
@@ -38,6 +31,31 @@ pub struct SyncReport {
     /// Peers dropped this round, with why (a lie, an older release, unreachable...).
     pub dropped: Vec<(String, String)>,
 }
+
+/// Why a sync round failed, and every peer dropped on the way.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyncError {
+    pub what: String,
+    pub dropped: Vec<(String, String)>,
+}
+
+impl std::fmt::Display for SyncError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&describe_dropped(&self.what, &self.dropped))
+    }
+}
+
+impl From<String> for SyncError {
+    fn from(what: String) -> Self {
+        SyncError {
+            what,
+            dropped: Vec::new(),
+        }
+    }
+}
+
+/// Files fetched at once (across all peers).
+pub const PARALLEL_FETCHES: usize = 8;
 
 /// Records the metadata files a client fetched (all verified by the time the client is done).
 struct Recorder<T> {
@@ -65,12 +83,14 @@ impl<T: Transport> Transport for Recorder<T> {
 /// verifies wins, and each missing target is fetched from that peer or, if it fails or lies,
 /// from the others (checked against the verified length and hash either way). A peer whose
 /// metadata does not verify, or is older than what the mirror trusts, is dropped for this round
-/// and named in [`SyncReport::dropped`].
-pub fn sync_from<T: Transport>(
+/// and named in [`SyncReport::dropped`]. Missing targets are fetched [`PARALLEL_FETCHES`] at a
+/// time, spread over every peer that serves the chosen release.
+pub fn sync_from<T: Transport + Sync>(
     dir: &Path,
     peers: Vec<T>,
     now: OffsetDateTime,
-) -> Result<SyncReport, String> {
+) -> Result<SyncReport, SyncError> {
+    let _lock = crate::gc::lock(dir)?;
     let root_path = dir.join("root.json");
     let root = fs::read(&root_path).map_err(|e| format!("{}: {e}", root_path.display()))?;
     let metadata_dir = dir.join("release/metadata");
@@ -108,11 +128,11 @@ pub fn sync_from<T: Transport>(
             Err(e) => dropped.push((client.transport().describe(), e.to_string())),
         }
     }
-    let Some((mut client, targets)) = chosen else {
-        return Err(describe_dropped(
-            "no peer has a release that verifies",
-            &dropped,
-        ));
+    let Some((client, targets)) = chosen else {
+        return Err(SyncError {
+            what: "no peer has a release that verifies".into(),
+            dropped,
+        });
     };
     let others = candidates;
     let source = client.transport().describe();
@@ -138,58 +158,66 @@ pub fn sync_from<T: Transport>(
         source: source.clone(),
         dropped: Vec::new(),
     };
-    // After its first failure the chosen peer is not asked again this round: a peer that stalls
-    // would otherwise cost a time-out per file.
-    let mut primary_ok = true;
-    for (name, info) in &targets {
-        let sha_hex = info.hashes.sha256.to_hex();
-        let file = targets_dir.join(format!("{sha_hex}.{name}"));
-        if file.exists() {
-            continue;
+    // The chosen peer first, then the others serving the same release, then the rest (a file
+    // is the same bytes in any release: each is checked against the verified hash anyway).
+    let mut order: Vec<&T> = vec![&client.transport().peer];
+    let same = |other: &&Client<Recorder<T>>| other.version() == client.version();
+    order.extend(others.iter().filter(same).map(|o| &o.transport().peer));
+    let serving = order.len();
+    order.extend(
+        others
+            .iter()
+            .filter(|o| !same(o))
+            .map(|o| &o.transport().peer),
+    );
+    let missing: Vec<_> = targets
+        .iter()
+        .filter(|(name, info)| {
+            let file = format!("{}.{name}", info.hashes.sha256.to_hex());
+            !targets_dir.join(file).exists()
+        })
+        .collect();
+    let fetch = Fetch {
+        failed: order.iter().map(|_| AtomicBool::new(false)).collect(),
+        peers: order,
+        next: AtomicUsize::new(0),
+        abort: Mutex::new(None),
+        dropped: Mutex::new(Vec::new()),
+        files: AtomicUsize::new(0),
+        bytes: AtomicU64::new(0),
+    };
+    let workers = PARALLEL_FETCHES.min(missing.len());
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            let (fetch, missing) = (&fetch, &missing);
+            let (tmp_dir, targets_dir) = (&tmp_dir, &targets_dir);
+            scope.spawn(move || fetch.work(serving, missing, tmp_dir, targets_dir));
         }
-        let mut first_error = None;
-        if primary_ok {
-            match client.fetch_target(name) {
-                Ok(bytes) => {
-                    write_into(&tmp_dir, &file, &bytes)?;
-                    report.targets_fetched += 1;
-                    report.bytes_fetched += bytes.len() as u64;
-                    continue;
-                }
-                Err(e) => {
-                    primary_ok = false;
-                    dropped.push((source.clone(), e.to_string()));
-                    first_error = Some(e.to_string());
-                }
-            }
-        }
-        let path = format!("targets/{sha_hex}.{name}");
-        let found = others.iter().find_map(|other| {
-            let bytes = other.transport().peer.fetch(&path, info.length).ok()?;
-            (bytes.len() as u64 == info.length
-                && trust::schema::Digest::of(&bytes) == info.hashes.sha256)
-                .then_some(bytes)
-        });
-        let Some(bytes) = found else {
-            let why = first_error.unwrap_or_else(|| "dropped earlier this round".into());
-            return Err(describe_dropped(
-                &format!("{path}: no peer served it intact ({source}: {why})"),
-                &dropped,
-            ));
-        };
-        write_into(&tmp_dir, &file, &bytes)?;
-        report.targets_fetched += 1;
-        report.bytes_fetched += bytes.len() as u64;
+    });
+    dropped.extend(fetch.dropped.into_inner().unwrap_or_default());
+    if let Some(what) = fetch.abort.into_inner().unwrap_or_default() {
+        return Err(SyncError { what, dropped });
     }
+    report.targets_fetched = fetch.files.into_inner();
+    report.bytes_fetched = fetch.bytes.into_inner();
     sync_fs(dir)?;
 
-    // Metadata: versioned files first (new names), then timestamp.json, last.
+    // Metadata: versioned files first (new names), then timestamp.json, last. The trusted root
+    // too, so that the mirror serves the whole chain of roots a fresh client may walk.
+    let root_version = serde_json::from_slice::<serde_json::Value>(&root)
+        .ok()
+        .and_then(|v| v["signed"]["version"].as_u64())
+        .ok_or_else(|| format!("{}: no signed.version", root_path.display()))?;
+    let root_name = metadata_dir.join(format!("{root_version}.root.json"));
+    if !root_name.exists() {
+        write_into(&tmp_dir, &root_name, &root)?;
+    }
     let recorded = client.transport().metadata.borrow().clone();
     let mut timestamp = None;
     for (path, bytes) in recorded {
         let name = path.trim_start_matches("metadata/");
         if name.contains('/') || name.starts_with('.') || name.is_empty() {
-            return Err(format!("{source}: refusing metadata path {path}"));
+            return Err(format!("{source}: refusing metadata path {path}").into());
         }
         if name == "timestamp.json" {
             timestamp = Some(bytes);
@@ -203,8 +231,106 @@ pub fn sync_from<T: Transport>(
     write_into(&tmp_dir, &metadata_dir.join("timestamp.json"), &timestamp)?;
     report.metadata_files += 1;
     sync_fs(dir)?;
+    crate::gc::record(dir, report.version, now)?;
     report.dropped = dropped;
     Ok(report)
+}
+
+/// Missing targets shared among fetching threads.
+struct Fetch<'a, T> {
+    /// Peers in order of preference; the first `serving` serve the chosen release.
+    peers: Vec<&'a T>,
+    /// A peer that failed once is not asked again this round: a peer that stalls would
+    /// otherwise cost a time-out per file.
+    failed: Vec<AtomicBool>,
+    next: AtomicUsize,
+    /// The first target no peer served intact; stops every worker.
+    abort: Mutex<Option<String>>,
+    dropped: Mutex<Vec<(String, String)>>,
+    files: AtomicUsize,
+    bytes: AtomicU64,
+}
+
+impl<T: Transport + Sync> Fetch<'_, T> {
+    /// Fetches missing targets until none is left: target `i` is asked of serving peer
+    /// `i % serving` first (spreading the load, deterministically), then of the others.
+    fn work(
+        &self,
+        serving: usize,
+        missing: &[&(trust::TargetName, trust::schema::TargetInfo)],
+        tmp_dir: &Path,
+        targets_dir: &Path,
+    ) {
+        loop {
+            if self.abort.lock().map(|a| a.is_some()).unwrap_or(true) {
+                return;
+            }
+            let i = self.next.fetch_add(1, Ordering::Relaxed);
+            let Some((name, info)) = missing.get(i) else {
+                return;
+            };
+            let sha_hex = info.hashes.sha256.to_hex();
+            let path = format!("targets/{sha_hex}.{name}");
+            let n = self.peers.len();
+            let first_peer = i % serving;
+            let mut why = Vec::new();
+            let found = (0..n).map(|k| (first_peer + k) % n).find_map(|p| {
+                if self.failed[p].load(Ordering::Relaxed) {
+                    return None;
+                }
+                let peer = self.peers[p];
+                let result = match peer.fetch(&path, info.length) {
+                    Ok(bytes) if bytes.len() as u64 != info.length => Err(format!(
+                        "{path}: {} bytes, the release says {}",
+                        bytes.len(),
+                        info.length
+                    )),
+                    Ok(bytes) if trust::schema::Digest::of(&bytes) != info.hashes.sha256 => {
+                        Err(format!("{path}: does not match its SHA-256"))
+                    }
+                    Ok(bytes) => Ok(bytes),
+                    Err(e) => Err(format!("{path}: {e}")),
+                };
+                match result {
+                    Ok(bytes) => Some(bytes),
+                    Err(e) => {
+                        if !self.failed[p].swap(true, Ordering::Relaxed)
+                            && let Ok(mut dropped) = self.dropped.lock()
+                        {
+                            dropped.push((peer.describe(), e.clone()));
+                        }
+                        why.push(format!("{}: {e}", peer.describe()));
+                        None
+                    }
+                }
+            });
+            let stored = match found {
+                Some(bytes) => {
+                    let file = targets_dir.join(format!("{sha_hex}.{name}"));
+                    write_into(tmp_dir, &file, &bytes).map(|()| bytes.len() as u64)
+                }
+                None if why.is_empty() => Err(format!(
+                    "{path}: no peer left to ask (all dropped earlier this round)"
+                )),
+                None => Err(format!(
+                    "{path}: no peer served it intact ({})",
+                    why.join("; ")
+                )),
+            };
+            match stored {
+                Ok(len) => {
+                    self.files.fetch_add(1, Ordering::Relaxed);
+                    self.bytes.fetch_add(len, Ordering::Relaxed);
+                }
+                Err(what) => {
+                    if let Ok(mut abort) = self.abort.lock() {
+                        abort.get_or_insert(what);
+                    }
+                    return;
+                }
+            }
+        }
+    }
 }
 
 fn describe_dropped(what: &str, dropped: &[(String, String)]) -> String {

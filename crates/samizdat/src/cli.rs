@@ -111,8 +111,99 @@ enum KeyCommand {
     },
 }
 
+/// A mirror's settings, for `mirror init` (written to DIR/mirror.toml) and `mirror run` (for
+/// this run only, over the file's). Each also from the environment.
+#[derive(clap::Args)]
+struct MirrorSettings {
+    /// A peer to sync from: the origin or another mirror (repeat, or comma-separate in the
+    /// environment); none is special, liars are dropped.
+    #[arg(long = "peer", env = "SAMIZDAT_PEERS", value_delimiter = ',')]
+    peers: Vec<String>,
+    /// An address to serve on, IP:PORT (repeat for several) [default: 0.0.0.0:8080].
+    #[arg(long, env = "SAMIZDAT_LISTEN", value_delimiter = ',')]
+    listen: Vec<String>,
+    /// Seconds between sync rounds [default: 300].
+    #[arg(long, env = "SAMIZDAT_INTERVAL")]
+    interval: Option<u64>,
+    /// Seconds one request to a peer may take, body included [default: 60].
+    #[arg(long, env = "SAMIZDAT_TIMEOUT")]
+    timeout: Option<u64>,
+    /// Seconds a replaced release is kept for readers midway through it [default: 86400].
+    #[arg(long, env = "SAMIZDAT_GRACE")]
+    grace: Option<u64>,
+    /// PEM certificate chain: serve HTTPS (and HTTP/2) instead of HTTP.
+    #[arg(long, env = "SAMIZDAT_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// PEM private key of the certificate.
+    #[arg(long, env = "SAMIZDAT_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+}
+
+impl MirrorSettings {
+    fn apply(self, config: &mut mirror::config::Config) {
+        if !self.peers.is_empty() {
+            config.peers = self.peers;
+        }
+        if !self.listen.is_empty() {
+            config.listen = self.listen;
+        }
+        if let Some(v) = self.interval {
+            config.interval_secs = v;
+        }
+        if let Some(v) = self.timeout {
+            config.timeout_secs = v;
+        }
+        if let Some(v) = self.grace {
+            config.grace_secs = v;
+        }
+        if self.tls_cert.is_some() {
+            config.tls_cert = self.tls_cert;
+            config.tls_key = self.tls_key;
+        }
+    }
+}
+
 #[derive(Subcommand)]
 enum MirrorCommand {
+    /// Create (or reconfigure) a mirror in DIR: the publisher's root.json and DIR/mirror.toml.
+    Init {
+        #[arg(env = "SAMIZDAT_MIRROR_DIR")]
+        dir: PathBuf,
+        /// The publisher's root.json (the one key material a mirror trusts).
+        #[arg(long, env = "SAMIZDAT_ROOT")]
+        root: PathBuf,
+        #[command(flatten)]
+        settings: MirrorSettings,
+    },
+    /// Run the mirror in DIR: sync from its peers on an interval and serve, until SIGTERM.
+    Run {
+        #[arg(env = "SAMIZDAT_MIRROR_DIR")]
+        dir: PathBuf,
+        #[command(flatten)]
+        settings: MirrorSettings,
+    },
+    /// Serve the release in DIR (a mirror's, or an archive's own) as it is, without syncing.
+    Serve {
+        dir: PathBuf,
+        /// The trusted root.json [default: DIR/root.json, else the release's 1.root.json].
+        #[arg(long)]
+        root: Option<PathBuf>,
+        /// An address to serve on, IP:PORT (repeat for several).
+        #[arg(long, default_value = "127.0.0.1:8080", value_delimiter = ',')]
+        listen: Vec<String>,
+        #[arg(long, requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        #[arg(long, requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
+    },
+    /// Remove releases replaced more than the grace period ago (a running mirror does this
+    /// after each sync).
+    Collect {
+        dir: PathBuf,
+        /// Seconds a replaced release is kept.
+        #[arg(long, default_value_t = 86_400)]
+        grace: u64,
+    },
     /// Push the release in DIR (an archive or a mirror folder) to a plain web root with rsync,
     /// in two stages: targets first, then metadata, `timestamp.json` last. DEST is an rsync
     /// destination (`/var/www/samizdat` or `user@host:/var/www/samizdat`).
@@ -220,6 +311,41 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             verbose,
         } => verify(&root, &source, &targets, verbose),
         Command::Mirror(MirrorCommand::Push { dir, dest }) => push(&dir, &dest),
+        Command::Mirror(MirrorCommand::Init {
+            dir,
+            root,
+            settings,
+        }) => mirror_init(&dir, &root, settings),
+        Command::Mirror(MirrorCommand::Run { dir, settings }) => {
+            let mut config = mirror::config::Config::load(&dir).map_err(anyhow::Error::msg)?;
+            settings.apply(&mut config);
+            mirror::run::run(&dir, config).map_err(anyhow::Error::msg)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Mirror(MirrorCommand::Serve {
+            dir,
+            root,
+            listen,
+            tls_cert,
+            tls_key,
+        }) => {
+            let tls = tls_cert.zip(tls_key);
+            mirror::run::serve_only(&dir, root.as_deref(), &listen, tls)
+                .map_err(anyhow::Error::msg)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Mirror(MirrorCommand::Collect { dir, grace }) => {
+            let collected = mirror::gc::collect(&dir, grace, time::OffsetDateTime::now_utc())
+                .map_err(anyhow::Error::msg)?;
+            println!(
+                "collected {} old release(s) {:?}: {} files, {} bytes",
+                collected.releases.len(),
+                collected.releases,
+                collected.files,
+                collected.bytes
+            );
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Mirror(MirrorCommand::Sync {
             dir,
             peers,
@@ -251,7 +377,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 })
                 .collect();
             let report = mirror::sync_from(&dir, transports, time::OffsetDateTime::now_utc())
-                .map_err(anyhow::Error::msg)
+                .map_err(|e| anyhow::Error::msg(e.to_string()))
                 .context("sync failed; the mirror keeps its last release")?;
             for (peer, why) in &report.dropped {
                 eprintln!("dropped peer {peer} this round: {why}");
@@ -290,6 +416,50 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::from(u8::try_from(code).unwrap_or(1)))
         }
     }
+}
+
+fn mirror_init(dir: &Path, root: &Path, settings: MirrorSettings) -> Result<ExitCode> {
+    let root_bytes =
+        std::fs::read(root).with_context(|| format!("{}: cannot read", root.display()))?;
+    let file = root.display().to_string();
+    trust::verify::Envelope::parse(&file, &root_bytes)
+        .and_then(|envelope| {
+            envelope.peek_typed::<trust::schema::Root>(trust::schema::RoleType::Root)
+        })
+        .with_context(|| format!("{file}: not a TUF root.json"))?;
+    std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot create", dir.display()))?;
+    let trusted = dir.join("root.json");
+    match std::fs::read(&trusted) {
+        Ok(existing) if existing != root_bytes => bail!(
+            "{}: this mirror already trusts another root; a mirror follows one publisher \
+             (make a new mirror folder, or remove it to start over)",
+            trusted.display()
+        ),
+        Ok(_) => {}
+        Err(_) => std::fs::write(&trusted, &root_bytes)
+            .with_context(|| format!("{}: cannot write", trusted.display()))?,
+    }
+    let existing = mirror::config::Config::path(dir).exists();
+    let mut config = if existing {
+        mirror::config::Config::load(dir).map_err(anyhow::Error::msg)?
+    } else {
+        mirror::config::Config::new(Vec::new())
+    };
+    if !existing && settings.peers.is_empty() {
+        bail!("give at least one --peer URL (the origin or another mirror)");
+    }
+    settings.apply(&mut config);
+    config.save(dir).map_err(anyhow::Error::msg)?;
+    println!(
+        "{} mirror {}: peers {}; serves on {}; syncs every {} s",
+        if existing { "reconfigured" } else { "created" },
+        dir.display(),
+        config.peers.join(", "),
+        config.listen.join(", "),
+        config.interval_secs
+    );
+    println!("start it with: samizdat mirror run {}", dir.display());
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Readers' options; PDFs are extracted by this same binary in a child process.
@@ -357,7 +527,10 @@ fn push(dir: &Path, dest: &str) -> Result<ExitCode> {
                 // Always copied: two timestamps can share size and modification second.
                 "--ignore-times".into(),
                 format!("{}/metadata/timestamp.json", release.display()),
-                format!("{dest}/metadata/timestamp.json"),
+                // Into the folder, not onto the file: rrsync (the volunteer's restricted key)
+                // turns an existing destination file into /proc/self/fd/N, which rsync
+                // cannot replace.
+                format!("{dest}/metadata/"),
             ],
         ),
     ];

@@ -4,7 +4,7 @@ use crate::util::*;
 use std::time::Duration;
 
 fn verify_version(archive: &std::path::Path, version: u64) {
-    let out = verify_archive(&archive, &[], 0);
+    let out = verify_archive(archive, &[], 0);
     let text = stdout(&out);
     assert!(
         text.starts_with(&format!("release {version}: authentic")),

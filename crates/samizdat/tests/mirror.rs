@@ -104,7 +104,7 @@ fn kill_during_sync_keeps_a_complete_release_and_resumes() {
     run(&["mirror", "sync", p(&dir), "--peer", &fast.url], 0);
     drop(fast);
 
-    // Release 2: 1,000 more documents (2,000 files), served with 5 ms per request.
+    // Release 2: 1,000 more documents (2,000 files), served with 20 ms per request.
     let rows = tmp.path().join("rows");
     fs::create_dir(&rows).expect("mkdir");
     let lines: String = (0..1000)
@@ -115,7 +115,7 @@ fn kill_during_sync_keeps_a_complete_release_and_resumes() {
     fs::write(rows.join("rows.jsonl"), lines).expect("write");
     run(&["add", p(&archive), p(&rows)], 0);
     run(&["release", p(&archive)], 0);
-    let origin = StaticServer::start_slow(&archive.join("release"), "127.0.0.9", 5);
+    let origin = StaticServer::start_slow(&archive.join("release"), "127.0.0.9", 20);
 
     let mut seed: u64 = 0x5eed;
     let mut killed_midway = 0;
@@ -123,15 +123,31 @@ fn kill_during_sync_keeps_a_complete_release_and_resumes() {
         seed = seed
             .wrapping_mul(6364136223846793005)
             .wrapping_add(1442695040888963407);
-        // The first ~0.7 s go to the metadata (100 files at 5 ms); the targets follow.
-        let delay = Duration::from_millis(400 + (seed >> 33) % 1000);
+        // Even trials: killed at a random time in the first second, while the metadata is
+        // fetched (~100 files at 20 ms, one at a time). Odd trials: killed while targets are
+        // fetched (8 at a time), a random 1 to 40 files after the first new one is stored.
+        let random = (seed >> 33) as usize;
+        let targets = dir.join("release/targets");
+        let count = || fs::read_dir(&targets).map(|d| d.count()).unwrap_or(0);
+        let before = count();
         let mut child = samizdat()
             .args(["mirror", "sync", p(&dir), "--peer", &origin.url])
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()
             .expect("spawn sync");
-        std::thread::sleep(delay);
+        let delay = if trial % 2 == 0 {
+            let delay = Duration::from_millis(100 + (random % 900) as u64);
+            std::thread::sleep(delay);
+            delay
+        } else {
+            let started = std::time::Instant::now();
+            let wanted = before + 1 + random % 40;
+            while count() < wanted && child.try_wait().expect("try_wait").is_none() {
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            started.elapsed()
+        };
         if child.try_wait().expect("try_wait").is_none() {
             killed_midway += 1;
         }
@@ -173,9 +189,12 @@ fn lying_peers_are_dropped_by_name_and_the_sync_goes_on() {
     release_a_note(&archive, "late.txt", "A late note.\n");
     let forged_dir = tmp.path().join("forged");
     copy_tree(&release, &forged_dir);
-    let victim = target_file(&forged_dir, "late-txt.json");
-    fs::remove_file(&victim).expect("rm");
-    fs::write(&victim, b"{\"forged\":true}").expect("write");
+    // Both new files of release 2 are forged, so whichever the forger is asked for is a lie.
+    for name in ["late-txt.json", "late-txt.original.txt"] {
+        let victim = target_file(&forged_dir, name);
+        fs::remove_file(&victim).expect("rm");
+        fs::write(&victim, b"{\"forged\":true}").expect("write");
+    }
 
     let stale = StaticServer::start(&stale_dir, "127.0.0.10");
     let forged = StaticServer::start(&forged_dir, "127.0.0.11");
@@ -206,7 +225,7 @@ fn lying_peers_are_dropped_by_name_and_the_sync_goes_on() {
             .to_owned()
     };
     assert!(line(&stale.url).contains("older"), "{err}");
-    assert!(line(&forged.url).contains("late-txt.json"), "{err}");
+    assert!(line(&forged.url).contains("late-txt."), "{err}");
     assert!(!err.contains(&honest.url), "{err}");
     let out = run(
         &[
@@ -452,4 +471,81 @@ fn expired_and_mixed_metadata_peers_are_dropped() {
             .unwrap_or_else(|| panic!("{peer} not named:\n{err}"));
         assert!(line.to_lowercase().contains(why), "{line}");
     }
+}
+
+/// Release 1's files that release 2 no longer needs are removed once the grace period is over,
+/// not before; what is served still verifies, and what killed syncs left in tmp/ goes too.
+#[test]
+fn old_releases_are_collected_after_the_grace_period() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let archive = sample_release(tmp.path(), &[]);
+    let root = archive.join("root.json");
+    let origin = StaticServer::start(&archive.join("release"), "127.0.0.13");
+    let dir = tmp.path().join("mirror");
+    let sync = || {
+        run(
+            &[
+                "mirror",
+                "sync",
+                p(&dir),
+                "--peer",
+                &origin.url,
+                "--root",
+                p(&root),
+            ],
+            0,
+        )
+    };
+    sync();
+    // Release 2 withdraws the e-mail: its two targets and release 1's bins become garbage.
+    let email = target_file(&archive.join("release"), ".original.eml");
+    let name = email
+        .file_name()
+        .expect("name")
+        .to_string_lossy()
+        .into_owned();
+    let id = name.split('.').nth(1).expect("id").to_owned();
+    run(&["withdraw", p(&archive), &id, "--reason", "test"], 0);
+    run(&["release", p(&archive)], 0);
+    sync();
+    let stored = dir.join("release/targets").join(&name);
+    assert!(stored.exists(), "kept until collected");
+    fs::write(dir.join("tmp/.tmpKILLED"), b"left by a killed sync").expect("write");
+
+    let out = run(&["mirror", "collect", p(&dir), "--grace", "3600"], 0);
+    assert!(
+        stdout(&out).starts_with("collected 0 old release(s)"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(stored.exists(), "within the grace period");
+    assert!(
+        !dir.join("tmp/.tmpKILLED").exists(),
+        "tmp/ leftovers removed"
+    );
+
+    let out = run(&["mirror", "collect", p(&dir), "--grace", "0"], 0);
+    assert!(
+        stdout(&out).starts_with("collected 1 old release(s) [1]"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(!stored.exists(), "{name} outlived its release");
+    assert!(!dir.join("release/metadata/1.snapshot.json").exists());
+    assert!(
+        dir.join("release/metadata/1.root.json").exists(),
+        "roots stay"
+    );
+    let out = run(&["verify", "--root", p(&root), p(&dir.join("release"))], 0);
+    assert!(
+        stdout(&out).starts_with("release 2: authentic"),
+        "{}",
+        stdout(&out)
+    );
+    let out = run(&["mirror", "collect", p(&dir), "--grace", "0"], 0);
+    assert!(
+        stdout(&out).starts_with("collected 0 old release(s)"),
+        "{}",
+        stdout(&out)
+    );
 }

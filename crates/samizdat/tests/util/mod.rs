@@ -325,3 +325,101 @@ pub fn verify_archive(archive: &Path, targets: &[&str], code: i32) -> Output {
     args.extend_from_slice(targets);
     run(&args, code)
 }
+
+/// A long-running `samizdat` (`mirror run`, `mirror serve`): started with `args`, ready once it
+/// printed `listening on URL`; its stderr goes to a log file; killed on drop.
+pub struct Daemon {
+    child: Child,
+    pub url: String,
+    pub log: PathBuf,
+}
+
+impl Daemon {
+    pub fn start(args: &[&str], log: &Path) -> Daemon {
+        let file = std::fs::File::create(log).expect("create log");
+        let mut child = samizdat()
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(file)
+            .spawn()
+            .expect("spawn samizdat");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("read stdout");
+        let Some(url) = line.trim().strip_prefix("listening on ") else {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "samizdat {args:?} did not start: {line:?}\n{}",
+                std::fs::read_to_string(log).unwrap_or_default()
+            );
+        };
+        Daemon {
+            child,
+            url: url.to_owned(),
+            log: log.to_owned(),
+        }
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// The parsed `/.well-known/samizdat/status.json`.
+    pub fn status(&self) -> serde_json::Value {
+        let out = Command::new("curl")
+            .args([
+                "-sf",
+                &format!("{}.well-known/samizdat/status.json", self.url),
+            ])
+            .output()
+            .expect("curl");
+        serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null)
+    }
+
+    /// Waits (at most 60 s) until the daemon serves release `version`.
+    pub fn wait_for_release(&self, version: u64) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while self.status()["release"]["version"].as_u64() != Some(version) {
+            assert!(
+                Instant::now() < deadline,
+                "{} never served release {version}: {}\n{}",
+                self.url,
+                self.status(),
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `curl -si [extra...] URL`: the status line and headers (lowercased names), and the body.
+pub fn curl(url: &str, extra: &[&str]) -> (String, Vec<u8>) {
+    let out = Command::new("curl")
+        .args(["-si", "--max-time", "20"])
+        .args(extra)
+        .arg(url)
+        .output()
+        .expect("curl (./test.sh installs it)");
+    let raw = out.stdout;
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or_else(|| {
+            panic!(
+                "no header end from {url}: {}",
+                String::from_utf8_lossy(&raw)
+            )
+        });
+    let head = String::from_utf8_lossy(&raw[..split]).to_ascii_lowercase();
+    (head, raw[split + 4..].to_vec())
+}

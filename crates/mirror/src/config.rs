@@ -1,0 +1,142 @@
+//! A mirror's configuration: `DIR/mirror.toml`, written by `samizdat mirror init`, read by
+//! `samizdat mirror run` (where every value can also come from a flag or the environment).
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Peers to sync from: the origin or other mirrors, none special.
+    pub peers: Vec<String>,
+    /// Addresses to serve on (`IP:PORT`).
+    #[serde(default = "default_listen")]
+    pub listen: Vec<String>,
+    /// Seconds between sync rounds.
+    #[serde(default = "default_interval")]
+    pub interval_secs: u64,
+    /// Seconds one request to a peer may take, body included.
+    #[serde(default = "default_timeout")]
+    pub timeout_secs: u64,
+    /// Seconds a replaced release stays on disk (for readers and peers midway through it).
+    #[serde(default = "default_grace")]
+    pub grace_secs: u64,
+    /// PEM certificate chain and private key: serve HTTPS (HTTP/2 by ALPN) instead of HTTP.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_cert: Option<PathBuf>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_key: Option<PathBuf>,
+}
+
+fn default_listen() -> Vec<String> {
+    vec!["0.0.0.0:8080".into()]
+}
+fn default_interval() -> u64 {
+    300
+}
+fn default_timeout() -> u64 {
+    60
+}
+fn default_grace() -> u64 {
+    86_400
+}
+
+impl Config {
+    pub fn new(peers: Vec<String>) -> Config {
+        Config {
+            peers,
+            listen: default_listen(),
+            interval_secs: default_interval(),
+            timeout_secs: default_timeout(),
+            grace_secs: default_grace(),
+            tls_cert: None,
+            tls_key: None,
+        }
+    }
+
+    pub fn path(dir: &Path) -> PathBuf {
+        dir.join("mirror.toml")
+    }
+
+    pub fn load(dir: &Path) -> Result<Config, String> {
+        let path = Self::path(dir);
+        let text = std::fs::read_to_string(&path).map_err(|e| {
+            format!(
+                "{}: {e} (create the mirror with `samizdat mirror init`)",
+                path.display()
+            )
+        })?;
+        let config: Config =
+            toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        config
+            .check()
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        Ok(config)
+    }
+
+    /// Checks what a typo would otherwise turn into a confusing failure later.
+    pub fn check(&self) -> Result<(), String> {
+        if self.peers.is_empty() {
+            return Err("no peer to sync from (peers = [\"https://origin.example/\"])".into());
+        }
+        for peer in &self.peers {
+            if !(peer.starts_with("http://") || peer.starts_with("https://")) {
+                return Err(format!("peer {peer:?} is not an http:// or https:// URL"));
+            }
+        }
+        for address in &self.listen {
+            address
+                .parse::<std::net::SocketAddr>()
+                .map_err(|e| format!("listen address {address:?}: {e} (want IP:PORT)"))?;
+        }
+        if self.tls_cert.is_some() != self.tls_key.is_some() {
+            return Err("tls_cert and tls_key go together".into());
+        }
+        if self.interval_secs == 0 {
+            return Err("interval_secs must be at least 1".into());
+        }
+        Ok(())
+    }
+
+    /// Writes the configuration (through a temporary file and a rename).
+    pub fn save(&self, dir: &Path) -> Result<(), String> {
+        self.check()?;
+        let path = Self::path(dir);
+        let text = toml::to_string_pretty(self).map_err(|e| e.to_string())?;
+        let mut tmp =
+            tempfile::NamedTempFile::new_in(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        std::io::Write::write_all(&mut tmp, text.as_bytes())
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        tmp.persist(&path)
+            .map_err(|e| format!("{}: {}", path.display(), e.error))?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_and_refuses_typos() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut config = Config::new(vec!["http://127.0.0.1:1/".into()]);
+        config.listen = vec!["127.0.0.2:8080".into()];
+        config.save(dir.path()).expect("save");
+        assert_eq!(Config::load(dir.path()).expect("load"), config);
+
+        std::fs::write(Config::path(dir.path()), "peers = []\n").expect("write");
+        let error = Config::load(dir.path()).expect_err("no peers");
+        assert!(error.contains("no peer"), "{error}");
+        std::fs::write(
+            Config::path(dir.path()),
+            "peers = [\"x\"]\nlisten_on = []\n",
+        )
+        .expect("write");
+        let error = Config::load(dir.path()).expect_err("unknown field");
+        assert!(error.contains("listen_on"), "{error}");
+        std::fs::write(Config::path(dir.path()), "peers = [\"ftp://x/\"]\n").expect("write");
+        assert!(Config::load(dir.path()).is_err());
+    }
+}

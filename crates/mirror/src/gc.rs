@@ -1,0 +1,226 @@
+//! Old releases: when each release became the one served (`DIR/releases.json`), and their
+//! collection once a grace period has passed since they were replaced (readers and peers that
+//! started on a release just before a switch can still finish on it).
+//!
+//! Also the mirror folder's lock: one sync or collection at a time.
+
+use std::collections::HashSet;
+use std::fs;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use trust::schema::{Signed, Snapshot, Targets, Timestamp};
+
+/// The mirror folder's lock (`DIR/lock`, `flock`): released when dropped, or when the process
+/// dies, so a killed sync never leaves the folder locked.
+pub struct Lock(#[allow(dead_code)] fs::File);
+
+pub fn lock(dir: &Path) -> Result<Lock, String> {
+    fs::create_dir_all(dir).map_err(|e| format!("{}: cannot create: {e}", dir.display()))?;
+    let path = dir.join("lock");
+    let file = fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive).map_err(
+        |_| {
+            format!(
+                "{}: another sync of this mirror is running (it holds {})",
+                dir.display(),
+                path.display()
+            )
+        },
+    )?;
+    Ok(Lock(file))
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+struct History {
+    releases: Vec<Entry>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+struct Entry {
+    version: u64,
+    /// Unix time it became the release served.
+    since: i64,
+}
+
+fn history_path(dir: &Path) -> std::path::PathBuf {
+    dir.join("releases.json")
+}
+
+fn read_history(dir: &Path) -> Result<History, String> {
+    let path = history_path(dir);
+    match fs::read(&path) {
+        Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| format!("{}: {e}", path.display())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(History::default()),
+        Err(e) => Err(format!("{}: {e}", path.display())),
+    }
+}
+
+fn write_history(dir: &Path, history: &History) -> Result<(), String> {
+    let path = history_path(dir);
+    let bytes = serde_json::to_vec_pretty(history).map_err(|e| e.to_string())?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir.join("tmp"))
+        .map_err(|e| format!("{}: {e}", dir.display()))?;
+    std::io::Write::write_all(&mut tmp, &bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+    tmp.persist(&path)
+        .map_err(|e| format!("{}: {}", path.display(), e.error))?;
+    Ok(())
+}
+
+/// Notes that `version` is served from `now` on (called by a sync after its commit).
+pub(crate) fn record(dir: &Path, version: u64, now: OffsetDateTime) -> Result<(), String> {
+    let mut history = read_history(dir)?;
+    if history.releases.last().map(|e| e.version) == Some(version) {
+        return Ok(());
+    }
+    history.releases.push(Entry {
+        version,
+        since: now.unix_timestamp(),
+    });
+    write_history(dir, &history)
+}
+
+/// What a collection removed.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Collected {
+    pub releases: Vec<u64>,
+    pub files: usize,
+    pub bytes: u64,
+}
+
+/// Removes the files of every release replaced more than `grace_seconds` ago that no release
+/// still kept refers to, and leftovers of killed syncs in `tmp/`. Root metadata is never
+/// removed (a client walking root versions needs each). Does nothing unless a release is due.
+pub fn collect(dir: &Path, grace_seconds: u64, now: OffsetDateTime) -> Result<Collected, String> {
+    let _lock = lock(dir)?;
+    let mut history = read_history(dir)?;
+    let cutoff = now.unix_timestamp() - grace_seconds as i64;
+    // A release is due once the one after it has been served for the grace period.
+    let due: Vec<u64> = history
+        .releases
+        .windows(2)
+        .filter(|pair| pair[1].since <= cutoff)
+        .map(|pair| pair[0].version)
+        .collect();
+    let mut collected = Collected::default();
+    clear_tmp(dir)?;
+    if due.is_empty() {
+        return Ok(collected);
+    }
+    let kept: Vec<u64> = history
+        .releases
+        .iter()
+        .map(|e| e.version)
+        .filter(|v| !due.contains(v))
+        .collect();
+    let metadata_dir = dir.join("release/metadata");
+    let targets_dir = dir.join("release/targets");
+    let mut keep_metadata = HashSet::new();
+    let mut keep_targets = HashSet::new();
+    for version in &kept {
+        release_files(
+            &metadata_dir,
+            *version,
+            &mut keep_metadata,
+            &mut keep_targets,
+        )?;
+    }
+    // The timestamp's snapshot too, whatever the history says.
+    if let Some(version) = current_snapshot(&metadata_dir)? {
+        release_files(
+            &metadata_dir,
+            version,
+            &mut keep_metadata,
+            &mut keep_targets,
+        )?;
+    }
+    for (folder, keep) in [
+        (&targets_dir, &keep_targets),
+        (&metadata_dir, &keep_metadata),
+    ] {
+        let entries = fs::read_dir(folder).map_err(|e| format!("{}: {e}", folder.display()))?;
+        for entry in entries {
+            let entry = entry.map_err(|e| format!("{}: {e}", folder.display()))?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let is_root = name.ends_with(".root.json") || name == "root.json";
+            if keep.contains(&name) || is_root || name == "timestamp.json" {
+                continue;
+            }
+            let len = entry.metadata().map(|m| m.len()).unwrap_or(0);
+            fs::remove_file(entry.path())
+                .map_err(|e| format!("{}: cannot remove: {e}", entry.path().display()))?;
+            collected.files += 1;
+            collected.bytes += len;
+        }
+    }
+    history.releases.retain(|e| !due.contains(&e.version));
+    write_history(dir, &history)?;
+    collected.releases = due;
+    Ok(collected)
+}
+
+/// Removes what killed syncs left in `tmp/` (nothing is written there but by a sync, which
+/// holds the lock we hold).
+fn clear_tmp(dir: &Path) -> Result<(), String> {
+    let tmp = dir.join("tmp");
+    let Ok(entries) = fs::read_dir(&tmp) else {
+        return Ok(());
+    };
+    for entry in entries.flatten() {
+        let _ = fs::remove_file(entry.path());
+    }
+    Ok(())
+}
+
+fn current_snapshot(metadata_dir: &Path) -> Result<Option<u64>, String> {
+    let path = metadata_dir.join("timestamp.json");
+    let Ok(bytes) = fs::read(&path) else {
+        return Ok(None);
+    };
+    let timestamp: Signed<Timestamp> =
+        serde_json::from_slice(&bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(timestamp
+        .signed
+        .meta
+        .get("snapshot.json")
+        .map(|m| m.version))
+}
+
+/// Adds the metadata and target files of release `version` (the snapshot's version) to the sets.
+/// Reads the mirror's own metadata, which verified before it was written.
+fn release_files(
+    metadata_dir: &Path,
+    version: u64,
+    metadata: &mut HashSet<String>,
+    targets: &mut HashSet<String>,
+) -> Result<(), String> {
+    let snapshot_name = format!("{version}.snapshot.json");
+    let path = metadata_dir.join(&snapshot_name);
+    let bytes = match fs::read(&path) {
+        Ok(bytes) => bytes,
+        // Never fully synced (or collected already): nothing of it to keep.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(format!("{}: {e}", path.display())),
+    };
+    let snapshot: Signed<Snapshot> =
+        serde_json::from_slice(&bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+    metadata.insert(snapshot_name);
+    for (role_file, meta) in &snapshot.signed.meta {
+        let name = format!("{}.{role_file}", meta.version);
+        let path = metadata_dir.join(&name);
+        let bytes = fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let role: Signed<Targets> =
+            serde_json::from_slice(&bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+        for (target, info) in &role.signed.targets {
+            targets.insert(format!("{}.{target}", info.hashes.sha256.to_hex()));
+        }
+        metadata.insert(name);
+    }
+    Ok(())
+}

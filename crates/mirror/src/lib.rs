@@ -1,0 +1,28 @@
+//! A samizdat mirror: sync a release from untrusted peers, verifying every byte, and serve it.
+//!
+//! Layout of a mirror folder:
+//!
+//! ```text
+//! DIR/mirror.toml         configuration (peers, listen addresses, interval...)
+//! DIR/root.json           the root the operator trusts (from the publisher)
+//! DIR/release/targets/    SHA256.NAME files, each stored only after its length and hash checked
+//! DIR/release/metadata/   the verified metadata; timestamp.json replaced last (the commit point)
+//! DIR/releases.json       when each release became the one served (for collection)
+//! DIR/tmp/                files being written (renamed into place when complete)
+//! DIR/lock                held by a sync or a collection
+//! ```
+//!
+//! Modules: [`sync`] (the client workflow against several peers), [`served`] (the release in
+//! memory), [`serve`] (the HTTP app), [`status`], [`metrics`], [`gc`] (old releases, the lock),
+//! [`config`], [`run`] (the daemon).
+
+pub mod config;
+pub mod gc;
+pub mod metrics;
+pub mod run;
+pub mod serve;
+pub mod served;
+pub mod status;
+pub mod sync;
+
+pub use sync::{PARALLEL_FETCHES, SyncError, SyncReport, sync_from};

@@ -1,0 +1,132 @@
+//! Prometheus metrics (`/metrics`, OpenMetrics text by the `prometheus-client` crate).
+//!
+//! The request counters are plain atomics cloned out of their families once, so the hot path
+//! takes no lock.
+
+use std::sync::Mutex;
+
+use hyper::StatusCode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+
+use crate::served::Served;
+
+type Labels = Vec<(String, String)>;
+
+pub struct Metrics {
+    registry: Registry,
+    /// Requests by status class: 1xx..5xx.
+    by_class: [Counter; 5],
+    response_bytes: Counter,
+    release: Gauge,
+    targets: Gauge,
+    last_sync: Gauge,
+    syncs: Family<Labels, Counter>,
+    peer_up: Family<Labels, Gauge>,
+    /// Peers reported last round, to zero the ones no longer configured.
+    peers_seen: Mutex<Vec<String>>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Metrics {
+        let mut registry = Registry::with_prefix("samizdat_mirror");
+        let requests = Family::<Labels, Counter>::default();
+        registry.register(
+            "http_requests",
+            "HTTP requests answered, by status class",
+            requests.clone(),
+        );
+        let by_class = ["1xx", "2xx", "3xx", "4xx", "5xx"]
+            .map(|class| (*requests.get_or_create(&vec![("class".into(), class.into())])).clone());
+        let response_bytes = Counter::default();
+        registry.register(
+            "response_body_bytes",
+            "Bytes of response bodies sent (as announced by Content-Length)",
+            response_bytes.clone(),
+        );
+        let release = Gauge::default();
+        registry.register(
+            "release",
+            "Release (snapshot version) served",
+            release.clone(),
+        );
+        let targets = Gauge::default();
+        registry.register("targets", "Targets in the release served", targets.clone());
+        let last_sync = Gauge::default();
+        registry.register(
+            "last_sync_success_seconds",
+            "Unix time of the last sync that completed",
+            last_sync.clone(),
+        );
+        let syncs = Family::<Labels, Counter>::default();
+        registry.register("syncs", "Sync rounds, by result", syncs.clone());
+        let peer_up = Family::<Labels, Gauge>::default();
+        registry.register(
+            "peer_up",
+            "1 if the peer served a release that verified in the last round, else 0",
+            peer_up.clone(),
+        );
+        Metrics {
+            registry,
+            by_class,
+            response_bytes,
+            release,
+            targets,
+            last_sync,
+            syncs,
+            peer_up,
+            peers_seen: Mutex::new(Vec::new()),
+        }
+    }
+
+    pub fn request(&self, status: StatusCode, body_bytes: u64) {
+        let class = (status.as_u16() / 100).clamp(1, 5) as usize - 1;
+        self.by_class[class].inc();
+        self.response_bytes.inc_by(body_bytes);
+    }
+
+    pub fn release(&self, served: &Served) {
+        self.release.set(served.version as i64);
+        self.targets.set(served.targets() as i64);
+    }
+
+    /// One sync round: its result and each peer's state.
+    pub fn sync(&self, ok: bool, unix_now: i64, peers: &[(String, bool)]) {
+        let result = if ok { "ok" } else { "failed" };
+        self.syncs
+            .get_or_create(&vec![("result".into(), result.into())])
+            .inc();
+        if ok {
+            self.last_sync.set(unix_now);
+        }
+        if let Ok(mut seen) = self.peers_seen.lock() {
+            for old in seen.iter() {
+                if !peers.iter().any(|(peer, _)| peer == old) {
+                    self.peer_up.remove(&vec![("peer".into(), old.clone())]);
+                }
+            }
+            *seen = peers.iter().map(|(peer, _)| peer.clone()).collect();
+        }
+        for (peer, up) in peers {
+            self.peer_up
+                .get_or_create(&vec![("peer".into(), peer.clone())])
+                .set(i64::from(*up));
+        }
+    }
+
+    pub fn encode(&self) -> String {
+        let mut text = String::new();
+        if prometheus_client::encoding::text::encode(&mut text, &self.registry).is_err() {
+            return "# cannot encode the metrics\n".into();
+        }
+        text
+    }
+}

@@ -1,0 +1,229 @@
+//! `samizdat mirror run` (sync on an interval and serve) and `samizdat mirror serve` (serve a
+//! release folder as it is, e.g. the origin's).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use net::{HttpTransport, Limits};
+use time::OffsetDateTime;
+
+use crate::config::Config;
+use crate::serve::{App, serve, tls_acceptor};
+use crate::served::Served;
+use crate::status::{PeerState, Status};
+
+/// Syncs the mirror in `dir` from its peers every `config.interval_secs` and serves it on
+/// `config.listen` until SIGTERM or Ctrl-C. Prints `listening on URL` for each address.
+pub fn run(dir: &Path, config: Config) -> Result<(), String> {
+    config.check()?;
+    let root = read_root(&dir.join("root.json"))?;
+    let release_dir = dir.join("release");
+    let served = load_or_empty(&release_dir, &root);
+    let status = Status {
+        interval_seconds: Some(config.interval_secs),
+        ..Status::default()
+    };
+    let app = Arc::new(App::new(release_dir, served, status));
+    let runtime = runtime()?;
+    let result = runtime.block_on(async {
+        start_servers(&app, &config.listen, tls(&config)?).await?;
+        let (dir, app) = (dir.to_owned(), app.clone());
+        tokio::spawn(async move {
+            loop {
+                let (dir, app, config) = (dir.clone(), app.clone(), config.clone());
+                let interval = Duration::from_secs(config.interval_secs);
+                let _ = tokio::task::spawn_blocking(move || sync_round(&dir, &config, &app)).await;
+                tokio::time::sleep(interval).await;
+            }
+        });
+        stop_signal().await
+    });
+    // A sync still running is simply abandoned: a sync killed at any moment is safe.
+    runtime.shutdown_background();
+    result
+}
+
+/// Serves the release in `dir/release` (a mirror's, or an archive's own) without syncing.
+/// `root` defaults to `dir/root.json`, else the release's own `1.root.json`.
+pub fn serve_only(
+    dir: &Path,
+    root: Option<&Path>,
+    listen: &[String],
+    tls_files: Option<(PathBuf, PathBuf)>,
+) -> Result<(), String> {
+    let release_dir = dir.join("release");
+    let root_path = match root {
+        Some(path) => path.to_owned(),
+        None if dir.join("root.json").exists() => dir.join("root.json"),
+        None => release_dir.join("metadata/1.root.json"),
+    };
+    let root = read_root(&root_path)?;
+    let served = Served::load(&release_dir, &root)?;
+    let app = Arc::new(App::new(release_dir, served, Status::default()));
+    let tls = match tls_files {
+        Some((cert, key)) => Some(tls_acceptor(&cert, &key)?),
+        None => None,
+    };
+    let runtime = runtime()?;
+    let result = runtime.block_on(async {
+        start_servers(&app, listen, tls).await?;
+        stop_signal().await
+    });
+    runtime.shutdown_background();
+    result
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the server runtime: {e}"))
+}
+
+fn tls(config: &Config) -> Result<Option<tokio_rustls::TlsAcceptor>, String> {
+    match (&config.tls_cert, &config.tls_key) {
+        (Some(cert), Some(key)) => Ok(Some(tls_acceptor(cert, key)?)),
+        _ => Ok(None),
+    }
+}
+
+fn read_root(path: &Path) -> Result<Vec<u8>, String> {
+    std::fs::read(path)
+        .map_err(|e| format!("{}: cannot read the trusted root: {e}", path.display()))
+}
+
+fn load_or_empty(release_dir: &Path, root: &[u8]) -> Served {
+    if !release_dir.join("metadata/timestamp.json").exists() {
+        return Served::empty();
+    }
+    match Served::load(release_dir, root) {
+        Ok(served) => served,
+        Err(e) => {
+            // The next sync repairs what is missing; serve nothing wrong meanwhile.
+            eprintln!("samizdat mirror: not serving the release on disk: {e}");
+            Served::empty()
+        }
+    }
+}
+
+async fn start_servers(
+    app: &Arc<App>,
+    listen: &[String],
+    tls: Option<tokio_rustls::TlsAcceptor>,
+) -> Result<(), String> {
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    for address in listen {
+        let address: SocketAddr = address
+            .parse()
+            .map_err(|e| format!("listen address {address:?}: {e} (want IP:PORT)"))?;
+        let listener = tokio::net::TcpListener::bind(address)
+            .await
+            .map_err(|e| format!("cannot listen on {address}: {e}"))?;
+        let local = listener
+            .local_addr()
+            .map_err(|e| format!("{address}: {e}"))?;
+        println!("listening on {scheme}://{local}/");
+        tokio::spawn(serve(app.clone(), listener, tls.clone()));
+    }
+    Ok(())
+}
+
+async fn stop_signal() -> Result<(), String> {
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .map_err(|e| format!("cannot watch SIGTERM: {e}"))?;
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate.recv() => {}
+    }
+    Ok(())
+}
+
+/// One sync round: sync, switch the served release if it changed, collect old releases, and
+/// record it all in the status and metrics. Logs one line (plus one per peer dropped).
+pub fn sync_round(dir: &Path, config: &Config, app: &App) {
+    let now = OffsetDateTime::now_utc();
+    let limits = Limits {
+        request_timeout: Duration::from_secs(config.timeout_secs),
+        connect_timeout: Duration::from_secs(config.timeout_secs.min(10)),
+    };
+    let peers: Vec<HttpTransport> = config
+        .peers
+        .iter()
+        .map(|peer| HttpTransport::new(peer, &limits))
+        .collect();
+    let names: Vec<String> = peers
+        .iter()
+        .map(trust::client::Transport::describe)
+        .collect();
+    let result = crate::sync_from(dir, peers, now);
+    let dropped = match &result {
+        Ok(report) => report.dropped.clone(),
+        Err(e) => e.dropped.clone(),
+    };
+    let peer_states: Vec<PeerState> = names
+        .iter()
+        .map(|name| PeerState {
+            url: name.clone(),
+            dropped: dropped
+                .iter()
+                .find(|(peer, _)| peer == name)
+                .map(|(_, why)| why.clone()),
+        })
+        .collect();
+    let mut error = None;
+    match &result {
+        Ok(report) => {
+            let switched = report.version != app.served().version;
+            if switched {
+                match Served::load(&dir.join("release"), &app_root(dir)) {
+                    Ok(served) => app.switch(served),
+                    Err(e) => error = Some(format!("synced but cannot serve: {e}")),
+                }
+            }
+            eprintln!(
+                "samizdat mirror: release {} from {}: {} of {} targets fetched ({} bytes){}",
+                report.version,
+                report.source,
+                report.targets_fetched,
+                report.targets,
+                report.bytes_fetched,
+                if switched { ", now served" } else { "" }
+            );
+            for (peer, why) in &report.dropped {
+                eprintln!("samizdat mirror:   dropped {peer}: {why}");
+            }
+            match crate::gc::collect(dir, config.grace_secs, now) {
+                Ok(collected) if !collected.releases.is_empty() => eprintln!(
+                    "samizdat mirror: collected releases {:?}: {} files, {} bytes",
+                    collected.releases, collected.files, collected.bytes
+                ),
+                Ok(_) => {}
+                Err(e) => eprintln!("samizdat mirror: cannot collect old releases: {e}"),
+            }
+        }
+        Err(e) => {
+            eprintln!("samizdat mirror: sync failed: {e}");
+            error = Some(e.to_string());
+        }
+    }
+    let ok = error.is_none();
+    let up: Vec<(String, bool)> = peer_states
+        .iter()
+        .map(|p| (p.url.clone(), p.dropped.is_none() && result.is_ok()))
+        .collect();
+    app.metrics.sync(ok, now.unix_timestamp(), &up);
+    if let Ok(mut status) = app.status.lock() {
+        status.last_attempt = Some(now);
+        if ok {
+            status.last_success = Some(now);
+        }
+        status.last_error = error;
+        status.peers = peer_states;
+    }
+}
+
+fn app_root(dir: &Path) -> Vec<u8> {
+    std::fs::read(dir.join("root.json")).unwrap_or_default()
+}

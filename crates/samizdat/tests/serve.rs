@@ -1,0 +1,380 @@
+//! The mirror's HTTP server (`samizdat mirror serve` / `run`): HTTP semantics checked with curl,
+//! HTTPS and HTTP/2, 410 for withdrawn documents, and origin → three mirrors on our own servers
+//! with python-tuf verifying through the last one.
+
+use crate::util::*;
+use std::fs;
+use std::io::{Read, Write};
+use std::path::Path;
+
+/// Starts `samizdat mirror serve DIR` on `ip`.
+fn serve(dir: &Path, ip: &str, log: &Path) -> Daemon {
+    Daemon::start(
+        &["mirror", "serve", p(dir), "--listen", &format!("{ip}:0")],
+        log,
+    )
+}
+
+fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
+    head.lines()
+        .find_map(|line| line.strip_prefix(&format!("{name}: ")))
+        .map(str::trim)
+}
+
+/// The target name and stored file of the sample's e-mail original.
+fn email_original(archive: &Path) -> (String, std::path::PathBuf) {
+    let file = target_file(&archive.join("release"), ".original.eml");
+    let name = file
+        .file_name()
+        .expect("name")
+        .to_string_lossy()
+        .into_owned();
+    (name, file)
+}
+
+/// Sends `request` as raw bytes (for what curl would normalise) and returns the status line.
+fn raw_status(url: &str, request: &str) -> String {
+    let address = url.trim_start_matches("http://").trim_end_matches('/');
+    let mut stream = std::net::TcpStream::connect(address).expect("connect");
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .expect("timeout");
+    stream.write_all(request.as_bytes()).expect("send");
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    String::from_utf8_lossy(&answer)
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[test]
+fn ranges_etags_head_and_caching_as_caches_and_download_managers_expect() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let archive = sample_release(tmp.path(), &[]);
+    let server = serve(&archive, "127.0.0.20", &tmp.path().join("serve.log"));
+    let (name, file) = email_original(&archive);
+    let bytes = fs::read(&file).expect("read");
+    let url = format!("{}targets/{name}", server.url);
+    let sha = name.split('.').next().expect("sha");
+
+    // Whole file: immutable, ETag = its SHA-256, sandboxed, no sniffing.
+    let (head, body) = curl(&url, &[]);
+    assert!(head.starts_with("http/1.1 200"), "{head}");
+    assert_eq!(body, bytes);
+    assert_eq!(header(&head, "etag"), Some(format!("\"{sha}\"").as_str()));
+    assert_eq!(
+        header(&head, "cache-control"),
+        Some("public, max-age=31536000, immutable")
+    );
+    assert_eq!(header(&head, "content-security-policy"), Some("sandbox"));
+    assert_eq!(header(&head, "x-content-type-options"), Some("nosniff"));
+    assert_eq!(header(&head, "content-type"), Some("message/rfc822"));
+    assert_eq!(header(&head, "accept-ranges"), Some("bytes"));
+
+    // Ranges: a middle, a suffix, past the end; If-Range with another tag gets it all.
+    let (head, body) = curl(&url, &["-H", "Range: bytes=10-19"]);
+    assert!(head.starts_with("http/1.1 206"), "{head}");
+    assert_eq!(body, bytes[10..20]);
+    let total = bytes.len();
+    assert_eq!(
+        header(&head, "content-range"),
+        Some(format!("bytes 10-19/{total}").as_str())
+    );
+    let (head, body) = curl(&url, &["-H", "Range: bytes=-7"]);
+    assert!(head.starts_with("http/1.1 206"), "{head}");
+    assert_eq!(body, bytes[total - 7..]);
+    let (head, _) = curl(&url, &["-H", &format!("Range: bytes={total}-")]);
+    assert!(head.starts_with("http/1.1 416"), "{head}");
+    assert_eq!(
+        header(&head, "content-range"),
+        Some(format!("bytes */{total}").as_str())
+    );
+    let (head, body) = curl(
+        &url,
+        &["-H", "Range: bytes=0-3", "-H", "If-Range: \"another\""],
+    );
+    assert!(head.starts_with("http/1.1 200"), "{head}");
+    assert_eq!(body, bytes);
+
+    // Conditional: the ETag it gave comes back as 304, with no body.
+    let (head, body) = curl(&url, &["-H", &format!("If-None-Match: \"{sha}\"")]);
+    assert!(head.starts_with("http/1.1 304"), "{head}");
+    assert!(body.is_empty());
+
+    // HEAD: the length, no body.
+    let (head, body) = curl(&url, &["-I"]);
+    assert!(head.starts_with("http/1.1 200"), "{head}");
+    assert_eq!(
+        header(&head, "content-length"),
+        Some(total.to_string().as_str())
+    );
+    assert!(body.is_empty());
+
+    // The plain path of the same document gives the same bytes (short caching: it may change).
+    let id = name.split('.').nth(1).expect("id");
+    let (head, body) = curl(&format!("{}d/{id}/original.eml", server.url), &[]);
+    assert!(head.starts_with("http/1.1 200"), "{head}");
+    assert_eq!(body, bytes);
+    assert_eq!(header(&head, "cache-control"), Some("public, max-age=300"));
+
+    // The timestamp: from memory, short max-age; versioned metadata immutable.
+    let (head, body) = curl(&format!("{}metadata/timestamp.json", server.url), &[]);
+    assert!(head.starts_with("http/1.1 200"), "{head}");
+    assert_eq!(header(&head, "cache-control"), Some("public, max-age=60"));
+    assert_eq!(
+        body,
+        fs::read(archive.join("release/metadata/timestamp.json")).expect("read")
+    );
+    let (head, _) = curl(&format!("{}metadata/1.snapshot.json", server.url), &[]);
+    assert_eq!(
+        header(&head, "cache-control"),
+        Some("public, max-age=31536000, immutable")
+    );
+
+    // Not there, not allowed, not a path.
+    let (head, _) = curl(&format!("{}targets/00.nothing.json", server.url), &[]);
+    assert!(head.starts_with("http/1.1 404"), "{head}");
+    let (head, _) = curl(&url, &["-X", "POST"]);
+    assert!(head.starts_with("http/1.1 405"), "{head}");
+    assert_eq!(header(&head, "allow"), Some("get, head"));
+    for path in [
+        "/metadata/../../keys/root-1.pk8",
+        "/targets/%2e%2e/x",
+        "/.git/config",
+    ] {
+        let status = raw_status(
+            &server.url,
+            &format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"),
+        );
+        assert!(status.starts_with("HTTP/1.1 400"), "{path}: {status}");
+    }
+
+    // A large file (streamed, not cached): whole, a range in the middle, HEAD.
+    let big: String = (0..40_000).map(|i| format!("line {i:08}\n")).collect();
+    drop(server);
+    release_a_note(&archive, "big.txt", &big);
+    let server = serve(&archive, "127.0.0.20", &tmp.path().join("serve2.log"));
+    let file = target_file(&archive.join("release"), "big-txt.original.txt");
+    let big_name = file
+        .file_name()
+        .expect("name")
+        .to_string_lossy()
+        .into_owned();
+    let big_url = format!("{}targets/{big_name}", server.url);
+    let (head, body) = curl(&big_url, &[]);
+    assert!(head.starts_with("http/1.1 200"), "{head}");
+    assert_eq!(body, big.as_bytes());
+    let (head, body) = curl(&big_url, &["-H", "Range: bytes=300000-300013"]);
+    assert!(head.starts_with("http/1.1 206"), "{head}");
+    assert_eq!(body, &big.as_bytes()[300_000..300_014]);
+    let (head, body) = curl(&big_url, &["-I"]);
+    assert_eq!(
+        header(&head, "content-length"),
+        Some(big.len().to_string().as_str())
+    );
+    assert!(body.is_empty());
+
+    // Every answer above was counted.
+    let (_, metrics) = curl(&format!("{}metrics", server.url), &[]);
+    let metrics = String::from_utf8_lossy(&metrics).into_owned();
+    assert!(
+        metrics.contains("samizdat_mirror_http_requests_total{class=\"2xx\"} ")
+            && metrics.contains("samizdat_mirror_release 2"),
+        "{metrics}"
+    );
+    let count = |class: &str| -> u64 {
+        metrics
+            .lines()
+            .find_map(|l| {
+                l.strip_prefix(&format!(
+                    "samizdat_mirror_http_requests_total{{class=\"{class}\"}} "
+                ))
+            })
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0)
+    };
+    assert_eq!(count("2xx"), 3, "{metrics}");
+}
+
+#[test]
+fn a_withdrawn_document_is_410_gone_on_every_path_with_the_reason() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let archive = sample_release(tmp.path(), &[]);
+    let (name, _) = email_original(&archive);
+    let id = name.split('.').nth(1).expect("id").to_owned();
+    run(
+        &[
+            "withdraw",
+            p(&archive),
+            &id,
+            "--reason",
+            "court order 12/2026",
+        ],
+        0,
+    );
+    run(&["release", p(&archive)], 0);
+    let server = serve(&archive, "127.0.0.21", &tmp.path().join("serve.log"));
+    // The old target file is still on disk (release 1), but the document is withdrawn.
+    for path in [
+        format!("targets/{name}"),
+        format!("d/{id}/original.eml"),
+        format!("d/{id}/doc.json"),
+    ] {
+        let (head, body) = curl(&format!("{}{path}", server.url), &[]);
+        assert!(head.starts_with("http/1.1 410"), "{path}: {head}");
+        assert!(
+            String::from_utf8_lossy(&body).contains("court order 12/2026"),
+            "{path}: {}",
+            String::from_utf8_lossy(&body)
+        );
+    }
+    // Other documents are untouched.
+    let (head, _) = curl(&format!("{}d/10PORTCITY101/doc.json", server.url), &[]);
+    assert!(head.starts_with("http/1.1 200"), "{head}");
+    let (_, body) = curl(&format!("{}withdrawn.json", server.url), &[]);
+    assert!(String::from_utf8_lossy(&body).contains(&id));
+}
+
+#[test]
+fn https_with_http2_from_certificate_files() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let archive = sample_release(tmp.path(), &[]);
+    let (cert, key) = (tmp.path().join("cert.pem"), tmp.path().join("key.pem"));
+    let out = std::process::Command::new("openssl")
+        .args(["req", "-x509", "-newkey", "ec", "-pkeyopt"])
+        .args(["ec_paramgen_curve:prime256v1", "-nodes", "-days", "1"])
+        .args([
+            "-subj",
+            "/CN=127.0.0.22",
+            "-addext",
+            "subjectAltName=IP:127.0.0.22",
+        ])
+        .args(["-keyout", p(&key), "-out", p(&cert)])
+        .output()
+        .expect("openssl (./test.sh installs it)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let server = Daemon::start(
+        &[
+            "mirror",
+            "serve",
+            p(&archive),
+            "--listen",
+            "127.0.0.22:0",
+            "--tls-cert",
+            p(&cert),
+            "--tls-key",
+            p(&key),
+        ],
+        &tmp.path().join("serve.log"),
+    );
+    assert!(server.url.starts_with("https://"), "{}", server.url);
+    let url = format!("{}metadata/timestamp.json", server.url);
+    let (head, body) = curl(&url, &["--cacert", p(&cert), "--http2"]);
+    assert!(head.starts_with("http/2 200"), "{head}");
+    assert_eq!(
+        body,
+        fs::read(archive.join("release/metadata/timestamp.json")).expect("read")
+    );
+    let (head, _) = curl(&url, &["--cacert", p(&cert), "--http1.1"]);
+    assert!(head.starts_with("http/1.1 200"), "{head}");
+    // Plain HTTP/2 (prior knowledge) on a plain listener.
+    let plain = serve(&archive, "127.0.0.23", &tmp.path().join("plain.log"));
+    let (head, _) = curl(
+        &format!("{}metadata/timestamp.json", plain.url),
+        &["--http2-prior-knowledge"],
+    );
+    assert!(head.starts_with("http/2 200"), "{head}");
+    // A certificate that is not one is a clear error naming the file.
+    fs::write(tmp.path().join("bad.pem"), "not a certificate").expect("write");
+    let out = run(
+        &[
+            "mirror",
+            "serve",
+            p(&archive),
+            "--listen",
+            "127.0.0.22:0",
+            "--tls-cert",
+            p(&tmp.path().join("bad.pem")),
+            "--tls-key",
+            p(&key),
+        ],
+        1,
+    );
+    assert!(stderr(&out).contains("bad.pem"), "{}", stderr(&out));
+}
+
+#[test]
+fn origin_and_three_mirrors_c_syncs_from_b_while_the_origin_is_down() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let archive = sample_release(tmp.path(), &[]);
+    let root = archive.join("root.json");
+    let log = |name: &str| tmp.path().join(format!("{name}.log"));
+    let origin = serve(&archive, "127.0.0.30", &log("origin"));
+    let mirror = |name: &str, ip: &str, peers: &[&str]| {
+        let dir = tmp.path().join(name);
+        let mut args = vec!["mirror", "init", p(&dir), "--root", p(&root)];
+        for peer in peers {
+            args.extend(["--peer", peer]);
+        }
+        let listen = format!("{ip}:0");
+        args.extend(["--listen", &listen, "--interval", "1"]);
+        run(&args, 0);
+        Daemon::start(&["mirror", "run", p(&dir)], &log(name))
+    };
+    let a = mirror("a", "127.0.0.31", &[&origin.url]);
+    let b = mirror("b", "127.0.0.32", &[&origin.url, &a.url]);
+    a.wait_for_release(1);
+    b.wait_for_release(1);
+    let origin_address = origin
+        .url
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_owned();
+    drop(origin);
+
+    // C knows only B; the origin is down.
+    let c = mirror("c", "127.0.0.33", &[&b.url]);
+    c.wait_for_release(1);
+    let status = c.status();
+    assert_eq!(status["peers"][0]["url"], b.url.as_str(), "{status}");
+    assert_eq!(status["peers"][0]["state"], "ok", "{status}");
+    assert!(status["sync"]["last_success"].is_string(), "{status}");
+
+    // python-tuf, given only root.json, verifies documents fetched through C.
+    let cache = tmp.path().join("ngclient");
+    fs::create_dir_all(&cache).expect("mkdir");
+    fs::copy(&root, cache.join("root.json")).expect("copy");
+    let lines = ngclient(
+        &cache,
+        &c.url,
+        &tmp.path().join("dl"),
+        &["10PORTCITY101.json"],
+    );
+    assert!(lines[0].starts_with("OK 10PORTCITY101.json "), "{lines:?}");
+    run(&["verify", "--root", p(&root), &c.url], 0);
+
+    // The origin comes back with a second release: it reaches C through B.
+    release_a_note(&archive, "late.txt", "a document of the second release");
+    let origin = Daemon::start(
+        &["mirror", "serve", p(&archive), "--listen", &origin_address],
+        &log("origin2"),
+    );
+    b.wait_for_release(2);
+    c.wait_for_release(2);
+    let lines = ngclient(&cache, &c.url, &tmp.path().join("dl2"), &["late-txt.json"]);
+    assert!(lines[0].starts_with("OK "), "{lines:?}");
+    drop(origin);
+    let (_, metrics) = curl(&format!("{}metrics", c.url), &[]);
+    let metrics = String::from_utf8_lossy(&metrics).into_owned();
+    assert!(metrics.contains("samizdat_mirror_release 2"), "{metrics}");
+    assert!(
+        metrics.contains(&format!("samizdat_mirror_peer_up{{peer=\"{}\"}} 1", b.url)),
+        "{metrics}"
+    );
+}
