@@ -17,6 +17,19 @@ use crate::status::{PeerState, Status};
 /// Syncs the mirror in `dir` from its peers every `config.interval_secs` and serves it on
 /// `config.listen` until SIGTERM or Ctrl-C. Prints `listening on URL` for each address.
 pub fn run(dir: &Path, config: Config) -> Result<(), String> {
+    let runtime = runtime()?;
+    let result = runtime.block_on(async {
+        start_mirror(dir, config).await?;
+        stop_signal().await
+    });
+    // A sync still running is simply abandoned: a sync killed at any moment is safe.
+    runtime.shutdown_background();
+    result
+}
+
+/// Starts the mirror in `dir` inside the current runtime: its servers, and its sync loop (the
+/// first round at once). Returns the app and the URLs it serves on.
+pub async fn start_mirror(dir: &Path, config: Config) -> Result<(Arc<App>, Vec<String>), String> {
     config.check()?;
     let root = read_root(&dir.join("root.json"))?;
     let release_dir = dir.join("release");
@@ -26,21 +39,73 @@ pub fn run(dir: &Path, config: Config) -> Result<(), String> {
         ..Status::default()
     };
     let app = Arc::new(App::new(release_dir, served, status));
+    let urls = start_servers(&app, &config.listen, tls(&config)?).await?;
+    let (dir, looping) = (dir.to_owned(), app.clone());
+    tokio::spawn(async move {
+        loop {
+            let (dir, app, config) = (dir.clone(), looping.clone(), config.clone());
+            let interval = Duration::from_secs(config.interval_secs);
+            let _ = tokio::task::spawn_blocking(move || sync_round(&dir, &config, &app)).await;
+            tokio::time::sleep(interval).await;
+        }
+    });
+    Ok((app, urls))
+}
+
+/// The demo's network: the origin's release served on `origin_listen`, and one mirror per
+/// folder in `mirrors` (each syncing from the origin, serving on its address). Waits until
+/// every mirror serves the origin's release, calls `ready` with the origin's and the mirrors'
+/// URLs, then serves until SIGTERM or Ctrl-C (or for `serve_for`, when given).
+pub fn demo_network(
+    origin: &Path,
+    origin_listen: &str,
+    mirrors: &[(PathBuf, String)],
+    serve_for: Option<Duration>,
+    ready: impl FnOnce(&str, &[String]),
+) -> Result<(), String> {
     let runtime = runtime()?;
     let result = runtime.block_on(async {
-        start_servers(&app, &config.listen, tls(&config)?).await?;
-        let (dir, app) = (dir.to_owned(), app.clone());
-        tokio::spawn(async move {
-            loop {
-                let (dir, app, config) = (dir.clone(), app.clone(), config.clone());
-                let interval = Duration::from_secs(config.interval_secs);
-                let _ = tokio::task::spawn_blocking(move || sync_round(&dir, &config, &app)).await;
-                tokio::time::sleep(interval).await;
+        let root = read_root(&origin.join("root.json"))?;
+        let origin_served = Served::load(&origin.join("release"), &root)?;
+        let version = origin_served.version;
+        let origin_app = Arc::new(App::new(
+            origin.join("release"),
+            origin_served,
+            Status::default(),
+        ));
+        let origin_url = start_servers(&origin_app, &[origin_listen.to_owned()], None)
+            .await?
+            .remove(0);
+        let mut apps = Vec::new();
+        let mut urls = Vec::new();
+        for (dir, listen) in mirrors {
+            std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+            std::fs::write(dir.join("root.json"), &root)
+                .map_err(|e| format!("{}: {e}", dir.display()))?;
+            let mut config = Config::new(vec![origin_url.clone()]);
+            config.listen = vec![listen.clone()];
+            config.interval_secs = 10;
+            config.save(dir)?;
+            let (app, mut served_on) = start_mirror(dir, config).await?;
+            apps.push(app);
+            urls.push(served_on.remove(0));
+        }
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+        while apps.iter().any(|app| app.served().version < version) {
+            if tokio::time::Instant::now() > deadline {
+                return Err("the demo mirrors did not sync within 2 minutes".into());
             }
-        });
-        stop_signal().await
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        ready(&origin_url, &urls);
+        match serve_for {
+            Some(duration) => {
+                tokio::time::sleep(duration).await;
+                Ok(())
+            }
+            None => stop_signal().await,
+        }
     });
-    // A sync still running is simply abandoned: a sync killed at any moment is safe.
     runtime.shutdown_background();
     result
 }
@@ -108,12 +173,14 @@ fn load_or_empty(release_dir: &Path, root: &[u8]) -> Served {
     }
 }
 
+/// Binds every address and serves `app` on it; prints and returns the URLs.
 async fn start_servers(
     app: &Arc<App>,
     listen: &[String],
     tls: Option<tokio_rustls::TlsAcceptor>,
-) -> Result<(), String> {
+) -> Result<Vec<String>, String> {
     let scheme = if tls.is_some() { "https" } else { "http" };
+    let mut urls = Vec::new();
     for address in listen {
         let address: SocketAddr = address
             .parse()
@@ -124,10 +191,12 @@ async fn start_servers(
         let local = listener
             .local_addr()
             .map_err(|e| format!("{address}: {e}"))?;
-        println!("listening on {scheme}://{local}/");
+        let url = format!("{scheme}://{local}/");
+        println!("listening on {url}");
+        urls.push(url);
         tokio::spawn(serve(app.clone(), listener, tls.clone()));
     }
-    Ok(())
+    Ok(urls)
 }
 
 async fn stop_signal() -> Result<(), String> {
@@ -143,6 +212,7 @@ async fn stop_signal() -> Result<(), String> {
 /// One sync round: sync, switch the served release if it changed, collect old releases, and
 /// record it all in the status and metrics. Logs one line (plus one per peer dropped).
 pub fn sync_round(dir: &Path, config: &Config, app: &App) {
+    let who = format!("samizdat mirror {}", dir.display());
     let now = OffsetDateTime::now_utc();
     let limits = Limits {
         request_timeout: Duration::from_secs(config.timeout_secs),
@@ -183,7 +253,7 @@ pub fn sync_round(dir: &Path, config: &Config, app: &App) {
                 }
             }
             eprintln!(
-                "samizdat mirror: release {} from {}: {} of {} targets fetched ({} bytes){}",
+                "{who}: release {} from {}: {} of {} targets fetched ({} bytes){}",
                 report.version,
                 report.source,
                 report.targets_fetched,
@@ -192,19 +262,19 @@ pub fn sync_round(dir: &Path, config: &Config, app: &App) {
                 if switched { ", now served" } else { "" }
             );
             for (peer, why) in &report.dropped {
-                eprintln!("samizdat mirror:   dropped {peer}: {why}");
+                eprintln!("{who}:   dropped {peer}: {why}");
             }
             match crate::gc::collect(dir, config.grace_secs, now) {
                 Ok(collected) if !collected.releases.is_empty() => eprintln!(
-                    "samizdat mirror: collected releases {:?}: {} files, {} bytes",
+                    "{who}: collected releases {:?}: {} files, {} bytes",
                     collected.releases, collected.files, collected.bytes
                 ),
                 Ok(_) => {}
-                Err(e) => eprintln!("samizdat mirror: cannot collect old releases: {e}"),
+                Err(e) => eprintln!("{who}: cannot collect old releases: {e}"),
             }
         }
         Err(e) => {
-            eprintln!("samizdat mirror: sync failed: {e}");
+            eprintln!("{who}: sync failed: {e}");
             error = Some(e.to_string());
         }
     }

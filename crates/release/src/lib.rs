@@ -774,7 +774,8 @@ impl Phases {
     }
 
     fn mark(&mut self, phase: &str) {
-        if let Some(last) = self.last.replace(std::time::Instant::now()) {
+        if let Some(last) = self.last.as_mut() {
+            let last = std::mem::replace(last, std::time::Instant::now());
             eprintln!("samizdat: {phase}: {:.3} s", last.elapsed().as_secs_f64());
         }
     }

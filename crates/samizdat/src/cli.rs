@@ -89,11 +89,18 @@ enum Command {
     /// Run a mirror.
     #[command(subcommand)]
     Mirror(MirrorCommand),
-    /// Run the sample archive end to end: ingest, release, verify.
+    /// Run the sample archive end to end: ingest, release, verify, then serve it from an
+    /// origin and two mirrors on loopback until Ctrl-C.
     Demo {
-        /// Where to keep the demo archive.
+        /// Where to keep the demo archive (and its mirrors).
         #[arg(long, default_value = "samizdat-demo")]
         dir: PathBuf,
+        /// The origin's port on 127.0.0.1; the mirrors take the next two (0: any free ports).
+        #[arg(long, default_value_t = 8480)]
+        port: u16,
+        /// Stop after this many seconds instead of at Ctrl-C.
+        #[arg(long)]
+        stop_after: Option<u64>,
     },
     /// Extract a PDF's text (run by `add` in a child process with limits).
     #[command(hide = true)]
@@ -410,7 +417,17 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Demo { dir } => crate::demo::run(&dir),
+        Command::Demo {
+            dir,
+            port,
+            stop_after,
+        } => crate::demo::run(
+            &dir,
+            &crate::demo::Network {
+                port,
+                stop_after: stop_after.map(Duration::from_secs),
+            },
+        ),
         Command::ExtractPdf { file } => {
             let code = archive::read::pdf::child_main(&file);
             Ok(ExitCode::from(u8::try_from(code).unwrap_or(1)))

@@ -1,6 +1,7 @@
-//! `samizdat demo`: the sample archive that ships in `sample/`, ingested, released and verified.
-//! Run it twice: the second run finds nothing new to ingest and signs a release that re-signs
-//! nothing but the snapshot and timestamp.
+//! `samizdat demo`: the sample archive that ships in `sample/`, ingested, released and verified;
+//! then the origin and two mirrors on loopback, the mirrors syncing from the origin, until
+//! Ctrl-C. Run it twice: the second run finds nothing new to ingest and signs a release that
+//! re-signs nothing but the snapshot and timestamp.
 
 use crate::cli::{print_summary, read_options, verify};
 use crate::progress::Bar;
@@ -24,7 +25,14 @@ fn sample_dir() -> Result<PathBuf> {
     bail!("cannot find the sample archive (run from the samizdat checkout)")
 }
 
-pub fn run(dir: &Path) -> Result<ExitCode> {
+/// Where the demo serves: the origin on `port`, the mirrors on the next two (0: any free ports).
+pub struct Network {
+    pub port: u16,
+    /// Stop after this long instead of at Ctrl-C.
+    pub stop_after: Option<Duration>,
+}
+
+pub fn run(dir: &Path, network: &Network) -> Result<ExitCode> {
     let sample = sample_dir()?;
     if !dir.join(release::CONFIG_FILE).exists() {
         let options = InitOptions {
@@ -56,18 +64,50 @@ pub fn run(dir: &Path) -> Result<ExitCode> {
         &[],
         false,
     )?;
-    println!();
-    println!(
-        "The release is in {}/ : serve it with any web server,",
-        release_dir.display()
-    );
-    println!(
-        "e.g. python3 -m http.server -d {} 8000",
-        release_dir.display()
-    );
-    println!(
-        "and check it from anywhere with: samizdat verify --root {} http://127.0.0.1:8000/",
-        dir.join("root.json").display()
-    );
-    Ok(code)
+    if code != ExitCode::SUCCESS {
+        return Ok(code);
+    }
+    println!("== origin and two mirrors on loopback");
+    let address = |offset: u16| {
+        let port = if network.port == 0 {
+            0
+        } else {
+            network.port + offset
+        };
+        format!("127.0.0.1:{port}")
+    };
+    let mirrors = [
+        (dir.join("mirror-a"), address(1)),
+        (dir.join("mirror-b"), address(2)),
+    ];
+    let root = dir.join("root.json");
+    mirror::run::demo_network(
+        dir,
+        &address(0),
+        &mirrors,
+        network.stop_after,
+        |origin, urls| {
+            println!();
+            println!("origin   {origin}");
+            for (name, url) in ["mirror A", "mirror B"].iter().zip(urls) {
+                println!("{name} {url}  (synced from the origin; re-checks it every 10 s)");
+            }
+            println!();
+            if let Some(first) = urls.first() {
+                println!("open {first}");
+                println!(
+                    "status: {first}.well-known/samizdat/status.json   metrics: {first}metrics"
+                );
+            }
+            if let Some(last) = urls.last() {
+                println!(
+                    "check a mirror from anywhere: samizdat verify --root {} {last}",
+                    root.display()
+                );
+            }
+            println!("Ctrl-C stops them.");
+        },
+    )
+    .map_err(anyhow::Error::msg)?;
+    Ok(ExitCode::SUCCESS)
 }

@@ -300,3 +300,36 @@ In-Reply-To: <berth7@example.org>\r\n\r\nWho replaced them?\r\n";
     let original = target_file(&release, &format!("{parent_id}.original.eml"));
     assert_eq!(std::fs::read(original).expect("read"), first);
 }
+
+/// `samizdat demo`: the sample archive released and verified, then served by an origin and two
+/// mirrors that synced from it; each mirror's copy verifies.
+#[test]
+fn demo_releases_the_sample_and_two_mirrors_sync_it() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("demo");
+    let out = run(
+        &["demo", "--dir", p(&dir), "--port", "0", "--stop-after", "1"],
+        0,
+    );
+    let text = stdout(&out);
+    assert!(text.contains("release 1: authentic and fresh"), "{text}");
+    assert!(text.contains("mirror A http://127.0.0.1:"), "{text}");
+    assert!(text.contains("mirror B http://127.0.0.1:"), "{text}");
+    for mirror in ["mirror-a", "mirror-b"] {
+        let root = dir.join("root.json");
+        let out = run(
+            &[
+                "verify",
+                "--root",
+                p(&root),
+                p(&dir.join(mirror).join("release")),
+            ],
+            0,
+        );
+        assert!(
+            stdout(&out).starts_with("release 1: authentic"),
+            "{}",
+            stdout(&out)
+        );
+    }
+}
