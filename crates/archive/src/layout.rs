@@ -45,6 +45,20 @@ pub fn target_of_plain_path(path: &str) -> Option<String> {
     (clean_ext(ext) == ext).then(|| format!("{id}.original.{ext}"))
 }
 
+/// The plain site path of a target, if it has one (the inverse of [`target_of_plain_path`]).
+pub fn plain_path_of_target(name: &str) -> Option<String> {
+    if name == WITHDRAWN_TARGET {
+        return Some("/withdrawn.json".to_owned());
+    }
+    let id = doc_of_target(name)?;
+    let rest = &name[id.len() + 1..];
+    if rest == "json" {
+        return Some(format!("/d/{id}/doc.json"));
+    }
+    let ext = rest.strip_prefix("original.")?;
+    Some(format!("/d/{id}/original.{ext}"))
+}
+
 /// An extension safe in a target name: lowercase ASCII letters, digits and inner dots; else `bin`.
 pub fn clean_ext(ext: &str) -> String {
     let ext = ext.trim_matches('.').to_ascii_lowercase();
@@ -83,6 +97,7 @@ mod tests {
             ("/d/m-0123abcd/doc.json", record_target(&id)),
             ("/withdrawn.json", WITHDRAWN_TARGET.to_owned()),
         ] {
+            assert_eq!(plain_path_of_target(&target).as_deref(), Some(path));
             assert_eq!(target_of_plain_path(path), Some(target), "{path}");
         }
         for path in [

@@ -14,9 +14,10 @@
 //!
 //! Modules: [`sync`] (the client workflow against several peers), [`served`] (the release in
 //! memory), [`serve`] (the HTTP app), [`status`], [`metrics`], [`gc`] (old releases, the lock),
-//! [`config`], [`run`] (the daemon).
+//! [`config`], [`run`] (the daemon), [`export`] (a static tree for a plain web root).
 
 pub mod config;
+pub mod export;
 pub mod gc;
 pub mod metrics;
 pub mod run;

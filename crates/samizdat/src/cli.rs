@@ -83,6 +83,9 @@ enum Command {
         #[arg(long, short)]
         verbose: bool,
     },
+    /// Write the release in DIR (an archive or a mirror folder) as a static tree for a plain web
+    /// root: metadata/, targets/ and the plain site paths (/d/<id>/...), hard-linked when possible.
+    Export { dir: PathBuf, out: PathBuf },
     /// Manage keys.
     #[command(subcommand)]
     Key(KeyCommand),
@@ -211,9 +214,10 @@ enum MirrorCommand {
         #[arg(long, default_value_t = 86_400)]
         grace: u64,
     },
-    /// Push the release in DIR (an archive or a mirror folder) to a plain web root with rsync,
-    /// in two stages: targets first, then metadata, `timestamp.json` last. DEST is an rsync
-    /// destination (`/var/www/samizdat` or `user@host:/var/www/samizdat`).
+    /// Push the release in DIR (an archive or a mirror folder) to a plain web root with rsync:
+    /// exported to DIR/export, then sent in stages: targets and plain paths, metadata,
+    /// `timestamp.json` last. DEST is an rsync destination (`/var/www/samizdat`,
+    /// `user@host:/var/www/samizdat`, or `user@host:` through an rrsync-restricted key).
     Push { dir: PathBuf, dest: String },
     /// Sync the mirror in DIR from a peer (the origin or another mirror), verifying every file.
     Sync {
@@ -318,6 +322,10 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             verbose,
         } => verify(&root, &source, &targets, verbose),
         Command::Mirror(MirrorCommand::Push { dir, dest }) => push(&dir, &dest),
+        Command::Export { dir, out } => {
+            export(&dir, &out)?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Mirror(MirrorCommand::Init {
             dir,
             root,
@@ -511,7 +519,7 @@ pub fn print_summary(s: &archive::ingest::Summary) {
 /// `mirror push`: rsync in the order that keeps the web root valid at every moment. Until the
 /// new `timestamp.json` lands, readers see the previous release, whose files are all still there
 /// (nothing is deleted: old releases' files are collected by a later issue).
-fn push(dir: &Path, dest: &str) -> Result<ExitCode> {
+fn export(dir: &Path, out: &Path) -> Result<mirror::export::Exported> {
     let release = dir.join("release");
     for sub in ["targets", "metadata"] {
         if !release.join(sub).is_dir() {
@@ -521,13 +529,35 @@ fn push(dir: &Path, dest: &str) -> Result<ExitCode> {
             );
         }
     }
+    let exported = mirror::export::export(dir, out).map_err(anyhow::Error::msg)?;
+    println!(
+        "exported release {} ({} targets) to {}: {} files written, {} withdrawn paths replaced by a notice",
+        exported.version,
+        exported.targets,
+        out.display(),
+        exported.written,
+        exported.withdrawn
+    );
+    Ok(exported)
+}
+
+fn push(dir: &Path, dest: &str) -> Result<ExitCode> {
+    // The static tree (targets, plain site paths, metadata) in DIR/export, hard links into the
+    // release: cheap, and kept between pushes so that only what changed is linked anew.
+    let tree = dir.join("export");
+    export(dir, &tree)?;
+    let release = tree;
     let dest = dest.trim_end_matches('/');
     let stages: [(&str, Vec<String>); 3] = [
         (
-            "targets",
+            "targets and plain paths",
             vec![
-                format!("{}/targets/", release.display()),
-                format!("{dest}/targets/"),
+                // Hard links kept (-H): a plain path and its target are one file there too.
+                "-H".into(),
+                "--exclude=/metadata/".into(),
+                "--exclude=/.tmp/".into(),
+                format!("{}/", release.display()),
+                format!("{dest}/"),
             ],
         ),
         (
@@ -563,7 +593,7 @@ fn push(dir: &Path, dest: &str) -> Result<ExitCode> {
             );
         }
     }
-    println!("pushed {} to {dest}", release.display());
+    println!("pushed {} to {dest}", dir.display());
     Ok(ExitCode::SUCCESS)
 }
 

@@ -349,6 +349,72 @@ fn rsync_pushed_web_root_served_by_nginx_verifies_with_python_tuf() {
         "{}",
         stdout(&out)
     );
+    // The plain site paths are there too, the same bytes as their targets.
+    let (head, body) = curl(&format!("{}/d/late-txt/original.txt", nginx.url), &[]);
+    assert!(head.starts_with("http/1.1 200"), "{head}");
+    assert_eq!(body, b"A late note.\n");
+
+    // A withdrawal reaches the web root even without deletes: the plain paths become a notice.
+    run(
+        &[
+            "withdraw",
+            p(&archive),
+            "late-txt",
+            "--reason",
+            "court order 7",
+        ],
+        0,
+    );
+    run(&["release", p(&archive)], 0);
+    run(&["mirror", "push", p(&archive), p(&webroot)], 0);
+    let (_, body) = curl(&format!("{}/d/late-txt/original.txt", nginx.url), &[]);
+    let body = String::from_utf8_lossy(&body).into_owned();
+    assert!(
+        body.contains("withdrawn") && body.contains("court order 7"),
+        "{body}"
+    );
+    let out = run(&["verify", "--root", p(&root), &nginx.url], 0);
+    assert!(
+        stdout(&out).starts_with("release 3: authentic"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+/// `samizdat export`: a static tree of hard links into the release; again, nothing to write.
+#[test]
+fn export_links_targets_and_plain_paths_and_is_incremental() {
+    use std::os::unix::fs::MetadataExt;
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let archive = sample_release(tmp.path(), &[]);
+    let out_dir = tmp.path().join("static");
+    let out = run(&["export", p(&archive), p(&out_dir)], 0);
+    assert!(
+        stdout(&out).starts_with("exported release 1 (29 targets)"),
+        "{}",
+        stdout(&out)
+    );
+    let target = target_file(&archive.join("release"), "10PORTCITY101.json");
+    let plain = out_dir.join("d/10PORTCITY101/doc.json");
+    let inode = |path: &std::path::Path| fs::metadata(path).expect("stat").ino();
+    assert_eq!(inode(&plain), inode(&target), "a hard link, not a copy");
+    assert!(out_dir.join("withdrawn.json").exists());
+    assert!(out_dir.join("metadata/timestamp.json").exists());
+    run(
+        &[
+            "verify",
+            "--root",
+            p(&archive.join("root.json")),
+            p(&out_dir),
+        ],
+        0,
+    );
+    let out = run(&["export", p(&archive), p(&out_dir)], 0);
+    assert!(
+        stdout(&out).contains(": 0 files written"),
+        "{}",
+        stdout(&out)
+    );
 }
 
 /// The evil peer kit's file-level lies: for each, the mirror stores nothing from the liar, names

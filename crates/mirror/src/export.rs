@@ -1,0 +1,184 @@
+//! `samizdat export`: a release as a plain static tree that any web server serves as it is
+//! (nginx, Apache, object storage), for volunteers who have only a web root.
+//!
+//! ```text
+//! OUT/metadata/           the release's metadata; timestamp.json written last
+//! OUT/targets/            SHA256.NAME files (hard links to the release's when on one file system)
+//! OUT/d/<id>/doc.json     the plain site paths, hard links to the same files
+//! OUT/d/<id>/original.EXT
+//! OUT/withdrawn.json
+//! ```
+//!
+//! Incremental: a file already in place (same inode, or same length for an immutable target) is
+//! left alone. A withdrawn document's plain paths that an earlier export wrote are replaced
+//! by a short notice rather than deleted, so that a push through a no-delete key (rrsync
+//! `-no-del`) still takes the document down on the volunteer's web root.
+
+use std::fs;
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+
+use time::OffsetDateTime;
+use trust::client::{Client, DirTransport, Options};
+
+/// What an export wrote.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Exported {
+    pub version: u64,
+    pub targets: usize,
+    /// Files newly linked or copied (targets, plain paths, metadata).
+    pub written: usize,
+    /// Plain paths of withdrawn documents replaced by a notice.
+    pub withdrawn: usize,
+}
+
+/// Exports the release in `dir/release` (an archive's or a mirror's), verified against
+/// `dir/root.json` (else the release's own `1.root.json`), into `out`.
+pub fn export(dir: &Path, out: &Path) -> Result<Exported, String> {
+    let release = dir.join("release");
+    let root_path = if dir.join("root.json").exists() {
+        dir.join("root.json")
+    } else {
+        release.join("metadata/1.root.json")
+    };
+    let root =
+        fs::read(&root_path).map_err(|e| format!("{}: cannot read: {e}", root_path.display()))?;
+    let options = Options {
+        allow_expired: true,
+        ..Options::new(OffsetDateTime::now_utc())
+    };
+    let context = |e: trust::Error| format!("{}: {e}", release.display());
+    let mut client = Client::load(&root, DirTransport::new(&release), options).map_err(context)?;
+    let targets = client.all_targets().map_err(context)?;
+    let mut report = Exported {
+        version: client.version(),
+        targets: targets.len(),
+        ..Exported::default()
+    };
+    let tmp = out.join(".tmp");
+    for sub in ["metadata", "targets", "d"] {
+        let path = out.join(sub);
+        fs::create_dir_all(&path).map_err(|e| format!("{}: cannot create: {e}", path.display()))?;
+    }
+    fs::create_dir_all(&tmp).map_err(|e| format!("{}: cannot create: {e}", tmp.display()))?;
+
+    // Targets and their plain paths.
+    for (name, info) in &targets {
+        let file = format!("{}.{name}", info.hashes.sha256.to_hex());
+        let source = release.join("targets").join(&file);
+        if place(&source, &out.join("targets").join(&file), &tmp)? {
+            report.written += 1;
+        }
+        if let Some(plain) = archive::layout::plain_path_of_target(name.as_str()) {
+            if place(&source, &out.join(&plain[1..]), &tmp)? {
+                report.written += 1;
+            }
+        }
+    }
+
+    // Withdrawn documents: what an earlier export left at their plain paths becomes a notice.
+    if let Some((name, info)) = targets
+        .iter()
+        .find(|(name, _)| name.as_str() == archive::layout::WITHDRAWN_TARGET)
+    {
+        let file = release
+            .join("targets")
+            .join(format!("{}.{name}", info.hashes.sha256.to_hex()));
+        let bytes = fs::read(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+        let list: serde_json::Value =
+            serde_json::from_slice(&bytes).map_err(|e| format!("{}: {e}", file.display()))?;
+        for tombstone in list["withdrawn"].as_array().into_iter().flatten() {
+            let (Some(id), Some(reason)) = (tombstone["id"].as_str(), tombstone["reason"].as_str())
+            else {
+                continue;
+            };
+            if archive::model::DocId::new(id).is_err() {
+                continue;
+            }
+            let folder = out.join("d").join(id);
+            let Ok(entries) = fs::read_dir(&folder) else {
+                continue;
+            };
+            let notice = format!("{id} was withdrawn by the publisher: {reason}\n");
+            for entry in entries.flatten() {
+                let path = entry.path();
+                if fs::read(&path).ok().as_deref() == Some(notice.as_bytes()) {
+                    continue;
+                }
+                // Unlinked first: the file may be a hard link to a target.
+                fs::remove_file(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+                write_new(&path, notice.as_bytes(), &tmp)?;
+                report.withdrawn += 1;
+            }
+        }
+    }
+
+    // Metadata, the timestamp last.
+    let metadata = release.join("metadata");
+    let entries = fs::read_dir(&metadata).map_err(|e| format!("{}: {e}", metadata.display()))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| format!("{}: {e}", metadata.display()))?;
+        let name = entry.file_name();
+        if name == "timestamp.json" || name.to_string_lossy().starts_with('.') {
+            continue;
+        }
+        if place(&entry.path(), &out.join("metadata").join(&name), &tmp)? {
+            report.written += 1;
+        }
+    }
+    let timestamp = fs::read(metadata.join("timestamp.json"))
+        .map_err(|e| format!("{}: {e}", metadata.join("timestamp.json").display()))?;
+    let out_timestamp = out.join("metadata/timestamp.json");
+    if fs::read(&out_timestamp).ok() != Some(timestamp.clone()) {
+        write_new(&out_timestamp, &timestamp, &tmp)?;
+        report.written += 1;
+    }
+    let _ = fs::remove_dir(&tmp);
+    Ok(report)
+}
+
+/// Puts `source` at `dest` (a hard link, else a copy) unless it is there already. Names are
+/// immutable (content-addressed targets, versioned metadata; a plain path changes only with its
+/// document's bytes, and then its length or inode does).
+fn place(source: &Path, dest: &Path, tmp: &Path) -> Result<bool, String> {
+    let from = fs::metadata(source).map_err(|e| format!("{}: {e}", source.display()))?;
+    if let Ok(existing) = fs::metadata(dest) {
+        let same_inode = existing.ino() == from.ino() && existing.dev() == from.dev();
+        if same_inode || (existing.len() == from.len() && is_target(dest)) {
+            return Ok(false);
+        }
+    }
+    if let Some(parent) = dest.parent() {
+        fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
+    }
+    let staged = tmp.join(format!(
+        "{}.{}",
+        std::process::id(),
+        dest.file_name()
+            .map(|n| n.to_string_lossy())
+            .unwrap_or_default()
+    ));
+    let _ = fs::remove_file(&staged);
+    if fs::hard_link(source, &staged).is_err() {
+        fs::copy(source, &staged).map_err(|e| format!("{}: cannot copy: {e}", source.display()))?;
+    }
+    fs::rename(&staged, dest).map_err(|e| format!("{}: {e}", dest.display()))?;
+    Ok(true)
+}
+
+/// Writes a new file at `dest` through `tmp` and a rename.
+fn write_new(dest: &Path, bytes: &[u8], tmp: &Path) -> Result<(), String> {
+    let mut file =
+        tempfile::NamedTempFile::new_in(tmp).map_err(|e| format!("{}: {e}", tmp.display()))?;
+    std::io::Write::write_all(&mut file, bytes).map_err(|e| format!("{}: {e}", dest.display()))?;
+    file.persist(dest)
+        .map_err(|e| format!("{}: {}", dest.display(), e.error))?;
+    Ok(())
+}
+
+/// Whether `path` is a content-addressed target (`.../targets/SHA.NAME`).
+fn is_target(path: &Path) -> bool {
+    path.parent()
+        .and_then(Path::file_name)
+        .is_some_and(|n| n == "targets")
+}
