@@ -159,6 +159,22 @@ pub fn collect(dir: &Path, grace_seconds: u64, now: OffsetDateTime) -> Result<Co
             collected.bytes += len;
         }
     }
+    // Gzipped copies (made by the server) of files no longer there.
+    for sub in ["targets", "metadata"] {
+        let gz_dir = dir.join("cache/gz").join(sub);
+        let Ok(entries) = fs::read_dir(&gz_dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let source = name
+                .strip_suffix(".gz")
+                .map(|n| dir.join("release").join(sub).join(n));
+            if !source.is_some_and(|s| s.exists()) {
+                let _ = fs::remove_file(entry.path());
+            }
+        }
+    }
     history.releases.retain(|e| !due.contains(&e.version));
     write_history(dir, &history)?;
     collected.releases = due;

@@ -69,6 +69,8 @@ const NO_STORE: &str = "no-store";
 /// The server's state: the release served (swapped atomically after a sync), status, metrics.
 pub struct App {
     release_dir: PathBuf,
+    /// Gzipped copies of compressible immutable files, made on first request (`DIR/cache/gz`).
+    gz_dir: PathBuf,
     served: ArcSwap<Served>,
     pub status: Mutex<Status>,
     pub metrics: Metrics,
@@ -80,7 +82,12 @@ impl App {
     pub fn new(release_dir: PathBuf, served: Served, status: Status) -> App {
         let metrics = Metrics::new();
         metrics.release(&served);
+        let gz_dir = release_dir
+            .parent()
+            .unwrap_or(Path::new("."))
+            .join("cache/gz");
         App {
+            gz_dir,
             release_dir,
             served: ArcSwap::from_pointee(served),
             status: Mutex::new(status),
@@ -198,6 +205,15 @@ impl App {
         sandbox: bool,
     ) -> Response<Body> {
         let content_type = content_type(name);
+        // Content-addressed targets and versioned metadata never change under their name.
+        let immutable = caching == IMMUTABLE || path.starts_with(self.release_dir.join("targets"));
+        let compressible = immutable && is_text(content_type);
+        if compressible && accepts_gzip(ask.headers) {
+            let gz = self.gzipped(ask, path, etag, caching, content_type, sandbox);
+            if let Some(response) = gz {
+                return response;
+            }
+        }
         if none_match(ask.headers, etag) {
             return not_modified(etag, caching);
         }
@@ -216,7 +232,87 @@ impl App {
                 HeaderValue::from_static("sandbox"),
             );
         }
+        if compressible {
+            response
+                .headers_mut()
+                .insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+        }
         response
+    }
+
+    /// The gzipped representation of an immutable text file, made once and kept on disk
+    /// (an empty file there means "not worth it"). None: serve the file as it is (no Range on
+    /// gzipped bytes; too large; does not shrink; cannot be read).
+    fn gzipped(
+        &self,
+        ask: &Ask,
+        path: &Path,
+        etag: &str,
+        caching: &'static str,
+        content_type: &'static str,
+        sandbox: bool,
+    ) -> Option<Response<Body>> {
+        if ask.headers.contains_key(header::RANGE) {
+            return None;
+        }
+        let relative = path.strip_prefix(&self.release_dir).ok()?;
+        let gz_path = self.gz_dir.join(relative).with_added_extension("gz");
+        let cached = self.cache.lock().ok().and_then(|c| c.get(&gz_path));
+        let bytes = match cached {
+            Some(bytes) => bytes,
+            None => {
+                let bytes = match std::fs::read(&gz_path) {
+                    Ok(bytes) => Bytes::from(bytes),
+                    Err(_) => Bytes::from(self.compress(path, &gz_path)?),
+                };
+                if let Ok(mut cache) = self.cache.lock() {
+                    cache.put(&gz_path, bytes.clone());
+                }
+                bytes
+            }
+        };
+        if bytes.is_empty() {
+            return None;
+        }
+        let gz_etag = format!("{}-gz\"", etag.trim_end_matches('"'));
+        let mut response = bytes_response(ask.headers, bytes, &gz_etag, caching, content_type);
+        let modified = response.status() != StatusCode::NOT_MODIFIED;
+        let h = response.headers_mut();
+        if modified {
+            h.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+        }
+        h.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+        if sandbox {
+            h.insert(
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static("sandbox"),
+            );
+        }
+        Some(response)
+    }
+
+    /// Compresses `path` into `gz_path` (through a temporary file and a rename); an empty file
+    /// when gzip saves less than a tenth. Files over 8 MiB are not compressed on a request.
+    fn compress(&self, path: &Path, gz_path: &Path) -> Option<Vec<u8>> {
+        let original = std::fs::read(path).ok()?;
+        if original.len() > 8 << 20 {
+            return None;
+        }
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(6));
+        std::io::Write::write_all(&mut encoder, &original).ok()?;
+        let mut gz = encoder.finish().ok()?;
+        if gz.len() * 10 > original.len() * 9 {
+            gz.clear();
+        }
+        let parent = gz_path.parent()?;
+        if std::fs::create_dir_all(parent).is_ok() {
+            if let Ok(mut tmp) = tempfile::NamedTempFile::new_in(parent) {
+                if std::io::Write::write_all(&mut tmp, &gz).is_ok() {
+                    let _ = tmp.persist(gz_path);
+                }
+            }
+        }
+        Some(gz)
     }
 
     fn read(
@@ -377,6 +473,29 @@ fn file_headers(h: &mut HeaderMap, etag: &str, caching: &'static str, content_ty
     if let Ok(value) = HeaderValue::from_str(etag) {
         h.insert(header::ETAG, value);
     }
+}
+
+/// Whether the client takes gzip (`Accept-Encoding: gzip`, not `gzip;q=0`).
+fn accepts_gzip(headers: &HeaderMap) -> bool {
+    let Some(value) = headers
+        .get(header::ACCEPT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    value.split(',').any(|coding| {
+        let mut parts = coding.split(';').map(str::trim);
+        let name = parts.next().unwrap_or("");
+        let refused = parts.any(|p| p.replace(' ', "") == "q=0" || p.replace(' ', "") == "q=0.0");
+        (name.eq_ignore_ascii_case("gzip") || name == "*") && !refused
+    })
+}
+
+fn is_text(content_type: &str) -> bool {
+    content_type.starts_with("text/")
+        || content_type.starts_with("application/json")
+        || content_type == "image/svg+xml"
+        || content_type == "message/rfc822"
 }
 
 /// Whether `If-None-Match` names `etag` (or is `*`).

@@ -133,6 +133,38 @@ fn ranges_etags_head_and_caching_as_caches_and_download_managers_expect() {
         Some("public, max-age=31536000, immutable")
     );
 
+    // Metadata and text targets gzipped for clients that take it (made once, kept on disk),
+    // with their own ETag; a Range request gets the file as it is.
+    let snapshot = fs::read(archive.join("release/metadata/1.snapshot.json")).expect("read");
+    let snapshot_url = format!("{}metadata/1.snapshot.json", server.url);
+    for round in 0..2 {
+        let (head, body) = curl(&snapshot_url, &["--compressed"]);
+        assert_eq!(
+            header(&head, "content-encoding"),
+            Some("gzip"),
+            "{round}: {head}"
+        );
+        assert_eq!(header(&head, "vary"), Some("accept-encoding"));
+        assert!(
+            header(&head, "etag").is_some_and(|e| e.ends_with("-gz\"")),
+            "{head}"
+        );
+        let length: usize = header(&head, "content-length")
+            .and_then(|l| l.parse().ok())
+            .expect("length");
+        assert!(length < snapshot.len(), "{length} of {}", snapshot.len());
+        assert_eq!(body, snapshot, "curl decodes it back to the same bytes");
+    }
+    assert!(
+        archive
+            .join("cache/gz/metadata/1.snapshot.json.gz")
+            .exists()
+    );
+    let (head, body) = curl(&snapshot_url, &["--compressed", "-H", "Range: bytes=0-9"]);
+    assert!(head.starts_with("http/1.1 206"), "{head}");
+    assert_eq!(header(&head, "content-encoding"), None);
+    assert_eq!(body, snapshot[..10]);
+
     // Not there, not allowed, not a path.
     let (head, _) = curl(&format!("{}targets/00.nothing.json", server.url), &[]);
     assert!(head.starts_with("http/1.1 404"), "{head}");
