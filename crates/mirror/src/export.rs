@@ -69,10 +69,10 @@ pub fn export(dir: &Path, out: &Path) -> Result<Exported, String> {
         if place(&source, &out.join("targets").join(&file), &tmp)? {
             report.written += 1;
         }
-        if let Some(plain) = archive::layout::plain_path_of_target(name.as_str()) {
-            if place(&source, &out.join(&plain[1..]), &tmp)? {
-                report.written += 1;
-            }
+        if let Some(plain) = archive::layout::plain_path_of_target(name.as_str())
+            && place(&source, &out.join(&plain[1..]), &tmp)?
+        {
+            report.written += 1;
         }
     }
 

@@ -305,12 +305,11 @@ impl App {
             gz.clear();
         }
         let parent = gz_path.parent()?;
-        if std::fs::create_dir_all(parent).is_ok() {
-            if let Ok(mut tmp) = tempfile::NamedTempFile::new_in(parent) {
-                if std::io::Write::write_all(&mut tmp, &gz).is_ok() {
-                    let _ = tmp.persist(gz_path);
-                }
-            }
+        if std::fs::create_dir_all(parent).is_ok()
+            && let Ok(mut tmp) = tempfile::NamedTempFile::new_in(parent)
+            && std::io::Write::write_all(&mut tmp, &gz).is_ok()
+        {
+            let _ = tmp.persist(gz_path);
         }
         Some(gz)
     }
