@@ -12,53 +12,19 @@ cd "$(dirname "$0")/.."
 root=$(pwd)
 docs=${1:-250000}
 out=$root/bench/out/publish
-cache=$root/.cache
+. "$root/bench/lib.sh"
 
-command -v /usr/bin/time >/dev/null || { apt-get update -qq && apt-get install -y -qq time >/dev/null; }
-corpora=$cache/corpora
-"$root/../shared/corpora/fetch.sh" all "$corpora" >/dev/null
-cargo build --release -q
-bin=$root/target/release/samizdat
-
-umount "$out" 2>/dev/null || true
-rm -rf "$out" && mkdir -p "$out"
-# A fresh ext4 file system for the run (root only): ext4's inode allocator slows down sharply
-# after millions of files were deleted (`recently_deleted` scans), so a bench run after another
-# on the same disk measured 2-3x slower. A new loop-mounted image makes runs comparable.
-if [ "$(id -u)" = 0 ] && command -v mkfs.ext4 >/dev/null && [ -z "${BENCH_NO_FRESH_FS:-}" ]; then
-  image=$cache/bench-publish.img
-  rm -f "$image" && truncate -s 60G "$image" && mkfs.ext4 -q -F "$image"
-  mount -o loop "$image" "$out"
-  [ -n "${BENCH_KEEP:-}" ] || trap 'cd "$root"; umount "$out" 2>/dev/null; rm -f "$image"' EXIT
-fi
+bench_build
+# A fresh ext4 file system for the run (root only; see fresh_fs in lib.sh).
+fresh_fs "$out" "$cache/bench-publish.img"
 archive=$out/archive
 "$bin" init "$archive" >/dev/null
 
-# measure LABEL CMD...: runs CMD, records wall seconds and peak RSS (MiB) as LABEL.
-measure() {
-  local label=$1; shift
-  /usr/bin/time -f "%e %M" -o "$out/$label.time" "$@" >"$out/$label.out" 2>"$out/$label.err" || {
-    local rc=$?
-    # `add` exits 4 when some files failed: that is reported, not fatal.
-    if [ "$rc" != 4 ]; then cat "$out/$label.err" >&2; exit "$rc"; fi
-  }
-  read -r secs kib <"$out/$label.time"
-  echo "$label: ${secs}s, $((kib / 1024)) MiB peak RSS: $(tail -n1 "$out/$label.out")" >&2
-}
-field() { read -r secs kib <"$out/$1.time"; case $2 in s) echo "$secs" ;; m) echo "$((kib / 1024))" ;; esac; }
-
-linux=$corpora/linux-doc/x/usr/share/doc/linux-doc-6.1
-measure add-real "$bin" add "$archive" "$corpora/spam-assassin/package/data" \
-  "$linux/Documentation" "$linux/html" "$corpora/texlive-humanities/x/usr/share/doc/texlive-doc"
-real=$(grep -o '[0-9]* documents ingested' "$out/add-real.out" | cut -d' ' -f1)
-scale=$((docs - real))
-python3 "$root/bench/make_corpus.py" "$corpora" "$out/scale" "$scale" >&2
-measure add-scale "$bin" add "$archive" "$out/scale"
+ingest_corpus "$archive" "$docs"
 measure release-full "$bin" release "$archive"
 
 plus=$((docs / 100))
-python3 "$root/bench/make_corpus.py" "$corpora" "$out/plus" "$plus" --first "$scale" >&2
-measure add-plus "$bin" add "$archive" "$out/plus"
+add_derived add-plus "$archive" "$plus" "$scale"
 measure release-plus "$bin" release "$archive"
 
 # One document, verified from nothing but root.json: every metadata byte the client fetched.

@@ -280,7 +280,7 @@ impl Site {
         fs::write(
             &file,
             format!(
-                "daemon off;\nuser root;\nworker_processes 1;\npid {d}/nginx.pid;\n\
+                "daemon off;\nmaster_process off;\nuser root;\nworker_processes 1;\npid {d}/nginx.pid;\n\
                  error_log {d}/error.log;\nevents {{ worker_connections 64; }}\n\
                  http {{ access_log off; client_body_temp_path {d}; proxy_temp_path {d};\n\
                  fastcgi_temp_path {d}; uwsgi_temp_path {d}; scgi_temp_path {d};\n\
