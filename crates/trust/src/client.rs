@@ -339,6 +339,11 @@ impl<T: Transport> Client<T> {
         }
     }
 
+    /// Roles whose metadata is loaded (top-level targets and the bins visited so far).
+    pub fn loaded_roles(&self) -> usize {
+        self.roles.len()
+    }
+
     /// Bytes of metadata fetched so far (the trusted root passed in is not counted).
     pub fn metadata_bytes(&self) -> u64 {
         self.metadata_bytes
