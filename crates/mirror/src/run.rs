@@ -217,6 +217,7 @@ pub fn sync_round(dir: &Path, config: &Config, app: &App) {
     let limits = Limits {
         request_timeout: Duration::from_secs(config.timeout_secs),
         connect_timeout: Duration::from_secs(config.timeout_secs.min(10)),
+        gzip: false,
     };
     let peers: Vec<HttpTransport> = config
         .peers

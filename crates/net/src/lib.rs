@@ -4,8 +4,10 @@
 //! [`HttpTransport`] serves the TUF client (`trust::client::Transport`) over HTTP(S); sync, audits
 //! and the reader's fetch will share it.
 
+use std::collections::HashMap;
 use std::io::Read;
-use std::time::Duration;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 use trust::client::{FetchError, Transport};
 
 /// Limits of one client.
@@ -14,6 +16,9 @@ pub struct Limits {
     /// Connecting, sending, receiving headers and body: all of one request.
     pub request_timeout: Duration,
     pub connect_timeout: Duration,
+    /// Ask for gzip (the reader: metadata shrinks ~4×). A mirror syncing asks for the bytes as
+    /// they are: the hash covers them, and a peer should not gzip gigabytes for it.
+    pub gzip: bool,
 }
 
 impl Default for Limits {
@@ -21,6 +26,7 @@ impl Default for Limits {
         Limits {
             request_timeout: Duration::from_secs(60),
             connect_timeout: Duration::from_secs(10),
+            gzip: true,
         }
     }
 }
@@ -30,6 +36,7 @@ impl Default for Limits {
 pub struct HttpTransport {
     base: String,
     agent: ureq::Agent,
+    gzip: bool,
 }
 
 impl HttpTransport {
@@ -38,21 +45,72 @@ impl HttpTransport {
         if !base.ends_with('/') {
             base.push('/');
         }
-        let agent = ureq::Agent::config_builder()
+        let config = ureq::Agent::config_builder()
             .timeout_global(Some(limits.request_timeout))
             .timeout_connect(Some(limits.connect_timeout))
             .max_redirects(3)
+            // A mirror syncs with 8 requests at a time: keep that many connections, not 3.
+            .max_idle_connections_per_host(16)
             .user_agent(concat!("samizdat/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .into();
-        HttpTransport { base, agent }
+            .build();
+        let agent = ureq::Agent::with_parts(
+            config,
+            ureq::unversioned::transport::DefaultConnector::default(),
+            CachingResolver::default(),
+        );
+        HttpTransport {
+            base,
+            agent,
+            gzip: limits.gzip,
+        }
+    }
+}
+
+/// ureq's resolver with a one-minute cache. With a time-out set, ureq resolves every request's
+/// host in a thread of its own, pooled connection or not: a sync of 44,113 files spawned 44,478
+/// threads (strace), a third of its system time.
+#[derive(Debug, Default)]
+struct CachingResolver {
+    inner: ureq::unversioned::resolver::DefaultResolver,
+    cache: Mutex<HashMap<String, (Instant, ureq::unversioned::resolver::ResolvedSocketAddrs)>>,
+}
+
+const RESOLVE_CACHE: Duration = Duration::from_secs(60);
+
+impl ureq::unversioned::resolver::Resolver for CachingResolver {
+    fn resolve(
+        &self,
+        uri: &ureq::http::Uri,
+        config: &ureq::config::Config,
+        timeout: ureq::unversioned::transport::NextTimeout,
+    ) -> Result<ureq::unversioned::resolver::ResolvedSocketAddrs, ureq::Error> {
+        let key = format!(
+            "{}://{}",
+            uri.scheme_str().unwrap_or(""),
+            uri.authority().map(|a| a.as_str()).unwrap_or("")
+        );
+        if let Ok(cache) = self.cache.lock()
+            && let Some((when, addrs)) = cache.get(&key)
+            && when.elapsed() < RESOLVE_CACHE
+        {
+            return Ok(addrs.clone());
+        }
+        let addrs = self.inner.resolve(uri, config, timeout)?;
+        if let Ok(mut cache) = self.cache.lock() {
+            cache.insert(key, (Instant::now(), addrs.clone()));
+        }
+        Ok(addrs)
     }
 }
 
 impl Transport for HttpTransport {
     fn fetch(&self, path: &str, max_len: u64) -> Result<Vec<u8>, FetchError> {
         let url = format!("{}{path}", self.base);
-        let response = self.agent.get(&url).call();
+        let mut request = self.agent.get(&url);
+        if !self.gzip {
+            request = request.header("accept-encoding", "identity");
+        }
+        let response = request.call();
         let mut response = match response {
             Ok(r) => r,
             Err(ureq::Error::StatusCode(404)) => return Err(FetchError::NotFound),

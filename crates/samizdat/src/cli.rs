@@ -386,6 +386,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 .map(|peer| {
                     let limits = net::Limits {
                         request_timeout: Duration::from_secs(timeout),
+                        gzip: false,
                         ..net::Limits::default()
                     };
                     net::HttpTransport::new(peer, &limits)
