@@ -21,6 +21,7 @@ pub struct Metrics {
     by_class: [Counter; 5],
     response_bytes: Counter,
     release: Gauge,
+    targets: Gauge,
     last_sync: Gauge,
     syncs: Family<Labels, Counter>,
     peer_up: Family<Labels, Gauge>,
@@ -57,6 +58,8 @@ impl Metrics {
             "Release (snapshot version) served",
             release.clone(),
         );
+        let targets = Gauge::default();
+        registry.register("targets", "Targets in the release served", targets.clone());
         let last_sync = Gauge::default();
         registry.register(
             "last_sync_success_seconds",
@@ -76,6 +79,7 @@ impl Metrics {
             by_class,
             response_bytes,
             release,
+            targets,
             last_sync,
             syncs,
             peer_up,
@@ -91,6 +95,7 @@ impl Metrics {
 
     pub fn release(&self, served: &Served) {
         self.release.set(served.version as i64);
+        self.targets.set(served.targets() as i64);
     }
 
     /// One sync round: its result and each peer's state.

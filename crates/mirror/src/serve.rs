@@ -51,6 +51,9 @@ use crate::status::Status;
 struct Ask<'a> {
     headers: &'a HeaderMap,
     head: bool,
+    /// The request path: the cache key.
+    path: &'a str,
+    version: u64,
 }
 
 pub type Body = Either<Full<Bytes>, BoxBody<Bytes, std::io::Error>>;
@@ -74,7 +77,7 @@ pub struct App {
     served: ArcSwap<Served>,
     pub status: Mutex<Status>,
     pub metrics: Metrics,
-    cache: Mutex<SmallCache>,
+    cache: Mutex<ResponseCache>,
 }
 
 impl App {
@@ -92,7 +95,7 @@ impl App {
             served: ArcSwap::from_pointee(served),
             status: Mutex::new(status),
             metrics,
-            cache: Mutex::new(SmallCache::default()),
+            cache: Mutex::new(ResponseCache::default()),
         }
     }
 
@@ -123,7 +126,26 @@ impl App {
         let ask = Ask {
             headers: request.headers(),
             head: method == Method::HEAD,
+            path,
+            version: served.version,
         };
+        // The hot path: a small file served before, asked for without conditions.
+        let headers = request.headers();
+        let plain_request = !headers.contains_key(header::RANGE)
+            && !headers.contains_key(header::IF_NONE_MATCH)
+            && !headers.contains_key(header::IF_RANGE);
+        if plain_request {
+            let hit = self
+                .cache
+                .lock()
+                .ok()
+                .and_then(|c| c.get(path, served.version));
+            if let Some(entry) = hit
+                && !(entry.meta.vary && accepts_gzip(headers))
+            {
+                return entry_response(&entry);
+            }
+        }
         if let Some(name) = path.strip_prefix("/targets/") {
             // A consistent-snapshot name: SHA256.NAME.
             let Some((sha, target_name)) = name.split_once('.') else {
@@ -138,13 +160,14 @@ impl App {
         }
         if let Some(name) = path.strip_prefix("/metadata/") {
             if name == "timestamp.json" {
-                return bytes_response(
-                    ask.headers,
-                    served.timestamp.clone(),
-                    &served.timestamp_etag,
-                    TIMESTAMP,
-                    "application/json",
-                );
+                let meta = FileMeta {
+                    etag: served.timestamp_etag.clone(),
+                    caching: TIMESTAMP,
+                    content_type: "application/json",
+                    sandbox: false,
+                    vary: false,
+                };
+                return bytes_response(ask.headers, served.timestamp.clone(), &meta);
             }
             let file = self.release_dir.join("metadata").join(name);
             let versioned = name.starts_with(|c: char| c.is_ascii_digit());
@@ -207,66 +230,72 @@ impl App {
         let content_type = content_type(name);
         // Content-addressed targets and versioned metadata never change under their name.
         let immutable = caching == IMMUTABLE || path.starts_with(self.release_dir.join("targets"));
-        let compressible = immutable && is_text(content_type);
-        if compressible && accepts_gzip(ask.headers) {
-            let gz = self.gzipped(ask, path, etag, caching, content_type, sandbox);
-            if let Some(response) = gz {
-                return response;
-            }
+        let meta = FileMeta {
+            etag: etag.to_owned(),
+            caching,
+            content_type,
+            sandbox,
+            vary: immutable && is_text(content_type),
+        };
+        if meta.vary
+            && accepts_gzip(ask.headers)
+            && let Some(response) = self.gzipped(ask, path, &meta)
+        {
+            return response;
         }
         if none_match(ask.headers, etag) {
             return not_modified(etag, caching);
         }
-        let cached = self.cache.lock().ok().and_then(|c| c.get(path));
-        let mut response = match cached {
-            Some(bytes) => bytes_response(ask.headers, bytes, etag, caching, content_type),
-            None => match self.read(ask, path, etag, caching, content_type) {
+        let cached = self
+            .cache
+            .lock()
+            .ok()
+            .and_then(|c| c.get(ask.path, ask.version));
+        let response = match cached {
+            Some(entry) => bytes_response(ask.headers, entry.body.clone(), &meta),
+            None => match self.read(ask, path, &meta) {
                 Ok(response) => response,
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => return not_found(),
                 Err(_) => return text(StatusCode::INTERNAL_SERVER_ERROR, "cannot read\n"),
             },
         };
-        if sandbox {
-            response.headers_mut().insert(
-                header::CONTENT_SECURITY_POLICY,
-                HeaderValue::from_static("sandbox"),
-            );
-        }
-        if compressible {
-            response
-                .headers_mut()
-                .insert(header::VARY, HeaderValue::from_static("accept-encoding"));
-        }
-        response
+        finish(response, &meta)
     }
 
     /// The gzipped representation of an immutable text file, made once and kept on disk
     /// (an empty file there means "not worth it"). None: serve the file as it is (no Range on
     /// gzipped bytes; too large; does not shrink; cannot be read).
-    fn gzipped(
-        &self,
-        ask: &Ask,
-        path: &Path,
-        etag: &str,
-        caching: &'static str,
-        content_type: &'static str,
-        sandbox: bool,
-    ) -> Option<Response<Body>> {
+    fn gzipped(&self, ask: &Ask, path: &Path, meta: &FileMeta) -> Option<Response<Body>> {
         if ask.headers.contains_key(header::RANGE) {
             return None;
         }
-        let relative = path.strip_prefix(&self.release_dir).ok()?;
-        let gz_path = self.gz_dir.join(relative).with_added_extension("gz");
-        let cached = self.cache.lock().ok().and_then(|c| c.get(&gz_path));
+        let key = format!("{}\0gz", ask.path);
+        let cached = self
+            .cache
+            .lock()
+            .ok()
+            .and_then(|c| c.get(&key, ask.version));
         let bytes = match cached {
-            Some(bytes) => bytes,
+            Some(entry) => entry.body.clone(),
             None => {
+                let relative = path.strip_prefix(&self.release_dir).ok()?;
+                let gz_path = self.gz_dir.join(relative).with_added_extension("gz");
                 let bytes = match std::fs::read(&gz_path) {
                     Ok(bytes) => Bytes::from(bytes),
                     Err(_) => Bytes::from(self.compress(path, &gz_path)?),
                 };
+                let gz_meta = FileMeta {
+                    etag: gz_etag(&meta.etag),
+                    ..meta.clone()
+                };
                 if let Ok(mut cache) = self.cache.lock() {
-                    cache.put(&gz_path, bytes.clone());
+                    let entry = Entry {
+                        version: ask.version,
+                        body: bytes.clone(),
+                        meta: gz_meta,
+                        gzip: true,
+                    };
+                    cache.put(key, entry);
                 }
                 bytes
             }
@@ -274,21 +303,17 @@ impl App {
         if bytes.is_empty() {
             return None;
         }
-        let gz_etag = format!("{}-gz\"", etag.trim_end_matches('"'));
-        let mut response = bytes_response(ask.headers, bytes, &gz_etag, caching, content_type);
-        let modified = response.status() != StatusCode::NOT_MODIFIED;
-        let h = response.headers_mut();
-        if modified {
-            h.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+        let gz_meta = FileMeta {
+            etag: gz_etag(&meta.etag),
+            ..meta.clone()
+        };
+        let mut response = bytes_response(ask.headers, bytes, &gz_meta);
+        if response.status() != StatusCode::NOT_MODIFIED {
+            response
+                .headers_mut()
+                .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
         }
-        h.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
-        if sandbox {
-            h.insert(
-                header::CONTENT_SECURITY_POLICY,
-                HeaderValue::from_static("sandbox"),
-            );
-        }
-        Some(response)
+        Some(finish(response, &gz_meta))
     }
 
     /// Compresses `path` into `gz_path` (through a temporary file and a rename); an empty file
@@ -314,33 +339,26 @@ impl App {
         Some(gz)
     }
 
-    fn read(
-        &self,
-        ask: &Ask,
-        path: &Path,
-        etag: &str,
-        caching: &'static str,
-        content_type: &'static str,
-    ) -> std::io::Result<Response<Body>> {
+    fn read(&self, ask: &Ask, path: &Path, meta: &FileMeta) -> std::io::Result<Response<Body>> {
         let mut file = std::fs::File::open(path)?;
         let length = file.metadata()?.len();
         if length <= SMALL_FILE {
-            let mut bytes = Vec::with_capacity(length as usize);
-            file.read_to_end(&mut bytes)?;
+            let mut bytes = vec![0; length as usize];
+            file.read_exact(&mut bytes)?;
             let bytes = Bytes::from(bytes);
             if let Ok(mut cache) = self.cache.lock() {
-                cache.put(path, bytes.clone());
+                let entry = Entry {
+                    version: ask.version,
+                    body: bytes.clone(),
+                    meta: meta.clone(),
+                    gzip: false,
+                };
+                cache.put(ask.path.to_owned(), entry);
             }
-            return Ok(bytes_response(
-                ask.headers,
-                bytes,
-                etag,
-                caching,
-                content_type,
-            ));
+            return Ok(bytes_response(ask.headers, bytes, meta));
         }
         let head = ask.head;
-        let (status, start, len) = match range(ask.headers, etag, length) {
+        let (status, start, len) = match range(ask.headers, &meta.etag, length) {
             Range::Whole => (StatusCode::OK, 0, length),
             Range::Part(start, end) => (StatusCode::PARTIAL_CONTENT, start, end - start),
             Range::Unsatisfiable => return Ok(unsatisfiable(length)),
@@ -358,9 +376,40 @@ impl App {
         if status == StatusCode::PARTIAL_CONTENT {
             h.insert(header::CONTENT_RANGE, content_range(start, len, length));
         }
-        file_headers(h, etag, caching, content_type);
+        file_headers(h, meta);
         Ok(response)
     }
+}
+
+/// The headers that depend on the file, not on the bytes sent: sandbox and Vary.
+fn finish(mut response: Response<Body>, meta: &FileMeta) -> Response<Body> {
+    let h = response.headers_mut();
+    if meta.sandbox {
+        h.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("sandbox"),
+        );
+    }
+    if meta.vary {
+        h.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+    }
+    response
+}
+
+/// A cache hit for a request without conditions: the whole file, 200.
+fn entry_response(entry: &Entry) -> Response<Body> {
+    let mut response = Response::new(Either::Left(Full::new(entry.body.clone())));
+    file_headers(response.headers_mut(), &entry.meta);
+    if entry.gzip {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+    }
+    finish(response, &entry.meta)
+}
+
+fn gz_etag(etag: &str) -> String {
+    format!("{}-gz\"", etag.trim_end_matches('"'))
 }
 
 enum Range {
@@ -430,18 +479,12 @@ fn unsatisfiable(length: u64) -> Response<Body> {
 }
 
 /// A response from bytes in memory, with Range and HEAD handled.
-fn bytes_response(
-    headers: &HeaderMap,
-    bytes: Bytes,
-    etag: &str,
-    caching: &'static str,
-    content_type: &'static str,
-) -> Response<Body> {
-    if none_match(headers, etag) {
-        return not_modified(etag, caching);
+fn bytes_response(headers: &HeaderMap, bytes: Bytes, meta: &FileMeta) -> Response<Body> {
+    if none_match(headers, &meta.etag) {
+        return not_modified(&meta.etag, meta.caching);
     }
     let length = bytes.len() as u64;
-    let (status, start, body) = match range(headers, etag, length) {
+    let (status, start, body) = match range(headers, &meta.etag, length) {
         Range::Whole => (StatusCode::OK, 0, bytes),
         Range::Part(start, end) => (
             StatusCode::PARTIAL_CONTENT,
@@ -457,19 +500,25 @@ fn bytes_response(
     if status == StatusCode::PARTIAL_CONTENT {
         h.insert(header::CONTENT_RANGE, content_range(start, len, length));
     }
-    file_headers(h, etag, caching, content_type);
+    file_headers(h, meta);
     response
 }
 
-fn file_headers(h: &mut HeaderMap, etag: &str, caching: &'static str, content_type: &'static str) {
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static(caching));
+fn file_headers(h: &mut HeaderMap, meta: &FileMeta) {
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(meta.content_type),
+    );
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static(meta.caching),
+    );
     h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
-    if let Ok(value) = HeaderValue::from_str(etag) {
+    if let Ok(value) = HeaderValue::from_str(&meta.etag) {
         h.insert(header::ETAG, value);
     }
 }
@@ -604,28 +653,62 @@ fn content_type(name: &str) -> &'static str {
     }
 }
 
-/// Recently read small files, by path. Files under `targets/` and versioned metadata never
-/// change under a name, so an entry never goes stale; when full, the cache is emptied (a cheap
-/// reset beats bookkeeping at this size; a hot file is back after one read).
+/// Small files as served, by request path (and `\0gz` for their gzipped form): a hit is
+/// answered without touching the file system or building more than the headers. Entries carry
+/// the release they were made for; a hit from another release is a miss. When full, the cache
+/// is emptied at most once a minute, else new files are simply not added: a stream of
+/// different files (a crawler, random reads) then costs no churn, and a hot file is back
+/// after one read once the minute is over.
 #[derive(Default)]
-struct SmallCache {
-    files: HashMap<PathBuf, Bytes>,
+struct ResponseCache {
+    entries: HashMap<String, Arc<Entry>>,
     bytes: usize,
+    last_clear: Option<std::time::Instant>,
 }
 
-impl SmallCache {
-    fn get(&self, path: &Path) -> Option<Bytes> {
-        self.files.get(path).cloned()
+struct Entry {
+    version: u64,
+    body: Bytes,
+    meta: FileMeta,
+    gzip: bool,
+}
+
+/// How a file is answered, whatever its bytes.
+#[derive(Clone)]
+struct FileMeta {
+    etag: String,
+    caching: &'static str,
+    content_type: &'static str,
+    /// `Content-Security-Policy: sandbox` (targets and originals).
+    sandbox: bool,
+    /// `Vary: Accept-Encoding` (it has a gzipped form).
+    vary: bool,
+}
+
+impl ResponseCache {
+    fn get(&self, key: &str, version: u64) -> Option<Arc<Entry>> {
+        self.entries
+            .get(key)
+            .filter(|e| e.version == version)
+            .cloned()
     }
 
-    fn put(&mut self, path: &Path, bytes: Bytes) {
-        if self.bytes + bytes.len() > CACHE_BYTES {
-            self.files.clear();
+    fn put(&mut self, key: String, entry: Entry) {
+        let size = entry.body.len() + key.len();
+        if self.bytes + size > CACHE_BYTES {
+            let minute_ago = self
+                .last_clear
+                .is_none_or(|t| t.elapsed() > Duration::from_secs(60));
+            if !minute_ago {
+                return;
+            }
+            self.entries.clear();
             self.bytes = 0;
+            self.last_clear = Some(std::time::Instant::now());
         }
-        self.bytes += bytes.len();
-        if let Some(old) = self.files.insert(path.to_owned(), bytes) {
-            self.bytes -= old.len();
+        self.bytes += size;
+        if let Some(old) = self.entries.insert(key, Arc::new(entry)) {
+            self.bytes -= old.body.len();
         }
     }
 }

@@ -1,27 +1,24 @@
 //! The release a mirror serves, in memory: `timestamp.json` itself, the withdrawn documents
-//! (410 Gone), and a lazy lookup of targets by name (to resolve the plain site paths).
+//! (410 Gone), and every target's hash and length by name (to resolve the plain site paths).
 //!
-//! Loaded from the mirror's own disk through the TUF client (signatures checked again, expiry
-//! not: an expired release is still served, readers decide), once at start and after each sync.
-//! Only the top-level metadata is read then; a name is resolved through the bins on its path,
-//! as a reader's client does, and the bins read are kept up to [`MAX_ROLES`] (then the client
-//! starts afresh). A 250,000-document release is served in a few MB instead of holding its
-//! 500,001 target entries (a ~40 MB table, and ~250 MB while building it from every bin).
+//! Loaded once at start and after each sync. Root, timestamp, snapshot and `targets.json` are
+//! verified again through the TUF client (expiry not: an expired release is still served,
+//! readers decide); the bins are then read straight from disk, one at a time, without checking
+//! their signatures again: they are the mirror's own files, each verified before it was
+//! stored (or the publisher's own, for `mirror serve ARCHIVE`). Names are kept as 64-bit
+//! hashes (~50 bytes a target: ~25 MB at 500,001 targets): a collision could only point a plain
+//! path at a file `SHA.NAME` that does not exist, a 404, never another document's bytes.
 //! `/targets/` and `/metadata/` requests need no lookup at all: the file name is the address.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::path::Path;
 
 use archive::layout;
 use bytes::Bytes;
 use time::OffsetDateTime;
-use trust::TargetName;
 use trust::client::{Client, DirTransport, Options};
-use trust::schema::Digest;
-
-/// Bins kept parsed for lookups (~60 KB each at 400 targets a bin).
-pub const MAX_ROLES: usize = 256;
+use trust::schema::{Digest, Signed, Targets};
 
 /// One release, as served.
 pub struct Served {
@@ -33,7 +30,7 @@ pub struct Served {
     pub stale_since: Option<OffsetDateTime>,
     /// Withdrawn document id → the publisher's reason.
     withdrawn: HashMap<String, String>,
-    lookup: Option<Mutex<Lookup>>,
+    names: NameMap,
 }
 
 /// A target of the served release.
@@ -43,42 +40,55 @@ pub struct TargetRef {
     pub length: u64,
 }
 
-struct Lookup {
-    release_dir: PathBuf,
-    root: Vec<u8>,
-    client: Client<DirTransport>,
+/// Target name (hashed) → target, with an identity hasher over the already-hashed key.
+type NameMap = HashMap<u64, TargetRef, BuildHasherDefault<KeyIsHash>>;
+
+#[derive(Default)]
+struct KeyIsHash(u64);
+
+impl Hasher for KeyIsHash {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        // Only u64 keys are hashed here (write_u64); fold anything else to stay correct.
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
 }
 
-impl Lookup {
-    fn open(release_dir: &Path, root: &[u8]) -> Result<Lookup, String> {
-        let options = Options {
-            allow_expired: true,
-            ..Options::new(OffsetDateTime::now_utc())
-        };
-        let client = Client::load(root, DirTransport::new(release_dir), options)
-            .map_err(|e| format!("{}: {e}", release_dir.display()))?;
-        Ok(Lookup {
-            release_dir: release_dir.to_owned(),
-            root: root.to_owned(),
-            client,
-        })
-    }
+fn name_key(name: &str) -> u64 {
+    let digest = Digest::of(name.as_bytes()).0;
+    u64::from_le_bytes([
+        digest[0], digest[1], digest[2], digest[3], digest[4], digest[5], digest[6], digest[7],
+    ])
+}
 
-    fn target(&mut self, name: &str) -> Option<TargetRef> {
-        if self.client.loaded_roles() > MAX_ROLES {
-            // Starting afresh re-reads only root, timestamp, snapshot and targets.json.
-            match Lookup::open(&self.release_dir, &self.root) {
-                Ok(fresh) => *self = fresh,
-                Err(e) => eprintln!("samizdat mirror: {e}"),
-            }
+/// Every target of the release in `release_dir` whose snapshot `client` verified.
+fn read_names(release_dir: &Path, client: &Client<DirTransport>) -> Result<NameMap, String> {
+    let mut names = NameMap::default();
+    for (role_file, meta) in &client.snapshot().meta {
+        let path = release_dir
+            .join("metadata")
+            .join(format!("{}.{role_file}", meta.version));
+        let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let role: Signed<Targets> =
+            serde_json::from_slice(&bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+        names.reserve(role.signed.targets.len());
+        for (name, info) in role.signed.targets {
+            let target = TargetRef {
+                sha256: info.hashes.sha256.0,
+                length: info.length,
+            };
+            names.insert(name_key(&name), target);
         }
-        let name = TargetName::new(name).ok()?;
-        let info = self.client.target_info(&name).ok()??;
-        Some(TargetRef {
-            sha256: info.hashes.sha256.0,
-            length: info.length,
-        })
     }
+    names.shrink_to_fit();
+    Ok(names)
 }
 
 impl Served {
@@ -90,22 +100,28 @@ impl Served {
             timestamp_etag: String::new(),
             stale_since: None,
             withdrawn: HashMap::new(),
-            lookup: None,
+            names: NameMap::default(),
         }
     }
 
     /// Loads the release in `release_dir` (`metadata/`, `targets/`) against `root` (the bytes of
     /// a trusted `root.json`): signatures checked, expiry not.
     pub fn load(release_dir: &Path, root: &[u8]) -> Result<Served, String> {
-        let mut lookup = Lookup::open(release_dir, root)?;
-        let version = lookup.client.version();
-        let stale_since = match lookup.client.freshness() {
+        let options = Options {
+            allow_expired: true,
+            ..Options::new(OffsetDateTime::now_utc())
+        };
+        let client = Client::load(root, DirTransport::new(release_dir), options)
+            .map_err(|e| format!("{}: {e}", release_dir.display()))?;
+        let names = read_names(release_dir, &client)?;
+        let version = client.version();
+        let stale_since = match client.freshness() {
             trust::client::Freshness::Fresh => None,
             trust::client::Freshness::Expired { since, .. } => Some(*since),
         };
 
         let mut withdrawn = HashMap::new();
-        if let Some(target) = lookup.target(layout::WITHDRAWN_TARGET) {
+        if let Some(&target) = names.get(&name_key(layout::WITHDRAWN_TARGET)) {
             let path = release_dir
                 .join("targets")
                 .join(target_file_name(layout::WITHDRAWN_TARGET, &target));
@@ -130,13 +146,17 @@ impl Served {
             timestamp_etag,
             stale_since,
             withdrawn,
-            lookup: Some(Mutex::new(lookup)),
+            names,
         })
     }
 
     /// The target named `name` in this release.
     pub fn target(&self, name: &str) -> Option<TargetRef> {
-        self.lookup.as_ref()?.lock().ok()?.target(name)
+        self.names.get(&name_key(name)).copied()
+    }
+
+    pub fn targets(&self) -> usize {
+        self.names.len()
     }
 
     /// Why the document `id` was withdrawn, if it was.

@@ -43,6 +43,7 @@ impl Status {
             "software": concat!("samizdat ", env!("CARGO_PKG_VERSION")),
             "release": {
                 "version": served.version,
+                "targets": served.targets(),
                 "stale_since": when(&served.stale_since),
             },
             "sync": {

@@ -339,6 +339,11 @@ impl<T: Transport> Client<T> {
         }
     }
 
+    /// The verified snapshot: every role's version (and the file names `{version}.{role}.json`).
+    pub fn snapshot(&self) -> &Snapshot {
+        &self.snapshot
+    }
+
     /// Roles whose metadata is loaded (top-level targets and the bins visited so far).
     pub fn loaded_roles(&self) -> usize {
         self.roles.len()
