@@ -43,7 +43,11 @@ impl Store {
         if !path.exists() {
             let parent = path.parent().unwrap_or(&self.dir);
             fs::create_dir_all(parent)?;
-            let mut tmp = tempfile::NamedTempFile::new_in(self.dir.join("tmp"))?;
+            // 0644: the blob becomes a published target (a hard link), which a web server
+            // running as another user must be able to read.
+            let mut tmp = tempfile::Builder::new()
+                .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644))
+                .tempfile_in(self.dir.join("tmp"))?;
             tmp.write_all(bytes)?;
             tmp.persist(&path).map_err(|e| e.error)?;
         }

@@ -63,6 +63,11 @@ const SMALL_FILE: u64 = 256 * 1024;
 /// Bytes the small-file cache may hold.
 const CACHE_BYTES: usize = 32 << 20;
 const STREAM_CHUNK: usize = 256 * 1024;
+/// Largest file gzipped on a request (~15 ms at level 6).
+const GZIP_MAX: u64 = 1 << 20;
+/// Most open files kept (targets and versioned metadata never change under their name); fewer
+/// when the descriptor limit is low: a quarter of it, the rest for connections.
+const OPEN_FILES: usize = 8192;
 
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 const PLAIN: &str = "public, max-age=300";
@@ -78,6 +83,9 @@ pub struct App {
     pub status: Mutex<Status>,
     pub metrics: Metrics,
     cache: Mutex<ResponseCache>,
+    /// Open small files by request path, read with one `pread`: a miss of the response cache
+    /// then costs one system call, not open, statx, read and close (nginx's open file cache).
+    files: Mutex<FileCache>,
 }
 
 impl App {
@@ -96,6 +104,7 @@ impl App {
             status: Mutex::new(status),
             metrics,
             cache: Mutex::new(ResponseCache::default()),
+            files: Mutex::new(FileCache::with_capacity(open_files())),
         }
     }
 
@@ -107,6 +116,10 @@ impl App {
     pub fn switch(&self, served: Served) {
         self.metrics.release(&served);
         self.served.store(Arc::new(served));
+        // Files of releases no longer served may be collected: do not keep them open.
+        if let Ok(mut files) = self.files.lock() {
+            *files = FileCache::with_capacity(files.capacity);
+        }
     }
 
     fn respond(&self, request: &Request<Incoming>) -> Response<Body> {
@@ -317,17 +330,20 @@ impl App {
     }
 
     /// Compresses `path` into `gz_path` (through a temporary file and a rename); an empty file
-    /// when gzip saves less than a tenth. Files over 8 MiB are not compressed on a request.
+    /// when gzip saves less than a tenth, or the file is over [`GZIP_MAX`] (compressed on a
+    /// request, in the request's thread: a bigger file would hold both memory and a worker).
     fn compress(&self, path: &Path, gz_path: &Path) -> Option<Vec<u8>> {
-        let original = std::fs::read(path).ok()?;
-        if original.len() > 8 << 20 {
-            return None;
-        }
-        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(6));
-        std::io::Write::write_all(&mut encoder, &original).ok()?;
-        let mut gz = encoder.finish().ok()?;
-        if gz.len() * 10 > original.len() * 9 {
-            gz.clear();
+        let length = std::fs::metadata(path).ok()?.len();
+        let mut gz = Vec::new();
+        if length <= GZIP_MAX {
+            let original = std::fs::read(path).ok()?;
+            let mut encoder =
+                flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(6));
+            std::io::Write::write_all(&mut encoder, &original).ok()?;
+            gz = encoder.finish().ok()?;
+            if gz.len() * 10 > original.len() * 9 {
+                gz.clear();
+            }
         }
         let parent = gz_path.parent()?;
         if std::fs::create_dir_all(parent).is_ok()
@@ -340,22 +356,25 @@ impl App {
     }
 
     fn read(&self, ask: &Ask, path: &Path, meta: &FileMeta) -> std::io::Result<Response<Body>> {
+        let open = self
+            .files
+            .lock()
+            .ok()
+            .and_then(|f| f.get(ask.path, ask.version));
+        if let Some((file, length)) = open {
+            let mut bytes = vec![0; length as usize];
+            std::os::unix::fs::FileExt::read_exact_at(&*file, &mut bytes, 0)?;
+            return Ok(self.small(ask, Bytes::from(bytes), meta));
+        }
         let mut file = std::fs::File::open(path)?;
         let length = file.metadata()?.len();
         if length <= SMALL_FILE {
             let mut bytes = vec![0; length as usize];
             file.read_exact(&mut bytes)?;
-            let bytes = Bytes::from(bytes);
-            if let Ok(mut cache) = self.cache.lock() {
-                let entry = Entry {
-                    version: ask.version,
-                    body: bytes.clone(),
-                    meta: meta.clone(),
-                    gzip: false,
-                };
-                cache.put(ask.path.to_owned(), entry);
+            if let Ok(mut files) = self.files.lock() {
+                files.put(ask.path, ask.version, file, length);
             }
-            return Ok(bytes_response(ask.headers, bytes, meta));
+            return Ok(self.small(ask, Bytes::from(bytes), meta));
         }
         let head = ask.head;
         let (status, start, len) = match range(ask.headers, &meta.etag, length) {
@@ -378,6 +397,66 @@ impl App {
         }
         file_headers(h, meta);
         Ok(response)
+    }
+}
+
+impl App {
+    /// A small file's bytes, answered and kept in the response cache.
+    fn small(&self, ask: &Ask, bytes: Bytes, meta: &FileMeta) -> Response<Body> {
+        if let Ok(mut cache) = self.cache.lock() {
+            let entry = Entry {
+                version: ask.version,
+                body: bytes.clone(),
+                meta: meta.clone(),
+                gzip: false,
+            };
+            cache.put(ask.path.to_owned(), entry);
+        }
+        bytes_response(ask.headers, bytes, meta)
+    }
+}
+
+/// Open small files by request path, for the release they were opened in; when full, emptied
+/// at most once a minute, as the response cache.
+#[derive(Default)]
+struct FileCache {
+    files: HashMap<String, (Arc<std::fs::File>, u64, u64)>,
+    capacity: usize,
+    last_clear: Option<std::time::Instant>,
+}
+
+/// How many files to keep open: the soft descriptor limit is first raised to the hard one.
+fn open_files() -> usize {
+    let limit = rlimit::increase_nofile_limit(u64::MAX).unwrap_or(1024);
+    OPEN_FILES.min((limit / 4) as usize)
+}
+
+impl FileCache {
+    fn with_capacity(capacity: usize) -> FileCache {
+        FileCache {
+            capacity,
+            ..FileCache::default()
+        }
+    }
+
+    fn get(&self, key: &str, version: u64) -> Option<(Arc<std::fs::File>, u64)> {
+        let (file, length, of) = self.files.get(key)?;
+        (*of == version).then(|| (file.clone(), *length))
+    }
+
+    fn put(&mut self, key: &str, version: u64, file: std::fs::File, length: u64) {
+        if self.files.len() >= self.capacity {
+            let minute_ago = self
+                .last_clear
+                .is_none_or(|t| t.elapsed() > Duration::from_secs(60));
+            if !minute_ago {
+                return;
+            }
+            self.files.clear();
+            self.last_clear = Some(std::time::Instant::now());
+        }
+        self.files
+            .insert(key.to_owned(), (Arc::new(file), length, version));
     }
 }
 

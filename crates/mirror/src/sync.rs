@@ -58,13 +58,25 @@ impl From<String> for SyncError {
 pub const PARALLEL_FETCHES: usize = 8;
 
 /// Records the metadata files a client fetched (all verified by the time the client is done).
+/// Versioned metadata the mirror already holds (unchanged bins, mostly) is read from its own
+/// folder instead of the peer: the client checks it against the snapshot all the same.
 struct Recorder<T> {
     peer: T,
     metadata: RefCell<Vec<(String, Vec<u8>)>>,
+    local: PathBuf,
 }
 
 impl<T: Transport> Transport for Recorder<T> {
     fn fetch(&self, path: &str, max_len: u64) -> Result<Vec<u8>, FetchError> {
+        if let Some(name) = path.strip_prefix("metadata/")
+            && name.starts_with(|c: char| c.is_ascii_digit())
+            && !name.ends_with(".root.json")
+            && trust::schema::role_file_name_is_safe(name)
+            && let Ok(bytes) = fs::read(self.local.join(name))
+            && bytes.len() as u64 <= max_len
+        {
+            return Ok(bytes);
+        }
         let bytes = self.peer.fetch(path, max_len)?;
         if path.starts_with("metadata/") {
             self.metadata
@@ -109,6 +121,7 @@ pub fn sync_from<T: Transport + Sync>(
         let recorder = Recorder {
             peer,
             metadata: RefCell::new(Vec::new()),
+            local: metadata_dir.clone(),
         };
         let source = recorder.describe();
         match Client::load_with_trusted_state(&root, recorder, Options::new(now), state.clone()) {
@@ -191,7 +204,7 @@ pub fn sync_from<T: Transport + Sync>(
     // more time in the kernel than in user space (perf).
     let workers = PARALLEL_FETCHES.min(missing.len());
     std::thread::scope(|scope| {
-        let (sender, receiver) = std::sync::mpsc::sync_channel::<(PathBuf, Vec<u8>)>(32);
+        let (sender, receiver) = std::sync::mpsc::sync_channel::<(PathBuf, Vec<u8>)>(8);
         for _ in 0..workers {
             let (fetch, missing, sender) = (&fetch, &missing, sender.clone());
             let targets_dir = &targets_dir;
@@ -375,7 +388,11 @@ fn trusted_state(metadata_dir: &Path) -> Result<TrustedState, String> {
 
 /// Writes `bytes` to `path` through a temporary file in `tmp_dir` and a rename.
 fn write_into(tmp_dir: &Path, path: &PathBuf, bytes: &[u8]) -> Result<(), String> {
-    let mut tmp = tempfile::NamedTempFile::new_in(tmp_dir)
+    use std::os::unix::fs::PermissionsExt;
+    // 0644 like everything a mirror serves (a web server may run as another user).
+    let mut tmp = tempfile::Builder::new()
+        .permissions(fs::Permissions::from_mode(0o644))
+        .tempfile_in(tmp_dir)
         .map_err(|e| format!("{}: cannot write: {e}", tmp_dir.display()))?;
     tmp.write_all(bytes)
         .map_err(|e| format!("{}: cannot write: {e}", path.display()))?;

@@ -117,7 +117,8 @@ impl Transport for HttpTransport {
             Err(e) => return Err(FetchError::Other(format!("{url}: {e}"))),
         };
         // Read one byte past the cap to tell "exactly max_len" from "too long".
-        let mut body = Vec::new();
+        // Sized for the expected length (a target's is known), up to 16 MiB before growing.
+        let mut body = Vec::with_capacity(max_len.saturating_add(1).min(16 << 20) as usize);
         let reader = response.body_mut().as_reader();
         reader
             .take(max_len.saturating_add(1))

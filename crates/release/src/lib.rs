@@ -754,7 +754,7 @@ const PLACE_LISTING_THRESHOLD: usize = 20_000;
 /// the whole file system before anything refers to it.
 fn write_unsynced(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io_err(dir, "cannot write"))?;
+    let mut tmp = public_tempfile(dir).map_err(io_err(dir, "cannot write"))?;
     tmp.write_all(bytes).map_err(io_err(path, "cannot write"))?;
     tmp.persist(path)
         .map_err(|e| Error(format!("{}: cannot write: {}", path.display(), e.error)))?;
@@ -781,10 +781,19 @@ impl Phases {
     }
 }
 
+/// A temporary file readable by all (0644): what a release holds is published, and a web
+/// server running as another user must be able to read it (tempfile's default is 0600).
+fn public_tempfile(dir: &Path) -> std::io::Result<tempfile::NamedTempFile> {
+    use std::os::unix::fs::PermissionsExt;
+    tempfile::Builder::new()
+        .permissions(fs::Permissions::from_mode(0o644))
+        .tempfile_in(dir)
+}
+
 /// Writes a file atomically: a temporary file beside it, flushed, then renamed over.
 pub fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io_err(dir, "cannot write"))?;
+    let mut tmp = public_tempfile(dir).map_err(io_err(dir, "cannot write"))?;
     tmp.write_all(bytes).map_err(io_err(path, "cannot write"))?;
     tmp.as_file()
         .sync_all()
