@@ -60,8 +60,8 @@ pub type Body = Either<Full<Bytes>, BoxBody<Bytes, std::io::Error>>;
 
 /// Files up to this size are read whole (and cached); larger ones are streamed.
 const SMALL_FILE: u64 = 256 * 1024;
-/// Bytes the small-file cache may hold.
-const CACHE_BYTES: usize = 32 << 20;
+/// Bytes the response cache may hold (the mirror's budget is 100 MB at 250,000 documents).
+const CACHE_BYTES: usize = 24 << 20;
 const STREAM_CHUNK: usize = 256 * 1024;
 /// Largest file gzipped on a request (~15 ms at level 6).
 const GZIP_MAX: u64 = 1 << 20;
