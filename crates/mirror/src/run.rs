@@ -174,29 +174,90 @@ fn load_or_empty(release_dir: &Path, root: &[u8]) -> Served {
 }
 
 /// Binds every address and serves `app` on it; prints and returns the URLs.
+///
+/// One server thread per core, each with a single-threaded runtime and its own listening
+/// socket on the address (`SO_REUSEPORT`: the kernel spreads connections over them), as nginx
+/// runs one worker per core. With one work-stealing runtime, a hot document's requests spent
+/// most of their time in the kernel waking threads (perf: 18% in wake-ups and context
+/// switches, 1.3% in our handler).
 async fn start_servers(
     app: &Arc<App>,
     listen: &[String],
     tls: Option<tokio_rustls::TlsAcceptor>,
 ) -> Result<Vec<String>, String> {
     let scheme = if tls.is_some() { "https" } else { "http" };
+    let threads = std::thread::available_parallelism().map_or(2, usize::from);
     let mut urls = Vec::new();
     for address in listen {
         let address: SocketAddr = address
             .parse()
             .map_err(|e| format!("listen address {address:?}: {e} (want IP:PORT)"))?;
-        let listener = tokio::net::TcpListener::bind(address)
-            .await
-            .map_err(|e| format!("cannot listen on {address}: {e}"))?;
-        let local = listener
-            .local_addr()
-            .map_err(|e| format!("{address}: {e}"))?;
+        let local = spawn_server_threads(app, address, tls.clone(), threads)?;
         let url = format!("{scheme}://{local}/");
         println!("listening on {url}");
         urls.push(url);
-        tokio::spawn(serve(app.clone(), listener, tls.clone()));
     }
     Ok(urls)
+}
+
+/// Starts `threads` server threads on `address` (port 0: the first one's port for all);
+/// returns the address bound once every thread listens.
+fn spawn_server_threads(
+    app: &Arc<App>,
+    address: SocketAddr,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    threads: usize,
+) -> Result<SocketAddr, String> {
+    let (bound_tx, bound_rx) = std::sync::mpsc::channel::<Result<SocketAddr, String>>();
+    let mut bound = address;
+    for i in 0..threads.max(1) {
+        let (app, tls, bound_tx) = (app.clone(), tls.clone(), bound_tx.clone());
+        let at = bound;
+        std::thread::Builder::new()
+            .name(format!("serve-{i}"))
+            .spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build();
+                let runtime = match runtime {
+                    Ok(runtime) => runtime,
+                    Err(e) => {
+                        let _ = bound_tx.send(Err(format!("cannot start a server thread: {e}")));
+                        return;
+                    }
+                };
+                runtime.block_on(async move {
+                    let listener = match bind_shared(at) {
+                        Ok(listener) => listener,
+                        Err(e) => {
+                            let _ = bound_tx.send(Err(format!("cannot listen on {at}: {e}")));
+                            return;
+                        }
+                    };
+                    let local = listener.local_addr().map_err(|e| format!("{at}: {e}"));
+                    let _ = bound_tx.send(local);
+                    let _ = serve(app, listener, tls).await;
+                });
+            })
+            .map_err(|e| format!("cannot start a server thread: {e}"))?;
+        bound = bound_rx
+            .recv()
+            .map_err(|_| format!("{address}: a server thread stopped"))??;
+    }
+    Ok(bound)
+}
+
+/// A listening socket that others of this process may share (`SO_REUSEPORT`).
+fn bind_shared(address: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+    let socket = if address.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.set_reuseport(true)?;
+    socket.bind(address)?;
+    socket.listen(1024)
 }
 
 async fn stop_signal() -> Result<(), String> {

@@ -305,6 +305,7 @@ impl App {
                     let entry = Entry {
                         version: ask.version,
                         body: bytes.clone(),
+                        etag: HeaderValue::from_str(&gz_meta.etag).ok(),
                         meta: gz_meta,
                         gzip: true,
                     };
@@ -409,6 +410,7 @@ impl App {
                 body: bytes.clone(),
                 meta: meta.clone(),
                 gzip: false,
+                etag: HeaderValue::from_str(&meta.etag).ok(),
             };
             cache.put(ask.path.to_owned(), entry);
         }
@@ -478,11 +480,26 @@ fn finish(mut response: Response<Body>, meta: &FileMeta) -> Response<Body> {
 /// A cache hit for a request without conditions: the whole file, 200.
 fn entry_response(entry: &Entry) -> Response<Body> {
     let mut response = Response::new(Either::Left(Full::new(entry.body.clone())));
-    file_headers(response.headers_mut(), &entry.meta);
+    let h = response.headers_mut();
+    h.reserve(8);
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(entry.meta.content_type),
+    );
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static(entry.meta.caching),
+    );
+    h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    if let Some(etag) = &entry.etag {
+        h.insert(header::ETAG, etag.clone());
+    }
     if entry.gzip {
-        response
-            .headers_mut()
-            .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+        h.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
     }
     finish(response, &entry.meta)
 }
@@ -750,6 +767,8 @@ struct Entry {
     body: Bytes,
     meta: FileMeta,
     gzip: bool,
+    /// `meta.etag`, checked once.
+    etag: Option<HeaderValue>,
 }
 
 /// How a file is answered, whatever its bytes.
