@@ -134,10 +134,44 @@ pub fn serve_only(
     let runtime = runtime()?;
     let result = runtime.block_on(async {
         start_servers(&app, listen, tls).await?;
+        tokio::spawn(follow_releases(app.clone(), dir.join("release"), root));
         stop_signal().await
     });
     runtime.shutdown_background();
     result
+}
+
+/// Serves each new release of the folder as soon as its `timestamp.json` changes (the
+/// publisher's `samizdat release` or `timestamp` on the origin), checked every 2 seconds.
+async fn follow_releases(app: Arc<App>, release_dir: PathBuf, root: Vec<u8>) {
+    let timestamp = release_dir.join("metadata/timestamp.json");
+    let stamp = |path: &Path| {
+        std::fs::metadata(path)
+            .ok()
+            .map(|m| (m.len(), m.modified().ok()))
+    };
+    let mut seen = stamp(&timestamp);
+    loop {
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let now = stamp(&timestamp);
+        if now == seen {
+            continue;
+        }
+        seen = now;
+        let (dir, root) = (release_dir.clone(), root.clone());
+        match tokio::task::spawn_blocking(move || Served::load(&dir, &root)).await {
+            Ok(Ok(served)) => {
+                eprintln!(
+                    "samizdat mirror {}: now serving release {}",
+                    release_dir.display(),
+                    served.version
+                );
+                app.switch(served);
+            }
+            Ok(Err(e)) => eprintln!("samizdat mirror: keeps its release: {e}"),
+            Err(e) => eprintln!("samizdat mirror: keeps its release: {e}"),
+        }
+    }
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, String> {

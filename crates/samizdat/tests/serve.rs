@@ -236,6 +236,12 @@ fn a_withdrawn_document_is_410_gone_on_every_path_with_the_reason() {
     let archive = sample_release(tmp.path(), &[]);
     let (name, _) = email_original(&archive);
     let id = name.split('.').nth(1).expect("id").to_owned();
+    // Served (and cached) before the withdrawal; the server follows the new release by itself.
+    let server = serve(&archive, "127.0.0.21", &tmp.path().join("serve.log"));
+    for round in 0..2 {
+        let (head, _) = curl(&format!("{}d/{id}/original.eml", server.url), &[]);
+        assert!(head.starts_with("http/1.1 200"), "{round}: {head}");
+    }
     run(
         &[
             "withdraw",
@@ -247,7 +253,7 @@ fn a_withdrawn_document_is_410_gone_on_every_path_with_the_reason() {
         0,
     );
     run(&["release", p(&archive)], 0);
-    let server = serve(&archive, "127.0.0.21", &tmp.path().join("serve.log"));
+    server.wait_for_release(2);
     // The old target file is still on disk (release 1), but the document is withdrawn.
     for path in [
         format!("targets/{name}"),
