@@ -424,7 +424,7 @@ impl App {
 struct FileCache {
     files: HashMap<String, (Arc<std::fs::File>, u64, u64)>,
     capacity: usize,
-    last_clear: Option<std::time::Instant>,
+    clears: Clears,
 }
 
 /// How many files to keep open: the soft descriptor limit is first raised to the hard one.
@@ -448,14 +448,10 @@ impl FileCache {
 
     fn put(&mut self, key: &str, version: u64, file: std::fs::File, length: u64) {
         if self.files.len() >= self.capacity {
-            let minute_ago = self
-                .last_clear
-                .is_none_or(|t| t.elapsed() > Duration::from_secs(60));
-            if !minute_ago {
+            if !self.clears.may_clear() {
                 return;
             }
             self.files.clear();
-            self.last_clear = Some(std::time::Instant::now());
         }
         self.files
             .insert(key.to_owned(), (Arc::new(file), length, version));
@@ -759,7 +755,22 @@ fn content_type(name: &str) -> &'static str {
 struct ResponseCache {
     entries: HashMap<String, Arc<Entry>>,
     bytes: usize,
-    last_clear: Option<std::time::Instant>,
+    clears: Clears,
+}
+
+/// When a full cache may be emptied: at most once a minute (until then, new entries are not
+/// added), so that a stream of different files costs no churn.
+#[derive(Default)]
+struct Clears(Option<std::time::Instant>);
+
+impl Clears {
+    fn may_clear(&mut self) -> bool {
+        let due = self.0.is_none_or(|t| t.elapsed() > Duration::from_secs(60));
+        if due {
+            self.0 = Some(std::time::Instant::now());
+        }
+        due
+    }
 }
 
 struct Entry {
@@ -794,15 +805,11 @@ impl ResponseCache {
     fn put(&mut self, key: String, entry: Entry) {
         let size = entry.body.len() + key.len();
         if self.bytes + size > CACHE_BYTES {
-            let minute_ago = self
-                .last_clear
-                .is_none_or(|t| t.elapsed() > Duration::from_secs(60));
-            if !minute_ago {
+            if !self.clears.may_clear() {
                 return;
             }
             self.entries.clear();
             self.bytes = 0;
-            self.last_clear = Some(std::time::Instant::now());
         }
         self.bytes += size;
         if let Some(old) = self.entries.insert(key, Arc::new(entry)) {

@@ -188,8 +188,15 @@ pub fn sync_from<T: Transport + Sync>(
     );
     // Which targets are missing: one stat each, spread over threads (535,553 stats took 1.1 s
     // on one thread, most of an incremental sync's budget).
+    // A first sync (nothing stored yet) needs no look at all.
+    let empty = fs::read_dir(&targets_dir)
+        .map(|mut entries| entries.next().is_none())
+        .unwrap_or(false);
     let chunk = targets.len().div_ceil(PARALLEL_FETCHES).max(1);
     let missing: Option<Vec<_>> = std::thread::scope(|scope| {
+        if empty {
+            return Some(targets.iter().collect());
+        }
         let handles: Vec<_> = targets
             .chunks(chunk)
             .map(|part| {

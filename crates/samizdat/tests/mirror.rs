@@ -168,12 +168,7 @@ fn kill_during_sync_keeps_a_complete_release_and_resumes() {
     assert!(stdout(&out).starts_with("release 2:"), "{}", stdout(&out));
     // What the killed runs stored was kept: fewer than the 2,000 new files are fetched now.
     assert!(fetched(&out) < 2000, "{}", stdout(&out));
-    let out = run(&["verify", "--root", p(&root), p(&dir.join("release"))], 0);
-    assert!(
-        stdout(&out).starts_with("release 2: authentic"),
-        "{}",
-        stdout(&out)
-    );
+    verify_release(&root, p(&dir.join("release")), 2);
 }
 
 /// Three peers: one replays an older (validly signed) release, one serves the newest release
@@ -343,12 +338,7 @@ fn rsync_pushed_web_root_served_by_nginx_verifies_with_python_tuf() {
         &["late-txt.json"],
     );
     assert!(lines[0].starts_with("OK late-txt.json "), "{lines:?}");
-    let out = run(&["verify", "--root", p(&root), &nginx.url], 0);
-    assert!(
-        stdout(&out).starts_with("release 2: authentic"),
-        "{}",
-        stdout(&out)
-    );
+    verify_release(&root, &nginx.url, 2);
     // The plain site paths are there too, the same bytes as their targets.
     let (head, body) = curl(&format!("{}/d/late-txt/original.txt", nginx.url), &[]);
     assert!(head.starts_with("http/1.1 200"), "{head}");
@@ -373,12 +363,7 @@ fn rsync_pushed_web_root_served_by_nginx_verifies_with_python_tuf() {
         body.contains("withdrawn") && body.contains("court order 7"),
         "{body}"
     );
-    let out = run(&["verify", "--root", p(&root), &nginx.url], 0);
-    assert!(
-        stdout(&out).starts_with("release 3: authentic"),
-        "{}",
-        stdout(&out)
-    );
+    verify_release(&root, &nginx.url, 3);
 }
 
 /// `samizdat export`: a static tree of hard links into the release; again, nothing to write.
@@ -602,12 +587,7 @@ fn old_releases_are_collected_after_the_grace_period() {
         dir.join("release/metadata/1.root.json").exists(),
         "roots stay"
     );
-    let out = run(&["verify", "--root", p(&root), p(&dir.join("release"))], 0);
-    assert!(
-        stdout(&out).starts_with("release 2: authentic"),
-        "{}",
-        stdout(&out)
-    );
+    verify_release(&root, p(&dir.join("release")), 2);
     let out = run(&["mirror", "collect", p(&dir), "--grace", "0"], 0);
     assert!(
         stdout(&out).starts_with("collected 0 old release(s)"),

@@ -23,13 +23,7 @@ fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
 
 /// The target name and stored file of the sample's e-mail original.
 fn email_original(archive: &Path) -> (String, std::path::PathBuf) {
-    let file = target_file(&archive.join("release"), ".original.eml");
-    let name = file
-        .file_name()
-        .expect("name")
-        .to_string_lossy()
-        .into_owned();
-    (name, file)
+    target_name(&archive.join("release"), ".original.eml")
 }
 
 /// Sends `request` as raw bytes (for what curl would normalise) and returns the status line.
@@ -188,12 +182,7 @@ fn ranges_etags_head_and_caching_as_caches_and_download_managers_expect() {
     drop(server);
     release_a_note(&archive, "big.txt", &big);
     let server = serve(&archive, "127.0.0.20", &tmp.path().join("serve2.log"));
-    let file = target_file(&archive.join("release"), "big-txt.original.txt");
-    let big_name = file
-        .file_name()
-        .expect("name")
-        .to_string_lossy()
-        .into_owned();
+    let (big_name, _) = target_name(&archive.join("release"), "big-txt.original.txt");
     let big_url = format!("{}targets/{big_name}", server.url);
     let (head, body) = curl(&big_url, &[]);
     assert!(head.starts_with("http/1.1 200"), "{head}");

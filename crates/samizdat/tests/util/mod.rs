@@ -200,6 +200,17 @@ pub fn spawn_until(args: &[&str], envs: &[(&str, &str)], line: &str) -> Child {
     child
 }
 
+/// The file name (`SHA256.NAME`) and path of the newest target ending in `name_suffix`.
+pub fn target_name(release: &Path, name_suffix: &str) -> (String, PathBuf) {
+    let file = target_file(release, name_suffix);
+    let name = file
+        .file_name()
+        .expect("name")
+        .to_string_lossy()
+        .into_owned();
+    (name, file)
+}
+
 /// All target file names of the current release (from the folder), for tampering tests.
 /// The stored file of the newest target whose name ends in `name_suffix`.
 pub fn target_file(release: &Path, name_suffix: &str) -> PathBuf {
@@ -315,6 +326,17 @@ fn wait_for_port(ip: &str, port: u16, what: impl Fn() -> String) {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+/// `samizdat verify --root ROOT SOURCE`: exit 0 and "release VERSION: authentic…".
+pub fn verify_release(root: &Path, source: &str, version: u64) -> Output {
+    let out = run(&["verify", "--root", p(root), source], 0);
+    assert!(
+        stdout(&out).starts_with(&format!("release {version}: authentic")),
+        "{source}: {}",
+        stdout(&out)
+    );
+    out
 }
 
 /// `samizdat verify --root ARCHIVE/root.json ARCHIVE/release [TARGETS]`, expecting exit `code`.
