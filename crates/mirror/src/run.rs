@@ -341,7 +341,8 @@ pub fn sync_round(dir: &Path, config: &Config, app: &App) {
     let mut error = None;
     match &result {
         Ok(report) => {
-            let switched = report.version != app.served().version;
+            // A new release, or the same one with a re-signed timestamp to serve.
+            let switched = report.version != app.served().version || report.metadata_files > 0;
             if switched {
                 match Served::load(&dir.join("release"), &app_root(dir)) {
                     Ok(served) => app.switch(served),
@@ -353,7 +354,11 @@ pub fn sync_round(dir: &Path, config: &Config, app: &App) {
                 report.version,
                 report.source,
                 report.targets_fetched,
-                report.targets,
+                if report.unchanged {
+                    "all".to_owned()
+                } else {
+                    report.targets.to_string()
+                },
                 report.bytes_fetched,
                 if switched { ", now served" } else { "" }
             );

@@ -22,6 +22,9 @@ use trust::client::{Client, FetchError, Options, Transport, TrustedState};
 pub struct SyncReport {
     /// The release (snapshot version) now served.
     pub version: u64,
+    /// The release was already complete here: nothing walked or fetched (`targets` is 0); at
+    /// most a re-signed timestamp was written.
+    pub unchanged: bool,
     pub targets: usize,
     pub targets_fetched: usize,
     pub bytes_fetched: u64,
@@ -132,6 +135,46 @@ pub fn sync_from<T: Transport + Sync>(
     }
     phases.mark("peers' top metadata");
     candidates.sort_by_key(|client| std::cmp::Reverse(client.version()));
+
+    // Nothing new (the usual round): the release here is complete (its timestamp was written
+    // last), so there is nothing to walk; only a re-signed timestamp is taken.
+    let committed = committed_version(&metadata_dir);
+    if let Some(newest) = candidates.first()
+        && committed == Some(newest.version())
+    {
+        let freshest = candidates
+            .iter()
+            .filter(|c| c.version() == newest.version())
+            .max_by_key(|c| c.timestamp_version())
+            .unwrap_or(newest);
+        let source = freshest.transport().describe();
+        let timestamp = freshest
+            .transport()
+            .metadata
+            .borrow()
+            .iter()
+            .find(|(path, _)| path == "metadata/timestamp.json")
+            .map(|(_, bytes)| bytes.clone());
+        let mut metadata_files = 0;
+        let ours = fs::read(metadata_dir.join("timestamp.json")).ok();
+        if let Some(timestamp) = timestamp
+            && Some(&timestamp) != ours.as_ref()
+        {
+            write_into(&tmp_dir, &metadata_dir.join("timestamp.json"), &timestamp)?;
+            sync_fs(dir)?;
+            metadata_files = 1;
+        }
+        return Ok(SyncReport {
+            version: newest.version(),
+            unchanged: true,
+            targets: 0,
+            targets_fetched: 0,
+            bytes_fetched: 0,
+            metadata_files,
+            source,
+            dropped,
+        });
+    }
     let mut chosen = None;
     while !candidates.is_empty() {
         let mut client = candidates.remove(0);
@@ -167,6 +210,7 @@ pub fn sync_from<T: Transport + Sync>(
     phases.mark("bins walked");
     let mut report = SyncReport {
         version: client.version(),
+        unchanged: false,
         targets: targets.len(),
         targets_fetched: 0,
         bytes_fetched: 0,
@@ -412,6 +456,13 @@ fn describe_dropped(what: &str, dropped: &[(String, String)]) -> String {
         text.push_str(&format!("\n  {peer}: {why}"));
     }
     text
+}
+
+/// The release (snapshot version) this mirror committed last, if any.
+fn committed_version(metadata_dir: &Path) -> Option<u64> {
+    let bytes = fs::read(metadata_dir.join("timestamp.json")).ok()?;
+    let parsed: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    parsed["signed"]["meta"]["snapshot.json"]["version"].as_u64()
 }
 
 /// The timestamp and snapshot this mirror committed last, for rollback checks.

@@ -398,10 +398,14 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             for (peer, why) in &report.dropped {
                 eprintln!("dropped peer {peer} this round: {why}");
             }
+            let targets = if report.unchanged {
+                "already complete here".to_owned()
+            } else {
+                format!("{} targets", report.targets)
+            };
             println!(
-                "release {}: {} targets, {} fetched ({} bytes), {} metadata files, from {}",
+                "release {}: {targets}, {} fetched ({} bytes), {} metadata files, from {}",
                 report.version,
-                report.targets,
                 report.targets_fetched,
                 report.bytes_fetched,
                 report.metadata_files,

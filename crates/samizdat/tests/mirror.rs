@@ -54,9 +54,28 @@ fn mirror_syncs_verifies_and_keeps_its_release_when_the_origin_lies() {
     assert!(lines[0].starts_with("OK 10PORTCITY101.json "), "{lines:?}");
     run(&["verify", "--root", p(&root), &served.url], 0);
 
-    // Nothing new: nothing fetched.
+    // Nothing new: nothing walked or fetched.
     let out = run(&["mirror", "sync", p(&dir), "--peer", &origin.url], 0);
     assert_eq!(fetched(&out), 0, "{}", stdout(&out));
+    assert!(
+        stdout(&out)
+            .starts_with("release 1: already complete here, 0 fetched (0 bytes), 0 metadata files"),
+        "{}",
+        stdout(&out)
+    );
+    // A re-signed timestamp (same release) is taken, and only it.
+    run(&["timestamp", p(&archive)], 0);
+    let out = run(&["mirror", "sync", p(&dir), "--peer", &origin.url], 0);
+    assert!(
+        stdout(&out).contains(", 1 metadata files"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(
+        fs::read(dir.join("release/metadata/timestamp.json")).expect("mirror's"),
+        fs::read(archive.join("release/metadata/timestamp.json")).expect("origin's")
+    );
+    verify_release(&root, p(&dir.join("release")), 1);
 
     // A second release: only its new files travel.
     release_a_note(&archive, "late.txt", "A late note.\n");
