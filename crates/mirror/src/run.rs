@@ -13,13 +13,19 @@ use crate::config::Config;
 use crate::serve::{App, serve, tls_acceptor};
 use crate::served::Served;
 use crate::status::{PeerState, Status};
+use crate::{SyncError, SyncReport};
 
 /// Syncs the mirror in `dir` from its peers every `config.interval_secs` and serves it on
 /// `config.listen` until SIGTERM or Ctrl-C. Prints `listening on URL` for each address.
-pub fn run(dir: &Path, config: Config) -> Result<(), String> {
+///
+/// With `sync_program` (this binary), each round runs as `SYNC_PROGRAM mirror sync --json` in a
+/// child process: the server keeps its small footprint (a sync of 550k targets peaks at
+/// ~480 MB, which a long-lived process would keep), and a sync that fails hard cannot take the
+/// server down.
+pub fn run(dir: &Path, config: Config, sync_program: Option<PathBuf>) -> Result<(), String> {
     let runtime = runtime()?;
     let result = runtime.block_on(async {
-        start_mirror(dir, config).await?;
+        start_mirror(dir, config, sync_program).await?;
         stop_signal().await
     });
     // A sync still running is simply abandoned: a sync killed at any moment is safe.
@@ -29,7 +35,11 @@ pub fn run(dir: &Path, config: Config) -> Result<(), String> {
 
 /// Starts the mirror in `dir` inside the current runtime: its servers, and its sync loop (the
 /// first round at once). Returns the app and the URLs it serves on.
-pub async fn start_mirror(dir: &Path, config: Config) -> Result<(Arc<App>, Vec<String>), String> {
+pub async fn start_mirror(
+    dir: &Path,
+    config: Config,
+    sync_program: Option<PathBuf>,
+) -> Result<(Arc<App>, Vec<String>), String> {
     config.check()?;
     let root = read_root(&dir.join("root.json"))?;
     let release_dir = dir.join("release");
@@ -44,8 +54,12 @@ pub async fn start_mirror(dir: &Path, config: Config) -> Result<(Arc<App>, Vec<S
     tokio::spawn(async move {
         loop {
             let (dir, app, config) = (dir.clone(), looping.clone(), config.clone());
+            let program = sync_program.clone();
             let interval = Duration::from_secs(config.interval_secs);
-            let _ = tokio::task::spawn_blocking(move || sync_round(&dir, &config, &app)).await;
+            let _ = tokio::task::spawn_blocking(move || {
+                sync_round(&dir, &config, &app, program.as_deref())
+            })
+            .await;
             tokio::time::sleep(interval).await;
         }
     });
@@ -86,7 +100,7 @@ pub fn demo_network(
             config.listen = vec![listen.clone()];
             config.interval_secs = 10;
             config.save(dir)?;
-            let (app, mut served_on) = start_mirror(dir, config).await?;
+            let (app, mut served_on) = start_mirror(dir, config, None).await?;
             apps.push(app);
             urls.push(served_on.remove(0));
         }
@@ -306,7 +320,7 @@ async fn stop_signal() -> Result<(), String> {
 
 /// One sync round: sync, switch the served release if it changed, collect old releases, and
 /// record it all in the status and metrics. Logs one line (plus one per peer dropped).
-pub fn sync_round(dir: &Path, config: &Config, app: &App) {
+pub fn sync_round(dir: &Path, config: &Config, app: &App, sync_program: Option<&Path>) {
     let who = format!("samizdat mirror {}", dir.display());
     let now = OffsetDateTime::now_utc();
     let limits = Limits {
@@ -323,7 +337,10 @@ pub fn sync_round(dir: &Path, config: &Config, app: &App) {
         .iter()
         .map(trust::client::Transport::describe)
         .collect();
-    let result = crate::sync_from(dir, peers, now);
+    let result = match sync_program {
+        Some(program) => sync_in_child(program, dir, config),
+        None => crate::sync_from(dir, peers, now),
+    };
     let dropped = match &result {
         Ok(report) => report.dropped.clone(),
         Err(e) => e.dropped.clone(),
@@ -392,6 +409,34 @@ pub fn sync_round(dir: &Path, config: &Config, app: &App) {
         }
         status.last_error = error;
         status.peers = peer_states;
+    }
+}
+
+/// `PROGRAM mirror sync DIR --json --peer ... --timeout T`, its one line of JSON read back.
+fn sync_in_child(program: &Path, dir: &Path, config: &Config) -> Result<SyncReport, SyncError> {
+    let mut command = std::process::Command::new(program);
+    command
+        .args(["mirror", "sync", "--json", "--timeout"])
+        .arg(config.timeout_secs.to_string())
+        .arg(dir)
+        .env_remove("SAMIZDAT_PEERS")
+        .env_remove("SAMIZDAT_ROOT")
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::inherit());
+    for peer in &config.peers {
+        command.arg("--peer").arg(peer);
+    }
+    let output = command
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", program.display()))?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    let line = text.lines().last().unwrap_or("");
+    match serde_json::from_str::<Result<SyncReport, SyncError>>(line) {
+        Ok(result) => result,
+        Err(_) => Err(SyncError::from(format!(
+            "the sync process ended with {} and no report",
+            output.status
+        ))),
     }
 }
 

@@ -18,7 +18,7 @@ use time::OffsetDateTime;
 use trust::client::{Client, FetchError, Options, Transport, TrustedState};
 
 /// What a sync did.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SyncReport {
     /// The release (snapshot version) now served.
     pub version: u64,
@@ -36,7 +36,7 @@ pub struct SyncReport {
 }
 
 /// Why a sync round failed, and every peer dropped on the way.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SyncError {
     pub what: String,
     pub dropped: Vec<(String, String)>,

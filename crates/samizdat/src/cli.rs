@@ -238,6 +238,9 @@ enum MirrorCommand {
         /// is dropped after it).
         #[arg(long, default_value_t = 60, env = "SAMIZDAT_TIMEOUT")]
         timeout: u64,
+        /// Print the report as one line of JSON (for `mirror run`, which syncs in a child).
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -334,7 +337,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Mirror(MirrorCommand::Run { dir, settings }) => {
             let mut config = mirror::config::Config::load(&dir).map_err(anyhow::Error::msg)?;
             settings.apply(&mut config);
-            mirror::run::run(&dir, config).map_err(anyhow::Error::msg)?;
+            let program = std::env::current_exe().context("cannot find the samizdat executable")?;
+            mirror::run::run(&dir, config, Some(program)).map_err(anyhow::Error::msg)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Mirror(MirrorCommand::Serve {
@@ -366,6 +370,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             peers,
             root,
             timeout,
+            json,
         }) => {
             std::fs::create_dir_all(&dir)
                 .with_context(|| format!("{}: cannot create", dir.display()))?;
@@ -392,7 +397,12 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                     net::HttpTransport::new(peer, &limits)
                 })
                 .collect();
-            let report = mirror::sync_from(&dir, transports, time::OffsetDateTime::now_utc())
+            let result = mirror::sync_from(&dir, transports, time::OffsetDateTime::now_utc());
+            if json {
+                println!("{}", serde_json::to_string(&result)?);
+                return Ok(ExitCode::from(u8::from(result.is_err())));
+            }
+            let report = result
                 .map_err(|e| anyhow::Error::msg(e.to_string()))
                 .context("sync failed; the mirror keeps its last release")?;
             for (peer, why) in &report.dropped {

@@ -63,6 +63,20 @@ fn mirror_syncs_verifies_and_keeps_its_release_when_the_origin_lies() {
         "{}",
         stdout(&out)
     );
+    // The report as JSON (how `mirror run` reads the sync it runs in a child process).
+    let out = run(
+        &["mirror", "sync", "--json", p(&dir), "--peer", &origin.url],
+        0,
+    );
+    let report: serde_json::Value = serde_json::from_str(stdout(&out).trim()).expect("JSON");
+    assert_eq!(report["Ok"]["version"], 1, "{report}");
+    assert_eq!(report["Ok"]["unchanged"], true, "{report}");
+    let dead = format!("http://127.0.0.6:{}/", free_port("127.0.0.6"));
+    let out = run(&["mirror", "sync", "--json", p(&dir), "--peer", &dead], 1);
+    let report: serde_json::Value = serde_json::from_str(stdout(&out).trim()).expect("JSON");
+    assert!(report["Err"]["what"].is_string(), "{report}");
+    assert_eq!(report["Err"]["dropped"][0][0], dead.as_str(), "{report}");
+
     // A re-signed timestamp (same release) is taken, and only it.
     run(&["timestamp", p(&archive)], 0);
     let out = run(&["mirror", "sync", p(&dir), "--peer", &origin.url], 0);
