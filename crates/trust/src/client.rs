@@ -11,7 +11,7 @@
 //!
 //! [`PublicKey`]: crate::keys::PublicKey
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::io::Read;
 use std::path::PathBuf;
@@ -50,6 +50,52 @@ impl<T: Transport + ?Sized> Transport for Box<T> {
     fn describe(&self) -> String {
         (**self).describe()
     }
+}
+
+/// [`Client::target_info`]'s search (5.6.7), read-only over the roles already loaded.
+fn walk_loaded(roles: &HashMap<String, Targets>, most: usize, name: &str) -> Walk {
+    let name_hash_hex = Digest::of(name.as_bytes()).to_hex();
+    let mut to_visit: Vec<&str> = vec!["targets"];
+    let mut visited: Vec<&str> = Vec::new();
+    while let Some(role_name) = to_visit.pop() {
+        if visited.contains(&role_name) {
+            continue;
+        }
+        if visited.len() >= most {
+            break;
+        }
+        let Some(role) = roles.get(role_name) else {
+            return Walk::NeedsLoad;
+        };
+        if let Some(info) = role.targets.get(name) {
+            return Walk::Found(info.clone());
+        }
+        visited.push(role_name);
+        let Some(delegations) = &role.delegations else {
+            continue;
+        };
+        let mut children = Vec::new();
+        for delegated in &delegations.roles {
+            if !delegated.covers(name, &name_hash_hex) {
+                continue;
+            }
+            children.push(delegated.name.as_str());
+            if delegated.terminating {
+                to_visit.clear();
+                break;
+            }
+        }
+        to_visit.extend(children.into_iter().rev());
+    }
+    Walk::NotFound
+}
+
+/// The outcome of a read-only search for one name.
+enum Walk {
+    Found(TargetInfo),
+    NotFound,
+    /// The search reaches a role not loaded yet.
+    NeedsLoad,
 }
 
 /// Why a fetch failed.
@@ -477,6 +523,7 @@ impl<T: Transport> Client<T> {
     /// each listed name with the same search as [`Self::target_info`] (so a role listing a name
     /// outside its delegation does not count).
     pub fn all_targets(&mut self) -> Result<Vec<(TargetName, TargetInfo)>> {
+        use rayon::prelude::*;
         let most_roles = self.snapshot.meta.len() + 1;
         let mut to_visit: Vec<(String, String)> = vec![("targets".to_string(), String::new())];
         let mut visited: HashSet<String> = HashSet::new();
@@ -502,24 +549,51 @@ impl<T: Transport> Client<T> {
                 );
             }
         }
-        let names: BTreeSet<String> = self
+        // Every role the search can reach is loaded now: each name is searched read-only, on
+        // all cores (the same search as `target_info`; one that would need a role not loaded
+        // yet falls back to it). One name at a time, this was most of a mirror's sync.
+        let mut names: Vec<&str> = self
             .roles
             .values()
-            .flat_map(|role| role.targets.keys().cloned())
+            .flat_map(|role| role.targets.keys().map(String::as_str))
             .collect();
-        let mut all = Vec::with_capacity(names.len());
-        for name in names {
-            let name = TargetName::new(name).map_err(|error| {
-                Error::new(
-                    ErrorKind::Malformed,
-                    format!("release {}: {}", self.version(), error.message()),
-                )
-            })?;
-            if let Some(info) = self.target_info(&name)? {
-                all.push((name, info));
+        names.par_sort_unstable();
+        names.dedup();
+        let (roles, most) = (&self.roles, self.options.max_delegation_visits);
+        let found: Vec<(&str, Walk)> = names
+            .par_iter()
+            .map(|name| (*name, walk_loaded(roles, most, name)))
+            .collect();
+        let mut all = Vec::with_capacity(found.len());
+        let mut to_load = Vec::new();
+        for (name, walk) in found {
+            match walk {
+                Walk::Found(info) => all.push((name.to_owned(), info)),
+                Walk::NotFound => {}
+                Walk::NeedsLoad => to_load.push(name.to_owned()),
             }
         }
-        Ok(all)
+        if !to_load.is_empty() {
+            for name in to_load {
+                let target = self.checked_name(name)?;
+                if let Some(info) = self.target_info(&target)? {
+                    all.push((target.as_str().to_owned(), info));
+                }
+            }
+            all.sort_by(|a, b| a.0.cmp(&b.0));
+        }
+        all.into_iter()
+            .map(|(name, info)| Ok((self.checked_name(name)?, info)))
+            .collect()
+    }
+
+    fn checked_name(&self, name: String) -> Result<TargetName> {
+        TargetName::new(name).map_err(|error| {
+            Error::new(
+                ErrorKind::Malformed,
+                format!("release {}: {}", self.version(), error.message()),
+            )
+        })
     }
 
     /// Verifies delegated role `role_name` with the keys `delegator` gives it
