@@ -66,8 +66,8 @@ const STREAM_CHUNK: usize = 256 * 1024;
 /// Largest file gzipped on a request (~15 ms at level 6).
 const GZIP_MAX: u64 = 1 << 20;
 /// Most open files kept (targets and versioned metadata never change under their name); fewer
-/// when the descriptor limit is low: a quarter of it, the rest for connections.
-const OPEN_FILES: usize = 8192;
+/// when the descriptor limit is low: 4,096 descriptors (at least half) are left for connections.
+const OPEN_FILES: usize = 16384;
 
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 const PLAIN: &str = "public, max-age=300";
@@ -430,7 +430,8 @@ struct FileCache {
 /// How many files to keep open: the soft descriptor limit is first raised to the hard one.
 fn open_files() -> usize {
     let limit = rlimit::increase_nofile_limit(u64::MAX).unwrap_or(1024);
-    OPEN_FILES.min((limit / 4) as usize)
+    let for_files = limit.saturating_sub(4096).max(limit / 2);
+    OPEN_FILES.min(for_files as usize)
 }
 
 impl FileCache {
