@@ -104,13 +104,7 @@ impl Config {
         self.check()?;
         let path = Self::path(dir);
         let text = toml::to_string_pretty(self).map_err(|e| e.to_string())?;
-        let mut tmp =
-            tempfile::NamedTempFile::new_in(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-        std::io::Write::write_all(&mut tmp, text.as_bytes())
-            .map_err(|e| format!("{}: {e}", path.display()))?;
-        tmp.persist(&path)
-            .map_err(|e| format!("{}: {}", path.display(), e.error))?;
-        Ok(())
+        crate::files::write_atomic(dir, &path, text.as_bytes())
     }
 }
 

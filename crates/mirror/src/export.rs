@@ -107,7 +107,7 @@ pub fn export(dir: &Path, out: &Path) -> Result<Exported, String> {
                 }
                 // Unlinked first: the file may be a hard link to a target.
                 fs::remove_file(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-                write_new(&path, notice.as_bytes(), &tmp)?;
+                crate::files::write_atomic(&tmp, &path, notice.as_bytes())?;
                 report.withdrawn += 1;
             }
         }
@@ -130,7 +130,7 @@ pub fn export(dir: &Path, out: &Path) -> Result<Exported, String> {
         .map_err(|e| format!("{}: {e}", metadata.join("timestamp.json").display()))?;
     let out_timestamp = out.join("metadata/timestamp.json");
     if fs::read(&out_timestamp).ok() != Some(timestamp.clone()) {
-        write_new(&out_timestamp, &timestamp, &tmp)?;
+        crate::files::write_atomic(&tmp, &out_timestamp, &timestamp)?;
         report.written += 1;
     }
     let _ = fs::remove_dir(&tmp);
@@ -164,16 +164,6 @@ fn place(source: &Path, dest: &Path, tmp: &Path) -> Result<bool, String> {
     }
     fs::rename(&staged, dest).map_err(|e| format!("{}: {e}", dest.display()))?;
     Ok(true)
-}
-
-/// Writes a new file at `dest` through `tmp` and a rename.
-fn write_new(dest: &Path, bytes: &[u8], tmp: &Path) -> Result<(), String> {
-    let mut file =
-        tempfile::NamedTempFile::new_in(tmp).map_err(|e| format!("{}: {e}", tmp.display()))?;
-    std::io::Write::write_all(&mut file, bytes).map_err(|e| format!("{}: {e}", dest.display()))?;
-    file.persist(dest)
-        .map_err(|e| format!("{}: {}", dest.display(), e.error))?;
-    Ok(())
 }
 
 /// Whether `path` is a content-addressed target (`.../targets/SHA.NAME`).

@@ -10,7 +10,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
-use trust::schema::{Signed, Snapshot, Targets, Timestamp};
+use trust::schema::{Signed, Snapshot, Targets};
 
 /// The mirror folder's lock (`DIR/lock`, `flock`): released when dropped, or when the process
 /// dies, so a killed sync never leaves the folder locked.
@@ -65,12 +65,7 @@ fn read_history(dir: &Path) -> Result<History, String> {
 fn write_history(dir: &Path, history: &History) -> Result<(), String> {
     let path = history_path(dir);
     let bytes = serde_json::to_vec_pretty(history).map_err(|e| e.to_string())?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir.join("tmp"))
-        .map_err(|e| format!("{}: {e}", dir.display()))?;
-    std::io::Write::write_all(&mut tmp, &bytes).map_err(|e| format!("{}: {e}", path.display()))?;
-    tmp.persist(&path)
-        .map_err(|e| format!("{}: {}", path.display(), e.error))?;
-    Ok(())
+    crate::files::write_atomic(&dir.join("tmp"), &path, &bytes)
 }
 
 /// Notes that `version` is served from `now` on (called by a sync after its commit).
@@ -132,7 +127,7 @@ pub fn collect(dir: &Path, grace_seconds: u64, now: OffsetDateTime) -> Result<Co
         )?;
     }
     // The timestamp's snapshot too, whatever the history says.
-    if let Some(version) = current_snapshot(&metadata_dir)? {
+    if let Some(version) = crate::files::committed_snapshot(&metadata_dir)? {
         release_files(
             &metadata_dir,
             version,
@@ -192,20 +187,6 @@ fn clear_tmp(dir: &Path) -> Result<(), String> {
         let _ = fs::remove_file(entry.path());
     }
     Ok(())
-}
-
-fn current_snapshot(metadata_dir: &Path) -> Result<Option<u64>, String> {
-    let path = metadata_dir.join("timestamp.json");
-    let Ok(bytes) = fs::read(&path) else {
-        return Ok(None);
-    };
-    let timestamp: Signed<Timestamp> =
-        serde_json::from_slice(&bytes).map_err(|e| format!("{}: {e}", path.display()))?;
-    Ok(timestamp
-        .signed
-        .meta
-        .get("snapshot.json")
-        .map(|m| m.version))
 }
 
 /// Adds the metadata and target files of release `version` (the snapshot's version) to the sets.

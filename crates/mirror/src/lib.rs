@@ -18,6 +18,7 @@
 
 pub mod config;
 pub mod export;
+mod files;
 pub mod gc;
 pub mod metrics;
 pub mod run;

@@ -230,7 +230,8 @@ impl App {
         }
     }
 
-    /// Answers with the file at `path` (a target or metadata; `name` gives its type).
+    /// Answers with the file at `path`: a target (`target`: content-addressed, served
+    /// sandboxed) or metadata; `name` gives its type.
     fn file(
         &self,
         ask: &Ask,
@@ -238,16 +239,16 @@ impl App {
         etag: &str,
         caching: &'static str,
         name: &str,
-        sandbox: bool,
+        target: bool,
     ) -> Response<Body> {
         let content_type = content_type(name);
-        // Content-addressed targets and versioned metadata never change under their name.
-        let immutable = caching == IMMUTABLE || path.starts_with(self.release_dir.join("targets"));
+        // Targets and versioned metadata never change under their name: worth gzipping once.
+        let immutable = target || caching == IMMUTABLE;
         let meta = FileMeta {
             etag: etag.to_owned(),
             caching,
             content_type,
-            sandbox,
+            sandbox: target,
             vary: immutable && is_text(content_type),
         };
         if meta.vary
@@ -346,12 +347,10 @@ impl App {
                 gz.clear();
             }
         }
+        // A cache: if it cannot be written, the next request compresses again.
         let parent = gz_path.parent()?;
-        if std::fs::create_dir_all(parent).is_ok()
-            && let Ok(mut tmp) = tempfile::NamedTempFile::new_in(parent)
-            && std::io::Write::write_all(&mut tmp, &gz).is_ok()
-        {
-            let _ = tmp.persist(gz_path);
+        if std::fs::create_dir_all(parent).is_ok() {
+            let _ = crate::files::write_atomic(parent, gz_path, &gz);
         }
         Some(gz)
     }

@@ -15,6 +15,8 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 use time::OffsetDateTime;
+
+use crate::files::{committed_snapshot, sync_fs, write_atomic};
 use trust::client::{Client, FetchError, Options, Transport, TrustedState};
 
 /// What a sync did.
@@ -138,7 +140,7 @@ pub fn sync_from<T: Transport + Sync>(
 
     // Nothing new (the usual round): the release here is complete (its timestamp was written
     // last), so there is nothing to walk; only a re-signed timestamp is taken.
-    let committed = committed_version(&metadata_dir);
+    let committed = committed_snapshot(&metadata_dir)?;
     if let Some(newest) = candidates.first()
         && committed == Some(newest.version())
     {
@@ -160,7 +162,7 @@ pub fn sync_from<T: Transport + Sync>(
         if let Some(timestamp) = timestamp
             && Some(&timestamp) != ours.as_ref()
         {
-            write_into(&tmp_dir, &metadata_dir.join("timestamp.json"), &timestamp)?;
+            write_atomic(&tmp_dir, &metadata_dir.join("timestamp.json"), &timestamp)?;
             sync_fs(dir)?;
             metadata_files = 1;
         }
@@ -318,7 +320,7 @@ pub fn sync_from<T: Transport + Sync>(
         .ok_or_else(|| format!("{}: no signed.version", root_path.display()))?;
     let root_name = metadata_dir.join(format!("{root_version}.root.json"));
     if !root_name.exists() {
-        write_into(&tmp_dir, &root_name, &root)?;
+        write_atomic(&tmp_dir, &root_name, &root)?;
     }
     let recorded = client.transport().metadata.borrow().clone();
     let mut timestamp = None;
@@ -331,12 +333,12 @@ pub fn sync_from<T: Transport + Sync>(
             timestamp = Some(bytes);
             continue;
         }
-        write_into(&tmp_dir, &metadata_dir.join(name), &bytes)?;
+        write_atomic(&tmp_dir, &metadata_dir.join(name), &bytes)?;
         report.metadata_files += 1;
     }
     sync_fs(dir)?;
     let timestamp = timestamp.ok_or_else(|| format!("{source}: no timestamp.json fetched"))?;
-    write_into(&tmp_dir, &metadata_dir.join("timestamp.json"), &timestamp)?;
+    write_atomic(&tmp_dir, &metadata_dir.join("timestamp.json"), &timestamp)?;
     report.metadata_files += 1;
     sync_fs(dir)?;
     phases.mark("metadata written, committed");
@@ -404,27 +406,16 @@ impl<T: Transport + Sync> Fetch<'_, T> {
                     return None;
                 }
                 let peer = self.peers[p];
-                let result = match peer.fetch(&path, info.length) {
-                    Ok(bytes) if bytes.len() as u64 != info.length => Err(format!(
-                        "{path}: {} bytes, the release says {}",
-                        bytes.len(),
-                        info.length
-                    )),
-                    Ok(bytes) if trust::schema::Digest::of(&bytes) != info.hashes.sha256 => {
-                        Err(format!("{path}: does not match its SHA-256"))
-                    }
-                    Ok(bytes) => Ok(bytes),
-                    Err(e) => Err(format!("{path}: {e}")),
-                };
-                match result {
+                match trust::client::fetch_verified_target(peer, name, info) {
                     Ok(bytes) => Some(bytes),
                     Err(e) => {
+                        let e = e.to_string();
                         if !self.failed[p].swap(true, Ordering::Relaxed)
                             && let Ok(mut dropped) = self.dropped.lock()
                         {
                             dropped.push((peer.describe(), e.clone()));
                         }
-                        why.push(format!("{}: {e}", peer.describe()));
+                        why.push(e);
                         None
                     }
                 }
@@ -458,24 +449,14 @@ fn describe_dropped(what: &str, dropped: &[(String, String)]) -> String {
     text
 }
 
-/// The release (snapshot version) this mirror committed last, if any.
-fn committed_version(metadata_dir: &Path) -> Option<u64> {
-    let bytes = fs::read(metadata_dir.join("timestamp.json")).ok()?;
-    let parsed: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
-    parsed["signed"]["meta"]["snapshot.json"]["version"].as_u64()
-}
-
 /// The timestamp and snapshot this mirror committed last, for rollback checks.
 fn trusted_state(metadata_dir: &Path) -> Result<TrustedState, String> {
-    let timestamp_path = metadata_dir.join("timestamp.json");
-    let Ok(timestamp) = fs::read(&timestamp_path) else {
+    let Some(version) = committed_snapshot(metadata_dir)? else {
         return Ok(TrustedState::default());
     };
-    let parsed: serde_json::Value = serde_json::from_slice(&timestamp)
-        .map_err(|e| format!("{}: {e}", timestamp_path.display()))?;
-    let version = parsed["signed"]["meta"]["snapshot.json"]["version"]
-        .as_u64()
-        .ok_or_else(|| format!("{}: no snapshot version", timestamp_path.display()))?;
+    let timestamp_path = metadata_dir.join("timestamp.json");
+    let timestamp =
+        fs::read(&timestamp_path).map_err(|e| format!("{}: {e}", timestamp_path.display()))?;
     let snapshot_path = metadata_dir.join(format!("{version}.snapshot.json"));
     let snapshot =
         fs::read(&snapshot_path).map_err(|e| format!("{}: {e}", snapshot_path.display()))?;
@@ -483,21 +464,6 @@ fn trusted_state(metadata_dir: &Path) -> Result<TrustedState, String> {
         timestamp: Some(timestamp),
         snapshot: Some(snapshot),
     })
-}
-
-/// Writes `bytes` to `path` through a temporary file in `tmp_dir` and a rename.
-fn write_into(tmp_dir: &Path, path: &PathBuf, bytes: &[u8]) -> Result<(), String> {
-    use std::os::unix::fs::PermissionsExt;
-    // 0644 like everything a mirror serves (a web server may run as another user).
-    let mut tmp = tempfile::Builder::new()
-        .permissions(fs::Permissions::from_mode(0o644))
-        .tempfile_in(tmp_dir)
-        .map_err(|e| format!("{}: cannot write: {e}", tmp_dir.display()))?;
-    tmp.write_all(bytes)
-        .map_err(|e| format!("{}: cannot write: {e}", path.display()))?;
-    tmp.persist(path)
-        .map_err(|e| format!("{}: cannot write: {}", path.display(), e.error))?;
-    Ok(())
 }
 
 /// Stores a verified target at `path` through `.NAME.part` beside it and a rename within the
@@ -516,9 +482,4 @@ fn store_target(path: &Path, bytes: &[u8]) -> Result<(), String> {
         .map_err(|e| format!("{}: cannot write: {e}", part.display()))?;
     drop(file);
     fs::rename(&part, path).map_err(|e| format!("{}: cannot write: {e}", path.display()))
-}
-
-fn sync_fs(dir: &Path) -> Result<(), String> {
-    let handle = fs::File::open(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    rustix::fs::syncfs(&handle).map_err(|e| format!("{}: cannot sync: {e}", dir.display()))
 }

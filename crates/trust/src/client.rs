@@ -52,6 +52,41 @@ impl<T: Transport + ?Sized> Transport for Box<T> {
     }
 }
 
+/// Downloads target `name` from `transport` (its consistent-snapshot path) and checks it against
+/// `info`, a verified length and hash (5.7.3): what [`Client::fetch_target`] does once the
+/// search found `info`, for a caller (a mirror's parallel fetch) that already holds it.
+pub fn fetch_verified_target<T: Transport + ?Sized>(
+    transport: &T,
+    name: &TargetName,
+    info: &TargetInfo,
+) -> Result<Vec<u8>> {
+    let path = format!("targets/{}.{}", info.hashes.sha256.to_hex(), name);
+    let bytes = transport
+        .fetch(&path, info.length)
+        .map_err(|error| fetch_error(&transport.describe(), &path, error))?;
+    if bytes.len() as u64 != info.length {
+        return Err(Error::new(
+            ErrorKind::Mismatch,
+            format!(
+                "{path} from {}: {} bytes, metadata says {}",
+                transport.describe(),
+                bytes.len(),
+                info.length
+            ),
+        ));
+    }
+    if Digest::of(&bytes) != info.hashes.sha256 {
+        return Err(Error::new(
+            ErrorKind::Mismatch,
+            format!(
+                "{path} from {}: SHA-256 differs from the metadata",
+                transport.describe()
+            ),
+        ));
+    }
+    Ok(bytes)
+}
+
 /// [`Client::target_info`]'s search (5.6.7), read-only over the roles already loaded.
 fn walk_loaded(roles: &HashMap<String, Targets>, most: usize, name: &str) -> Walk {
     let name_hash_hex = Digest::of(name.as_bytes()).to_hex();
@@ -490,33 +525,7 @@ impl<T: Transport> Client<T> {
     }
 
     fn fetch_with_info(&self, name: &TargetName, info: &TargetInfo) -> Result<Vec<u8>> {
-        // 5.7.3
-        let path = format!("targets/{}.{}", info.hashes.sha256.to_hex(), name);
-        let bytes = self
-            .transport
-            .fetch(&path, info.length)
-            .map_err(|error| fetch_error(&self.transport.describe(), &path, error))?;
-        if bytes.len() as u64 != info.length {
-            return Err(Error::new(
-                ErrorKind::Mismatch,
-                format!(
-                    "{path} from {}: {} bytes, metadata says {}",
-                    self.transport.describe(),
-                    bytes.len(),
-                    info.length
-                ),
-            ));
-        }
-        if Digest::of(&bytes) != info.hashes.sha256 {
-            return Err(Error::new(
-                ErrorKind::Mismatch,
-                format!(
-                    "{path} from {}: SHA-256 differs from the metadata",
-                    self.transport.describe()
-                ),
-            ));
-        }
-        Ok(bytes)
+        fetch_verified_target(&self.transport, name, info)
     }
 
     /// Every target of the release, sorted by name: loads every delegated role, then resolves
