@@ -4,12 +4,9 @@
 
 use crate::util::*;
 use std::fs;
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output};
 
 const UNIT: &str = "samizdat-mirror.service";
 
@@ -261,80 +258,29 @@ SSH_ORIGINAL_COMMAND="$*" exec /bin/sh -c "$FORCED_COMMAND"
 "#;
 
 /// nginx running deploy/nginx-samizdat.conf over `root` on `ip` (killed on drop).
-struct Site {
-    child: Child,
-    _conf: tempfile::TempDir,
-    addr: String,
-}
-
-impl Site {
-    fn start(root: &Path, ip: &str) -> Site {
-        let conf = tempfile::tempdir().expect("tempdir");
-        let port = free_port(ip);
-        let d = p(conf.path());
-        let server = text(&deploy().join("nginx-samizdat.conf"))
-            .replace("listen [::]:80;", "")
+fn site(root: &Path, ip: &str) -> Nginx {
+    let conf = text(&deploy().join("nginx-samizdat.conf"));
+    Nginx::start_with(ip, |port| {
+        conf.replace("listen [::]:80;", "")
             .replace("listen 80;", &format!("listen {ip}:{port};"))
-            .replace("root /var/www/samizdat;", &format!("root {};", p(root)));
-        let file = conf.path().join("nginx.conf");
-        fs::write(
-            &file,
-            format!(
-                "daemon off;\nmaster_process off;\nuser root;\nworker_processes 1;\npid {d}/nginx.pid;\n\
-                 error_log {d}/error.log;\nevents {{ worker_connections 64; }}\n\
-                 http {{ access_log off; client_body_temp_path {d}; proxy_temp_path {d};\n\
-                 fastcgi_temp_path {d}; uwsgi_temp_path {d}; scgi_temp_path {d};\n\
-                 types {{ application/json json; }}\n{server}\n}}\n"
-            ),
-        )
-        .expect("write nginx.conf");
-        let child = Command::new("/usr/sbin/nginx")
-            .args(["-e", &format!("{d}/error.log"), "-c", p(&file)])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start nginx (./test.sh installs it)");
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while TcpStream::connect((ip, port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "nginx did not start: {}",
-                fs::read_to_string(conf.path().join("error.log")).unwrap_or_default()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Site {
-            child,
-            _conf: conf,
-            addr: format!("{ip}:{port}"),
-        }
-    }
-
-    /// HEAD `path`: the status code and the Cache-Control header, if any.
-    fn head(&self, path: &str) -> (u16, Option<String>) {
-        let mut conn = TcpStream::connect(&self.addr).expect("connect nginx");
-        write!(conn, "HEAD {path} HTTP/1.0\r\nHost: mirror\r\n\r\n").expect("send");
-        let mut answer = String::new();
-        conn.read_to_string(&mut answer).expect("read");
-        let mut lines = answer.lines();
-        let status = lines
-            .next()
-            .and_then(|l| l.split(' ').nth(1))
-            .and_then(|s| s.parse().ok())
-            .unwrap_or_else(|| panic!("bad answer: {answer}"));
-        let cache = lines
-            .filter_map(|l| l.split_once(": "))
-            .find(|(k, _)| k.eq_ignore_ascii_case("cache-control"))
-            .map(|(_, v)| v.to_owned());
-        (status, cache)
-    }
+            .replace("root /var/www/samizdat;", &format!("root {};", p(root)))
+    })
 }
 
-impl Drop for Site {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// HEAD `path` on `site`: the status code and the Cache-Control header, if any.
+fn head(site: &Nginx, path: &str) -> (u16, Option<String>) {
+    let url = format!("{}{path}", site.url);
+    let (head, _) = curl(&url, &["-I"]);
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("bad answer from {url}: {head}"));
+    let cache = head
+        .lines()
+        .find_map(|l| l.strip_prefix("cache-control: "))
+        .map(|v| v.trim().to_owned());
+    (status, cache)
 }
 
 #[test]
@@ -415,14 +361,9 @@ fn a_volunteer_web_root_takes_pushes_through_rrsync_only_and_nginx_serves_it() {
 
     // nginx with deploy/nginx-samizdat.conf serves a release that verifies, with the caching
     // the README promises: immutable for content-addressed names, a minute for the timestamp.
-    let site = Site::start(&www, "127.0.0.11");
+    let site = site(&www, "127.0.0.11");
     run(
-        &[
-            "verify",
-            "--root",
-            p(&archive.join("root.json")),
-            &format!("http://{}", site.addr),
-        ],
+        &["verify", "--root", p(&archive.join("root.json")), &site.url],
         0,
     );
     let immutable = Some("public, max-age=31536000, immutable".to_owned());
@@ -433,14 +374,14 @@ fn a_volunteer_web_root_takes_pushes_through_rrsync_only_and_nginx_serves_it() {
         .expect("entry")
         .file_name();
     assert_eq!(
-        site.head(&format!("/targets/{}", target.to_string_lossy())),
+        head(&site, &format!("/targets/{}", target.to_string_lossy())),
         (200, immutable.clone())
     );
-    assert_eq!(site.head("/metadata/1.root.json"), (200, immutable));
+    assert_eq!(head(&site, "/metadata/1.root.json"), (200, immutable));
     assert_eq!(
-        site.head("/metadata/timestamp.json"),
+        head(&site, "/metadata/timestamp.json"),
         (200, Some("public, max-age=60".to_owned()))
     );
     // A client looks for the next root version: the 404 must not be cached as immutable.
-    assert_eq!(site.head("/metadata/2.root.json"), (404, None));
+    assert_eq!(head(&site, "/metadata/2.root.json"), (404, None));
 }

@@ -22,18 +22,7 @@ fn mirror_syncs_verifies_and_keeps_its_release_when_the_origin_lies() {
     let origin = StaticServer::start(&archive.join("release"), "127.0.0.6");
     let dir = tmp.path().join("mirror");
 
-    let out = run(
-        &[
-            "mirror",
-            "sync",
-            p(&dir),
-            "--peer",
-            &origin.url,
-            "--root",
-            p(&root),
-        ],
-        0,
-    );
+    let out = mirror_sync(&dir, &root, &[&origin.url], &[], 0);
     assert!(
         stdout(&out).starts_with("release 1: 29 targets, 29 fetched"),
         "{}",
@@ -228,20 +217,11 @@ fn lying_peers_are_dropped_by_name_and_the_sync_goes_on() {
     let forged = StaticServer::start(&forged_dir, "127.0.0.11");
     let honest = StaticServer::start(&release, "127.0.0.12");
     let dir = tmp.path().join("mirror");
-    let out = run(
-        &[
-            "mirror",
-            "sync",
-            p(&dir),
-            "--root",
-            p(&archive.join("root.json")),
-            "--peer",
-            &stale.url,
-            "--peer",
-            &forged.url,
-            "--peer",
-            &honest.url,
-        ],
+    let out = mirror_sync(
+        &dir,
+        &archive.join("root.json"),
+        &[&stale.url, &forged.url, &honest.url],
+        &[],
         0,
     );
     assert!(stdout(&out).starts_with("release 2:"), "{}", stdout(&out));
@@ -285,33 +265,11 @@ fn a_mirror_syncs_from_another_mirror_while_the_origin_is_down() {
         tmp.path().join("c"),
     );
     for dir in [&a, &b] {
-        run(
-            &[
-                "mirror",
-                "sync",
-                p(dir),
-                "--root",
-                p(&root),
-                "--peer",
-                &origin.url,
-            ],
-            0,
-        );
+        mirror_sync(dir, &root, &[&origin.url], &[], 0);
     }
     drop(origin);
     let served_b = StaticServer::start(&b.join("release"), "127.0.0.14");
-    let out = run(
-        &[
-            "mirror",
-            "sync",
-            p(&c),
-            "--root",
-            p(&root),
-            "--peer",
-            &served_b.url,
-        ],
-        0,
-    );
+    let out = mirror_sync(&c, &root, &[&served_b.url], &[], 0);
     assert!(
         stdout(&out).contains(&format!("from {}", served_b.url)),
         "{}",
@@ -448,20 +406,11 @@ fn evil_peers_truncating_endless_stalling_dripping_get_nothing_stored() {
         let evil = StaticServer::start_evil(&release, &format!("127.0.0.{}", 18 + n), mode);
         let dir = tmp.path().join(format!("mirror-{mode}"));
         let started = std::time::Instant::now();
-        let out = run(
-            &[
-                "mirror",
-                "sync",
-                p(&dir),
-                "--root",
-                p(&archive.join("root.json")),
-                "--timeout",
-                "2",
-                "--peer",
-                &evil.url,
-                "--peer",
-                &honest.url,
-            ],
+        let out = mirror_sync(
+            &dir,
+            &archive.join("root.json"),
+            &[&evil.url, &honest.url],
+            &["--timeout", "2"],
             0,
         );
         let took = started.elapsed();
@@ -522,20 +471,11 @@ fn expired_and_mixed_metadata_peers_are_dropped() {
     let mixed_peer = StaticServer::start(&mixed, "127.0.0.23");
     let honest = StaticServer::start(&release, "127.0.0.24");
     let dir = tmp.path().join("mirror");
-    let out = run(
-        &[
-            "mirror",
-            "sync",
-            p(&dir),
-            "--root",
-            p(&archive.join("root.json")),
-            "--peer",
-            &expired_peer.url,
-            "--peer",
-            &mixed_peer.url,
-            "--peer",
-            &honest.url,
-        ],
+    let out = mirror_sync(
+        &dir,
+        &archive.join("root.json"),
+        &[&expired_peer.url, &mixed_peer.url, &honest.url],
+        &[],
         0,
     );
     assert!(stdout(&out).starts_with("release 2:"), "{}", stdout(&out));
@@ -566,20 +506,7 @@ fn old_releases_are_collected_after_the_grace_period() {
     let root = archive.join("root.json");
     let origin = StaticServer::start(&archive.join("release"), "127.0.0.13");
     let dir = tmp.path().join("mirror");
-    let sync = || {
-        run(
-            &[
-                "mirror",
-                "sync",
-                p(&dir),
-                "--peer",
-                &origin.url,
-                "--root",
-                p(&root),
-            ],
-            0,
-        )
-    };
+    let sync = || mirror_sync(&dir, &root, &[&origin.url], &[], 0);
     sync();
     // Release 2 withdraws the e-mail: its two targets and release 1's bins become garbage.
     let email = target_file(&archive.join("release"), ".original.eml");

@@ -239,11 +239,21 @@ pub struct Nginx {
 }
 
 impl Nginx {
+    /// nginx serving `root` as a plain web root on `ip`.
     pub fn start(root: &Path, ip: &str) -> Nginx {
+        let root = p(root).to_owned();
+        Self::start_with(ip, |port| {
+            format!("server {{ listen {ip}:{port}; root {root}; }}")
+        })
+    }
+
+    /// nginx with the `server` block `server(port)` (a site configuration under test).
+    pub fn start_with(ip: &str, server: impl FnOnce(u16) -> String) -> Nginx {
         let conf = tempfile::tempdir().expect("tempdir");
         let port = free_port(ip);
         let file = conf.path().join("nginx.conf");
         let d = p(conf.path());
+        let server = server(port);
         std::fs::write(
             &file,
             format!(
@@ -251,9 +261,7 @@ impl Nginx {
                  error_log {d}/error.log;\nevents {{ worker_connections 64; }}\n\
                  http {{ access_log off; client_body_temp_path {d}; proxy_temp_path {d};\n\
                  fastcgi_temp_path {d}; uwsgi_temp_path {d}; scgi_temp_path {d};\n\
-                 types {{ application/json json; }}\n\
-                 server {{ listen {ip}:{port}; root {root}; }} }}\n",
-                root = p(root)
+                 types {{ application/json json; }}\n{server}\n}}\n"
             ),
         )
         .expect("write nginx.conf");
@@ -326,6 +334,16 @@ fn wait_for_port(ip: &str, port: u16, what: impl Fn() -> String) {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+/// `samizdat mirror sync DIR --root ROOT --peer P... EXTRA...`, expecting exit `code`.
+pub fn mirror_sync(dir: &Path, root: &Path, peers: &[&str], extra: &[&str], code: i32) -> Output {
+    let mut args = vec!["mirror", "sync", p(dir), "--root", p(root)];
+    for peer in peers {
+        args.extend(["--peer", peer]);
+    }
+    args.extend_from_slice(extra);
+    run(&args, code)
 }
 
 /// `samizdat verify --root ROOT SOURCE`: exit 0 and "release VERSION: authentic…".
