@@ -63,7 +63,7 @@ const SMALL_FILE: u64 = 256 * 1024;
 /// Bytes the response cache may hold (the mirror's budget is 100 MB at 250,000 documents).
 const CACHE_BYTES: usize = 24 << 20;
 const STREAM_CHUNK: usize = 256 * 1024;
-/// Largest file gzipped on a request (~15 ms at level 6).
+/// Largest file gzipped on a request, in the request's own thread.
 const GZIP_MAX: u64 = 1 << 20;
 /// Most open files kept (targets and versioned metadata never change under their name); fewer
 /// when the descriptor limit is low: 4,096 descriptors (at least half) are left for connections.

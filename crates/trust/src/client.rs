@@ -12,7 +12,6 @@
 //! [`PublicKey`]: crate::keys::PublicKey
 
 use std::collections::{HashMap, HashSet};
-use std::fmt;
 use std::io::Read;
 use std::path::PathBuf;
 
@@ -87,12 +86,15 @@ pub fn fetch_verified_target<T: Transport + ?Sized>(
     Ok(bytes)
 }
 
-/// [`Client::target_info`]'s search (5.6.7), read-only over the roles already loaded.
-fn walk_loaded(roles: &HashMap<String, Targets>, most: usize, name: &str) -> Walk {
+/// 5.6.7, the search for target `name` (pre-order depth-first), over the roles loaded so far:
+/// the one search behind [`Client::target_info`] (which loads what it asks for and searches
+/// again) and [`Client::all_targets`] (which loads every role first, then searches in parallel).
+fn search(roles: &HashMap<String, Targets>, most: usize, name: &str) -> Search {
     let name_hash_hex = Digest::of(name.as_bytes()).to_hex();
-    let mut to_visit: Vec<&str> = vec!["targets"];
+    let mut to_visit: Vec<(&str, &str)> = vec![("targets", "")];
     let mut visited: Vec<&str> = Vec::new();
-    while let Some(role_name) = to_visit.pop() {
+    while let Some((role_name, delegator)) = to_visit.pop() {
+        // 5.6.7.1: skip a role seen before (cycles); stop after the maximum number of visits.
         if visited.contains(&role_name) {
             continue;
         }
@@ -100,12 +102,17 @@ fn walk_loaded(roles: &HashMap<String, Targets>, most: usize, name: &str) -> Wal
             break;
         }
         let Some(role) = roles.get(role_name) else {
-            return Walk::NeedsLoad;
+            return Search::Load {
+                role: role_name.to_owned(),
+                delegator: delegator.to_owned(),
+            };
         };
+        // 5.6.7.1: this role has the target: done.
         if let Some(info) = role.targets.get(name) {
-            return Walk::Found(info.clone());
+            return Search::Found(info.clone());
         }
         visited.push(role_name);
+        // 5.6.7.2: search the delegations in order of appearance.
         let Some(delegations) = &role.delegations else {
             continue;
         };
@@ -114,23 +121,28 @@ fn walk_loaded(roles: &HashMap<String, Targets>, most: usize, name: &str) -> Wal
             if !delegated.covers(name, &name_hash_hex) {
                 continue;
             }
-            children.push(delegated.name.as_str());
+            children.push((delegated.name.as_str(), role_name));
+            // 5.6.7.2.1: a terminating delegation ends the search after its subtree.
             if delegated.terminating {
                 to_visit.clear();
                 break;
             }
         }
+        // 5.6.7.2.2: non-terminating ones are searched in order, first one first.
         to_visit.extend(children.into_iter().rev());
     }
-    Walk::NotFound
+    Search::NotFound
 }
 
-/// The outcome of a read-only search for one name.
-enum Walk {
+/// Where a search over the loaded roles ended.
+enum Search {
     Found(TargetInfo),
     NotFound,
-    /// The search reaches a role not loaded yet.
-    NeedsLoad,
+    /// It reaches `role` (delegated by `delegator`), not loaded yet.
+    Load {
+        role: String,
+        delegator: String,
+    },
 }
 
 /// Why a fetch failed.
@@ -139,16 +151,6 @@ pub enum FetchError {
     NotFound,
     TooLarge { limit: u64 },
     Other(String),
-}
-
-impl fmt::Display for FetchError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            FetchError::NotFound => f.write_str("not found"),
-            FetchError::TooLarge { limit } => write!(f, "longer than the {limit} bytes expected"),
-            FetchError::Other(message) => f.write_str(message),
-        }
-    }
 }
 
 /// Reads from a release folder (the one holding `metadata/` and `targets/`).
@@ -425,11 +427,6 @@ impl<T: Transport> Client<T> {
         &self.snapshot
     }
 
-    /// Roles whose metadata is loaded (top-level targets and the bins visited so far).
-    pub fn loaded_roles(&self) -> usize {
-        self.roles.len()
-    }
-
     /// Bytes of metadata fetched so far (the trusted root passed in is not counted).
     pub fn metadata_bytes(&self) -> u64 {
         self.metadata_bytes
@@ -443,48 +440,18 @@ impl<T: Transport> Client<T> {
     /// 5.6.7: the verified entry of target `name`, fetching and verifying only the delegated
     /// roles on its path (pre-order depth-first search). `None` if no role on the path lists it.
     pub fn target_info(&mut self, name: &TargetName) -> Result<Option<TargetInfo>> {
-        let name_hash_hex = Digest::of(name.as_str().as_bytes()).to_hex();
-        let mut to_visit: Vec<(String, String)> = vec![("targets".to_string(), String::new())];
-        let mut visited: HashSet<String> = HashSet::new();
-        while let Some((role_name, delegator)) = to_visit.pop() {
-            // 5.6.7.1: skip a role seen before (cycles); stop after the maximum number of visits.
-            if visited.contains(&role_name) {
-                continue;
+        // Each pass either ends or loads one more role on the path: at most one pass a role.
+        loop {
+            match search(
+                &self.roles,
+                self.options.max_delegation_visits,
+                name.as_str(),
+            ) {
+                Search::Found(info) => return Ok(Some(info)),
+                Search::NotFound => return Ok(None),
+                Search::Load { role, delegator } => self.load_delegated(&role, &delegator)?,
             }
-            if visited.len() >= self.options.max_delegation_visits {
-                break;
-            }
-            if role_name != "targets" {
-                self.load_delegated(&role_name, &delegator)?;
-            }
-            let Some(role) = self.roles.get(&role_name) else {
-                break;
-            };
-            // 5.6.7.1: this role has the target: done.
-            if let Some(info) = role.targets.get(name.as_str()) {
-                return Ok(Some(info.clone()));
-            }
-            visited.insert(role_name.clone());
-            // 5.6.7.2: search the delegations in order of appearance.
-            let Some(delegations) = &role.delegations else {
-                continue;
-            };
-            let mut children = Vec::new();
-            for delegated in &delegations.roles {
-                if !delegated.covers(name.as_str(), &name_hash_hex) {
-                    continue;
-                }
-                children.push((delegated.name.clone(), role_name.clone()));
-                // 5.6.7.2.1: a terminating delegation ends the search after its subtree.
-                if delegated.terminating {
-                    to_visit.clear();
-                    break;
-                }
-            }
-            // 5.6.7.2.2: non-terminating ones are searched in order, first one first.
-            to_visit.extend(children.into_iter().rev());
         }
-        Ok(None)
     }
 
     /// 5.7: downloads target `name` (at most its signed length) from
@@ -502,7 +469,7 @@ impl<T: Transport> Client<T> {
                 ),
             ));
         };
-        self.fetch_with_info(name, &info)
+        fetch_verified_target(&self.transport, name, &info)
     }
 
     /// Downloads target `name` whose length and hash come from a verified source other than the
@@ -521,11 +488,7 @@ impl<T: Transport> Client<T> {
             },
             custom: None,
         };
-        self.fetch_with_info(name, &info)
-    }
-
-    fn fetch_with_info(&self, name: &TargetName, info: &TargetInfo) -> Result<Vec<u8>> {
-        fetch_verified_target(&self.transport, name, info)
+        fetch_verified_target(&self.transport, name, &info)
     }
 
     /// Every target of the release, sorted by name: loads every delegated role, then resolves
@@ -559,8 +522,7 @@ impl<T: Transport> Client<T> {
             }
         }
         // Every role the search can reach is loaded now: each name is searched read-only, on
-        // all cores (the same search as `target_info`; one that would need a role not loaded
-        // yet falls back to it). One name at a time, this was most of a mirror's sync.
+        // all cores. One name at a time, this was most of a mirror's sync.
         let mut names: Vec<&str> = self
             .roles
             .values()
@@ -569,40 +531,29 @@ impl<T: Transport> Client<T> {
         names.par_sort_unstable();
         names.dedup();
         let (roles, most) = (&self.roles, self.options.max_delegation_visits);
-        let found: Vec<(&str, Walk)> = names
+        let version = self.version();
+        let found: Vec<Result<Option<(TargetName, TargetInfo)>>> = names
             .par_iter()
-            .map(|name| (*name, walk_loaded(roles, most, name)))
-            .collect();
-        let mut all = Vec::with_capacity(found.len());
-        let mut to_load = Vec::new();
-        for (name, walk) in found {
-            match walk {
-                Walk::Found(info) => all.push((name.to_owned(), info)),
-                Walk::NotFound => {}
-                Walk::NeedsLoad => to_load.push(name.to_owned()),
-            }
-        }
-        if !to_load.is_empty() {
-            for name in to_load {
-                let target = self.checked_name(name)?;
-                if let Some(info) = self.target_info(&target)? {
-                    all.push((target.as_str().to_owned(), info));
+            .map(|name| {
+                // Every listed name must be valid, found or not (as before the search).
+                let target = TargetName::new(*name).map_err(|error| {
+                    Error::new(
+                        ErrorKind::Malformed,
+                        format!("release {version}: {}", error.message()),
+                    )
+                })?;
+                match search(roles, most, name) {
+                    Search::Found(info) => Ok(Some((target, info))),
+                    Search::NotFound => Ok(None),
+                    // Not reachable: the loop above loaded every role a search can visit.
+                    Search::Load { role, .. } => Err(Error::new(
+                        ErrorKind::Malformed,
+                        format!("release {version}: role {role} was not loaded"),
+                    )),
                 }
-            }
-            all.sort_by(|a, b| a.0.cmp(&b.0));
-        }
-        all.into_iter()
-            .map(|(name, info)| Ok((self.checked_name(name)?, info)))
-            .collect()
-    }
-
-    fn checked_name(&self, name: String) -> Result<TargetName> {
-        TargetName::new(name).map_err(|error| {
-            Error::new(
-                ErrorKind::Malformed,
-                format!("release {}: {}", self.version(), error.message()),
-            )
-        })
+            })
+            .collect();
+        found.into_iter().filter_map(Result::transpose).collect()
     }
 
     /// Verifies delegated role `role_name` with the keys `delegator` gives it
