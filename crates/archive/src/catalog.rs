@@ -273,31 +273,6 @@ impl Catalog {
         Ok(())
     }
 
-    /// All published records, by document id.
-    pub fn records(&self) -> Result<std::collections::HashMap<String, RecordState>> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT id, inputs, sha256, len FROM records")?;
-        let rows = stmt.query_map([], |row| {
-            Ok((
-                row.get::<_, String>(0)?,
-                RecordState {
-                    inputs: row.get(1)?,
-                    blob: Blob {
-                        sha256: row.get(2)?,
-                        len: row.get::<_, i64>(3)? as u64,
-                    },
-                },
-            ))
-        })?;
-        let mut out = std::collections::HashMap::new();
-        for row in rows {
-            let (id, state) = row?;
-            out.insert(id, state);
-        }
-        Ok(out)
-    }
-
     pub fn meta(&self, key: &str) -> Result<Option<String>> {
         Ok(self
             .conn
@@ -388,10 +363,6 @@ impl Tx<'_> {
 
     /// Stores a (re)built record, not yet placed; `built_from` is the `doc_sha` and links (JSON)
     /// it was built from, when known.
-    pub fn put_record(&self, id: &DocId, state: &RecordState) -> Result<()> {
-        self.put_record_built_from(id, state, None)
-    }
-
     pub fn put_record_built_from(
         &self,
         id: &DocId,

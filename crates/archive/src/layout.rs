@@ -37,12 +37,12 @@ pub fn target_of_plain_path(path: &str) -> Option<String> {
         return Some(WITHDRAWN_TARGET.to_owned());
     }
     let (id, file) = path.strip_prefix("/d/")?.split_once('/')?;
-    DocId::new(id).ok()?;
+    let id = DocId::new(id).ok()?;
     if file == "doc.json" {
-        return Some(format!("{id}.json"));
+        return Some(record_target(&id));
     }
     let ext = file.strip_prefix("original.")?;
-    (clean_ext(ext) == ext).then(|| format!("{id}.original.{ext}"))
+    (clean_ext(ext) == ext).then(|| original_target(&id, ext))
 }
 
 /// The plain site path of a target, if it has one (the inverse of [`target_of_plain_path`]).

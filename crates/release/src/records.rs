@@ -215,12 +215,7 @@ pub fn inputs_digest(doc: &Document, links: &Links) -> String {
     hex::encode(h.finalize())
 }
 
-/// Builds and stores the record of one document.
-pub fn build(store: &Store, doc: &Document, links: &Links) -> Result<RecordState, String> {
-    build_with_inputs(store, doc, links, inputs_digest(doc, links))
-}
-
-/// [`build`], with the inputs digest already computed.
+/// Builds and stores the record of one document; `inputs` is its [`inputs_digest`].
 pub fn build_with_inputs(
     store: &Store,
     doc: &Document,

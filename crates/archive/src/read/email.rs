@@ -445,3 +445,27 @@ fn extract_pdf_bytes(bytes: &[u8], opts: &ReadOptions) -> Result<pdf::PdfText, R
         .map_err(|e| ReadError::file(format!("cannot write a temporary file: {e}")))?;
     pdf::extract(tmp.path(), &opts.pdf)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::read::{PdfExtractor, ReadOptions};
+
+    /// The fuzzer's find (fuzz/seeds/email/regression-mail-parser-invalid-part-id.eml): with
+    /// debug assertions on, as here, mail-parser panics on it; the read must fail alone.
+    #[test]
+    fn hostile_mime_that_panics_mail_parser_is_an_error_of_that_message() {
+        let raw = include_bytes!(
+            "../../../../fuzz/seeds/email/regression-mail-parser-invalid-part-id.eml"
+        );
+        let opts = ReadOptions::new(PdfExtractor::new("/bin/false", Vec::new()));
+        match read(raw, true, &opts) {
+            Ok(ReadOutcome::Documents(docs)) => assert!(
+                docs.iter().all(Result::is_err),
+                "expected the message to fail, got a document"
+            ),
+            Ok(ReadOutcome::Unsupported(why)) => panic!("unsupported: {why}"),
+            Err(e) => assert!(!e.reason.is_empty()),
+        }
+    }
+}
