@@ -32,8 +32,8 @@ npaths=${BENCH_PATHS:-20000}
 port=${BENCH_PORT:-18080}
 ng=127.0.0.21 sz=127.0.0.22 rs=127.0.0.23
 
-for tool in wrk nginx rsync curl; do
-  command -v "$tool" >/dev/null || { apt-get update -qq && apt-get install -y -qq "$tool" >/dev/null; }
+for tool in wrk /usr/sbin/nginx rsync curl; do  # nginx: /usr/sbin may not be on PATH
+  command -v "$tool" >/dev/null || { apt-get update -qq && apt-get install -y -qq "${tool##*/}" >/dev/null; }
 done
 for address in $ng $sz $rs; do
   if (exec 3<>"/dev/tcp/$address/$port") 2>/dev/null; then
@@ -97,7 +97,7 @@ mkdir -p "$out/nginx"
 nofile=$(ulimit -Hn)
 if [ "$nofile" = unlimited ] || [ "$nofile" -gt 262144 ]; then nofile=262144; fi
 cat >"$out/nginx/nginx.conf" <<EOF
-$( [ "$(id -u)" = 0 ] && echo "user root root;  # the release's files are 0600, owned by the publisher" )
+$( [ "$(id -u)" = 0 ] && echo "user root root;  # archives released before 0d9c886 have 0600 files" )
 worker_processes 2;
 worker_rlimit_nofile $nofile;  # room for the open file cache (the hard limit here)
 pid $out/nginx/nginx.pid;
@@ -132,7 +132,7 @@ http {
   }
 }
 EOF
-nginx -p "$out/nginx" -c "$out/nginx/nginx.conf" -g 'daemon off;' &
+/usr/sbin/nginx -p "$out/nginx" -c "$out/nginx/nginx.conf" -g 'daemon off;' &
 # shellcheck disable=SC2034  # read by stop, through ${!1}
 nginx_pid=$!
 
@@ -247,7 +247,8 @@ rss_sync=$(rss VmHWM)
 plus=$((documents / 100))
 add_derived add-plus "$archive" "$plus" "$first_plus"
 measure release-plus "$bin" release "$archive"
-# `mirror serve` serves the release it loaded at start (timestamp.json from memory): restart it.
+# `mirror serve` would follow the new release by itself within 2 s; it is restarted here to time
+# its start-up on the new release (the serve-restart row).
 stop serve_pid
 start_serve serve-restart
 sync_pair plus
