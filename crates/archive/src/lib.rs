@@ -9,6 +9,7 @@
 //! This crate never touches the network.
 
 pub mod catalog;
+pub mod files;
 pub mod ingest;
 pub mod layout;
 pub mod model;

@@ -45,9 +45,7 @@ impl Store {
             fs::create_dir_all(parent)?;
             // 0644: the blob becomes a published target (a hard link), which a web server
             // running as another user must be able to read.
-            let mut tmp = tempfile::Builder::new()
-                .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644))
-                .tempfile_in(self.dir.join("tmp"))?;
+            let mut tmp = crate::files::public_tempfile(&self.dir.join("tmp"))?;
             tmp.write_all(bytes)?;
             tmp.persist(&path).map_err(|e| e.error)?;
         }
@@ -68,9 +66,7 @@ impl Store {
 
     /// Makes every blob written so far durable.
     pub fn sync(&self) -> io::Result<()> {
-        let dir = fs::File::open(&self.dir)?;
-        rustix::fs::syncfs(&dir)?;
-        Ok(())
+        crate::files::sync_fs(&self.dir)
     }
 }
 

@@ -11,10 +11,7 @@ use trust::schema::{Signed, Timestamp};
 /// a rename: readers see the old file or the new one, never part of one. 0644, like everything a
 /// mirror serves (a web server may run as another user).
 pub(crate) fn write_atomic(tmp_dir: &Path, path: &Path, bytes: &[u8]) -> Result<(), String> {
-    use std::os::unix::fs::PermissionsExt;
-    let mut tmp = tempfile::Builder::new()
-        .permissions(fs::Permissions::from_mode(0o644))
-        .tempfile_in(tmp_dir)
+    let mut tmp = archive::files::public_tempfile(tmp_dir)
         .map_err(|e| format!("{}: cannot write: {e}", tmp_dir.display()))?;
     tmp.write_all(bytes)
         .map_err(|e| format!("{}: cannot write: {e}", path.display()))?;
@@ -44,6 +41,5 @@ pub(crate) fn committed_snapshot(metadata_dir: &Path) -> Result<Option<u64>, Str
 
 /// Makes everything written under `dir` durable (one `syncfs`).
 pub(crate) fn sync_fs(dir: &Path) -> Result<(), String> {
-    let handle = fs::File::open(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    rustix::fs::syncfs(&handle).map_err(|e| format!("{}: cannot sync: {e}", dir.display()))
+    archive::files::sync_fs(dir).map_err(|e| format!("{}: cannot sync: {e}", dir.display()))
 }

@@ -116,7 +116,7 @@ pub fn sync_from<T: Transport + Sync>(
     for d in [&metadata_dir, &targets_dir, &tmp_dir] {
         fs::create_dir_all(d).map_err(|e| format!("{}: cannot create: {e}", d.display()))?;
     }
-    let mut phases = Phases::from_env();
+    let mut phases = archive::files::Phases::from_env();
     let state = trusted_state(&metadata_dir)?;
 
     // Every peer's timestamp, snapshot and top-level targets, verified; only the newest
@@ -345,22 +345,6 @@ pub fn sync_from<T: Transport + Sync>(
     crate::gc::record(dir, report.version, now)?;
     report.dropped = dropped;
     Ok(report)
-}
-
-/// Phase timings on stderr when `SAMIZDAT_TIMINGS` is set (for profiling a sync).
-struct Phases(Option<std::time::Instant>);
-
-impl Phases {
-    fn from_env() -> Self {
-        Phases(std::env::var_os("SAMIZDAT_TIMINGS").map(|_| std::time::Instant::now()))
-    }
-
-    fn mark(&mut self, phase: &str) {
-        if let Some(last) = self.0.as_mut() {
-            let last = std::mem::replace(last, std::time::Instant::now());
-            eprintln!("samizdat: {phase}: {:.3} s", last.elapsed().as_secs_f64());
-        }
-    }
 }
 
 /// Missing targets shared among fetching threads.

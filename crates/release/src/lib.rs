@@ -349,7 +349,7 @@ impl Archive {
     pub fn release(&mut self, site: &dyn Site, progress: &dyn Progress) -> Result<ReleaseReport> {
         use rayon::prelude::*;
         let now = OffsetDateTime::now_utc();
-        let mut phases = Phases::from_env();
+        let mut phases = archive::files::Phases::from_env();
         // One pass over the catalog: every published document (parsed only as far as links and
         // targets need) and the state of its record.
         let rows = self.catalog.release_rows()?;
@@ -754,46 +754,17 @@ const PLACE_LISTING_THRESHOLD: usize = 20_000;
 /// the whole file system before anything refers to it.
 fn write_unsynced(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
-    let mut tmp = public_tempfile(dir).map_err(io_err(dir, "cannot write"))?;
+    let mut tmp = archive::files::public_tempfile(dir).map_err(io_err(dir, "cannot write"))?;
     tmp.write_all(bytes).map_err(io_err(path, "cannot write"))?;
     tmp.persist(path)
         .map_err(|e| Error(format!("{}: cannot write: {}", path.display(), e.error)))?;
     Ok(())
 }
 
-/// Phase timings on stderr when `SAMIZDAT_TIMINGS` is set (for profiling a release).
-struct Phases {
-    last: Option<std::time::Instant>,
-}
-
-impl Phases {
-    fn from_env() -> Self {
-        Phases {
-            last: std::env::var_os("SAMIZDAT_TIMINGS").map(|_| std::time::Instant::now()),
-        }
-    }
-
-    fn mark(&mut self, phase: &str) {
-        if let Some(last) = self.last.as_mut() {
-            let last = std::mem::replace(last, std::time::Instant::now());
-            eprintln!("samizdat: {phase}: {:.3} s", last.elapsed().as_secs_f64());
-        }
-    }
-}
-
-/// A temporary file readable by all (0644): what a release holds is published, and a web
-/// server running as another user must be able to read it (tempfile's default is 0600).
-fn public_tempfile(dir: &Path) -> std::io::Result<tempfile::NamedTempFile> {
-    use std::os::unix::fs::PermissionsExt;
-    tempfile::Builder::new()
-        .permissions(fs::Permissions::from_mode(0o644))
-        .tempfile_in(dir)
-}
-
 /// Writes a file atomically: a temporary file beside it, flushed, then renamed over.
 pub fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
-    let mut tmp = public_tempfile(dir).map_err(io_err(dir, "cannot write"))?;
+    let mut tmp = archive::files::public_tempfile(dir).map_err(io_err(dir, "cannot write"))?;
     tmp.write_all(bytes).map_err(io_err(path, "cannot write"))?;
     tmp.as_file()
         .sync_all()
