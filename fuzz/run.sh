@@ -19,13 +19,14 @@ fi
 
 # cargo-fuzz passes nightly-only flags (-Zsanitizer, sancov); stable rustc takes them with this.
 export RUSTC_BOOTSTRAP=1
-# fuzz/ is a workspace of its own: its target/ is fuzz/target, not the main one.
-cargo fuzz build --sanitizer "$sanitizer"
-
 failed=()
 for target in $targets; do
+  # fuzz/ is a workspace of its own: its target/ is fuzz/target, not the main one. Only the
+  # targets run are built.
+  cargo fuzz build --sanitizer "$sanitizer" "$target"
+  # This run's crashes only: an input that crashed before would keep its name (crash-<sha1>).
+  rm -rf "artifacts/$target"
   mkdir -p "corpus/$target" "artifacts/$target"
-  before=$(ls "artifacts/$target")
   echo "== fuzz $target for ${seconds}s"
   if ! cargo fuzz run "$target" --sanitizer "$sanitizer" "corpus/$target" "seeds/$target" -- \
       -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 \
@@ -33,7 +34,7 @@ for target in $targets; do
     failed+=("$target")
     echo "!! $target crashed (full log: fuzz/artifacts/$target.log):" >&2
     grep -m 1 -A 2 -E 'panicked at|ERROR: libFuzzer|==ERROR' "artifacts/$target.log" >&2 || tail -n 20 "artifacts/$target.log" >&2
-    for new in $(comm -13 <(echo "$before") <(ls "artifacts/$target")); do
+    for new in $(ls "artifacts/$target"); do
       echo "!! crashing input: fuzz/artifacts/$target/$new" >&2
       echo "   reproduce: (cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run $target --sanitizer $sanitizer artifacts/$target/$new)" >&2
     done
