@@ -323,23 +323,26 @@ async fn stop_signal() -> Result<(), String> {
 pub fn sync_round(dir: &Path, config: &Config, app: &App, sync_program: Option<&Path>) {
     let who = format!("samizdat mirror {}", dir.display());
     let now = OffsetDateTime::now_utc();
-    let limits = Limits {
-        request_timeout: Duration::from_secs(config.timeout_secs),
-        connect_timeout: Duration::from_secs(config.timeout_secs.min(10)),
-        gzip: false,
-    };
-    let peers: Vec<HttpTransport> = config
+    let names: Vec<String> = config
         .peers
         .iter()
-        .map(|peer| HttpTransport::new(peer, &limits))
-        .collect();
-    let names: Vec<String> = peers
-        .iter()
-        .map(trust::client::Transport::describe)
+        .map(|peer| net::base_url(peer))
         .collect();
     let result = match sync_program {
         Some(program) => sync_in_child(program, dir, config),
-        None => crate::sync_from(dir, peers, now),
+        None => {
+            let limits = Limits {
+                request_timeout: Duration::from_secs(config.timeout_secs),
+                connect_timeout: Duration::from_secs(config.timeout_secs.min(10)),
+                gzip: false,
+            };
+            let peers: Vec<HttpTransport> = config
+                .peers
+                .iter()
+                .map(|peer| HttpTransport::new(peer, &limits))
+                .collect();
+            crate::sync_from(dir, peers, now)
+        }
     };
     let dropped = match &result {
         Ok(report) => report.dropped.clone(),

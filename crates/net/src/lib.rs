@@ -41,10 +41,7 @@ pub struct HttpTransport {
 
 impl HttpTransport {
     pub fn new(base: &str, limits: &Limits) -> HttpTransport {
-        let mut base = base.to_owned();
-        if !base.ends_with('/') {
-            base.push('/');
-        }
+        let base = base_url(base);
         let config = ureq::Agent::config_builder()
             .timeout_global(Some(limits.request_timeout))
             .timeout_connect(Some(limits.connect_timeout))
@@ -101,6 +98,16 @@ impl ureq::unversioned::resolver::Resolver for CachingResolver {
         }
         Ok(addrs)
     }
+}
+
+/// A peer's base URL as this client names it (with a trailing `/`): what
+/// [`HttpTransport::describe`] returns, without building a client.
+pub fn base_url(url: &str) -> String {
+    let mut base = url.to_owned();
+    if !base.ends_with('/') {
+        base.push('/');
+    }
+    base
 }
 
 impl Transport for HttpTransport {
