@@ -27,6 +27,24 @@ if [ ! -x /usr/sbin/nginx ] || ! command -v rsync >/dev/null || ! command -v cur
   fi
 fi
 
+# Browser tests of the reader site (tests/browser/README.md): Debian's Chromium, with fonts so
+# screenshots show text; playwright-core (drives it), axe-core and html-validate from npm, pinned
+# by tests/browser/package-lock.json and reinstalled (npm ci) when that file changes.
+if [ ! -x /usr/bin/chromium ] || [ ! -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]; then
+  if [ "$(id -u)" = 0 ]; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core >/dev/null
+  else
+    echo "test.sh: not root: install chromium fonts-dejavu-core yourself" >&2
+  fi
+fi
+browser=$root/tests/browser
+if ! cmp -s "$browser/package-lock.json" "$browser/node_modules/.samizdat-lock-stamp"; then
+  npm ci --prefix "$browser" --no-audit --no-fund --loglevel=error >/dev/null
+  cp "$browser/package-lock.json" "$browser/node_modules/.samizdat-lock-stamp"
+fi
+export SAMIZDAT_BROWSER_DIR=$browser
+export SAMIZDAT_CHROMIUM=/usr/bin/chromium
+
 # python-tuf (the independent TUF client our releases must satisfy), in a venv of its own.
 if [ ! -x "$cache/venv/bin/python" ] || ! "$cache/venv/bin/python" -c 'import tuf.ngclient' 2>/dev/null; then
   python3 -m venv "$cache/venv"

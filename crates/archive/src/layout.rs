@@ -6,9 +6,14 @@
 //! | ------------------------ | --------------------------- | -------------------------------------- |
 //! | `<id>.original.<ext>`    | `/d/<id>/original.<ext>`    | the original bytes, unchanged          |
 //! | `<id>.json`              | `/d/<id>/doc.json`          | metadata, extracted text, thread links |
+//! | `<id>.html`              | `/d/<id>/index.html`        | the document's page on the reader site |
 //! | `_withdrawn.json`        | `/withdrawn.json`           | tombstones of withdrawn documents      |
+//! | `_s_<a>_<b>_<file>`      | `/<a>/<b>/<file>`           | any other file of the reader site      |
 //!
-//! Ids never contain `.` nor start with `_`, so these names cannot collide.
+//! Ids never contain `.` nor start with `_`, so these names cannot collide. A site path is made
+//! of segments of `[a-z0-9.-]` (no `_`, none starting with `.`), which is what lets `/` become `_`
+//! and come back; [`site_target`] refuses any other path. A path ending in `/` stands for its
+//! `index.html`.
 
 use crate::model::DocId;
 
@@ -21,6 +26,33 @@ pub fn original_target(id: &DocId, ext: &str) -> String {
 
 pub fn record_target(id: &DocId) -> String {
     format!("{id}.json")
+}
+
+pub fn page_target(id: &DocId) -> String {
+    format!("{id}.html")
+}
+
+/// The prefix of the reader site's own files (all but the document pages).
+const SITE_PREFIX: &str = "_s_";
+
+/// The target name of a reader-site file at `path` (site-relative, no leading `/`, e.g.
+/// `browse/date/2002/index.html`), or why the path cannot be one.
+pub fn site_target(path: &str) -> Result<String, String> {
+    let segments: Vec<&str> = path.split('/').collect();
+    let ok = segments.iter().all(|s| {
+        !s.is_empty()
+            && !s.starts_with('.')
+            && !s.contains("..")
+            && s.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-')
+    });
+    let name = format!("{SITE_PREFIX}{}", segments.join("_"));
+    if !ok || name.len() > 255 {
+        return Err(format!(
+            "site path {path:?}: expected segments of a-z 0-9 . - (none empty or starting with '.'), at most 250 bytes"
+        ));
+    }
+    Ok(name)
 }
 
 /// The document id a target name belongs to, if it is a document target.
@@ -36,13 +68,34 @@ pub fn target_of_plain_path(path: &str) -> Option<String> {
     if path == "/withdrawn.json" {
         return Some(WITHDRAWN_TARGET.to_owned());
     }
-    let (id, file) = path.strip_prefix("/d/")?.split_once('/')?;
-    let id = DocId::new(id).ok()?;
-    if file == "doc.json" {
-        return Some(record_target(&id));
+    let indexed;
+    let path = if path.ends_with('/') {
+        indexed = format!("{path}index.html");
+        &indexed
+    } else {
+        path
+    };
+    if let Some(doc) = path.strip_prefix("/d/") {
+        let (id, file) = doc.split_once('/')?;
+        let id = DocId::new(id).ok()?;
+        if file == "doc.json" {
+            return Some(record_target(&id));
+        }
+        if file == "index.html" {
+            return Some(page_target(&id));
+        }
+        let ext = file.strip_prefix("original.")?;
+        return (clean_ext(ext) == ext).then(|| original_target(&id, ext));
     }
-    let ext = file.strip_prefix("original.")?;
-    (clean_ext(ext) == ext).then(|| original_target(&id, ext))
+    site_target(path.strip_prefix('/')?).ok()
+}
+
+/// Whether a plain path with no target of its own names a folder that may have an
+/// `index.html` (so a server redirects `/d/x` to `/d/x/`): no extension in its last segment.
+pub fn is_folder_path(path: &str) -> bool {
+    path.rsplit('/')
+        .next()
+        .is_some_and(|last| !last.is_empty() && !last.contains('.'))
 }
 
 /// The plain site path of a target, if it has one (the inverse of [`target_of_plain_path`]).
@@ -50,10 +103,16 @@ pub fn plain_path_of_target(name: &str) -> Option<String> {
     if name == WITHDRAWN_TARGET {
         return Some("/withdrawn.json".to_owned());
     }
+    if let Some(site) = name.strip_prefix(SITE_PREFIX) {
+        return Some(format!("/{}", site.replace('_', "/")));
+    }
     let id = doc_of_target(name)?;
     let rest = &name[id.len() + 1..];
     if rest == "json" {
         return Some(format!("/d/{id}/doc.json"));
+    }
+    if rest == "html" {
+        return Some(format!("/d/{id}/index.html"));
     }
     let ext = rest.strip_prefix("original.")?;
     Some(format!("/d/{id}/original.{ext}"))
@@ -96,6 +155,16 @@ mod tests {
             ),
             ("/d/m-0123abcd/doc.json", record_target(&id)),
             ("/withdrawn.json", WITHDRAWN_TARGET.to_owned()),
+            ("/d/m-0123abcd/index.html", page_target(&id)),
+            ("/index.html", "_s_index.html".to_owned()),
+            (
+                "/search/s/3fa9.bin",
+                site_target("search/s/3fa9.bin").expect("site path"),
+            ),
+            (
+                "/browse/date/2002/index.html",
+                "_s_browse_date_2002_index.html".to_owned(),
+            ),
         ] {
             assert_eq!(plain_path_of_target(&target).as_deref(), Some(path));
             assert_eq!(target_of_plain_path(path), Some(target), "{path}");
@@ -108,8 +177,25 @@ mod tests {
             "/d/_x/doc.json",
             "/d/",
             "/_withdrawn.json",
+            "/Browse/index.html",
+            "/a_b/index.html",
+            "/a//b.html",
+            "/.hidden/x.html",
+            "/a/../b.html",
         ] {
             assert_eq!(target_of_plain_path(path), None, "{path}");
         }
+        // A folder stands for its index.
+        assert_eq!(
+            target_of_plain_path("/d/m-0123abcd/"),
+            Some(page_target(&id))
+        );
+        assert_eq!(
+            target_of_plain_path("/browse/"),
+            Some("_s_browse_index.html".to_owned())
+        );
+        assert!(is_folder_path("/d/m-0123abcd"));
+        assert!(!is_folder_path("/d/m-0123abcd/"));
+        assert!(!is_folder_path("/search/x.json"));
     }
 }

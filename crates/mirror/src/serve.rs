@@ -22,7 +22,10 @@
 //!
 //! Every target and original is served with `Content-Security-Policy: sandbox` and `nosniff`:
 //! an original may be HTML a hostile sender wrote, and it must not run on the mirror's origin
-//! (where the reader site and its service worker live).
+//! (where the reader site and its service worker live). The reader site's own files (document
+//! pages `<id>.html` and `_s_*` under their plain paths) get a strict policy instead that lets
+//! only the site's own scripts run. Everything public carries `Access-Control-Allow-Origin: *`:
+//! a reader's service worker fetches from other mirrors when its own stops answering.
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -73,6 +76,38 @@ const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 const PLAIN: &str = "public, max-age=300";
 const TIMESTAMP: &str = "public, max-age=60";
 const NO_STORE: &str = "no-store";
+/// The reader site's pages: only the site's own scripts, styles and fetches from this mirror or
+/// another (its service worker fails over); no plugins, no framing, forms only to the site.
+const SITE_CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+     connect-src 'self' http: https:; object-src 'none'; base-uri 'none'; form-action 'self'; \
+     frame-ancestors 'none'";
+
+/// A permanent redirect to `location` (a path of this server).
+fn redirect(location: &str) -> Response<Body> {
+    let mut response = text(StatusCode::MOVED_PERMANENTLY, "moved\n");
+    if let Ok(value) = HeaderValue::from_str(location) {
+        response.headers_mut().insert(header::LOCATION, value);
+    }
+    response
+}
+
+/// How a file was asked for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Asked {
+    Metadata,
+    /// By its consistent-snapshot name under `/targets/`.
+    Target,
+    /// By its plain site path (`/d/<id>/`, `/browse/…`).
+    PlainPath,
+}
+
+/// Whether a target is a file of the reader site (a document page or `_s_…`).
+fn is_site_file(name: &str) -> bool {
+    name.starts_with("_s_")
+        || (name.ends_with(".html")
+            && archive::layout::doc_of_target(name).is_some()
+            && !name.contains(".original."))
+}
 
 /// The server's state: the release served (swapped atomically after a sync), status, metrics.
 pub struct App {
@@ -169,7 +204,7 @@ impl App {
             }
             let etag = format!("\"{sha}\"");
             let file = self.release_dir.join("targets").join(name);
-            return self.file(&ask, &file, &etag, IMMUTABLE, target_name, true);
+            return self.file(&ask, &file, &etag, IMMUTABLE, target_name, Asked::Target);
         }
         if let Some(name) = path.strip_prefix("/metadata/") {
             if name == "timestamp.json" {
@@ -177,7 +212,7 @@ impl App {
                     etag: served.timestamp_etag.clone(),
                     caching: TIMESTAMP,
                     content_type: "application/json",
-                    sandbox: false,
+                    csp: None,
                     vary: false,
                 };
                 return bytes_response(ask.headers, served.timestamp.clone(), &meta);
@@ -186,7 +221,7 @@ impl App {
             let versioned = name.starts_with(|c: char| c.is_ascii_digit());
             let caching = if versioned { IMMUTABLE } else { PLAIN };
             let etag = format!("\"m-{name}\"");
-            return self.file(&ask, &file, &etag, caching, name, false);
+            return self.file(&ask, &file, &etag, caching, name, Asked::Metadata);
         }
         match path {
             "/.well-known/samizdat/status.json" => {
@@ -199,7 +234,7 @@ impl App {
                 "application/openmetrics-text; version=1.0.0; charset=utf-8",
                 NO_STORE,
             ),
-            "/" => with_type(
+            "/" if served.target("_s_index.html").is_none() => with_type(
                 text(
                     StatusCode::OK,
                     format!(
@@ -211,13 +246,23 @@ impl App {
                 PLAIN,
             ),
             _ => {
-                let Some(name) = archive::layout::target_of_plain_path(path) else {
-                    return not_found();
-                };
-                if let Some(response) = gone(&served, &name) {
+                let found = archive::layout::target_of_plain_path(path)
+                    .map(|name| (served.target(&name), name));
+                if let Some((_, name)) = &found
+                    && let Some(response) = gone(&served, name)
+                {
                     return response;
                 }
-                let Some(target) = served.target(&name) else {
+                let Some((Some(target), name)) = found else {
+                    // A folder asked without its slash: its pages link relatively, so send
+                    // the reader to the folder itself.
+                    let folder = format!("{path}/");
+                    if archive::layout::is_folder_path(path)
+                        && archive::layout::target_of_plain_path(&folder)
+                            .is_some_and(|n| served.target(&n).is_some())
+                    {
+                        return redirect(&folder);
+                    }
                     return not_found();
                 };
                 let file = self
@@ -225,13 +270,14 @@ impl App {
                     .join("targets")
                     .join(target_file_name(&name, &target));
                 let etag = format!("\"{}\"", hex::encode(target.sha256));
-                self.file(&ask, &file, &etag, PLAIN, &name, true)
+                self.file(&ask, &file, &etag, PLAIN, &name, Asked::PlainPath)
             }
         }
     }
 
-    /// Answers with the file at `path`: a target (`target`: content-addressed, served
-    /// sandboxed) or metadata; `name` gives its type.
+    /// Answers with the file at `path`: metadata or a target (content-addressed, served
+    /// sandboxed unless it is a page of the reader site asked by its plain path); `name` gives
+    /// its type.
     fn file(
         &self,
         ask: &Ask,
@@ -239,8 +285,10 @@ impl App {
         etag: &str,
         caching: &'static str,
         name: &str,
-        target: bool,
+        what: Asked,
     ) -> Response<Body> {
+        let target = what != Asked::Metadata;
+        let plain = what == Asked::PlainPath;
         let content_type = content_type(name);
         // Targets and versioned metadata never change under their name: worth gzipping once.
         let immutable = target || caching == IMMUTABLE;
@@ -248,7 +296,13 @@ impl App {
             etag: etag.to_owned(),
             caching,
             content_type,
-            sandbox: target,
+            csp: if !target {
+                None
+            } else if plain && is_site_file(name) {
+                Some(SITE_CSP)
+            } else {
+                Some("sandbox")
+            },
             vary: immutable && is_text(content_type),
         };
         if meta.vary
@@ -461,12 +515,16 @@ impl FileCache {
 /// The headers that depend on the file, not on the bytes sent: sandbox and Vary.
 fn finish(mut response: Response<Body>, meta: &FileMeta) -> Response<Body> {
     let h = response.headers_mut();
-    if meta.sandbox {
+    if let Some(csp) = meta.csp {
         h.insert(
             header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static("sandbox"),
+            HeaderValue::from_static(csp),
         );
     }
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
     if meta.vary {
         h.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
     }
@@ -788,8 +846,9 @@ struct FileMeta {
     etag: String,
     caching: &'static str,
     content_type: &'static str,
-    /// `Content-Security-Policy: sandbox` (targets and originals).
-    sandbox: bool,
+    /// `Content-Security-Policy`: `sandbox` for targets and originals, [`SITE_CSP`] for the
+    /// reader site's pages, none for metadata.
+    csp: Option<&'static str>,
     /// `Vary: Accept-Encoding` (it has a gzipped form).
     vary: bool,
 }

@@ -13,6 +13,10 @@ pub struct Config {
     #[serde(default)]
     pub expiry: ExpiryDays,
     pub keys: KeyFiles,
+    /// Base URLs of the mirrors readers may use (the reader site lists them and its service
+    /// worker fails over to them), until a directory publishes a signed list.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mirrors: Vec<String>,
 }
 
 /// Lifetimes of signed metadata, in days. The timestamp is short so that a mirror cannot freeze

@@ -220,6 +220,7 @@ impl Archive {
                 snapshot: snapshot_file,
                 timestamp: timestamp_files,
             },
+            mirrors: Vec::new(),
         };
         write_file(&root.join(CONFIG_FILE), config.to_toml().as_bytes())?;
         Catalog::open(&root.join("catalog.sqlite"))?;
@@ -504,33 +505,34 @@ impl Archive {
                 .put(&withdrawn)
                 .map_err(io_err(self.store.dir(), "cannot write"))?,
         )];
-        let mut custom = std::collections::HashMap::new();
-        let site_files = if site.wants_documents() {
-            let mut docs = self.catalog.documents()?;
-            records::sort_by_date(&mut docs);
-            let links = records::links(&docs);
-            site.build(&SiteInput {
-                title: &self.config.title,
-                documents: &docs,
-                links: &links,
-                store: &self.store,
-            })?
+        let docs;
+        let site_links;
+        let site_cache = self.dir.join("cache/site");
+        let (documents, links): (&[archive::Document], _) = if site.wants_documents() {
+            let mut all = self.catalog.documents()?;
+            records::sort_by_date(&mut all);
+            site_links = records::links(&all);
+            docs = all;
+            (&docs, &site_links)
         } else {
-            site.build(&SiteInput {
-                title: &self.config.title,
-                documents: &[],
-                links: &std::collections::HashMap::new(),
-                store: &self.store,
-            })?
+            site_links = std::collections::HashMap::new();
+            (&[], &site_links)
         };
+        let site_files = site.build(&SiteInput {
+            title: &self.config.title,
+            documents,
+            links,
+            store: &self.store,
+            mirrors: &self.config.mirrors,
+            cache_dir: &site_cache,
+            progress,
+        })?;
         for file in site_files {
-            let blob = self
-                .store
-                .put(&file.bytes)
-                .map_err(io_err(self.store.dir(), "cannot write"))?;
-            custom.insert(file.name.clone(), serde_json::json!({ "path": file.path }));
-            extra.push((file.name, blob));
+            let name = layout::target_of_plain_path(&format!("/{}", file.path))
+                .ok_or_else(|| Error(format!("site file {:?}: not a site path", file.path)))?;
+            extra.push((name, file.blob));
         }
+        phases.mark("site");
 
         let targets_dir = self.dir.join("release/targets");
         fs::create_dir_all(&targets_dir).map_err(io_err(&targets_dir, "cannot create"))?;
@@ -596,9 +598,7 @@ impl Archive {
             .flat_map_iter(|targets| targets.iter().map(|(n, s, l)| entry(n, s, *l)))
             .collect::<Result<_>>()?;
         for (name, blob) in &extra {
-            let mut e = entry(name, &blob.sha256, blob.len)?;
-            e.custom = custom.remove(name);
-            entries.push(e);
+            entries.push(entry(name, &blob.sha256, blob.len)?);
         }
         let targets = entries.len();
         phases.mark("target entries");

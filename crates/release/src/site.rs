@@ -1,11 +1,15 @@
 //! The seam where the reader site and its search index join a release.
 //!
-//! `release` asks a [`Site`] for extra files after the document targets are known; each becomes a
-//! target (content-addressed, signed like every document) whose plain path goes into the target's
-//! `custom` field. [`NoSite`] adds nothing: the site generator arrives with its own issue.
+//! `release` asks a [`Site`] for its files after the records are built. The site stores each
+//! file in the archive's store itself (a site has a page per document: 250,000 pages do not wait
+//! in memory) and returns where it goes; the release places each as a target, content-addressed
+//! and signed like every document, under the target name its path gives
+//! (`archive::layout::target_of_plain_path`). [`NoSite`] adds nothing.
 
-use archive::{Document, Store};
+use archive::ingest::Progress;
+use archive::{Blob, Document, Store};
 use std::collections::HashMap;
+use std::path::Path;
 
 use crate::records::Links;
 
@@ -17,15 +21,20 @@ pub struct SiteInput<'a> {
     pub documents: &'a [Document],
     pub links: &'a HashMap<archive::DocId, Links>,
     pub store: &'a Store,
+    /// The mirrors the publisher lists in its configuration (base URLs), for the site's mirror
+    /// page and its service worker, until a directory publishes a signed list.
+    pub mirrors: &'a [String],
+    /// A folder of the archive the site may keep caches in between releases (never published).
+    pub cache_dir: &'a Path,
+    pub progress: &'a dyn Progress,
 }
 
-/// One generated file.
+/// One generated file, already in the store.
 pub struct SiteFile {
-    /// Flat target name starting with `_` (ids never do), e.g. `_site.index.html`.
-    pub name: String,
-    /// Where readers find it on a mirror, e.g. `/index.html`.
+    /// Where readers find it, relative to the site root: `index.html`, `d/<id>/index.html`,
+    /// `search/s/3fa9.bin`. Must map to a target (`archive::layout::target_of_plain_path`).
     pub path: String,
-    pub bytes: Vec<u8>,
+    pub blob: Blob,
 }
 
 pub trait Site {
@@ -38,7 +47,7 @@ pub trait Site {
     fn build(&self, input: &SiteInput<'_>) -> Result<Vec<SiteFile>, String>;
 }
 
-/// No reader site (yet): a release of documents only.
+/// No reader site: a release of documents only.
 pub struct NoSite;
 
 impl Site for NoSite {

@@ -63,7 +63,12 @@ enum Command {
         reason: String,
     },
     /// Sign a new release of the archive into ARCHIVE/release.
-    Release { archive: PathBuf },
+    Release {
+        archive: PathBuf,
+        /// Leave out the reader site (HTML pages and search index): documents and metadata only.
+        #[arg(long)]
+        no_site: bool,
+    },
     /// Re-sign the timestamp with a fresh expiry (run from cron; any co-publisher's key will do).
     Timestamp {
         archive: PathBuf,
@@ -294,10 +299,15 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             println!("withdrew {id}; the next release leaves it out");
             Ok(ExitCode::SUCCESS)
         }
-        Command::Release { archive } => {
+        Command::Release { archive, no_site } => {
             let mut a = Archive::open(&archive)?;
             let started = std::time::Instant::now();
-            let report = a.release(&release::site::NoSite, &Bar::new("records"))?;
+            let site: &dyn release::site::Site = if no_site {
+                &release::site::NoSite
+            } else {
+                &site::ReaderSite
+            };
+            let report = a.release(site, &Bar::new("release"))?;
             println!(
                 "release {}: {} documents ({} withdrawn), {} targets ({} new files), {} records rebuilt, {} of {} bins signed, in {:.1}s",
                 report.version,
@@ -596,9 +606,18 @@ fn push(dir: &Path, dest: &str) -> Result<ExitCode> {
             ],
         ),
     ];
-    for (stage, args) in stages {
+    for (i, (stage, args)) in stages.into_iter().enumerate() {
+        // Not with -H: rsync links a hard-link group's followers to the leader's path before
+        // the delayed rename, so a new target got the old bytes of a plain path that changed
+        // (a site page). Stage one has nothing readers switch on anyway: the timestamp is last.
+        let delay = if i == 0 {
+            None
+        } else {
+            Some("--delay-updates")
+        };
         let status = std::process::Command::new("rsync")
-            .args(["-rlt", "--mkpath", "--delay-updates"])
+            .args(["-rlt", "--mkpath"])
+            .args(delay)
             .args(&args)
             .status()
             .context("cannot run rsync (install it: apt-get install rsync)")?;

@@ -48,7 +48,7 @@ pub fn run(dir: &Path, network: &Network) -> Result<ExitCode> {
     let summary = archive.add(&[sample.join("documents")], read, &Bar::new("adding"))?;
     print_summary(&summary);
     println!("== release");
-    let report = archive.release(&release::site::NoSite, &Bar::new("records"))?;
+    let report = archive.release(&site::ReaderSite, &Bar::new("release"))?;
     println!(
         "release {}: {} documents, {} targets, {} of {} bins signed",
         report.version, report.documents, report.targets, report.bins_written, report.bins_total

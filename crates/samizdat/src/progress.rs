@@ -23,6 +23,7 @@ impl Bar {
 
 impl archive::ingest::Progress for Bar {
     fn start(&self, total: u64) {
+        self.bar.reset();
         self.bar.set_length(total);
         self.bar
             .set_draw_target(indicatif::ProgressDrawTarget::stderr());

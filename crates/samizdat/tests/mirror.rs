@@ -136,7 +136,7 @@ fn kill_during_sync_keeps_a_complete_release_and_resumes() {
         .collect();
     fs::write(rows.join("rows.jsonl"), lines).expect("write");
     run(&["add", p(&archive), p(&rows)], 0);
-    run(&["release", p(&archive)], 0);
+    run(&["release", "--no-site", p(&archive)], 0);
     let origin = StaticServer::start_slow(&archive.join("release"), "127.0.0.9", 20);
 
     let mut seed: u64 = 0x5eed;
@@ -346,7 +346,7 @@ fn rsync_pushed_web_root_served_by_nginx_verifies_with_python_tuf() {
         ],
         0,
     );
-    run(&["release", p(&archive)], 0);
+    run(&["release", "--no-site", p(&archive)], 0);
     run(&["mirror", "push", p(&archive), p(&webroot)], 0);
     let (_, body) = curl(&format!("{}/d/late-txt/original.txt", nginx.url), &[]);
     let body = String::from_utf8_lossy(&body).into_owned();
@@ -517,7 +517,7 @@ fn old_releases_are_collected_after_the_grace_period() {
         .into_owned();
     let id = name.split('.').nth(1).expect("id").to_owned();
     run(&["withdraw", p(&archive), &id, "--reason", "test"], 0);
-    run(&["release", p(&archive)], 0);
+    run(&["release", "--no-site", p(&archive)], 0);
     sync();
     let stored = dir.join("release/targets").join(&name);
     assert!(stored.exists(), "kept until collected");

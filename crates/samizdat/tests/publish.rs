@@ -75,7 +75,7 @@ fn re_adding_is_free_and_a_small_change_resigns_little() {
         "{}",
         stdout(&out)
     );
-    let out = run(&["release", p(&archive)], 0);
+    let out = run(&["release", "--no-site", p(&archive)], 0);
     let text = stdout(&out);
     assert!(text.starts_with("release 2:"), "{text}");
     // One new document: its two targets land in at most two bins.
@@ -103,7 +103,7 @@ fn withdrawn_document_leaves_the_next_release_with_a_tombstone() {
         ],
         0,
     );
-    run(&["release", p(&archive)], 0);
+    run(&["release", "--no-site", p(&archive)], 0);
     let release = archive.join("release");
     let root = archive.join("root.json");
     let out = run(
@@ -270,7 +270,7 @@ In-Reply-To: <berth7@example.org>\r\n\r\nWho replaced them?\r\n";
         "{}",
         stdout(&out)
     );
-    run(&["release", p(&archive)], 0);
+    run(&["release", "--no-site", p(&archive)], 0);
 
     let release = archive.join("release");
     let records: Vec<serde_json::Value> = std::fs::read_dir(release.join("targets"))

@@ -47,14 +47,15 @@ pub fn sample_documents() -> PathBuf {
     repo().join("sample/documents")
 }
 
-/// A new archive in `dir/archive` with the sample ingested and released.
+/// A new archive in `dir/archive` with the sample ingested and released, without the reader
+/// site: what these tests count (targets, bins, files fetched) is then the documents' alone.
 pub fn sample_release(dir: &Path, init_args: &[&str]) -> PathBuf {
     let archive = dir.join("archive");
     let mut args = vec!["init", p(&archive)];
     args.extend_from_slice(init_args);
     run(&args, 0);
     run(&["add", p(&archive), p(&sample_documents())], 0);
-    run(&["release", p(&archive)], 0);
+    run(&["release", "--no-site", p(&archive)], 0);
     archive
 }
 
@@ -320,7 +321,7 @@ pub fn release_a_note(archive: &Path, name: &str, text: &str) {
     std::fs::create_dir_all(&extra).expect("mkdir");
     std::fs::write(extra.join(name), text).expect("write");
     run(&["add", p(archive), p(&extra)], 0);
-    run(&["release", p(archive)], 0);
+    run(&["release", "--no-site", p(archive)], 0);
 }
 
 /// Waits (at most 20 s) until something listens on `ip:port`; panics with `what()` otherwise.

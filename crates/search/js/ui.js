@@ -1,0 +1,299 @@
+// The search page's UI: reads #search-ui's data-root / data-site and the query from location.search,
+// renders facets, date range, sort, result count, result cards with excerpts, and pages into
+// #search-ui. Every state is a URL (?q=&page=&sort=&from=&to=&kind=&origin=&tag=&sender=&year=),
+// so results are linkable and the back button works. The query engine is ./search-engine.js.
+
+import { Engine, FACETS, excerpt } from "./search-engine.js";
+
+const PER_PAGE = 10;
+const DEBOUNCE_MS = 200;
+const ALL_FACETS = [...FACETS, "year"];
+const LABELS = { kind: "Kind", origin: "Origin", tag: "Tag", sender: "Sender", year: "Year" };
+const OPEN_KEY = "samizdat-search-open-facets";
+
+const ui = document.getElementById("search-ui");
+const form = document.getElementById("search-form");
+const input = document.getElementById("q");
+
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k === "class") node.className = v;
+    else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
+    else if (v === true) node.setAttribute(k, "");
+    else node.setAttribute(k, v);
+  }
+  for (const c of children.flat()) if (c !== null && c !== undefined) node.append(c);
+  return node;
+}
+
+function readState(search = location.search) {
+  const p = new URLSearchParams(search);
+  const filters = {};
+  for (const f of ALL_FACETS) {
+    const values = p.getAll(f).filter(Boolean);
+    if (values.length) filters[f] = values;
+  }
+  return {
+    q: p.get("q") || "",
+    page: Math.max(1, parseInt(p.get("page") || "1", 10) || 1),
+    sort: ["newest", "oldest"].includes(p.get("sort")) ? p.get("sort") : "relevance",
+    from: p.get("from") || "",
+    to: p.get("to") || "",
+    filters,
+  };
+}
+
+function queryString(state) {
+  const p = new URLSearchParams();
+  if (state.q) p.set("q", state.q);
+  for (const f of ALL_FACETS) for (const v of state.filters[f] || []) p.append(f, v);
+  if (state.from) p.set("from", state.from);
+  if (state.to) p.set("to", state.to);
+  if (state.sort !== "relevance") p.set("sort", state.sort);
+  if (state.page > 1) p.set("page", String(state.page));
+  const s = p.toString();
+  return s ? `?${s}` : location.pathname.replace(/.*\//, "") || "./";
+}
+
+function openFacets() {
+  try {
+    return new Set(JSON.parse(sessionStorage.getItem(OPEN_KEY) || "[]"));
+  } catch {
+    return new Set();
+  }
+}
+
+function saveOpenFacets(open) {
+  try {
+    sessionStorage.setItem(OPEN_KEY, JSON.stringify([...open]));
+  } catch {
+    // Storage may be disabled: facets then start closed on each page.
+  }
+}
+
+function linkStyle() {
+  const href = new URL("./search.css", import.meta.url).href;
+  if ([...document.querySelectorAll("link[rel=stylesheet]")].some((l) => l.href === href)) return;
+  document.head.append(el("link", { rel: "stylesheet", href }));
+}
+
+const number = new Intl.NumberFormat();
+
+class SearchPage {
+  constructor() {
+    const rootUrl = new URL(ui.dataset.root, location.href).href;
+    const siteUrl = new URL(ui.dataset.site || "../", location.href).href;
+    this.engine = new Engine(rootUrl, globalThis.fetch.bind(globalThis), siteUrl);
+    this.state = readState();
+    this.open = openFacets();
+    for (const f of Object.keys(this.state.filters)) this.open.add(f);
+    this.sequence = 0;
+    this.timer = 0;
+    this.build();
+  }
+
+  build() {
+    this.status = el("p", { class: "search-status", role: "status", "aria-live": "polite" });
+    this.sortSelect = el(
+      "select",
+      { id: "search-sort", onchange: () => this.update({ sort: this.sortSelect.value, page: 1 }, true) },
+      el("option", { value: "relevance" }, "Relevance"),
+      el("option", { value: "newest" }, "Newest first"),
+      el("option", { value: "oldest" }, "Oldest first"),
+    );
+    const dateChange = () => this.update({ from: this.fromInput.value, to: this.toInput.value, page: 1 }, true);
+    this.fromInput = el("input", { id: "search-from", type: "month", placeholder: "YYYY-MM", pattern: "\\d{4}(-\\d{2})?", onchange: dateChange });
+    this.toInput = el("input", { id: "search-to", type: "month", placeholder: "YYYY-MM", pattern: "\\d{4}(-\\d{2})?", onchange: dateChange });
+    const controls = el(
+      "div",
+      { class: "search-controls" },
+      el("label", { for: "search-sort" }, "Sort by "),
+      this.sortSelect,
+      el(
+        "fieldset",
+        { class: "search-dates" },
+        el("legend", {}, "Date"),
+        el("label", { for: "search-from" }, "From "),
+        this.fromInput,
+        el("label", { for: "search-to" }, " to "),
+        this.toInput,
+      ),
+    );
+    this.facetBox = el("div", { class: "search-facets", role: "group", "aria-label": "Refine" });
+    this.details = {};
+    for (const f of ALL_FACETS) {
+      const list = el("ul", { class: "search-facet-values" });
+      const details = el("details", { class: "search-facet", "data-facet": f }, el("summary", {}, LABELS[f]), list);
+      details.open = this.open.has(f);
+      details.addEventListener("toggle", () => {
+        if (details.open) this.open.add(f);
+        else this.open.delete(f);
+        saveOpenFacets(this.open);
+        if (details.open) this.run();
+      });
+      this.details[f] = { details, list };
+      this.facetBox.append(details);
+    }
+    this.results = el("ol", { class: "search-results" });
+    this.pages = el("nav", { class: "search-pages", "aria-label": "Result pages" });
+    ui.replaceChildren(controls, this.status, el("div", { class: "search-body" }, this.facetBox, el("div", { class: "search-main" }, this.results, this.pages)));
+
+    input.addEventListener("input", () => {
+      clearTimeout(this.timer);
+      this.timer = setTimeout(() => this.update({ q: input.value, page: 1 }, false), DEBOUNCE_MS);
+    });
+    form.addEventListener("submit", (e) => {
+      e.preventDefault();
+      clearTimeout(this.timer);
+      this.update({ q: input.value, page: 1 }, true);
+    });
+    addEventListener("popstate", () => {
+      this.state = readState();
+      this.run();
+    });
+    this.run();
+  }
+
+  /// Applies `change` to the state, records it in the URL (a history entry when `push`), searches.
+  update(change, push) {
+    this.state = { ...this.state, ...change };
+    const url = queryString(this.state);
+    if (push) history.pushState(null, "", url);
+    else history.replaceState(null, "", url);
+    this.run();
+  }
+
+  linkTo(change) {
+    return queryString({ ...this.state, ...change });
+  }
+
+  async run() {
+    const state = this.state;
+    const sequence = ++this.sequence;
+    input.value = document.activeElement === input ? input.value : state.q;
+    this.sortSelect.value = state.sort;
+    this.fromInput.value = state.from;
+    this.toInput.value = state.to;
+    const hasFilters = Object.keys(state.filters).length || state.from || state.to;
+    if (!state.q.trim() && !hasFilters) {
+      const root = await this.engine.root().catch(() => null);
+      if (sequence !== this.sequence) return;
+      this.status.textContent = root ? `Type to search ${number.format(root.n)} documents.` : "";
+      this.results.replaceChildren();
+      this.pages.replaceChildren();
+      this.renderFacets({}, state);
+      return;
+    }
+    this.ui(true);
+    let result;
+    try {
+      result = await this.engine.search(state.q, {
+        page: state.page,
+        perPage: PER_PAGE,
+        sort: state.sort,
+        from: state.from,
+        to: state.to,
+        filters: state.filters,
+        counts: ALL_FACETS.filter((f) => this.open.has(f)),
+      });
+    } catch (error) {
+      if (sequence !== this.sequence) return;
+      this.ui(false);
+      this.status.textContent = `Search failed: ${error.message}`;
+      return;
+    }
+    if (sequence !== this.sequence) return;
+    this.ui(false);
+    const count = result.total === 1 ? "1 result" : `${result.exact ? "" : "about "}${number.format(result.total)} results`;
+    this.status.textContent = result.total ? `${count}, page ${result.page} of ${Math.max(1, result.pages)}` : "No results";
+    this.results.replaceChildren(...result.results.map((r) => this.card(r, result.terms)));
+    this.results.start = (result.page - 1) * PER_PAGE + 1;
+    this.renderPages(result);
+    this.renderFacets(result.counts, state);
+  }
+
+  ui(busy) {
+    ui.setAttribute("aria-busy", busy ? "true" : "false");
+  }
+
+  card(r, terms) {
+    const meta = [r.date, r.kind, r.sender || r.origin].filter(Boolean).join(" · ");
+    const text = el("p", { class: "search-excerpt" });
+    const item = el(
+      "li",
+      { class: "search-result" },
+      el("h3", { class: "search-title" }, el("a", { href: r.url }, r.title || r.id)),
+      el("p", { class: "search-meta" }, meta),
+      text,
+    );
+    this.engine
+      .documentText(r)
+      .then((body) => {
+        text.replaceChildren(...excerpt(body.slice(r.title.length + 1), terms).map((p) => (p.mark ? el("mark", {}, p.text) : p.text)));
+      })
+      .catch(() => {});
+    return item;
+  }
+
+  renderPages(result) {
+    const links = [];
+    const go = (page, label, rel) =>
+      el("a", {
+        href: this.linkTo({ page }),
+        rel,
+        "aria-current": page === result.page ? "page" : undefined,
+        onclick: (e) => {
+          e.preventDefault();
+          this.update({ page }, true);
+          ui.scrollIntoView?.();
+        },
+      }, label);
+    if (result.page > 1) links.push(go(result.page - 1, "Previous", "prev"));
+    const first = Math.max(1, result.page - 4);
+    for (let p = first; p <= Math.min(result.pages, first + 8); p++) links.push(go(p, String(p)));
+    if (result.page < result.pages) links.push(go(result.page + 1, "Next", "next"));
+    this.pages.replaceChildren(...(links.length > 1 ? links : []));
+  }
+
+  async renderFacets(counts, state) {
+    for (const f of ALL_FACETS) {
+      const { list } = this.details[f];
+      const chosen = new Set(state.filters[f] || []);
+      let values = counts[f];
+      if (!values) {
+        list.replaceChildren(...[...chosen].map((v) => this.facetValue(f, v, null, true)));
+        continue;
+      }
+      values = values.filter(([v, c]) => c > 0 || chosen.has(v));
+      if (f === "year") values = [...values].reverse();
+      list.replaceChildren(...values.map(([v, c]) => this.facetValue(f, v, c, chosen.has(v))));
+    }
+  }
+
+  facetValue(facet, value, count, checked) {
+    const box = el("input", {
+      type: "checkbox",
+      checked,
+      onchange: () => {
+        const values = new Set(this.state.filters[facet] || []);
+        if (box.checked) values.add(value);
+        else values.delete(value);
+        const filters = { ...this.state.filters, [facet]: [...values] };
+        if (!values.size) delete filters[facet];
+        this.update({ filters, page: 1 }, true);
+      },
+    });
+    return el(
+      "li",
+      {},
+      el("label", {}, box, ` ${value} `, count === null ? null : el("span", { class: "search-count" }, `(${number.format(count)})`)),
+    );
+  }
+}
+
+if (ui && form && input) {
+  linkStyle();
+  new SearchPage();
+}

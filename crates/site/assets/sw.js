@@ -1,0 +1,83 @@
+// samizdat reader site: a service worker that keeps serving reads from the other mirrors of
+// this archive when the one the site was loaded from stops answering.
+//
+// Every request for the site goes to this mirror first. When that fails (connection refused,
+// timeout, 5xx), the same path is asked of each mirror in mirrors.json (cached at install and
+// refreshed whenever this mirror answers), and the first good answer is used. Pages keep their
+// address: the reader stays on the same URL while another mirror serves it.
+const CACHE = "samizdat-mirrors-v1";
+const SCOPE = new URL(self.registration.scope);
+const LIST = new URL("mirrors.json", SCOPE).href;
+const TIMEOUT_MS = 4000;
+
+self.addEventListener("install", (event) => {
+  event.waitUntil(refreshList().then(() => self.skipWaiting()));
+});
+self.addEventListener("activate", (event) => event.waitUntil(self.clients.claim()));
+
+async function refreshList() {
+  try {
+    const response = await fetch(LIST, { cache: "no-cache" });
+    if (response.ok) {
+      const cache = await caches.open(CACHE);
+      await cache.put(LIST, response);
+    }
+  } catch (_) {
+    // Keep the list we had.
+  }
+}
+
+async function mirrors() {
+  const cache = await caches.open(CACHE);
+  const response = await cache.match(LIST);
+  if (!response) return [];
+  try {
+    const list = (await response.json()).mirrors || [];
+    return list.filter((u) => typeof u === "string" && /^https?:\/\//.test(u))
+      .map((u) => (u.endsWith("/") ? u : u + "/"))
+      .filter((u) => new URL(u).href !== SCOPE.href);
+  } catch (_) {
+    return [];
+  }
+}
+
+function withTimeout(promise) {
+  return Promise.race([
+    promise,
+    new Promise((_, reject) => setTimeout(() => reject(new Error("timeout")), TIMEOUT_MS)),
+  ]);
+}
+
+self.addEventListener("fetch", (event) => {
+  const request = event.request;
+  if (request.method !== "GET" || !request.url.startsWith(SCOPE.href)) return;
+  event.respondWith(withFailover(request));
+});
+
+async function withFailover(request) {
+  try {
+    const response = await withTimeout(fetch(request));
+    if (response.status < 500) {
+      if (request.mode === "navigate") refreshList();
+      return response;
+    }
+  } catch (_) {
+    // This mirror did not answer: try the others.
+  }
+  const path = request.url.slice(SCOPE.href.length);
+  for (const base of await mirrors()) {
+    try {
+      const response = await withTimeout(fetch(base + path, { mode: "cors", credentials: "omit" }));
+      if (response.ok || response.status === 404 || response.status === 410) {
+        // A cross-origin answer cannot stand for a navigation as is: copy it.
+        const body = await response.arrayBuffer();
+        return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
+      }
+    } catch (_) {
+      // Next mirror.
+    }
+  }
+  return new Response("No mirror of this archive answered. Try again later.", {
+    status: 503, headers: { "content-type": "text/plain; charset=utf-8" },
+  });
+}

@@ -1,0 +1,533 @@
+//! The pages that list documents: home, browse by date (year → month), kind, origin, tag and
+//! sender, each with counts and paged; the search page; the mirrors page.
+
+use crate::Context;
+use crate::document::{date_attr, date_text, kind_label, title_of};
+use crate::html::{esc, page_file, pager, push_esc, slug};
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+/// Documents per page of a list.
+const PER_PAGE: usize = 100;
+/// Values per page of a facet's index (senders run to thousands).
+const VALUES_PER_PAGE: usize = 500;
+/// Newest documents on the home page.
+const NEWEST: usize = 20;
+
+/// The key senders are grouped by: the address, lowercased, when the From has one.
+pub fn sender_key(from: &str) -> String {
+    match (from.rfind('<'), from.rfind('>')) {
+        (Some(a), Some(b)) if a < b => from[a + 1..b].trim().to_lowercase(),
+        _ => from.trim().to_lowercase(),
+    }
+}
+
+/// The name part of a From, for lists: `Jane Doe` of `"Jane Doe" <jane@example.org>`.
+pub fn sender_name(from: &str) -> &str {
+    let name = from
+        .split('<')
+        .next()
+        .unwrap_or(from)
+        .trim()
+        .trim_matches('"')
+        .trim();
+    if name.is_empty() { from.trim() } else { name }
+}
+
+/// A facet: its values, each with a label and its documents (numbers, in date order).
+struct Facet {
+    /// Path segment under `browse/`.
+    dir: &'static str,
+    /// Heading: "Origins".
+    plural: &'static str,
+    /// One value: "origin".
+    singular: &'static str,
+    values: BTreeMap<String, (String, Vec<usize>)>,
+}
+
+impl Facet {
+    fn new(dir: &'static str, plural: &'static str, singular: &'static str) -> Facet {
+        Facet {
+            dir,
+            plural,
+            singular,
+            values: BTreeMap::new(),
+        }
+    }
+
+    fn add(&mut self, key: String, label: &str, doc: usize) {
+        self.values
+            .entry(key)
+            .or_insert_with(|| (label.to_owned(), Vec::new()))
+            .1
+            .push(doc);
+    }
+}
+
+/// A list of documents (numbers), as `<ol>` rows: date, title, kind, sender or origin.
+fn list(out: &mut String, ctx: &Context<'_>, root: &str, docs: &[usize]) {
+    out.push_str("<ol class=\"docs\">\n");
+    for &i in docs {
+        let d = &ctx.docs[i];
+        out.push_str("<li>");
+        if let (Some(text), Some(attr)) = (date_text(d), date_attr(d)) {
+            let _ = write!(out, "<time datetime=\"{attr}\">{}</time> ", &text[..10]);
+        }
+        let _ = write!(out, "<a href=\"{root}d/{}/\">", d.id);
+        push_esc(out, title_of(d));
+        out.push_str("</a> <span class=\"kind\">");
+        out.push_str(kind_label(d.kind));
+        out.push_str("</span>");
+        let by = d
+            .email
+            .as_ref()
+            .and_then(|e| e.from.as_deref())
+            .map(sender_name)
+            .or(d.origin.as_deref());
+        if let Some(by) = by {
+            out.push_str(" <span class=\"by\">");
+            push_esc(out, by);
+            out.push_str("</span>");
+        }
+        out.push_str("</li>\n");
+    }
+    out.push_str("</ol>\n");
+}
+
+/// Depth of a folder path (`browse/kind/email/` is 3): the `../` to get back to the root.
+fn root_of(dir: &str) -> String {
+    "../".repeat(dir.matches('/').count())
+}
+
+/// The pages of a paged list of documents in folder `dir` (ending in `/`).
+#[allow(clippy::too_many_arguments)]
+fn paged(
+    out: &mut Vec<(String, String)>,
+    ctx: &Context<'_>,
+    dir: &str,
+    title: &str,
+    crumbs: &[(&str, &str)],
+    intro: &str,
+    docs: &[usize],
+) {
+    let root = root_of(dir);
+    let footer = crate::footer(&root);
+    let pages = docs.len().div_ceil(PER_PAGE).max(1);
+    for p in 1..=pages {
+        let chunk = &docs[((p - 1) * PER_PAGE).min(docs.len())..(p * PER_PAGE).min(docs.len())];
+        let mut m = format!("<h1>{}</h1>\n{intro}", esc(title));
+        let _ = writeln!(
+            m,
+            "<p class=\"count\">{} document{}{}</p>",
+            docs.len(),
+            if docs.len() == 1 { "" } else { "s" },
+            if pages > 1 {
+                format!(", page {p} of {pages}")
+            } else {
+                String::new()
+            }
+        );
+        list(&mut m, ctx, &root, chunk);
+        m.push_str(&pager(p, pages));
+        let page_title = if p > 1 {
+            format!("{title} (page {p})")
+        } else {
+            title.to_owned()
+        };
+        let html = ctx.shell(&root, &footer).page(&page_title, crumbs, &m);
+        out.push((format!("{dir}{}", page_file(p)), html));
+    }
+}
+
+/// A facet's index (its values with counts, paged) and each value's paged list, newest first.
+fn facet_pages(out: &mut Vec<(String, String)>, ctx: &Context<'_>, facet: &Facet) {
+    let dir = format!("browse/{}/", facet.dir);
+    let root = root_of(&dir);
+    let footer = crate::footer(&root);
+    let mut values: Vec<(&String, &(String, Vec<usize>))> = facet.values.iter().collect();
+    values.sort_by(|a, b| {
+        a.1.0
+            .to_lowercase()
+            .cmp(&b.1.0.to_lowercase())
+            .then(a.0.cmp(b.0))
+    });
+    let pages = values.len().div_ceil(VALUES_PER_PAGE).max(1);
+    for p in 1..=pages {
+        let chunk = &values[((p - 1) * VALUES_PER_PAGE).min(values.len())
+            ..(p * VALUES_PER_PAGE).min(values.len())];
+        let mut m = format!("<h1>By {}</h1>\n", facet.singular);
+        let _ = writeln!(
+            m,
+            "<p class=\"count\">{} {}{}</p>",
+            values.len(),
+            facet.plural.to_lowercase(),
+            if pages > 1 {
+                format!(", page {p} of {pages}")
+            } else {
+                String::new()
+            }
+        );
+        if values.is_empty() {
+            let _ = writeln!(m, "<p>No document has a {}.</p>", facet.singular);
+        }
+        m.push_str("<ul class=\"values\">\n");
+        for (key, (label, docs)) in chunk {
+            let _ = writeln!(
+                m,
+                "<li><a href=\"{}/\">{}</a> <span class=\"n\">{}</span></li>",
+                slug(key),
+                esc(label),
+                docs.len()
+            );
+        }
+        m.push_str("</ul>\n");
+        m.push_str(&pager(p, pages));
+        let html = ctx.shell(&root, &footer).page(
+            &format!("By {}", facet.singular),
+            &[("Home", ""), ("Browse", "browse/"), (facet.plural, "")],
+            &m,
+        );
+        out.push((format!("{dir}{}", page_file(p)), html));
+    }
+    for (key, (label, docs)) in &facet.values {
+        let newest_first: Vec<usize> = docs.iter().rev().copied().collect();
+        let title = format!("{}: {label}", capitalise(facet.singular));
+        let vdir = format!("{dir}{}/", slug(key));
+        paged(
+            out,
+            ctx,
+            &vdir,
+            &title,
+            &[
+                ("Home", ""),
+                ("Browse", "browse/"),
+                (facet.plural, &dir),
+                (label, ""),
+            ],
+            "<p>Newest first.</p>\n",
+            &newest_first,
+        );
+    }
+}
+
+fn capitalise(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
+}
+
+const MONTHS: [&str; 12] = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+];
+
+/// By date: years with counts, each year's months, each month's documents (oldest first).
+fn date_pages(out: &mut Vec<(String, String)>, ctx: &Context<'_>) -> BTreeMap<i32, usize> {
+    let mut years: BTreeMap<i32, BTreeMap<u8, Vec<usize>>> = BTreeMap::new();
+    let mut undated = Vec::new();
+    for (i, d) in ctx.docs.iter().enumerate() {
+        match d.date.map(|t| t.to_offset(time::UtcOffset::UTC)) {
+            Some(t) => years
+                .entry(t.year())
+                .or_default()
+                .entry(u8::from(t.month()))
+                .or_default()
+                .push(i),
+            None => undated.push(i),
+        }
+    }
+    let footer = crate::footer("../../");
+    let mut m = String::from("<h1>By date</h1>\n<ul class=\"values\">\n");
+    for (year, months) in &years {
+        let n: usize = months.values().map(Vec::len).sum();
+        let _ = writeln!(
+            m,
+            "<li><a href=\"{year}/\">{year}</a> <span class=\"n\">{n}</span></li>"
+        );
+    }
+    if !undated.is_empty() {
+        let _ = writeln!(
+            m,
+            "<li><a href=\"undated/\">Undated</a> <span class=\"n\">{}</span></li>",
+            undated.len()
+        );
+    }
+    m.push_str("</ul>\n");
+    out.push((
+        "browse/date/index.html".into(),
+        ctx.shell("../../", &footer).page(
+            "By date",
+            &[("Home", ""), ("Browse", "browse/"), ("Date", "")],
+            &m,
+        ),
+    ));
+    let footer3 = crate::footer("../../../");
+    for (year, months) in &years {
+        let mut m = format!("<h1>{year}</h1>\n<ul class=\"values\">\n");
+        for (month, docs) in months {
+            let _ = writeln!(
+                m,
+                "<li><a href=\"{month:02}/\">{} {year}</a> <span class=\"n\">{}</span></li>",
+                MONTHS[usize::from(*month) - 1],
+                docs.len()
+            );
+        }
+        m.push_str("</ul>\n");
+        let y = year.to_string();
+        out.push((
+            format!("browse/date/{year}/index.html"),
+            ctx.shell("../../../", &footer3).page(
+                &y,
+                &[
+                    ("Home", ""),
+                    ("Browse", "browse/"),
+                    ("Date", "browse/date/"),
+                    (&y, ""),
+                ],
+                &m,
+            ),
+        ));
+        for (month, docs) in months {
+            let label = format!("{} {year}", MONTHS[usize::from(*month) - 1]);
+            paged(
+                out,
+                ctx,
+                &format!("browse/date/{year}/{month:02}/"),
+                &label,
+                &[
+                    ("Home", ""),
+                    ("Browse", "browse/"),
+                    ("Date", "browse/date/"),
+                    (&y, &format!("browse/date/{year}/")),
+                    (&label, ""),
+                ],
+                "",
+                docs,
+            );
+        }
+    }
+    if !undated.is_empty() {
+        paged(
+            out,
+            ctx,
+            "browse/date/undated/",
+            "Undated",
+            &[
+                ("Home", ""),
+                ("Browse", "browse/"),
+                ("Date", "browse/date/"),
+                ("Undated", ""),
+            ],
+            "",
+            &undated,
+        );
+    }
+    years
+        .iter()
+        .map(|(y, ms)| (*y, ms.values().map(Vec::len).sum()))
+        .collect()
+}
+
+/// Every listing page, the home page, the search page and the mirrors page: (path, HTML).
+pub fn pages(
+    ctx: &Context<'_>,
+    mirrors: &[String],
+    search_script: &str,
+    search_root: &str,
+) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut kinds = Facet::new("kind", "Kinds", "kind");
+    let mut origins = Facet::new("origin", "Origins", "origin");
+    let mut tags = Facet::new("tag", "Tags", "tag");
+    let mut senders = Facet::new("sender", "Senders", "sender");
+    for (i, d) in ctx.docs.iter().enumerate() {
+        kinds.add(d.kind.as_str().to_owned(), kind_label(d.kind), i);
+        if let Some(o) = &d.origin {
+            origins.add(o.clone(), o, i);
+        }
+        for t in &d.tags {
+            tags.add(t.clone(), t, i);
+        }
+        if let Some(from) = d.email.as_ref().and_then(|e| e.from.as_deref()) {
+            senders.add(sender_key(from), from, i);
+        }
+    }
+    // Kind pages live at browse/kind/<kind>/ (a fixed word, not a slug): document pages link there.
+    let years = date_pages(&mut out, ctx);
+    for facet in [&origins, &tags, &senders] {
+        facet_pages(&mut out, ctx, facet);
+    }
+    kind_pages(&mut out, ctx, &kinds);
+
+    // browse/: the ways in, with counts.
+    let footer2 = crate::footer("../");
+    let mut m = String::from("<h1>Browse</h1>\n<ul class=\"values\">\n");
+    let _ = writeln!(
+        m,
+        "<li><a href=\"date/\">By date</a> <span class=\"n\">{} years</span></li>",
+        years.len()
+    );
+    for f in [&kinds, &origins, &tags, &senders] {
+        let _ = writeln!(
+            m,
+            "<li><a href=\"{}/\">By {}</a> <span class=\"n\">{} {}</span></li>",
+            f.dir,
+            f.singular,
+            f.values.len(),
+            f.plural.to_lowercase()
+        );
+    }
+    m.push_str("</ul>\n");
+    out.push((
+        "browse/index.html".into(),
+        ctx.shell("../", &footer2)
+            .page("Browse", &[("Home", ""), ("Browse", "")], &m),
+    ));
+
+    out.push(("index.html".into(), home(ctx, &kinds, &years)));
+    out.push((
+        "search/index.html".into(),
+        search_page(ctx, search_script, search_root),
+    ));
+    out.extend(mirror_pages(ctx, mirrors));
+    out
+}
+
+fn kind_pages(out: &mut Vec<(String, String)>, ctx: &Context<'_>, kinds: &Facet) {
+    let footer = crate::footer("../../");
+    let mut m = String::from("<h1>By kind</h1>\n<ul class=\"values\">\n");
+    for (key, (label, docs)) in &kinds.values {
+        let _ = writeln!(
+            m,
+            "<li><a href=\"{key}/\">{}</a> <span class=\"n\">{}</span></li>",
+            esc(label),
+            docs.len()
+        );
+    }
+    m.push_str("</ul>\n");
+    out.push((
+        "browse/kind/index.html".into(),
+        ctx.shell("../../", &footer).page(
+            "By kind",
+            &[("Home", ""), ("Browse", "browse/"), ("Kinds", "")],
+            &m,
+        ),
+    ));
+    for (key, (label, docs)) in &kinds.values {
+        let newest_first: Vec<usize> = docs.iter().rev().copied().collect();
+        paged(
+            out,
+            ctx,
+            &format!("browse/kind/{key}/"),
+            label,
+            &[
+                ("Home", ""),
+                ("Browse", "browse/"),
+                ("Kinds", "browse/kind/"),
+                (label, ""),
+            ],
+            "<p>Newest first.</p>\n",
+            &newest_first,
+        );
+    }
+}
+
+fn home(ctx: &Context<'_>, kinds: &Facet, years: &BTreeMap<i32, usize>) -> String {
+    let mut m = format!("<h1>{}</h1>\n", esc(ctx.site));
+    let _ = writeln!(
+        m,
+        "<p class=\"lead\">{} documents{}.</p>",
+        ctx.docs.len(),
+        match (years.keys().next(), years.keys().next_back()) {
+            (Some(a), Some(b)) if a != b => format!(", dated {a} to {b}"),
+            (Some(a), _) => format!(", dated {a}"),
+            _ => String::new(),
+        }
+    );
+    m.push_str(
+        "<form role=\"search\" class=\"big\" action=\"search/\" method=\"get\">\
+         <label for=\"home-q\">Search the full text</label> \
+         <input id=\"home-q\" name=\"q\" type=\"search\"> <button type=\"submit\">Search</button></form>\n",
+    );
+    m.push_str("<section aria-labelledby=\"kinds\"><h2 id=\"kinds\">Documents by kind</h2><ul class=\"values\">\n");
+    for (key, (label, docs)) in &kinds.values {
+        let _ = writeln!(
+            m,
+            "<li><a href=\"browse/kind/{key}/\">{}</a> <span class=\"n\">{}</span></li>",
+            esc(label),
+            docs.len()
+        );
+    }
+    m.push_str(
+        "</ul>\n<p><a href=\"browse/\">Browse by date, origin, tag or sender</a></p></section>\n",
+    );
+    // The newest dated documents.
+    let newest: Vec<usize> = (0..ctx.docs.len())
+        .rev()
+        .filter(|&i| ctx.docs[i].date.is_some())
+        .take(NEWEST)
+        .collect();
+    if !newest.is_empty() {
+        m.push_str("<section aria-labelledby=\"newest\"><h2 id=\"newest\">Newest documents</h2>\n");
+        list(&mut m, ctx, "", &newest);
+        m.push_str("</section>\n");
+    }
+    let footer = crate::footer("");
+    ctx.shell("", &footer)
+        .page_with(ctx.site, &[], &m, "", false)
+}
+
+fn search_page(ctx: &Context<'_>, script: &str, root_file: &str) -> String {
+    let m = format!(
+        "<h1>Search</h1>\n\
+         <form role=\"search\" id=\"search-form\" action=\"./\" method=\"get\">\
+         <label for=\"q\">Search</label> <input id=\"q\" name=\"q\" type=\"search\"> \
+         <button type=\"submit\">Search</button></form>\n\
+         <div id=\"search-ui\" data-root=\"../{root_file}\" data-site=\"../\"></div>\n\
+         <noscript><p>Search runs in your browser and needs JavaScript. Without it, \
+         <a href=\"../browse/\">browse the archive</a> by date, kind, origin, tag or sender.</p></noscript>\n"
+    );
+    let head = format!("<script type=\"module\" src=\"../{script}\"></script>\n");
+    let footer = crate::footer("../");
+    ctx.shell("../", &footer)
+        .page_with("Search", &[("Home", ""), ("Search", "")], &m, &head, false)
+}
+
+/// The mirrors page and `mirrors.json` (read by the service worker).
+fn mirror_pages(ctx: &Context<'_>, mirrors: &[String]) -> Vec<(String, String)> {
+    let mut m = String::from(
+        "<h1>Mirrors</h1>\n<p>This archive is served by independent mirrors. \
+        Every one serves the same signed files: if this one stops answering, use another. \
+        Once you have loaded this site, your browser tries the others by itself.</p>\n",
+    );
+    if mirrors.is_empty() {
+        m.push_str("<p>The publisher lists no other mirror yet.</p>\n");
+    } else {
+        m.push_str("<ul class=\"values\">\n");
+        for url in mirrors {
+            let _ = writeln!(m, "<li><a href=\"{0}\">{0}</a></li>", esc(url));
+        }
+        m.push_str("</ul>\n");
+    }
+    let footer = crate::footer("../");
+    let json = serde_json::json!({ "mirrors": mirrors }).to_string();
+    vec![
+        (
+            "mirrors/index.html".into(),
+            ctx.shell("../", &footer)
+                .page("Mirrors", &[("Home", ""), ("Mirrors", "")], &m),
+        ),
+        ("mirrors.json".into(), json),
+    ]
+}

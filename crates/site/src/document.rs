@@ -1,0 +1,352 @@
+//! One page per document, at its permalink `d/<id>/`: the metadata table, the e-mail headers and
+//! its thread, attachments, the original file, and the full text with cross-references linked.
+
+use crate::Context;
+use crate::html::{esc, push_esc, size};
+use archive::{DocId, Document, Kind};
+use release::records::Links;
+use std::collections::HashMap;
+use std::fmt::Write;
+use std::sync::LazyLock;
+
+/// The messages of each thread, in date order, by the thread's first message.
+pub struct ThreadIndex {
+    members: HashMap<DocId, Vec<usize>>,
+}
+
+impl ThreadIndex {
+    pub fn new(docs: &[Document], links: &HashMap<DocId, Links>) -> ThreadIndex {
+        let mut members: HashMap<DocId, Vec<usize>> = HashMap::new();
+        for (i, doc) in docs.iter().enumerate() {
+            if let Some(root) = links.get(&doc.id).and_then(|l| l.thread.clone()) {
+                members.entry(root).or_default().push(i);
+            }
+        }
+        ThreadIndex { members }
+    }
+
+    pub fn of(&self, root: &DocId) -> &[usize] {
+        self.members.get(root).map_or(&[], Vec::as_slice)
+    }
+}
+
+/// Most messages of a thread a page lists; a longer thread links to its first message.
+const THREAD_SHOWN: usize = 200;
+
+/// A date as readers see it: `2002-08-21 14:03 UTC`.
+pub fn date_text(doc: &Document) -> Option<String> {
+    let d = doc.date?.to_offset(time::UtcOffset::UTC);
+    Some(format!(
+        "{:04}-{:02}-{:02} {:02}:{:02} UTC",
+        d.year(),
+        u8::from(d.month()),
+        d.day(),
+        d.hour(),
+        d.minute()
+    ))
+}
+
+/// The machine-readable form for `<time datetime>`.
+pub fn date_attr(doc: &Document) -> Option<String> {
+    let d = doc.date?.to_offset(time::UtcOffset::UTC);
+    Some(format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}Z",
+        d.year(),
+        u8::from(d.month()),
+        d.day(),
+        d.hour(),
+        d.minute()
+    ))
+}
+
+/// A document's title as a list shows it: never empty.
+pub fn title_of(doc: &Document) -> &str {
+    let t = doc.title.trim();
+    if t.is_empty() { doc.id.as_str() } else { t }
+}
+
+/// A link to document `i` from a page `root` away from the site root.
+fn doc_link(out: &mut String, ctx: &Context<'_>, root: &str, i: usize) {
+    let d = &ctx.docs[i];
+    let _ = write!(out, "<a href=\"{root}d/{}/\">", d.id);
+    push_esc(out, title_of(d));
+    out.push_str("</a>");
+    if let (Some(text), Some(attr)) = (date_text(d), date_attr(d)) {
+        let _ = write!(out, " <time datetime=\"{attr}\">{text}</time>");
+    }
+}
+
+/// The page of document `number` (0-based) whose extracted text is `text`.
+pub fn page(ctx: &Context<'_>, number: usize, text: &str) -> String {
+    let doc = &ctx.docs[number];
+    let root = "../../";
+    let links = ctx.links.get(&doc.id);
+    let mut m = String::with_capacity(text.len() + 4096);
+    m.push_str("<article class=\"doc\">\n<h1>");
+    push_esc(&mut m, title_of(doc));
+    m.push_str("</h1>\n");
+
+    // Where it sits: the message it is attached to.
+    if let Some(parent) = doc.parent.as_ref().and_then(|p| ctx.number.get(p)) {
+        m.push_str("<p class=\"note\">Attachment of ");
+        doc_link(&mut m, ctx, root, *parent);
+        m.push_str("</p>\n");
+    }
+
+    m.push_str("<table class=\"meta\">\n<caption>About this document</caption>\n<tbody>\n");
+    let row = |m: &mut String, k: &str, v: &str| {
+        let _ = writeln!(m, "<tr><th scope=\"row\">{k}</th><td>{v}</td></tr>");
+    };
+    if let (Some(text), Some(attr)) = (date_text(doc), date_attr(doc)) {
+        row(
+            &mut m,
+            "Date",
+            &format!("<time datetime=\"{attr}\">{text}</time>"),
+        );
+    }
+    let kind = doc.record_kind.as_deref().unwrap_or(doc.kind.as_str());
+    row(
+        &mut m,
+        "Kind",
+        &format!(
+            "<a href=\"{root}browse/kind/{}/\">{}</a>",
+            doc.kind.as_str(),
+            esc(kind)
+        ),
+    );
+    if let Some(origin) = &doc.origin {
+        row(
+            &mut m,
+            "Origin",
+            &format!(
+                "<a href=\"{root}browse/origin/{}/\">{}</a>",
+                crate::html::slug(origin),
+                esc(origin)
+            ),
+        );
+    }
+    if !doc.tags.is_empty() {
+        let tags: Vec<String> = doc
+            .tags
+            .iter()
+            .map(|t| {
+                format!(
+                    "<a href=\"{root}browse/tag/{}/\">{}</a>",
+                    crate::html::slug(t),
+                    esc(t)
+                )
+            })
+            .collect();
+        row(&mut m, "Tags", &tags.join(", "));
+    }
+    if let Some(author) = &doc.author {
+        row(&mut m, "Author", &esc(author));
+    }
+    if let Some(pages) = doc.pages {
+        row(&mut m, "Pages", &pages.to_string());
+    }
+    row(
+        &mut m,
+        "Original",
+        &format!(
+            "<a href=\"original.{ext}\" type=\"{mt}\">original.{ext}</a> ({}, {})",
+            size(doc.original.len),
+            esc(&doc.media_type),
+            ext = esc(&archive::layout::clean_ext(&doc.ext)),
+            mt = esc(&doc.media_type),
+        ),
+    );
+    row(
+        &mut m,
+        "Record",
+        "<a href=\"doc.json\">doc.json</a> (metadata and text, signed)",
+    );
+    row(
+        &mut m,
+        "SHA-256",
+        &format!("<code class=\"hash\">{}</code>", doc.original.sha256),
+    );
+    row(&mut m, "Permalink", &format!("<code>/d/{}/</code>", doc.id));
+    m.push_str("</tbody>\n</table>\n");
+
+    if let Some(email) = &doc.email {
+        m.push_str("<table class=\"meta headers\">\n<caption>E-mail headers</caption>\n<tbody>\n");
+        if let Some(from) = &email.from {
+            row(
+                &mut m,
+                "From",
+                &format!(
+                    "<a href=\"{root}browse/sender/{}/\">{}</a>",
+                    crate::html::slug(&crate::browse::sender_key(from)),
+                    esc(from)
+                ),
+            );
+        }
+        if !email.to.is_empty() {
+            row(&mut m, "To", &esc(&email.to.join(", ")));
+        }
+        if !email.cc.is_empty() {
+            row(&mut m, "Cc", &esc(&email.cc.join(", ")));
+        }
+        if let Some(subject) = &email.subject {
+            row(&mut m, "Subject", &esc(subject));
+        }
+        if let Some(mid) = &email.message_id {
+            row(&mut m, "Message-ID", &format!("<code>{}</code>", esc(mid)));
+        }
+        m.push_str("</tbody>\n</table>\n");
+    }
+
+    if let Some(links) = links {
+        thread(&mut m, ctx, root, number, links);
+        if !links.attachments.is_empty() {
+            m.push_str("<section aria-labelledby=\"att\"><h2 id=\"att\">Attachments</h2><ul>\n");
+            for a in &links.attachments {
+                if let Some(&i) = ctx.number.get(a) {
+                    m.push_str("<li>");
+                    doc_link(&mut m, ctx, root, i);
+                    let _ = write!(m, " ({})</li>\n", size(ctx.docs[i].original.len));
+                }
+            }
+            m.push_str("</ul></section>\n");
+        }
+    }
+
+    m.push_str("<section aria-labelledby=\"text\">\n<h2 id=\"text\">Text</h2>\n");
+    if text.trim().is_empty() {
+        let _ = writeln!(
+            m,
+            "<p class=\"note\">No text was extracted from this document: see the <a href=\"original.{}\">original file</a>.</p>",
+            esc(&archive::layout::clean_ext(&doc.ext))
+        );
+    } else {
+        m.push_str("<pre class=\"text\">");
+        text_with_links(&mut m, ctx, root, number, text);
+        m.push_str("</pre>\n");
+    }
+    m.push_str("</section>\n</article>\n");
+
+    let footer = crate::footer(root);
+    ctx.shell(root, &footer).page(
+        title_of(doc),
+        &[
+            ("Home", ""),
+            (
+                kind_label(doc.kind),
+                &format!("browse/kind/{}/", doc.kind.as_str()),
+            ),
+            (title_of(doc), ""),
+        ],
+        &m,
+    )
+}
+
+pub fn kind_label(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Email => "E-mail",
+        Kind::Pdf => "PDF",
+        Kind::Text => "Text",
+        Kind::Markdown => "Markdown",
+        Kind::Rst => "reStructuredText",
+        Kind::Html => "HTML",
+        Kind::Record => "Record",
+        Kind::Binary => "Other file",
+    }
+}
+
+/// The thread a message belongs to: what it answers, its replies, and every message of the
+/// thread in date order (this one marked).
+fn thread(m: &mut String, ctx: &Context<'_>, root: &str, number: usize, links: &Links) {
+    let Some(first) = &links.thread else {
+        return;
+    };
+    m.push_str(
+        "<nav class=\"thread\" aria-labelledby=\"thread\">\n<h2 id=\"thread\">Thread</h2>\n",
+    );
+    if let Some(parent) = links.reply_to.as_ref().and_then(|p| ctx.number.get(p)) {
+        m.push_str("<p>In reply to ");
+        doc_link(m, ctx, root, *parent);
+        m.push_str("</p>\n");
+    }
+    let members = ctx.threads.of(first);
+    let _ = writeln!(
+        m,
+        "<p>{} message{} in this thread{}:</p>\n<ol>",
+        members.len(),
+        if members.len() == 1 { "" } else { "s" },
+        if members.len() > THREAD_SHOWN {
+            format!(", the first {THREAD_SHOWN}")
+        } else {
+            String::new()
+        }
+    );
+    for &i in members.iter().take(THREAD_SHOWN) {
+        if i == number {
+            m.push_str("<li aria-current=\"page\"><strong>");
+            push_esc(m, title_of(&ctx.docs[i]));
+            m.push_str("</strong> (this message)</li>\n");
+        } else {
+            m.push_str("<li>");
+            doc_link(m, ctx, root, i);
+            if let Some(from) = ctx.docs[i].email.as_ref().and_then(|e| e.from.as_deref()) {
+                m.push_str(" — ");
+                push_esc(m, crate::browse::sender_name(from));
+            }
+            m.push_str("</li>\n");
+        }
+    }
+    m.push_str("</ol>\n");
+    if !links.replies.is_empty() {
+        m.push_str("<p>Replies:</p><ul>\n");
+        for r in &links.replies {
+            if let Some(&i) = ctx.number.get(r) {
+                m.push_str("<li>");
+                doc_link(m, ctx, root, i);
+                m.push_str("</li>\n");
+            }
+        }
+        m.push_str("</ul>\n");
+    }
+    m.push_str("</nav>\n");
+}
+
+/// What in a text may name another document: a Message-ID in angle brackets, or a path to a
+/// text file of the archive (`Documentation/filesystems/vfs.rst`).
+static REFERENCE: LazyLock<regex::Regex> = LazyLock::new(|| {
+    regex::Regex::new(
+        r"<([A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]{1,200}@[A-Za-z0-9.-]{1,200})>|\b((?:[A-Za-z0-9_.-]+/)*[A-Za-z0-9_.-]+\.(?:rst|txt|md|html?))\b",
+    )
+    .unwrap_or_else(|e| panic!("reference pattern: {e}"))
+});
+
+/// The document a reference in a text names, if it is in the archive (and is not this one).
+fn resolve(ctx: &Context<'_>, this: usize, caps: &regex::Captures<'_>) -> Option<usize> {
+    let found = if let Some(mid) = caps.get(1) {
+        ctx.by_message_id.get(mid.as_str()).copied()
+    } else {
+        let path = caps.get(2)?.as_str();
+        let path = path.strip_prefix("./").unwrap_or(path);
+        ctx.by_source
+            .get(path)
+            .or_else(|| ctx.by_source.get(path.strip_prefix("Documentation/")?))
+            .copied()
+    };
+    found.filter(|&i| i != this)
+}
+
+/// Appends the text, escaped, with every reference to another document of the archive linked.
+fn text_with_links(m: &mut String, ctx: &Context<'_>, root: &str, number: usize, text: &str) {
+    let mut at = 0;
+    for caps in REFERENCE.captures_iter(text) {
+        let Some(whole) = caps.get(0) else { continue };
+        let Some(i) = resolve(ctx, number, &caps) else {
+            continue;
+        };
+        push_esc(m, &text[at..whole.start()]);
+        let _ = write!(m, "<a href=\"{root}d/{}/\">", ctx.docs[i].id);
+        push_esc(m, whole.as_str());
+        m.push_str("</a>");
+        at = whole.end();
+    }
+    push_esc(m, &text[at..]);
+}

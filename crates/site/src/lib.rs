@@ -1,0 +1,199 @@
+//! The reader site: the static HTML a release carries so that any mirror, even a plain web root,
+//! gives readers the whole archive to browse and search with nothing running on the server.
+//!
+//! [`ReaderSite`] implements the release's [`Site`] seam. It writes, into the archive's store:
+//!
+//! | path                               | what                                                   |
+//! | ---------------------------------- | ------------------------------------------------------ |
+//! | `index.html`                       | home: counts, the ways in, the newest documents        |
+//! | `d/<id>/index.html`                | one page per document (metadata, text, thread, files)  |
+//! | `browse/…`                         | by date (year → month), kind, origin, tag, sender      |
+//! | `search/index.html`, `search/…`    | the search page and its static sharded index (`search`)|
+//! | `mirrors/index.html`, `mirrors.json` | where else the archive is served                     |
+//! | `assets/…`, `sw.js`, `sw-register.js` | stylesheet, search client, service worker           |
+//!
+//! Every link is relative, so the site works under any path of any mirror. A document page
+//! depends only on that document, its links and the titles of the documents it links to, so an
+//! unchanged document keeps the same page (and target) from one release to the next. Lists and
+//! the search index are rebuilt each release. Pages work without JavaScript; search needs it.
+//!
+//! **Invariant:** the site generator never reads the network and never writes outside the store.
+
+mod browse;
+mod document;
+pub mod html;
+
+use archive::{DocId, Document, Store};
+use rayon::prelude::*;
+use release::site::{Site, SiteFile, SiteInput};
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+pub use document::ThreadIndex;
+
+/// The stylesheet, the service worker and its registration, shipped with the binary.
+const STYLE: &str = include_str!("../assets/style.css");
+const SERVICE_WORKER: &str = include_str!("../assets/sw.js");
+const SW_REGISTER: &str = include_str!("../assets/sw-register.js");
+
+/// The footer of every page: constant, so that a page changes only when what it shows does.
+const FOOTER: &str = "Every file of this archive is signed by its publisher: check it with \
+     <code>samizdat verify</code> or any TUF client. Served by a mirror; \
+     <a href=\"ROOTmirrors/\">other mirrors</a>.";
+
+/// The reader site generator.
+#[derive(Default)]
+pub struct ReaderSite;
+
+/// Documents rendered together: enough to keep both cores busy, few enough to hold their text.
+const CHUNK: usize = 2048;
+
+/// What the pages need to know about the whole archive.
+pub struct Context<'a> {
+    pub site: &'a str,
+    pub style: String,
+    pub docs: &'a [Document],
+    pub number: HashMap<&'a DocId, usize>,
+    pub links: &'a HashMap<DocId, release::records::Links>,
+    pub threads: ThreadIndex,
+    /// An e-mail's Message-ID → the document.
+    pub by_message_id: HashMap<&'a str, usize>,
+    /// A document's source path (without `.gz`) → the document, for cross-references.
+    pub by_source: HashMap<&'a str, usize>,
+}
+
+impl Context<'_> {
+    pub fn shell<'b>(&'b self, root: &'b str, footer: &'b str) -> html::Shell<'b> {
+        html::Shell {
+            site: self.site,
+            root,
+            style: &self.style,
+            footer,
+        }
+    }
+}
+
+fn footer(root: &str) -> String {
+    FOOTER.replace("ROOT", root)
+}
+
+fn put(store: &Store, path: String, bytes: &[u8]) -> Result<SiteFile, String> {
+    let blob = store
+        .put(bytes)
+        .map_err(|e| format!("site: cannot store {path}: {e}"))?;
+    Ok(SiteFile { path, blob })
+}
+
+/// A short content hash for an asset's file name.
+fn short_hash(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(&Sha256::digest(bytes)[..6])
+}
+
+impl Site for ReaderSite {
+    fn build(&self, input: &SiteInput<'_>) -> Result<Vec<SiteFile>, String> {
+        let store = input.store;
+        let docs = input.documents;
+        let mut files = Vec::new();
+
+        let style = format!("assets/style-{}.css", short_hash(STYLE.as_bytes()));
+        files.push(put(store, style.clone(), STYLE.as_bytes())?);
+        files.push(put(store, "sw.js".into(), SERVICE_WORKER.as_bytes())?);
+        files.push(put(store, "sw-register.js".into(), SW_REGISTER.as_bytes())?);
+
+        let ctx = Context {
+            site: input.title,
+            style,
+            docs,
+            number: docs.iter().enumerate().map(|(i, d)| (&d.id, i)).collect(),
+            links: input.links,
+            threads: ThreadIndex::new(docs, input.links),
+            by_message_id: docs
+                .iter()
+                .enumerate()
+                .filter_map(|(i, d)| Some((d.email.as_ref()?.message_id.as_deref()?, i)))
+                .collect(),
+            by_source: docs
+                .iter()
+                .enumerate()
+                .map(|(i, d)| (d.source.strip_suffix(".gz").unwrap_or(&d.source), i))
+                .collect(),
+        };
+
+        // Document pages, rendered a chunk at a time on every core while the search index
+        // takes the chunk's texts in number order.
+        input.progress.start(docs.len() as u64);
+        let pages = Mutex::new(Vec::with_capacity(docs.len()));
+        let failure: Mutex<Option<String>> = Mutex::new(None);
+        let stream = docs.chunks(CHUNK).enumerate().flat_map(|(c, chunk)| {
+            let rendered: Vec<Result<(SiteFile, search::SearchDoc), String>> = chunk
+                .par_iter()
+                .enumerate()
+                .map(|(k, doc)| {
+                    let number = c * CHUNK + k;
+                    let text = store
+                        .read(&doc.text)
+                        .map_err(|e| format!("document {}: cannot read its text: {e}", doc.id))?;
+                    let text = String::from_utf8_lossy(&text).into_owned();
+                    let page = document::page(&ctx, number, &text);
+                    let file = put(store, format!("d/{}/index.html", doc.id), page.as_bytes())?;
+                    input.progress.advance(doc.id.as_str());
+                    Ok((file, search_doc(number, doc, text)))
+                })
+                .collect();
+            let mut out = Vec::with_capacity(rendered.len());
+            for r in rendered {
+                match r {
+                    Ok((file, sdoc)) => {
+                        if let Ok(mut pages) = pages.lock() {
+                            pages.push(file);
+                        }
+                        out.push(sdoc);
+                    }
+                    Err(e) => {
+                        if let Ok(mut f) = failure.lock() {
+                            f.get_or_insert(e);
+                        }
+                    }
+                }
+            }
+            out
+        });
+        let index = search::build(stream)?;
+        input.progress.finish();
+        if let Some(e) = failure
+            .into_inner()
+            .map_err(|_| "site: a page failed".to_owned())?
+        {
+            return Err(e);
+        }
+        files.extend(
+            pages
+                .into_inner()
+                .map_err(|_| "site: a page failed".to_owned())?,
+        );
+        for f in index.files {
+            files.push(put(store, f.path, &f.bytes)?);
+        }
+
+        for (path, page) in browse::pages(&ctx, input.mirrors, &index.script, &index.root) {
+            files.push(put(store, path, page.as_bytes())?);
+        }
+        Ok(files)
+    }
+}
+
+/// What the search index takes of a document.
+fn search_doc(number: usize, doc: &Document, text: String) -> search::SearchDoc {
+    search::SearchDoc {
+        number: number as u32 + 1,
+        id: doc.id.to_string(),
+        title: doc.title.clone(),
+        date: doc.date,
+        kind: doc.kind.as_str().to_owned(),
+        origin: doc.origin.clone(),
+        tags: doc.tags.clone(),
+        sender: doc.email.as_ref().and_then(|e| e.from.clone()),
+        text,
+    }
+}
