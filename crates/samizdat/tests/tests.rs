@@ -12,3 +12,4 @@ mod mirror;
 mod publish;
 mod python_tuf;
 mod serve;
+mod site;

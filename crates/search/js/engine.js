@@ -246,7 +246,7 @@ export function subtract(a, b) {
   let j = 0;
   for (const x of a) {
     while (j < b.length && b[j] < x) j++;
-    out[o++] = x;
+    if (!(j < b.length && b[j] === x)) out[o++] = x;
   }
   return out.slice(0, o);
 }

@@ -219,13 +219,14 @@ class SearchPage {
   }
 
   card(r, terms) {
-    const meta = [r.date, r.kind, r.sender || r.origin].filter(Boolean).join(" · ");
+    const rest = [r.kind, r.sender || r.origin].filter(Boolean).join(" · ");
+    const meta = r.date ? [el("time", { datetime: r.date }, r.date), rest ? ` · ${rest}` : ""] : [rest];
     const text = el("p", { class: "search-excerpt" });
     const item = el(
       "li",
       { class: "search-result" },
       el("h3", { class: "search-title" }, el("a", { href: r.url }, r.title || r.id)),
-      el("p", { class: "search-meta" }, meta),
+      el("p", { class: "search-meta" }, ...meta),
       text,
     );
     this.engine

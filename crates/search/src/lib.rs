@@ -32,8 +32,10 @@
 //! a shown result for ~6 KB of root.
 //!
 //! Phrases and excerpts are checked on the shown results only, from `d/<id>/doc.json`, which every
-//! mirror has; facet counts other than years need the facet's value sets, so the client fetches
-//! them only when the reader opens that facet (then they are cached for every later query).
+//! mirror has: a phrase query's count is exact when its candidates fit in three pages, else
+//! estimated from the share of checked candidates that matched. Facet counts need the result set
+//! and, but for years (number ranges), the facet's value sets: the client fetches them only when
+//! the reader opens that facet (then they are cached for every later query).
 
 mod builder;
 pub mod codec;

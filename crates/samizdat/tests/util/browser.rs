@@ -2,24 +2,6 @@
 //! playwright-core; html-validate checks the HTML. All installed by ./test.sh, which exports
 //! SAMIZDAT_BROWSER_DIR and SAMIZDAT_CHROMIUM.
 //!
-//! To be moved to crates/samizdat/tests/util/browser.rs, with `pub mod browser;` in util/mod.rs
-//! (it uses util's `p` and `repo`). Example test (fixture/ and smoke.mjs are the harness's own):
-//!
-//! ```ignore
-//! use crate::util::browser::*;
-//! use crate::util::StaticServer;
-//!
-//! #[test]
-//! fn browser_harness_works() {
-//!     let fixture = browser_dir().join("fixture");
-//!     validate_html(&fixture, 50);
-//!     let tmp = tempfile::tempdir().expect("tempdir");
-//!     browser_test(Path::new("selftest.mjs"), "about:blank", tmp.path(), &[]);
-//!     let server = StaticServer::start(&fixture, "127.0.0.1");
-//!     let out = browser_test(Path::new("smoke.mjs"), &server.url, &tmp.path().join("smoke"), &[]);
-//!     assert!(metric(&out, "smoke_first_result_ms").is_some(), "{out}");
-//! }
-//! ```
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

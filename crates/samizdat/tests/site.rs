@@ -1,0 +1,134 @@
+//! The reader site (issue 4) in real Chromium: a release of the real corpora served by our
+//! mirror, searched and browsed as readers do; its HTML validated; failover between two mirrors
+//! by the site's service worker.
+
+use crate::util::browser::{browser_test, metric, validate_html};
+use crate::util::*;
+use archive::{Catalog, Kind};
+use std::path::Path;
+use std::process::Stdio;
+
+/// `samizdat mirror serve DIR` on `listen` (IP:PORT), until dropped.
+fn serve(dir: &Path, listen: &str, log: &Path) -> Daemon {
+    Daemon::start(&["mirror", "serve", p(dir), "--listen", listen], log)
+}
+
+#[test]
+fn reader_site_of_the_real_corpora_in_chromium() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let archive = tmp.path().join("archive");
+    run(&["init", p(&archive), "--title", "Corpora"], 0);
+    let docs = corpus("linux-doc").join("x/usr/share/doc/linux-doc-6.1/Documentation");
+    let mail = corpus("spam-assassin").join("package/data");
+    let out = samizdat()
+        .args(["add", p(&archive), p(&mail), p(&docs)])
+        .stderr(Stdio::null())
+        .output()
+        .expect("add");
+    assert!(matches!(out.status.code(), Some(0 | 4)), "{}", stdout(&out));
+    run(&["release", p(&archive)], 0);
+
+    // An e-mail in a thread of at least three messages, not its first.
+    let catalog = Catalog::open(&archive.join("catalog.sqlite")).expect("catalog");
+    let all = catalog.documents().expect("documents");
+    let links = release::records::links(&all);
+    let mut sizes = std::collections::HashMap::new();
+    for l in links.values() {
+        if let Some(root) = &l.thread {
+            *sizes.entry(root.clone()).or_insert(0) += 1;
+        }
+    }
+    let thread = all
+        .iter()
+        .filter(|d| d.kind == Kind::Email)
+        .find(|d| {
+            links[&d.id]
+                .thread
+                .as_ref()
+                .is_some_and(|r| *r != d.id && sizes[r] >= 3)
+        })
+        .expect("an e-mail in a thread");
+
+    let expect = serde_json::json!({
+        "known": [
+            ["what is rcu", "rcu-whatisrcu-rst"],
+            ["unreliable guide to locking", "kernel-hacking-locking-rst"],
+            ["spamassassin razor", "m-eda97245c3850a5f"],
+        ],
+        "thread": thread.id,
+    });
+    let expect_file = tmp.path().join("expect.json");
+    std::fs::write(&expect_file, expect.to_string()).expect("write");
+
+    let listen = format!("127.0.0.40:{}", free_port("127.0.0.40"));
+    let mirror = serve(&archive, &listen, &tmp.path().join("mirror.log"));
+    let url = mirror.url.clone();
+    let shots = repo().join("target/screenshots/reader");
+    let out = browser_test(
+        Path::new("site/reader.mjs"),
+        &url,
+        &shots,
+        &[p(&expect_file)],
+    );
+    let ms = metric(&out, "first_result_ms_from_home").expect("a first-result time");
+    println!(
+        "{out}\nfirst result {ms} ms; screenshots in {}",
+        shots.display()
+    );
+    for name in ["home", "search-results", "document-email", "document-no-js"] {
+        assert!(shots.join(format!("{name}.png")).exists(), "{name}.png");
+    }
+
+    // The HTML of the site, through the static export a plain web root serves: every listing
+    // page and a spread of document pages.
+    let static_dir = tmp.path().join("static");
+    run(&["export", p(&archive), p(&static_dir)], 0);
+    validate_html(&static_dir, 400);
+}
+
+#[test]
+fn the_service_worker_fails_over_to_another_mirror() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let archive = tmp.path().join("archive");
+    run(&["init", p(&archive), "--title", "Sample"], 0);
+    let (ip_a, ip_b) = ("127.0.0.41", "127.0.0.42");
+    let (port_a, port_b) = (free_port(ip_a), free_port(ip_b));
+    let (url_a, url_b) = (
+        format!("http://{ip_a}:{port_a}"),
+        format!("http://{ip_b}:{port_b}"),
+    );
+    // The publisher lists its mirrors in samizdat.toml; the site carries the list.
+    let config = archive.join("samizdat.toml");
+    let text = std::fs::read_to_string(&config).expect("config");
+    let text = text.replacen(
+        "\ntitle = ",
+        &format!("\nmirrors = [\"{url_a}/\", \"{url_b}/\"]\ntitle = "),
+        1,
+    );
+    std::fs::write(&config, text).expect("config");
+    run(&["add", p(&archive), p(&sample_documents())], 0);
+    run(&["release", p(&archive)], 0);
+
+    let a = serve(
+        &archive,
+        &format!("{ip_a}:{port_a}"),
+        &tmp.path().join("a.log"),
+    );
+    let pid_a = a.pid().to_string();
+    let _b = serve(
+        &archive,
+        &format!("{ip_b}:{port_b}"),
+        &tmp.path().join("b.log"),
+    );
+    let shots = repo().join("target/screenshots/failover");
+    let out = browser_test(
+        Path::new("site/failover.mjs"),
+        &url_a,
+        &shots,
+        &[&pid_a, &url_b],
+    );
+    assert!(
+        metric(&out, "failover_bytes_from_b").is_some_and(|b| b > 0.0),
+        "{out}"
+    );
+}

@@ -1,0 +1,108 @@
+// The reader site of a release of the real corpora, in Chromium (crates/samizdat/tests/site.rs):
+//   node run.mjs site/reader.mjs MIRROR_URL OUTDIR EXPECT.json
+// EXPECT.json: { known: [[query, first id]...], thread: id of an e-mail in a thread,
+//                browse: { kind: "email" } }
+// Checks known queries, that a phrase, an exclusion, a facet and a date range each narrow the
+// results as they should, sorting by date, the thread on an e-mail's page, the no-JavaScript
+// path from home to a document, and axe on every page shown; saves screenshots.
+import { readFileSync } from 'node:fs';
+
+const count = async (page) => {
+  const text = await page.locator('.search-status').first().textContent();
+  const m = text.replace(/[,\u202f\u00a0 ]/g, '').match(/(\d+)results?/);
+  if (!m) throw new Error(`no result count in ${JSON.stringify(text)}`);
+  return Number(m[1]);
+};
+
+export default async function ({ browser, base, out, args, lib, assert, record }) {
+  const expect = JSON.parse(readFileSync(args[0], 'utf8'));
+  const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
+  const errors = lib.collectErrors(page);
+  const axe = async (what) => assert.deepEqual(await lib.axeCheck(page), [], `axe on ${what}`);
+
+  // Home.
+  await page.goto(`${base}/`);
+  assert.match(await page.locator('h1').textContent(), /\S/);
+  await lib.screenshot(page, out, 'home');
+  await axe('home');
+
+  // Search as a reader does: type in the home page's box, submit.
+  const first = async (q, params = '') => {
+    const ms = await lib.timeTo(page, '.search-result', {
+      action: () => page.goto(`${base}/search/?q=${encodeURIComponent(q)}${params}`),
+    });
+    return { ms, n: await count(page) };
+  };
+  await page.getByLabel('Search the full text').fill(expect.known[0][0]);
+  const typed = await lib.timeTo(page, '.search-result', {
+    action: () => page.getByRole('button', { name: 'Search' }).click(),
+  });
+  await record('first_result_ms_from_home', Math.round(typed), 'ms');
+  await lib.screenshot(page, out, 'search-results');
+  await axe('search results');
+
+  for (const [q, id] of expect.known) {
+    await first(q);
+    const href = await page.locator('.search-result a').first().getAttribute('href');
+    assert.ok(href.endsWith(`d/${id}/`), `"${q}": first result ${href}, expected ${id}`);
+  }
+
+  // Narrowing: each constraint gives fewer results than the words alone, and more than none.
+  const narrow = async (what, wide, narrowed) => {
+    const a = (await first(...wide)).n;
+    const b = (await first(...narrowed)).n;
+    assert.ok(b > 0 && b < a, `${what}: ${JSON.stringify(narrowed)} gave ${b}, ${JSON.stringify(wide)} gave ${a}`);
+    await record(`narrow_${what}`, `${a}->${b}`, 'results');
+    return b;
+  };
+  await narrow('phrase', ['read copy update'], ['"read-copy update"']);
+  await narrow('exclusion', ['razor'], ['razor -spamassassin']);
+  await narrow('facet', ['kernel'], ['kernel', '&kind=email']);
+  for (const kind of await page.locator('.search-result .search-meta').allTextContents()) {
+    assert.match(kind, /email/i, 'a result outside the facet');
+  }
+  await narrow('date_range', ['razor'], ['razor', '&from=2002-09&to=2002-09']);
+  for (const t of await page.locator('.search-result time').evaluateAll((ts) => ts.map((e) => e.getAttribute('datetime') || e.textContent))) {
+    assert.ok(t.slice(0, 7) === '2002-09', `a result dated ${t} outside September 2002`);
+  }
+
+  // Sort by date, newest first.
+  await first('razor', '&sort=newest');
+  const dates = await page.locator('.search-result time').evaluateAll((ts) => ts.map((e) => e.getAttribute('datetime') || e.textContent));
+  assert.ok(dates.length >= 5, `dates: ${dates}`);
+  assert.deepEqual([...dates].sort().reverse(), dates, 'newest first');
+
+  // The page of an e-mail in a thread shows the thread, and its links lead to the other messages.
+  await page.goto(`${base}/d/${expect.thread}/`);
+  const members = page.locator('nav.thread ol li');
+  assert.ok((await members.count()) >= 2, 'the thread lists its messages');
+  assert.equal(await page.locator('nav.thread [aria-current="page"]').count(), 1);
+  await lib.screenshot(page, out, 'document-email');
+  await axe('an e-mail page');
+  const other = page.locator('nav.thread ol li a').first();
+  const otherTitle = (await other.textContent()).trim();
+  await other.click();
+  assert.ok((await page.locator('h1').textContent()).trim().length > 0);
+  assert.ok(otherTitle.startsWith((await page.locator('h1').textContent()).trim()), 'a thread link opens that message');
+  assert.ok(await page.locator('nav.thread').count() === 1, 'the other message shows the same thread');
+
+  // Without JavaScript: home → Browse → By kind → E-mail → a document.
+  const context = await browser.newContext({ javaScriptEnabled: false });
+  const plain = await context.newPage();
+  await plain.goto(`${base}/`);
+  await plain.getByRole('link', { name: 'Browse', exact: true }).first().click();
+  await plain.getByRole('link', { name: 'By kind' }).click();
+  await plain.getByRole('link', { name: 'E-mail' }).click();
+  const doc = plain.locator('ol.docs li a').first();
+  const title = (await doc.textContent()).trim();
+  await doc.click();
+  assert.equal((await plain.locator('h1').textContent()).trim(), title);
+  assert.match(plain.url(), /\/d\/[^/]+\/$/);
+  await lib.screenshot(plain, out, 'document-no-js');
+  // The search page says what to do without JavaScript.
+  await plain.goto(`${base}/search/?q=razor`);
+  assert.ok(await plain.getByRole('link', { name: 'browse the archive' }).count() === 1);
+  await context.close();
+
+  assert.deepEqual(errors, []);
+}
