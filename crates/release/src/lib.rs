@@ -87,6 +87,8 @@ pub struct InitOptions {
     /// Number of timestamp keys, one per co-publisher; any one can refresh the timestamp.
     pub timestamp_keys: u32,
     pub expiry: ExpiryDays,
+    /// Base URLs of the mirrors the reader site lists (and its service worker fails over to).
+    pub mirrors: Vec<String>,
 }
 
 impl Default for InitOptions {
@@ -97,6 +99,7 @@ impl Default for InitOptions {
             root_threshold: 1,
             timestamp_keys: 1,
             expiry: ExpiryDays::default(),
+            mirrors: Vec::new(),
         }
     }
 }
@@ -220,7 +223,7 @@ impl Archive {
                 snapshot: snapshot_file,
                 timestamp: timestamp_files,
             },
-            mirrors: Vec::new(),
+            mirrors: checked_mirrors(&options.mirrors)?,
         };
         write_file(&root.join(CONFIG_FILE), config.to_toml().as_bytes())?;
         Catalog::open(&root.join("catalog.sqlite"))?;
@@ -264,6 +267,15 @@ impl Archive {
 
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// Replaces the list of mirrors the reader site names (from the next release on).
+    pub fn set_mirrors(&mut self, mirrors: &[String]) -> Result<()> {
+        self.config.mirrors = checked_mirrors(mirrors)?;
+        write_file(
+            &self.dir.join(CONFIG_FILE),
+            self.config.to_toml().as_bytes(),
+        )
     }
 
     pub fn config(&self) -> &Config {
@@ -744,6 +756,28 @@ fn place(blob: &Path, target: &Path) -> Result<bool> {
     let bytes = fs::read(blob).map_err(io_err(blob, "cannot read stored blob"))?;
     write_unsynced(target, &bytes)?;
     Ok(true)
+}
+
+/// Mirror base URLs as the site needs them: http(s), ending in `/`.
+fn checked_mirrors(mirrors: &[String]) -> Result<Vec<String>> {
+    mirrors
+        .iter()
+        .map(|m| {
+            let m = m.trim();
+            if !(m.starts_with("https://") || m.starts_with("http://"))
+                || m.contains(['"', '<', '>', ' ', '\\'])
+            {
+                return Err(Error(format!(
+                    "mirror {m:?}: expected an http:// or https:// base URL"
+                )));
+            }
+            Ok(if m.ends_with('/') {
+                m.to_owned()
+            } else {
+                format!("{m}/")
+            })
+        })
+        .collect()
 }
 
 /// Above this many files to place, `release` lists `release/targets` once instead of trying

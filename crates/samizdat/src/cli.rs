@@ -42,6 +42,10 @@ enum Command {
         /// Days the root, targets and snapshot metadata stay valid.
         #[arg(long, default_value_t = 365)]
         expiry_days: u32,
+        /// A mirror's base URL for the reader site's mirror list and failover (repeat; also
+        /// `mirrors = [...]` in samizdat.toml).
+        #[arg(long = "mirror")]
+        mirrors: Vec<String>,
     },
     /// Ingest files and folders (e-mail, mbox, maildir, PDF, text, Markdown, rst, HTML, .gz, JSON Lines).
     Add {
@@ -259,6 +263,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             timestamp_keys,
             timestamp_expiry_days,
             expiry_days,
+            mirrors,
         } => {
             let options = InitOptions {
                 title,
@@ -271,6 +276,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                     snapshot: expiry_days,
                     timestamp: timestamp_expiry_days,
                 },
+                mirrors,
             };
             let root = Archive::init(&archive, &options)?;
             println!("created archive {}", archive.display());

@@ -43,6 +43,13 @@ pub fn run(dir: &Path, network: &Network) -> Result<ExitCode> {
         println!("created archive {}", dir.display());
     }
     let mut archive = Archive::open(dir)?;
+    if network.port != 0 {
+        // The reader site lists the demo's origin and mirrors, and fails over between them.
+        let urls: Vec<String> = (0..3)
+            .map(|i| format!("http://127.0.0.1:{}/", network.port + i))
+            .collect();
+        archive.set_mirrors(&urls)?;
+    }
     let read = read_options(Duration::from_secs(60), 1 << 30)?;
     println!("== add {}", sample.display());
     let summary = archive.add(&[sample.join("documents")], read, &Bar::new("adding"))?;

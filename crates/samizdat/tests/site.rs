@@ -90,22 +90,26 @@ fn reader_site_of_the_real_corpora_in_chromium() {
 fn the_service_worker_fails_over_to_another_mirror() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let archive = tmp.path().join("archive");
-    run(&["init", p(&archive), "--title", "Sample"], 0);
     let (ip_a, ip_b) = ("127.0.0.41", "127.0.0.42");
     let (port_a, port_b) = (free_port(ip_a), free_port(ip_b));
     let (url_a, url_b) = (
         format!("http://{ip_a}:{port_a}"),
         format!("http://{ip_b}:{port_b}"),
     );
-    // The publisher lists its mirrors in samizdat.toml; the site carries the list.
-    let config = archive.join("samizdat.toml");
-    let text = std::fs::read_to_string(&config).expect("config");
-    let text = text.replacen(
-        "\ntitle = ",
-        &format!("\nmirrors = [\"{url_a}/\", \"{url_b}/\"]\ntitle = "),
-        1,
+    // The publisher names its mirrors; the site carries the list.
+    run(
+        &[
+            "init",
+            p(&archive),
+            "--title",
+            "Sample",
+            "--mirror",
+            &url_a,
+            "--mirror",
+            &url_b,
+        ],
+        0,
     );
-    std::fs::write(&config, text).expect("config");
     run(&["add", p(&archive), p(&sample_documents())], 0);
     run(&["release", p(&archive)], 0);
 
