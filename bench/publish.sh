@@ -7,6 +7,8 @@
 # The scale corpus: the real corpora ingested as they are (spam-assassin e-mails with their
 # attachments, linux-doc prose and HTML, texlive-humanities PDFs), then JSON Lines rows derived
 # from the real texts by bench/make_corpus.py until the archive holds DOCUMENTS documents.
+# Releases here are the publisher core's (`--no-site`): the reader site and its search index
+# are measured by bench/site.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -21,11 +23,11 @@ archive=$out/archive
 "$bin" init "$archive" >/dev/null
 
 ingest_corpus "$archive" "$docs"
-measure release-full "$bin" release "$archive"
+measure release-full "$bin" release --no-site "$archive"
 
 plus=$((docs / 100))
 add_derived add-plus "$archive" "$plus" "$scale"
-measure release-plus "$bin" release "$archive"
+measure release-plus "$bin" release --no-site "$archive"
 
 # One document, verified from nothing but root.json: every metadata byte the client fetched.
 one=s$(printf '%07d' $((scale / 2)))
