@@ -104,5 +104,17 @@ export default async function ({ browser, base, out, args, lib, assert, record }
   assert.ok(await plain.getByRole('link', { name: 'browse the archive' }).count() === 1);
   await context.close();
 
+  // On a phone: nothing wider than the screen, on a document page and on search results.
+  const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+  const small = await phone.newPage();
+  for (const [name, path] of [['phone-document', `/d/${expect.thread}/`], ['phone-search', '/search/?q=razor']]) {
+    await small.goto(`${base}${path}`);
+    if (name === 'phone-search') await small.locator('.search-result').first().waitFor();
+    const [scroll, width] = await small.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
+    assert.ok(scroll <= width, `${name}: ${scroll}px wide on a ${width}px screen`);
+    await lib.screenshot(small, out, name);
+  }
+  await phone.close();
+
   assert.deepEqual(errors, []);
 }
