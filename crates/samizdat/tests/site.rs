@@ -136,3 +136,78 @@ fn the_service_worker_fails_over_to_another_mirror() {
         "{out}"
     );
 }
+
+/// A mirror that lies: the worker shows its page (it cannot know better without the metadata)
+/// but runs nothing it sent, neither an inline script nor its version of the site's scripts.
+#[test]
+fn a_lying_mirror_cannot_run_script_through_the_service_worker() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let archive = tmp.path().join("archive");
+    let (ip_a, ip_b) = ("127.0.0.43", "127.0.0.44");
+    let (port_a, port_b) = (free_port(ip_a), free_port(ip_b));
+    let (url_a, url_b) = (
+        format!("http://{ip_a}:{port_a}"),
+        format!("http://{ip_b}:{port_b}"),
+    );
+    run(
+        &[
+            "init",
+            p(&archive),
+            "--title",
+            "Sample",
+            "--mirror",
+            &url_a,
+            "--mirror",
+            &url_b,
+        ],
+        0,
+    );
+    run(&["add", p(&archive), p(&sample_documents())], 0);
+    run(&["release", p(&archive)], 0);
+
+    // B: the static export, tampered, served with CORS as any web root could be.
+    let web = tmp.path().join("web");
+    run(&["export", p(&archive), p(&web)], 0);
+    for file in ["browse/index.html", "sw-register.js"] {
+        std::fs::remove_file(web.join(file)).expect("unlink the hard link");
+    }
+    std::fs::write(
+        web.join("browse/index.html"),
+        "<!DOCTYPE html><html lang=\"en\"><head><title>untouched</title></head><body>\
+         <h1>Browse (tampered)</h1><script>document.title = 'pwned';</script>\
+         <script src=\"../sw-register.js\"></script></body></html>",
+    )
+    .expect("tamper");
+    std::fs::write(web.join("sw-register.js"), "window.pwned = true;\n").expect("tamper");
+    let b = std::process::Command::new("python3")
+        .arg(repo().join("tests/browser/site/cors_server.py"))
+        .args([&port_b.to_string(), p(&web), ip_b])
+        .spawn()
+        .expect("python3");
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            self.0.kill().ok();
+            self.0.wait().ok();
+        }
+    }
+    let _b = Kill(b);
+    let a = serve(
+        &archive,
+        &format!("{ip_a}:{port_a}"),
+        &tmp.path().join("a.log"),
+    );
+    let pid_a = a.pid().to_string();
+    // B answers before the browser starts.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while std::net::TcpStream::connect((ip_b, port_b)).is_err() {
+        assert!(std::time::Instant::now() < deadline, "B never listened");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    browser_test(
+        Path::new("site/failover-lying.mjs"),
+        &url_a,
+        &repo().join("target/screenshots/failover"),
+        &[&pid_a, &url_b],
+    );
+}

@@ -5,7 +5,21 @@
 // timeout, 5xx), the same path is asked of each mirror in mirrors.json (cached at install and
 // refreshed whenever this mirror answers), and the first good answer is used. Pages keep their
 // address: the reader stays on the same URL while another mirror serves it.
+//
+// Other mirrors are untrusted, and what they send runs under this mirror's origin, so:
+// - no script ever comes from another mirror: scripts are kept as this mirror served them
+//   (their names carry their hash) and, when it is down, served from that copy or not at all;
+// - another mirror's answer gets this worker's headers, not its own: the site's strict policy
+//   (scripts only from this origin, that is, the copies above; no inline script), and `sandbox`
+//   for original files, which may be hostile HTML;
+// - nothing another mirror sends is cached.
+// A lying mirror can therefore show wrong pages, but not run code as this site.
 const CACHE = "samizdat-mirrors-v1";
+const SCRIPTS = "samizdat-scripts-v1";
+const SITE_CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+  "connect-src 'self' http: https:; object-src 'none'; base-uri 'none'; form-action 'self'; " +
+  "frame-ancestors 'none'";
+const SCRIPT_DESTINATIONS = new Set(["script", "worker", "sharedworker", "serviceworker", "audioworklet", "paintworklet"]);
 const SCOPE = new URL(self.registration.scope);
 const LIST = new URL("mirrors.json", SCOPE).href;
 const TIMEOUT_MS = 4000;
@@ -55,23 +69,43 @@ self.addEventListener("fetch", (event) => {
 });
 
 async function withFailover(request) {
+  const script = SCRIPT_DESTINATIONS.has(request.destination);
   try {
     const response = await withTimeout(fetch(request));
     if (response.status < 500) {
       if (request.mode === "navigate") refreshList();
+      if (script && response.ok) {
+        const copy = response.clone();
+        caches.open(SCRIPTS).then((cache) => cache.put(request.url, copy)).catch(() => {});
+      }
       return response;
     }
   } catch (_) {
     // This mirror did not answer: try the others.
   }
+  if (script) {
+    const kept = await (await caches.open(SCRIPTS)).match(request.url);
+    return kept || new Response("", { status: 503 });
+  }
   const path = request.url.slice(SCOPE.href.length);
+  const original = /(^|\/)original\.[^/]*$/.test(path.split("?")[0]);
   for (const base of await mirrors()) {
     try {
       const response = await withTimeout(fetch(base + path, { mode: "cors", credentials: "omit" }));
       if (response.ok || response.status === 404 || response.status === 410) {
-        // A cross-origin answer cannot stand for a navigation as is: copy it.
+        // A cross-origin answer cannot stand for a navigation as is: copy its body, with
+        // this worker's headers.
         const body = await response.arrayBuffer();
-        return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
+        const type = response.headers.get("content-type") || "application/octet-stream";
+        return new Response(body, {
+          status: response.status,
+          statusText: response.statusText,
+          headers: {
+            "content-type": type,
+            "content-security-policy": original ? "sandbox" : SITE_CSP,
+            "x-content-type-options": "nosniff",
+          },
+        });
       }
     } catch (_) {
       // Next mirror.
