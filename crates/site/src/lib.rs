@@ -95,6 +95,9 @@ impl Site for ReaderSite {
         let store = input.store;
         let docs = input.documents;
         let mut files = Vec::new();
+        let mut phases = archive::files::Phases::from_env();
+        // Wall time spent rendering pages, inside the stream the index reads.
+        let rendering = std::cell::Cell::new(std::time::Duration::ZERO);
 
         let style = format!("assets/style-{}.css", short_hash(STYLE.as_bytes()));
         files.push(put(store, style.clone(), STYLE.as_bytes())?);
@@ -126,6 +129,7 @@ impl Site for ReaderSite {
         let pages = Mutex::new(Vec::with_capacity(docs.len()));
         let failure: Mutex<Option<String>> = Mutex::new(None);
         let stream = docs.chunks(CHUNK).enumerate().flat_map(|(c, chunk)| {
+            let started = std::time::Instant::now();
             let rendered: Vec<Result<(SiteFile, search::SearchDoc), String>> = chunk
                 .par_iter()
                 .enumerate()
@@ -141,6 +145,7 @@ impl Site for ReaderSite {
                     Ok((file, search_doc(number, doc, text)))
                 })
                 .collect();
+            rendering.set(rendering.get() + started.elapsed());
             let mut out = Vec::with_capacity(rendered.len());
             for r in rendered {
                 match r {
@@ -161,6 +166,14 @@ impl Site for ReaderSite {
         });
         let index = search::build(stream)?;
         input.progress.finish();
+        if std::env::var_os("SAMIZDAT_TIMINGS").is_some() {
+            eprintln!(
+                "samizdat: site: of which rendering {} document pages: {:.3} s",
+                docs.len(),
+                rendering.get().as_secs_f64()
+            );
+        }
+        phases.mark("site: pages and search index");
         if let Some(e) = failure
             .into_inner()
             .map_err(|_| "site: a page failed".to_owned())?
@@ -176,9 +189,11 @@ impl Site for ReaderSite {
             files.push(put(store, f.path, &f.bytes)?);
         }
 
+        phases.mark("site: index files stored");
         for (path, page) in browse::pages(&ctx, input.mirrors, &index.script, &index.root) {
             files.push(put(store, path, page.as_bytes())?);
         }
+        phases.mark("site: listings");
         Ok(files)
     }
 }
