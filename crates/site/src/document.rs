@@ -76,8 +76,83 @@ fn doc_link(out: &mut String, ctx: &Context<'_>, root: &str, i: usize) {
     }
 }
 
-/// The page of document `number` (0-based) whose extracted text is `text`.
-pub fn page(ctx: &Context<'_>, number: usize, text: &str) -> String {
+/// The references in a text to other documents of the archive: the span and the document.
+pub type References = Vec<(std::ops::Range<usize>, usize)>;
+
+pub fn references(ctx: &Context<'_>, number: usize, text: &str) -> References {
+    REFERENCE
+        .captures_iter(text)
+        .filter_map(|caps| {
+            let whole = caps.get(0)?;
+            Some((whole.range(), resolve(ctx, number, &caps)?))
+        })
+        .collect()
+}
+
+/// What the page of document `number` is made of, as a digest: its document, its links, what
+/// the page shows of each document it links to, its references, and the renderer itself. Two
+/// releases that agree on it render the same page.
+pub fn page_key(ctx: &Context<'_>, number: usize, refs: &References) -> String {
+    use sha2::{Digest, Sha256};
+    static RENDERER: LazyLock<[u8; 32]> = LazyLock::new(|| {
+        Sha256::new()
+            .chain_update(include_str!("document.rs"))
+            .chain_update(include_str!("html.rs"))
+            .chain_update(include_str!("lib.rs"))
+            .finalize()
+            .into()
+    });
+    let doc = &ctx.docs[number];
+    let mut h = Sha256::new();
+    h.update(*RENDERER);
+    h.update(ctx.site.as_bytes());
+    h.update([0]);
+    h.update(ctx.style.as_bytes());
+    h.update([0]);
+    h.update(serde_json::to_vec(doc).unwrap_or_default());
+    let shown = |h: &mut Sha256, i: usize| {
+        let d = &ctx.docs[i];
+        h.update(d.id.as_str().as_bytes());
+        h.update([0]);
+        h.update(title_of(d).as_bytes());
+        h.update([0]);
+        h.update(date_attr(d).unwrap_or_default().as_bytes());
+        h.update([0]);
+        let from = d.email.as_ref().and_then(|e| e.from.as_deref());
+        h.update(from.unwrap_or_default().as_bytes());
+        h.update(d.original.len.to_le_bytes());
+    };
+    if let Some(links) = ctx.links.get(&doc.id) {
+        let linked = links
+            .reply_to
+            .iter()
+            .chain(&links.replies)
+            .chain(&links.attachments)
+            .chain(doc.parent.iter());
+        for id in linked {
+            if let Some(&i) = ctx.number.get(id) {
+                shown(&mut h, i);
+            }
+        }
+        if let Some(first) = &links.thread {
+            let members = ctx.threads.of(first);
+            h.update(members.len().to_le_bytes());
+            for &i in members.iter().take(THREAD_SHOWN) {
+                shown(&mut h, i);
+            }
+        }
+    }
+    for (span, i) in refs {
+        h.update(span.start.to_le_bytes());
+        h.update(span.end.to_le_bytes());
+        shown(&mut h, *i);
+    }
+    hex::encode(h.finalize())
+}
+
+/// The page of document `number` (0-based) whose extracted text is `text`, with the
+/// [`references`] found in it.
+pub fn page(ctx: &Context<'_>, number: usize, text: &str, refs: &References) -> String {
     let doc = &ctx.docs[number];
     let root = "../../";
     let links = ctx.links.get(&doc.id);
@@ -221,7 +296,7 @@ pub fn page(ctx: &Context<'_>, number: usize, text: &str) -> String {
         );
     } else {
         m.push_str("<pre class=\"text\">");
-        text_with_links(&mut m, ctx, root, number, text);
+        text_with_links(&mut m, ctx, root, text, refs);
         m.push_str("</pre>\n");
     }
     m.push_str("</section>\n</article>\n");
@@ -335,18 +410,14 @@ fn resolve(ctx: &Context<'_>, this: usize, caps: &regex::Captures<'_>) -> Option
 }
 
 /// Appends the text, escaped, with every reference to another document of the archive linked.
-fn text_with_links(m: &mut String, ctx: &Context<'_>, root: &str, number: usize, text: &str) {
+fn text_with_links(m: &mut String, ctx: &Context<'_>, root: &str, text: &str, refs: &References) {
     let mut at = 0;
-    for caps in REFERENCE.captures_iter(text) {
-        let Some(whole) = caps.get(0) else { continue };
-        let Some(i) = resolve(ctx, number, &caps) else {
-            continue;
-        };
-        push_esc(m, &text[at..whole.start()]);
-        let _ = write!(m, "<a href=\"{root}d/{}/\">", ctx.docs[i].id);
-        push_esc(m, whole.as_str());
+    for (span, i) in refs {
+        push_esc(m, &text[at..span.start]);
+        let _ = write!(m, "<a href=\"{root}d/{}/\">", ctx.docs[*i].id);
+        push_esc(m, &text[span.clone()]);
         m.push_str("</a>");
-        at = whole.end();
+        at = span.end;
     }
     push_esc(m, &text[at..]);
 }

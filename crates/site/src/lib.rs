@@ -48,6 +48,38 @@ pub struct ReaderSite;
 /// Documents rendered together: enough to keep both cores busy, few enough to hold their text.
 const CHUNK: usize = 2048;
 
+/// The document pages of the last release, by id: what each was made of ([`document::page_key`])
+/// and its blob, so that a page whose inputs did not change is not rendered again. Kept in the
+/// archive's cache folder (`SiteInput::cache_dir`), never published; lost or unreadable, every
+/// page is simply rendered.
+#[derive(Default, serde::Serialize, serde::Deserialize)]
+struct PageCache {
+    pages: HashMap<String, (String, archive::Blob)>,
+}
+
+const PAGE_CACHE: &str = "pages.json";
+
+impl PageCache {
+    fn load(dir: &std::path::Path) -> PageCache {
+        std::fs::read(dir.join(PAGE_CACHE))
+            .ok()
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+            .unwrap_or_default()
+    }
+
+    fn save(&self, dir: &std::path::Path) -> Result<(), String> {
+        use std::io::Write;
+        let fail = |e: &dyn std::fmt::Display| format!("{}: cannot write: {e}", dir.display());
+        std::fs::create_dir_all(dir).map_err(|e| fail(&e))?;
+        let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| fail(&e))?;
+        let bytes = serde_json::to_vec(self).map_err(|e| fail(&e))?;
+        tmp.write_all(&bytes).map_err(|e| fail(&e))?;
+        tmp.persist(dir.join(PAGE_CACHE))
+            .map_err(|e| fail(&e.error))?;
+        Ok(())
+    }
+}
+
 /// What the pages need to know about the whole archive.
 pub struct Context<'a> {
     pub site: &'a str,
@@ -82,6 +114,11 @@ fn put(store: &Store, path: String, bytes: &[u8]) -> Result<SiteFile, String> {
         .put(bytes)
         .map_err(|e| format!("site: cannot store {path}: {e}"))?;
     Ok(SiteFile { path, blob })
+}
+
+/// Whether `blob` is in the store at its full length.
+fn stored_whole(store: &Store, blob: &archive::Blob) -> bool {
+    std::fs::metadata(store.path_of(&blob.sha256)).is_ok_and(|m| m.len() == blob.len)
 }
 
 /// A short content hash for an asset's file name.
@@ -126,6 +163,9 @@ impl Site for ReaderSite {
         // Document pages, rendered a chunk at a time on every core while the search index
         // takes the chunk's texts in number order.
         input.progress.start(docs.len() as u64);
+        let cache = PageCache::load(input.cache_dir);
+        let next_cache = Mutex::new(PageCache::default());
+        let reused = std::sync::atomic::AtomicUsize::new(0);
         let pages = Mutex::new(Vec::with_capacity(docs.len()));
         let failure: Mutex<Option<String>> = Mutex::new(None);
         let stream = docs.chunks(CHUNK).enumerate().flat_map(|(c, chunk)| {
@@ -139,8 +179,26 @@ impl Site for ReaderSite {
                         .read(&doc.text)
                         .map_err(|e| format!("document {}: cannot read its text: {e}", doc.id))?;
                     let text = String::from_utf8_lossy(&text).into_owned();
-                    let page = document::page(&ctx, number, &text);
-                    let file = put(store, format!("d/{}/index.html", doc.id), page.as_bytes())?;
+                    let refs = document::references(&ctx, number, &text);
+                    let key = document::page_key(&ctx, number, &refs);
+                    let path = format!("d/{}/index.html", doc.id);
+                    let file = match cache.pages.get(doc.id.as_str()) {
+                        Some((k, blob)) if *k == key && stored_whole(store, blob) => {
+                            reused.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            SiteFile {
+                                path,
+                                blob: blob.clone(),
+                            }
+                        }
+                        _ => {
+                            let page = document::page(&ctx, number, &text, &refs);
+                            put(store, path, page.as_bytes())?
+                        }
+                    };
+                    if let Ok(mut next) = next_cache.lock() {
+                        next.pages
+                            .insert(doc.id.to_string(), (key, file.blob.clone()));
+                    }
                     input.progress.advance(doc.id.as_str());
                     Ok((file, search_doc(number, doc, text)))
                 })
@@ -168,8 +226,9 @@ impl Site for ReaderSite {
         input.progress.finish();
         if std::env::var_os("SAMIZDAT_TIMINGS").is_some() {
             eprintln!(
-                "samizdat: site: of which rendering {} document pages: {:.3} s",
+                "samizdat: site: of which {} document pages ({} unchanged, not rendered again): {:.3} s",
                 docs.len(),
+                reused.load(std::sync::atomic::Ordering::Relaxed),
                 rendering.get().as_secs_f64()
             );
         }
@@ -185,6 +244,12 @@ impl Site for ReaderSite {
                 .into_inner()
                 .map_err(|_| "site: a page failed".to_owned())?,
         );
+        // Written before the release makes the store durable: an entry whose blob did not
+        // survive a crash whole fails the length check below and is rendered again.
+        next_cache
+            .into_inner()
+            .map_err(|_| "site: a page failed".to_owned())?
+            .save(input.cache_dir)?;
         for f in index.files {
             files.push(put(store, f.path, &f.bytes)?);
         }
