@@ -19,9 +19,11 @@
 #
 # BENCH_KEEP=1     keep the archive, its export and Pagefind's bundle (on a loop-mounted image
 #                  when root, as publish.sh) under bench/out/site/DOCUMENTS; a later run reuses
-#                  them and their build figures (only the browser part runs again)
+#                  each of them with its build figures
 # ARCHIVE=DIR      use this archive (it is released again, with the site, and exported)
-# PAGEFIND_CLI=1   also time Pagefind's CLI (`pagefind --site EXPORT`, no filters) for comparison
+# PAGEFIND=cli     build Pagefind with its CLI (no filters: no facet query on Pagefind) rather
+#                  than the Node API (at 250k the API build went past 22 GB and was OOM-killed)
+# PAGEFIND_CLI=1   with the API build, also time Pagefind's CLI (no filters) for comparison
 # BENCH_REPS=N     browser runs per measure (default 3; time is their median)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -43,51 +45,69 @@ bin=$root/target/release/samizdat
 [ -d "$root/tests/browser/node_modules/playwright-core" ] || npm ci --prefix "$root/tests/browser" --no-audit --no-fund >/dev/null
 pf_version=$(node -p "require('$here/node_modules/pagefind/package.json').version")
 
-kept=""
-if [ -z "${ARCHIVE:-}" ] && [ -f "$out/facts.json" ] && [ -d "$out/pf/pagefind" ] && [ -f "$out/archive/release/metadata/timestamp.json" ]; then
-  kept=1
-  echo "reusing the kept archive, export and Pagefind bundle in $out" >&2
-fi
+# Each step is skipped when a kept run (BENCH_KEEP=1) already did it: the archive and its
+# release, the export, Pagefind's bundle (their figures are kept beside them).
 archive=${ARCHIVE:-$out/archive}
-
-if [ -z "$kept" ]; then
-  if [ -n "${ARCHIVE:-}" ]; then
-    mkdir -p "$out"
+if [ -n "${ARCHIVE:-}" ]; then
+  mkdir -p "$out"
+  SAMIZDAT_TIMINGS=1 measure release "$bin" release "$archive"
+  rm -rf "$out/export"
+elif [ -f "$archive/release/metadata/timestamp.json" ] && [ -f "$out/release.time" ]; then
+  echo "reusing the kept archive and its release figures in $out" >&2
+else
+  fresh_fs "$out" "$cache/bench-site-$docs.img"
+  "$bin" init "$archive" >/dev/null
+  if [ "$docs" -lt 21837 ]; then
+    add_derived add-scale "$archive" "$docs" 0
   else
-    fresh_fs "$out" "$cache/bench-site-$docs.img"
-    "$bin" init "$archive" >/dev/null
-    if [ "$docs" -lt 21837 ]; then
-      add_derived add-scale "$archive" "$docs" 0
-    else
-      ingest_corpus "$archive" "$docs"
-    fi
+    ingest_corpus "$archive" "$docs"
   fi
   SAMIZDAT_TIMINGS=1 measure release "$bin" release "$archive"
-  site_s=$(grep -o 'site: [0-9.]* s' "$out/release.err" | grep -o '[0-9.]*' | tail -n1)
+fi
+site_s=$(grep -o 'site: [0-9.]* s' "$out/release.err" | grep -o '[0-9.]*' | tail -n1)
+if [ ! -f "$out/export.time" ] || [ ! -d "$out/export/d" ]; then
   rm -rf "$out/export"
   measure export "$bin" export "$archive" "$out/export"
+fi
 
-  # Pagefind, on the exported document pages.
+# Pagefind, on the exported document pages; made the first process the kernel kills when memory
+# runs out (choom), not a neighbour's. PAGEFIND=cli: its CLI instead of the Node API (no filters:
+# the facet query is then not run on Pagefind).
+mode=${PAGEFIND:-api}
+pf_bin=$here/node_modules/@pagefind/linux-x64/bin/pagefind_extended
+if [ ! -d "$out/pf/pagefind" ] || [ "$(cat "$out/pagefind.mode" 2>/dev/null)" != "$mode" ]; then
   rm -rf "$out/pf" && mkdir -p "$out/pf"
-  cp "$here/pagefind-page/index.html" "$here/pagefind-page/search.js" "$out/pf/"
   sync
-  python3 "$here/peak.py" "$out/pagefind.peak" node "$here/pagefind_build.mjs" "$out/export" "$out/pf/pagefind" \
-    >"$out/pagefind.out" 2>"$out/pagefind.err" || { cat "$out/pagefind.err" >&2; exit 1; }
-  read -r pf_s pf_kib _ _ <"$out/pagefind.peak"
-  echo "pagefind (Node API): ${pf_s}s, $((pf_kib / 1024)) MiB peak RSS: $(cat "$out/pagefind.out")" >&2
-  cli_note="" cli_rss_note=""
-  if [ -n "${PAGEFIND_CLI:-}" ]; then
-    rm -rf "$out/pfcli"
-    measure pagefind-cli "$here/node_modules/@pagefind/linux-x64/bin/pagefind_extended" --site "$out/export" \
+  if [ "$mode" = cli ]; then
+    choom -n 1000 -- python3 "$here/peak.py" "$out/pagefind.peak" "$pf_bin" --site "$out/export" \
       --glob "d/*/index.html" --root-selector main --exclude-selectors table.meta --force-language en \
-      --output-path "$out/pfcli/pagefind"
-    cli_note="; its CLI without filters: $(field pagefind-cli s) s"
-    cli_rss_note="; CLI: $(field pagefind-cli m) MiB"
-    rm -rf "$out/pfcli"
+      --output-path "$out/pf/pagefind" >"$out/pagefind.log" 2>"$out/pagefind.err" || { tail "$out/pagefind.log" "$out/pagefind.err" >&2; exit 1; }
+    pages=$(grep -o 'Indexed [0-9]* pages' "$out/pagefind.log" | grep -o '[0-9]*' | head -n1)
+    echo "{\"pages\": $pages, \"mode\": \"cli\"}" >"$out/pagefind.out"
+  else
+    choom -n 1000 -- python3 "$here/peak.py" "$out/pagefind.peak" node "$here/pagefind_build.mjs" "$out/export" "$out/pf/pagefind" \
+      >"$out/pagefind.out" 2>"$out/pagefind.err" || { cat "$out/pagefind.err" >&2; exit 1; }
   fi
-  pages=$(python3 -c "import json; print(json.load(open('$out/pagefind.out'))['pages'])")
-  n_docs=$(grep -o '[0-9]* documents (' "$out/release.out" | cut -d' ' -f1)
-  python3 - "$out/facts.json" <<EOF
+  echo "$mode" >"$out/pagefind.mode"
+fi
+cp "$here/pagefind-page/index.html" "$here/pagefind-page/search.js" "$out/pf/"
+read -r pf_s pf_kib _ _ <"$out/pagefind.peak"
+echo "pagefind ($mode): ${pf_s}s, $((pf_kib / 1024)) MiB peak RSS: $(cat "$out/pagefind.out")" >&2
+cli_note="" cli_rss_note=""
+if [ "$mode" = cli ]; then
+  cli_note=" (its CLI, no filters)"
+elif [ -n "${PAGEFIND_CLI:-}" ]; then
+  rm -rf "$out/pfcli"
+  measure pagefind-cli choom -n 1000 -- "$pf_bin" --site "$out/export" \
+    --glob "d/*/index.html" --root-selector main --exclude-selectors table.meta --force-language en \
+    --output-path "$out/pfcli/pagefind"
+  cli_note="; its CLI without filters: $(field pagefind-cli s) s"
+  cli_rss_note="; CLI: $(field pagefind-cli m) MiB"
+  rm -rf "$out/pfcli"
+fi
+pages=$(python3 -c "import json; print(json.load(open('$out/pagefind.out'))['pages'])")
+n_docs=$(grep -o '[0-9]* documents (' "$out/release.out" | cut -d' ' -f1)
+python3 - "$out/facts.json" <<EOF
 import json, os, sys
 def du(path):
     size = files = 0
@@ -101,7 +121,7 @@ for a in os.listdir("$out/export/assets"):
         ours_mb += os.path.getsize("$out/export/assets/" + a) / 1e6; ours_files += 1
 pf_mb, pf_files = du("$out/pf/pagefind")
 json.dump({
-    "documents": $n_docs, "pagefind_pages": $pages, "pagefind_version": "$pf_version",
+    "documents": $n_docs, "pagefind_pages": $pages, "pagefind_version": "$pf_version", "pagefind_mode": "$mode",
     "site_s": $site_s, "release_s": $(field release s), "release_mib": $(field release m),
     "pagefind_s": $pf_s, "pagefind_mib": $((pf_kib / 1024)),
     "pagefind_cli_note": "$cli_note", "pagefind_cli_rss_note": "$cli_rss_note",
@@ -109,7 +129,6 @@ json.dump({
     "pagefind_index_mb": pf_mb, "pagefind_index_files": pf_files,
 }, open(sys.argv[1], "w"))
 EOF
-fi
 
 node "$here/words.mjs" "$out/export" >"$out/words.json"
 echo "words: $(cat "$out/words.json")" >&2
@@ -164,7 +183,7 @@ queries = [
 ]
 engines = [
     {"name": "ours", "url": "http://127.0.0.1:$port_ours/search/"},
-    {"name": "pagefind", "url": "http://127.0.0.1:$port_pf/"},
+    {"name": "pagefind", "url": "http://127.0.0.1:$port_pf/", **({"queries": [q["name"] for q in queries[:4]]} if "$mode" == "cli" else {})},
     {"name": "ours, service worker on", "url": "http://127.0.0.1:$port_ours/search/", "serviceWorkers": "allow", "queries": ["commonest word"]},
 ]
 json.dump({"reps": int(sys.argv[3]), "engines": engines, "queries": queries}, open(sys.argv[2], "w"), indent=1)

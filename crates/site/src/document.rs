@@ -280,7 +280,7 @@ pub fn page(ctx: &Context<'_>, number: usize, text: &str, refs: &References) -> 
                 if let Some(&i) = ctx.number.get(a) {
                     m.push_str("<li>");
                     doc_link(&mut m, ctx, root, i);
-                    let _ = write!(m, " ({})</li>\n", size(ctx.docs[i].original.len));
+                    let _ = writeln!(m, " ({})</li>", size(ctx.docs[i].original.len));
                 }
             }
             m.push_str("</ul></section>\n");

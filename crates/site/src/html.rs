@@ -83,12 +83,12 @@ impl Shell<'_> {
             esc(self.site),
         );
         if search_form {
-            let _ = write!(
+            let _ = writeln!(
                 out,
                 "<form role=\"search\" class=\"quick\" action=\"{root}search/\" method=\"get\">\
                  <label for=\"top-q\" class=\"vh\">Search the archive</label>\
                  <input id=\"top-q\" name=\"q\" type=\"search\" placeholder=\"Search the archive\">\
-                 <button type=\"submit\">Search</button></form>\n"
+                 <button type=\"submit\">Search</button></form>"
             );
         }
         out.push_str("</header>\n");
