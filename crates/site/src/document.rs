@@ -421,3 +421,130 @@ fn text_with_links(m: &mut String, ctx: &Context<'_>, root: &str, text: &str, re
     }
     push_esc(m, &text[at..]);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use archive::{Blob, EmailHeaders};
+
+    fn doc(id: &str, kind: Kind, title: &str, source: &str) -> Document {
+        Document {
+            id: DocId::new(id).expect("id"),
+            kind,
+            title: title.to_owned(),
+            date: None,
+            origin: None,
+            tags: vec![],
+            record_kind: None,
+            author: None,
+            email: None,
+            pages: None,
+            parent: None,
+            source: source.to_owned(),
+            original: Blob {
+                sha256: "00".repeat(32),
+                len: 10,
+            },
+            ext: "txt".into(),
+            media_type: "text/plain".into(),
+            text: Blob {
+                sha256: "11".repeat(32),
+                len: 0,
+            },
+        }
+    }
+
+    fn mail(id: &str, title: &str, mid: &str, reply_to: Option<&str>) -> Document {
+        let mut d = doc(id, Kind::Email, title, &format!("{id}.eml"));
+        d.email = Some(EmailHeaders {
+            from: Some(format!("Sender {id} <{id}@example.org>")),
+            message_id: Some(mid.to_owned()),
+            in_reply_to: reply_to.into_iter().map(str::to_owned).collect(),
+            ..Default::default()
+        });
+        d
+    }
+
+    fn context<'a>(docs: &'a [Document], links: &'a HashMap<DocId, Links>) -> Context<'a> {
+        Context {
+            site: "Test <archive>",
+            style: "assets/style-0.css".into(),
+            docs,
+            number: docs.iter().enumerate().map(|(i, d)| (&d.id, i)).collect(),
+            links,
+            threads: ThreadIndex::new(docs, links),
+            by_message_id: docs
+                .iter()
+                .enumerate()
+                .filter_map(|(i, d)| Some((d.email.as_ref()?.message_id.as_deref()?, i)))
+                .collect(),
+            by_source: docs
+                .iter()
+                .enumerate()
+                .map(|(i, d)| (d.source.strip_suffix(".gz").unwrap_or(&d.source), i))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn a_reply_shows_its_thread_and_links_what_its_text_names() {
+        let docs = vec![
+            mail("m-a", "Seals <replaced>", "a@example.org", None),
+            mail("m-b", "Re: Seals", "b@example.org", Some("a@example.org")),
+            doc(
+                "filesystems-vfs-rst",
+                Kind::Rst,
+                "VFS",
+                "filesystems/vfs.rst.gz",
+            ),
+        ];
+        let links = release::records::links(&docs);
+        let ctx = context(&docs, &links);
+        let text = "As <a@example.org> said, see Documentation/filesystems/vfs.rst \
+                    and <nobody@example.org> & <b@example.org>.";
+        let refs = references(&ctx, 1, text);
+        let html = page(&ctx, 1, text, &refs);
+        for expected in [
+            // The text links the message it quotes and the file it names, not unknown ids nor
+            // itself, and escapes the rest.
+            "<a href=\"../../d/m-a/\">&lt;a@example.org&gt;</a>",
+            "<a href=\"../../d/filesystems-vfs-rst/\">Documentation/filesystems/vfs.rst</a>",
+            "&lt;nobody@example.org&gt; &amp; &lt;b@example.org&gt;.",
+            // The thread: what it answers, both messages, this one marked.
+            "<p>In reply to <a href=\"../../d/m-a/\">Seals &lt;replaced&gt;</a></p>",
+            "<p>2 messages in this thread:</p>",
+            "<li aria-current=\"page\"><strong>Re: Seals</strong> (this message)</li>",
+            // The sender links to its page, under a slug of the address.
+            "browse/sender/m-b-example-org-",
+            "<title>Re: Seals · Test &lt;archive&gt;</title>",
+        ] {
+            assert!(html.contains(expected), "{expected}\nnot in\n{html}");
+        }
+        assert!(!html.contains("<replaced>"), "a title unescaped");
+        // The first message lists its reply.
+        let first = page(&ctx, 0, "", &Vec::new());
+        assert!(
+            first.contains("<p>Replies:</p><ul>\n<li><a href=\"../../d/m-b/\">Re: Seals</a></li>"),
+            "{first}"
+        );
+        assert!(first.contains("No text was extracted"), "{first}");
+    }
+
+    #[test]
+    fn a_page_key_changes_with_what_the_page_shows() {
+        let docs = vec![
+            mail("m-a", "Seals", "a@example.org", None),
+            mail("m-b", "Re: Seals", "b@example.org", Some("a@example.org")),
+        ];
+        let links = release::records::links(&docs);
+        let key = page_key(&context(&docs, &links), 1, &Vec::new());
+        assert_eq!(key, page_key(&context(&docs, &links), 1, &Vec::new()));
+        // The parent's title is shown on the reply's page: renamed, the page changes.
+        let mut renamed = docs.clone();
+        renamed[0].title = "Seals, again".into();
+        let links2 = release::records::links(&renamed);
+        assert_ne!(key, page_key(&context(&renamed, &links2), 1, &Vec::new()));
+        // A reference found in the text changes it too.
+        assert_ne!(key, page_key(&context(&docs, &links), 1, &vec![(0..3, 0)]));
+    }
+}
