@@ -37,6 +37,13 @@ if [ ! -x /usr/bin/chromium ] || [ ! -f /usr/share/fonts/truetype/dejavu/DejaVuS
     echo "test.sh: not root: install chromium fonts-dejavu-core yourself" >&2
   fi
 fi
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  if [ "$(id -u)" = 0 ]; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
+  else
+    echo "test.sh: not root: install nodejs (20 or newer) and npm yourself" >&2
+  fi
+fi
 browser=$root/tests/browser
 if ! cmp -s "$browser/package-lock.json" "$browser/node_modules/.samizdat-lock-stamp"; then
   npm ci --prefix "$browser" --no-audit --no-fund --loglevel=error >/dev/null
