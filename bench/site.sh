@@ -23,6 +23,7 @@
 # ARCHIVE=DIR      use this archive (it is released again, with the site, and exported)
 # PAGEFIND=cli     build Pagefind with its CLI (no filters: no facet query on Pagefind) rather
 #                  than the Node API (at 250k the API build went past 22 GB and was OOM-killed)
+# PAGEFIND=none    ours alone (no Pagefind build, no Pagefind measures)
 # PAGEFIND_CLI=1   with the API build, also time Pagefind's CLI (no filters) for comparison
 # BENCH_REPS=N     browser runs per measure (default 3; time is their median)
 set -euo pipefail
@@ -75,7 +76,7 @@ fi
 # the facet query is then not run on Pagefind).
 mode=${PAGEFIND:-api}
 pf_bin=$here/node_modules/@pagefind/linux-x64/bin/pagefind_extended
-if [ ! -d "$out/pf/pagefind" ] || [ "$(cat "$out/pagefind.mode" 2>/dev/null)" != "$mode" ]; then
+if [ "$mode" != none ] && { [ ! -d "$out/pf/pagefind" ] || [ "$(cat "$out/pagefind.mode" 2>/dev/null)" != "$mode" ]; }; then
   rm -rf "$out/pf" && mkdir -p "$out/pf"
   sync
   if [ "$mode" = cli ]; then
@@ -90,8 +91,10 @@ if [ ! -d "$out/pf/pagefind" ] || [ "$(cat "$out/pagefind.mode" 2>/dev/null)" !=
   fi
   echo "$mode" >"$out/pagefind.mode"
 fi
+mkdir -p "$out/pf"
 cp "$here/pagefind-page/index.html" "$here/pagefind-page/search.js" "$out/pf/"
-read -r pf_s pf_kib _ _ <"$out/pagefind.peak"
+pf_s=0 pf_kib=0
+[ "$mode" = none ] || read -r pf_s pf_kib _ _ <"$out/pagefind.peak"
 echo "pagefind ($mode): ${pf_s}s, $((pf_kib / 1024)) MiB peak RSS: $(cat "$out/pagefind.out")" >&2
 cli_note="" cli_rss_note=""
 if [ "$mode" = cli ]; then
@@ -105,7 +108,8 @@ elif [ -n "${PAGEFIND_CLI:-}" ]; then
   cli_rss_note="; CLI: $(field pagefind-cli m) MiB"
   rm -rf "$out/pfcli"
 fi
-pages=$(python3 -c "import json; print(json.load(open('$out/pagefind.out'))['pages'])")
+pages=0
+[ "$mode" = none ] || pages=$(python3 -c "import json; print(json.load(open('$out/pagefind.out'))['pages'])")
 n_docs=$(grep -o '[0-9]* documents (' "$out/release.out" | cut -d' ' -f1)
 python3 - "$out/facts.json" <<EOF
 import json, os, sys
@@ -186,6 +190,8 @@ engines = [
     {"name": "pagefind", "url": "http://127.0.0.1:$port_pf/", **({"queries": [q["name"] for q in queries[:4]]} if "$mode" == "cli" else {})},
     {"name": "ours, service worker on", "url": "http://127.0.0.1:$port_ours/search/", "serviceWorkers": "allow", "queries": ["commonest word"]},
 ]
+if "$mode" == "none":
+    engines = [e for e in engines if e["name"] != "pagefind"]
 json.dump({"reps": int(sys.argv[3]), "engines": engines, "queries": queries}, open(sys.argv[2], "w"), indent=1)
 EOF
 node "$here/measure.mjs" "$out/browser-config.json" "$out/browser.json"

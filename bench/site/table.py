@@ -48,21 +48,23 @@ lines = []
 add = lines.append
 add(f"| measure | ours | Pagefind {facts['pagefind_version']} | ours/Pagefind | target at 250k{note} |")
 add("|---|---|---|---|---|")
-add(f"| documents | {facts['documents']} | the same {facts['pagefind_pages']} document pages | | |")
+built = facts["pagefind_s"] > 0
+add(f"| documents | {facts['documents']} | {'the same ' + str(facts['pagefind_pages']) + ' document pages' if built else 'not built in this run'} | | |")
 add(
     f"| index build time | site phase **{facts['site_s']:.1f} s** (pages + search index; whole release "
-    f"{facts['release_s']:.1f} s) | **{facts['pagefind_s']:.1f} s**{facts.get('pagefind_cli_note', '')} | "
-    f"{ratio(facts['site_s'], facts['pagefind_s'])} | ≤ 180 s: {mark(facts['site_s'], 180)} |"
+    f"{facts['release_s']:.1f} s) | " + (f"**{facts['pagefind_s']:.1f} s**{facts.get('pagefind_cli_note', '')}" if built else "–") + " | "
+    f"{ratio(facts['site_s'], facts['pagefind_s'] if built else None)} | ≤ 180 s: {mark(facts['site_s'], 180)} |"
 )
 add(
-    f"| index build peak RSS | **{facts['release_mib']} MiB** (whole release) | **{facts['pagefind_mib']} MiB** "
-    f"(node + indexer){facts.get('pagefind_cli_rss_note', '')} | {ratio(facts['release_mib'], facts['pagefind_mib'])} | "
+    f"| index build peak RSS | **{facts['release_mib']} MiB** (whole release) | "
+    + (f"**{facts['pagefind_mib']} MiB** ({'node + indexer' if facts.get('pagefind_mode') != 'cli' else 'indexer'}){facts.get('pagefind_cli_rss_note', '')}" if built else "–")
+    + f" | {ratio(facts['release_mib'], facts['pagefind_mib'] if built else None)} | "
     f"≤ 1024 MiB: {mark(facts['release_mib'], 1024)} |"
 )
 add(
     f"| index on disk | {facts['ours_index_mb']:.0f} MB, {facts['ours_index_files']} files (`search/`, client included) | "
-    f"{facts['pagefind_index_mb']:.0f} MB, {facts['pagefind_index_files']} files (`pagefind/`) | "
-    f"{ratio(facts['ours_index_mb'], facts['pagefind_index_mb'])} | |"
+    + (f"{facts['pagefind_index_mb']:.0f} MB, {facts['pagefind_index_files']} files (`pagefind/`)" if built else "–") + " | "
+    f"{ratio(facts['ours_index_mb'], facts['pagefind_index_mb'] if built else None)} | |"
 )
 warm_o = run("ours", "commonest word", "return")
 warm_p = run("pagefind", "commonest word", "return")
@@ -110,13 +112,14 @@ for name, _, _ in queries:
         add(f"| time to first result, {name}, {visit} visit (median of {len(o['ms_all']) if o else 0}; in brackets: as Playwright sees it) | {fo} | {fp} | {ratio(mo, mp)} | ≤ 300 ms: {mark(mo, 300)} |")
 sw_first = run("ours, service worker on", "commonest word", "first")
 sw_ret = run("ours, service worker on", "commonest word", "return")
-if sw_first and sw_ret:
+if sw_first and sw_ret and sw_first["ms"] is not None and sw_ret["ms"] is not None:
     add(
         f"| ours with its service worker on, commonest word: first / return visit | {kb(sw_first['toFirst'])} "
         f"(+{kb(sw_first['by'].get('after:service-worker', 0))} the worker's install) / {kb(sw_ret['toFirst'])}; "
         f"{sw_first['ms']:.0f} / {sw_ret['ms']:.0f} ms | | | |"
     )
-add(
+if built:
+  add(
     f"| Pagefind's Web Worker script (`pagefind-worker.js`, not loaded here: the page runs Pagefind on the main thread) | | "
     f"+{kb(extra['pagefind_worker_gz'])} on a first visit with Pagefind's default worker | | |"
 )

@@ -66,6 +66,21 @@ export default async function ({ browser, base, out, args, lib, assert, record }
     assert.ok(t.slice(0, 7) === '2002-09', `a result dated ${t} outside September 2002`);
   }
 
+  // Search as you type: keystrokes on the search page update the results and the address,
+  // without a submit, and the page answers input while it searches.
+  await page.goto(`${base}/search/`);
+  const box = page.locator('#q');
+  await box.pressSequentially('unreliable guide', { delay: 40 });
+  await page.waitForFunction(() => new URLSearchParams(location.search).get('q') === 'unreliable guide');
+  await page.locator('.search-result').first().waitFor();
+  assert.ok(await page.locator('.search-result a[href$="d/kernel-hacking-locking-rst/"]').count() === 1, 'typed query found its document');
+  const lag = await page.evaluate(() => new Promise((resolve) => {
+    const t = performance.now();
+    requestAnimationFrame(() => resolve(performance.now() - t));
+  }));
+  assert.ok(lag < 200, `a frame took ${lag} ms after typing`);
+  await record('frame_after_typing_ms', Math.round(lag), 'ms');
+
   // Sort by date, newest first.
   await first('razor', '&sort=newest');
   const dates = await page.locator('.search-result time').evaluateAll((ts) => ts.map((e) => e.getAttribute('datetime') || e.textContent));
