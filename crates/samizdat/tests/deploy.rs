@@ -384,4 +384,44 @@ fn a_volunteer_web_root_takes_pushes_through_rrsync_only_and_nginx_serves_it() {
     );
     // A client looks for the next root version: the 404 must not be cached as immutable.
     assert_eq!(head(&site, "/metadata/2.root.json"), (404, None));
+    // Originals and targets never run on the volunteer's origin; the site's files run only its
+    // own scripts; every file may be read by a service worker on another mirror.
+    let original = fs::read_dir(www.join("d"))
+        .expect("ls d")
+        .flatten()
+        .flat_map(|d| fs::read_dir(d.path()).expect("ls").flatten())
+        .map(|f| f.path())
+        .find(|f| {
+            f.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("original."))
+        })
+        .expect("an original");
+    let original = format!(
+        "/{}",
+        original.strip_prefix(&www).expect("under www").display()
+    );
+    let policy = |path: &str| -> (Option<String>, Option<String>) {
+        let (head, _) = curl(&format!("{}{path}", site.url), &["-I"]);
+        let get = |name: &str| {
+            head.lines()
+                .find_map(|l| l.strip_prefix(name))
+                .map(|v| v.trim().to_owned())
+        };
+        (
+            get("content-security-policy: "),
+            get("access-control-allow-origin: "),
+        )
+    };
+    let sandbox = (Some("sandbox".to_owned()), Some("*".to_owned()));
+    assert_eq!(policy(&original), sandbox, "{original}");
+    assert_eq!(
+        policy(&format!("/targets/{}", target.to_string_lossy())),
+        sandbox
+    );
+    let (csp, cors) = policy("/withdrawn.json");
+    assert!(
+        csp.is_some_and(|c| c.contains("script-src 'self'")),
+        "site policy on /withdrawn.json"
+    );
+    assert_eq!(cors.as_deref(), Some("*"));
 }
