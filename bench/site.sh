@@ -99,14 +99,18 @@ echo "pagefind ($mode): ${pf_s}s, $((pf_kib / 1024)) MiB peak RSS: $(cat "$out/p
 cli_note="" cli_rss_note=""
 if [ "$mode" = cli ]; then
   cli_note=" (its CLI, no filters)"
-elif [ -n "${PAGEFIND_CLI:-}" ]; then
-  rm -rf "$out/pfcli"
-  measure pagefind-cli choom -n 1000 -- "$pf_bin" --site "$out/export" \
-    --glob "d/*/index.html" --root-selector main --exclude-selectors table.meta --force-language en \
-    --output-path "$out/pfcli/pagefind"
-  cli_note="; its CLI without filters: $(field pagefind-cli s) s"
-  cli_rss_note="; CLI: $(field pagefind-cli m) MiB"
-  rm -rf "$out/pfcli"
+elif [ "$mode" = api ]; then
+  if [ -n "${PAGEFIND_CLI:-}" ]; then
+    rm -rf "$out/pfcli"
+    measure pagefind-cli choom -n 1000 -- "$pf_bin" --site "$out/export" \
+      --glob "d/*/index.html" --root-selector main --exclude-selectors table.meta --force-language en \
+      --output-path "$out/pfcli/pagefind"
+    rm -rf "$out/pfcli"
+  fi
+  if [ -f "$out/pagefind-cli.time" ]; then # this run's or a kept one's
+    cli_note="; its CLI without filters: $(field pagefind-cli s) s"
+    cli_rss_note="; CLI: $(field pagefind-cli m) MiB"
+  fi
 fi
 pages=0
 [ "$mode" = none ] || pages=$(python3 -c "import json; print(json.load(open('$out/pagefind.out'))['pages'])")

@@ -101,6 +101,13 @@ enum Asked {
     PlainPath,
 }
 
+/// Whether a reader-site file is named by its bytes (`assets/…`, `search/…` but the search
+/// page): the site generator and the search index name them so.
+fn site_file_is_hashed(name: &str) -> bool {
+    (name.starts_with("_s_assets_") || name.starts_with("_s_search_"))
+        && name != "_s_search_index.html"
+}
+
 /// Whether a target is a file of the reader site (a document page or `_s_…`).
 fn is_site_file(name: &str) -> bool {
     name.starts_with("_s_")
@@ -270,7 +277,14 @@ impl App {
                     .join("targets")
                     .join(target_file_name(&name, &target));
                 let etag = format!("\"{}\"", hex::encode(target.sha256));
-                self.file(&ask, &file, &etag, PLAIN, &name, Asked::PlainPath)
+                // The site's assets and search files carry a hash of their bytes in their
+                // path: they never change under it.
+                let caching = if site_file_is_hashed(&name) {
+                    IMMUTABLE
+                } else {
+                    PLAIN
+                };
+                self.file(&ask, &file, &etag, caching, &name, Asked::PlainPath)
             }
         }
     }
@@ -303,7 +317,8 @@ impl App {
             } else {
                 Some("sandbox")
             },
-            vary: immutable && is_text(content_type),
+            // The search index's binary files compress too (front-coded terms, card text).
+            vary: immutable && (is_text(content_type) || name.starts_with("_s_search_")),
         };
         if meta.vary
             && accepts_gzip(ask.headers)

@@ -119,6 +119,40 @@ fn the_service_worker_fails_over_to_another_mirror() {
         &tmp.path().join("a.log"),
     );
     let pid_a = a.pid().to_string();
+    // The site's hashed files are immutable (and the search index's binaries gzipped); its
+    // pages are not.
+    let (head, page) = curl(&format!("{url_a}/search/"), &[]);
+    assert!(
+        head.contains("cache-control: public, max-age=300"),
+        "{head}"
+    );
+    let page = String::from_utf8_lossy(&page).into_owned();
+    let root = page
+        .split("data-root=\"../")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .unwrap_or_else(|| panic!("no index root in {page}"));
+    let (head, _) = curl(&format!("{url_a}/{root}"), &[]);
+    assert!(
+        head.contains("cache-control: public, max-age=31536000, immutable"),
+        "{root}: {head}"
+    );
+    // A dictionary shard of the index (a binary file) compresses, and is sent compressed.
+    let shard = std::fs::read_dir(archive.join("release/targets"))
+        .expect("ls")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .find_map(|n| Some(n.split_once("._s_search_s_")?.1.to_owned()))
+        .expect("a dictionary shard");
+    let (head, _) = curl(
+        &format!("{url_a}/search/s/{shard}"),
+        &["-H", "Accept-Encoding: gzip"],
+    );
+    assert!(
+        head.contains("immutable") && head.contains("content-encoding: gzip"),
+        "search/s/{shard}: {head}"
+    );
+    assert!(page.contains("rel=\"modulepreload\""), "{page}");
     let _b = serve(
         &archive,
         &format!("{ip_b}:{port_b}"),

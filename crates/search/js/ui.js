@@ -196,7 +196,9 @@ class SearchPage {
         from: state.from,
         to: state.to,
         filters: state.filters,
-        counts: ALL_FACETS.filter((f) => this.open.has(f)),
+        // Facet counts come after the first results (below): counting an open facet fetches
+        // every value's set, which would hold back the results a reader is waiting for.
+        counts: [],
       });
     } catch (error) {
       if (sequence !== this.sequence) return;
@@ -212,6 +214,23 @@ class SearchPage {
     this.results.start = (result.page - 1) * PER_PAGE + 1;
     this.renderPages(result);
     this.renderFacets(result.counts, state);
+    const open = ALL_FACETS.filter((f) => this.open.has(f));
+    if (!open.length || !result.total) return;
+    let counted;
+    try {
+      counted = await this.engine.search(state.q, {
+        page: state.page,
+        perPage: PER_PAGE,
+        sort: state.sort,
+        from: state.from,
+        to: state.to,
+        filters: state.filters,
+        counts: open,
+      });
+    } catch (_) {
+      return;
+    }
+    if (sequence === this.sequence) this.renderFacets(counted.counts, state);
   }
 
   ui(busy) {

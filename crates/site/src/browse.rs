@@ -343,8 +343,7 @@ fn date_pages(out: &mut Vec<(String, String)>, ctx: &Context<'_>) -> BTreeMap<i3
 pub fn pages(
     ctx: &Context<'_>,
     mirrors: &[String],
-    search_script: &str,
-    search_root: &str,
+    index: &search::SearchIndex,
 ) -> Vec<(String, String)> {
     let mut out = Vec::new();
     let mut kinds = Facet::new("kind", "Kinds", "kind");
@@ -396,10 +395,7 @@ pub fn pages(
     ));
 
     out.push(("index.html".into(), home(ctx, &kinds, &years)));
-    out.push((
-        "search/index.html".into(),
-        search_page(ctx, search_script, search_root),
-    ));
+    out.push(("search/index.html".into(), search_page(ctx, index)));
     out.extend(mirror_pages(ctx, mirrors));
     out
 }
@@ -488,7 +484,8 @@ fn home(ctx: &Context<'_>, kinds: &Facet, years: &BTreeMap<i32, usize>) -> Strin
         .page_with(ctx.site, &[], &m, "", false)
 }
 
-fn search_page(ctx: &Context<'_>, script: &str, root_file: &str) -> String {
+fn search_page(ctx: &Context<'_>, index: &search::SearchIndex) -> String {
+    let (script, root_file) = (&index.script, &index.root);
     let m = format!(
         "<h1>Search</h1>\n\
          <form role=\"search\" id=\"search-form\" action=\"./\" method=\"get\">\
@@ -498,7 +495,25 @@ fn search_page(ctx: &Context<'_>, script: &str, root_file: &str) -> String {
          <noscript><p>Search runs in your browser and needs JavaScript. Without it, \
          <a href=\"../browse/\">browse the archive</a> by date, kind, origin, tag or sender.</p></noscript>\n"
     );
-    let head = format!("<script type=\"module\" src=\"../{script}\"></script>\n");
+    // Everything the first query needs, asked for at once rather than one after the other
+    // (page → client → engine → stylesheet → index root).
+    let mut head = format!("<script type=\"module\" src=\"../{script}\"></script>\n");
+    for file in &index.files {
+        if file.path.starts_with("assets/") && file.path.ends_with(".js") && file.path != *script {
+            let _ = writeln!(
+                head,
+                "<link rel=\"modulepreload\" href=\"../{}\">",
+                file.path
+            );
+        }
+    }
+    if let Some(style) = &index.style {
+        let _ = writeln!(head, "<link rel=\"stylesheet\" href=\"../{style}\">");
+    }
+    let _ = writeln!(
+        head,
+        "<link rel=\"preload\" href=\"../{root_file}\" as=\"fetch\" crossorigin=\"anonymous\">"
+    );
     let footer = crate::footer("../");
     ctx.shell("../", &footer)
         .page_with("Search", &[("Home", ""), ("Search", "")], &m, &head, false)

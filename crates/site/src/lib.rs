@@ -250,12 +250,12 @@ impl Site for ReaderSite {
             .into_inner()
             .map_err(|_| "site: a page failed".to_owned())?
             .save(input.cache_dir)?;
-        for f in index.files {
-            files.push(put(store, f.path, &f.bytes)?);
+        for f in &index.files {
+            files.push(put(store, f.path.clone(), &f.bytes)?);
         }
 
         phases.mark("site: index files stored");
-        for (path, page) in browse::pages(&ctx, input.mirrors, &index.script, &index.root) {
+        for (path, page) in browse::pages(&ctx, input.mirrors, &index) {
             files.push(put(store, path, page.as_bytes())?);
         }
         phases.mark("site: listings");
