@@ -179,14 +179,19 @@ pub fn page(ctx: &Context<'_>, number: usize, text: &str, refs: &References) -> 
             &format!("<time datetime=\"{attr}\">{text}</time>"),
         );
     }
-    let kind = doc.record_kind.as_deref().unwrap_or(doc.kind.as_str());
+    // A JSON Lines row's own kind ("cable", "minutes") beside the kind it is browsed under.
+    let own_kind = doc
+        .record_kind
+        .as_deref()
+        .map(|k| format!(" ({})", esc(k)))
+        .unwrap_or_default();
     row(
         &mut m,
         "Kind",
         &format!(
-            "<a href=\"{root}browse/kind/{}/\">{}</a>",
+            "<a href=\"{root}browse/kind/{}/\">{}</a>{own_kind}",
             doc.kind.as_str(),
-            esc(kind)
+            kind_label(doc.kind)
         ),
     );
     if let Some(origin) = &doc.origin {
