@@ -216,6 +216,9 @@ class SearchPage {
     this.renderFacets(result.counts, state);
     const open = ALL_FACETS.filter((f) => this.open.has(f));
     if (!open.length || !result.total) return;
+    // Let the results paint before the counts' fetches start.
+    await new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
+    if (sequence !== this.sequence) return;
     let counted;
     try {
       counted = await this.engine.search(state.q, {
