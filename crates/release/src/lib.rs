@@ -363,6 +363,44 @@ impl Archive {
         use rayon::prelude::*;
         let now = OffsetDateTime::now_utc();
         let mut phases = archive::files::Phases::from_env();
+        // The reader site first, on its own: it holds every document while it builds, and
+        // what follows holds every catalog row; one after the other, not both at once.
+        let site_targets = {
+            let docs;
+            let site_links;
+            let site_cache = self.dir.join("cache/site");
+            let (documents, links): (&[archive::Document], _) = if site.wants_documents() {
+                let mut all = self.catalog.documents()?;
+                records::sort_by_date(&mut all);
+                site_links = records::links(&all);
+                docs = all;
+                (&docs, &site_links)
+            } else {
+                site_links = std::collections::HashMap::new();
+                (&[], &site_links)
+            };
+            let site_files = site.build(&SiteInput {
+                title: &self.config.title,
+                documents,
+                links,
+                store: &self.store,
+                mirrors: &self.config.mirrors,
+                cache_dir: &site_cache,
+                progress,
+            })?;
+            let site_targets: Vec<(String, archive::Blob)> = site_files
+                .into_iter()
+                .map(|file| {
+                    let name = layout::target_of_plain_path(&format!("/{}", file.path))
+                        .ok_or_else(|| {
+                            Error(format!("site file {:?}: not a site path", file.path))
+                        })?;
+                    Ok((name, file.blob))
+                })
+                .collect::<Result<_>>()?;
+            phases.mark("site");
+            site_targets
+        };
         // One pass over the catalog: every published document (parsed only as far as links and
         // targets need) and the state of its record.
         let rows = self.catalog.release_rows()?;
@@ -517,34 +555,7 @@ impl Archive {
                 .put(&withdrawn)
                 .map_err(io_err(self.store.dir(), "cannot write"))?,
         )];
-        let docs;
-        let site_links;
-        let site_cache = self.dir.join("cache/site");
-        let (documents, links): (&[archive::Document], _) = if site.wants_documents() {
-            let mut all = self.catalog.documents()?;
-            records::sort_by_date(&mut all);
-            site_links = records::links(&all);
-            docs = all;
-            (&docs, &site_links)
-        } else {
-            site_links = std::collections::HashMap::new();
-            (&[], &site_links)
-        };
-        let site_files = site.build(&SiteInput {
-            title: &self.config.title,
-            documents,
-            links,
-            store: &self.store,
-            mirrors: &self.config.mirrors,
-            cache_dir: &site_cache,
-            progress,
-        })?;
-        for file in site_files {
-            let name = layout::target_of_plain_path(&format!("/{}", file.path))
-                .ok_or_else(|| Error(format!("site file {:?}: not a site path", file.path)))?;
-            extra.push((name, file.blob));
-        }
-        phases.mark("site");
+        extra.extend(site_targets);
 
         let targets_dir = self.dir.join("release/targets");
         fs::create_dir_all(&targets_dir).map_err(io_err(&targets_dir, "cannot create"))?;
