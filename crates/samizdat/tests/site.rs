@@ -86,32 +86,30 @@ fn reader_site_of_the_real_corpora_in_chromium() {
     validate_html(&static_dir, 400);
 }
 
+/// The sample released with the site in `dir/archive`, its publisher naming two mirrors to be
+/// on `ips` (each a free port and its URL, returned).
+fn with_two_mirrors(dir: &Path, ips: [&str; 2]) -> (std::path::PathBuf, [(u16, String); 2]) {
+    let archive = dir.join("archive");
+    let mirrors = ips.map(|ip| {
+        let port = free_port(ip);
+        (port, format!("http://{ip}:{port}"))
+    });
+    // The publisher names its mirrors; the site carries the list.
+    let mut args = vec!["init", p(&archive), "--title", "Sample"];
+    for (_, url) in &mirrors {
+        args.extend(["--mirror", url.as_str()]);
+    }
+    run(&args, 0);
+    run(&["add", p(&archive), p(&sample_documents())], 0);
+    run(&["release", p(&archive)], 0);
+    (archive, mirrors)
+}
+
 #[test]
 fn the_service_worker_fails_over_to_another_mirror() {
     let tmp = tempfile::tempdir().expect("tempdir");
-    let archive = tmp.path().join("archive");
     let (ip_a, ip_b) = ("127.0.0.41", "127.0.0.42");
-    let (port_a, port_b) = (free_port(ip_a), free_port(ip_b));
-    let (url_a, url_b) = (
-        format!("http://{ip_a}:{port_a}"),
-        format!("http://{ip_b}:{port_b}"),
-    );
-    // The publisher names its mirrors; the site carries the list.
-    run(
-        &[
-            "init",
-            p(&archive),
-            "--title",
-            "Sample",
-            "--mirror",
-            &url_a,
-            "--mirror",
-            &url_b,
-        ],
-        0,
-    );
-    run(&["add", p(&archive), p(&sample_documents())], 0);
-    run(&["release", p(&archive)], 0);
+    let (archive, [(port_a, url_a), (port_b, url_b)]) = with_two_mirrors(tmp.path(), [ip_a, ip_b]);
 
     let a = serve(
         &archive,
@@ -176,28 +174,8 @@ fn the_service_worker_fails_over_to_another_mirror() {
 #[test]
 fn a_lying_mirror_cannot_run_script_through_the_service_worker() {
     let tmp = tempfile::tempdir().expect("tempdir");
-    let archive = tmp.path().join("archive");
     let (ip_a, ip_b) = ("127.0.0.43", "127.0.0.44");
-    let (port_a, port_b) = (free_port(ip_a), free_port(ip_b));
-    let (url_a, url_b) = (
-        format!("http://{ip_a}:{port_a}"),
-        format!("http://{ip_b}:{port_b}"),
-    );
-    run(
-        &[
-            "init",
-            p(&archive),
-            "--title",
-            "Sample",
-            "--mirror",
-            &url_a,
-            "--mirror",
-            &url_b,
-        ],
-        0,
-    );
-    run(&["add", p(&archive), p(&sample_documents())], 0);
-    run(&["release", p(&archive)], 0);
+    let (archive, [(port_a, url_a), (port_b, url_b)]) = with_two_mirrors(tmp.path(), [ip_a, ip_b]);
 
     // B: the static export, tampered, served with CORS as any web root could be.
     let web = tmp.path().join("web");

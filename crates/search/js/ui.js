@@ -189,17 +189,9 @@ class SearchPage {
     this.ui(true);
     let result;
     try {
-      result = await this.engine.search(state.q, {
-        page: state.page,
-        perPage: PER_PAGE,
-        sort: state.sort,
-        from: state.from,
-        to: state.to,
-        filters: state.filters,
-        // Facet counts come after the first results (below): counting an open facet fetches
-        // every value's set, which would hold back the results a reader is waiting for.
-        counts: [],
-      });
+      // Facet counts come after the first results (below): counting an open facet fetches
+      // every value's set, which would hold back the results a reader is waiting for.
+      result = await this.query(state, []);
     } catch (error) {
       if (sequence !== this.sequence) return;
       this.ui(false);
@@ -221,19 +213,17 @@ class SearchPage {
     if (sequence !== this.sequence) return;
     let counted;
     try {
-      counted = await this.engine.search(state.q, {
-        page: state.page,
-        perPage: PER_PAGE,
-        sort: state.sort,
-        from: state.from,
-        to: state.to,
-        filters: state.filters,
-        counts: open,
-      });
+      counted = await this.query(state, open);
     } catch (_) {
       return;
     }
     if (sequence === this.sequence) this.renderFacets(counted.counts, state);
+  }
+
+  /// The engine's answer to `state`, with the counts of the facets in `counts`.
+  query(state, counts) {
+    const { q, page, sort, from, to, filters } = state;
+    return this.engine.search(q, { page, perPage: PER_PAGE, sort, from, to, filters, counts });
   }
 
   ui(busy) {

@@ -471,24 +471,7 @@ mod tests {
     }
 
     fn context<'a>(docs: &'a [Document], links: &'a HashMap<DocId, Links>) -> Context<'a> {
-        Context {
-            site: "Test <archive>",
-            style: "assets/style-0.css".into(),
-            docs,
-            number: docs.iter().enumerate().map(|(i, d)| (&d.id, i)).collect(),
-            links,
-            threads: ThreadIndex::new(docs, links),
-            by_message_id: docs
-                .iter()
-                .enumerate()
-                .filter_map(|(i, d)| Some((d.email.as_ref()?.message_id.as_deref()?, i)))
-                .collect(),
-            by_source: docs
-                .iter()
-                .enumerate()
-                .map(|(i, d)| (d.source.strip_suffix(".gz").unwrap_or(&d.source), i))
-                .collect(),
-        }
+        Context::new("Test <archive>", "assets/style-0.css".into(), docs, links)
     }
 
     #[test]

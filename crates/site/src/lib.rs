@@ -94,7 +94,33 @@ pub struct Context<'a> {
     pub by_source: HashMap<&'a str, usize>,
 }
 
-impl Context<'_> {
+impl<'a> Context<'a> {
+    pub fn new(
+        site: &'a str,
+        style: String,
+        docs: &'a [Document],
+        links: &'a HashMap<DocId, release::records::Links>,
+    ) -> Context<'a> {
+        Context {
+            site,
+            style,
+            docs,
+            number: docs.iter().enumerate().map(|(i, d)| (&d.id, i)).collect(),
+            links,
+            threads: ThreadIndex::new(docs, links),
+            by_message_id: docs
+                .iter()
+                .enumerate()
+                .filter_map(|(i, d)| Some((d.email.as_ref()?.message_id.as_deref()?, i)))
+                .collect(),
+            by_source: docs
+                .iter()
+                .enumerate()
+                .map(|(i, d)| (d.source.strip_suffix(".gz").unwrap_or(&d.source), i))
+                .collect(),
+        }
+    }
+
     pub fn shell<'b>(&'b self, root: &'b str, footer: &'b str) -> html::Shell<'b> {
         html::Shell {
             site: self.site,
@@ -141,24 +167,7 @@ impl Site for ReaderSite {
         files.push(put(store, "sw.js".into(), SERVICE_WORKER.as_bytes())?);
         files.push(put(store, "sw-register.js".into(), SW_REGISTER.as_bytes())?);
 
-        let ctx = Context {
-            site: input.title,
-            style,
-            docs,
-            number: docs.iter().enumerate().map(|(i, d)| (&d.id, i)).collect(),
-            links: input.links,
-            threads: ThreadIndex::new(docs, input.links),
-            by_message_id: docs
-                .iter()
-                .enumerate()
-                .filter_map(|(i, d)| Some((d.email.as_ref()?.message_id.as_deref()?, i)))
-                .collect(),
-            by_source: docs
-                .iter()
-                .enumerate()
-                .map(|(i, d)| (d.source.strip_suffix(".gz").unwrap_or(&d.source), i))
-                .collect(),
-        };
+        let ctx = Context::new(input.title, style, docs, input.links);
 
         // Document pages, rendered a chunk at a time on every core while the search index
         // takes the chunk's texts in number order.
