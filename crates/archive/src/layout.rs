@@ -90,6 +90,22 @@ pub fn target_of_plain_path(path: &str) -> Option<String> {
     site_target(path.strip_prefix('/')?).ok()
 }
 
+/// Whether a target is a file of the reader site (a document page or `_s_…`): served under
+/// the site's own policy rather than sandboxed, when asked by its plain path.
+pub fn is_site_target(name: &str) -> bool {
+    name.starts_with(SITE_PREFIX)
+        || doc_of_target(name).is_some_and(|id| &name[id.len()..] == ".html")
+}
+
+/// Whether a site file is named by a hash of its bytes, so it never changes under its path:
+/// everything under `assets/` and `search/` but the search page itself.
+pub fn site_target_is_hashed(name: &str) -> bool {
+    let Some(path) = name.strip_prefix(SITE_PREFIX) else {
+        return false;
+    };
+    (path.starts_with("assets_") || path.starts_with("search_")) && path != "search_index.html"
+}
+
 /// Whether a plain path with no target of its own names a folder that may have an
 /// `index.html` (so a server redirects `/d/x` to `/d/x/`): no extension in its last segment.
 pub fn is_folder_path(path: &str) -> bool {
@@ -194,6 +210,14 @@ mod tests {
             target_of_plain_path("/browse/"),
             Some("_s_browse_index.html".to_owned())
         );
+        assert!(is_site_target(&page_target(&id)));
+        assert!(is_site_target("_s_index.html"));
+        assert!(!is_site_target(&original_target(&id, "html")));
+        assert!(!is_site_target(&record_target(&id)));
+        assert!(site_target_is_hashed("_s_search_s_3fa9.bin"));
+        assert!(site_target_is_hashed("_s_assets_style-1a2b.css"));
+        assert!(!site_target_is_hashed("_s_search_index.html"));
+        assert!(!site_target_is_hashed("_s_index.html"));
         assert!(is_folder_path("/d/m-0123abcd"));
         assert!(!is_folder_path("/d/m-0123abcd/"));
         assert!(!is_folder_path("/search/x.json"));

@@ -101,21 +101,6 @@ enum Asked {
     PlainPath,
 }
 
-/// Whether a reader-site file is named by its bytes (`assets/…`, `search/…` but the search
-/// page): the site generator and the search index name them so.
-fn site_file_is_hashed(name: &str) -> bool {
-    (name.starts_with("_s_assets_") || name.starts_with("_s_search_"))
-        && name != "_s_search_index.html"
-}
-
-/// Whether a target is a file of the reader site (a document page or `_s_…`).
-fn is_site_file(name: &str) -> bool {
-    name.starts_with("_s_")
-        || (name.ends_with(".html")
-            && archive::layout::doc_of_target(name).is_some()
-            && !name.contains(".original."))
-}
-
 /// The server's state: the release served (swapped atomically after a sync), status, metrics.
 pub struct App {
     release_dir: PathBuf,
@@ -241,17 +226,23 @@ impl App {
                 "application/openmetrics-text; version=1.0.0; charset=utf-8",
                 NO_STORE,
             ),
-            "/" if served.target("_s_index.html").is_none() => with_type(
-                text(
-                    StatusCode::OK,
-                    format!(
-                        "samizdat mirror, release {}\nmetadata: /metadata/timestamp.json\nstatus: /.well-known/samizdat/status.json\n",
-                        served.version
+            // Before the reader site (or a release without it): say what this is.
+            "/" if archive::layout::target_of_plain_path(path)
+                .and_then(|home| served.target(&home))
+                .is_none() =>
+            {
+                with_type(
+                    text(
+                        StatusCode::OK,
+                        format!(
+                            "samizdat mirror, release {}\nmetadata: /metadata/timestamp.json\nstatus: /.well-known/samizdat/status.json\n",
+                            served.version
+                        ),
                     ),
-                ),
-                "text/plain; charset=utf-8",
-                PLAIN,
-            ),
+                    "text/plain; charset=utf-8",
+                    PLAIN,
+                )
+            }
             _ => {
                 let found = archive::layout::target_of_plain_path(path)
                     .map(|name| (served.target(&name), name));
@@ -279,7 +270,7 @@ impl App {
                 let etag = format!("\"{}\"", hex::encode(target.sha256));
                 // The site's assets and search files carry a hash of their bytes in their
                 // path: they never change under it.
-                let caching = if site_file_is_hashed(&name) {
+                let caching = if archive::layout::site_target_is_hashed(&name) {
                     IMMUTABLE
                 } else {
                     PLAIN
@@ -312,13 +303,15 @@ impl App {
             content_type,
             csp: if !target {
                 None
-            } else if plain && is_site_file(name) {
+            } else if plain && archive::layout::is_site_target(name) {
                 Some(SITE_CSP)
             } else {
                 Some("sandbox")
             },
-            // The search index's binary files compress too (front-coded terms, card text).
-            vary: immutable && (is_text(content_type) || name.starts_with("_s_search_")),
+            // The site's hashed files compress too, binary or not (the search index's
+            // front-coded terms and card text); one that does not gain 10% is sent as it is.
+            vary: immutable
+                && (is_text(content_type) || archive::layout::site_target_is_hashed(name)),
         };
         if meta.vary
             && accepts_gzip(ask.headers)
