@@ -2,7 +2,7 @@
 //! sender, each with counts and paged; the search page; the mirrors page.
 
 use crate::Context;
-use crate::document::{date_attr, date_text, kind_label, title_of};
+use crate::document::{kind_label, time_tag, title_of};
 use crate::html::{esc, page_file, pager, push_esc, slug};
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -70,8 +70,9 @@ fn list(out: &mut String, ctx: &Context<'_>, root: &str, docs: &[usize]) {
     for &i in docs {
         let d = &ctx.docs[i];
         out.push_str("<li>");
-        if let (Some(text), Some(attr)) = (date_text(d), date_attr(d)) {
-            let _ = write!(out, "<time datetime=\"{attr}\">{}</time> ", &text[..10]);
+        if let Some(time) = time_tag(d, true) {
+            out.push_str(&time);
+            out.push(' ');
         }
         let _ = write!(out, "<a href=\"{root}d/{}/\">", d.id);
         push_esc(out, title_of(d));

@@ -33,20 +33,7 @@ impl ThreadIndex {
 /// Most messages of a thread a page lists; a longer thread links to its first message.
 const THREAD_SHOWN: usize = 200;
 
-/// A date as readers see it: `2002-08-21 14:03 UTC`.
-pub fn date_text(doc: &Document) -> Option<String> {
-    let d = doc.date?.to_offset(time::UtcOffset::UTC);
-    Some(format!(
-        "{:04}-{:02}-{:02} {:02}:{:02} UTC",
-        d.year(),
-        u8::from(d.month()),
-        d.day(),
-        d.hour(),
-        d.minute()
-    ))
-}
-
-/// The machine-readable form for `<time datetime>`.
+/// The machine-readable date, for `<time datetime>`: `2002-08-21T14:03Z`.
 pub fn date_attr(doc: &Document) -> Option<String> {
     let d = doc.date?.to_offset(time::UtcOffset::UTC);
     Some(format!(
@@ -57,6 +44,17 @@ pub fn date_attr(doc: &Document) -> Option<String> {
         d.hour(),
         d.minute()
     ))
+}
+
+/// A `<time>` element for the document's date: `2002-08-21 14:03 UTC`, or only the day.
+pub fn time_tag(doc: &Document, day_only: bool) -> Option<String> {
+    let attr = date_attr(doc)?;
+    let shown = if day_only {
+        attr[..10].to_owned()
+    } else {
+        format!("{} {} UTC", &attr[..10], &attr[11..16])
+    };
+    Some(format!("<time datetime=\"{attr}\">{shown}</time>"))
 }
 
 /// A document's title as a list shows it: never empty.
@@ -71,8 +69,9 @@ fn doc_link(out: &mut String, ctx: &Context<'_>, root: &str, i: usize) {
     let _ = write!(out, "<a href=\"{root}d/{}/\">", d.id);
     push_esc(out, title_of(d));
     out.push_str("</a>");
-    if let (Some(text), Some(attr)) = (date_text(d), date_attr(d)) {
-        let _ = write!(out, " <time datetime=\"{attr}\">{text}</time>");
+    if let Some(time) = time_tag(d, false) {
+        out.push(' ');
+        out.push_str(&time);
     }
 }
 
@@ -172,12 +171,8 @@ pub fn page(ctx: &Context<'_>, number: usize, text: &str, refs: &References) -> 
     let row = |m: &mut String, k: &str, v: &str| {
         let _ = writeln!(m, "<tr><th scope=\"row\">{k}</th><td>{v}</td></tr>");
     };
-    if let (Some(text), Some(attr)) = (date_text(doc), date_attr(doc)) {
-        row(
-            &mut m,
-            "Date",
-            &format!("<time datetime=\"{attr}\">{text}</time>"),
-        );
+    if let Some(time) = time_tag(doc, false) {
+        row(&mut m, "Date", &time);
     }
     // A JSON Lines row's own kind ("cable", "minutes") beside the kind it is browsed under.
     let own_kind = doc
@@ -476,7 +471,7 @@ mod tests {
 
     #[test]
     fn a_reply_shows_its_thread_and_links_what_its_text_names() {
-        let docs = vec![
+        let mut docs = vec![
             mail("m-a", "Seals <replaced>", "a@example.org", None),
             mail("m-b", "Re: Seals", "b@example.org", Some("a@example.org")),
             doc(
@@ -486,6 +481,7 @@ mod tests {
                 "filesystems/vfs.rst.gz",
             ),
         ];
+        docs[0].date = Some(time::macros::datetime!(2002-08-21 16:03 +02:00));
         let links = release::records::links(&docs);
         let ctx = context(&docs, &links);
         let text = "As <a@example.org> said, see Documentation/filesystems/vfs.rst \
@@ -499,7 +495,8 @@ mod tests {
             "<a href=\"../../d/filesystems-vfs-rst/\">Documentation/filesystems/vfs.rst</a>",
             "&lt;nobody@example.org&gt; &amp; &lt;b@example.org&gt;.",
             // The thread: what it answers, both messages, this one marked.
-            "<p>In reply to <a href=\"../../d/m-a/\">Seals &lt;replaced&gt;</a></p>",
+            "<p>In reply to <a href=\"../../d/m-a/\">Seals &lt;replaced&gt;</a> \
+             <time datetime=\"2002-08-21T14:03Z\">2002-08-21 14:03 UTC</time></p>",
             "<p>2 messages in this thread:</p>",
             "<li aria-current=\"page\"><strong>Re: Seals</strong> (this message)</li>",
             // The sender links to its page, under a slug of the address.
