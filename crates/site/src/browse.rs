@@ -64,6 +64,16 @@ impl Facet {
     }
 }
 
+/// One value of a list of values: a link (`href`, a relative path of ours) to `label` (text)
+/// and its count.
+fn value(m: &mut String, href: &str, label: &str, count: impl std::fmt::Display) {
+    let _ = writeln!(
+        m,
+        "<li><a href=\"{href}\">{}</a> <span class=\"n\">{count}</span></li>",
+        esc(label)
+    );
+}
+
 /// A list of documents (numbers), as `<ol>` rows: date, title, kind, sender or origin.
 fn list(out: &mut String, ctx: &Context<'_>, root: &str, docs: &[usize]) {
     out.push_str("<ol class=\"docs\">\n");
@@ -173,13 +183,7 @@ fn facet_pages(out: &mut Vec<(String, String)>, ctx: &Context<'_>, facet: &Facet
         }
         m.push_str("<ul class=\"values\">\n");
         for (key, (label, docs)) in chunk {
-            let _ = writeln!(
-                m,
-                "<li><a href=\"{}/\">{}</a> <span class=\"n\">{}</span></li>",
-                slug(key),
-                esc(label),
-                docs.len()
-            );
+            value(&mut m, &format!("{}/", slug(key)), label, docs.len());
         }
         m.push_str("</ul>\n");
         m.push_str(&pager(p, pages));
@@ -252,17 +256,10 @@ fn date_pages(out: &mut Vec<(String, String)>, ctx: &Context<'_>) -> BTreeMap<i3
     let mut m = String::from("<h1>By date</h1>\n<ul class=\"values\">\n");
     for (year, months) in &years {
         let n: usize = months.values().map(Vec::len).sum();
-        let _ = writeln!(
-            m,
-            "<li><a href=\"{year}/\">{year}</a> <span class=\"n\">{n}</span></li>"
-        );
+        value(&mut m, &format!("{year}/"), &year.to_string(), n);
     }
     if !undated.is_empty() {
-        let _ = writeln!(
-            m,
-            "<li><a href=\"undated/\">Undated</a> <span class=\"n\">{}</span></li>",
-            undated.len()
-        );
+        value(&mut m, "undated/", "Undated", undated.len());
     }
     m.push_str("</ul>\n");
     out.push((
@@ -277,12 +274,8 @@ fn date_pages(out: &mut Vec<(String, String)>, ctx: &Context<'_>) -> BTreeMap<i3
     for (year, months) in &years {
         let mut m = format!("<h1>{year}</h1>\n<ul class=\"values\">\n");
         for (month, docs) in months {
-            let _ = writeln!(
-                m,
-                "<li><a href=\"{month:02}/\">{} {year}</a> <span class=\"n\">{}</span></li>",
-                MONTHS[usize::from(*month) - 1],
-                docs.len()
-            );
+            let label = format!("{} {year}", MONTHS[usize::from(*month) - 1]);
+            value(&mut m, &format!("{month:02}/"), &label, docs.len());
         }
         m.push_str("</ul>\n");
         let y = year.to_string();
@@ -373,19 +366,13 @@ pub fn pages(
     // browse/: the ways in, with counts.
     let footer2 = crate::footer("../");
     let mut m = String::from("<h1>Browse</h1>\n<ul class=\"values\">\n");
-    let _ = writeln!(
-        m,
-        "<li><a href=\"date/\">By date</a> <span class=\"n\">{} years</span></li>",
-        years.len()
-    );
+    value(&mut m, "date/", "By date", format!("{} years", years.len()));
     for f in [&kinds, &origins, &tags, &senders] {
-        let _ = writeln!(
-            m,
-            "<li><a href=\"{}/\">By {}</a> <span class=\"n\">{} {}</span></li>",
-            f.dir,
-            f.singular,
-            f.values.len(),
-            f.plural.to_lowercase()
+        value(
+            &mut m,
+            &format!("{}/", f.dir),
+            &format!("By {}", f.singular),
+            format!("{} {}", f.values.len(), f.plural.to_lowercase()),
         );
     }
     m.push_str("</ul>\n");
@@ -405,12 +392,7 @@ fn kind_pages(out: &mut Vec<(String, String)>, ctx: &Context<'_>, kinds: &Facet)
     let footer = crate::footer("../../");
     let mut m = String::from("<h1>By kind</h1>\n<ul class=\"values\">\n");
     for (key, (label, docs)) in &kinds.values {
-        let _ = writeln!(
-            m,
-            "<li><a href=\"{key}/\">{}</a> <span class=\"n\">{}</span></li>",
-            esc(label),
-            docs.len()
-        );
+        value(&mut m, &format!("{key}/"), label, docs.len());
     }
     m.push_str("</ul>\n");
     out.push((
@@ -459,12 +441,7 @@ fn home(ctx: &Context<'_>, kinds: &Facet, years: &BTreeMap<i32, usize>) -> Strin
     );
     m.push_str("<section aria-labelledby=\"kinds\"><h2 id=\"kinds\">Documents by kind</h2><ul class=\"values\">\n");
     for (key, (label, docs)) in &kinds.values {
-        let _ = writeln!(
-            m,
-            "<li><a href=\"browse/kind/{key}/\">{}</a> <span class=\"n\">{}</span></li>",
-            esc(label),
-            docs.len()
-        );
+        value(&mut m, &format!("browse/kind/{key}/"), label, docs.len());
     }
     m.push_str(
         "</ul>\n<p><a href=\"browse/\">Browse by date, origin, tag or sender</a></p></section>\n",
