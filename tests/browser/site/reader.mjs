@@ -96,10 +96,13 @@ export default async function ({ browser, base, out, args, lib, assert, record }
   await axe('an e-mail page');
   const other = page.locator('nav.thread ol li a').first();
   const otherTitle = (await other.textContent()).trim();
+  const otherHref = await other.getAttribute('href');
+  const threadSize = await members.count();
   await other.click();
-  assert.ok((await page.locator('h1').textContent()).trim().length > 0);
-  assert.ok(otherTitle.startsWith((await page.locator('h1').textContent()).trim()), 'a thread link opens that message');
-  assert.ok(await page.locator('nav.thread').count() === 1, 'the other message shows the same thread');
+  assert.ok(page.url().endsWith(otherHref.replace(/^(\.\.\/)+/, '')), `a thread link opens ${otherHref}: ${page.url()}`);
+  assert.equal((await page.locator('h1').textContent()).trim(), otherTitle, 'the linked message');
+  assert.equal(await page.locator('nav.thread ol li').count(), threadSize, 'the other message shows the same thread');
+  assert.equal((await page.locator('nav.thread [aria-current="page"] strong').textContent()).trim(), otherTitle);
 
   // Without JavaScript: home → Browse → By kind → E-mail → a document.
   const context = await browser.newContext({ javaScriptEnabled: false });
