@@ -4,8 +4,9 @@
 //! SQLite because `add` and `release` must survive a crash at any moment: a transaction either
 //! lands whole or not at all, and the WAL keeps readers and the writer apart.
 
-use crate::model::{Blob, DocId, Document};
+use crate::model::{Blob, DocId, Document, Kind};
 use rusqlite::{Connection, OptionalExtension, params};
+use std::borrow::Cow;
 use std::path::Path;
 
 #[derive(Debug)]
@@ -57,6 +58,19 @@ CREATE TABLE IF NOT EXISTS records (
     len INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS released_extra (
+    name TEXT PRIMARY KEY,
+    sha256 TEXT NOT NULL,
+    len INTEGER NOT NULL
+);
+";
+
+/// Indexes on added columns (after [`ADDED_COLUMNS`]): what a release from changes asks for.
+const INDEXES: &str = "
+CREATE INDEX IF NOT EXISTS documents_gen ON documents(gen);
+CREATE INDEX IF NOT EXISTS documents_linked ON documents(id) WHERE links_in IS NOT NULL;
+CREATE INDEX IF NOT EXISTS records_unplaced ON records(id) WHERE placed = 0;
+CREATE INDEX IF NOT EXISTS records_linked ON records(id) WHERE links <> '{}';
 ";
 
 /// Columns added after the first schema, with their definitions: `open` adds those missing, so
@@ -67,14 +81,79 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 ///   document without parsing it;
 /// - `records.doc_sha`, `records.links`: the `doc_sha` and the links (JSON) the record was built
 ///   from: equal to the current ones, the record is up to date;
-/// - `records.placed`: 1 once the document's targets (original and record) are in
-///   `release/targets` and durable; a rebuilt record row starts at 0.
+/// - `records.placed`: 1 once the record is in a committed release (its targets in
+///   `release/targets`, durable); a rebuilt record row starts at 0;
+/// - `documents.gen`: when the row last changed (added, replaced, withdrawn), counting up; a
+///   release remembers the highest it included (meta `released_gen`), and the next one reads
+///   only the rows changed since;
+/// - `documents.links_in`: what the document's links are computed from ([`LinkInputs`], JSON),
+///   for e-mail and attachments only, so that threads are computed without every document;
+/// - `records.original`: the original's target name in the committed release, so that a
+///   release from changes can remove it when it changes or the document is withdrawn.
 const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
     ("documents", "doc_sha", "TEXT"),
     ("records", "doc_sha", "TEXT"),
     ("records", "links", "TEXT"),
     ("records", "placed", "INTEGER NOT NULL DEFAULT 0"),
+    ("documents", "gen", "INTEGER"),
+    ("documents", "links_in", "TEXT"),
+    ("records", "original", "TEXT"),
 ];
+
+/// What a document's links (thread, replies, attachments) are computed from.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct LinkInputs<'a> {
+    pub kind: Option<Kind>,
+    #[serde(default, borrow, skip_serializing_if = "Option::is_none")]
+    pub message_id: Option<Cow<'a, str>>,
+    #[serde(default, borrow, skip_serializing_if = "Vec::is_empty")]
+    pub in_reply_to: Vec<Cow<'a, str>>,
+    #[serde(default, borrow, skip_serializing_if = "Vec::is_empty")]
+    pub references: Vec<Cow<'a, str>>,
+    #[serde(default, borrow, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<Cow<'a, str>>,
+}
+
+impl LinkInputs<'_> {
+    /// Those of `doc`, or `None` when it can have no links of its own (neither an e-mail nor an
+    /// attachment: it can still be the parent of one).
+    pub fn of(doc: &Document) -> Option<LinkInputs<'_>> {
+        if doc.email.is_none() && doc.parent.is_none() {
+            return None;
+        }
+        let email = doc.email.as_ref();
+        Some(LinkInputs {
+            kind: Some(doc.kind),
+            message_id: email
+                .and_then(|e| e.message_id.as_deref())
+                .map(Cow::Borrowed),
+            in_reply_to: email
+                .map(|e| {
+                    e.in_reply_to
+                        .iter()
+                        .map(|m| Cow::Borrowed(m.as_str()))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            references: email
+                .map(|e| {
+                    e.references
+                        .iter()
+                        .map(|m| Cow::Borrowed(m.as_str()))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            parent: doc.parent.as_ref().map(|p| Cow::Borrowed(p.as_str())),
+        })
+    }
+
+    fn json_of(doc: &Document) -> Result<Option<String>> {
+        Ok(match LinkInputs::of(doc) {
+            Some(inputs) => Some(serde_json::to_string(&inputs)?),
+            None => None,
+        })
+    }
+}
 
 /// What the catalog remembers of a source file, to skip it when unchanged.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -119,8 +198,65 @@ pub struct RecordRow {
     /// The `doc_sha` and links (JSON) it was built from; `None` for a row written before.
     pub doc_sha: Option<String>,
     pub links: Option<String>,
-    /// The document's targets are in `release/targets`, durable.
+    /// The record is in the committed release (its targets in `release/targets`, durable).
     pub placed: bool,
+    /// The original's target name in the committed release (`None`: not known).
+    pub original: Option<String>,
+}
+
+/// A document changed since a release: its row (its record's state as the committed release
+/// has it), or that it was withdrawn.
+#[derive(Debug, Clone)]
+pub struct ChangedRow {
+    pub row: ReleaseRow,
+    pub withdrawn: bool,
+}
+
+/// An e-mail or attachment: what its links are computed from, and those its record was built
+/// with.
+#[derive(Debug, Clone)]
+pub struct LinkRow {
+    pub id: String,
+    /// [`LinkInputs`], JSON.
+    pub links_in: String,
+    pub record_links: Option<String>,
+}
+
+/// What the committed release was made from: its snapshot version and the highest
+/// `documents.gen` it included.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Released {
+    pub version: u64,
+    pub generation: i64,
+}
+
+const RELEASE_COLUMNS: &str = "d.id, d.doc, d.doc_sha, r.inputs, r.sha256, r.len, r.doc_sha, \
+    r.links, r.placed, r.original";
+
+fn release_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<ReleaseRow> {
+    let inputs: Option<String> = row.get(3)?;
+    let record = match inputs {
+        Some(inputs) => Some(RecordRow {
+            state: RecordState {
+                inputs,
+                blob: Blob {
+                    sha256: row.get(4)?,
+                    len: row.get::<_, i64>(5)? as u64,
+                },
+            },
+            doc_sha: row.get(6)?,
+            links: row.get(7)?,
+            placed: row.get::<_, i64>(8)? != 0,
+            original: row.get(9)?,
+        }),
+        None => None,
+    };
+    Ok(ReleaseRow {
+        id: row.get(0)?,
+        doc: row.get(1)?,
+        doc_sha: row.get(2)?,
+        record,
+    })
 }
 
 /// SHA-256 (hex) of a document's stored JSON: `documents.doc_sha`.
@@ -143,6 +279,7 @@ impl Catalog {
         conn.pragma_update(None, "cache_size", -65536)?;
         conn.pragma_update(None, "mmap_size", 1i64 << 30)?;
         conn.execute_batch(SCHEMA)?;
+        let mut added = Vec::new();
         for (table, column, definition) in ADDED_COLUMNS {
             let exists: bool = conn.query_row(
                 &format!("SELECT count(*) FROM pragma_table_info('{table}') WHERE name = ?1"),
@@ -153,9 +290,35 @@ impl Catalog {
                 conn.execute_batch(&format!(
                     "ALTER TABLE {table} ADD COLUMN {column} {definition}"
                 ))?;
+                added.push(*column);
             }
         }
-        Ok(Catalog { conn })
+        conn.execute_batch(INDEXES)?;
+        let mut catalog = Catalog { conn };
+        if added.contains(&"links_in") {
+            catalog.fill_links_in()?;
+        }
+        Ok(catalog)
+    }
+
+    /// Fills in `documents.links_in` of rows written before the column existed (once).
+    fn fill_links_in(&mut self) -> Result<()> {
+        self.transaction(|tx| {
+            let mut select = tx.tx.prepare("SELECT id, doc FROM documents")?;
+            let mut update = tx
+                .tx
+                .prepare("UPDATE documents SET links_in = ?2 WHERE id = ?1")?;
+            let rows =
+                select.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+            for row in rows {
+                let (id, doc) = row?;
+                let doc: Document = serde_json::from_str(&doc)?;
+                if let Some(links_in) = LinkInputs::json_of(&doc)? {
+                    update.execute(params![id, links_in])?;
+                }
+            }
+            Ok(())
+        })
     }
 
     /// Runs `f` in one transaction: all of it lands, or none.
@@ -189,40 +352,132 @@ impl Catalog {
 
     /// Every document that is not withdrawn, in id order, with the state of its record.
     pub fn release_rows(&self) -> Result<Vec<ReleaseRow>> {
-        let mut stmt = self.conn.prepare(
-            "SELECT d.id, d.doc, d.doc_sha, r.inputs, r.sha256, r.len, r.doc_sha, r.links, r.placed
-             FROM documents d LEFT JOIN records r ON r.id = d.id
-             WHERE d.withdrawn_reason IS NULL ORDER BY d.id",
-        )?;
-        let rows = stmt.query_map([], |row| {
-            let inputs: Option<String> = row.get(3)?;
-            let record = match inputs {
-                Some(inputs) => Some(RecordRow {
-                    state: RecordState {
-                        inputs,
-                        blob: Blob {
-                            sha256: row.get(4)?,
-                            len: row.get::<_, i64>(5)? as u64,
-                        },
-                    },
-                    doc_sha: row.get(6)?,
-                    links: row.get(7)?,
-                    placed: row.get::<_, i64>(8)? != 0,
-                }),
-                None => None,
-            };
-            Ok(ReleaseRow {
-                id: row.get(0)?,
-                doc: row.get(1)?,
-                doc_sha: row.get(2)?,
-                record,
-            })
-        })?;
-        let mut out = Vec::new();
-        for row in rows {
-            out.push(row?);
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {RELEASE_COLUMNS} FROM documents d LEFT JOIN records r ON r.id = d.id
+             WHERE d.withdrawn_reason IS NULL ORDER BY d.id"
+        ))?;
+        let rows = stmt.query_map([], release_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The documents (published or not) with these ids, in the order given, those there are.
+    pub fn release_rows_of(&self, ids: &[&str]) -> Result<Vec<ReleaseRow>> {
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {RELEASE_COLUMNS} FROM documents d LEFT JOIN records r ON r.id = d.id
+             WHERE d.id = ?1 AND d.withdrawn_reason IS NULL"
+        ))?;
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(row) = stmt.query_row([id], release_row).optional()? {
+                out.push(row);
+            }
         }
         Ok(out)
+    }
+
+    /// The highest `gen` of any document (0 if none).
+    pub fn max_gen(&self) -> Result<i64> {
+        Ok(self
+            .conn
+            .query_row("SELECT coalesce(max(gen), 0) FROM documents", [], |r| {
+                r.get(0)
+            })?)
+    }
+
+    /// Documents changed after generation `after` up to `upto` (added, replaced or withdrawn), in id order.
+    pub fn changed_since(&self, after: i64, upto: i64) -> Result<Vec<ChangedRow>> {
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {RELEASE_COLUMNS}, d.withdrawn_reason IS NOT NULL
+             FROM documents d LEFT JOIN records r ON r.id = d.id
+             WHERE d.gen > ?1 AND d.gen <= ?2 ORDER BY d.id"
+        ))?;
+        let rows = stmt.query_map(params![after, upto], |row| {
+            Ok(ChangedRow {
+                row: release_row(row)?,
+                withdrawn: row.get(10)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Published documents whose record is not in the committed release (built by a release
+    /// that did not commit).
+    pub fn unplaced(&self) -> Result<Vec<String>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT r.id FROM records r JOIN documents d ON d.id = r.id
+             WHERE r.placed = 0 AND d.withdrawn_reason IS NULL ORDER BY r.id",
+        )?;
+        let rows = stmt.query_map([], |r| r.get(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Every published e-mail and attachment, in id order: what links are computed from.
+    pub fn link_rows(&self) -> Result<Vec<LinkRow>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT d.id, d.links_in, r.links FROM documents d LEFT JOIN records r ON r.id = d.id
+             WHERE d.links_in IS NOT NULL AND d.withdrawn_reason IS NULL ORDER BY d.id",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(LinkRow {
+                id: r.get(0)?,
+                links_in: r.get(1)?,
+                record_links: r.get(2)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Published documents whose record was built with links (id, links JSON).
+    pub fn linked_records(&self) -> Result<Vec<(String, String)>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT r.id, r.links FROM records r JOIN documents d ON d.id = r.id
+             WHERE r.links <> '{}' AND d.withdrawn_reason IS NULL ORDER BY r.id",
+        )?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Which of `ids` are published documents.
+    pub fn published(&self, ids: &[&str]) -> Result<Vec<String>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id FROM documents WHERE id = ?1 AND withdrawn_reason IS NULL")?;
+        let mut out = Vec::new();
+        for id in ids {
+            if let Some(id) = stmt.query_row([id], |r| r.get(0)).optional()? {
+                out.push(id);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The targets besides documents' (the site, the tombstones) in the committed release.
+    pub fn released_extra(&self) -> Result<Vec<(String, Blob)>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT name, sha256, len FROM released_extra ORDER BY name")?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get(0)?,
+                Blob {
+                    sha256: r.get(1)?,
+                    len: r.get::<_, i64>(2)? as u64,
+                },
+            ))
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// What the committed release was made from, if a release recorded it.
+    pub fn released(&self) -> Result<Option<Released>> {
+        let version = self.meta("released_version")?.and_then(|v| v.parse().ok());
+        let generation = self.meta("released_gen")?.and_then(|v| v.parse().ok());
+        Ok(version
+            .zip(generation)
+            .map(|(version, generation)| Released {
+                version,
+                generation,
+            }))
     }
 
     pub fn count(&self) -> Result<u64> {
@@ -262,7 +517,8 @@ impl Catalog {
     /// Marks a document withdrawn. Errors if there is no such document.
     pub fn withdraw(&mut self, id: &DocId, reason: &str, at: &str) -> Result<()> {
         let n = self.conn.execute(
-            "UPDATE documents SET withdrawn_reason = ?2, withdrawn_at = ?3 WHERE id = ?1",
+            "UPDATE documents SET withdrawn_reason = ?2, withdrawn_at = ?3,
+             gen = (SELECT coalesce(max(gen), 0) + 1 FROM documents) WHERE id = ?1",
             params![id.as_str(), reason, at],
         )?;
         if n == 0 {
@@ -343,21 +599,24 @@ impl Tx<'_> {
     pub fn put_document(&self, doc: &Document, source_file: &str) -> Result<()> {
         let json = serde_json::to_string(doc)?;
         let message_id = doc.email.as_ref().and_then(|e| e.message_id.clone());
-        self.tx.execute(
-            "INSERT INTO documents (id, doc, source_file, original_sha, message_id, doc_sha)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+        let mut stmt = self.tx.prepare_cached(
+            "INSERT INTO documents (id, doc, source_file, original_sha, message_id, doc_sha,
+             links_in, gen)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, (SELECT coalesce(max(gen), 0) + 1 FROM documents))
              ON CONFLICT(id) DO UPDATE SET doc = excluded.doc, source_file = excluded.source_file,
              original_sha = excluded.original_sha, message_id = excluded.message_id,
-             doc_sha = excluded.doc_sha",
-            params![
-                doc.id.as_str(),
-                json,
-                source_file,
-                doc.original.sha256,
-                message_id,
-                doc_sha(&json)
-            ],
+             doc_sha = excluded.doc_sha, links_in = excluded.links_in, gen = excluded.gen
+             WHERE doc_sha IS NOT excluded.doc_sha OR source_file <> excluded.source_file",
         )?;
+        stmt.execute(params![
+            doc.id.as_str(),
+            json,
+            source_file,
+            doc.original.sha256,
+            message_id,
+            doc_sha(&json),
+            LinkInputs::json_of(doc)?
+        ])?;
         Ok(())
     }
 
@@ -405,12 +664,47 @@ impl Tx<'_> {
         Ok(())
     }
 
-    /// Marks a document's targets as placed: only once they are in `release/targets`, durable.
-    pub fn set_placed(&self, id: &str) -> Result<()> {
+    /// Marks a document's record as in the committed release, with its original's target name.
+    pub fn set_released(&self, id: &str, original: &str) -> Result<()> {
         let mut stmt = self
             .tx
-            .prepare_cached("UPDATE records SET placed = 1 WHERE id = ?1")?;
-        stmt.execute(params![id])?;
+            .prepare_cached("UPDATE records SET placed = 1, original = ?2 WHERE id = ?1")?;
+        stmt.execute(params![id, original])?;
+        Ok(())
+    }
+
+    /// Records an extra target of the committed release (`None`: no longer in it).
+    pub fn set_released_extra(&self, name: &str, blob: Option<&Blob>) -> Result<()> {
+        match blob {
+            Some(blob) => {
+                let mut stmt = self.tx.prepare_cached(
+                    "INSERT INTO released_extra (name, sha256, len) VALUES (?1, ?2, ?3)
+                     ON CONFLICT(name) DO UPDATE SET sha256 = excluded.sha256, len = excluded.len",
+                )?;
+                stmt.execute(params![name, blob.sha256, blob.len as i64])?;
+            }
+            None => {
+                let mut stmt = self
+                    .tx
+                    .prepare_cached("DELETE FROM released_extra WHERE name = ?1")?;
+                stmt.execute(params![name])?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Records what the committed release was made from (see [`Catalog::released`]).
+    pub fn set_released_state(&self, released: Released) -> Result<()> {
+        for (key, value) in [
+            ("released_version", released.version.to_string()),
+            ("released_gen", released.generation.to_string()),
+        ] {
+            self.tx.execute(
+                "INSERT INTO meta (key, value) VALUES (?1, ?2)
+                 ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                params![key, value],
+            )?;
+        }
         Ok(())
     }
 }

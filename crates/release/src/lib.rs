@@ -20,6 +20,7 @@
 //! overwritten or reused by the next one. A release never modifies a file of an earlier release.
 
 pub mod config;
+mod plan;
 pub mod records;
 pub mod site;
 
@@ -34,7 +35,7 @@ use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use time::{Duration, OffsetDateTime};
-use trust::editor::{self, Expiries, RootSpec, Signers, TargetEntry};
+use trust::editor::{self, Expiries, RootSpec, Signers};
 use trust::keys::SigningKey;
 
 pub use config::CONFIG_FILE;
@@ -115,6 +116,8 @@ pub struct ReleaseReport {
     pub files_placed: usize,
     pub bins_total: usize,
     pub bins_written: usize,
+    /// Made from the changes since the committed release (else from every document).
+    pub from_changes: bool,
 }
 
 /// Phases of a release at which a test can stop the process (`SAMIZDAT_PAUSE_AT=<phase>`), to kill
@@ -360,7 +363,6 @@ impl Archive {
     /// Makes a new release: records of changed documents, target files placed, metadata signed,
     /// and `timestamp.json` replaced last.
     pub fn release(&mut self, site: &dyn Site, progress: &dyn Progress) -> Result<ReleaseReport> {
-        use rayon::prelude::*;
         let now = OffsetDateTime::now_utc();
         let mut phases = archive::files::Phases::from_env();
         // The reader site first, on its own: it holds every document while it builds, and
@@ -401,153 +403,7 @@ impl Archive {
             phases.mark("site");
             site_targets
         };
-        // One pass over the catalog: every published document (parsed only as far as links and
-        // targets need) and the state of its record.
-        let rows = self.catalog.release_rows()?;
-        phases.mark("catalog rows");
         let tombstones = self.catalog.tombstones()?;
-        let lite: Vec<records::DocLite<'_>> = rows
-            .par_iter()
-            .map(|row| {
-                let doc: records::DocLite<'_> = serde_json::from_str(&row.doc)
-                    .map_err(|e| Error(format!("catalog: document {}: {e}", row.id)))?;
-                if doc.id != row.id {
-                    return Err(Error(format!(
-                        "catalog: document {} has id {}",
-                        row.id, doc.id
-                    )));
-                }
-                Ok(doc)
-            })
-            .collect::<Result<_>>()?;
-        let links = records::links_indexed(&lite)?;
-        phases.mark("parse, links");
-
-        // 1. Records: rebuild those whose inputs changed. A record is up to date when the
-        // document's stored JSON and its links are those it was built from; a record row from
-        // before that was known is checked by its inputs digest (the document parsed), once.
-        let links_json: Vec<String> = links
-            .par_iter()
-            .map(|l| serde_json::to_string(l).map_err(|e| Error(format!("links: {e}"))))
-            .collect::<Result<_>>()?;
-        let to_check: Vec<usize> = (0..rows.len())
-            .into_par_iter()
-            .filter(|&i| {
-                let row = &rows[i];
-                !matches!(&row.record, Some(r)
-                    if row.doc_sha.is_some()
-                        && r.doc_sha == row.doc_sha
-                        && r.links.as_deref() == Some(links_json[i].as_str()))
-            })
-            .collect();
-        enum Checked {
-            /// Up to date: only what it was built from is now recorded.
-            Known(String),
-            Rebuilt(String, archive::catalog::RecordState),
-        }
-        progress.start(to_check.len() as u64);
-        let store = &self.store;
-        let checked: Vec<(usize, Checked)> = to_check
-            .par_iter()
-            .map(|&i| {
-                let row = &rows[i];
-                let doc_sha = row
-                    .doc_sha
-                    .clone()
-                    .unwrap_or_else(|| archive::catalog::doc_sha(&row.doc));
-                let doc: archive::Document = serde_json::from_str(&row.doc)
-                    .map_err(|e| Error(format!("catalog: document {}: {e}", row.id)))?;
-                let inputs = records::inputs_digest(&doc, &links[i]);
-                let out = match &row.record {
-                    Some(r) if r.state.inputs == inputs => Checked::Known(doc_sha),
-                    _ => Checked::Rebuilt(
-                        doc_sha,
-                        records::build_with_inputs(store, &doc, &links[i], inputs)?,
-                    ),
-                };
-                progress.advance(&row.id);
-                Ok((i, out))
-            })
-            .collect::<Result<_>>()?;
-        progress.finish();
-        let rebuilt = checked
-            .iter()
-            .filter(|(_, c)| matches!(c, Checked::Rebuilt(..)))
-            .count();
-        if !checked.is_empty() {
-            if rebuilt > 0 {
-                self.store
-                    .sync()
-                    .map_err(io_err(self.store.dir(), "cannot sync the store"))?;
-            }
-            self.catalog.transaction(|tx| {
-                for (i, c) in &checked {
-                    let row = &rows[*i];
-                    let links = links_json[*i].as_str();
-                    let doc_sha = match c {
-                        Checked::Known(doc_sha) => {
-                            tx.set_record_built_from(&row.id, doc_sha, links)?;
-                            doc_sha
-                        }
-                        Checked::Rebuilt(doc_sha, state) => {
-                            let id = DocId::new(&row.id).map_err(archive::catalog::CatalogError)?;
-                            tx.put_record_built_from(&id, state, Some((doc_sha, links)))?;
-                            doc_sha
-                        }
-                    };
-                    if row.doc_sha.is_none() {
-                        tx.set_doc_sha(&row.id, doc_sha)?;
-                    }
-                }
-                Ok(())
-            })?;
-        }
-        pause_point("records");
-        phases.mark("records");
-
-        // 2. Targets: every document's original and record, the tombstones, the site.
-        let mut record_blobs: Vec<&archive::Blob> = Vec::with_capacity(rows.len());
-        // Whether the document's targets are known placed (a rebuilt record is not).
-        let mut placed: Vec<bool> = Vec::with_capacity(rows.len());
-        {
-            let mut checked = checked.iter().peekable();
-            for (i, row) in rows.iter().enumerate() {
-                match checked.next_if(|(j, _)| *j == i) {
-                    Some((_, Checked::Rebuilt(_, state))) => {
-                        record_blobs.push(&state.blob);
-                        placed.push(false);
-                    }
-                    _ => {
-                        let record = row
-                            .record
-                            .as_ref()
-                            .ok_or_else(|| Error(format!("document {}: no record", row.id)))?;
-                        record_blobs.push(&record.state.blob);
-                        placed.push(record.placed);
-                    }
-                }
-            }
-        }
-        // (target name, blob sha256, length) of each document's original and record.
-        let doc_targets: Vec<[(String, &str, u64); 2]> = (0..rows.len())
-            .into_par_iter()
-            .map(|i| {
-                let id = DocId::new(&rows[i].id)?;
-                let original = &lite[i].original;
-                Ok([
-                    (
-                        layout::original_target(&id, &lite[i].ext),
-                        original.sha256.as_ref(),
-                        original.len,
-                    ),
-                    (
-                        layout::record_target(&id),
-                        record_blobs[i].sha256.as_str(),
-                        record_blobs[i].len,
-                    ),
-                ])
-            })
-            .collect::<Result<_>>()?;
         let withdrawn = tombstones_json(&tombstones)?;
         let mut extra: Vec<(String, archive::Blob)> = vec![(
             layout::WITHDRAWN_TARGET.to_owned(),
@@ -556,77 +412,39 @@ impl Archive {
                 .map_err(io_err(self.store.dir(), "cannot write"))?,
         )];
         extra.extend(site_targets);
+        extra.sort_by(|a, b| a.0.cmp(&b.0));
+        let released_extra = self.catalog.released_extra()?;
+        let upto = self.catalog.max_gen()?;
+        let metadata_dir = self.metadata_dir();
 
-        let targets_dir = self.dir.join("release/targets");
-        fs::create_dir_all(&targets_dir).map_err(io_err(&targets_dir, "cannot create"))?;
-        // The files to place: those of documents not known placed, and the few extra targets.
-        let mut to_place: Vec<(&str, String)> = Vec::new();
-        for (targets, placed) in doc_targets.iter().zip(&placed) {
-            if !placed {
-                for (name, sha256, _) in targets {
-                    to_place.push((sha256, format!("{sha256}.{name}")));
-                }
-            }
-        }
-        for (name, blob) in &extra {
-            to_place.push((&blob.sha256, format!("{}.{name}", blob.sha256)));
-        }
-        // Many (a catalog from before `placed` was kept): one directory listing rather than a
-        // failed link per file already there.
-        let mut present = std::collections::HashSet::new();
-        if to_place.len() > PLACE_LISTING_THRESHOLD {
-            for entry in fs::read_dir(&targets_dir).map_err(io_err(&targets_dir, "cannot read"))? {
-                let entry = entry.map_err(io_err(&targets_dir, "cannot read"))?;
-                present.insert(entry.file_name());
-            }
-        }
-        let mut files_placed = 0;
-        for (sha256, file_name) in &to_place {
-            if !present.contains(std::ffi::OsStr::new(file_name))
-                && place(&self.store.path_of(sha256), &targets_dir.join(file_name))?
+        // 1. Records rebuilt where their inputs changed, and the targets: the changes since the
+        // committed release when the catalog describes it, else every target.
+        let committed = committed_snapshot_version(&metadata_dir)?;
+        let from = match self.catalog.released()? {
+            Some(released)
+                if Some(released.version) == committed
+                    && std::env::var_os("SAMIZDAT_FULL_RELEASE").is_none() =>
             {
-                files_placed += 1;
+                Some(released.generation)
             }
-        }
-        self.store
-            .sync()
-            .map_err(io_err(&targets_dir, "cannot sync"))?;
-        // Durable now: the next release need not place them again.
-        if placed.iter().any(|p| !p) {
-            self.catalog.transaction(|tx| {
-                for (row, placed) in rows.iter().zip(&placed) {
-                    if !placed {
-                        tx.set_placed(&row.id)?;
-                    }
-                }
-                Ok(())
-            })?;
-        }
-        pause_point("targets");
-        phases.mark("targets placed");
-
-        let entry = |name: &str, sha256: &str, length: u64| -> Result<TargetEntry> {
-            let mut sha = [0u8; 32];
-            hex::decode_to_slice(sha256, &mut sha)
-                .map_err(|_| Error(format!("target {name}: bad stored hash {sha256}")))?;
-            Ok(TargetEntry {
-                name: trust::TargetName::new(name)?,
-                length,
-                sha256: sha,
-                custom: None,
-            })
+            _ => None,
         };
-        let mut entries: Vec<TargetEntry> = doc_targets
-            .par_iter()
-            .flat_map_iter(|targets| targets.iter().map(|(n, s, l)| entry(n, s, *l)))
-            .collect::<Result<_>>()?;
-        for (name, blob) in &extra {
-            entries.push(entry(name, &blob.sha256, blob.len)?);
-        }
-        let targets = entries.len();
-        phases.mark("target entries");
+        let mut work = match from {
+            Some(after) => plan::changes(
+                &self.catalog,
+                &self.store,
+                after,
+                upto,
+                &extra,
+                &released_extra,
+                progress,
+            )?,
+            None => plan::all(&self.catalog, &self.store, &extra, progress)?,
+        };
+        pause_point("records");
+        phases.mark("records");
 
-        // 3. Metadata: changed bins, snapshot, then the timestamp, last.
+        // 2. Metadata: changed bins, snapshot (the timestamp is written last).
         let signers_keys = (
             self.key(&self.config.keys.targets)?,
             self.key(&self.config.keys.snapshot)?,
@@ -637,18 +455,78 @@ impl Archive {
             snapshot: &signers_keys.1,
             timestamp: &signers_keys.2,
         };
-        let metadata_dir = self.metadata_dir();
-        let files = editor::build_release(
-            &metadata_dir,
-            self.root_version()?,
-            entries,
-            &signers,
-            &self.expiries(),
-            now,
-        )?;
+        let root_version = self.root_version()?;
+        let expiries = self.expiries();
+        let targets = std::mem::replace(&mut work.targets, plan::Targets::All(Vec::new()));
+        let files = match targets {
+            plan::Targets::All(entries) => Some(editor::build_release(
+                &metadata_dir,
+                root_version,
+                entries,
+                &signers,
+                &expiries,
+                now,
+            )?),
+            plan::Targets::Changes {
+                changes,
+                main_count,
+            } => editor::build_release_changes(
+                &metadata_dir,
+                root_version,
+                changes,
+                main_count,
+                &signers,
+                &expiries,
+                now,
+            )?,
+        };
+        let from_changes = matches!(files, Some(_)) && from.is_some();
+        let files = match files {
+            Some(files) => files,
+            // The bin layout changes: every target, every bin.
+            None => {
+                work = plan::all(&self.catalog, &self.store, &extra, progress)?;
+                let plan::Targets::All(entries) =
+                    std::mem::replace(&mut work.targets, plan::Targets::All(Vec::new()))
+                else {
+                    return Err(Error("a full release planned changes".into()));
+                };
+                editor::build_release(
+                    &metadata_dir,
+                    root_version,
+                    entries,
+                    &signers,
+                    &expiries,
+                    now,
+                )?
+            }
+        };
         phases.mark("editor");
-        // Versioned files are new names nothing points to yet: written without an fsync each,
-        // then made durable together by one syncfs before the timestamp commits them.
+
+        // 3. Files: targets linked into place, metadata written; then one syncfs makes all of
+        // it (and the records built above) durable before the timestamp refers to it.
+        let targets_dir = self.dir.join("release/targets");
+        fs::create_dir_all(&targets_dir).map_err(io_err(&targets_dir, "cannot create"))?;
+        // Many (a first release, or a catalog from before `placed` was kept): one directory
+        // listing rather than a failed link per file already there.
+        let mut present = std::collections::HashSet::new();
+        if work.to_place.len() > PLACE_LISTING_THRESHOLD {
+            for entry in fs::read_dir(&targets_dir).map_err(io_err(&targets_dir, "cannot read"))? {
+                let entry = entry.map_err(io_err(&targets_dir, "cannot read"))?;
+                present.insert(entry.file_name());
+            }
+        }
+        let mut files_placed = 0;
+        for (sha256, file_name) in &work.to_place {
+            if !present.contains(std::ffi::OsStr::new(file_name))
+                && place(&self.store.path_of(sha256), &targets_dir.join(file_name))?
+            {
+                files_placed += 1;
+            }
+        }
+        pause_point("targets");
+        phases.mark("targets placed");
+        // Versioned files are new names nothing points to yet: written without an fsync each.
         for (name, bytes) in &files.versioned {
             write_unsynced(&metadata_dir.join(name), bytes)?;
         }
@@ -657,19 +535,64 @@ impl Archive {
             .map_err(io_err(&metadata_dir, "cannot sync"))?;
         pause_point("metadata");
         phases.mark("metadata written, synced");
+
+        // 4. The commit point.
         write_file(&metadata_dir.join("timestamp.json"), &files.timestamp)?;
-        self.catalog
-            .set_meta("release_version", &files.snapshot_version.to_string())?;
-        phases.mark("timestamp");
+        pause_point("committed");
+
+        // 5. The catalog, to describe the committed release. Killed before this lands, the
+        // catalog describes an older release than the committed one, and the next release is a
+        // full one.
+        let released_blobs: std::collections::HashMap<&str, &archive::Blob> = released_extra
+            .iter()
+            .map(|(name, blob)| (name.as_str(), blob))
+            .collect();
+        let now_extra: std::collections::HashSet<&str> =
+            extra.iter().map(|(name, _)| name.as_str()).collect();
+        self.catalog.transaction(|tx| {
+            for update in &work.updates {
+                match &update.rebuilt {
+                    Some(state) => {
+                        let id = DocId::new(&update.id).map_err(archive::catalog::CatalogError)?;
+                        tx.put_record_built_from(
+                            &id,
+                            state,
+                            Some((&update.doc_sha, &update.links)),
+                        )?;
+                    }
+                    None => tx.set_record_built_from(&update.id, &update.doc_sha, &update.links)?,
+                }
+                if update.set_doc_sha {
+                    tx.set_doc_sha(&update.id, &update.doc_sha)?;
+                }
+                tx.set_released(&update.id, &update.original)?;
+            }
+            for (name, blob) in &extra {
+                if released_blobs.get(name.as_str()) != Some(&blob) {
+                    tx.set_released_extra(name, Some(blob))?;
+                }
+            }
+            for (name, _) in &released_extra {
+                if !now_extra.contains(name.as_str()) {
+                    tx.set_released_extra(name, None)?;
+                }
+            }
+            tx.set_released_state(archive::catalog::Released {
+                version: files.snapshot_version,
+                generation: upto,
+            })
+        })?;
+        phases.mark("timestamp, catalog");
         Ok(ReleaseReport {
             version: files.snapshot_version,
-            documents: rows.len(),
+            documents: work.documents,
             withdrawn: tombstones.len(),
-            targets,
-            records_rebuilt: rebuilt,
+            targets: work.targets_total,
+            records_rebuilt: work.rebuilt,
             files_placed,
             bins_total: files.bins_total + files.original_bins_total,
             bins_written: files.bins_written + files.original_bins_written,
+            from_changes,
         })
     }
 
@@ -829,6 +752,23 @@ fn set_mode(path: &Path, mode: u32) -> Result<()> {
     use std::os::unix::fs::PermissionsExt;
     fs::set_permissions(path, fs::Permissions::from_mode(mode))
         .map_err(io_err(path, "cannot set mode"))
+}
+
+/// The snapshot version the committed release (`metadata/timestamp.json`) points to, if any.
+fn committed_snapshot_version(metadata_dir: &Path) -> Result<Option<u64>> {
+    let path = metadata_dir.join(editor::TIMESTAMP_FILE);
+    let bytes = match fs::read(&path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Error(format!("{}: cannot read: {e}", path.display()))),
+    };
+    let timestamp: trust::schema::Signed<trust::schema::Timestamp> =
+        serde_json::from_slice(&bytes).map_err(|e| Error(format!("{}: {e}", path.display())))?;
+    Ok(timestamp
+        .signed
+        .meta
+        .get(trust::schema::SNAPSHOT_META)
+        .map(|meta| meta.version))
 }
 
 /// SHA-256 of bytes, hex.

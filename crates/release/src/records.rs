@@ -4,7 +4,7 @@
 //! A record is rebuilt only when what it is made of changed (its document, its links, its text),
 //! so a release after a small `add` rewrites few records, touches few bins, and re-signs little.
 
-use archive::catalog::RecordState;
+use archive::catalog::{LinkInputs, RecordState};
 use archive::{Blob, DocId, Document, Kind, Store};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -130,14 +130,43 @@ pub struct BlobLite<'a> {
     pub len: u64,
 }
 
-/// [`links`] over [`DocLite`]s (every published document, in id order): the links of
-/// `docs[i]` are at `[i]`. The same result, by index rather than by id.
-pub fn links_indexed(docs: &[DocLite<'_>]) -> Result<Vec<Links>, String> {
-    let n = docs.len();
+impl DocLite<'_> {
+    /// What its links are computed from: [`LinkInputs::of`] the document.
+    pub fn link_inputs(&self) -> Option<LinkInputs<'_>> {
+        if self.email.is_none() && self.parent.is_none() {
+            return None;
+        }
+        fn borrow<'b>(v: &'b [Cow<'_, str>]) -> Vec<Cow<'b, str>> {
+            v.iter().map(|m| Cow::Borrowed(m.as_ref())).collect()
+        }
+        let email = self.email.as_ref();
+        Some(LinkInputs {
+            kind: Some(self.kind),
+            message_id: email
+                .and_then(|e| e.message_id.as_deref())
+                .map(Cow::Borrowed),
+            in_reply_to: email.map(|e| borrow(&e.in_reply_to)).unwrap_or_default(),
+            references: email.map(|e| borrow(&e.references)).unwrap_or_default(),
+            parent: self.parent.as_deref().map(Cow::Borrowed),
+        })
+    }
+}
+
+/// [`links`] by index: `ids` in id order, `inputs[i]` what the links of `ids[i]` are computed
+/// from (`None`: neither an e-mail nor an attachment). The links of `ids[i]` are at `[i]`.
+///
+/// Over every published document, or only over the e-mails and attachments and the parents of
+/// attachments: the links are the same (a document with no inputs has links only as a parent).
+pub fn links_indexed(
+    ids: &[&str],
+    inputs: &[Option<&LinkInputs<'_>>],
+) -> Result<Vec<Links>, String> {
+    let n = ids.len();
     let mut by_message_id: HashMap<&str, usize> = HashMap::new();
-    for (i, d) in docs.iter().enumerate() {
-        if d.kind == Kind::Email
-            && let Some(mid) = d.email.as_ref().and_then(|e| e.message_id.as_deref())
+    for (i, d) in inputs.iter().enumerate() {
+        if let Some(d) = d
+            && d.kind == Some(Kind::Email)
+            && let Some(mid) = d.message_id.as_deref()
         {
             by_message_id.insert(mid, i);
         }
@@ -146,22 +175,17 @@ pub fn links_indexed(docs: &[DocLite<'_>]) -> Result<Vec<Links>, String> {
     let mut reply_to: Vec<Option<usize>> = vec![None; n];
     let mut attachments: Vec<Vec<usize>> = vec![Vec::new(); n];
     let mut replies: Vec<Vec<usize>> = vec![Vec::new(); n];
-    for (i, doc) in docs.iter().enumerate() {
-        if let Some(email) = &doc.email {
-            let resolve = |mid: &Cow<'_, str>| by_message_id.get(mid.as_ref()).copied();
-            reply_to[i] = email
-                .in_reply_to
-                .iter()
-                .filter_map(resolve)
-                .chain(email.references.iter().rev().filter_map(resolve))
-                .find(|p| docs[*p].id != doc.id);
-        }
+    for (i, doc) in inputs.iter().enumerate() {
+        let Some(doc) = doc else { continue };
+        let resolve = |mid: &Cow<'_, str>| by_message_id.get(mid.as_ref()).copied();
+        reply_to[i] = doc
+            .in_reply_to
+            .iter()
+            .filter_map(resolve)
+            .chain(doc.references.iter().rev().filter_map(resolve))
+            .find(|p| ids[*p] != ids[i]);
         if doc.parent.is_some() && index.is_empty() {
-            index = docs
-                .iter()
-                .enumerate()
-                .map(|(i, d)| (d.id.as_ref(), i))
-                .collect();
+            index = ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
         }
         // A parent that is not published (withdrawn) has no links to carry its attachments.
         if let Some(p) = doc.parent.as_deref().and_then(|p| index.get(p)) {
@@ -173,7 +197,7 @@ pub fn links_indexed(docs: &[DocLite<'_>]) -> Result<Vec<Links>, String> {
             replies[*p].push(i);
         }
     }
-    let id = |i: usize| DocId::new(&docs[i].id);
+    let id = |i: usize| DocId::new(ids[i]);
     let mut out = Vec::with_capacity(n);
     for i in 0..n {
         let mut links = Links::default();
@@ -317,9 +341,45 @@ mod tests {
             .iter()
             .map(|j| serde_json::from_str(j).expect("lite"))
             .collect();
-        let indexed = links_indexed(&lite).expect("links");
+        let ids: Vec<&str> = lite.iter().map(|d| d.id.as_ref()).collect();
+        let inputs: Vec<_> = lite.iter().map(DocLite::link_inputs).collect();
+        let inputs: Vec<_> = inputs.iter().map(Option::as_ref).collect();
+        let indexed = links_indexed(&ids, &inputs).expect("links");
         for (doc, l) in docs.iter().zip(&indexed) {
             assert_eq!(&by_id[&doc.id], l, "{}", doc.id);
+        }
+        // Over the e-mails and attachments and their parents only, from the stored inputs: the
+        // same links, and none for the rest.
+        let stored: Vec<Option<String>> = docs
+            .iter()
+            .map(|d| LinkInputs::of(d).map(|l| serde_json::to_string(&l).expect("json")))
+            .collect();
+        let parents: HashSet<&str> = docs
+            .iter()
+            .filter_map(|d| d.parent.as_ref())
+            .map(|p| p.as_str())
+            .collect();
+        let graph: Vec<usize> = (0..docs.len())
+            .filter(|&i| stored[i].is_some() || parents.contains(docs[i].id.as_str()))
+            .collect();
+        let graph_ids: Vec<&str> = graph.iter().map(|&i| docs[i].id.as_str()).collect();
+        let graph_inputs: Vec<Option<LinkInputs<'_>>> = graph
+            .iter()
+            .map(|&i| {
+                stored[i]
+                    .as_deref()
+                    .map(|j| serde_json::from_str(j).expect("inputs"))
+            })
+            .collect();
+        let graph_inputs: Vec<_> = graph_inputs.iter().map(Option::as_ref).collect();
+        let from_graph = links_indexed(&graph_ids, &graph_inputs).expect("links");
+        for (&i, l) in graph.iter().zip(&from_graph) {
+            assert_eq!(&indexed[i], l, "{}", docs[i].id);
+        }
+        for (i, l) in indexed.iter().enumerate() {
+            if !graph.contains(&i) {
+                assert_eq!(l, &Links::default(), "{}", docs[i].id);
+            }
         }
     }
 

@@ -315,7 +315,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             };
             let report = a.release(site, &Bar::new("release"))?;
             println!(
-                "release {}: {} documents ({} withdrawn), {} targets ({} new files), {} records rebuilt, {} of {} bins signed, in {:.1}s",
+                "release {}: {} documents ({} withdrawn), {} targets ({} new files), {} records rebuilt, {} of {} bins signed, in {:.1}s ({})",
                 report.version,
                 report.documents,
                 report.withdrawn,
@@ -324,7 +324,12 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 report.records_rebuilt,
                 report.bins_written,
                 report.bins_total,
-                started.elapsed().as_secs_f64()
+                started.elapsed().as_secs_f64(),
+                if report.from_changes {
+                    "from the changes since the last release"
+                } else {
+                    "from every document"
+                }
             );
             Ok(ExitCode::SUCCESS)
         }

@@ -45,6 +45,45 @@ fn kill_at_each_phase_of_a_release_keeps_the_previous_release() {
     }
 }
 
+/// Killed after its commit point but before the catalog records it: the new release stands, the
+/// catalog no longer describes the committed release, and the next release reads every document
+/// (a release from changes would miss what the killed one published).
+#[test]
+fn killed_after_its_commit_the_next_release_reads_every_document() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let archive = sample_release(tmp.path(), &[]);
+    add_more(&archive, &tmp.path().join("batch-0"), 5);
+    let mut child = spawn_until(
+        &["release", "--no-site", p(&archive)],
+        &[("SAMIZDAT_PAUSE_AT", "committed")],
+        "paused at committed",
+    );
+    child.kill().expect("kill -9");
+    child.wait().expect("wait");
+    verify_version(&archive, 2);
+    add_more(&archive, &tmp.path().join("batch-1"), 5);
+    let out = run(&["release", "--no-site", p(&archive)], 0);
+    assert!(
+        stdout(&out).contains("from every document"),
+        "{}",
+        stdout(&out)
+    );
+    verify_version(&archive, 3);
+    let out = verify_archive(&archive, &["note-4-txt"], 0);
+    assert!(
+        stdout(&out).contains("2 targets verified"),
+        "{}",
+        stdout(&out)
+    );
+    let out = run(&["release", "--no-site", p(&archive)], 0);
+    assert!(
+        stdout(&out).contains("from the changes since the last release")
+            && stdout(&out).contains(" 0 of "),
+        "{}",
+        stdout(&out)
+    );
+}
+
 #[test]
 fn kill_at_random_moments_of_a_release_keeps_a_valid_release() {
     let tmp = tempfile::tempdir().expect("tempdir");

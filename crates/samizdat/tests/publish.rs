@@ -333,3 +333,168 @@ fn demo_releases_the_sample_and_two_mirrors_sync_it() {
         );
     }
 }
+
+/// Every target of the committed release (name → sha256), walked from `timestamp.json`.
+fn release_targets(archive: &std::path::Path) -> std::collections::BTreeMap<String, String> {
+    let meta = archive.join("release/metadata");
+    let read = |name: &str| -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(meta.join(name)).expect(name)).expect(name)
+    };
+    let timestamp = read("timestamp.json");
+    let version = &timestamp["signed"]["meta"]["snapshot.json"]["version"];
+    let snapshot = read(&format!("{version}.snapshot.json"));
+    let mut out = std::collections::BTreeMap::new();
+    let mut roles = vec!["targets".to_string()];
+    while let Some(role) = roles.pop() {
+        let version = &snapshot["signed"]["meta"][format!("{role}.json")]["version"];
+        let file = read(&format!("{version}.{role}.json"));
+        for (name, info) in file["signed"]["targets"].as_object().expect("targets") {
+            let sha = info["hashes"]["sha256"]
+                .as_str()
+                .expect("sha256")
+                .to_owned();
+            assert!(out.insert(name.clone(), sha).is_none(), "{name} twice");
+        }
+        if let Some(delegated) = file["signed"]["delegations"]["roles"].as_array() {
+            roles.extend(
+                delegated
+                    .iter()
+                    .map(|d| d["name"].as_str().expect("name").to_owned()),
+            );
+        }
+    }
+    out
+}
+
+/// A release made from the changes since the last one publishes exactly the targets a full
+/// release does, through new threads (a message arriving that older ones answer), attachments,
+/// changed and renamed originals, withdrawals and the reader site; and a release with nothing new
+/// signs nothing.
+#[test]
+fn a_release_from_changes_publishes_what_a_full_release_does() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let docs = tmp.path().join("docs");
+    let (changes, full) = (tmp.path().join("changes"), tmp.path().join("full"));
+    for archive in [&changes, &full] {
+        run(&["init", p(archive)], 0);
+    }
+    let write = |rel: &str, text: &str| {
+        let path = docs.join(rel);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(path, text).expect("write");
+    };
+    let mail = |id: &str, reply_to: &str, refs: &str, subject: &str| {
+        let mut text = format!(
+            "From: Ana <ana@example.org>\r\nTo: Ben <ben@example.org>\r\nSubject: {subject}\r\n\
+Date: Tue, 4 May 2010 09:{:02}:00 +0200\r\nMessage-ID: <{id}@example.org>\r\n",
+            id.len() + subject.len()
+        );
+        if !reply_to.is_empty() {
+            text.push_str(&format!("In-Reply-To: <{reply_to}@example.org>\r\n"));
+        }
+        if !refs.is_empty() {
+            text.push_str(&format!("References: {refs}\r\n"));
+        }
+        text.push_str(&format!("\r\n{subject}, and the seals of berth 7.\r\n"));
+        text
+    };
+    let attachment = |id: &str| {
+        format!(
+            "From: Ana <ana@example.org>\r\nSubject: Scan {id}\r\nMessage-ID: <{id}@example.org>\r\n\
+MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\n\
+Content-Type: text/plain\r\n\r\nThe scan.\r\n--b\r\nContent-Type: application/octet-stream\r\n\
+Content-Disposition: attachment; filename=\"scan.bin\"\r\n\r\nBYTES {id}\r\n--b--\r\n"
+        )
+    };
+    let release_both = |label: &str| {
+        run(&["add", p(&changes), p(&docs)], 0);
+        run(&["add", p(&full), p(&docs)], 0);
+        let from_changes = run(&["release", p(&changes)], 0);
+        assert!(
+            stdout(&from_changes).contains("from the changes since the last release")
+                || label == "first",
+            "{label}: {}",
+            stdout(&from_changes)
+        );
+        let out = samizdat()
+            .env("SAMIZDAT_FULL_RELEASE", "1")
+            .args(["release", p(&full)])
+            .output()
+            .expect("release");
+        assert!(out.status.success(), "{}", stderr(&out));
+        let (mut a, mut b) = (release_targets(&changes), release_targets(&full));
+        // The tombstones carry the time of each withdrawal: only their presence compares.
+        for targets in [&mut a, &mut b] {
+            if let Some(sha) = targets.get_mut("_withdrawn.json") {
+                sha.clear();
+            }
+        }
+        let only_a: Vec<_> = a.iter().filter(|(n, s)| b.get(*n) != Some(s)).collect();
+        let only_b: Vec<_> = b.iter().filter(|(n, s)| a.get(*n) != Some(s)).collect();
+        assert!(
+            only_a.is_empty() && only_b.is_empty(),
+            "{label}: from changes only {only_a:?}\nfull only {only_b:?}"
+        );
+        assert!(a.len() > 10, "{label}: {} targets", a.len());
+        stdout(&from_changes)
+    };
+
+    // 1. A thread whose first message is missing, notes, a JSON Lines row with an original.
+    write(
+        "mail/b1.eml",
+        &mail("b1", "b0", "<b0@example.org>", "Berth 7"),
+    );
+    write(
+        "mail/b2.eml",
+        &mail(
+            "b2",
+            "b1",
+            "<b0@example.org> <b1@example.org>",
+            "Re: Berth 7",
+        ),
+    );
+    write("notes/one.txt", "The first note.\n");
+    write("notes/two.md", "# Two\n\nThe second note.\n");
+    write("orig/c1.txt", "Cable one, as sent.\n");
+    write(
+        "rows.jsonl",
+        "{\"id\":\"cable-1\",\"title\":\"Cable one\",\"body\":\"Cable one.\",\"path\":\"orig/c1.txt\"}\n",
+    );
+    release_both("first");
+
+    // 2. The missing first message arrives (both older ones now hang under it), a message
+    // with an attachment, a new note; a note changes.
+    write("mail/b0.eml", &mail("b0", "", "", "Berth 7 inspection"));
+    write("mail/scan.eml", &attachment("scan1"));
+    write("notes/three.txt", "The third note.\n");
+    write("notes/one.txt", "The first note, corrected.\n");
+    release_both("thread root arrives");
+
+    // 3. The row's original changes name and kind.
+    write("orig/c1.md", "# Cable one\n\nAs sent.\n");
+    write(
+        "rows.jsonl",
+        "{\"id\":\"cable-1\",\"title\":\"Cable one\",\"body\":\"Cable one.\",\"path\":\"orig/c1.md\"}\n",
+    );
+    release_both("renamed original");
+
+    // 4. Withdrawals: the middle of the thread, the message with the attachment, a note.
+    let mail_id = |mid: &str| {
+        use sha2::Digest;
+        format!("m-{}", &hex::encode(sha2::Sha256::digest(mid))[..16])
+    };
+    for archive in [&changes, &full] {
+        for id in [
+            mail_id("b1@example.org"),
+            mail_id("scan1@example.org"),
+            "notes-two-md".into(),
+        ] {
+            run(&["withdraw", p(archive), &id, "--reason", "asked"], 0);
+        }
+    }
+    release_both("withdrawn");
+
+    // 5. Nothing new: nothing signed anew but the snapshot and timestamp.
+    let out = release_both("nothing new");
+    assert!(out.contains(" 0 of "), "{out}");
+}
