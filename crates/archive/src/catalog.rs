@@ -71,6 +71,7 @@ CREATE INDEX IF NOT EXISTS documents_gen ON documents(gen);
 CREATE INDEX IF NOT EXISTS documents_linked ON documents(id) WHERE links_in IS NOT NULL;
 CREATE INDEX IF NOT EXISTS records_unplaced ON records(id) WHERE placed = 0;
 CREATE INDEX IF NOT EXISTS records_linked ON records(id) WHERE links <> '{}';
+CREATE INDEX IF NOT EXISTS documents_withdrawn ON documents(id) WHERE withdrawn_reason IS NOT NULL;
 ";
 
 /// Columns added after the first schema, with their definitions: `open` adds those missing, so
@@ -480,9 +481,11 @@ impl Catalog {
             }))
     }
 
+    /// Published documents: all but the withdrawn (two index counts, not a scan of every row).
     pub fn count(&self) -> Result<u64> {
         let n: i64 = self.conn.query_row(
-            "SELECT count(*) FROM documents WHERE withdrawn_reason IS NULL",
+            "SELECT (SELECT count(*) FROM documents)
+             - (SELECT count(*) FROM documents WHERE withdrawn_reason IS NOT NULL)",
             [],
             |r| r.get(0),
         )?;

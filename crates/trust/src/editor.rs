@@ -564,55 +564,76 @@ fn write_simple_targets(out: &mut Vec<u8>, targets: &BTreeMap<String, TargetInfo
 /// documents a release after a 1% change reads ~35 MB of bins); `None` for anything else, which
 /// the caller then parses as JSON.
 fn read_simple_targets(raw: &str) -> Option<BTreeMap<String, TargetInfo>> {
-    fn expect(rest: &mut &[u8], what: &[u8]) -> Option<()> {
-        *rest = rest.strip_prefix(what)?;
-        Some(())
+    const HASHES: &[u8] = br#"":{"hashes":{"sha256":""#;
+    const LENGTH: &[u8] = br#""},"length":"#;
+    let bytes = raw.as_bytes();
+    let mut at = 1;
+    if bytes.first() != Some(&b'{') {
+        return None;
     }
-    let mut rest = raw.as_bytes();
-    let mut targets = BTreeMap::new();
-    expect(&mut rest, b"{")?;
-    if rest == b"}" {
-        return Some(targets);
+    if &bytes[at..] == b"}" {
+        return Some(BTreeMap::new());
     }
+    // Sorted and without duplicates as canonical JSON has them, checked below: the map is then
+    // built in one pass rather than by inserts.
+    let mut entries: Vec<(String, TargetInfo)> = Vec::with_capacity(bytes.len() / 120);
     loop {
-        expect(&mut rest, b"\"")?;
-        let end = rest.iter().position(|&b| b == b'"')?;
-        let name = std::str::from_utf8(&rest[..end]).ok()?;
-        if !plain(name) {
+        if bytes.get(at) != Some(&b'"') {
             return None;
         }
-        rest = &rest[end + 1..];
-        expect(&mut rest, br#":{"hashes":{"sha256":""#)?;
-        let mut sha256 = [0u8; 32];
-        hex::decode_to_slice(rest.get(..64)?, &mut sha256).ok()?;
-        if rest[..64].iter().any(u8::is_ascii_uppercase) {
-            return None;
-        }
-        rest = &rest[64..];
-        expect(&mut rest, br#""},"length":"#)?;
-        let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
-        if digits == 0 || (digits > 1 && rest[0] == b'0') {
-            return None;
-        }
-        let length: u64 = std::str::from_utf8(&rest[..digits]).ok()?.parse().ok()?;
-        rest = &rest[digits..];
-        expect(&mut rest, b"}")?;
-        let info = TargetInfo {
-            length,
-            hashes: Hashes {
-                sha256: Digest(sha256),
-            },
-            custom: None,
-        };
-        if let Some((last, _)) = targets.last_key_value()
-            && last.as_str() >= name
+        let start = at + 1;
+        let end = start + bytes[start..].iter().position(|&b| b == b'"')?;
+        // A quote is ASCII, so both ends are character boundaries of `raw`.
+        let name = &raw[start..end];
+        if !plain(name)
+            || entries
+                .last()
+                .is_some_and(|(last, _)| last.as_str() >= name)
         {
             return None;
         }
-        targets.insert(name.to_string(), info);
-        match rest {
-            [b'}'] => return Some(targets),
-            [b',', more @ ..] => rest = more,
+        at = end;
+        if !bytes[at..].starts_with(HASHES) {
+            return None;
+        }
+        at += HASHES.len();
+        let hex = bytes.get(at..at + 64)?;
+        if hex.iter().any(u8::is_ascii_uppercase) {
+            return None;
+        }
+        let mut sha256 = [0u8; 32];
+        hex::decode_to_slice(hex, &mut sha256).ok()?;
+        at += 64;
+        if !bytes[at..].starts_with(LENGTH) {
+            return None;
+        }
+        at += LENGTH.len();
+        let digits = bytes[at..]
+            .iter()
+            .take_while(|b| b.is_ascii_digit())
+            .count();
+        if digits == 0 || (digits > 1 && bytes[at] == b'0') {
+            return None;
+        }
+        let length: u64 = raw[at..at + digits].parse().ok()?;
+        at += digits;
+        if bytes.get(at) != Some(&b'}') {
+            return None;
+        }
+        at += 1;
+        entries.push((
+            name.to_string(),
+            TargetInfo {
+                length,
+                hashes: Hashes {
+                    sha256: Digest(sha256),
+                },
+                custom: None,
+            },
+        ));
+        match &bytes[at..] {
+            b"}" => return Some(entries.into_iter().collect()),
+            [b',', ..] => at += 1,
             _ => return None,
         }
     }
