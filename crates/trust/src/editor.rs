@@ -22,6 +22,7 @@ use crate::bins::BinLayout;
 use crate::cjson;
 use crate::error::{Error, ErrorKind, Result};
 use crate::keys::{PublicKey, SigningKey};
+use crate::leaf::{plain, read_simple_targets, simple_targets, write_simple_targets};
 use crate::schema::{
     DelegatedRole, Delegations, Digest, Hashes, MetaFile, RoleKeys, RoleType, Root, SNAPSHOT_META,
     SPEC_VERSION, Signature, Signed, Snapshot, TargetInfo, TargetName, Targets, Timestamp,
@@ -525,118 +526,6 @@ fn sign_targets(document: &Targets, signer: &SigningKey) -> Result<Vec<u8>> {
     file.extend_from_slice(&canonical);
     file.push(b'}');
     Ok(file)
-}
-
-/// Whether JSON writes `text` as it is, between quotes (no escapes).
-fn plain(text: &str) -> bool {
-    !text.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\')
-}
-
-/// Whether [`write_simple_targets`] can write `targets`: no `custom`, plain names.
-fn simple_targets(targets: &BTreeMap<String, TargetInfo>) -> bool {
-    targets
-        .iter()
-        .all(|(name, info)| info.custom.is_none() && plain(name))
-}
-
-/// Appends the canonical JSON of a `targets` object that [`simple_targets`] accepts.
-fn write_simple_targets(out: &mut Vec<u8>, targets: &BTreeMap<String, TargetInfo>) {
-    out.push(b'{');
-    for (index, (name, info)) in targets.iter().enumerate() {
-        if index > 0 {
-            out.push(b',');
-        }
-        out.push(b'"');
-        out.extend_from_slice(name.as_bytes());
-        out.extend_from_slice(br#"":{"hashes":{"sha256":""#);
-        let mut hex = [0u8; 64];
-        // Cannot fail: the buffer is exactly twice the digest.
-        let _ = hex::encode_to_slice(info.hashes.sha256.0, &mut hex);
-        out.extend_from_slice(&hex);
-        out.extend_from_slice(br#""},"length":"#);
-        out.extend_from_slice(info.length.to_string().as_bytes());
-        out.push(b'}');
-    }
-    out.push(b'}');
-}
-
-/// Reads back what [`write_simple_targets`] wrote, without a general JSON parser (at 250,000
-/// documents a release after a 1% change reads ~35 MB of bins); `None` for anything else, which
-/// the caller then parses as JSON.
-fn read_simple_targets(raw: &str) -> Option<BTreeMap<String, TargetInfo>> {
-    const HASHES: &[u8] = br#"":{"hashes":{"sha256":""#;
-    const LENGTH: &[u8] = br#""},"length":"#;
-    let bytes = raw.as_bytes();
-    let mut at = 1;
-    if bytes.first() != Some(&b'{') {
-        return None;
-    }
-    if &bytes[at..] == b"}" {
-        return Some(BTreeMap::new());
-    }
-    // Sorted and without duplicates as canonical JSON has them, checked below: the map is then
-    // built in one pass rather than by inserts.
-    let mut entries: Vec<(String, TargetInfo)> = Vec::with_capacity(bytes.len() / 120);
-    loop {
-        if bytes.get(at) != Some(&b'"') {
-            return None;
-        }
-        let start = at + 1;
-        let end = start + bytes[start..].iter().position(|&b| b == b'"')?;
-        // A quote is ASCII, so both ends are character boundaries of `raw`.
-        let name = &raw[start..end];
-        if !plain(name)
-            || entries
-                .last()
-                .is_some_and(|(last, _)| last.as_str() >= name)
-        {
-            return None;
-        }
-        at = end;
-        if !bytes[at..].starts_with(HASHES) {
-            return None;
-        }
-        at += HASHES.len();
-        let hex = bytes.get(at..at + 64)?;
-        if hex.iter().any(u8::is_ascii_uppercase) {
-            return None;
-        }
-        let mut sha256 = [0u8; 32];
-        hex::decode_to_slice(hex, &mut sha256).ok()?;
-        at += 64;
-        if !bytes[at..].starts_with(LENGTH) {
-            return None;
-        }
-        at += LENGTH.len();
-        let digits = bytes[at..]
-            .iter()
-            .take_while(|b| b.is_ascii_digit())
-            .count();
-        if digits == 0 || (digits > 1 && bytes[at] == b'0') {
-            return None;
-        }
-        let length: u64 = raw[at..at + digits].parse().ok()?;
-        at += digits;
-        if bytes.get(at) != Some(&b'}') {
-            return None;
-        }
-        at += 1;
-        entries.push((
-            name.to_string(),
-            TargetInfo {
-                length,
-                hashes: Hashes {
-                    sha256: Digest(sha256),
-                },
-                custom: None,
-            },
-        ));
-        match &bytes[at..] {
-            b"}" => return Some(entries.into_iter().collect()),
-            [b',', ..] => at += 1,
-            _ => return None,
-        }
-    }
 }
 
 /// Signs `signed` with each of `signers` (one signature per distinct key): the bytes of the

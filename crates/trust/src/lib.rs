@@ -23,6 +23,7 @@ pub mod client;
 pub mod editor;
 mod error;
 pub mod keys;
+pub mod leaf;
 pub mod schema;
 pub mod verify;
 

@@ -22,6 +22,8 @@ pub struct Envelope {
     signatures: Vec<Signature>,
     signed: Value,
     canonical_signed: Vec<u8>,
+    /// A leaf targets role read by [`crate::leaf`] (then `signed` is not used).
+    leaf: Option<crate::schema::Targets>,
 }
 
 impl Envelope {
@@ -49,7 +51,42 @@ impl Envelope {
             signatures,
             signed,
             canonical_signed,
+            leaf: None,
         })
+    }
+
+    /// [`Self::parse`] for a targets role, with a shorter road for a leaf bin in the exact
+    /// canonical form [`crate::leaf`] describes: its `signed` bytes are then the canonical form
+    /// the signatures cover, and are read straight into the typed role (at 250,000 documents a
+    /// mirror's sync verifies ~1,200 bins of ~30 KB; through `Value` this was most of its time).
+    /// Anything else takes the general road; both give the same result.
+    pub fn parse_targets(file: &str, bytes: &[u8]) -> Result<Self> {
+        #[derive(serde::Deserialize)]
+        struct Outer<'a> {
+            signatures: Vec<Signature>,
+            #[serde(borrow)]
+            signed: &'a serde_json::value::RawValue,
+        }
+        if let Ok(outer) = serde_json::from_slice::<Outer<'_>>(bytes)
+            && let Some(leaf) = crate::leaf::read_canonical_leaf(outer.signed.get())
+        {
+            return Ok(Self {
+                file: file.to_string(),
+                signatures: outer.signatures,
+                signed: Value::Null,
+                canonical_signed: outer.signed.get().as_bytes().to_vec(),
+                leaf: Some(leaf),
+            });
+        }
+        Self::parse(file, bytes)
+    }
+
+    /// The targets role (call after [`Self::verify_threshold`]), checked as [`Self::into_typed`].
+    pub fn into_targets(self) -> Result<crate::schema::Targets> {
+        match self.leaf {
+            Some(leaf) => check_typed(&self.file, leaf, RoleType::Targets),
+            None => self.into_typed(RoleType::Targets),
+        }
     }
 
     /// Checks that at least `threshold` distinct keys among `keyids` (looked up in `keys`) signed.
@@ -123,6 +160,7 @@ impl Envelope {
             signatures: Vec::new(),
             signed: self.signed.clone(),
             canonical_signed: Vec::new(),
+            leaf: None,
         }
         .into_typed(expected)
     }
@@ -137,37 +175,42 @@ impl Envelope {
                 format!("{file}: bad {}: {error}", expected.as_str()),
             )
         })?;
-        if typed.role_type() != expected {
-            return Err(Error::new(
-                ErrorKind::Malformed,
-                format!(
-                    "{file}: _type is {:?}, expected {:?}",
-                    typed.role_type().as_str(),
-                    expected.as_str()
-                ),
-            ));
-        }
-        let parts: Vec<&str> = typed.spec_version().split('.').collect();
-        let numeric = parts
-            .iter()
-            .all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()));
-        if parts.len() != 3 || !numeric || parts[0] != "1" {
-            return Err(Error::new(
-                ErrorKind::Malformed,
-                format!(
-                    "{file}: spec_version {:?} is not 1.x.y",
-                    typed.spec_version()
-                ),
-            ));
-        }
-        if typed.version() == 0 {
-            return Err(Error::new(
-                ErrorKind::Malformed,
-                format!("{file}: version 0"),
-            ));
-        }
-        Ok(typed)
+        check_typed(&file, typed, expected)
     }
+}
+
+/// `_type`, `spec_version` (major 1, as python-tuf) and `version` ≥ 1.
+fn check_typed<T: Versioned>(file: &str, typed: T, expected: RoleType) -> Result<T> {
+    if typed.role_type() != expected {
+        return Err(Error::new(
+            ErrorKind::Malformed,
+            format!(
+                "{file}: _type is {:?}, expected {:?}",
+                typed.role_type().as_str(),
+                expected.as_str()
+            ),
+        ));
+    }
+    let parts: Vec<&str> = typed.spec_version().split('.').collect();
+    let numeric = parts
+        .iter()
+        .all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()));
+    if parts.len() != 3 || !numeric || parts[0] != "1" {
+        return Err(Error::new(
+            ErrorKind::Malformed,
+            format!(
+                "{file}: spec_version {:?} is not 1.x.y",
+                typed.spec_version()
+            ),
+        ));
+    }
+    if typed.version() == 0 {
+        return Err(Error::new(
+            ErrorKind::Malformed,
+            format!("{file}: version 0"),
+        ));
+    }
+    Ok(typed)
 }
 
 /// What every metadata document has.

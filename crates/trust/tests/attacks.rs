@@ -7,7 +7,7 @@
 //! checked for its [`ErrorKind`] and for a message naming the file involved.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::Read;
 use std::path::PathBuf;
 
@@ -992,4 +992,115 @@ fn adding_one_target_re_signs_one_bin() {
         client.fetch_target(&target(&added.0)).expect("fetch new"),
         added.1
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// 16. A mirror's incremental walk.
+
+/// `all_targets_since` marks a target unchanged exactly when the earlier release resolved it to
+/// the same entry: new and changed targets are not marked, the rest are, whether their bin
+/// changed or not; with a lying listing for a changed bin, its targets are not marked.
+#[test]
+fn targets_since_an_earlier_release_are_marked_unchanged_exactly() {
+    let repo = Repo::new();
+    let mut documents = documents(3_000);
+    repo.release(&documents);
+    let snapshot_1: serde_json::Value =
+        serde_json::from_slice(&repo.read_metadata("1.snapshot.json")).expect("snapshot");
+    let previous: BTreeMap<String, trust::schema::MetaFile> =
+        serde_json::from_value(snapshot_1["signed"]["meta"].clone()).expect("meta");
+    documents[7].1 = b"changed".to_vec();
+    documents.push(("new-one.json".into(), b"new".to_vec()));
+    documents.push(("new-two.pdf".into(), b"new too".to_vec()));
+    let release_2 = repo.release(&documents);
+    assert!(release_2.bins_written > 0 && release_2.bins_written < release_2.bins_total);
+    let metadata = repo.metadata_dir();
+    let listing = |role: &str, version: u64| {
+        let bytes = std::fs::read(metadata.join(format!("{version}.{role}.json"))).ok()?;
+        trust::leaf::read_listing(&bytes)
+    };
+    let transport = DirTransport::new(repo.dir.path());
+    let mut client =
+        Client::load(&repo.root_json, &transport, repo.options()).expect("load release 2");
+    let all = client
+        .all_targets_since(&previous, &listing)
+        .expect("targets");
+    assert_eq!(all.len(), documents.len());
+    let mut changed: Vec<&str> = all
+        .iter()
+        .filter(|t| !t.unchanged)
+        .map(|t| t.name.as_str())
+        .collect();
+    changed.sort_unstable();
+    assert_eq!(changed, ["doc-00007.pdf", "new-one.json", "new-two.pdf"]);
+    for t in &all {
+        let bytes = &documents
+            .iter()
+            .find(|(n, _)| n == t.name.as_str())
+            .expect("doc")
+            .1;
+        assert_eq!(t.info.hashes.sha256, Digest::of(bytes), "{}", t.name);
+    }
+
+    // A listing that lies (says every changed bin listed nothing): nothing in those bins is
+    // taken as held, whatever the rest.
+    let mut client =
+        Client::load(&repo.root_json, &transport, repo.options()).expect("load release 2");
+    let empty = |_: &str, _: u64| Some(BTreeMap::new());
+    let all = client
+        .all_targets_since(&previous, &empty)
+        .expect("targets");
+    let marked = all.iter().filter(|t| t.unchanged).count();
+    assert!(marked < documents.len() - 3, "{marked}");
+    assert!(
+        all.iter()
+            .filter(|t| t.name.as_str().starts_with("new-"))
+            .all(|t| !t.unchanged)
+    );
+}
+
+/// A leaf bin reformatted (same content, signed over the same canonical form, written with
+/// spaces) verifies the same way as the file as written: the shorter road for files in the exact
+/// canonical form gives what the general one does, and the general one still takes the rest.
+#[test]
+fn a_bin_not_in_canonical_form_still_verifies_the_same() {
+    let repo = Repo::new();
+    let documents = documents(300);
+    repo.release(&documents);
+    let snapshot: serde_json::Value =
+        serde_json::from_slice(&repo.read_metadata("1.snapshot.json")).expect("snapshot");
+    let leaf = snapshot["signed"]["meta"]
+        .as_object()
+        .expect("meta")
+        .keys()
+        .find(|k| k.starts_with("bin-"))
+        .expect("a leaf")
+        .clone();
+    let file = format!("1.{leaf}");
+    let original = repo.read_metadata(&file);
+    let value: serde_json::Value = serde_json::from_slice(&original).expect("json");
+    let pretty = serde_json::to_vec_pretty(&value).expect("pretty");
+    assert_ne!(pretty, original);
+
+    let fetch = |bytes: Vec<u8>| {
+        repo.write_metadata(&file, &bytes);
+        let transport = DirTransport::new(repo.dir.path());
+        let mut client = Client::load(&repo.root_json, &transport, repo.options()).expect("load");
+        client.all_targets().expect("all targets")
+    };
+    let canonical = fetch(original.clone());
+    assert_eq!(canonical.len(), documents.len());
+    assert_eq!(fetch(pretty), canonical);
+    // Tampered in the canonical form: the signature no longer holds.
+    let original = String::from_utf8(original).expect("utf-8");
+    let tampered = original.replacen("\"length\":2", "\"length\":9", 1);
+    assert_ne!(tampered, original);
+    let tampered = tampered.into_bytes();
+    repo.write_metadata(&file, &tampered);
+    let transport = DirTransport::new(repo.dir.path());
+    let mut client = Client::load(&repo.root_json, &transport, repo.options()).expect("load");
+    match client.all_targets() {
+        Ok(all) => panic!("a tampered leaf gave {} targets", all.len()),
+        Err(error) => assert_eq!(error.kind(), ErrorKind::BadSignature, "{error}"),
+    }
 }
