@@ -997,11 +997,11 @@ fn adding_one_target_re_signs_one_bin() {
 // ---------------------------------------------------------------------------------------------
 // 16. A mirror's incremental walk.
 
-/// `all_targets_since` marks a target unchanged exactly when the earlier release resolved it to
-/// the same entry: new and changed targets are not marked, the rest are, whether their bin
-/// changed or not; with a lying listing for a changed bin, its targets are not marked.
+/// `targets_changed_since` gives exactly the targets an earlier release did not resolve the same
+/// way (new, changed), not those only removed, and none of the rest; with a listing that knows
+/// nothing of the earlier bins, every target of a changed bin.
 #[test]
-fn targets_since_an_earlier_release_are_marked_unchanged_exactly() {
+fn targets_changed_since_an_earlier_release_are_exactly_the_new_ones() {
     let repo = Repo::new();
     let mut documents = documents(3_000);
     repo.release(&documents);
@@ -1010,6 +1010,7 @@ fn targets_since_an_earlier_release_are_marked_unchanged_exactly() {
     let previous: BTreeMap<String, trust::schema::MetaFile> =
         serde_json::from_value(snapshot_1["signed"]["meta"].clone()).expect("meta");
     documents[7].1 = b"changed".to_vec();
+    documents.remove(3);
     documents.push(("new-one.json".into(), b"new".to_vec()));
     documents.push(("new-two.pdf".into(), b"new too".to_vec()));
     let release_2 = repo.release(&documents);
@@ -1022,40 +1023,53 @@ fn targets_since_an_earlier_release_are_marked_unchanged_exactly() {
     let transport = DirTransport::new(repo.dir.path());
     let mut client =
         Client::load(&repo.root_json, &transport, repo.options()).expect("load release 2");
-    let all = client
-        .all_targets_since(&previous, &listing)
-        .expect("targets");
-    assert_eq!(all.len(), documents.len());
-    let mut changed: Vec<&str> = all
-        .iter()
-        .filter(|t| !t.unchanged)
-        .map(|t| t.name.as_str())
-        .collect();
-    changed.sort_unstable();
-    assert_eq!(changed, ["doc-00007.pdf", "new-one.json", "new-two.pdf"]);
-    for t in &all {
+    let changed = client
+        .targets_changed_since(&previous, &listing)
+        .expect("targets")
+        .expect("the same delegations");
+    let mut names: Vec<&str> = changed.iter().map(|(name, _)| name.as_str()).collect();
+    names.sort_unstable();
+    assert_eq!(names, ["doc-00007.pdf", "new-one.json", "new-two.pdf"]);
+    for (name, info) in &changed {
         let bytes = &documents
             .iter()
-            .find(|(n, _)| n == t.name.as_str())
+            .find(|(n, _)| n == name.as_str())
             .expect("doc")
             .1;
-        assert_eq!(t.info.hashes.sha256, Digest::of(bytes), "{}", t.name);
+        assert_eq!(info.hashes.sha256, Digest::of(bytes), "{name}");
     }
+    assert_eq!(client.listed_targets(), documents.len());
 
-    // A listing that lies (says every changed bin listed nothing): nothing in those bins is
-    // taken as held, whatever the rest.
+    // A listing that knows nothing: every target of every changed bin, and still only targets.
     let mut client =
         Client::load(&repo.root_json, &transport, repo.options()).expect("load release 2");
-    let empty = |_: &str, _: u64| Some(BTreeMap::new());
-    let all = client
-        .all_targets_since(&previous, &empty)
-        .expect("targets");
-    let marked = all.iter().filter(|t| t.unchanged).count();
-    assert!(marked < documents.len() - 3, "{marked}");
+    let unknown = |_: &str, _: u64| None;
+    let changed = client
+        .targets_changed_since(&previous, &unknown)
+        .expect("targets")
+        .expect("the same delegations");
     assert!(
-        all.iter()
-            .filter(|t| t.name.as_str().starts_with("new-"))
-            .all(|t| !t.unchanged)
+        changed.len() > 3 && changed.len() < documents.len(),
+        "{}",
+        changed.len()
+    );
+    let all = client.all_targets().expect("all");
+    assert!(changed.iter().all(|t| all.contains(t)));
+    assert!(
+        changed
+            .iter()
+            .any(|(name, _)| name.as_str() == "new-two.pdf")
+    );
+
+    // Against a release with other delegations (none at all: no earlier release): not from
+    // changes.
+    let mut client =
+        Client::load(&repo.root_json, &transport, repo.options()).expect("load release 2");
+    assert!(
+        client
+            .targets_changed_since(&BTreeMap::new(), &listing)
+            .expect("targets")
+            .is_none()
     );
 }
 
