@@ -99,7 +99,7 @@ pub struct Builder<'a> {
     facets: [HashMap<String, Vec<u32>>; 4],
     block: Vec<serde_json::Value>,
     blocks: Vec<Hash>,
-    files: Files,
+    files: Files<'a>,
 }
 
 impl<'a> Builder<'a> {
@@ -120,6 +120,13 @@ impl<'a> Builder<'a> {
             blocks: Vec::new(),
             files: Files::default(),
         }
+    }
+
+    /// Hands each file to `sink` as soon as it is written, instead of keeping it for
+    /// [`SearchIndex::files`] (then empty): at 250,000 documents the index is ~250 MB, which a
+    /// release need not hold all at once.
+    pub fn on_file(&mut self, sink: impl FnMut(SearchFile) -> Result<(), String> + 'a) {
+        self.files.sink = Some(Box::new(sink));
     }
 
     /// Calls `progress` as documents are indexed and terms written.
@@ -337,6 +344,7 @@ impl<'a> Builder<'a> {
         );
         Ok(SearchIndex {
             files: self.files.files,
+            modules: vec![Files::path("assets/search-engine.", "js", &engine)],
             script,
             root: root_path,
             style: Some(style_path),
@@ -536,12 +544,13 @@ fn hex(hash: &[u8]) -> String {
 
 /// The output files, named by content hash; two different contents under one name fail the build.
 #[derive(Default)]
-struct Files {
+struct Files<'a> {
     files: Vec<SearchFile>,
     seen: HashMap<String, [u8; 32]>,
+    sink: Option<Box<dyn FnMut(SearchFile) -> Result<(), String> + 'a>>,
 }
 
-impl Files {
+impl Files<'_> {
     fn add(&mut self, prefix: &str, ext: &str, bytes: Vec<u8>) -> Result<Hash, String> {
         let digest: [u8; 32] = Sha256::digest(&bytes).into();
         let mut hash = [0u8; HASH_BYTES];
@@ -556,7 +565,11 @@ impl Files {
             }
             None => {
                 self.seen.insert(path.clone(), digest);
-                self.files.push(SearchFile { path, bytes });
+                let file = SearchFile { path, bytes };
+                match &mut self.sink {
+                    Some(sink) => sink(file)?,
+                    None => self.files.push(file),
+                }
             }
         }
         Ok(hash)

@@ -78,6 +78,8 @@ pub struct SearchIndex {
     pub files: Vec<SearchFile>,
     /// Site-relative path of the client module to load, e.g. "assets/search.1a2b3c4d5e6f.js".
     pub script: String,
+    /// Site-relative paths of the modules `script` imports (to preload them with it).
+    pub modules: Vec<String>,
     /// Site-relative path of the index root file (the `data-root` of `#search-ui`).
     pub root: String,
     /// Site-relative path of the client's small stylesheet; the client also links it itself.

@@ -476,14 +476,8 @@ fn search_page(ctx: &Context<'_>, index: &search::SearchIndex) -> String {
     // Everything the first query needs, asked for at once rather than one after the other
     // (page → client → engine → stylesheet → index root).
     let mut head = format!("<script type=\"module\" src=\"../{script}\"></script>\n");
-    for file in &index.files {
-        if file.path.starts_with("assets/") && file.path.ends_with(".js") && file.path != *script {
-            let _ = writeln!(
-                head,
-                "<link rel=\"modulepreload\" href=\"../{}\">",
-                file.path
-            );
-        }
+    for module in &index.modules {
+        let _ = writeln!(head, "<link rel=\"modulepreload\" href=\"../{module}\">");
     }
     if let Some(style) = &index.style {
         let _ = writeln!(head, "<link rel=\"stylesheet\" href=\"../{style}\">");

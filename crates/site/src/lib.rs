@@ -231,7 +231,24 @@ impl Site for ReaderSite {
             }
             out
         });
-        let index = search::build(stream)?;
+        // Index files go to the store as the builder writes them (at 250,000 documents they are
+        // ~250 MB, not held until the end).
+        let index_files: Mutex<Vec<SiteFile>> = Mutex::new(Vec::new());
+        let index = {
+            let mut builder = search::Builder::new(search::Config::default());
+            builder.on_file(|file| {
+                let stored = put(store, file.path, &file.bytes)?;
+                index_files
+                    .lock()
+                    .map_err(|_| "site: storing the index failed".to_owned())?
+                    .push(stored);
+                Ok(())
+            });
+            for doc in stream {
+                builder.add(doc)?;
+            }
+            builder.finish()?
+        };
         input.progress.finish();
         if std::env::var_os("SAMIZDAT_TIMINGS").is_some() {
             eprintln!(
@@ -259,6 +276,11 @@ impl Site for ReaderSite {
             .into_inner()
             .map_err(|_| "site: a page failed".to_owned())?
             .save(input.cache_dir)?;
+        files.extend(
+            index_files
+                .into_inner()
+                .map_err(|_| "site: storing the index failed".to_owned())?,
+        );
         for f in &index.files {
             files.push(put(store, f.path.clone(), &f.bytes)?);
         }

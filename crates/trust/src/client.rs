@@ -31,13 +31,24 @@ pub trait Transport {
     fn fetch(&self, path: &str, max_len: u64) -> Result<Vec<u8>, FetchError>;
     /// Where this transport reads from, for error messages.
     fn describe(&self) -> String;
-    /// Several files at once (`(path, max_len)` each), answers in the same order: one after the
-    /// other unless a transport does better (a mirror asks a peer for ~1,200 bins per release).
-    fn fetch_many(&self, requests: &[(String, u64)]) -> Vec<Result<Vec<u8>, FetchError>> {
-        requests
+    /// Several files at once (`(path, max_len)` each): `each(i, answer to requests[i])` is called
+    /// once per request, on any thread, as answers come. By default they are fetched one after
+    /// the other and handed over in parallel; a transport that can fetch several at once (a
+    /// mirror asks a peer for ~1,200 bins per release) calls `each` from its fetching threads.
+    fn fetch_each(
+        &self,
+        requests: &[(String, u64)],
+        each: &(dyn Fn(usize, Result<Vec<u8>, FetchError>) + Sync),
+    ) {
+        use rayon::prelude::*;
+        let answers: Vec<Result<Vec<u8>, FetchError>> = requests
             .iter()
             .map(|(path, max_len)| self.fetch(path, *max_len))
-            .collect()
+            .collect();
+        answers
+            .into_par_iter()
+            .enumerate()
+            .for_each(|(i, answer)| each(i, answer));
     }
 }
 
@@ -48,8 +59,12 @@ impl<T: Transport + ?Sized> Transport for &T {
     fn describe(&self) -> String {
         (**self).describe()
     }
-    fn fetch_many(&self, requests: &[(String, u64)]) -> Vec<Result<Vec<u8>, FetchError>> {
-        (**self).fetch_many(requests)
+    fn fetch_each(
+        &self,
+        requests: &[(String, u64)],
+        each: &(dyn Fn(usize, Result<Vec<u8>, FetchError>) + Sync),
+    ) {
+        (**self).fetch_each(requests, each)
     }
 }
 
@@ -60,8 +75,12 @@ impl<T: Transport + ?Sized> Transport for Box<T> {
     fn describe(&self) -> String {
         (**self).describe()
     }
-    fn fetch_many(&self, requests: &[(String, u64)]) -> Vec<Result<Vec<u8>, FetchError>> {
-        (**self).fetch_many(requests)
+    fn fetch_each(
+        &self,
+        requests: &[(String, u64)],
+        each: &(dyn Fn(usize, Result<Vec<u8>, FetchError>) + Sync),
+    ) {
+        (**self).fetch_each(requests, each)
     }
 }
 
@@ -674,8 +693,31 @@ impl<T: Transport> Client<T> {
         listing: &(dyn Fn(&str, u64) -> Option<BTreeMap<String, TargetInfo>> + Sync),
     ) -> Result<Option<Vec<(TargetName, TargetInfo)>>> {
         use rayon::prelude::*;
-        self.load_every_role()?;
         let version_then = |role: &str| previous.get(&format!("{role}.json")).map(|m| m.version);
+        // What the roles whose version changed listed before, read while the new ones are
+        // fetched and verified (the snapshot already says which changed).
+        let changed_meta: Vec<(String, u64)> = self
+            .snapshot
+            .meta
+            .iter()
+            .filter_map(|(file, meta)| {
+                let role = file.strip_suffix(".json")?;
+                let then = version_then(role)?;
+                (then != meta.version).then(|| (role.to_string(), then))
+            })
+            .collect();
+        let (loaded, before) = std::thread::scope(|scope| {
+            let before = scope.spawn(|| {
+                changed_meta
+                    .par_iter()
+                    .filter_map(|(role, then)| Some((role.clone(), listing(role, *then)?)))
+                    .collect::<HashMap<String, BTreeMap<String, TargetInfo>>>()
+            });
+            let loaded = self.load_every_role();
+            (loaded, before.join().unwrap_or_default())
+        });
+        loaded?;
+        let nothing = BTreeMap::new();
         let changed: Vec<(&str, Option<u64>)> = self
             .roles
             .keys()
@@ -700,15 +742,21 @@ impl<T: Transport> Client<T> {
             .par_iter()
             .map(|(role, then)| {
                 let now = &self.roles[*role].targets;
-                let before = then
-                    .and_then(|version| listing(role, version))
-                    .unwrap_or_default();
+                let before = match then {
+                    Some(_) => before.get(*role).unwrap_or(&nothing),
+                    None => &nothing,
+                };
                 let mut names: Vec<String> = now
                     .iter()
                     .filter(|(name, info)| before.get(*name) != Some(*info))
                     .map(|(name, _)| name.clone())
                     .collect();
-                names.extend(before.into_keys().filter(|name| !now.contains_key(name)));
+                names.extend(
+                    before
+                        .keys()
+                        .filter(|name| !now.contains_key(*name))
+                        .cloned(),
+                );
                 names
             })
             .collect();
@@ -734,7 +782,6 @@ impl<T: Transport> Client<T> {
     /// Loads every delegated role reachable from `targets`, a level at a time: each level's
     /// files asked of the transport together, then verified in parallel.
     fn load_every_role(&mut self) -> Result<()> {
-        use rayon::prelude::*;
         let most_roles = self.snapshot.meta.len() + 1;
         let mut loaded = 1; // targets
         let mut level = self.delegated_by("targets");
@@ -753,21 +800,32 @@ impl<T: Transport> Client<T> {
                     (d.path.clone(), max)
                 })
                 .collect();
-            let answers = self.transport.fetch_many(&requests);
             let source = self.transport.describe();
             let options = &self.options;
-            let verified: Vec<Result<(Targets, Freshness, u64)>> = prepared
-                .par_iter()
-                .zip(answers)
-                .map(|(delegation, bytes)| {
-                    let bytes =
-                        bytes.map_err(|error| fetch_error(&source, &delegation.path, error))?;
-                    delegation.verify(&bytes, options, &source)
-                })
-                .collect();
+            // Each file verified as it arrives, while the others are still coming.
+            let verified: Vec<std::sync::Mutex<Option<Result<(Targets, Freshness, u64)>>>> =
+                prepared
+                    .iter()
+                    .map(|_| std::sync::Mutex::new(None))
+                    .collect();
+            self.transport.fetch_each(&requests, &|i, bytes| {
+                let delegation = &prepared[i];
+                let result = bytes
+                    .map_err(|error| fetch_error(&source, &delegation.path, error))
+                    .and_then(|bytes| delegation.verify(&bytes, options, &source));
+                if let Ok(mut slot) = verified[i].lock() {
+                    *slot = Some(result);
+                }
+            });
             let mut next = Vec::new();
-            for (delegation, result) in prepared.iter().zip(verified) {
-                let (role, freshness, bytes) = result?;
+            for (delegation, slot) in prepared.iter().zip(verified) {
+                let (role, freshness, bytes) =
+                    slot.into_inner().ok().flatten().unwrap_or_else(|| {
+                        Err(Error::new(
+                            ErrorKind::Malformed,
+                            format!("{}: not fetched", delegation.path),
+                        ))
+                    })?;
                 self.note_freshness(freshness);
                 self.metadata_bytes += bytes;
                 self.roles.insert(delegation.role.clone(), role);
