@@ -278,7 +278,7 @@ impl Catalog {
         conn.pragma_update(None, "synchronous", "FULL")?;
         // A large page cache and memory-mapped reads: a release reads every row once.
         conn.pragma_update(None, "cache_size", -65536)?;
-        conn.pragma_update(None, "mmap_size", 1i64 << 30)?;
+        conn.pragma_update(None, "mmap_size", 0)?;
         conn.execute_batch(SCHEMA)?;
         let mut added = Vec::new();
         for (table, column, definition) in ADDED_COLUMNS {

@@ -83,6 +83,9 @@ struct Postings {
     df: u32,
 }
 
+/// The longest varint of a `u64`.
+const MAX_VARINT: usize = 10;
+
 /// Builds the index one document at a time; see [`crate::build`].
 pub struct Builder<'a> {
     config: Config,
@@ -265,6 +268,12 @@ impl<'a> Builder<'a> {
                     }
                 };
                 let postings = &mut self.postings[id as usize];
+                // Grown by a quarter, not doubled: every posting list of the archive is held
+                // until the end, and doubling left a third of it unused on average.
+                let bytes = &mut postings.bytes;
+                if bytes.capacity() - bytes.len() < 2 * MAX_VARINT {
+                    bytes.reserve_exact((bytes.capacity() / 4).max(4 * MAX_VARINT));
+                }
                 put_varint(&mut postings.bytes, u64::from(number - postings.last));
                 put_varint(&mut postings.bytes, u64::from(tf));
                 postings.last = number;

@@ -54,7 +54,9 @@ const CHUNK: usize = 2048;
 /// page is simply rendered.
 #[derive(Default, serde::Serialize, serde::Deserialize)]
 struct PageCache {
-    pages: HashMap<String, (String, archive::Blob)>,
+    /// id → (page key, SHA-256 of the page, its length): hashes as bytes, not hex (at 250,000
+    /// documents two of these maps are held while the site builds).
+    pages: HashMap<String, ([u8; 32], [u8; 32], u64)>,
 }
 
 const PAGE_CACHE: &str = "pages.json";
@@ -142,6 +144,16 @@ fn put(store: &Store, path: String, bytes: &[u8]) -> Result<SiteFile, String> {
     Ok(SiteFile { path, blob })
 }
 
+/// A page key (hex SHA-256, see [`document::page_key`]) as bytes; an unexpected one as its hash.
+fn page_key_bytes(key: &str) -> [u8; 32] {
+    let mut bytes = [0u8; 32];
+    if hex::decode_to_slice(key, &mut bytes).is_err() {
+        use sha2::{Digest, Sha256};
+        bytes = Sha256::digest(key.as_bytes()).into();
+    }
+    bytes
+}
+
 /// Whether `blob` is in the store at its full length.
 fn stored_whole(store: &Store, blob: &archive::Blob) -> bool {
     std::fs::metadata(store.path_of(&blob.sha256)).is_ok_and(|m| m.len() == blob.len)
@@ -191,22 +203,30 @@ impl Site for ReaderSite {
                     let refs = document::references(&ctx, number, &text);
                     let key = document::page_key(&ctx, number, &refs);
                     let path = format!("d/{}/index.html", doc.id);
-                    let file = match cache.pages.get(doc.id.as_str()) {
-                        Some((k, blob)) if *k == key && stored_whole(store, blob) => {
+                    let key = page_key_bytes(&key);
+                    let cached = cache.pages.get(doc.id.as_str()).map(|(k, sha, len)| {
+                        let blob = archive::Blob {
+                            sha256: hex::encode(sha),
+                            len: *len,
+                        };
+                        (*k, blob)
+                    });
+                    let file = match cached {
+                        Some((k, blob)) if k == key && stored_whole(store, &blob) => {
                             reused.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                            SiteFile {
-                                path,
-                                blob: blob.clone(),
-                            }
+                            SiteFile { path, blob }
                         }
                         _ => {
                             let page = document::page(&ctx, number, &text, &refs);
                             put(store, path, page.as_bytes())?
                         }
                     };
-                    if let Ok(mut next) = next_cache.lock() {
+                    let mut sha = [0u8; 32];
+                    if hex::decode_to_slice(&file.blob.sha256, &mut sha).is_ok()
+                        && let Ok(mut next) = next_cache.lock()
+                    {
                         next.pages
-                            .insert(doc.id.to_string(), (key, file.blob.clone()));
+                            .insert(doc.id.to_string(), (key, sha, file.blob.len));
                     }
                     input.progress.advance(doc.id.as_str());
                     Ok((file, search_doc(number, doc, text)))
