@@ -467,9 +467,13 @@ export class Engine {
 
   /// Cards { number, id, title, date, kind, sender, origin, url } of document numbers.
   async cards(numbers) {
+    return Promise.all(await this.cardsAsTheyCome(numbers));
+  }
+
+  /// The cards of `numbers`, each a promise: each settles as soon as its own files are here.
+  async cardsAsTheyCome(numbers) {
     const root = await this.root();
-    return Promise.all(
-      numbers.map(async (number) => {
+    return numbers.map(async (number) => {
         const block = Math.floor((number - 1) / root.cardBlock);
         const page = await this.bytes(`h/${root.pages[Math.floor(block / root.cardPage)]}.bin`);
         const at = (block % root.cardPage) * HASH_BYTES;
@@ -478,8 +482,7 @@ export class Engine {
         const [id, title, date, kind, sender, origin] = cards[(number - 1) % root.cardBlock];
         const url = new URL(`d/${encodeURIComponent(id)}/`, this.siteUrl).href;
         return { number, id, title, date, kind, sender, origin, url };
-      }),
-    );
+    });
   }
 
   /// The indexed text of a document (title + text), from its `d/<id>/doc.json`.
@@ -503,7 +506,9 @@ export class Engine {
   /// "oldest"), from / to ("YYYY" or "YYYY-MM": month precision), filters ({ kind: [values],
   /// origin, tag, sender, year }: values of one facet are OR-ed, facets AND-ed), counts (facets
   /// whose counts to compute, e.g. ["year", "kind"]: each value's count among the results if it
-  /// were chosen, the other facets' filters applied). Returns { total, exact, page, pages,
+  /// were chosen, the other facets' filters applied), early (called with the result so far, its
+  /// first card only and `partial: true`, when that card is here before the others). Returns
+  /// { total, exact, page, pages,
   /// results: [card + score], terms (to highlight), counts: { facet: [[value, count]] } }.
   async search(query, options = {}) {
     const root = await this.root();
@@ -600,7 +605,18 @@ export class Engine {
       shown = matches.slice((page - 1) * perPage, page * perPage);
       if (!exact && shown.length < perPage) total = (page - 1) * perPage + shown.length;
     } else {
-      shown = await this.cards([...ranked.slice((page - 1) * perPage, page * perPage)]);
+      const coming = await this.cardsAsTheyCome([...ranked.slice((page - 1) * perPage, page * perPage)]);
+      // The first result shown as soon as its card is here (options.early), the rest after.
+      if (options.early && coming.length) {
+        const pages = Math.ceil(total / perPage);
+        coming[0]
+          .then((card) => {
+            card.score = this.scoreOf(card.number, infos, n);
+            options.early({ total, exact, page, pages, results: [card], terms: tokens, counts: {}, partial: true });
+          })
+          .catch(() => {});
+      }
+      shown = await Promise.all(coming);
     }
     for (const card of shown) card.score = this.scoreOf(card.number, infos, n);
 

@@ -191,7 +191,11 @@ class SearchPage {
     try {
       // Facet counts come after the first results (below): counting an open facet fetches
       // every value's set, which would hold back the results a reader is waiting for.
-      result = await this.query(state, []);
+      // The first result painted as soon as its card is here; the page of results after.
+      const early = (partial) => {
+        if (sequence === this.sequence && this.shown !== sequence) this.show(partial, sequence);
+      };
+      result = await this.query(state, [], early);
     } catch (error) {
       if (sequence !== this.sequence) return;
       this.ui(false);
@@ -200,11 +204,8 @@ class SearchPage {
     }
     if (sequence !== this.sequence) return;
     this.ui(false);
-    const count = result.total === 1 ? "1 result" : `${result.exact ? "" : "about "}${number.format(result.total)} results`;
-    this.status.textContent = result.total ? `${count}, page ${result.page} of ${Math.max(1, result.pages)}` : "No results";
-    this.results.replaceChildren(...result.results.map((r) => this.card(r, result.terms)));
-    this.results.start = (result.page - 1) * PER_PAGE + 1;
-    this.renderPages(result);
+    this.shown = sequence;
+    this.show(result, sequence);
     this.renderFacets(result.counts, state);
     const open = ALL_FACETS.filter((f) => this.open.has(f));
     if (!open.length || !result.total) return;
@@ -220,10 +221,25 @@ class SearchPage {
     if (sequence === this.sequence) this.renderFacets(counted.counts, state);
   }
 
-  /// The engine's answer to `state`, with the counts of the facets in `counts`.
-  query(state, counts) {
+  /// The engine's answer to `state`, with the counts of the facets in `counts`; `early`, if
+  /// given, gets the first result as soon as it is here.
+  query(state, counts, early) {
     const { q, page, sort, from, to, filters } = state;
-    return this.engine.search(q, { page, perPage: PER_PAGE, sort, from, to, filters, counts });
+    return this.engine.search(q, { page, perPage: PER_PAGE, sort, from, to, filters, counts, early });
+  }
+
+  /// Shows the result of query `sequence` (or its first card, painted early): count, cards,
+  /// page links.
+  show(result, sequence) {
+    const count = result.total === 1 ? "1 result" : `${result.exact ? "" : "about "}${number.format(result.total)} results`;
+    this.status.textContent = result.total ? `${count}, page ${result.page} of ${Math.max(1, result.pages)}` : "No results";
+    // The card painted early is kept as it is (its excerpt may be there already).
+    const early = this.early && this.early.sequence === sequence ? this.early : null;
+    const items = result.results.map((r) => (early && early.number === r.number ? early.item : this.card(r, result.terms)));
+    this.early = result.partial && items.length ? { sequence, number: result.results[0].number, item: items[0] } : null;
+    this.results.replaceChildren(...items);
+    this.results.start = (result.page - 1) * PER_PAGE + 1;
+    this.renderPages(result);
   }
 
   ui(busy) {
