@@ -554,10 +554,17 @@ export class Engine {
     } else {
       // AND, rarest first, within the date range; then NOT.
       if (infos.length) {
-        base = clip(await this.termSet(infos[0]), lo, hi);
-        for (const info of infos.slice(1)) {
+        // The rarest first: when its documents (already here unless it has a posting file)
+        // leave nothing, no other set is fetched; else every set is fetched at once.
+        const first = infos[0].posting ? null : clip(infos[0].scored.docs, lo, hi);
+        const sets =
+          first && !first.length
+            ? []
+            : await Promise.all(infos.map((info, i) => (i === 0 && first ? first : this.termSet(info))));
+        base = first && !first.length ? first : clip(sets[0], lo, hi);
+        for (const set of sets.slice(1)) {
           if (!base.length) break;
-          base = intersect(base, await this.termSet(info));
+          base = intersect(base, set);
         }
       } else {
         base = span(lo, hi);
