@@ -457,48 +457,43 @@ impl Archive {
         };
         let root_version = self.root_version()?;
         let expiries = self.expiries();
-        let targets = std::mem::replace(&mut work.targets, plan::Targets::All(Vec::new()));
-        let files = match targets {
-            plan::Targets::All(entries) => Some(editor::build_release(
-                &metadata_dir,
-                root_version,
-                entries,
-                &signers,
-                &expiries,
-                now,
-            )?),
-            plan::Targets::Changes {
-                changes,
-                main_count,
-            } => editor::build_release_changes(
-                &metadata_dir,
-                root_version,
-                changes,
-                main_count,
-                &signers,
-                &expiries,
-                now,
-            )?,
-        };
-        let from_changes = matches!(files, Some(_)) && from.is_some();
-        let files = match files {
-            Some(files) => files,
-            // The bin layout changes: every target, every bin.
-            None => {
-                work = plan::all(&self.catalog, &self.store, &extra, progress)?;
-                let plan::Targets::All(entries) =
-                    std::mem::replace(&mut work.targets, plan::Targets::All(Vec::new()))
-                else {
-                    return Err(Error("a full release planned changes".into()));
-                };
-                editor::build_release(
+        // `None`: the changes call for another bin layout.
+        let sign = |targets: plan::Targets| -> Result<Option<editor::ReleaseFiles>> {
+            Ok(match targets {
+                plan::Targets::All(entries) => Some(editor::build_release(
                     &metadata_dir,
                     root_version,
                     entries,
                     &signers,
                     &expiries,
                     now,
-                )?
+                )?),
+                plan::Targets::Changes {
+                    changes,
+                    main_count,
+                } => editor::build_release_changes(
+                    &metadata_dir,
+                    root_version,
+                    changes,
+                    main_count,
+                    &signers,
+                    &expiries,
+                    now,
+                )?,
+            })
+        };
+        let take = |work: &mut plan::Work| {
+            std::mem::replace(&mut work.targets, plan::Targets::All(Vec::new()))
+        };
+        let mut from_changes = from.is_some();
+        let files = match sign(take(&mut work))? {
+            Some(files) => files,
+            // The bin layout changes: every target, every bin.
+            None => {
+                from_changes = false;
+                work = plan::all(&self.catalog, &self.store, &extra, progress)?;
+                sign(take(&mut work))?
+                    .ok_or_else(|| Error("a release of every target was not planned".into()))?
             }
         };
         phases.mark("editor");

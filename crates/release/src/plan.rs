@@ -40,6 +40,23 @@ pub struct Work {
     pub updates: Vec<RecordUpdate>,
 }
 
+impl Work {
+    /// Nothing placed, no targets yet, for `documents` documents whose records were `checked`.
+    fn new(documents: usize, checked: &[Checked]) -> Work {
+        Work {
+            documents,
+            targets_total: 0,
+            rebuilt: checked
+                .iter()
+                .filter(|c| matches!(c, Checked::Rebuilt(..)))
+                .count(),
+            to_place: Vec::new(),
+            targets: Targets::All(Vec::new()),
+            updates: Vec::new(),
+        }
+    }
+}
+
 /// A document's record row as the committed release will have it.
 pub struct RecordUpdate {
     pub id: String,
@@ -200,17 +217,7 @@ pub fn all(
         })
         .collect::<Result<_>>()?;
     progress.finish();
-    let mut work = Work {
-        documents: rows.len(),
-        targets_total: 0,
-        rebuilt: checked
-            .iter()
-            .filter(|c| matches!(c, Checked::Rebuilt(..)))
-            .count(),
-        to_place: Vec::new(),
-        targets: Targets::All(Vec::new()),
-        updates: Vec::new(),
-    };
+    let mut work = Work::new(rows.len(), &checked);
     let outcomes: Vec<(DocTargets<'_>, Option<RecordUpdate>)> = (0..rows.len())
         .into_par_iter()
         .map(|i| outcome(&rows[i], &lite[i], &checked[i], &links_json[i]))
@@ -361,17 +368,7 @@ pub fn changes(
             remove(name.clone())?;
         }
     }
-    let mut work = Work {
-        documents: catalog.count()? as usize,
-        targets_total: 0,
-        rebuilt: checked
-            .iter()
-            .filter(|c| matches!(c, Checked::Rebuilt(..)))
-            .count(),
-        to_place: Vec::new(),
-        targets: Targets::All(Vec::new()),
-        updates: Vec::new(),
-    };
+    let mut work = Work::new(catalog.count()? as usize, &checked);
     for ((row, doc), checked) in rows.iter().zip(&docs).zip(&checked) {
         let json = &links.get(row.id.as_str()).unwrap_or(&default_links).1;
         let (targets, update) = outcome(row, doc, checked, json)?;
