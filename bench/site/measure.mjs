@@ -15,6 +15,9 @@
 // bytesFetched in tests/browser/lib.mjs), until the network is idle 500 ms. "To first result"
 // leaves out what the page fetches only after it has shown its result cards: our excerpts
 // (d/<id>/doc.json, one per shown card) and the service worker's own fetches; both are listed.
+// On our page, also what is asked for after its first page of results is all on show (the
+// results list gets `data-complete`; the page then asks for MARKER, a path no server has, so
+// that the DevTools request order tells what came after): the facet counts.
 // Time: in the page, from the start of the navigation (performance.timeOrigin) until the first
 // `.search-result` is in the document (a MutationObserver; median of reps). Also recorded, as
 // ms_node: from before page.goto until Playwright sees it visible, which adds Playwright's and
@@ -44,16 +47,21 @@ function category(url) {
   return 'page';
 }
 
+const MARKER = '/__first_page_shown__';
+
 function summarise(fetched) {
   const by = {};
   let toFirst = 0;
   let total = 0;
   let requests = 0;
+  const marker = fetched.byUrl.find((r) => r.url.endsWith(MARKER) && r.order !== undefined);
   for (const r of fetched.byUrl) {
+    if (r.url.endsWith(MARKER)) continue;
     // With a service worker, the page-side entry is the worker's answer; the wire bytes are the
     // worker's own request (byServiceWorker).
     if (r.fromServiceWorker && !r.byServiceWorker) continue;
-    const c = category(r.url);
+    let c = category(r.url);
+    if (marker && r.order !== undefined && r.order > marker.order && !c.startsWith('after:')) c = `after:${c}`;
     by[c] = (by[c] || 0) + r.bytes;
     total += r.bytes;
     if (r.bytes) requests++;
@@ -71,6 +79,12 @@ async function visit(browser, engine, query, returning) {
         observer.disconnect();
       }
     }).observe(document, { childList: true, subtree: true });
+    new MutationObserver((_, observer) => {
+      if (document.querySelector('.search-results[data-complete]')) {
+        observer.disconnect();
+        fetch('/__first_page_shown__').catch(() => {});
+      }
+    }).observe(document, { childList: true, subtree: true, attributes: true, attributeFilter: ['data-complete'] });
   });
   try {
     let warm = null;

@@ -94,7 +94,13 @@ for name, label, limit in queries:
             target = f"≤ 30 KB: {mark(bo, 30_000)}"
         else:
             target = f"(return visit ≤ 30 KB: {mark(bo, 30_000)})"
-        extra_o = f"; +{kb(o['total'] - o['toFirst'])} excerpts after" if o and o["total"] > o["toFirst"] else ""
+        extra_o = ""
+        if o and o["total"] > o["toFirst"]:
+            excerpts = o["by"].get("after:excerpt", 0)
+            later = o["total"] - o["toFirst"] - excerpts
+            extra_o = f"; +{kb(excerpts)} excerpts after"
+            if later > 0:
+                extra_o += f", +{kb(later)} once the page is shown (facet counts)"
         shown_o = f" [{o['status']}]" if o and visit == "first" else ""
         shown_p = f" [{p['status']}]" if p and visit == "first" else ""
         add(

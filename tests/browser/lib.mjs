@@ -126,6 +126,7 @@ export async function bytesFetched(page, action, { idleMs = 500, timeoutMs = 300
   const cdp = await page.context().newCDPSession(page);
   await cdp.send('Network.enable');
   const reqs = new Map();
+  let sent = 0; // the order requests were sent in
   let inFlight = 0;
   let lastChange = Date.now();
   const entry = (id) => {
@@ -144,6 +145,7 @@ export async function bytesFetched(page, action, { idleMs = 500, timeoutMs = 300
     if (!r.url) {
       inFlight++;
       lastChange = Date.now();
+      r.order = sent++;
     }
     r.url = e.request.url; // a redirect re-sends with the same id: keep the final URL
   });
@@ -216,8 +218,8 @@ export async function bytesFetched(page, action, { idleMs = 500, timeoutMs = 300
     fromServiceWorker: list.filter((r) => r.fromServiceWorker).length,
     failed: [...list.filter((r) => r.failed).map((r) => `${r.url}: ${r.failed}`), ...swFailed],
     byUrl: [...list, ...swByUrl]
-      .map(({ url, bytes, fromCache, fromServiceWorker, status, byServiceWorker }) => ({
-        url, bytes, fromCache, fromServiceWorker, status, ...(byServiceWorker ? { byServiceWorker } : {}),
+      .map(({ url, bytes, fromCache, fromServiceWorker, status, byServiceWorker, order }) => ({
+        url, bytes, fromCache, fromServiceWorker, status, order, ...(byServiceWorker ? { byServiceWorker } : {}),
       }))
       .sort((a, b) => b.bytes - a.bytes),
   };

@@ -187,6 +187,9 @@ class SearchPage {
       return;
     }
     this.ui(true);
+    // Set again once this query's first page of results is all on show (what a page or a test
+    // can wait for; the facet counts may still be coming).
+    this.results.removeAttribute("data-complete");
     let result;
     try {
       // Facet counts come after the first results (below): counting an open facet fetches
@@ -206,6 +209,7 @@ class SearchPage {
     this.ui(false);
     this.shown = sequence;
     this.show(result, sequence);
+    this.results.setAttribute("data-complete", "");
     this.renderFacets(result.counts, state);
     const open = ALL_FACETS.filter((f) => this.open.has(f));
     if (!open.length || !result.total) return;

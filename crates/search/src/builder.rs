@@ -58,7 +58,7 @@ impl Default for Config {
             inline_bytes: 192,
             card_block: 4,
             hot_terms: 128,
-            card_page: 64,
+            card_page: 32,
             facet_values: 200,
             batch: 512,
         }

@@ -28,8 +28,9 @@
 //! scaled down): exact wherever the lists are complete, a close estimate elsewhere.
 //!
 //! Sizes were chosen by measuring (`examples/sizes.rs`, 250k documents): 12 KB shards keep the
-//! root near 20 KB; card blocks of 4 (not 10) documents and pages of 64 block hashes cost ~1 KB
-//! a shown result for ~6 KB of root.
+//! root near 20 KB; card blocks of 4 (not 10) documents and pages of 32 block hashes cost ~0.8 KB
+//! a shown result (~0.5 KB of it HTTP headers) for ~12 KB of root at 250k (pages of 64: ~1 KB a
+//! result for ~6 KB; 32 keeps a return visit of a mid-frequency word within 30 KB).
 //!
 //! Phrases and excerpts are checked on the shown results only, from `d/<id>/doc.json`, which every
 //! mirror has: a phrase query's count is exact when its candidates fit in three pages, else
