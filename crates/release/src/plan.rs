@@ -9,6 +9,8 @@
 //! committed release exactly: the release writes its catalog rows only after it committed, and
 //! notes the snapshot version it wrote (`released_version`); if that is not the committed one
 //! (a release killed between its commit and its catalog write), the next release is a full one.
+//! `SAMIZDAT_FULL_RELEASE=1` in the environment makes any release a full one (a check of the
+//! other road; the tests compare the two).
 
 use crate::records::{self, DocLite, Links};
 use crate::{Error, Result};
