@@ -412,7 +412,6 @@ impl Archive {
                 .map_err(io_err(self.store.dir(), "cannot write"))?,
         )];
         extra.extend(site_targets);
-        extra.sort_by(|a, b| a.0.cmp(&b.0));
         let released_extra = self.catalog.released_extra()?;
         let upto = self.catalog.max_gen()?;
         let metadata_dir = self.metadata_dir();
@@ -538,12 +537,7 @@ impl Archive {
         // 5. The catalog, to describe the committed release. Killed before this lands, the
         // catalog describes an older release than the committed one, and the next release is a
         // full one.
-        let released_blobs: std::collections::HashMap<&str, &archive::Blob> = released_extra
-            .iter()
-            .map(|(name, blob)| (name.as_str(), blob))
-            .collect();
-        let now_extra: std::collections::HashSet<&str> =
-            extra.iter().map(|(name, _)| name.as_str()).collect();
+        let extra_changes = plan::extra_changes(&extra, &released_extra);
         self.catalog.transaction(|tx| {
             for update in &work.updates {
                 match &update.rebuilt {
@@ -562,15 +556,8 @@ impl Archive {
                 }
                 tx.set_released(&update.id, &update.original)?;
             }
-            for (name, blob) in &extra {
-                if released_blobs.get(name.as_str()) != Some(&blob) {
-                    tx.set_released_extra(name, Some(blob))?;
-                }
-            }
-            for (name, _) in &released_extra {
-                if !now_extra.contains(name.as_str()) {
-                    tx.set_released_extra(name, None)?;
-                }
+            for (name, blob) in &extra_changes {
+                tx.set_released_extra(name, *blob)?;
             }
             tx.set_released_state(archive::catalog::Released {
                 version: files.snapshot_version,

@@ -189,10 +189,39 @@ fn outcome<'a>(
     Ok((targets, update))
 }
 
+impl DocTargets<'_> {
+    fn entries(&self) -> Result<[TargetEntry; 2]> {
+        let [(n1, s1, l1), (n2, s2, l2)] = [&self.original, &self.record];
+        Ok([entry(n1, s1, *l1)?, entry(n2, s2, *l2)?])
+    }
+}
+
 fn place_names(targets: &DocTargets<'_>, to_place: &mut Vec<(String, String)>) {
     for (name, sha256, _) in [&targets.original, &targets.record] {
         to_place.push((sha256.to_string(), format!("{sha256}.{name}")));
     }
+}
+
+/// How the targets besides documents' (`extra`) differ from those of the committed release
+/// (`released`): each name added or changed with its blob, each name gone with `None`.
+pub fn extra_changes<'a>(
+    extra: &'a [(String, Blob)],
+    released: &'a [(String, Blob)],
+) -> Vec<(&'a str, Option<&'a Blob>)> {
+    let before: HashMap<&str, &Blob> = released.iter().map(|(n, b)| (n.as_str(), b)).collect();
+    let now: HashSet<&str> = extra.iter().map(|(n, _)| n.as_str()).collect();
+    let mut changes: Vec<(&str, Option<&Blob>)> = extra
+        .iter()
+        .filter(|(name, blob)| before.get(name.as_str()) != Some(&blob))
+        .map(|(name, blob)| (name.as_str(), Some(blob)))
+        .collect();
+    changes.extend(
+        released
+            .iter()
+            .filter(|(name, _)| !now.contains(name.as_str()))
+            .map(|(name, _)| (name.as_str(), None)),
+    );
+    changes
 }
 
 /// Every target, from every published document.
@@ -220,15 +249,18 @@ pub fn all(
         .collect::<Result<_>>()?;
     progress.finish();
     let mut work = Work::new(rows.len(), &checked);
-    let outcomes: Vec<(DocTargets<'_>, Option<RecordUpdate>)> = (0..rows.len())
+    #[allow(clippy::type_complexity)]
+    let outcomes: Vec<(DocTargets<'_>, Option<RecordUpdate>, [TargetEntry; 2])> = (0..rows.len())
         .into_par_iter()
-        .map(|i| outcome(&rows[i], &lite[i], &checked[i], &links_json[i]))
+        .map(|i| {
+            let (targets, update) = outcome(&rows[i], &lite[i], &checked[i], &links_json[i])?;
+            let entries = targets.entries()?;
+            Ok((targets, update, entries))
+        })
         .collect::<Result<_>>()?;
     let mut entries = Vec::with_capacity(rows.len() * 2 + extra.len());
-    for (targets, update) in outcomes {
-        for (name, sha256, len) in [&targets.original, &targets.record] {
-            entries.push(entry(name, sha256, *len)?);
-        }
+    for (targets, update, pair) in outcomes {
+        entries.extend(pair);
         if let Some(update) = update {
             // Not known to be in the committed release: placed again (a no-op if it is).
             place_names(&targets, &mut work.to_place);
@@ -309,7 +341,7 @@ pub fn changes(
         }
     }
     let linked = catalog.linked_records()?;
-    for (id, _) in &linked {
+    for id in &linked {
         if !links.contains_key(id.as_str()) {
             wanted.push(id);
         }
@@ -360,32 +392,28 @@ pub fn changes(
             remove(original)?;
         }
     }
-    let released: HashMap<&str, &Blob> = released_extra
-        .iter()
-        .map(|(n, b)| (n.as_str(), b))
-        .collect();
-    let now_extra: HashSet<&str> = extra.iter().map(|(n, _)| n.as_str()).collect();
-    for (name, _) in released_extra {
-        if !now_extra.contains(name.as_str()) {
-            remove(name.clone())?;
+    let extra_changes = extra_changes(extra, released_extra);
+    for (name, blob) in &extra_changes {
+        if blob.is_none() {
+            remove(name.to_string())?;
         }
     }
     let mut work = Work::new(catalog.count()? as usize, &checked);
     for ((row, doc), checked) in rows.iter().zip(&docs).zip(&checked) {
         let json = &links.get(row.id.as_str()).unwrap_or(&default_links).1;
         let (targets, update) = outcome(row, doc, checked, json)?;
-        for (name, sha256, len) in [&targets.original, &targets.record] {
-            changes.insert(name.clone(), TargetChange::Put(entry(name, sha256, *len)?));
+        for put in targets.entries()? {
+            changes.insert(put.name.as_str().to_owned(), TargetChange::Put(put));
         }
         place_names(&targets, &mut work.to_place);
         if let Some(update) = update {
             work.updates.push(update);
         }
     }
-    for (name, blob) in extra {
-        if released.get(name.as_str()) != Some(&blob) {
+    for (name, blob) in &extra_changes {
+        if let Some(blob) = blob {
             changes.insert(
-                name.clone(),
+                name.to_string(),
                 TargetChange::Put(entry(name, &blob.sha256, blob.len)?),
             );
             work.to_place

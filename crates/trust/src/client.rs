@@ -690,7 +690,7 @@ impl<T: Transport> Client<T> {
     pub fn targets_changed_since(
         &mut self,
         previous: &BTreeMap<String, MetaFile>,
-        listing: &(dyn Fn(&str, u64) -> Option<BTreeMap<String, TargetInfo>> + Sync),
+        listing: &Listing<'_>,
     ) -> Result<Option<Vec<(TargetName, TargetInfo)>>> {
         use rayon::prelude::*;
         let version_then = |role: &str| previous.get(&format!("{role}.json")).map(|m| m.version);
@@ -803,11 +803,10 @@ impl<T: Transport> Client<T> {
             let source = self.transport.describe();
             let options = &self.options;
             // Each file verified as it arrives, while the others are still coming.
-            let verified: Vec<std::sync::Mutex<Option<Result<(Targets, Freshness, u64)>>>> =
-                prepared
-                    .iter()
-                    .map(|_| std::sync::Mutex::new(None))
-                    .collect();
+            let verified: Vec<std::sync::Mutex<Option<Result<Verified>>>> = prepared
+                .iter()
+                .map(|_| std::sync::Mutex::new(None))
+                .collect();
             self.transport.fetch_each(&requests, &|i, bytes| {
                 let delegation = &prepared[i];
                 let result = bytes
@@ -947,6 +946,13 @@ impl<T: Transport> Client<T> {
     }
 }
 
+/// `listing(role, version)`: the targets that version of a role lists, if known (see
+/// [`Client::targets_changed_since`]).
+pub type Listing<'a> = dyn Fn(&str, u64) -> Option<BTreeMap<String, TargetInfo>> + Sync + 'a;
+
+/// A delegated role verified: the role, its freshness, and its length.
+type Verified = (Targets, Freshness, u64);
+
 /// Searches names over every loaded role of a client, on any thread.
 struct Resolver<'a> {
     roles: &'a HashMap<String, Targets>,
@@ -1014,12 +1020,7 @@ struct Delegation {
 
 impl Delegation {
     /// 5.6.2–5.6.5 on the bytes fetched from `source`: the role, its freshness, and its length.
-    fn verify(
-        &self,
-        bytes: &[u8],
-        options: &Options,
-        source: &str,
-    ) -> Result<(Targets, Freshness, u64)> {
+    fn verify(&self, bytes: &[u8], options: &Options, source: &str) -> Result<Verified> {
         let (path, role_name) = (&self.path, &self.role);
         let max_len = self.meta.length.unwrap_or(options.max_targets_len);
         // The cap holds even if a transport returns more than it was asked for.
