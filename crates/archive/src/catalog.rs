@@ -115,37 +115,39 @@ pub struct LinkInputs<'a> {
     pub parent: Option<Cow<'a, str>>,
 }
 
-impl LinkInputs<'_> {
+impl<'a> LinkInputs<'a> {
+    /// Those of a document of `kind`, borrowing its headers.
+    pub fn new<S: AsRef<str>>(
+        kind: Kind,
+        message_id: Option<&'a str>,
+        in_reply_to: &'a [S],
+        references: &'a [S],
+        parent: Option<&'a str>,
+    ) -> LinkInputs<'a> {
+        let borrow = |ids: &'a [S]| ids.iter().map(|m| Cow::Borrowed(m.as_ref())).collect();
+        LinkInputs {
+            kind: Some(kind),
+            message_id: message_id.map(Cow::Borrowed),
+            in_reply_to: borrow(in_reply_to),
+            references: borrow(references),
+            parent: parent.map(Cow::Borrowed),
+        }
+    }
+
     /// Those of `doc`, or `None` when it can have no links of its own (neither an e-mail nor an
     /// attachment: it can still be the parent of one).
-    pub fn of(doc: &Document) -> Option<LinkInputs<'_>> {
+    pub fn of(doc: &'a Document) -> Option<LinkInputs<'a>> {
         if doc.email.is_none() && doc.parent.is_none() {
             return None;
         }
         let email = doc.email.as_ref();
-        Some(LinkInputs {
-            kind: Some(doc.kind),
-            message_id: email
-                .and_then(|e| e.message_id.as_deref())
-                .map(Cow::Borrowed),
-            in_reply_to: email
-                .map(|e| {
-                    e.in_reply_to
-                        .iter()
-                        .map(|m| Cow::Borrowed(m.as_str()))
-                        .collect()
-                })
-                .unwrap_or_default(),
-            references: email
-                .map(|e| {
-                    e.references
-                        .iter()
-                        .map(|m| Cow::Borrowed(m.as_str()))
-                        .collect()
-                })
-                .unwrap_or_default(),
-            parent: doc.parent.as_ref().map(|p| Cow::Borrowed(p.as_str())),
-        })
+        Some(LinkInputs::new(
+            doc.kind,
+            email.and_then(|e| e.message_id.as_deref()),
+            email.map_or(&[][..], |e| &e.in_reply_to),
+            email.map_or(&[][..], |e| &e.references),
+            doc.parent.as_ref().map(DocId::as_str),
+        ))
     }
 
     fn json_of(doc: &Document) -> Result<Option<String>> {

@@ -138,7 +138,7 @@ pub fn sync_from<T: Transport + Sync>(
         fs::create_dir_all(d).map_err(|e| format!("{}: cannot create: {e}", d.display()))?;
     }
     let mut phases = archive::files::Phases::from_env();
-    let state = trusted_state(&metadata_dir)?;
+    let (state, committed) = trusted_state(&metadata_dir)?;
 
     // Every peer's timestamp, snapshot and top-level targets, verified; only the newest
     // release's bins are walked (the next peer's if that fails), not every peer's.
@@ -161,7 +161,6 @@ pub fn sync_from<T: Transport + Sync>(
 
     // Nothing new (the usual round): the release here is complete (its timestamp was written
     // last), so there is nothing to walk; only a re-signed timestamp is taken.
-    let committed = committed_snapshot(&metadata_dir)?;
     if let Some(newest) = candidates.first()
         && committed == Some(newest.version())
     {
@@ -201,8 +200,8 @@ pub fn sync_from<T: Transport + Sync>(
     }
     // The release committed here is complete (its timestamp was written last): a target the
     // new release resolves as that one did is on disk already, and is not looked for.
-    let held = match committed {
-        Some(version) => committed_meta(&metadata_dir, version)?,
+    let held = match &state.snapshot {
+        Some(bytes) => Some(snapshot_meta(&metadata_dir, bytes)?),
         None => None,
     };
     let listing = |role: &str, version: u64| {
@@ -429,19 +428,13 @@ pub fn sync_from<T: Transport + Sync>(
 }
 
 /// The role versions (snapshot `meta`) of the release committed here.
-fn committed_meta(
+fn snapshot_meta(
     metadata_dir: &Path,
-    version: u64,
-) -> Result<Option<std::collections::BTreeMap<String, trust::schema::MetaFile>>, String> {
-    let path = metadata_dir.join(format!("{version}.snapshot.json"));
-    let bytes = match fs::read(&path) {
-        Ok(bytes) => bytes,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(format!("{}: {e}", path.display())),
-    };
-    let snapshot: trust::schema::Signed<trust::schema::Snapshot> =
-        serde_json::from_slice(&bytes).map_err(|e| format!("{}: {e}", path.display()))?;
-    Ok(Some(snapshot.signed.meta))
+    snapshot: &[u8],
+) -> Result<std::collections::BTreeMap<String, trust::schema::MetaFile>, String> {
+    let snapshot: trust::schema::Signed<trust::schema::Snapshot> = serde_json::from_slice(snapshot)
+        .map_err(|e| format!("{}: committed snapshot: {e}", metadata_dir.display()))?;
+    Ok(snapshot.signed.meta)
 }
 
 /// Missing targets shared among fetching threads.
@@ -530,10 +523,11 @@ fn describe_dropped(what: &str, dropped: &[(String, String)]) -> String {
     text
 }
 
-/// The timestamp and snapshot this mirror committed last, for rollback checks.
-fn trusted_state(metadata_dir: &Path) -> Result<TrustedState, String> {
+/// The timestamp and snapshot this mirror committed last (for rollback checks, and to know
+/// what it holds), and that snapshot's version.
+fn trusted_state(metadata_dir: &Path) -> Result<(TrustedState, Option<u64>), String> {
     let Some(version) = committed_snapshot(metadata_dir)? else {
-        return Ok(TrustedState::default());
+        return Ok((TrustedState::default(), None));
     };
     let timestamp_path = metadata_dir.join("timestamp.json");
     let timestamp =
@@ -541,10 +535,13 @@ fn trusted_state(metadata_dir: &Path) -> Result<TrustedState, String> {
     let snapshot_path = metadata_dir.join(format!("{version}.snapshot.json"));
     let snapshot =
         fs::read(&snapshot_path).map_err(|e| format!("{}: {e}", snapshot_path.display()))?;
-    Ok(TrustedState {
-        timestamp: Some(timestamp),
-        snapshot: Some(snapshot),
-    })
+    Ok((
+        TrustedState {
+            timestamp: Some(timestamp),
+            snapshot: Some(snapshot),
+        },
+        Some(version),
+    ))
 }
 
 /// Stores a verified target at `path` through `.NAME.part` beside it and a rename within the

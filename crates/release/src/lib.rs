@@ -374,7 +374,7 @@ impl Archive {
             let (documents, links): (&[archive::Document], _) = if site.wants_documents() {
                 let mut all = self.catalog.documents()?;
                 records::sort_by_date(&mut all);
-                site_links = records::links(&all);
+                site_links = records::links(&all)?;
                 docs = all;
                 (&docs, &site_links)
             } else {
@@ -418,7 +418,7 @@ impl Archive {
 
         // 1. Records rebuilt where their inputs changed, and the targets: the changes since the
         // committed release when the catalog describes it, else every target.
-        let committed = committed_snapshot_version(&metadata_dir)?;
+        let committed = editor::committed(&metadata_dir)?.map(|(_, snapshot)| snapshot);
         let from = match self.catalog.released()? {
             Some(released)
                 if Some(released.version) == committed
@@ -734,23 +734,6 @@ fn set_mode(path: &Path, mode: u32) -> Result<()> {
     use std::os::unix::fs::PermissionsExt;
     fs::set_permissions(path, fs::Permissions::from_mode(mode))
         .map_err(io_err(path, "cannot set mode"))
-}
-
-/// The snapshot version the committed release (`metadata/timestamp.json`) points to, if any.
-fn committed_snapshot_version(metadata_dir: &Path) -> Result<Option<u64>> {
-    let path = metadata_dir.join(editor::TIMESTAMP_FILE);
-    let bytes = match fs::read(&path) {
-        Ok(bytes) => bytes,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(Error(format!("{}: cannot read: {e}", path.display()))),
-    };
-    let timestamp: trust::schema::Signed<trust::schema::Timestamp> =
-        serde_json::from_slice(&bytes).map_err(|e| Error(format!("{}: {e}", path.display())))?;
-    Ok(timestamp
-        .signed
-        .meta
-        .get(trust::schema::SNAPSHOT_META)
-        .map(|meta| meta.version))
 }
 
 /// SHA-256 of bytes, hex.

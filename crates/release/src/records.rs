@@ -33,67 +33,17 @@ struct Record<'a> {
     text: &'a str,
 }
 
-/// Computes the links of every document. `docs` is every published document.
-pub fn links(docs: &[Document]) -> HashMap<DocId, Links> {
-    let by_message_id: HashMap<&str, &DocId> = docs
-        .iter()
-        .filter(|d| d.kind == Kind::Email)
-        .filter_map(|d| Some((d.email.as_ref()?.message_id.as_deref()?, &d.id)))
-        .collect();
-    let mut links: HashMap<DocId, Links> = HashMap::new();
-    for doc in docs {
-        let entry = links.entry(doc.id.clone()).or_default();
-        if let Some(email) = &doc.email {
-            let resolve = |mid: &String| by_message_id.get(mid.as_str()).copied();
-            let parent = email
-                .in_reply_to
-                .iter()
-                .filter_map(resolve)
-                .chain(email.references.iter().rev().filter_map(resolve))
-                .find(|p| **p != doc.id);
-            entry.reply_to = parent.cloned();
-        }
-        if let Some(parent) = &doc.parent {
-            links
-                .entry(parent.clone())
-                .or_default()
-                .attachments
-                .push(doc.id.clone());
-        }
-    }
-    let replies: Vec<(DocId, DocId)> = links
-        .iter()
-        .filter_map(|(id, l)| Some((l.reply_to.clone()?, id.clone())))
-        .collect();
-    for (parent, child) in replies {
-        links.entry(parent).or_default().replies.push(child);
-    }
-    // Thread roots: follow reply_to upwards; a cycle (forged headers) stops where it repeats.
-    let ids: Vec<DocId> = links.keys().cloned().collect();
-    for id in ids {
-        let in_thread = links
-            .get(&id)
-            .is_some_and(|l| l.reply_to.is_some() || !l.replies.is_empty());
-        if !in_thread {
-            continue;
-        }
-        let mut root = id.clone();
-        let mut seen = HashSet::new();
-        while let Some(up) = links.get(&root).and_then(|l| l.reply_to.clone()) {
-            if !seen.insert(up.clone()) {
-                break;
-            }
-            root = up;
-        }
-        if let Some(l) = links.get_mut(&id) {
-            l.thread = Some(root);
-        }
-    }
-    for l in links.values_mut() {
-        l.replies.sort();
-        l.attachments.sort();
-    }
-    links
+/// Computes the links of every document. `docs` is every published document, in any order:
+/// [`links_indexed`] over them in id order (the order a release computes records' links in, so
+/// that a Message-ID two documents share resolves the same way for the site and the records).
+pub fn links(docs: &[Document]) -> Result<HashMap<DocId, Links>, String> {
+    let mut order: Vec<&Document> = docs.iter().collect();
+    order.sort_unstable_by(|a, b| a.id.cmp(&b.id));
+    let ids: Vec<&str> = order.iter().map(|d| d.id.as_str()).collect();
+    let inputs: Vec<Option<LinkInputs<'_>>> = order.iter().map(|d| LinkInputs::of(d)).collect();
+    let inputs: Vec<Option<&LinkInputs<'_>>> = inputs.iter().map(Option::as_ref).collect();
+    let links = links_indexed(&ids, &inputs)?;
+    Ok(order.into_iter().map(|d| d.id.clone()).zip(links).collect())
 }
 
 /// The part of a stored document a release needs for every document (its links and its
@@ -136,19 +86,14 @@ impl DocLite<'_> {
         if self.email.is_none() && self.parent.is_none() {
             return None;
         }
-        fn borrow<'b>(v: &'b [Cow<'_, str>]) -> Vec<Cow<'b, str>> {
-            v.iter().map(|m| Cow::Borrowed(m.as_ref())).collect()
-        }
         let email = self.email.as_ref();
-        Some(LinkInputs {
-            kind: Some(self.kind),
-            message_id: email
-                .and_then(|e| e.message_id.as_deref())
-                .map(Cow::Borrowed),
-            in_reply_to: email.map(|e| borrow(&e.in_reply_to)).unwrap_or_default(),
-            references: email.map(|e| borrow(&e.references)).unwrap_or_default(),
-            parent: self.parent.as_deref().map(Cow::Borrowed),
-        })
+        Some(LinkInputs::new(
+            self.kind,
+            email.and_then(|e| e.message_id.as_deref()),
+            email.map_or(&[][..], |e| &e.in_reply_to),
+            email.map_or(&[][..], |e| &e.references),
+            self.parent.as_deref(),
+        ))
     }
 }
 
@@ -322,7 +267,7 @@ mod tests {
             email("c", "c@x", &["gone@x"], &["a@x", "b@x"]),
             email("lonely", "l@x", &["nowhere@x"], &[]),
         ];
-        let links = links(&docs);
+        let links = links(&docs).expect("links");
         assert_eq!(links[&id("b")].reply_to, Some(id("a")));
         assert_eq!(links[&id("c")].reply_to, Some(id("b")));
         assert_eq!(links[&id("c")].thread, Some(id("a")));
@@ -332,7 +277,7 @@ mod tests {
     }
 
     fn same_as_indexed(docs: &[Document]) {
-        let by_id = links(docs);
+        let by_id = links(docs).expect("links");
         let json: Vec<String> = docs
             .iter()
             .map(|d| serde_json::to_string(d).expect("json"))
@@ -405,13 +350,29 @@ mod tests {
         ]);
     }
 
+    /// Two documents with one Message-ID: a reply to it resolves to the same one whatever the
+    /// order the documents come in (the site passes them in date order, the release in id order).
+    #[test]
+    fn a_shared_message_id_resolves_the_same_in_any_order() {
+        let mut docs = vec![
+            email("b", "dup@x", &[], &[]),
+            email("a", "dup@x", &[], &[]),
+            email("r", "r@x", &["dup@x"], &[]),
+        ];
+        let one = links(&docs).expect("links");
+        docs.reverse();
+        let other = links(&docs).expect("links");
+        assert_eq!(one, other);
+        assert_eq!(one[&id("r")].reply_to, Some(id("b")));
+    }
+
     #[test]
     fn forged_reply_cycle_terminates() {
         let docs = vec![
             email("a", "a@x", &["b@x"], &[]),
             email("b", "b@x", &["a@x"], &[]),
         ];
-        let links = links(&docs);
+        let links = links(&docs).expect("links");
         assert!(links[&id("a")].thread.is_some());
         assert!(links[&id("b")].thread.is_some());
     }

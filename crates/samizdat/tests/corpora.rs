@@ -45,7 +45,7 @@ fn spam_assassin_emails_with_threads() {
     );
     // The .json copies beside each .txt are not documents.
     assert!(!docs.iter().any(|d| d.source.ends_with(".json")));
-    let links = release::records::links(&docs);
+    let links = release::records::links(&docs).expect("links");
     let replies = links.values().filter(|l| l.reply_to.is_some()).count();
     assert!(
         replies >= 500,

@@ -31,7 +31,7 @@ fn reader_site_of_the_real_corpora_in_chromium() {
     // An e-mail in a thread of at least three messages, not its first.
     let catalog = Catalog::open(&archive.join("catalog.sqlite")).expect("catalog");
     let all = catalog.documents().expect("documents");
-    let links = release::records::links(&all);
+    let links = release::records::links(&all).expect("links");
     let mut sizes = std::collections::HashMap::new();
     for l in links.values() {
         if let Some(root) = &l.thread {

@@ -482,7 +482,7 @@ mod tests {
             ),
         ];
         docs[0].date = Some(time::macros::datetime!(2002-08-21 16:03 +02:00));
-        let links = release::records::links(&docs);
+        let links = release::records::links(&docs).expect("links");
         let ctx = context(&docs, &links);
         let text = "As <a@example.org> said, see Documentation/filesystems/vfs.rst \
                     and <nobody@example.org> & <b@example.org>.";
@@ -521,13 +521,13 @@ mod tests {
             mail("m-a", "Seals", "a@example.org", None),
             mail("m-b", "Re: Seals", "b@example.org", Some("a@example.org")),
         ];
-        let links = release::records::links(&docs);
+        let links = release::records::links(&docs).expect("links");
         let key = page_key(&context(&docs, &links), 1, &Vec::new());
         assert_eq!(key, page_key(&context(&docs, &links), 1, &Vec::new()));
         // The parent's title is shown on the reply's page: renamed, the page changes.
         let mut renamed = docs.clone();
         renamed[0].title = "Seals, again".into();
-        let links2 = release::records::links(&renamed);
+        let links2 = release::records::links(&renamed).expect("links");
         assert_ne!(key, page_key(&context(&renamed, &links2), 1, &Vec::new()));
         // A reference found in the text changes it too.
         assert_ne!(key, page_key(&context(&docs, &links), 1, &vec![(0..3, 0)]));

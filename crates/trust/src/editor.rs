@@ -441,6 +441,29 @@ fn build(
     }))
 }
 
+/// The release committed in `metadata_dir`: its `timestamp.json` (the signed part) and the
+/// snapshot version it names; `None` before the first release. Read, not verified: for the
+/// folder's own writer (the publisher, a mirror), which signed or verified it.
+pub fn committed(metadata_dir: &Path) -> Result<Option<(Timestamp, u64)>> {
+    let path = metadata_dir.join(TIMESTAMP_FILE);
+    if !path.exists() {
+        return Ok(None);
+    }
+    let timestamp: Signed<Timestamp> = read_json(&path)?;
+    let snapshot_version = timestamp
+        .signed
+        .meta
+        .get(SNAPSHOT_META)
+        .map(|meta| meta.version)
+        .ok_or_else(|| {
+            Error::new(
+                ErrorKind::Malformed,
+                format!("{}: no {SNAPSHOT_META} in meta", path.display()),
+            )
+        })?;
+    Ok(Some((timestamp.signed, snapshot_version)))
+}
+
 /// Re-signs `timestamp.json` with version + 1, the same snapshot and a fresh expiry.
 ///
 /// Any one timestamp key can do it (a co-publisher's cron job). If a root file is in
@@ -911,22 +934,9 @@ struct PreviousRelease {
 
 impl PreviousRelease {
     fn read(metadata_dir: &Path) -> Result<Option<Self>> {
-        let timestamp_path = metadata_dir.join(TIMESTAMP_FILE);
-        if !timestamp_path.exists() {
+        let Some((timestamp, snapshot_version)) = committed(metadata_dir)? else {
             return Ok(None);
-        }
-        let timestamp: Signed<Timestamp> = read_json(&timestamp_path)?;
-        let snapshot_version = timestamp
-            .signed
-            .meta
-            .get(SNAPSHOT_META)
-            .map(|meta| meta.version)
-            .ok_or_else(|| {
-                Error::new(
-                    ErrorKind::Malformed,
-                    format!("{}: no {SNAPSHOT_META} in meta", timestamp_path.display()),
-                )
-            })?;
+        };
         let snapshot: Signed<Snapshot> =
             read_json(&metadata_dir.join(format!("{snapshot_version}.snapshot.json")))?;
         let snapshot_meta = snapshot.signed.meta;
@@ -966,7 +976,7 @@ impl PreviousRelease {
         }
         let leaf_count = roles.keys().filter(|name| name.starts_with("bin-")).count() as u32;
         Ok(Some(Self {
-            timestamp_version: timestamp.signed.version,
+            timestamp_version: timestamp.version,
             snapshot_version,
             snapshot_meta,
             roles,
