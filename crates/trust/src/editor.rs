@@ -22,7 +22,7 @@ use crate::bins::BinLayout;
 use crate::cjson;
 use crate::error::{Error, ErrorKind, Result};
 use crate::keys::{PublicKey, SigningKey};
-use crate::leaf::{plain, read_simple_targets, simple_targets, write_simple_targets};
+use crate::leaf::{TargetsFile, plain, simple_targets, write_simple_targets};
 use crate::schema::{
     DelegatedRole, Delegations, Digest, Hashes, MetaFile, RoleKeys, RoleType, Root, SNAPSHOT_META,
     SPEC_VERSION, Signature, Signed, Snapshot, TargetInfo, TargetName, Targets, Timestamp,
@@ -771,7 +771,7 @@ impl Planner<'_> {
     }
 
     /// The previous file of role `name`, and its version listed in the previous snapshot.
-    fn previous_role(&self, name: &str) -> (Option<&PreviousRole>, Option<u64>) {
+    fn previous_role(&self, name: &str) -> (Option<&TargetsFile>, Option<u64>) {
         let Some(previous) = self.previous else {
             return (None, None);
         };
@@ -786,7 +786,7 @@ impl Planner<'_> {
 
     /// Whether a previous file listed at `version` may stay as it is when its content is the same:
     /// signed by the current key, and not expiring within a quarter of its lifetime.
-    fn keeps(&self, previous: &PreviousRole, version: u64) -> bool {
+    fn keeps(&self, previous: &TargetsFile, version: u64) -> bool {
         previous.expires - self.now >= self.targets_lifetime / 4
             && previous.keyids.contains(&self.targets_key_id)
             && previous.version == version
@@ -851,83 +851,13 @@ impl TargetEntry {
     }
 }
 
-/// A targets role of the previous release: what deciding to keep it needs, and its `targets`
-/// as they are in the file, parsed only when needed.
-#[derive(serde::Deserialize)]
-#[serde(from = "PreviousFile")]
-struct PreviousRole {
-    version: u64,
-    expires: OffsetDateTime,
-    keyids: Vec<String>,
-    delegations: Option<Delegations>,
-    targets: Box<serde_json::value::RawValue>,
-}
-
-#[derive(serde::Deserialize)]
-struct PreviousFile {
-    signatures: Vec<Signature>,
-    signed: PreviousSigned,
-}
-
-#[derive(serde::Deserialize)]
-struct PreviousSigned {
-    version: u64,
-    #[serde(with = "crate::schema::expires_format")]
-    expires: OffsetDateTime,
-    targets: Box<serde_json::value::RawValue>,
-    #[serde(default)]
-    delegations: Option<Delegations>,
-}
-
-impl From<PreviousFile> for PreviousRole {
-    fn from(file: PreviousFile) -> Self {
-        PreviousRole {
-            version: file.signed.version,
-            expires: file.signed.expires,
-            keyids: file.signatures.into_iter().map(|s| s.keyid).collect(),
-            delegations: file.signed.delegations,
-            targets: file.signed.targets,
-        }
-    }
-}
-
-impl PreviousRole {
-    fn targets(&self) -> Result<BTreeMap<String, TargetInfo>> {
-        let raw = self.targets.get();
-        if let Some(targets) = read_simple_targets(raw) {
-            return Ok(targets);
-        }
-        serde_json::from_str(raw).map_err(|error| {
-            Error::new(
-                ErrorKind::Malformed,
-                format!(
-                    "previous release: targets of version {}: {error}",
-                    self.version
-                ),
-            )
-        })
-    }
-
-    /// Whether the file lists exactly `targets`, compared as canonical bytes when they can be
-    /// written so: a bin written by this editor holds exactly those bytes; one written another
-    /// way differs, and is signed anew once, the same content at a new version.
-    fn same_targets(&self, targets: &BTreeMap<String, TargetInfo>) -> Result<bool> {
-        if simple_targets(targets) {
-            let mut bytes = Vec::with_capacity(targets.len() * 128);
-            write_simple_targets(&mut bytes, targets);
-            return Ok(bytes == self.targets.get().as_bytes());
-        }
-        Ok(self.targets()? == *targets)
-    }
-}
-
 /// The last committed release, as far as the editor needs it.
 struct PreviousRelease {
     timestamp_version: u64,
     snapshot_version: u64,
     snapshot_meta: BTreeMap<String, MetaFile>,
     /// Roles reachable from `targets` (including `targets`), by name.
-    roles: HashMap<String, PreviousRole>,
+    roles: HashMap<String, TargetsFile>,
     /// Leaf count of the previous layout, if it looked like one of ours.
     leaf_count: Option<u32>,
 }
@@ -944,7 +874,7 @@ impl PreviousRelease {
         // Level by level from `targets`, each level's files read and parsed in parallel (at
         // 250,000 documents the leaves are ~30 MB of JSON).
         use rayon::prelude::*;
-        let mut roles: HashMap<String, PreviousRole> = HashMap::new();
+        let mut roles: HashMap<String, TargetsFile> = HashMap::new();
         let mut level = vec!["targets".to_string()];
         while !level.is_empty() {
             level.sort();
@@ -958,7 +888,7 @@ impl PreviousRelease {
                     Some((name, path))
                 })
                 .collect();
-            let read: Vec<(String, PreviousRole)> = files
+            let read: Vec<(String, TargetsFile)> = files
                 .into_par_iter()
                 .map(|(name, path)| Ok((name, read_json(&path)?)))
                 .collect::<Result<_>>()?;
@@ -1104,6 +1034,7 @@ fn whole_seconds_utc(when: OffsetDateTime) -> Result<OffsetDateTime> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::leaf::read_simple_targets;
 
     /// The fast leaf path writes exactly the canonical JSON the generic path computes, and a file
     /// that parses to the same document.

@@ -6,7 +6,11 @@
 
 use std::collections::BTreeMap;
 
-use crate::schema::{Digest, Hashes, RoleType, TargetInfo, Targets, expires_format};
+use crate::error::{Error, ErrorKind, Result};
+use crate::schema::{
+    Delegations, Digest, Hashes, RoleType, Signature, TargetInfo, Targets, expires_format,
+};
+use time::OffsetDateTime;
 
 /// Whether JSON writes `text` as it is, between quotes (no escapes).
 pub(crate) fn plain(text: &str) -> bool {
@@ -181,17 +185,77 @@ pub(crate) fn read_canonical_leaf(signed: &str) -> Option<Targets> {
 /// The targets a metadata file lists, read without checking its signatures: for a file this
 /// side wrote or verified before (a mirror's own committed release). `None` if it does not parse.
 pub fn read_listing(file: &[u8]) -> Option<BTreeMap<String, TargetInfo>> {
-    #[derive(serde::Deserialize)]
-    struct File<'a> {
-        #[serde(borrow)]
-        signed: Signed<'a>,
+    serde_json::from_slice::<TargetsFile>(file)
+        .ok()?
+        .targets()
+        .ok()
+}
+
+/// A targets role file read without checking its signatures (for a file this side wrote or
+/// verified before: the previous release of a publisher, the committed release of a mirror):
+/// what deciding to keep it needs, and its `targets` as they are in the file, parsed only when
+/// needed.
+#[derive(serde::Deserialize)]
+#[serde(from = "RoleFile")]
+pub(crate) struct TargetsFile {
+    pub(crate) version: u64,
+    pub(crate) expires: OffsetDateTime,
+    pub(crate) keyids: Vec<String>,
+    pub(crate) delegations: Option<Delegations>,
+    targets: Box<serde_json::value::RawValue>,
+}
+
+#[derive(serde::Deserialize)]
+struct RoleFile {
+    signatures: Vec<Signature>,
+    signed: RoleSigned,
+}
+
+#[derive(serde::Deserialize)]
+struct RoleSigned {
+    version: u64,
+    #[serde(with = "crate::schema::expires_format")]
+    expires: OffsetDateTime,
+    targets: Box<serde_json::value::RawValue>,
+    #[serde(default)]
+    delegations: Option<Delegations>,
+}
+
+impl From<RoleFile> for TargetsFile {
+    fn from(file: RoleFile) -> Self {
+        TargetsFile {
+            version: file.signed.version,
+            expires: file.signed.expires,
+            keyids: file.signatures.into_iter().map(|s| s.keyid).collect(),
+            delegations: file.signed.delegations,
+            targets: file.signed.targets,
+        }
     }
-    #[derive(serde::Deserialize)]
-    struct Signed<'a> {
-        #[serde(borrow)]
-        targets: &'a serde_json::value::RawValue,
+}
+
+impl TargetsFile {
+    pub(crate) fn targets(&self) -> Result<BTreeMap<String, TargetInfo>> {
+        let raw = self.targets.get();
+        if let Some(targets) = read_simple_targets(raw) {
+            return Ok(targets);
+        }
+        serde_json::from_str(raw).map_err(|error| {
+            Error::new(
+                ErrorKind::Malformed,
+                format!("targets of version {}: {error}", self.version),
+            )
+        })
     }
-    let file: File<'_> = serde_json::from_slice(file).ok()?;
-    let raw = file.signed.targets.get();
-    read_simple_targets(raw).or_else(|| serde_json::from_str(raw).ok())
+
+    /// Whether the file lists exactly `targets`, compared as canonical bytes when they can be
+    /// written so: a bin written by this editor holds exactly those bytes; one written another
+    /// way differs, and is signed anew once, the same content at a new version.
+    pub(crate) fn same_targets(&self, targets: &BTreeMap<String, TargetInfo>) -> Result<bool> {
+        if simple_targets(targets) {
+            let mut bytes = Vec::with_capacity(targets.len() * 128);
+            write_simple_targets(&mut bytes, targets);
+            return Ok(bytes == self.targets.get().as_bytes());
+        }
+        Ok(self.targets()? == *targets)
+    }
 }
