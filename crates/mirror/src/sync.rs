@@ -347,6 +347,7 @@ pub fn sync_from<T: Transport + Sync>(
     }
     let timestamp = timestamp.ok_or_else(|| format!("{source}: no timestamp.json fetched"))?;
     let workers = PARALLEL_FETCHES.min(missing.len());
+    let mut writer = TargetWriter::new(&targets_dir)?;
     let metadata_written = std::thread::scope(|scope| {
         let metadata = scope.spawn(|| -> Result<usize, String> {
             for (name, bytes) in &versioned {
@@ -366,17 +367,6 @@ pub fn sync_from<T: Transport + Sync>(
             scope.spawn(move || fetch.work(serving, missing, targets_dir, sender));
         }
         drop(sender);
-        let mut writer = match TargetWriter::new(&targets_dir) {
-            Ok(writer) => writer,
-            Err(what) => {
-                if let Ok(mut abort) = fetch.abort.lock() {
-                    abort.get_or_insert(what);
-                }
-                return metadata
-                    .join()
-                    .unwrap_or_else(|_| Err("the thread writing metadata failed".into()));
-            }
-        };
         for (file, bytes) in receiver {
             match writer.store(&file, &bytes) {
                 Ok(()) => {
