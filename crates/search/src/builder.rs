@@ -551,12 +551,15 @@ fn hex(hash: &[u8]) -> String {
     hash.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// Where [`Builder::on_file`] sends each file.
+type Sink<'a> = dyn FnMut(SearchFile) -> Result<(), String> + 'a;
+
 /// The output files, named by content hash; two different contents under one name fail the build.
 #[derive(Default)]
 struct Files<'a> {
     files: Vec<SearchFile>,
     seen: HashMap<String, [u8; 32]>,
-    sink: Option<Box<dyn FnMut(SearchFile) -> Result<(), String> + 'a>>,
+    sink: Option<Box<Sink<'a>>>,
 }
 
 impl Files<'_> {

@@ -91,7 +91,7 @@ pub fn references(ctx: &Context<'_>, number: usize, text: &str) -> References {
 /// What the page of document `number` is made of, as a digest: its document, its links, what
 /// the page shows of each document it links to, its references, and the renderer itself. Two
 /// releases that agree on it render the same page.
-pub fn page_key(ctx: &Context<'_>, number: usize, refs: &References) -> String {
+pub fn page_key(ctx: &Context<'_>, number: usize, refs: &References) -> [u8; 32] {
     use sha2::{Digest, Sha256};
     static RENDERER: LazyLock<[u8; 32]> = LazyLock::new(|| {
         Sha256::new()
@@ -146,7 +146,7 @@ pub fn page_key(ctx: &Context<'_>, number: usize, refs: &References) -> String {
         h.update(span.end.to_le_bytes());
         shown(&mut h, *i);
     }
-    hex::encode(h.finalize())
+    h.finalize().into()
 }
 
 /// The page of document `number` (0-based) whose extracted text is `text`, with the

@@ -144,16 +144,6 @@ fn put(store: &Store, path: String, bytes: &[u8]) -> Result<SiteFile, String> {
     Ok(SiteFile { path, blob })
 }
 
-/// A page key (hex SHA-256, see [`document::page_key`]) as bytes; an unexpected one as its hash.
-fn page_key_bytes(key: &str) -> [u8; 32] {
-    let mut bytes = [0u8; 32];
-    if hex::decode_to_slice(key, &mut bytes).is_err() {
-        use sha2::{Digest, Sha256};
-        bytes = Sha256::digest(key.as_bytes()).into();
-    }
-    bytes
-}
-
 /// Whether `blob` is in the store at its full length.
 fn stored_whole(store: &Store, blob: &archive::Blob) -> bool {
     std::fs::metadata(store.path_of(&blob.sha256)).is_ok_and(|m| m.len() == blob.len)
@@ -203,7 +193,6 @@ impl Site for ReaderSite {
                     let refs = document::references(&ctx, number, &text);
                     let key = document::page_key(&ctx, number, &refs);
                     let path = format!("d/{}/index.html", doc.id);
-                    let key = page_key_bytes(&key);
                     let cached = cache.pages.get(doc.id.as_str()).map(|(k, sha, len)| {
                         let blob = archive::Blob {
                             sha256: hex::encode(sha),
