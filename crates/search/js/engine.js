@@ -506,8 +506,10 @@ export class Engine {
   /// "oldest"), from / to ("YYYY" or "YYYY-MM": month precision), filters ({ kind: [values],
   /// origin, tag, sender, year }: values of one facet are OR-ed, facets AND-ed), counts (facets
   /// whose counts to compute, e.g. ["year", "kind"]: each value's count among the results if it
-  /// were chosen, the other facets' filters applied), early (called with the result so far, its
-  /// first card only and `partial: true`, when that card is here before the others). Returns
+  /// were chosen, the other facets' filters applied), early (called with the result so far: its
+  /// first card only and `partial: true`, when that card is here before the others; or the
+  /// whole page and `complete: true` with an estimated total, when the page could be known
+  /// before the full sets the count needs, see `pageFromTopList`). Returns
   /// { total, exact, page, pages,
   /// results: [card + score], terms (to highlight), counts: { facet: [[value, count]] } }.
   async search(query, options = {}) {
@@ -552,6 +554,16 @@ export class Engine {
       candidates = infos[0].scored.docs;
       total = infos[0].df;
     } else {
+      const sets = {};
+      for (const f of chosen) sets[f] = union(await Promise.all(filters[f].map((v) => this.facetSet(f, v))));
+      const fromTop = options.early && this.pageFromTopList(root, infos, parsed, sort, lo, hi, sets, chosen, page, perPage);
+      if (fromTop) {
+        // The page on show before the word's full set is fetched: only the count needs it.
+        const cards = await this.cards([...fromTop.ranked.slice((page - 1) * perPage, page * perPage)]);
+        for (const card of cards) card.score = this.scoreOf(card.number, infos, n);
+        const pages = Math.ceil(fromTop.estimate / perPage);
+        options.early({ total: fromTop.estimate, exact: false, page, pages, results: cards, terms: tokens, counts: {}, complete: true });
+      }
       // AND, rarest first, within the date range; then NOT.
       if (infos.length) {
         // The rarest first: when its documents (already here unless it has a posting file)
@@ -571,8 +583,6 @@ export class Engine {
       }
       const excluded = (await Promise.all(notWords.map((t) => this.term(t)))).filter(Boolean);
       for (const info of excluded) base = subtract(base, await this.termSet(info));
-      const sets = {};
-      for (const f of chosen) sets[f] = union(await Promise.all(filters[f].map((v) => this.facetSet(f, v))));
       candidates = base;
       for (const f of [...chosen].sort((a, b) => sets[a].length - sets[b].length)) {
         candidates = intersect(candidates, sets[f]);
@@ -632,6 +642,22 @@ export class Engine {
     const result = { total, exact, page, pages, results: shown, terms: tokens, counts: {} };
     if (counts.length) result.counts = await this.counts(counts, base, facetSets, chosen, root);
     return result;
+  }
+
+  /// One word by relevance, filtered or within dates, when its full set is a file of its own:
+  /// if the documents of its top list that pass the filters fill page `page`, that page is
+  /// exact (a document outside the list scores at most the list's lowest, and ties keep number
+  /// order either way). Returns { ranked, estimate } (the total estimated from the list's share
+  /// that passes), or null.
+  pageFromTopList(root, infos, parsed, sort, lo, hi, sets, chosen, page, perPage) {
+    if (infos.length !== 1 || !infos[0].posting || sort !== "relevance") return null;
+    if (parsed.not.length || parsed.must.some((p) => p.length > 1)) return null;
+    const top = infos[0].scored.docs;
+    let passing = clip(top, lo, hi);
+    for (const f of chosen) passing = intersect(passing, sets[f]);
+    if (passing.length < page * perPage) return null;
+    const estimate = Math.max(passing.length, Math.round((passing.length / top.length) * infos[0].df));
+    return { ranked: this.rank(passing, infos, sort, root, root.n), estimate };
   }
 
   /// Counts per value of each facet in `wanted`, over `base` and every chosen filter but the facet's own.

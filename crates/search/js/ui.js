@@ -184,6 +184,10 @@ class SearchPage {
       this.results.replaceChildren();
       this.pages.replaceChildren();
       this.renderFacets({}, state);
+      // Nothing asked yet: every facet's values with their counts over the whole archive, to
+      // browse by (one small file, which any later query with a facet needs too).
+      const all = await this.archiveCounts(root);
+      if (all && sequence === this.sequence) this.renderFacets(all, state);
       return;
     }
     this.ui(true);
@@ -195,8 +199,14 @@ class SearchPage {
       // Facet counts come after the first results (below): counting an open facet fetches
       // every value's set, which would hold back the results a reader is waiting for.
       // The first result painted as soon as its card is here; the page of results after.
+      // A whole page known before its count (`complete`) is on show as it will stay.
       const early = (partial) => {
-        if (sequence === this.sequence && this.shown !== sequence) this.show(partial, sequence);
+        if (sequence !== this.sequence || this.shown === sequence) return;
+        this.show(partial, sequence);
+        if (partial.complete) {
+          this.shown = sequence;
+          this.results.setAttribute("data-complete", "");
+        }
       };
       result = await this.query(state, [], early);
     } catch (error) {
@@ -225,6 +235,15 @@ class SearchPage {
     if (sequence === this.sequence) this.renderFacets(counted.counts, state);
   }
 
+  /// Each facet's values with their counts over the whole archive, or null.
+  async archiveCounts(root) {
+    const facets = root && (await this.engine.facets().catch(() => null));
+    if (!facets) return null;
+    const all = { year: root.years.map((y) => [String(y.year), y.last - y.first + 1]) };
+    for (const f of FACETS) all[f] = (facets[f] || []).map(([value, count]) => [value, count]);
+    return all;
+  }
+
   /// The engine's answer to `state`, with the counts of the facets in `counts`; `early`, if
   /// given, gets the first result as soon as it is here.
   query(state, counts, early) {
@@ -237,10 +256,10 @@ class SearchPage {
   show(result, sequence) {
     const count = result.total === 1 ? "1 result" : `${result.exact ? "" : "about "}${number.format(result.total)} results`;
     this.status.textContent = result.total ? `${count}, page ${result.page} of ${Math.max(1, result.pages)}` : "No results";
-    // The card painted early is kept as it is (its excerpt may be there already).
-    const early = this.early && this.early.sequence === sequence ? this.early : null;
-    const items = result.results.map((r) => (early && early.number === r.number ? early.item : this.card(r, result.terms)));
-    this.early = result.partial && items.length ? { sequence, number: result.results[0].number, item: items[0] } : null;
+    // Cards painted early for this query are kept as they are (their excerpts may be there).
+    const kept = this.kept && this.kept.sequence === sequence ? this.kept.items : new Map();
+    const items = result.results.map((r) => kept.get(r.number) || this.card(r, result.terms));
+    this.kept = { sequence, items: new Map(result.results.map((r, i) => [r.number, items[i]])) };
     this.results.replaceChildren(...items);
     this.results.start = (result.page - 1) * PER_PAGE + 1;
     this.renderPages(result);

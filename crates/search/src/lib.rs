@@ -13,8 +13,8 @@
 //! | `search/r.<h>.bin` | the root (~23 KB at 250k documents): N, month table (documents per month: dates and years are number ranges), separator keys and hashes of the dictionary shards, hashes of the card pages, hash of the facets file, and the entries of the [`Config::hot_terms`] commonest terms (so the costliest queries skip their shard) | once per release |
 //! | `search/s/<h>.bin` | a dictionary shard (~12 KB): sorted, front-coded terms; per term its document frequency and either its scored posting list inline (small terms) or the hash of its term file | one per query word |
 //! | `search/t/<h>.bin` | a term file: the term's top [`Config::scored`] documents by BM25 with their score (all its documents when it has no more), and, when it has more, the hash of its full posting set | one per common query word |
-//! | `search/p/<h>.bin` | the full posting set of a term found in more than [`Config::scored`] documents | only for AND/NOT, filters, date sort or deep pages |
-//! | `search/f.<h>.json` | the facets (kind, origin, tag, sender): values, global counts, hash of each value's set | when facets are used |
+//! | `search/p/<h>.bin` | the full posting set of a term found in more than [`Config::scored`] documents | only for AND/NOT, filters, date sort or deep pages; for one word with filters, after its first page is shown from the top list when the filtered top list fills it (the count needs the set, the page does not) |
+//! | `search/f.<h>.json` | the facets (kind, origin, tag, sender): values, global counts, hash of each value's set | when facets are used, and by the search page opened without words (it lists every value with its count, to browse by) |
 //! | `search/v/<h>.bin` | the set of documents of one facet value | when that value filters or its facet shows counts |
 //! | `search/h/<h>.bin` | a card page: hashes of [`Config::card_page`] consecutive card blocks | one per shown result, at most |
 //! | `search/c/<h>.json` | a card block: id, title, date, kind, sender, origin of [`Config::card_block`] (4) consecutive documents | one per shown result, at most |

@@ -66,6 +66,21 @@ export default async function ({ browser, base, out, args, lib, assert, record }
     assert.ok(t.slice(0, 7) === '2002-09', `a result dated ${t} outside September 2002`);
   }
 
+  // Browse by facet before typing anything: the search page lists each facet's values with
+  // their counts in the whole archive; choosing one lists exactly that many documents.
+  await page.goto(`${base}/search/`);
+  // (Open already when an earlier page of this session had it open.)
+  const kinds = page.locator('details[data-facet="kind"]');
+  if (!(await kinds.evaluate((d) => d.open))) await kinds.locator('summary').click();
+  const emails = page.locator('details[data-facet="kind"] label', { hasText: 'email' });
+  await emails.waitFor();
+  const inArchive = Number((await emails.locator('.search-count').textContent()).replace(/\D/g, ''));
+  assert.ok(inArchive > 1000, `the archive's e-mails: ${inArchive}`);
+  await emails.locator('input').check();
+  await page.locator('.search-results[data-complete]').waitFor();
+  assert.equal(await count(page), inArchive, 'choosing a kind lists its documents');
+  await record('browse_kind_email', inArchive, 'documents');
+
   // Search as you type: keystrokes on the search page update the results and the address,
   // without a submit, and the page answers input while it searches.
   await page.goto(`${base}/search/`);
