@@ -559,10 +559,12 @@ export class Engine {
       const fromTop = options.early && this.pageFromTopList(root, infos, parsed, sort, lo, hi, sets, chosen, page, perPage);
       if (fromTop) {
         // The page on show before the word's full set is fetched: only the count needs it.
-        const cards = await this.cards([...fromTop.ranked.slice((page - 1) * perPage, page * perPage)]);
+        const coming = await this.cardsAsTheyCome([...fromTop.ranked.slice((page - 1) * perPage, page * perPage)]);
+        const so = { total: fromTop.estimate, exact: false, page, pages: Math.ceil(fromTop.estimate / perPage), terms: tokens, counts: {} };
+        this.paintFirst(coming, so, infos, n, options.early);
+        const cards = await Promise.all(coming);
         for (const card of cards) card.score = this.scoreOf(card.number, infos, n);
-        const pages = Math.ceil(fromTop.estimate / perPage);
-        options.early({ total: fromTop.estimate, exact: false, page, pages, results: cards, terms: tokens, counts: {}, complete: true });
+        options.early({ ...so, results: cards, complete: true });
       }
       // AND, rarest first, within the date range; then NOT.
       if (infos.length) {
@@ -623,16 +625,8 @@ export class Engine {
       if (!exact && shown.length < perPage) total = (page - 1) * perPage + shown.length;
     } else {
       const coming = await this.cardsAsTheyCome([...ranked.slice((page - 1) * perPage, page * perPage)]);
-      // The first result shown as soon as its card is here (options.early), the rest after.
-      if (options.early && coming.length) {
-        const pages = Math.ceil(total / perPage);
-        coming[0]
-          .then((card) => {
-            card.score = this.scoreOf(card.number, infos, n);
-            options.early({ total, exact, page, pages, results: [card], terms: tokens, counts: {}, partial: true });
-          })
-          .catch(() => {});
-      }
+      const so = { total, exact, page, pages: Math.ceil(total / perPage), terms: tokens, counts: {} };
+      this.paintFirst(coming, so, infos, n, options.early);
       shown = await Promise.all(coming);
     }
     for (const card of shown) card.score = this.scoreOf(card.number, infos, n);
@@ -642,6 +636,18 @@ export class Engine {
     const result = { total, exact, page, pages, results: shown, terms: tokens, counts: {} };
     if (counts.length) result.counts = await this.counts(counts, base, facetSets, chosen, root);
     return result;
+  }
+
+  /// The first result shown as soon as its card is here (`early`, with `so`: the result so
+  /// far), the rest after.
+  paintFirst(coming, so, infos, n, early) {
+    if (!early || !coming.length) return;
+    coming[0]
+      .then((card) => {
+        card.score = this.scoreOf(card.number, infos, n);
+        early({ ...so, results: [card], partial: true });
+      })
+      .catch(() => {});
   }
 
   /// One word by relevance, filtered or within dates, when its full set is a file of its own:
