@@ -189,12 +189,25 @@ declare -A rps p99 mbs
 # run_wrk LABEL CONNECTIONS URL [PATHS]: wrk, 2 threads, CONNECTIONS, $seconds s after a $warmup s
 # warm-up run, on URL (or on paths drawn from the file PATHS); output in $out/LABEL.wrk. Any
 # answer but 2xx/3xx, or any socket error, fails the run.
+# server_ticks LABEL: user + system clock ticks so far of the server a run's label names (nginx's
+# workers, or the samizdat process with all its threads).
+server_ticks() {
+  local pids p t=0
+  case $1 in *-nginx) pids=$(pgrep -P "$nginx_pid") ;; *) pids=$serve_pid ;; esac
+  for p in $pids; do t=$((t + $(awk '{ print $14 + $15 }' "/proc/$p/stat"))); done
+  echo "$t"
+}
+declare -A cpu
 run_wrk() {
-  local label=$1 conns=$2 url=$3 list=${4:-} requests bytes duration p50 p99us status socket
+  local label=$1 conns=$2 url=$3 list=${4:-} requests bytes duration p50 p99us status socket ticks
   WRK_PATHS=$list wrk -t2 -c"$conns" -d"${warmup}s" --timeout 30s -s "$root/bench/wrk.lua" "$url" >/dev/null
+  ticks=$(server_ticks "$label")
   WRK_PATHS=$list wrk -t2 -c"$conns" -d"${seconds}s" --timeout 30s --latency \
     -s "$root/bench/wrk.lua" "$url" >"$out/$label.wrk"
+  ticks=$(($(server_ticks "$label") - ticks))
   read -r _ requests bytes duration p50 p99us status socket < <(grep '^wrk-result' "$out/$label.wrk")
+  # The server's CPU time per answer (µs): what it costs, whatever share of the cores wrk took.
+  cpu[$label]=$(awk -v t="$ticks" -v hz="$(getconf CLK_TCK)" -v n="$requests" 'BEGIN { printf "%.1f", t / hz * 1e6 / n }')
   if [ "$status" != 0 ] || [ "$socket" != 0 ]; then
     cat "$out/$label.wrk" >&2
     echo "$label: $status answers not 2xx/3xx, $socket socket errors" >&2
@@ -203,7 +216,7 @@ run_wrk() {
   rps[$label]=$(awk -v n="$requests" -v d="$duration" 'BEGIN { printf "%.0f", n / d * 1e6 }')
   p99[$label]=$(awk -v u="$p99us" 'BEGIN { printf "%.2f", u / 1000 }')
   mbs[$label]=$(awk -v b="$bytes" -v d="$duration" 'BEGIN { printf "%.0f", b / d }')
-  echo "$label: ${rps[$label]} req/s, p50 $((p50))us, p99 ${p99[$label]} ms, ${mbs[$label]} MB/s" >&2
+  echo "$label: ${rps[$label]} req/s, p50 $((p50))us, p99 ${p99[$label]} ms, ${mbs[$label]} MB/s, server CPU ${cpu[$label]} us/request" >&2
 }
 run_wrk hot-nginx "$connections" "http://$ng:$port$hot"
 run_wrk hot-ours "$connections" "http://$sz:$port$hot"
@@ -284,8 +297,8 @@ mb() { awk -v b="$1" 'BEGIN { printf "%.0f", b / 1e6 }'; }
   echo "| measure | samizdat mirror | peer | ratio | target |"
   echo "|---|---|---|---|---|"
   echo "| archive | $documents documents (one of them a $(mb "$large_bytes") MB text), $targets targets | | | |"
-  echo "| **hot document** ($hot_bytes B), wrk -t2 -c$connections | **${rps[hot-ours]} req/s**, p99 ${p99[hot-ours]} ms | nginx ${rps[hot-nginx]} req/s, p99 ${p99[hot-nginx]} ms | **$(ratio "${rps[hot-ours]}" "${rps[hot-nginx]}")** | ≥ 1.2× |"
-  echo "| **random documents** ($(wc -l <"$out/paths/random") paths over the archive), wrk -t2 -c$connections | **${rps[random-ours]} req/s**, p99 ${p99[random-ours]} ms | nginx ${rps[random-nginx]} req/s, p99 ${p99[random-nginx]} ms | **$(ratio "${rps[random-ours]}" "${rps[random-nginx]}")** | ≥ 1.0× |"
+  echo "| **hot document** ($hot_bytes B), wrk -t2 -c$connections | **${rps[hot-ours]} req/s**, p99 ${p99[hot-ours]} ms; server CPU ${cpu[hot-ours]} µs/request | nginx ${rps[hot-nginx]} req/s, p99 ${p99[hot-nginx]} ms; ${cpu[hot-nginx]} µs/request | **$(ratio "${rps[hot-ours]}" "${rps[hot-nginx]}")** | ≥ 1.2× |"
+  echo "| **random documents** ($(wc -l <"$out/paths/random") paths over the archive), wrk -t2 -c$connections | **${rps[random-ours]} req/s**, p99 ${p99[random-ours]} ms; server CPU ${cpu[random-ours]} µs/request | nginx ${rps[random-nginx]} req/s, p99 ${p99[random-nginx]} ms; ${cpu[random-nginx]} µs/request | **$(ratio "${rps[random-ours]}" "${rps[random-nginx]}")** | ≥ 1.0× |"
   echo "| the same by plain path (\`/d/ID/...\`; samizdat only) | hot ${rps[hot-plain-ours]} req/s, p99 ${p99[hot-plain-ours]} ms; random ${rps[random-plain-ours]} req/s, p99 ${p99[random-plain-ours]} ms | | | |"
   echo "| **large file** ($(mb "$large_bytes") MB), wrk -t2 -c4 | **${mbs[large-ours]} MB/s** | nginx ${mbs[large-nginx]} MB/s | **$(ratio "${mbs[large-ours]}" "${mbs[large-nginx]}")** | ≥ 0.9× |"
   echo "| **initial sync** into an empty folder | $(sync_row initial) | ≤ 1.0× |"

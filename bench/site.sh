@@ -25,7 +25,7 @@
 #                  than the Node API (at 250k the API build went past 22 GB and was OOM-killed)
 # PAGEFIND=none    ours alone (no Pagefind build, no Pagefind measures)
 # PAGEFIND_CLI=1   with the API build, also time Pagefind's CLI (no filters) for comparison
-# BENCH_REPS=N     browser runs per measure (default 3; time is their median)
+# BENCH_REPS=N     browser runs per measure (default 7; time is their median: first visits vary ±100 ms)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -179,7 +179,7 @@ done
 worker_gz=$(curl -s -H 'Accept-Encoding: gzip' -o /dev/null -w '%{size_download}' "http://127.0.0.1:$port_pf/pagefind/pagefind-worker.js")
 echo "{\"pagefind_worker_gz\": $worker_gz}" >"$out/extra.json"
 
-python3 - "$out/words.json" "$out/browser-config.json" "${BENCH_REPS:-3}" <<EOF
+python3 - "$out/words.json" "$out/browser-config.json" "${BENCH_REPS:-7}" <<EOF
 import json, sys
 w = json.load(open(sys.argv[1]))
 queries = [
