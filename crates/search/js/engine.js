@@ -554,9 +554,18 @@ export class Engine {
       candidates = infos[0].scored.docs;
       total = infos[0].df;
     } else {
+      // The filters' sets, fetched alongside the words' (or before, when the page may come
+      // from a top list: then the word's full set waits until the page is on show).
       const sets = {};
-      for (const f of chosen) sets[f] = union(await Promise.all(filters[f].map((v) => this.facetSet(f, v))));
-      const fromTop = options.early && this.pageFromTopList(root, infos, parsed, sort, lo, hi, sets, chosen, page, perPage);
+      const setsHere = Promise.all(
+        chosen.map(async (f) => {
+          sets[f] = union(await Promise.all(filters[f].map((v) => this.facetSet(f, v))));
+        }),
+      );
+      setsHere.catch(() => {}); // (awaited below: its failure is the search's)
+      const topListFirst = options.early && this.mayPageFromTopList(infos, parsed, sort);
+      if (topListFirst) await setsHere;
+      const fromTop = topListFirst && this.pageFromTopList(root, infos, lo, hi, sets, chosen, page, perPage);
       if (fromTop) {
         // The page on show before the word's full set is fetched: only the count needs it.
         const coming = await this.cardsAsTheyCome([...fromTop.ranked.slice((page - 1) * perPage, page * perPage)]);
@@ -585,6 +594,7 @@ export class Engine {
       }
       const excluded = (await Promise.all(notWords.map((t) => this.term(t)))).filter(Boolean);
       for (const info of excluded) base = subtract(base, await this.termSet(info));
+      await setsHere;
       candidates = base;
       for (const f of [...chosen].sort((a, b) => sets[a].length - sets[b].length)) {
         candidates = intersect(candidates, sets[f]);
@@ -650,20 +660,24 @@ export class Engine {
       .catch(() => {});
   }
 
-  /// One word by relevance, filtered or within dates, when its full set is a file of its own:
-  /// if the documents of its top list that pass the filters fill page `page`, that page is
-  /// exact (a document outside the list scores at most the list's lowest, and ties keep number
-  /// order either way). Returns { ranked, estimate } (the total estimated from the list's share
-  /// that passes), or null.
-  pageFromTopList(root, infos, parsed, sort, lo, hi, sets, chosen, page, perPage) {
-    if (infos.length !== 1 || !infos[0].posting || sort !== "relevance") return null;
-    if (parsed.not.length || parsed.must.some((p) => p.length > 1)) return null;
+  /// Whether a page of this query may come from its word's top list (see `pageFromTopList`):
+  /// one word by relevance, no exclusion, no phrase, and a full set in a file of its own.
+  mayPageFromTopList(infos, parsed, sort) {
+    if (infos.length !== 1 || !infos[0].posting || sort !== "relevance") return false;
+    return !parsed.not.length && !parsed.must.some((p) => p.length > 1);
+  }
+
+  /// One word (`mayPageFromTopList`), filtered or within dates: if the documents of its top list
+  /// that pass the filters fill page `page`, that page is exact (a document outside the list
+  /// scores at most the list's lowest, and ties keep number order either way). Returns
+  /// { ranked, estimate } (the total estimated from the list's share that passes), or null.
+  pageFromTopList(root, infos, lo, hi, sets, chosen, page, perPage) {
     const top = infos[0].scored.docs;
     let passing = clip(top, lo, hi);
     for (const f of chosen) passing = intersect(passing, sets[f]);
     if (passing.length < page * perPage) return null;
     const estimate = Math.max(passing.length, Math.round((passing.length / top.length) * infos[0].df));
-    return { ranked: this.rank(passing, infos, sort, root, root.n), estimate };
+    return { ranked: this.rank(passing, infos, "relevance", root, root.n), estimate };
   }
 
   /// Counts per value of each facet in `wanted`, over `base` and every chosen filter but the facet's own.
