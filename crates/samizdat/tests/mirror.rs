@@ -555,3 +555,83 @@ fn old_releases_are_collected_after_the_grace_period() {
         stdout(&out)
     );
 }
+
+/// A disk that fills during a sync: the sync stops (every writer and fetcher, within seconds)
+/// and says which file could not be written and why; the last release stays whole; the next
+/// sync, with room again, completes. (The full disk is a 64 KiB tmpfs over the targets folder,
+/// so this needs root; without it the test says so and checks nothing.)
+#[test]
+fn a_full_disk_stops_the_sync_by_name_and_keeps_the_release() {
+    use std::os::unix::fs::MetadataExt;
+    if fs::metadata("/proc/self").map(|m| m.uid()).unwrap_or(1) != 0 {
+        eprintln!("skipped: mounting a small file system needs root");
+        return;
+    }
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let archive = sample_release(tmp.path(), &[]);
+    let root = archive.join("root.json");
+    let dir = tmp.path().join("mirror");
+    fs::create_dir_all(&dir).expect("mkdir");
+    fs::copy(&root, dir.join("root.json")).expect("copy root");
+    let origin = StaticServer::start(&archive.join("release"), "127.0.0.13");
+    run(&["mirror", "sync", p(&dir), "--peer", &origin.url], 0);
+
+    // Release 2: 1,000 more documents (2,000 files, ~600 KB).
+    let rows = tmp.path().join("rows");
+    fs::create_dir(&rows).expect("mkdir");
+    let lines: String = (0..1000)
+        .map(|i| format!("{{\"id\":\"row-{i}\",\"title\":\"Row {i}\",\"body\":\"Body of row {i}, a little longer than a title.\"}}\n"))
+        .collect();
+    fs::write(rows.join("rows.jsonl"), lines).expect("write");
+    run(&["add", p(&archive), p(&rows)], 0);
+    run(&["release", "--no-site", p(&archive)], 0);
+
+    /// Unmounts when dropped, whatever the test did.
+    struct Mounted(std::path::PathBuf);
+    impl Drop for Mounted {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("umount").arg(&self.0).status();
+        }
+    }
+    let targets = dir.join("release/targets");
+    let status = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=64k", "tmpfs", p(&targets)])
+        .status()
+        .expect("mount");
+    assert!(
+        status.success(),
+        "cannot mount a tmpfs on {}",
+        targets.display()
+    );
+    let mounted = Mounted(targets.clone());
+
+    let mut child = samizdat()
+        .args(["mirror", "sync", p(&dir), "--peer", &origin.url])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn sync");
+    let started = std::time::Instant::now();
+    while child.try_wait().expect("try_wait").is_none() {
+        if started.elapsed() > Duration::from_secs(60) {
+            child.kill().ok();
+            panic!("the sync did not stop within 60 s of a full disk");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().expect("output");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "stderr: {stderr}");
+    assert!(
+        stderr.contains("cannot write") && stderr.contains("No space left on device"),
+        "stderr: {stderr}"
+    );
+    assert!(stderr.contains(p(&targets)), "names the file: {stderr}");
+    drop(mounted);
+
+    // Release 1 whole, as before the sync; then release 2 with room again.
+    verify_release(&root, p(&dir.join("release")), 1);
+    let out = run(&["mirror", "sync", p(&dir), "--peer", &origin.url], 0);
+    assert!(stdout(&out).starts_with("release 2:"), "{}", stdout(&out));
+    verify_release(&root, p(&dir.join("release")), 2);
+}
