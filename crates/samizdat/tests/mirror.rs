@@ -5,6 +5,29 @@ use crate::util::*;
 use std::fs;
 use std::time::Duration;
 
+/// A mirror in `tmp/mirror` trusting `root`, synced once from `peer`.
+fn mirror_of(tmp: &std::path::Path, root: &std::path::Path, peer: &str) -> std::path::PathBuf {
+    let dir = tmp.join("mirror");
+    fs::create_dir_all(&dir).expect("mkdir");
+    fs::copy(root, dir.join("root.json")).expect("copy root");
+    run(&["mirror", "sync", p(&dir), "--peer", peer], 0);
+    dir
+}
+
+/// Adds `n` JSON Lines documents to `archive` and releases it (without the site).
+fn release_rows(tmp: &std::path::Path, archive: &std::path::Path, n: usize) {
+    let rows = tmp.join("rows");
+    fs::create_dir(&rows).expect("mkdir");
+    let lines: String = (0..n)
+        .map(|i| {
+            format!("{{\"id\":\"row-{i}\",\"title\":\"Row {i}\",\"body\":\"Body of row {i}.\"}}\n")
+        })
+        .collect();
+    fs::write(rows.join("rows.jsonl"), lines).expect("write");
+    run(&["add", p(archive), p(&rows)], 0);
+    run(&["release", "--no-site", p(archive)], 0);
+}
+
 fn fetched(out: &std::process::Output) -> usize {
     let text = stdout(out);
     text.split(", ")
@@ -118,25 +141,13 @@ fn kill_during_sync_keeps_a_complete_release_and_resumes() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let archive = sample_release(tmp.path(), &[]);
     let root = archive.join("root.json");
-    let dir = tmp.path().join("mirror");
-    fs::create_dir_all(&dir).expect("mkdir");
-    fs::copy(&root, dir.join("root.json")).expect("copy root");
     // Release 1 synced whole, from a fast peer.
     let fast = StaticServer::start(&archive.join("release"), "127.0.0.8");
-    run(&["mirror", "sync", p(&dir), "--peer", &fast.url], 0);
+    let dir = mirror_of(tmp.path(), &root, &fast.url);
     drop(fast);
 
     // Release 2: 1,000 more documents (2,000 files), served with 20 ms per request.
-    let rows = tmp.path().join("rows");
-    fs::create_dir(&rows).expect("mkdir");
-    let lines: String = (0..1000)
-        .map(|i| {
-            format!("{{\"id\":\"row-{i}\",\"title\":\"Row {i}\",\"body\":\"Body of row {i}.\"}}\n")
-        })
-        .collect();
-    fs::write(rows.join("rows.jsonl"), lines).expect("write");
-    run(&["add", p(&archive), p(&rows)], 0);
-    run(&["release", "--no-site", p(&archive)], 0);
+    release_rows(tmp.path(), &archive, 1000);
     let origin = StaticServer::start_slow(&archive.join("release"), "127.0.0.9", 20);
 
     let mut seed: u64 = 0x5eed;
@@ -570,21 +581,11 @@ fn a_full_disk_stops_the_sync_by_name_and_keeps_the_release() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let archive = sample_release(tmp.path(), &[]);
     let root = archive.join("root.json");
-    let dir = tmp.path().join("mirror");
-    fs::create_dir_all(&dir).expect("mkdir");
-    fs::copy(&root, dir.join("root.json")).expect("copy root");
     let origin = StaticServer::start(&archive.join("release"), "127.0.0.13");
-    run(&["mirror", "sync", p(&dir), "--peer", &origin.url], 0);
+    let dir = mirror_of(tmp.path(), &root, &origin.url);
 
-    // Release 2: 1,000 more documents (2,000 files, ~600 KB).
-    let rows = tmp.path().join("rows");
-    fs::create_dir(&rows).expect("mkdir");
-    let lines: String = (0..1000)
-        .map(|i| format!("{{\"id\":\"row-{i}\",\"title\":\"Row {i}\",\"body\":\"Body of row {i}, a little longer than a title.\"}}\n"))
-        .collect();
-    fs::write(rows.join("rows.jsonl"), lines).expect("write");
-    run(&["add", p(&archive), p(&rows)], 0);
-    run(&["release", "--no-site", p(&archive)], 0);
+    // Release 2: 1,000 more documents (2,000 files, more than the 64 KiB of room below).
+    release_rows(tmp.path(), &archive, 1000);
 
     /// Unmounts when dropped, whatever the test did.
     struct Mounted(std::path::PathBuf);
