@@ -369,19 +369,22 @@ pub fn sync_round(dir: &Path, config: &Config, app: &App, sync_program: Option<&
                     Err(e) => error = Some(format!("synced but cannot serve: {e}")),
                 }
             }
-            eprintln!(
-                "{who}: release {} from {}: {} of {} targets fetched ({} bytes){}",
-                report.version,
-                report.source,
-                report.targets_fetched,
-                if report.unchanged {
-                    "all".to_owned()
-                } else {
-                    report.targets.to_string()
-                },
-                report.bytes_fetched,
-                if switched { ", now served" } else { "" }
-            );
+            let (version, source) = (report.version, &report.source);
+            if report.unchanged && !switched {
+                eprintln!("{who}: release {version} from {source}: up to date");
+            } else if report.unchanged {
+                eprintln!(
+                    "{who}: release {version} from {source}: a re-signed timestamp, now served"
+                );
+            } else {
+                eprintln!(
+                    "{who}: release {version} from {source}: {} of {} targets fetched ({} bytes){}",
+                    report.targets_fetched,
+                    report.targets,
+                    report.bytes_fetched,
+                    if switched { ", now served" } else { "" }
+                );
+            }
             for (peer, why) in &report.dropped {
                 eprintln!("{who}:   dropped {peer}: {why}");
             }
