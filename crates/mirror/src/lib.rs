@@ -27,4 +27,4 @@ pub mod served;
 pub mod status;
 pub mod sync;
 
-pub use sync::{PARALLEL_FETCHES, SyncError, SyncReport, sync_from};
+pub use sync::{PARALLEL_FETCHES, SyncError, SyncReport, sync_from, sync_with_progress};

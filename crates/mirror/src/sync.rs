@@ -136,6 +136,17 @@ pub fn sync_from<T: Transport + Sync>(
     peers: Vec<T>,
     now: OffsetDateTime,
 ) -> Result<SyncReport, SyncError> {
+    sync_with_progress(dir, peers, now, &archive::ingest::NoProgress)
+}
+
+/// [`sync_from`], reporting the missing targets as they are stored to `progress` (a first
+/// sync of a large archive is long: 550,000 files).
+pub fn sync_with_progress<T: Transport + Sync>(
+    dir: &Path,
+    peers: Vec<T>,
+    now: OffsetDateTime,
+    progress: &dyn archive::ingest::Progress,
+) -> Result<SyncReport, SyncError> {
     let _lock = crate::gc::lock(dir)?;
     let root_path = dir.join("root.json");
     let root = fs::read(&root_path).map_err(|e| format!("{}: {e}", root_path.display()))?;
@@ -377,8 +388,10 @@ pub fn sync_from<T: Transport + Sync>(
             }
             fetch.files.fetch_add(1, Ordering::Relaxed);
             fetch.bytes.fetch_add(bytes.len() as u64, Ordering::Relaxed);
+            progress.advance(file.file_name().and_then(|n| n.to_str()).unwrap_or(""));
         }
     };
+    progress.start(missing.len() as u64);
     let metadata_written = std::thread::scope(|scope| {
         let metadata = scope.spawn(|| -> Result<usize, String> {
             for (name, bytes) in &versioned {
@@ -410,6 +423,7 @@ pub fn sync_from<T: Transport + Sync>(
             .join()
             .unwrap_or_else(|_| Err("the thread writing metadata failed".into()))
     });
+    progress.finish();
     dropped.extend(fetch.dropped.into_inner().unwrap_or_default());
     if let Some(what) = fetch.abort.into_inner().unwrap_or_default() {
         return Err(SyncError { what, dropped });

@@ -418,7 +418,15 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                     net::HttpTransport::new(peer, &limits)
                 })
                 .collect();
-            let result = mirror::sync_from(&dir, transports, time::OffsetDateTime::now_utc());
+            // A bar on a terminal (not with --json: `mirror run` reads that from a child).
+            let bar = Bar::new("fetching");
+            let progress: &dyn archive::ingest::Progress = if json {
+                &archive::ingest::NoProgress
+            } else {
+                &bar
+            };
+            let now = time::OffsetDateTime::now_utc();
+            let result = mirror::sync_with_progress(&dir, transports, now, progress);
             if json {
                 println!("{}", serde_json::to_string(&result)?);
                 return Ok(ExitCode::from(u8::from(result.is_err())));
