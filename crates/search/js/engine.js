@@ -580,14 +580,11 @@ export class Engine {
         // The rarest first: when its documents (already here unless it has a posting file)
         // leave nothing, no other set is fetched; else every set is fetched at once.
         const first = infos[0].posting ? null : clip(infos[0].scored.docs, lo, hi);
-        const sets =
-          first && !first.length
-            ? []
-            : await Promise.all(infos.map((info, i) => (i === 0 && first ? first : this.termSet(info))));
-        base = first && !first.length ? first : clip(sets[0], lo, hi);
-        for (const set of sets.slice(1)) {
-          if (!base.length) break;
-          base = intersect(base, set);
+        base = first;
+        if (!first || first.length) {
+          const termSets = await Promise.all(infos.map((info, i) => (i === 0 && first ? first : this.termSet(info))));
+          base = clip(termSets[0], lo, hi);
+          for (const set of termSets.slice(1)) base = intersect(base, set);
         }
       } else {
         base = span(lo, hi);
