@@ -185,10 +185,7 @@ done
 cmp <(curl -sf "http://$sz:$port$(cat "$out/paths/hot-plain")") "$archive/release$hot" || exit 1
 
 # ---- Serving: wrk ----------------------------------------------------------------------------
-declare -A rps p99 mbs
-# run_wrk LABEL CONNECTIONS URL [PATHS]: wrk, 2 threads, CONNECTIONS, $seconds s after a $warmup s
-# warm-up run, on URL (or on paths drawn from the file PATHS); output in $out/LABEL.wrk. Any
-# answer but 2xx/3xx, or any socket error, fails the run.
+declare -A rps p99 mbs cpu
 # server_ticks LABEL: user + system clock ticks so far of the server a run's label names (nginx's
 # workers, or the samizdat process with all its threads).
 server_ticks() {
@@ -197,7 +194,9 @@ server_ticks() {
   for p in $pids; do t=$((t + $(awk '{ print $14 + $15 }' "/proc/$p/stat"))); done
   echo "$t"
 }
-declare -A cpu
+# run_wrk LABEL CONNECTIONS URL [PATHS]: wrk, 2 threads, CONNECTIONS, $seconds s after a $warmup s
+# warm-up run, on URL (or on paths drawn from the file PATHS); output in $out/LABEL.wrk. Any
+# answer but 2xx/3xx, or any socket error, fails the run.
 run_wrk() {
   local label=$1 conns=$2 url=$3 list=${4:-} requests bytes duration p50 p99us status socket ticks
   WRK_PATHS=$list wrk -t2 -c"$conns" -d"${warmup}s" --timeout 30s -s "$root/bench/wrk.lua" "$url" >/dev/null
