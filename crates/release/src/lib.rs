@@ -413,6 +413,9 @@ impl Archive {
         )];
         extra.extend(site_targets);
         let released_extra = self.catalog.released_extra()?;
+        // How they differ from the committed release's: what the editor changes and, once
+        // committed, what the catalog records.
+        let extra_changes = plan::extra_changes(&extra, &released_extra);
         let upto = self.catalog.max_gen()?;
         let metadata_dir = self.metadata_dir();
 
@@ -435,7 +438,7 @@ impl Archive {
                 after,
                 upto,
                 &extra,
-                &released_extra,
+                &extra_changes,
                 progress,
             )?,
             None => plan::all(&self.catalog, &self.store, &extra, progress)?,
@@ -537,7 +540,6 @@ impl Archive {
         // 5. The catalog, to describe the committed release. Killed before this lands, the
         // catalog describes an older release than the committed one, and the next release is a
         // full one.
-        let extra_changes = plan::extra_changes(&extra, &released_extra);
         self.catalog.transaction(|tx| {
             for update in &work.updates {
                 match &update.rebuilt {

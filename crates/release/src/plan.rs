@@ -278,15 +278,15 @@ pub fn all(
 }
 
 /// The changes since the committed release, which included the documents up to generation
-/// `after`; `upto` is the newest generation now. `released_extra` is what the catalog says the
-/// committed release holds besides documents.
+/// `after`; `upto` is the newest generation now. `extra_changes`: how `extra` differs from what
+/// the committed release holds besides documents ([`extra_changes`]).
 pub fn changes(
     catalog: &Catalog,
     store: &Store,
     after: i64,
     upto: i64,
     extra: &[(String, Blob)],
-    released_extra: &[(String, Blob)],
+    extra_changes: &[(&str, Option<&Blob>)],
     progress: &dyn archive::ingest::Progress,
 ) -> Result<Work> {
     let changed = catalog.changed_since(after, upto)?;
@@ -392,8 +392,7 @@ pub fn changes(
             remove(original)?;
         }
     }
-    let extra_changes = extra_changes(extra, released_extra);
-    for (name, blob) in &extra_changes {
+    for (name, blob) in extra_changes {
         if blob.is_none() {
             remove(name.to_string())?;
         }
@@ -410,7 +409,7 @@ pub fn changes(
             work.updates.push(update);
         }
     }
-    for (name, blob) in &extra_changes {
+    for (name, blob) in extra_changes {
         if let Some(blob) = blob {
             changes.insert(
                 name.to_string(),
