@@ -680,13 +680,15 @@ impl<T: Transport> Client<T> {
     /// had (in no particular order): what a mirror holding that release lacks, at most.
     /// `previous` is the earlier release's snapshot `meta`; `listing(role, version)` the
     /// targets that version of a role lists (from files the caller verified before), `None` if
-    /// it is not known (then every name the role lists now counts as new).
+    /// it is not known (then every name the role lists now counts as new; a name it no longer
+    /// lists is not seen, which matters only where delegations overlap, as hashed bins do not).
     ///
     /// A search for a name depends only on the roles that delegate and on which roles list the
     /// name, with which entry: when every role that delegates is at its earlier version, a name
     /// resolves as before unless a role that changed lists it differently (added, changed,
     /// removed). Only those names are searched; at 250,000 documents and 1% new that is ~5,000
-    /// of 500,000. `None` when a role that delegates changed: then use [`Self::all_targets`].
+    /// of 500,000. `None` when a role that delegates changed, or the roles are not the same
+    /// set as before: then use [`Self::all_targets`].
     pub fn targets_changed_since(
         &mut self,
         previous: &BTreeMap<String, MetaFile>,
@@ -717,6 +719,15 @@ impl<T: Transport> Client<T> {
             (loaded, before.join().unwrap_or_default())
         });
         loaded?;
+        // Another set of roles (one gone, or no longer delegated to): names may resolve through
+        // other roles than before without any role listing them differently.
+        let roles_then: HashSet<&str> = previous
+            .keys()
+            .filter_map(|file| file.strip_suffix(".json"))
+            .collect();
+        if roles_then != self.roles.keys().map(String::as_str).collect() {
+            return Ok(None);
+        }
         let nothing = BTreeMap::new();
         let changed: Vec<(&str, Option<u64>)> = self
             .roles
@@ -783,12 +794,22 @@ impl<T: Transport> Client<T> {
     /// files asked of the transport together, then verified in parallel.
     fn load_every_role(&mut self) -> Result<()> {
         let most_roles = self.snapshot.meta.len() + 1;
-        let mut loaded = 1; // targets
+        let mut visited = HashSet::from(["targets".to_owned()]);
         let mut level = self.delegated_by("targets");
         while !level.is_empty() {
-            let mut seen = HashSet::new();
-            level.retain(|(role, _)| !self.roles.contains_key(role) && seen.insert(role.clone()));
-            level.truncate(most_roles.saturating_sub(loaded));
+            let room = most_roles.saturating_sub(visited.len());
+            level.retain(|(role, _)| visited.insert(role.clone()));
+            level.truncate(room);
+            // A role loaded before (by the search for one name) is not fetched again, but what
+            // it delegates to is walked all the same.
+            let mut next = Vec::new();
+            level.retain(|(role, _)| {
+                let loaded = self.roles.contains_key(role);
+                if loaded {
+                    next.extend(self.delegated_by(role));
+                }
+                !loaded
+            });
             let prepared: Vec<Delegation> = level
                 .iter()
                 .map(|(role, delegator)| self.delegation(role, delegator))
@@ -816,7 +837,6 @@ impl<T: Transport> Client<T> {
                     *slot = Some(result);
                 }
             });
-            let mut next = Vec::new();
             for (delegation, slot) in prepared.iter().zip(verified) {
                 let (role, freshness, bytes) =
                     slot.into_inner().ok().flatten().unwrap_or_else(|| {
@@ -829,7 +849,6 @@ impl<T: Transport> Client<T> {
                 self.metadata_bytes += bytes;
                 self.roles.insert(delegation.role.clone(), role);
                 next.extend(self.delegated_by(&delegation.role));
-                loaded += 1;
             }
             level = next;
         }

@@ -67,7 +67,10 @@ impl Envelope {
             #[serde(borrow)]
             signed: &'a serde_json::value::RawValue,
         }
-        if let Ok(outer) = serde_json::from_slice::<Outer<'_>>(bytes)
+        // (A struct also deserializes from a JSON array: the general road refuses that.)
+        let is_object = bytes.trim_ascii_start().first() == Some(&b'{');
+        if is_object
+            && let Ok(outer) = serde_json::from_slice::<Outer<'_>>(bytes)
             && let Some(leaf) = crate::leaf::read_canonical_leaf(outer.signed.get())
         {
             return Ok(Self {

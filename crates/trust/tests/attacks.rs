@@ -1061,6 +1061,20 @@ fn targets_changed_since_an_earlier_release_are_exactly_the_new_ones() {
             .any(|(name, _)| name.as_str() == "new-two.pdf")
     );
 
+    // Against a release with a role this one does not have (its names may resolve elsewhere
+    // now): not from changes.
+    let mut gone = previous.clone();
+    let a_bin = gone.values().next().expect("a role").clone();
+    gone.insert("bin-gone.json".into(), a_bin);
+    let mut client =
+        Client::load(&repo.root_json, &transport, repo.options()).expect("load release 2");
+    assert!(
+        client
+            .targets_changed_since(&gone, &listing)
+            .expect("targets")
+            .is_none()
+    );
+
     // Against a release with other delegations (none at all: no earlier release): not from
     // changes.
     let mut client =
@@ -1076,6 +1090,22 @@ fn targets_changed_since_an_earlier_release_are_exactly_the_new_ones() {
 /// A leaf bin reformatted (same content, signed over the same canonical form, written with
 /// spaces) verifies the same way as the file as written: the shorter road for files in the exact
 /// canonical form gives what the general one does, and the general one still takes the rest.
+/// A client that has searched for one name (and so loaded one path of bins) still lists every
+/// target: the bins under a middle bin loaded before are walked too.
+#[test]
+fn every_target_is_listed_after_a_search_for_one() {
+    let repo = Repo::new();
+    let documents = documents(3_000);
+    repo.release(&documents);
+    let transport = DirTransport::new(repo.dir.path());
+    let mut client = Client::load(&repo.root_json, &transport, repo.options()).expect("load");
+    client
+        .target_info(&target(&documents[0].0))
+        .expect("target info")
+        .expect("listed");
+    assert_eq!(client.all_targets().expect("all").len(), documents.len());
+}
+
 #[test]
 fn a_bin_not_in_canonical_form_still_verifies_the_same() {
     let repo = Repo::new();
@@ -1105,6 +1135,14 @@ fn a_bin_not_in_canonical_form_still_verifies_the_same() {
     let canonical = fetch(original.clone());
     assert_eq!(canonical.len(), documents.len());
     assert_eq!(fetch(pretty), canonical);
+    // The same two parts as a JSON array, `signed` still in its canonical form: refused, as
+    // the general road refuses any envelope that is not an object.
+    let array = serde_json::to_vec(&serde_json::json!([value["signatures"], value["signed"]]))
+        .expect("array");
+    repo.write_metadata(&file, &array);
+    let transport = DirTransport::new(repo.dir.path());
+    let mut client = Client::load(&repo.root_json, &transport, repo.options()).expect("load");
+    assert!(client.all_targets().is_err(), "an array envelope was taken");
     // Tampered in the canonical form: the signature no longer holds.
     let original = String::from_utf8(original).expect("utf-8");
     let tampered = original.replacen("\"length\":2", "\"length\":9", 1);
