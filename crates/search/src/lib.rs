@@ -1,7 +1,7 @@
 //! The reader site's static full-text search: an index of content-hashed files that any mirror
 //! serves with plain GETs, and the browser client that queries it (`js/`).
 //!
-//! [`build`] (or a [`Builder`]) takes the documents in number order (numbered by date, undated
+//! A [`Builder`] takes the documents in number order (numbered by date, undated
 //! last: a date range is a number range) and returns every file of the index and of the client.
 //! A query fetches only the few small files it needs; every name carries a hash of its bytes
 //! (48 bits of SHA-256, checked for collisions at build), so caches keep them forever.
@@ -85,14 +85,4 @@ pub struct SearchIndex {
     pub root: String,
     /// Site-relative path of the client's small stylesheet; the client also links it itself.
     pub style: Option<String>,
-}
-
-/// Builds the index of `docs`, which arrive in number order 1..=N. Streams: a document's text is
-/// dropped once it is tokenised.
-pub fn build(docs: impl Iterator<Item = SearchDoc>) -> Result<SearchIndex, String> {
-    let mut builder = Builder::new(Config::default());
-    for doc in docs {
-        builder.add(doc)?;
-    }
-    builder.finish()
 }

@@ -193,25 +193,33 @@ impl Site for ReaderSite {
                     let refs = document::references(&ctx, number, &text);
                     let key = document::page_key(&ctx, number, &refs);
                     let path = format!("d/{}/index.html", doc.id);
-                    let cached = cache.pages.get(doc.id.as_str()).map(|(k, sha, len)| {
-                        let blob = archive::Blob {
-                            sha256: hex::encode(sha),
-                            len: *len,
-                        };
-                        (*k, blob)
-                    });
-                    let file = match cached {
-                        Some((k, blob)) if k == key && stored_whole(store, &blob) => {
+                    // The page of the last release, if it is made of the same and whole.
+                    let same = cache
+                        .pages
+                        .get(doc.id.as_str())
+                        .filter(|(k, _, _)| *k == key)
+                        .map(|(_, sha, len)| {
+                            let blob = archive::Blob {
+                                sha256: hex::encode(sha),
+                                len: *len,
+                            };
+                            (*sha, blob)
+                        })
+                        .filter(|(_, blob)| stored_whole(store, blob));
+                    let (file, sha) = match same {
+                        Some((sha, blob)) => {
                             reused.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                            SiteFile { path, blob }
+                            (SiteFile { path, blob }, Some(sha))
                         }
-                        _ => {
+                        None => {
                             let page = document::page(&ctx, number, &text, &refs);
-                            put(store, path, page.as_bytes())?
+                            let file = put(store, path, page.as_bytes())?;
+                            let mut sha = [0u8; 32];
+                            let hex_ok = hex::decode_to_slice(&file.blob.sha256, &mut sha).is_ok();
+                            (file, hex_ok.then_some(sha))
                         }
                     };
-                    let mut sha = [0u8; 32];
-                    if hex::decode_to_slice(&file.blob.sha256, &mut sha).is_ok()
+                    if let Some(sha) = sha
                         && let Ok(mut next) = next_cache.lock()
                     {
                         next.pages
@@ -242,15 +250,11 @@ impl Site for ReaderSite {
         });
         // Index files go to the store as the builder writes them (at 250,000 documents they are
         // ~250 MB, not held until the end).
-        let index_files: Mutex<Vec<SiteFile>> = Mutex::new(Vec::new());
+        let mut index_files: Vec<SiteFile> = Vec::new();
         let index = {
             let mut builder = search::Builder::new(search::Config::default());
             builder.on_file(|file| {
-                let stored = put(store, file.path, &file.bytes)?;
-                index_files
-                    .lock()
-                    .map_err(|_| "site: storing the index failed".to_owned())?
-                    .push(stored);
+                index_files.push(put(store, file.path, &file.bytes)?);
                 Ok(())
             });
             for doc in stream {
@@ -285,14 +289,11 @@ impl Site for ReaderSite {
             .into_inner()
             .map_err(|_| "site: a page failed".to_owned())?
             .save(input.cache_dir)?;
-        files.extend(
-            index_files
-                .into_inner()
-                .map_err(|_| "site: storing the index failed".to_owned())?,
+        debug_assert!(
+            index.files.is_empty(),
+            "a builder with a sink keeps no file"
         );
-        for f in &index.files {
-            files.push(put(store, f.path.clone(), &f.bytes)?);
-        }
+        files.extend(index_files);
 
         phases.mark("site: index files stored");
         for (path, page) in browse::pages(&ctx, input.mirrors, &index) {
