@@ -66,6 +66,19 @@ fn ranges_etags_head_and_caching_as_caches_and_download_managers_expect() {
     assert_eq!(header(&head, "x-content-type-options"), Some("nosniff"));
     assert_eq!(header(&head, "content-type"), Some("message/rfc822"));
     assert_eq!(header(&head, "accept-ranges"), Some("bytes"));
+    // Asked again, it comes from the response cache, with the very same headers.
+    let without_date = |head: &str| -> Vec<String> {
+        let mut lines: Vec<String> = head
+            .lines()
+            .filter(|line| !line.starts_with("date: "))
+            .map(str::to_owned)
+            .collect();
+        lines.sort();
+        lines
+    };
+    let (again, body) = curl(&url, &[]);
+    assert_eq!(body, bytes);
+    assert_eq!(without_date(&again), without_date(&head));
 
     // Ranges: a middle, a suffix, past the end; If-Range with another tag gets it all.
     let (head, body) = curl(&url, &["-H", "Range: bytes=10-19"]);
