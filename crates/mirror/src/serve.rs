@@ -181,7 +181,7 @@ impl App {
                 .ok()
                 .and_then(|c| c.get(path, served.version));
             if let Some(entry) = hit
-                && !(entry.vary && accepts_gzip(headers))
+                && !(entry.meta.vary && accepts_gzip(headers))
             {
                 return entry_response(&entry);
             }
@@ -365,7 +365,14 @@ impl App {
                     ..meta.clone()
                 };
                 if let Ok(mut cache) = self.cache.lock() {
-                    cache.put(key, Entry::new(ask.version, bytes.clone(), &gz_meta, true));
+                    let entry = Entry {
+                        version: ask.version,
+                        body: bytes.clone(),
+                        etag: HeaderValue::from_str(&gz_meta.etag).ok(),
+                        meta: gz_meta,
+                        gzip: true,
+                    };
+                    cache.put(key, entry);
                 }
                 bytes
             }
@@ -459,10 +466,14 @@ impl App {
     /// A small file's bytes, answered and kept in the response cache.
     fn small(&self, ask: &Ask, bytes: Bytes, meta: &FileMeta) -> Response<Body> {
         if let Ok(mut cache) = self.cache.lock() {
-            cache.put(
-                ask.path.to_owned(),
-                Entry::new(ask.version, bytes.clone(), meta, false),
-            );
+            let entry = Entry {
+                version: ask.version,
+                body: bytes.clone(),
+                meta: meta.clone(),
+                gzip: false,
+                etag: HeaderValue::from_str(&meta.etag).ok(),
+            };
+            cache.put(ask.path.to_owned(), entry);
         }
         bytes_response(ask.headers, bytes, meta)
     }
@@ -511,11 +522,7 @@ impl FileCache {
 
 /// The headers that depend on the file, not on the bytes sent: sandbox and Vary.
 fn finish(mut response: Response<Body>, meta: &FileMeta) -> Response<Body> {
-    finish_headers(response.headers_mut(), meta);
-    response
-}
-
-fn finish_headers(h: &mut HeaderMap, meta: &FileMeta) {
+    let h = response.headers_mut();
     if let Some(csp) = meta.csp {
         h.insert(
             header::CONTENT_SECURITY_POLICY,
@@ -529,14 +536,34 @@ fn finish_headers(h: &mut HeaderMap, meta: &FileMeta) {
     if meta.vary {
         h.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
     }
+    response
 }
 
-/// A cache hit for a request without conditions: the whole file, 200, with the headers the
-/// entry was made with (a clone of one map instead of eight inserts, each hashing its name).
+/// A cache hit for a request without conditions: the whole file, 200.
 fn entry_response(entry: &Entry) -> Response<Body> {
     let mut response = Response::new(Either::Left(Full::new(entry.body.clone())));
-    *response.headers_mut() = entry.headers.clone();
-    response
+    let h = response.headers_mut();
+    h.reserve(8);
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(entry.meta.content_type),
+    );
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static(entry.meta.caching),
+    );
+    h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    if let Some(etag) = &entry.etag {
+        h.insert(header::ETAG, etag.clone());
+    }
+    if entry.gzip {
+        h.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+    }
+    finish(response, &entry.meta)
 }
 
 fn gz_etag(etag: &str) -> String {
@@ -815,48 +842,10 @@ impl Clears {
 struct Entry {
     version: u64,
     body: Bytes,
-    /// Whether it has a gzipped form (`meta.vary`): a hit for a client that takes gzip is a miss.
-    vary: bool,
-    /// The headers of a 200 answer with the whole body.
-    headers: HeaderMap,
-}
-
-impl Entry {
-    /// Its bytes as counted against [`CACHE_BYTES`]: the body, and its header map (~50 bytes a
-    /// header, with the map's index).
-    fn size(&self) -> usize {
-        self.body.len() + 64 * (self.headers.len() + 1)
-    }
-
-    fn new(version: u64, body: Bytes, meta: &FileMeta, gzip: bool) -> Entry {
-        let mut h = HeaderMap::with_capacity(10);
-        h.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static(meta.content_type),
-        );
-        h.insert(
-            header::CACHE_CONTROL,
-            HeaderValue::from_static(meta.caching),
-        );
-        h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
-        h.insert(
-            header::X_CONTENT_TYPE_OPTIONS,
-            HeaderValue::from_static("nosniff"),
-        );
-        if let Ok(etag) = HeaderValue::from_str(&meta.etag) {
-            h.insert(header::ETAG, etag);
-        }
-        if gzip {
-            h.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
-        }
-        finish_headers(&mut h, meta);
-        Entry {
-            version,
-            body,
-            vary: meta.vary,
-            headers: h,
-        }
-    }
+    meta: FileMeta,
+    gzip: bool,
+    /// `meta.etag`, checked once.
+    etag: Option<HeaderValue>,
 }
 
 /// How a file is answered, whatever its bytes.
@@ -882,7 +871,7 @@ impl ResponseCache {
 
     fn put(&mut self, key: String, entry: Entry) {
         let key_len = key.len();
-        let size = entry.size() + key_len;
+        let size = entry.body.len() + key_len;
         if self.bytes + size > CACHE_BYTES {
             if !self.clears.may_clear() {
                 return;
@@ -892,7 +881,7 @@ impl ResponseCache {
         }
         self.bytes += size;
         if let Some(old) = self.entries.insert(key, Arc::new(entry)) {
-            self.bytes -= old.size() + key_len;
+            self.bytes -= old.body.len() + key_len;
         }
     }
 }
