@@ -146,14 +146,7 @@ struct NameHash(String);
 
 impl NameHash {
     fn of(name: &str) -> Self {
-        const DIGITS: &[u8; 16] = b"0123456789abcdef";
-        let digest = Digest::of(name.as_bytes());
-        let mut hex = String::with_capacity(64);
-        for byte in digest.0 {
-            hex.push(char::from(DIGITS[usize::from(byte >> 4)]));
-            hex.push(char::from(DIGITS[usize::from(byte & 0x0f)]));
-        }
-        NameHash(hex)
+        NameHash(Digest::of(name.as_bytes()).to_hex())
     }
     fn hex(&self) -> &str {
         &self.0
@@ -390,6 +383,22 @@ pub enum Freshness {
         role: String,
         since: OffsetDateTime,
     },
+}
+
+impl Freshness {
+    /// `role` expired at `since`: kept if it is the earliest expiry seen.
+    fn note_expired(&mut self, role: &str, since: OffsetDateTime) {
+        let earlier = match self {
+            Freshness::Fresh => true,
+            Freshness::Expired { since: before, .. } => since < *before,
+        };
+        if earlier {
+            *self = Freshness::Expired {
+                role: role.to_string(),
+                since,
+            };
+        }
+    }
 }
 
 /// Metadata a client trusted before (persisted by a mirror or reader), for rollback checks
@@ -872,14 +881,8 @@ impl<T: Transport> Client<T> {
 
     /// Keeps the earliest expiry seen (with [`Options::allow_expired`]).
     fn note_freshness(&mut self, freshness: Freshness) {
-        if let Freshness::Expired { since, .. } = &freshness {
-            let earlier = match &self.freshness {
-                Freshness::Fresh => true,
-                Freshness::Expired { since: before, .. } => since < before,
-            };
-            if earlier {
-                self.freshness = freshness;
-            }
+        if let Freshness::Expired { role, since } = freshness {
+            self.freshness.note_expired(&role, since);
         }
     }
 
@@ -1042,11 +1045,7 @@ impl Delegation {
     fn verify(&self, bytes: &[u8], options: &Options, source: &str) -> Result<Verified> {
         let (path, role_name) = (&self.path, &self.role);
         let max_len = self.meta.length.unwrap_or(options.max_targets_len);
-        // The cap holds even if a transport returns more than it was asked for.
-        if bytes.len() as u64 > max_len {
-            let error = FetchError::TooLarge { limit: max_len };
-            return Err(fetch_error(source, path, error));
-        }
+        within_cap(bytes, max_len, source, path)?;
         // 5.6.2: length and hashes the snapshot gives, if any.
         check_meta_file(path, bytes, &self.meta)?;
         // 5.6.3: signed by a threshold of the keys the delegator gives this role.
@@ -1092,15 +1091,15 @@ fn check_expires(
             ),
         ));
     }
-    let earlier = match freshness {
-        Freshness::Fresh => true,
-        Freshness::Expired { since, .. } => expires < *since,
-    };
-    if earlier {
-        *freshness = Freshness::Expired {
-            role: role.to_string(),
-            since: expires,
-        };
+    freshness.note_expired(role, expires);
+    Ok(())
+}
+
+/// The cap on a metadata file holds even if a transport returns more than it was asked for.
+fn within_cap(bytes: &[u8], max_len: u64, source: &str, path: &str) -> Result<()> {
+    if bytes.len() as u64 > max_len {
+        let error = FetchError::TooLarge { limit: max_len };
+        return Err(fetch_error(source, path, error));
     }
     Ok(())
 }
@@ -1119,11 +1118,7 @@ impl<T: Transport> Loader<T> {
             .transport
             .fetch(path, max_len)
             .map_err(|error| fetch_error(&self.transport.describe(), path, error))?;
-        // The cap holds even if a transport returns more than it was asked for.
-        if bytes.len() as u64 > max_len {
-            let error = FetchError::TooLarge { limit: max_len };
-            return Err(fetch_error(&self.transport.describe(), path, error));
-        }
+        within_cap(&bytes, max_len, &self.transport.describe(), path)?;
         self.metadata_bytes += bytes.len() as u64;
         Ok(bytes)
     }
