@@ -63,7 +63,8 @@ pub type Body = Either<Full<Bytes>, BoxBody<Bytes, std::io::Error>>;
 
 /// Files up to this size are read whole (and cached); larger ones are streamed.
 const SMALL_FILE: u64 = 256 * 1024;
-/// Bytes the response cache may hold (the mirror's budget is 100 MB at 250,000 documents).
+/// Bytes the response caches may hold in all (the mirror's budget is 100 MB at 250,000
+/// documents), shared evenly between the server threads.
 const CACHE_BYTES: usize = 24 << 20;
 const STREAM_CHUNK: usize = 256 * 1024;
 /// Largest file gzipped on a request, in the request's own thread.
@@ -109,7 +110,9 @@ pub struct App {
     served: ArcSwap<Served>,
     pub status: Mutex<Status>,
     pub metrics: Metrics,
-    cache: Mutex<ResponseCache>,
+    /// One response cache per server thread (see [`shard`]): a hit then touches no cache line
+    /// another thread writes (the lock, the entry's and the body's reference counts).
+    caches: Box<[Padded<Mutex<ResponseCache>>]>,
     /// Open small files by request path, read with one `pread`: a miss of the response cache
     /// then costs one system call, not open, statx, read and close (nginx's open file cache).
     files: Mutex<FileCache>,
@@ -130,9 +133,16 @@ impl App {
             served: ArcSwap::from_pointee(served),
             status: Mutex::new(status),
             metrics,
-            cache: Mutex::new(ResponseCache::default()),
+            caches: (0..shards())
+                .map(|_| Padded(Mutex::new(ResponseCache::default())))
+                .collect(),
             files: Mutex::new(FileCache::with_capacity(open_files())),
         }
+    }
+
+    /// This thread's response cache.
+    fn cache(&self) -> &Mutex<ResponseCache> {
+        &self.caches[shard() % self.caches.len()].0
     }
 
     pub fn served(&self) -> Arc<Served> {
@@ -176,7 +186,7 @@ impl App {
             && !headers.contains_key(header::IF_RANGE);
         if plain_request {
             let hit = self
-                .cache
+                .cache()
                 .lock()
                 .ok()
                 .and_then(|c| c.get(path, served.version));
@@ -323,7 +333,7 @@ impl App {
             return not_modified(etag, caching);
         }
         let cached = self
-            .cache
+            .cache()
             .lock()
             .ok()
             .and_then(|c| c.get(ask.path, ask.version));
@@ -347,7 +357,7 @@ impl App {
         }
         let key = format!("{}\0gz", ask.path);
         let cached = self
-            .cache
+            .cache()
             .lock()
             .ok()
             .and_then(|c| c.get(&key, ask.version));
@@ -364,7 +374,7 @@ impl App {
                     etag: gz_etag(&meta.etag),
                     ..meta.clone()
                 };
-                if let Ok(mut cache) = self.cache.lock() {
+                if let Ok(mut cache) = self.cache().lock() {
                     let entry = Entry {
                         version: ask.version,
                         body: bytes.clone(),
@@ -465,7 +475,7 @@ impl App {
 impl App {
     /// A small file's bytes, answered and kept in the response cache.
     fn small(&self, ask: &Ask, bytes: Bytes, meta: &FileMeta) -> Response<Body> {
-        if let Ok(mut cache) = self.cache.lock() {
+        if let Ok(mut cache) = self.cache().lock() {
             let entry = Entry {
                 version: ask.version,
                 body: bytes.clone(),
@@ -811,6 +821,32 @@ fn content_type(name: &str) -> &'static str {
     }
 }
 
+/// How many server threads share the work, so how many response caches and metric shards
+/// there are: one a core (as `mirror run` and `serve` start them).
+pub fn shards() -> usize {
+    static SHARDS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *SHARDS.get_or_init(|| std::thread::available_parallelism().map_or(2, usize::from))
+}
+
+thread_local! {
+    static SHARD: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// Which shard this thread uses: its server thread's number, 0 for any other thread.
+pub fn shard() -> usize {
+    SHARD.with(std::cell::Cell::get)
+}
+
+/// Makes the calling thread (server thread number `i`) use shard `i`.
+pub fn set_shard(i: usize) {
+    SHARD.with(|shard| shard.set(i % shards()));
+}
+
+/// A value alone on its cache lines (two of 64 bytes: adjacent lines are fetched together).
+#[repr(align(128))]
+#[derive(Default)]
+pub struct Padded<T>(pub T);
+
 /// Small files as served, by request path (and `\0gz` for their gzipped form): a hit is
 /// answered without touching the file system or building more than the headers. Entries carry
 /// the release they were made for; a hit from another release is a miss. When full, the cache
@@ -872,7 +908,7 @@ impl ResponseCache {
     fn put(&mut self, key: String, entry: Entry) {
         let key_len = key.len();
         let size = entry.body.len() + key_len;
-        if self.bytes + size > CACHE_BYTES {
+        if self.bytes + size > CACHE_BYTES / shards() {
             if !self.clears.may_clear() {
                 return;
             }
