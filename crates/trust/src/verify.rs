@@ -84,6 +84,12 @@ impl Envelope {
         Self::parse(file, bytes)
     }
 
+    /// Whether [`Self::parse_targets`] took the shorter road: a leaf bin in canonical form,
+    /// read straight into the typed role.
+    pub fn read_as_leaf(&self) -> bool {
+        self.leaf.is_some()
+    }
+
     /// The targets role (call after [`Self::verify_threshold`]), checked as [`Self::into_typed`].
     pub fn into_targets(self) -> Result<crate::schema::Targets> {
         match self.leaf {

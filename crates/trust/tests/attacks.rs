@@ -1132,6 +1132,17 @@ fn a_bin_not_in_canonical_form_still_verifies_the_same() {
         let mut client = Client::load(&repo.root_json, &transport, repo.options()).expect("load");
         client.all_targets().expect("all targets")
     };
+    // The bin as written takes the short road; the pretty one the general road.
+    let read_as_leaf = |bytes: &[u8]| {
+        trust::verify::Envelope::parse_targets(&file, bytes)
+            .expect("parse")
+            .read_as_leaf()
+    };
+    assert!(
+        read_as_leaf(&original),
+        "{file}: the canonical bin took the general road"
+    );
+    assert!(!read_as_leaf(&pretty));
     let canonical = fetch(original.clone());
     assert_eq!(canonical.len(), documents.len());
     assert_eq!(fetch(pretty), canonical);
