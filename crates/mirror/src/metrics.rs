@@ -1,11 +1,9 @@
 //! Prometheus metrics (`/metrics`, OpenMetrics text by the `prometheus-client` crate).
 //!
-//! Requests are counted in one shard of plain atomics per server thread, so the hot path takes
-//! no lock and writes no cache line another thread writes; the shards are added into the
-//! registry's counters when the metrics are read.
+//! The request counters are plain atomics cloned out of their families once, so the hot path
+//! takes no lock.
 
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use hyper::StatusCode;
 use prometheus_client::metrics::counter::Counter;
@@ -13,7 +11,6 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 
-use crate::serve::{Padded, shard, shards};
 use crate::served::Served;
 
 type Labels = Vec<(String, String)>;
@@ -23,8 +20,6 @@ pub struct Metrics {
     /// Requests by status class: 1xx..5xx.
     by_class: [Counter; 5],
     response_bytes: Counter,
-    /// Counted since the last read of the metrics, per server thread.
-    unread: Box<[Padded<Unread>]>,
     release: Gauge,
     targets: Gauge,
     last_sync: Gauge,
@@ -32,12 +27,6 @@ pub struct Metrics {
     peer_up: Family<Labels, Gauge>,
     /// Peers reported last round, to zero the ones no longer configured.
     peers_seen: Mutex<Vec<String>>,
-}
-
-#[derive(Default)]
-struct Unread {
-    by_class: [AtomicU64; 5],
-    response_bytes: AtomicU64,
 }
 
 impl Default for Metrics {
@@ -89,7 +78,6 @@ impl Metrics {
             registry,
             by_class,
             response_bytes,
-            unread: (0..shards()).map(|_| Padded::default()).collect(),
             release,
             targets,
             last_sync,
@@ -101,11 +89,8 @@ impl Metrics {
 
     pub fn request(&self, status: StatusCode, body_bytes: u64) {
         let class = (status.as_u16() / 100).clamp(1, 5) as usize - 1;
-        let unread = &self.unread[shard() % self.unread.len()].0;
-        unread.by_class[class].fetch_add(1, Ordering::Relaxed);
-        unread
-            .response_bytes
-            .fetch_add(body_bytes, Ordering::Relaxed);
+        self.by_class[class].inc();
+        self.response_bytes.inc_by(body_bytes);
     }
 
     pub fn release(&self, served: &Served) {
@@ -138,13 +123,6 @@ impl Metrics {
     }
 
     pub fn encode(&self) -> String {
-        for unread in &self.unread {
-            for (counter, count) in self.by_class.iter().zip(&unread.0.by_class) {
-                counter.inc_by(count.swap(0, Ordering::Relaxed));
-            }
-            self.response_bytes
-                .inc_by(unread.0.response_bytes.swap(0, Ordering::Relaxed));
-        }
         let mut text = String::new();
         if prometheus_client::encoding::text::encode(&mut text, &self.registry).is_err() {
             return "# cannot encode the metrics\n".into();

@@ -234,7 +234,7 @@ async fn start_servers(
     tls: Option<tokio_rustls::TlsAcceptor>,
 ) -> Result<Vec<String>, String> {
     let scheme = if tls.is_some() { "https" } else { "http" };
-    let threads = crate::serve::shards();
+    let threads = std::thread::available_parallelism().map_or(2, usize::from);
     let mut urls = Vec::new();
     for address in listen {
         let address: SocketAddr = address
@@ -264,7 +264,6 @@ fn spawn_server_threads(
         std::thread::Builder::new()
             .name(format!("serve-{i}"))
             .spawn(move || {
-                crate::serve::set_shard(i);
                 let runtime = tokio::runtime::Builder::new_current_thread()
                     .enable_all()
                     .build();

@@ -109,9 +109,9 @@ pub struct App {
     served: ArcSwap<Served>,
     pub status: Mutex<Status>,
     pub metrics: Metrics,
-    /// One for all server threads: split between them, each part would hold half as much, and
+    /// One for all server threads: split between them, each part held half as much, and
     /// random reads over the archive hit half as often (bench/mirror.sh: 1.00× nginx against
-    /// 1.07-1.14× shared) for 2% less CPU on a hot document.
+    /// 1.07-1.14× shared), for 2% less CPU on a hot document.
     cache: Mutex<ResponseCache>,
     /// Open small files by request path, read with one `pread`: a miss of the response cache
     /// then costs one system call, not open, statx, read and close (nginx's open file cache).
@@ -813,31 +813,6 @@ fn content_type(name: &str) -> &'static str {
         _ => "application/octet-stream",
     }
 }
-
-/// How many server threads share the work, so how many shards of request counters there are: one a core (as `mirror run` and `serve` start them).
-pub fn shards() -> usize {
-    static SHARDS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
-    *SHARDS.get_or_init(|| std::thread::available_parallelism().map_or(2, usize::from))
-}
-
-thread_local! {
-    static SHARD: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
-}
-
-/// Which shard this thread uses: its server thread's number, 0 for any other thread.
-pub fn shard() -> usize {
-    SHARD.with(std::cell::Cell::get)
-}
-
-/// Makes the calling thread (server thread number `i`) use shard `i`.
-pub fn set_shard(i: usize) {
-    SHARD.with(|shard| shard.set(i % shards()));
-}
-
-/// A value alone on its cache lines (two of 64 bytes: adjacent lines are fetched together).
-#[repr(align(128))]
-#[derive(Default)]
-pub struct Padded<T>(pub T);
 
 /// Small files as served, by request path (and `\0gz` for their gzipped form): a hit is
 /// answered without touching the file system or building more than the headers. Entries carry
