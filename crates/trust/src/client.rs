@@ -1045,7 +1045,7 @@ impl Delegation {
     fn verify(&self, bytes: &[u8], options: &Options, source: &str) -> Result<Verified> {
         let (path, role_name) = (&self.path, &self.role);
         let max_len = self.meta.length.unwrap_or(options.max_targets_len);
-        within_cap(bytes, max_len, source, path)?;
+        within_cap(bytes, max_len).map_err(|error| fetch_error(source, path, error))?;
         // 5.6.2: length and hashes the snapshot gives, if any.
         check_meta_file(path, bytes, &self.meta)?;
         // 5.6.3: signed by a threshold of the keys the delegator gives this role.
@@ -1096,10 +1096,9 @@ fn check_expires(
 }
 
 /// The cap on a metadata file holds even if a transport returns more than it was asked for.
-fn within_cap(bytes: &[u8], max_len: u64, source: &str, path: &str) -> Result<()> {
+fn within_cap(bytes: &[u8], max_len: u64) -> std::result::Result<(), FetchError> {
     if bytes.len() as u64 > max_len {
-        let error = FetchError::TooLarge { limit: max_len };
-        return Err(fetch_error(source, path, error));
+        return Err(FetchError::TooLarge { limit: max_len });
     }
     Ok(())
 }
@@ -1118,7 +1117,8 @@ impl<T: Transport> Loader<T> {
             .transport
             .fetch(path, max_len)
             .map_err(|error| fetch_error(&self.transport.describe(), path, error))?;
-        within_cap(&bytes, max_len, &self.transport.describe(), path)?;
+        within_cap(&bytes, max_len)
+            .map_err(|error| fetch_error(&self.transport.describe(), path, error))?;
         self.metadata_bytes += bytes.len() as u64;
         Ok(bytes)
     }

@@ -1087,9 +1087,6 @@ fn targets_changed_since_an_earlier_release_are_exactly_the_new_ones() {
     );
 }
 
-/// A leaf bin reformatted (same content, signed over the same canonical form, written with
-/// spaces) verifies the same way as the file as written: the shorter road for files in the exact
-/// canonical form gives what the general one does, and the general one still takes the rest.
 /// A client that has searched for one name (and so loaded one path of bins) still lists every
 /// target: the bins under a middle bin loaded before are walked too.
 #[test]
@@ -1106,6 +1103,9 @@ fn every_target_is_listed_after_a_search_for_one() {
     assert_eq!(client.all_targets().expect("all").len(), documents.len());
 }
 
+/// A leaf bin reformatted (same content, signed over the same canonical form, written with
+/// spaces) verifies the same way as the file as written: the shorter road for files in the exact
+/// canonical form gives what the general one does, and the general one still takes the rest.
 #[test]
 fn a_bin_not_in_canonical_form_still_verifies_the_same() {
     let repo = Repo::new();
