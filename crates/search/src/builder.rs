@@ -5,18 +5,18 @@
 
 use std::collections::HashMap;
 
-/// The builder's term maps (every distinct term of every document goes through two of them):
-/// foldhash, seeded per process, rather than the standard SipHash, which was 8% of a release of
-/// 250,000 documents with the site (perf). The documents may come from hostile senders, so the
-/// hash stays seeded; no output depends on the maps' order.
-type TermMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
-
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
 use crate::codec::{get_varint, put_set, put_varint, zigzag};
 use crate::tokenize::for_each_token;
 use crate::{SearchDoc, SearchFile, SearchIndex};
+
+/// The builder's term maps (every distinct term of every document goes through two of them):
+/// foldhash, seeded per process, rather than the standard SipHash, which was 8% of a release of
+/// 250,000 documents with the site (perf). The documents may come from hostile senders, so the
+/// hash stays seeded; no output depends on the maps' order.
+type TermMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 
 /// BM25 parameters (tantivy's and Lucene's defaults).
 pub const K1: f64 = 1.2;
