@@ -224,7 +224,7 @@ run_wrk() {
 # all[LABEL] lists every run's requests a second. A single run here moves by 10-20%.
 declare -A all
 run_pair() {
-  local name=$1 path=$2 list=${3:-} k side label best order host
+  local name=$1 path=$2 list=${3:-} k side label sorted best order host
   for ((k = 1; k <= reps; k++)); do
     if ((k % 2)); then order="nginx ours"; else order="ours nginx"; fi
     for side in $order; do
@@ -234,11 +234,11 @@ run_pair() {
   done
   for side in nginx ours; do
     label=$name-$side
-    best=$(for ((k = 1; k <= reps; k++)); do echo "${rps[$label.$k]} $k"; done |
-      sort -n | sed -n "$(((reps + 1) / 2))p" | cut -d' ' -f2)
+    sorted=$(for ((k = 1; k <= reps; k++)); do echo "${rps[$label.$k]} $k"; done | sort -n)
+    best=$(sed -n "$(((reps + 1) / 2))p" <<<"$sorted" | cut -d' ' -f2)
+    all[$label]=$(cut -d' ' -f1 <<<"$sorted" | paste -sd/)
     rps[$label]=${rps[$label.$best]} p99[$label]=${p99[$label.$best]}
     mbs[$label]=${mbs[$label.$best]} cpu[$label]=${cpu[$label.$best]}
-    all[$label]=$(for ((k = 1; k <= reps; k++)); do echo "${rps[$label.$k]}"; done | sort -n | paste -sd/)
     cp "$out/$label.$best.wrk" "$out/$label.wrk"
   done
 }
