@@ -28,6 +28,20 @@ fn release_rows(tmp: &std::path::Path, archive: &std::path::Path, n: usize) {
     run(&["release", "--no-site", p(archive)], 0);
 }
 
+/// `samizdat mirror sync DIR --peer PEER` started, its stdout and stderr to `output()`.
+fn spawn_sync(
+    dir: &std::path::Path,
+    peer: &str,
+    output: fn() -> std::process::Stdio,
+) -> std::process::Child {
+    samizdat()
+        .args(["mirror", "sync", p(dir), "--peer", peer])
+        .stdout(output())
+        .stderr(output())
+        .spawn()
+        .expect("spawn sync")
+}
+
 fn fetched(out: &std::process::Output) -> usize {
     let text = stdout(out);
     text.split(", ")
@@ -163,12 +177,7 @@ fn kill_during_sync_keeps_a_complete_release_and_resumes() {
         let targets = dir.join("release/targets");
         let count = || fs::read_dir(&targets).map(|d| d.count()).unwrap_or(0);
         let before = count();
-        let mut child = samizdat()
-            .args(["mirror", "sync", p(&dir), "--peer", &origin.url])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("spawn sync");
+        let mut child = spawn_sync(&dir, &origin.url, std::process::Stdio::null);
         let delay = if trial % 2 == 0 {
             let delay = Duration::from_millis(100 + (random % 900) as u64);
             std::thread::sleep(delay);
@@ -606,12 +615,7 @@ fn a_full_disk_stops_the_sync_by_name_and_keeps_the_release() {
     );
     let mounted = Mounted(targets.clone());
 
-    let mut child = samizdat()
-        .args(["mirror", "sync", p(&dir), "--peer", &origin.url])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("spawn sync");
+    let mut child = spawn_sync(&dir, &origin.url, std::process::Stdio::piped);
     let started = std::time::Instant::now();
     while child.try_wait().expect("try_wait").is_none() {
         if started.elapsed() > Duration::from_secs(60) {
