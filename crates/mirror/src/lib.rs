@@ -13,13 +13,14 @@
 //! ```
 //!
 //! Modules: [`sync`] (the client workflow against several peers), [`served`] (the release in
-//! memory), [`serve`] (the HTTP app), [`status`], [`metrics`], [`gc`] (old releases, the lock),
+//! memory), [`serve`] (the HTTP app; `hot` answers plain cache hits before hyper), [`status`], [`metrics`], [`gc`] (old releases, the lock),
 //! [`config`], [`run`] (the daemon), [`export`] (a static tree for a plain web root).
 
 pub mod config;
 pub mod export;
 mod files;
 pub mod gc;
+mod hot;
 pub mod metrics;
 pub mod run;
 pub mod serve;

@@ -39,7 +39,7 @@ use bytes::Bytes;
 use futures_util::TryStreamExt;
 use http_body_util::{BodyExt, Either, Full, StreamBody, combinators::BoxBody};
 use hyper::body::{Frame, Incoming};
-use hyper::header::{self, HeaderMap, HeaderValue};
+use hyper::header::{self, HeaderMap, HeaderName, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use tokio::io::AsyncReadExt;
@@ -172,22 +172,14 @@ impl App {
             path,
             version: served.version,
         };
-        // The hot path: a small file served before, asked for without conditions.
+        // A small file served before, asked for without conditions (on plain HTTP/1.1
+        // connections, `hot` answers these before hyper parses them).
         let headers = request.headers();
         let plain_request = !headers.contains_key(header::RANGE)
             && !headers.contains_key(header::IF_NONE_MATCH)
             && !headers.contains_key(header::IF_RANGE);
-        if plain_request {
-            let hit = self
-                .cache
-                .lock()
-                .ok()
-                .and_then(|c| c.get(path, served.version));
-            if let Some(entry) = hit
-                && !(entry.meta.vary && accepts_gzip(headers))
-            {
-                return entry_response(&entry);
-            }
+        if plain_request && let Some(entry) = self.hit(path, accepts_gzip(headers)) {
+            return entry_response(&entry);
         }
         if let Some(name) = path.strip_prefix("/targets/") {
             // A consistent-snapshot name: SHA256.NAME.
@@ -280,6 +272,22 @@ impl App {
                 };
                 self.file(&ask, &file, &etag, caching, &name, Asked::PlainPath)
             }
+        }
+    }
+
+    /// The cached answer to a plain request for `path` (whole, no conditions), for the release
+    /// served now: its gzipped form when the client takes gzip and one was made and is worth it.
+    pub(crate) fn hit(&self, path: &str, gzip: bool) -> Option<Arc<Entry>> {
+        let version = self.served.load().version;
+        let gz_key = gzip.then(|| format!("{path}\0gz"));
+        let cache = self.cache.lock().ok()?;
+        let entry = cache.get(path, version)?;
+        match gz_key {
+            Some(key) if entry.meta.vary => {
+                let gz = cache.get(&key, version)?;
+                Some(if gz.body.is_empty() { entry } else { gz })
+            }
+            _ => Some(entry),
         }
     }
 
@@ -546,27 +554,52 @@ fn finish(mut response: Response<Body>, meta: &FileMeta) -> Response<Body> {
 fn entry_response(entry: &Entry) -> Response<Body> {
     let mut response = Response::new(Either::Left(Full::new(entry.body.clone())));
     let h = response.headers_mut();
-    h.reserve(8);
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(entry.meta.content_type),
-    );
-    h.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static(entry.meta.caching),
-    );
-    h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    if let Some(etag) = &entry.etag {
-        h.insert(header::ETAG, etag.clone());
+    h.reserve(9);
+    entry.each_header(|name, value| {
+        h.insert(name, value);
+    });
+    response
+}
+
+impl Entry {
+    /// The headers of the whole file's answer but `Content-Length` and `Date`, in the order
+    /// hyper sends them: for both [`entry_response`] and `hot`, as [`file_headers`] and
+    /// [`finish`] give them for a file read.
+    pub(crate) fn each_header(&self, mut header: impl FnMut(HeaderName, HeaderValue)) {
+        let meta = &self.meta;
+        header(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(meta.content_type),
+        );
+        header(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static(meta.caching),
+        );
+        header(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+        header(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        );
+        if let Some(etag) = &self.etag {
+            header(header::ETAG, etag.clone());
+        }
+        if self.gzip {
+            header(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+        }
+        if let Some(csp) = meta.csp {
+            header(
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static(csp),
+            );
+        }
+        header(
+            header::ACCESS_CONTROL_ALLOW_ORIGIN,
+            HeaderValue::from_static("*"),
+        );
+        if meta.vary {
+            header(header::VARY, HeaderValue::from_static("accept-encoding"));
+        }
     }
-    if entry.gzip {
-        h.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
-    }
-    finish(response, &entry.meta)
 }
 
 fn gz_etag(etag: &str) -> String {
@@ -686,12 +719,14 @@ fn file_headers(h: &mut HeaderMap, meta: &FileMeta) {
 
 /// Whether the client takes gzip (`Accept-Encoding: gzip`, not `gzip;q=0`).
 fn accepts_gzip(headers: &HeaderMap) -> bool {
-    let Some(value) = headers
+    headers
         .get(header::ACCEPT_ENCODING)
         .and_then(|v| v.to_str().ok())
-    else {
-        return false;
-    };
+        .is_some_and(accepts_gzip_in)
+}
+
+/// Whether an `Accept-Encoding` value takes gzip.
+pub(crate) fn accepts_gzip_in(value: &str) -> bool {
     value.split(',').any(|coding| {
         let mut parts = coding.split(';').map(str::trim);
         let name = parts.next().unwrap_or("");
@@ -772,7 +807,7 @@ fn with_type(
 /// A path the server will look at: absolute, no empty segment but a trailing slash, no segment
 /// starting with `.` (so no `..`) but `.well-known`, no escapes, no control characters or spaces.
 /// Everything else is a 400 before any file is touched.
-fn path_is_clean(path: &str) -> bool {
+pub(crate) fn path_is_clean(path: &str) -> bool {
     let Some(rest) = path.strip_prefix('/') else {
         return false;
     };
@@ -842,9 +877,9 @@ impl Clears {
     }
 }
 
-struct Entry {
+pub(crate) struct Entry {
     version: u64,
-    body: Bytes,
+    pub(crate) body: Bytes,
     meta: FileMeta,
     gzip: bool,
     /// `meta.etag`, checked once.
@@ -918,7 +953,7 @@ pub async fn serve(
             }
         };
         let _ = stream.set_nodelay(true);
-        let app = app.clone();
+        let (app, hot_app) = (app.clone(), app.clone());
         let builder = builder.clone();
         let tls = tls.clone();
         tokio::spawn(async move {
@@ -928,9 +963,11 @@ pub async fn serve(
             });
             match tls {
                 None => {
-                    let _ = builder
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
+                    if let Some(stream) = crate::hot::answer_hits(&hot_app, stream).await {
+                        let _ = builder
+                            .serve_connection(TokioIo::new(stream), service)
+                            .await;
+                    }
                 }
                 Some(acceptor) => {
                     let handshake =

@@ -232,6 +232,167 @@ fn ranges_etags_head_and_caching_as_caches_and_download_managers_expect() {
     assert_eq!(count("2xx"), 3, "{metrics}");
 }
 
+/// Requests on one connection, pipelined and one split inside its head, are answered in order,
+/// whether by the hot path from the response cache or by hyper, which takes the connection over
+/// at the first request that is not a plain cache hit (here a range).
+#[test]
+fn pipelined_requests_are_answered_in_order_by_the_hot_path_and_then_hyper() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let archive = sample_release(tmp.path(), &[]);
+    let server = serve(&archive, "127.0.0.20", &tmp.path().join("serve.log"));
+    let (name, file) = email_original(&archive);
+    let bytes = fs::read(&file).expect("read");
+    let path = format!("/targets/{name}");
+    let (head, _) = curl(&format!("{}{}", server.url, &path[1..]), &[]);
+    assert!(head.starts_with("http/1.1 200"), "{head}");
+
+    let get = |extra: &str| format!("GET {path} HTTP/1.1\r\nHost: x\r\n{extra}\r\n");
+    let requests = [
+        get(""),
+        format!("HEAD {path} HTTP/1.1\r\nHost: x\r\n\r\n"),
+        get("Accept-Encoding: identity\r\n"),
+        get("Range: bytes=0-9\r\n"),
+        get(""),
+        get("Connection: close\r\n"),
+    ]
+    .concat();
+    let address = server
+        .url
+        .trim_start_matches("http://")
+        .trim_end_matches('/');
+    let mut stream = std::net::TcpStream::connect(address).expect("connect");
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .expect("timeout");
+    let cut = get("").len() + 10;
+    stream.write_all(&requests.as_bytes()[..cut]).expect("send");
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    stream.write_all(&requests.as_bytes()[cut..]).expect("send");
+    let mut answers = Vec::new();
+    stream.read_to_end(&mut answers).expect("read the answers");
+
+    let expected: [(&str, &[u8]); 6] = [
+        ("200", &bytes),
+        ("200", b""),
+        ("200", &bytes),
+        ("206", &bytes[..10]),
+        ("200", &bytes),
+        ("200", &bytes),
+    ];
+    let mut rest = &answers[..];
+    for (i, (status, body)) in expected.iter().enumerate() {
+        let end = rest
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .unwrap_or_else(|| {
+                panic!("answer {i}: no head in {:?}", String::from_utf8_lossy(rest))
+            });
+        let head = String::from_utf8_lossy(&rest[..end]).to_lowercase();
+        assert!(
+            head.starts_with(&format!("http/1.1 {status}")),
+            "answer {i}: {head}"
+        );
+        let length: usize = header(&head, "content-length")
+            .and_then(|l| l.parse().ok())
+            .unwrap_or_else(|| panic!("answer {i}: no length: {head}"));
+        assert_eq!(length, if i == 1 { bytes.len() } else { body.len() }, "{i}");
+        assert_eq!(
+            header(&head, "content-security-policy"),
+            Some("sandbox"),
+            "{i}"
+        );
+        rest = &rest[end + 4..];
+        assert_eq!(&rest[..body.len()], *body, "answer {i}'s body");
+        rest = &rest[body.len()..];
+    }
+    assert!(
+        rest.is_empty(),
+        "more than asked: {:?}",
+        String::from_utf8_lossy(rest)
+    );
+}
+
+/// Connections that hold on without completing a request are cut after 10 to 20 s: one that
+/// drips header lines and never ends its head (slowloris), and one left idle after an answer.
+#[test]
+fn connections_that_complete_no_request_are_closed() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let archive = sample_release(tmp.path(), &[]);
+    let server = serve(&archive, "127.0.0.20", &tmp.path().join("serve.log"));
+    let (name, _) = email_original(&archive);
+    let (head, _) = curl(&format!("{}targets/{name}", server.url), &[]);
+    assert!(head.starts_with("http/1.1 200"), "{head}");
+    let address = server
+        .url
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_owned();
+    let connect = || {
+        let stream = std::net::TcpStream::connect(&address).expect("connect");
+        stream
+            .set_read_timeout(Some(std::time::Duration::from_secs(1)))
+            .expect("timeout");
+        stream
+    };
+    let started = std::time::Instant::now();
+    use std::io::ErrorKind;
+    let slow = {
+        let mut stream = connect();
+        std::thread::spawn(move || {
+            stream
+                .write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n")
+                .expect("send");
+            let mut byte = [0; 1];
+            for _ in 0..40 {
+                let _ = stream.write_all(b"X-Drip: 1\r\n");
+                match stream.read(&mut byte) {
+                    Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+                    Ok(0) | Err(_) => return Some(started.elapsed()),
+                    Ok(_) => {}
+                }
+            }
+            None
+        })
+    };
+    let idle = {
+        let mut stream = connect();
+        let request = format!("GET /targets/{name} HTTP/1.1\r\nHost: x\r\n\r\n");
+        std::thread::spawn(move || {
+            stream.write_all(request.as_bytes()).expect("send");
+            let mut answer = Vec::new();
+            let mut chunk = [0; 4096];
+            for _ in 0..40 {
+                match stream.read(&mut chunk) {
+                    Ok(0) => return Some((started.elapsed(), answer)),
+                    Ok(n) => answer.extend_from_slice(&chunk[..n]),
+                    Err(_) => {}
+                }
+            }
+            None
+        })
+    };
+    let slow = slow
+        .join()
+        .expect("slow client")
+        .expect("the dripping client was never cut");
+    let (idle, answer) = idle
+        .join()
+        .expect("idle client")
+        .expect("the idle client was never cut");
+    assert!(
+        answer.starts_with(b"HTTP/1.1 200"),
+        "{}",
+        String::from_utf8_lossy(&answer)
+    );
+    for (what, after) in [("dripping", slow), ("idle", idle)] {
+        let seconds = after.as_secs_f64();
+        assert!(
+            (9.0..25.0).contains(&seconds),
+            "{what}: cut after {seconds:.1} s"
+        );
+    }
+}
+
 #[test]
 fn a_withdrawn_document_is_410_gone_on_every_path_with_the_reason() {
     let tmp = tempfile::tempdir().expect("tempdir");
