@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 use time::OffsetDateTime;
 
-use crate::files::{committed_snapshot, sync_fs, write_atomic};
+use crate::files::{sync_fs, write_atomic};
 use trust::client::{Client, FetchError, Options, Transport, TrustedState};
 
 /// What a sync did.
@@ -198,9 +198,8 @@ pub fn sync_with_progress<T: Transport + Sync>(
             .find(|(path, _)| path == "metadata/timestamp.json")
             .map(|(_, bytes)| bytes.clone());
         let mut metadata_files = 0;
-        let ours = fs::read(metadata_dir.join("timestamp.json")).ok();
         if let Some(timestamp) = timestamp
-            && Some(&timestamp) != ours.as_ref()
+            && Some(&timestamp) != state.timestamp.as_ref()
         {
             write_atomic(&tmp_dir, &metadata_dir.join("timestamp.json"), &timestamp)?;
             sync_fs(dir)?;
@@ -554,12 +553,16 @@ fn describe_dropped(what: &str, dropped: &[(String, String)]) -> String {
 /// The timestamp and snapshot this mirror committed last (for rollback checks, and to know
 /// what it holds), and that snapshot's version.
 fn trusted_state(metadata_dir: &Path) -> Result<(TrustedState, Option<u64>), String> {
-    let Some(version) = committed_snapshot(metadata_dir)? else {
-        return Ok((TrustedState::default(), None));
-    };
     let timestamp_path = metadata_dir.join("timestamp.json");
-    let timestamp =
-        fs::read(&timestamp_path).map_err(|e| format!("{}: {e}", timestamp_path.display()))?;
+    let timestamp = match fs::read(&timestamp_path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Ok((TrustedState::default(), None));
+        }
+        Err(e) => return Err(format!("{}: {e}", timestamp_path.display())),
+    };
+    let (_, version) =
+        trust::editor::committed_in(&timestamp, &timestamp_path).map_err(|e| e.to_string())?;
     let snapshot_path = metadata_dir.join(format!("{version}.snapshot.json"));
     let snapshot =
         fs::read(&snapshot_path).map_err(|e| format!("{}: {e}", snapshot_path.display()))?;

@@ -449,7 +449,15 @@ pub fn committed(metadata_dir: &Path) -> Result<Option<(Timestamp, u64)>> {
     if !path.exists() {
         return Ok(None);
     }
-    let timestamp: Signed<Timestamp> = read_json(&path)?;
+    let bytes = std::fs::read(&path).map_err(|error| Error::io("read", &path, &error))?;
+    committed_in(&bytes, &path).map(Some)
+}
+
+/// [`committed`] from the bytes of `timestamp.json`, read from `path` (named in errors).
+pub fn committed_in(timestamp: &[u8], path: &Path) -> Result<(Timestamp, u64)> {
+    let timestamp: Signed<Timestamp> = serde_json::from_slice(timestamp).map_err(|error| {
+        Error::new(ErrorKind::Malformed, format!("{}: {error}", path.display()))
+    })?;
     let snapshot_version = timestamp
         .signed
         .meta
@@ -461,7 +469,7 @@ pub fn committed(metadata_dir: &Path) -> Result<Option<(Timestamp, u64)>> {
                 format!("{}: no {SNAPSHOT_META} in meta", path.display()),
             )
         })?;
-    Ok(Some((timestamp.signed, snapshot_version)))
+    Ok((timestamp.signed, snapshot_version))
 }
 
 /// Re-signs `timestamp.json` with version + 1, the same snapshot and a fresh expiry.
