@@ -1,12 +1,13 @@
 //! The release a mirror serves, in memory: `timestamp.json` itself, the withdrawn documents
-//! (410 Gone), and every target's hash and length by name (to resolve the plain site paths).
+//! (410 Gone), and every target's hash by name (to resolve the plain site paths).
 //!
 //! Loaded once at start and after each sync. Root, timestamp, snapshot and `targets.json` are
 //! verified again through the TUF client (expiry not: an expired release is still served,
 //! readers decide); the bins are then read straight from disk, one at a time, without checking
 //! their signatures again: they are the mirror's own files, each verified before it was
 //! stored (or the publisher's own, for `mirror serve ARCHIVE`). Names are kept as 64-bit
-//! hashes (48 bytes a target: 25 MB at 525,003 targets): a collision could only point a plain
+//! hashes (40 bytes a target: 21 MB at 525,003 targets; the length is not kept, the file
+//! has it): a collision could only point a plain
 //! path at a file `SHA.NAME` that does not exist, a 404, never another document's bytes.
 //! `/targets/` and `/metadata/` requests need no lookup at all: the file name is the address.
 
@@ -32,15 +33,14 @@ pub struct Served {
     names: NameMap,
 }
 
-/// A target of the served release.
+/// A target of the served release: its SHA-256, which names its file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TargetRef {
     pub sha256: [u8; 32],
-    pub length: u64,
 }
 
-/// Target name (hashed) → target, sorted by key, found by binary search: exactly 48 bytes a
-/// target (a hash map rounds up to a power of two: 51 MB instead of 25 at 525,003 targets).
+/// Target name (hashed) → target, sorted by key, found by binary search: exactly 40 bytes a
+/// target (a hash map rounds up to a power of two: 43 MB instead of 21 at 525,003 targets).
 #[derive(Default)]
 struct NameMap(Vec<(u64, TargetRef)>);
 
@@ -81,7 +81,6 @@ fn read_names(release_dir: &Path, client: &Client<DirTransport>) -> Result<NameM
             .map(|(name, info)| {
                 let target = TargetRef {
                     sha256: info.hashes.sha256.0,
-                    length: info.length,
                 };
                 (name_key(name), target)
             })
