@@ -224,7 +224,7 @@ pub fn sync_with_progress<T: Transport + Sync>(
     };
     let listing = |role: &str, version: u64| {
         let bytes = fs::read(metadata_dir.join(format!("{version}.{role}.json"))).ok()?;
-        trust::leaf::read_listing(&bytes)
+        trust::leaf::read_listed(&bytes)
     };
     let mut chosen = None;
     while !candidates.is_empty() {

@@ -18,6 +18,7 @@ use std::path::PathBuf;
 use time::OffsetDateTime;
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::leaf::Listed;
 use crate::schema::{
     Delegations, Digest, MetaFile, RoleType, Root, SNAPSHOT_META, Snapshot, TARGETS_META,
     TargetInfo, TargetName, Targets, Timestamp, expires_format, role_file_name_is_safe,
@@ -722,7 +723,7 @@ impl<T: Transport> Client<T> {
                 changed_meta
                     .par_iter()
                     .filter_map(|(role, then)| Some((role.clone(), listing(role, *then)?)))
-                    .collect::<HashMap<String, BTreeMap<String, TargetInfo>>>()
+                    .collect::<HashMap<String, Listed>>()
             });
             let loaded = self.load_every_role();
             (loaded, before.join().unwrap_or_default())
@@ -737,7 +738,7 @@ impl<T: Transport> Client<T> {
         if roles_then != self.roles.keys().map(String::as_str).collect() {
             return Ok(None);
         }
-        let nothing = BTreeMap::new();
+        let nothing = Listed::default();
         let changed: Vec<(&str, Option<u64>)> = self
             .roles
             .keys()
@@ -766,18 +767,7 @@ impl<T: Transport> Client<T> {
                     Some(_) => before.get(*role).unwrap_or(&nothing),
                     None => &nothing,
                 };
-                let mut names: Vec<String> = now
-                    .iter()
-                    .filter(|(name, info)| before.get(*name) != Some(*info))
-                    .map(|(name, _)| name.clone())
-                    .collect();
-                names.extend(
-                    before
-                        .keys()
-                        .filter(|name| !now.contains_key(*name))
-                        .cloned(),
-                );
-                names
+                differing_names(now, before)
             })
             .collect();
         let mut names: Vec<String> = differing.into_iter().flatten().collect();
@@ -970,7 +960,46 @@ impl<T: Transport> Client<T> {
 
 /// `listing(role, version)`: the targets that version of a role lists, if known (see
 /// [`Client::targets_changed_since`]).
-pub type Listing<'a> = dyn Fn(&str, u64) -> Option<BTreeMap<String, TargetInfo>> + Sync + 'a;
+pub type Listing<'a> = dyn Fn(&str, u64) -> Option<Listed> + Sync + 'a;
+
+/// The names `now` and `before` list differently (added, removed, or another target), walking
+/// both in name order.
+fn differing_names(now: &BTreeMap<String, TargetInfo>, before: &Listed) -> Vec<String> {
+    use std::cmp::Ordering;
+    let mut names = Vec::new();
+    let mut now = now.iter().peekable();
+    let mut before = before.iter().peekable();
+    loop {
+        match (now.peek(), before.peek()) {
+            (None, None) => return names,
+            (Some((name, _)), None) => {
+                names.push((*name).clone());
+                now.next();
+            }
+            (None, Some((name, _))) => {
+                names.push((*name).to_string());
+                before.next();
+            }
+            (Some((name, info)), Some((then, then_info))) => match name.as_str().cmp(then) {
+                Ordering::Less => {
+                    names.push((*name).clone());
+                    now.next();
+                }
+                Ordering::Greater => {
+                    names.push((*then).to_string());
+                    before.next();
+                }
+                Ordering::Equal => {
+                    if info != then_info {
+                        names.push((*name).clone());
+                    }
+                    now.next();
+                    before.next();
+                }
+            },
+        }
+    }
+}
 
 /// A delegated role verified: the role, its freshness, and its length.
 type Verified = (Targets, Freshness, u64);

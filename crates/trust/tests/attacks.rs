@@ -1018,7 +1018,7 @@ fn targets_changed_since_an_earlier_release_are_exactly_the_new_ones() {
     let metadata = repo.metadata_dir();
     let listing = |role: &str, version: u64| {
         let bytes = std::fs::read(metadata.join(format!("{version}.{role}.json"))).ok()?;
-        trust::leaf::read_listing(&bytes)
+        trust::leaf::read_listed(&bytes)
     };
     let transport = DirTransport::new(repo.dir.path());
     let mut client =
@@ -1106,6 +1106,54 @@ fn every_target_is_listed_after_a_search_for_one() {
 /// A leaf bin reformatted (same content, signed over the same canonical form, written with
 /// spaces) verifies the same way as the file as written: the shorter road for files in the exact
 /// canonical form gives what the general one does, and the general one still takes the rest.
+/// A mirror reads its earlier bins (to see what a new release changed) by a short road when
+/// they are in the canonical form this crate writes, and by JSON otherwise: the same listing
+/// either way, also when a signature object carries fields that mimic the envelope.
+#[test]
+fn an_earlier_bin_is_listed_the_same_by_either_road() {
+    let repo = Repo::new();
+    let documents = documents(300);
+    repo.release(&documents);
+    let snapshot: serde_json::Value =
+        serde_json::from_slice(&repo.read_metadata("1.snapshot.json")).expect("snapshot");
+    let leaf = snapshot["signed"]["meta"]
+        .as_object()
+        .expect("meta")
+        .keys()
+        .find(|k| k.starts_with("bin-"))
+        .expect("a leaf")
+        .clone();
+    let original = repo.read_metadata(&format!("1.{leaf}"));
+    let listed = trust::leaf::read_listed(&original).expect("listed");
+    let by_json = trust::leaf::read_listing(&original).expect("listing");
+    assert!(!listed.is_empty());
+    assert_eq!(listed.len(), by_json.len());
+    assert!(
+        listed
+            .iter()
+            .zip(&by_json)
+            .all(|((a, a_info), (b, b_info))| a == b && a_info == b_info)
+    );
+    let value: serde_json::Value = serde_json::from_slice(&original).expect("json");
+    let pretty = serde_json::to_vec_pretty(&value).expect("pretty");
+    assert_eq!(trust::leaf::read_listed(&pretty), Some(listed));
+
+    // A signature object whose extra field closes a list and names a `signed` of its own, a
+    // leaf listing one other target: the short road must not take it for the envelope's.
+    let text = String::from_utf8(original.clone()).expect("utf-8");
+    let fake = r#"{"_type":"targets","expires":"2100-01-01T00:00:00Z","spec_version":"1.0.31","targets":{"evil":{"hashes":{"sha256":"0000000000000000000000000000000000000000000000000000000000000000"},"length":1}},"version":1}"#;
+    let crafted = text.replacen(
+        r#"{"signatures":[{"#,
+        &format!(r#"{{"signatures":[{{"x":[1],"signed":{fake},"#),
+        1,
+    );
+    assert_ne!(crafted, text);
+    assert_eq!(
+        trust::leaf::read_listed(crafted.as_bytes()),
+        trust::leaf::read_listed(&original)
+    );
+}
+
 #[test]
 fn a_bin_not_in_canonical_form_still_verifies_the_same() {
     let repo = Repo::new();
