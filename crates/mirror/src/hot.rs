@@ -37,15 +37,29 @@ const HEADERS_MAX: usize = 32;
 /// A connection that completes no request for 10 to 20 s is closed (hyper closes one that
 /// takes over 10 s to send a request head).
 const IDLE: Duration = Duration::from_secs(10);
+/// A write that makes no progress for this long ends the connection: a reader that takes
+/// nothing (hyper sets no such limit; ours holds a task and its buffers only this long).
+const WRITE_STALL: Duration = Duration::from_secs(30);
+/// HTTP/2's connection preface with prior knowledge (RFC 9113 §3.4): hyper's to answer, once
+/// it is whole (until then the idle limit here applies).
+const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 /// Answers to pipelined requests gathered before they are written: bytes, and buffers (each
 /// answer is two: its head and its body; the kernel takes at most 1,024 in one `writev`).
 const OUT_BYTES: usize = 256 * 1024;
 const OUT_PARTS: usize = 64;
 
+/// A connection handed on to hyper.
+pub(crate) struct Handoff {
+    /// The connection, with the bytes read of the request not answered here first.
+    pub(crate) stream: Prefixed,
+    /// Whether a request was answered here: then the connection is HTTP/1.1 for good, and a
+    /// later HTTP/2 preface is a bad request, not a switch.
+    pub(crate) answered: bool,
+}
+
 /// Answers the requests on `stream` while they are plain cache hits. Returns the connection for
-/// hyper (the bytes read of the request it did not answer come first), or None once the client
-/// closed it, went idle or could not be written to.
-pub(crate) async fn answer_hits(app: &App, mut stream: TcpStream) -> Option<Prefixed> {
+/// hyper, or None once the client closed it, went idle or could not be written to.
+pub(crate) async fn answer_hits(app: &App, mut stream: TcpStream) -> Option<Handoff> {
     let mut input = BytesMut::with_capacity(4096);
     let mut out = Answers::default();
     let mut idle = std::pin::pin!(tokio::time::sleep(IDLE));
@@ -63,13 +77,13 @@ pub(crate) async fn answer_hits(app: &App, mut stream: TcpStream) -> Option<Pref
                 Next::Partial => break,
                 Next::Hyper => {
                     out.write(&mut stream).await.ok()?;
-                    return Some(Prefixed::new(input.freeze(), stream));
+                    return Some(Handoff::new(input, stream, answered));
                 }
             }
         }
         out.write(&mut stream).await.ok()?;
         if input.len() >= HEAD_MAX {
-            return Some(Prefixed::new(input.freeze(), stream));
+            return Some(Handoff::new(input, stream, answered));
         }
         // Takes back the space of the requests answered once they all are.
         input.reserve(4096);
@@ -90,6 +104,15 @@ pub(crate) async fn answer_hits(app: &App, mut stream: TcpStream) -> Option<Pref
     }
 }
 
+impl Handoff {
+    fn new(input: BytesMut, stream: TcpStream, answered: u64) -> Handoff {
+        Handoff {
+            stream: Prefixed::new(input.freeze(), stream),
+            answered: answered > 0,
+        }
+    }
+}
+
 enum Next {
     /// A request of this many bytes was answered.
     Answered(usize),
@@ -101,7 +124,7 @@ enum Next {
 
 /// Answers the request at the start of `input` if it is a plain cache hit.
 fn answer(app: &App, input: &[u8], out: &mut Answers) -> Next {
-    if input.is_empty() {
+    if input.is_empty() || (input.len() < H2_PREFACE.len() && H2_PREFACE.starts_with(input)) {
         return Next::Partial;
     }
     let mut headers = [httparse::EMPTY_HEADER; HEADERS_MAX];
@@ -131,9 +154,15 @@ fn answer(app: &App, input: &[u8], out: &mut Answers) -> Next {
     for header in request.headers.iter() {
         let name = header.name;
         if name.eq_ignore_ascii_case("accept-encoding") {
-            // The first, as hyper's `HeaderMap::get`.
+            // The first, as hyper's `HeaderMap::get`; text only if visible ASCII or tabs, as
+            // `HeaderValue::to_str` reads it.
             if gzip.is_none() {
-                gzip = Some(std::str::from_utf8(header.value).is_ok_and(accepts_gzip_in));
+                let visible = header
+                    .value
+                    .iter()
+                    .all(|&b| b == b'\t' || (0x20..0x7f).contains(&b));
+                gzip =
+                    Some(visible && std::str::from_utf8(header.value).is_ok_and(accepts_gzip_in));
             }
         } else if name.eq_ignore_ascii_case("connection") {
             if !header.value.eq_ignore_ascii_case(b"keep-alive") {
@@ -179,9 +208,13 @@ impl Answers {
             head.extend_from_slice(value.as_bytes());
             head.extend_from_slice(b"\r\n");
         });
-        head.extend_from_slice(b"content-length: ");
-        head.extend_from_slice(entry.body.len().to_string().as_bytes());
-        head.extend_from_slice(b"\r\ndate: ");
+        // As hyper: no length on a HEAD answer for an empty body.
+        if !(head_only && entry.body.is_empty()) {
+            head.extend_from_slice(b"content-length: ");
+            head.extend_from_slice(entry.body.len().to_string().as_bytes());
+            head.extend_from_slice(b"\r\n");
+        }
+        head.extend_from_slice(b"date: ");
         date(&mut head);
         head.extend_from_slice(b"\r\n\r\n");
         self.bytes += head.len();
@@ -204,7 +237,9 @@ impl Answers {
             }
             let mut left = &mut slices[..chunk.len()];
             while !left.is_empty() {
-                let written = stream.write_vectored(left).await?;
+                let written = tokio::time::timeout(WRITE_STALL, stream.write_vectored(left))
+                    .await
+                    .map_err(|_| std::io::Error::from(std::io::ErrorKind::TimedOut))??;
                 if written == 0 {
                     return Err(std::io::ErrorKind::WriteZero.into());
                 }
@@ -258,6 +293,10 @@ impl AsyncRead for Prefixed {
         let n = self.read.len().min(buf.remaining());
         buf.put_slice(&self.read[..n]);
         self.read.advance(n);
+        if self.read.is_empty() {
+            // Lets go of the read buffer, which the connection would otherwise hold for life.
+            self.read = Bytes::new();
+        }
         Poll::Ready(Ok(()))
     }
 }

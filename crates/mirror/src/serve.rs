@@ -279,16 +279,13 @@ impl App {
     /// served now: its gzipped form when the client takes gzip and one was made and is worth it.
     pub(crate) fn hit(&self, path: &str, gzip: bool) -> Option<Arc<Entry>> {
         let version = self.served.load().version;
-        let gz_key = gzip.then(|| format!("{path}\0gz"));
         let cache = self.cache.lock().ok()?;
         let entry = cache.get(path, version)?;
-        match gz_key {
-            Some(key) if entry.meta.vary => {
-                let gz = cache.get(&key, version)?;
-                Some(if gz.body.is_empty() { entry } else { gz })
-            }
-            _ => Some(entry),
+        if !(gzip && entry.meta.vary) {
+            return Some(entry);
         }
+        let gz = cache.get(&format!("{path}\0gz"), version)?;
+        Some(if gz.body.is_empty() { entry } else { gz })
     }
 
     /// Answers with the file at `path`: metadata or a target (content-addressed, served
@@ -941,6 +938,8 @@ pub async fn serve(
         .http2()
         .timer(TokioTimer::new())
         .max_concurrent_streams(128);
+    // After the hot path has answered on a connection, it stays HTTP/1.1.
+    let http1_only = Arc::new(builder.clone().http1_only());
     let builder = Arc::new(builder);
     loop {
         let (stream, _) = match listener.accept().await {
@@ -954,7 +953,7 @@ pub async fn serve(
         };
         let _ = stream.set_nodelay(true);
         let (app, hot_app) = (app.clone(), app.clone());
-        let builder = builder.clone();
+        let (builder, http1_only) = (builder.clone(), http1_only.clone());
         let tls = tls.clone();
         tokio::spawn(async move {
             let service = hyper::service::service_fn(move |request| {
@@ -963,9 +962,14 @@ pub async fn serve(
             });
             match tls {
                 None => {
-                    if let Some(stream) = crate::hot::answer_hits(&hot_app, stream).await {
+                    if let Some(handoff) = crate::hot::answer_hits(&hot_app, stream).await {
+                        let builder = if handoff.answered {
+                            &http1_only
+                        } else {
+                            &builder
+                        };
                         let _ = builder
-                            .serve_connection(TokioIo::new(stream), service)
+                            .serve_connection(TokioIo::new(handoff.stream), service)
                             .await;
                     }
                 }

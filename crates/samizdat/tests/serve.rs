@@ -312,6 +312,52 @@ fn pipelined_requests_are_answered_in_order_by_the_hot_path_and_then_hyper() {
     );
 }
 
+/// A connection answered by the hot path stays HTTP/1.1: an HTTP/2 preface after an answer is
+/// a bad request, not a switch to HTTP/2.
+#[test]
+fn a_connection_answered_once_stays_http1() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let archive = sample_release(tmp.path(), &[]);
+    let server = serve(&archive, "127.0.0.20", &tmp.path().join("serve.log"));
+    let (name, _) = email_original(&archive);
+    let (head, _) = curl(&format!("{}targets/{name}", server.url), &[]);
+    assert!(head.starts_with("http/1.1 200"), "{head}");
+    let address = server
+        .url
+        .trim_start_matches("http://")
+        .trim_end_matches('/');
+    let mut stream = std::net::TcpStream::connect(address).expect("connect");
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(5)))
+        .expect("timeout");
+    let request = format!("GET /targets/{name} HTTP/1.1\r\nHost: x\r\n\r\n");
+    stream.write_all(request.as_bytes()).expect("send");
+    stream
+        .write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
+        .expect("send");
+    let mut answers = Vec::new();
+    let mut chunk = [0; 65536];
+    while let Ok(n @ 1..) = stream.read(&mut chunk) {
+        answers.extend_from_slice(&chunk[..n]);
+    }
+    let end = answers
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("an answer");
+    let head = String::from_utf8_lossy(&answers[..end]).to_lowercase();
+    assert!(head.starts_with("http/1.1 200"), "{head}");
+    let length: usize = header(&head, "content-length")
+        .and_then(|l| l.parse().ok())
+        .expect("a length");
+    // Then hyper's HTTP/1 refusal: the connection closed, or a 400; no HTTP/2 frames.
+    let rest = &answers[end + 4 + length..];
+    assert!(
+        rest.is_empty() || rest.starts_with(b"HTTP/1.1 400"),
+        "the preface was taken as HTTP/2: {:?}",
+        String::from_utf8_lossy(rest)
+    );
+}
+
 /// Connections that hold on without completing a request are cut after 10 to 20 s: one that
 /// drips header lines and never ends its head (slowloris), and one left idle after an answer.
 #[test]
@@ -375,6 +421,25 @@ fn connections_that_complete_no_request_are_closed() {
         .join()
         .expect("slow client")
         .expect("the dripping client was never cut");
+    // The start of an HTTP/2 preface, never finished: the idle limit holds as for HTTP/1.
+    let preface = {
+        let mut stream = connect();
+        std::thread::spawn(move || {
+            stream.write_all(b"PRI * HTTP/2.0\r\n").expect("send");
+            let mut chunk = [0; 4096];
+            for _ in 0..40 {
+                match stream.read(&mut chunk) {
+                    Ok(0) => return Some(started.elapsed()),
+                    Ok(_) | Err(_) => {}
+                }
+            }
+            None
+        })
+    };
+    let preface = preface
+        .join()
+        .expect("preface client")
+        .expect("the client with half a preface was never cut");
     let (idle, answer) = idle
         .join()
         .expect("idle client")
@@ -384,7 +449,11 @@ fn connections_that_complete_no_request_are_closed() {
         "{}",
         String::from_utf8_lossy(&answer)
     );
-    for (what, after) in [("dripping", slow), ("idle", idle)] {
+    for (what, after) in [
+        ("dripping", slow),
+        ("idle", idle),
+        ("half preface", preface),
+    ] {
         let seconds = after.as_secs_f64();
         assert!(
             (9.0..25.0).contains(&seconds),
