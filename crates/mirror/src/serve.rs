@@ -29,22 +29,19 @@
 
 use std::collections::HashMap;
 use std::convert::Infallible;
-use std::io::{Read, Seek, SeekFrom};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
 use bytes::Bytes;
-use futures_util::TryStreamExt;
-use http_body_util::{BodyExt, Either, Full, StreamBody, combinators::BoxBody};
+use http_body_util::{BodyExt, Either, Full, combinators::BoxBody};
 use hyper::body::{Frame, Incoming};
 use hyper::header::{self, HeaderMap, HeaderName, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use tokio::io::AsyncReadExt;
 use tokio::net::TcpListener;
-use tokio_util::io::ReaderStream;
 
 use crate::metrics::Metrics;
 use crate::served::{Served, target_file_name};
@@ -454,10 +451,12 @@ impl App {
         };
         let mut response = Response::new(Either::Left(Full::new(Bytes::new())));
         if !head {
-            file.seek(SeekFrom::Start(start))?;
-            let reader = tokio::fs::File::from_std(file).take(len);
-            let stream = ReaderStream::with_capacity(reader, STREAM_CHUNK).map_ok(Frame::data);
-            *response.body_mut() = Either::Right(BodyExt::boxed(StreamBody::new(stream)));
+            let body = FileBody {
+                file,
+                offset: start,
+                left: len,
+            };
+            *response.body_mut() = Either::Right(BodyExt::boxed(body));
         }
         *response.status_mut() = status;
         let h = response.headers_mut();
@@ -484,6 +483,55 @@ impl App {
             cache.put(ask.path.to_owned(), entry);
         }
         bytes_response(ask.headers, bytes, meta)
+    }
+}
+
+/// A large file's bytes, [`STREAM_CHUNK`] at a time, each read with one `pread` in the server
+/// thread when the connection can take more (as nginx's workers read). Not `tokio::fs`: that
+/// hands every chunk to a blocking thread and back; on a 100 MB file over 4 connections it
+/// gave 0.56x nginx's MB/s here, and each blocking thread's malloc arena added to the RSS.
+struct FileBody {
+    file: std::fs::File,
+    offset: u64,
+    left: u64,
+}
+
+impl hyper::body::Body for FileBody {
+    type Data = Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
+        let this = self.get_mut();
+        if this.left == 0 {
+            return std::task::Poll::Ready(None);
+        }
+        let mut chunk = vec![0; this.left.min(STREAM_CHUNK as u64) as usize];
+        let read = std::os::unix::fs::FileExt::read_at(&this.file, &mut chunk, this.offset);
+        std::task::Poll::Ready(Some(match read {
+            // The file is never shorter than its signed length unless it changed on disk.
+            Ok(0) => Err(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                "the file is shorter than when it was opened",
+            )),
+            Ok(n) => {
+                chunk.truncate(n);
+                this.offset += n as u64;
+                this.left -= n as u64;
+                Ok(Frame::data(Bytes::from(chunk)))
+            }
+            Err(e) => Err(e),
+        }))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.left == 0
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        hyper::body::SizeHint::with_exact(self.left)
     }
 }
 
