@@ -8,11 +8,7 @@ cache=$root/.cache
 mkdir -p "$cache"
 
 # Debian packages: the corpora come from Debian, and the package lists must be fresh for that.
-if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-  if [ ! -f "$cache/apt-updated" ] || [ -n "$(find "$cache/apt-updated" -mmin +720)" ]; then
-    apt-get update -qq && touch "$cache/apt-updated"
-  fi
-fi
+"$root/.ci/apt-fresh.sh" "$cache"
 
 # Real peers the tests start: nginx and rsync (the plain web root a volunteer mirror pushes to
 # and serves), curl and openssl (the HTTP client and test certificates for the mirror's server),

@@ -13,6 +13,7 @@ for round in 1 2; do
     "$b" mirror serve "$archive" --listen "$addr" >/dev/null 2>&1 &
     pid=$!
     for _ in $(seq 50); do curl -sf -o /dev/null "http://$addr/metadata/timestamp.json" && break; sleep 0.2; done
+    curl -sf -o /dev/null "http://$addr$large" || { echo "$b: not serving $large on $addr" >&2; exit 1; }
     wrk -t2 -c4 -d2s "http://$addr$large" >/dev/null
     rate=$(wrk -t2 -c4 -d8s "http://$addr$large" | awk '/Transfer\/sec/ {print $2}')
     echo "$b, round $round: $rate/s, peak RSS $(awk '/VmHWM/ {print $2 / 1024}' "/proc/$pid/status") MiB"

@@ -13,12 +13,8 @@ cache=$root/.cache
 corpora=$cache/corpora
 
 bench_build() {
-  # The corpora come from Debian: stale package lists name versions the mirror no longer has
-  # (a 404 for linux-doc), so they are refreshed as ./test.sh does (same stamp, 12 hours).
-  if [ "$(id -u)" = 0 ] && { [ ! -f "$cache/apt-updated" ] || [ -n "$(find "$cache/apt-updated" -mmin +720)" ]; }; then
-    mkdir -p "$cache" && apt-get update -qq && touch "$cache/apt-updated"
-  fi
-  command -v /usr/bin/time >/dev/null || { apt-get update -qq && apt-get install -y -qq time >/dev/null; }
+  "$root/.ci/apt-fresh.sh" "$cache"
+  command -v /usr/bin/time >/dev/null || apt-get install -y -qq time >/dev/null
   "$root/../shared/corpora/fetch.sh" all "$corpora" >/dev/null
   cargo build --release -q
   bin=$root/target/release/samizdat

@@ -487,9 +487,9 @@ impl App {
 }
 
 /// A large file's bytes, [`STREAM_CHUNK`] at a time, each read with one `pread` in the server
-/// thread when the connection can take more (as nginx's workers read). Not `tokio::fs`: that
-/// hands every chunk to a blocking thread and back; on a 100 MB file over 4 connections it
-/// gave 0.56x nginx's MB/s here, and each blocking thread's malloc arena added to the RSS.
+/// thread when the connection can take more. Not `tokio::fs`, which hands every chunk to a
+/// blocking thread and back (0.56x nginx's MB/s on a 100 MB file in bench/mirror.sh on
+/// 2026-12-02; this body's gain over it is small next to that machine's drift, RESULTS.md).
 struct FileBody {
     file: std::fs::File,
     offset: u64,
@@ -511,7 +511,7 @@ impl hyper::body::Body for FileBody {
         let mut chunk = vec![0; this.left.min(STREAM_CHUNK as u64) as usize];
         let read = std::os::unix::fs::FileExt::read_at(&this.file, &mut chunk, this.offset);
         std::task::Poll::Ready(Some(match read {
-            // The file is never shorter than its signed length unless it changed on disk.
+            // Shorter than its length when it was opened: the file changed on disk.
             Ok(0) => Err(std::io::Error::new(
                 std::io::ErrorKind::UnexpectedEof,
                 "the file is shorter than when it was opened",
