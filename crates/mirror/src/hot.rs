@@ -4,7 +4,8 @@
 //! without conditions: a document linked from the news, the reader site's scripts and pages.
 //! Those are answered here from the response cache: the request head parsed in place by
 //! `httparse` (the parser hyper itself uses), the answer's head written as bytes and sent with
-//! the cached body in one `writev`. The first request that is anything else hands the
+//! the cached body in one `writev`. A large file answered whole before (its descriptor kept by
+//! [`App::read`](crate::serve)) is sent the same way, its body with `sendfile`. The first request that is anything else hands the
 //! connection, with the bytes read so far, to hyper for the rest of its life: a cache miss,
 //! a range, a condition, a request body, `Connection: close`, HTTP/1.0 or HTTP/2, a head that
 //! does not parse or is over [`HEAD_MAX`]. So every answer but a plain cache hit still comes
@@ -15,7 +16,8 @@
 //! lines: parsing into a URI and a header map, a timer armed per request, the response's header
 //! map. No crate answers bytes it already has without building both.
 //!
-//! The answer's headers are [`Entry::each_header`]'s, the same that hyper sends for a hit.
+//! The answer's headers are [`Entry::each_header`]'s and [`LargeFile::each_header`]'s, the same
+//! that hyper sends for that file.
 
 use std::io::IoSlice;
 use std::pin::Pin;
@@ -25,10 +27,12 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::{Buf, Bytes, BytesMut};
 use hyper::StatusCode;
+use hyper::header::{HeaderName, HeaderValue};
+use tokio::io::Interest;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
 
-use crate::serve::{App, Entry, accepts_gzip_in, path_is_clean};
+use crate::serve::{App, Entry, LargeFile, accepts_gzip_in, path_is_clean};
 
 /// A request head this long, still incomplete, goes to hyper (which refuses it if too long).
 const HEAD_MAX: usize = 8 * 1024;
@@ -70,7 +74,7 @@ pub(crate) async fn answer_hits(app: &App, mut stream: TcpStream) -> Option<Hand
                 Next::Answered(used) => {
                     input.advance(used);
                     answered += 1;
-                    if out.bytes >= OUT_BYTES || out.parts.len() >= OUT_PARTS {
+                    if out.full() {
                         out.write(&mut stream).await.ok()?;
                     }
                 }
@@ -183,35 +187,69 @@ fn answer(app: &App, input: &[u8], out: &mut Answers) -> Next {
             return Next::Hyper;
         }
     }
-    let Some(entry) = app.hit(path, gzip.unwrap_or(false)) else {
+    let gzip = gzip.unwrap_or(false);
+    if let Some(entry) = app.hit(path, gzip) {
+        app.metrics.request(StatusCode::OK, entry.body.len() as u64);
+        out.push(&entry, head_only);
+    } else if let Some(large) = app.large_hit(path, gzip) {
+        app.metrics.request(StatusCode::OK, large.length);
+        out.push_large(large, head_only);
+    } else {
         return Next::Hyper;
-    };
-    app.metrics.request(StatusCode::OK, entry.body.len() as u64);
-    out.push(&entry, head_only);
+    }
     Next::Answered(used)
 }
 
-/// Answers not yet written: each one's head, then its body (but for HEAD).
+/// Answers not yet written: each one's head, then its body (but for HEAD); a large file's
+/// answer is last, its body sent from the file.
 #[derive(Default)]
 struct Answers {
     parts: Vec<Bytes>,
     bytes: usize,
+    /// The large file whose bytes follow the parts.
+    file: Option<Arc<LargeFile>>,
 }
 
 impl Answers {
+    /// Whether to write what is gathered before answering more.
+    fn full(&self) -> bool {
+        self.bytes >= OUT_BYTES || self.parts.len() >= OUT_PARTS || self.file.is_some()
+    }
+
     fn push(&mut self, entry: &Arc<Entry>, head_only: bool) {
+        let length = entry.body.len() as u64;
+        self.push_head(|h| entry.each_header(h), length, head_only);
+        if !head_only && !entry.body.is_empty() {
+            self.bytes += entry.body.len();
+            self.parts.push(entry.body.clone());
+        }
+    }
+
+    fn push_large(&mut self, large: Arc<LargeFile>, head_only: bool) {
+        self.push_head(|h| large.each_header(h), large.length, head_only);
+        if !head_only && large.length > 0 {
+            self.file = Some(large);
+        }
+    }
+
+    fn push_head(
+        &mut self,
+        each_header: impl FnOnce(&mut dyn FnMut(HeaderName, HeaderValue)),
+        length: u64,
+        head_only: bool,
+    ) {
         let mut head = Vec::with_capacity(512);
         head.extend_from_slice(b"HTTP/1.1 200 OK\r\n");
-        entry.each_header(|name, value| {
+        each_header(&mut |name, value| {
             head.extend_from_slice(name.as_str().as_bytes());
             head.extend_from_slice(b": ");
             head.extend_from_slice(value.as_bytes());
             head.extend_from_slice(b"\r\n");
         });
         // As hyper: no length on a HEAD answer for an empty body.
-        if !(head_only && entry.body.is_empty()) {
+        if !(head_only && length == 0) {
             head.extend_from_slice(b"content-length: ");
-            head.extend_from_slice(entry.body.len().to_string().as_bytes());
+            head.extend_from_slice(length.to_string().as_bytes());
             head.extend_from_slice(b"\r\n");
         }
         head.extend_from_slice(b"date: ");
@@ -219,17 +257,11 @@ impl Answers {
         head.extend_from_slice(b"\r\n\r\n");
         self.bytes += head.len();
         self.parts.push(Bytes::from(head));
-        if !head_only && !entry.body.is_empty() {
-            self.bytes += entry.body.len();
-            self.parts.push(entry.body.clone());
-        }
     }
 
-    /// Writes every answer gathered, in one `writev` when the socket takes it all.
+    /// Writes every answer gathered, in one `writev` when the socket takes it all, then the
+    /// large file's bytes with `sendfile`.
     async fn write(&mut self, stream: &mut TcpStream) -> std::io::Result<()> {
-        if self.parts.is_empty() {
-            return Ok(());
-        }
         for chunk in self.parts.chunks(OUT_PARTS + 2) {
             let mut slices = [IoSlice::new(&[]); OUT_PARTS + 2];
             for (slice, part) in slices.iter_mut().zip(chunk) {
@@ -237,9 +269,7 @@ impl Answers {
             }
             let mut left = &mut slices[..chunk.len()];
             while !left.is_empty() {
-                let written = tokio::time::timeout(WRITE_STALL, stream.write_vectored(left))
-                    .await
-                    .map_err(|_| std::io::Error::from(std::io::ErrorKind::TimedOut))??;
+                let written = stalls(stream.write_vectored(left)).await??;
                 if written == 0 {
                     return Err(std::io::ErrorKind::WriteZero.into());
                 }
@@ -248,8 +278,41 @@ impl Answers {
         }
         self.parts.clear();
         self.bytes = 0;
+        if let Some(large) = self.file.take() {
+            send_file(stream, &large).await?;
+        }
         Ok(())
     }
+}
+
+/// `write` within [`WRITE_STALL`], or a time-out error.
+async fn stalls<T>(write: impl Future<Output = T>) -> std::io::Result<T> {
+    tokio::time::timeout(WRITE_STALL, write)
+        .await
+        .map_err(|_| std::io::Error::from(std::io::ErrorKind::TimedOut))
+}
+
+/// Sends the whole of `large` with `sendfile`: the kernel copies from the page cache to the
+/// socket, as nginx does (`sendfile on`), where hyper's body would read each chunk into memory
+/// and write it out again. Only here, on plain connections: TLS must see the bytes.
+async fn send_file(stream: &TcpStream, large: &LargeFile) -> std::io::Result<()> {
+    /// At most this much per call, so one connection does not hold its thread for long.
+    const SEND_MAX: u64 = 4 << 20;
+    let mut offset = 0u64;
+    while offset < large.length {
+        let count = (large.length - offset).min(SEND_MAX) as usize;
+        let sent = stalls(stream.async_io(Interest::WRITABLE, || {
+            rustix::fs::sendfile(stream, &*large.file, Some(&mut offset), count)
+                .map_err(std::io::Error::from)
+        }))
+        .await??;
+        if sent == 0 {
+            // The file is shorter than when it was opened: the promised length cannot be
+            // kept, so the connection ends (the client sees a short body).
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+    }
+    Ok(())
 }
 
 thread_local! {

@@ -113,6 +113,9 @@ pub struct App {
     /// Open small files by request path, read with one `pread`: a miss of the response cache
     /// then costs one system call, not open, statx, read and close (nginx's open file cache).
     files: Mutex<FileCache>,
+    /// Large files served whole before, by request path: `hot` sends them with `sendfile` on
+    /// plain HTTP/1.1 connections.
+    large: Mutex<LargeFiles>,
 }
 
 impl App {
@@ -132,6 +135,7 @@ impl App {
             metrics,
             cache: Mutex::new(ResponseCache::default()),
             files: Mutex::new(FileCache::with_capacity(open_files())),
+            large: Mutex::new(LargeFiles::default()),
         }
     }
 
@@ -146,6 +150,9 @@ impl App {
         // Files of releases no longer served may be collected: do not keep them open.
         if let Ok(mut files) = self.files.lock() {
             *files = FileCache::with_capacity(files.capacity);
+        }
+        if let Ok(mut large) = self.large.lock() {
+            *large = LargeFiles::default();
         }
     }
 
@@ -283,6 +290,16 @@ impl App {
         }
         let gz = cache.get(&format!("{path}\0gz"), version)?;
         Some(if gz.body.is_empty() { entry } else { gz })
+    }
+
+    /// The open large file to send whole for a plain request for `path` (no conditions), for
+    /// the release served now; None when hyper would answer otherwise: with its gzipped form
+    /// (`gzip` and the file has one).
+    pub(crate) fn large_hit(&self, path: &str, gzip: bool) -> Option<Arc<LargeFile>> {
+        let version = self.served.load().version;
+        let large = self.large.lock().ok()?;
+        let file = large.files.get(path).filter(|f| f.version == version)?;
+        (!(gzip && file.meta.vary)).then(|| file.clone())
     }
 
     /// Answers with the file at `path`: metadata or a target (content-addressed, served
@@ -449,6 +466,21 @@ impl App {
             Range::Part(start, end) => (StatusCode::PARTIAL_CONTENT, start, end - start),
             Range::Unsatisfiable => return Ok(unsatisfiable(length)),
         };
+        let file = Arc::new(file);
+        if status == StatusCode::OK
+            && let Ok(mut large) = self.large.lock()
+        {
+            large.put(
+                ask.path,
+                LargeFile {
+                    version: ask.version,
+                    file: file.clone(),
+                    length,
+                    meta: meta.clone(),
+                    etag: HeaderValue::from_str(&meta.etag).ok(),
+                },
+            );
+        }
         let mut response = Response::new(Either::Left(Full::new(Bytes::new())));
         if !head {
             let body = FileBody {
@@ -491,7 +523,7 @@ impl App {
 /// blocking thread and back (0.56x nginx's MB/s on a 100 MB file in bench/mirror.sh on
 /// 2026-12-02; this body's gain over it is small next to that machine's drift, RESULTS.md).
 struct FileBody {
-    file: std::fs::File,
+    file: Arc<std::fs::File>,
     offset: u64,
     left: u64,
 }
@@ -509,7 +541,7 @@ impl hyper::body::Body for FileBody {
             return std::task::Poll::Ready(None);
         }
         let mut chunk = vec![0; this.left.min(STREAM_CHUNK as u64) as usize];
-        let read = std::os::unix::fs::FileExt::read_at(&this.file, &mut chunk, this.offset);
+        let read = std::os::unix::fs::FileExt::read_at(&*this.file, &mut chunk, this.offset);
         std::task::Poll::Ready(Some(match read {
             // Shorter than its length when it was opened: the file changed on disk.
             Ok(0) => Err(std::io::Error::new(
@@ -576,6 +608,34 @@ impl FileCache {
     }
 }
 
+/// A large file answered whole before, kept open for `hot`.
+pub(crate) struct LargeFile {
+    version: u64,
+    pub(crate) file: Arc<std::fs::File>,
+    /// Its length when opened (the bytes `Content-Length` promises).
+    pub(crate) length: u64,
+    meta: FileMeta,
+    etag: Option<HeaderValue>,
+}
+
+/// Most large files kept open for `hot` (each is one descriptor; 100 MB and more each on disk).
+const LARGE_FILES: usize = 256;
+
+#[derive(Default)]
+struct LargeFiles {
+    files: HashMap<String, Arc<LargeFile>>,
+}
+
+impl LargeFiles {
+    /// Keeps `file`; when full, the table starts over (large files are few next to requests).
+    fn put(&mut self, key: &str, file: LargeFile) {
+        if self.files.len() >= LARGE_FILES && !self.files.contains_key(key) {
+            self.files.clear();
+        }
+        self.files.insert(key.to_owned(), Arc::new(file));
+    }
+}
+
 /// The headers that depend on the file, not on the bytes sent: sandbox and Vary.
 fn finish(mut response: Response<Body>, meta: &FileMeta) -> Response<Body> {
     let h = response.headers_mut();
@@ -610,40 +670,55 @@ impl Entry {
     /// The headers of the whole file's answer but `Content-Length` and `Date`, in the order
     /// hyper sends them: for both [`entry_response`] and `hot`, as [`file_headers`] and
     /// [`finish`] give them for a file read.
-    pub(crate) fn each_header(&self, mut header: impl FnMut(HeaderName, HeaderValue)) {
-        let meta = &self.meta;
+    pub(crate) fn each_header(&self, header: impl FnMut(HeaderName, HeaderValue)) {
+        whole_file_headers(&self.meta, self.etag.as_ref(), self.gzip, header);
+    }
+}
+
+impl LargeFile {
+    /// As [`Entry::each_header`], for the whole large file as [`App::read`] answers it.
+    pub(crate) fn each_header(&self, header: impl FnMut(HeaderName, HeaderValue)) {
+        whole_file_headers(&self.meta, self.etag.as_ref(), false, header);
+    }
+}
+
+fn whole_file_headers(
+    meta: &FileMeta,
+    etag: Option<&HeaderValue>,
+    gzip: bool,
+    mut header: impl FnMut(HeaderName, HeaderValue),
+) {
+    header(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(meta.content_type),
+    );
+    header(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static(meta.caching),
+    );
+    header(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    header(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    if let Some(etag) = etag {
+        header(header::ETAG, etag.clone());
+    }
+    if gzip {
+        header(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+    }
+    if let Some(csp) = meta.csp {
         header(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static(meta.content_type),
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(csp),
         );
-        header(
-            header::CACHE_CONTROL,
-            HeaderValue::from_static(meta.caching),
-        );
-        header(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
-        header(
-            header::X_CONTENT_TYPE_OPTIONS,
-            HeaderValue::from_static("nosniff"),
-        );
-        if let Some(etag) = &self.etag {
-            header(header::ETAG, etag.clone());
-        }
-        if self.gzip {
-            header(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
-        }
-        if let Some(csp) = meta.csp {
-            header(
-                header::CONTENT_SECURITY_POLICY,
-                HeaderValue::from_static(csp),
-            );
-        }
-        header(
-            header::ACCESS_CONTROL_ALLOW_ORIGIN,
-            HeaderValue::from_static("*"),
-        );
-        if meta.vary {
-            header(header::VARY, HeaderValue::from_static("accept-encoding"));
-        }
+    }
+    header(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    if meta.vary {
+        header(header::VARY, HeaderValue::from_static("accept-encoding"));
     }
 }
 

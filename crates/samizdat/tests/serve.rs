@@ -312,6 +312,104 @@ fn pipelined_requests_are_answered_in_order_by_the_hot_path_and_then_hyper() {
     );
 }
 
+/// A large file asked for again on a plain connection is sent by the hot path (`sendfile`)
+/// with the same head and bytes as hyper's answer, to a client slow to read; HEAD gets the head
+/// alone; a request that takes gzip, and one that closes, go to hyper and get the same.
+#[test]
+fn large_files_sent_by_the_hot_path_answer_as_hyper_does() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let archive = sample_release(tmp.path(), &[]);
+    // 3.4 MB: larger than the socket buffers, and too large to be gzipped on request.
+    let huge: String = (0..240_000).map(|i| format!("line {i:08}\n")).collect();
+    release_a_note(&archive, "huge.txt", &huge);
+    let server = serve(&archive, "127.0.0.20", &tmp.path().join("serve.log"));
+    let (name, _) = target_name(&archive.join("release"), "huge-txt.original.txt");
+    let request = |extra: &str| format!("GET /targets/{name} HTTP/1.1\r\nHost: x\r\n{extra}\r\n");
+    let address = server
+        .url
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_owned();
+    let exchange = |requests: &str, slow: bool| -> Vec<u8> {
+        let mut stream = std::net::TcpStream::connect(&address).expect("connect");
+        stream
+            .set_read_timeout(Some(std::time::Duration::from_secs(20)))
+            .expect("timeout");
+        stream.write_all(requests.as_bytes()).expect("send");
+        let mut answers = Vec::new();
+        let mut chunk = [0; 16384];
+        loop {
+            if slow && answers.len() < 1 << 20 {
+                std::thread::sleep(std::time::Duration::from_millis(2));
+            }
+            match stream.read(&mut chunk) {
+                Ok(0) => break,
+                Ok(n) => answers.extend_from_slice(&chunk[..n]),
+                Err(e) => panic!("reading the answers: {e}"),
+            }
+        }
+        answers
+    };
+    // The head's lines but the date, sorted, and the bytes after it.
+    let split = |answers: &[u8], body_len: usize| -> (Vec<String>, Vec<u8>, usize) {
+        let end = answers
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .unwrap_or_else(|| {
+                panic!(
+                    "no head in {:?}",
+                    String::from_utf8_lossy(&answers[..answers.len().min(200)])
+                )
+            });
+        let head = String::from_utf8_lossy(&answers[..end]).to_lowercase();
+        let mut lines: Vec<String> = head
+            .lines()
+            .filter(|l| !l.starts_with("date: ") && !l.starts_with("connection: "))
+            .map(str::to_owned)
+            .collect();
+        lines.sort();
+        let body = answers[end + 4..][..body_len].to_vec();
+        (lines, body, end + 4 + body_len)
+    };
+    // First hyper's, which opens the file and keeps it for the hot path.
+    let answer = exchange(&request("Connection: close\r\n"), false);
+    let (hyper_head, body, used) = split(&answer, huge.len());
+    assert!(
+        hyper_head.contains(&"http/1.1 200 ok".to_owned()),
+        "{hyper_head:?}"
+    );
+    assert!(
+        hyper_head.contains(&format!("content-length: {}", huge.len())),
+        "{hyper_head:?}"
+    );
+    assert_eq!(body, huge.as_bytes());
+    assert_eq!(used, answer.len());
+
+    let requests = [
+        request(""),
+        format!("HEAD /targets/{name} HTTP/1.1\r\nHost: x\r\n\r\n"),
+        request(""),
+        request("Accept-Encoding: gzip\r\n"),
+        request("Connection: close\r\n"),
+    ]
+    .concat();
+    let answers = exchange(&requests, true);
+    let mut rest = &answers[..];
+    for (i, body_len) in [huge.len(), 0, huge.len(), huge.len(), huge.len()]
+        .into_iter()
+        .enumerate()
+    {
+        let (head, body, used) = split(rest, body_len);
+        assert_eq!(head, hyper_head, "answer {i}'s head");
+        assert!(
+            body == huge.as_bytes()[..body_len],
+            "answer {i}'s body differs"
+        );
+        rest = &rest[used..];
+    }
+    assert!(rest.is_empty(), "{} bytes more than asked", rest.len());
+}
+
 /// A connection answered by the hot path stays HTTP/1.1: an HTTP/2 preface after an answer is
 /// a bad request, not a switch to HTTP/2.
 #[test]
