@@ -363,11 +363,12 @@ pub fn sync_with_progress<T: Transport + Sync>(
         }
     }
     let timestamp = timestamp.ok_or_else(|| format!("{source}: no timestamp.json fetched"))?;
-    let workers = PARALLEL_FETCHES.min(missing.len());
+    let batches = batches(&missing);
+    let workers = PARALLEL_FETCHES.min(batches.len());
     let writers = (0..TARGET_WRITERS)
         .map(|_| TargetWriter::new(&targets_dir))
         .collect::<Result<Vec<_>, _>>()?;
-    let (sender, receiver) = std::sync::mpsc::sync_channel::<(PathBuf, Vec<u8>)>(8);
+    let (sender, receiver) = std::sync::mpsc::sync_channel::<Vec<(PathBuf, Vec<u8>)>>(4);
     // Taken (dropped) by the first writer that fails: the workers stop at their next send.
     let receiver = Mutex::new(Some(receiver));
     let next = || {
@@ -375,19 +376,21 @@ pub fn sync_with_progress<T: Transport + Sync>(
         receiver.as_ref()?.recv().ok()
     };
     let store_all = |mut writer: TargetWriter| {
-        while let Some((file, bytes)) = next() {
-            if let Err(what) = writer.store(&file, &bytes) {
-                if let Ok(mut abort) = fetch.abort.lock() {
-                    abort.get_or_insert(what);
+        while let Some(batch) = next() {
+            for (file, bytes) in batch {
+                if let Err(what) = writer.store(&file, &bytes) {
+                    if let Ok(mut abort) = fetch.abort.lock() {
+                        abort.get_or_insert(what);
+                    }
+                    if let Ok(mut receiver) = receiver.lock() {
+                        receiver.take();
+                    }
+                    return;
                 }
-                if let Ok(mut receiver) = receiver.lock() {
-                    receiver.take();
-                }
-                return;
+                fetch.files.fetch_add(1, Ordering::Relaxed);
+                fetch.bytes.fetch_add(bytes.len() as u64, Ordering::Relaxed);
+                progress.advance(file.file_name().and_then(|n| n.to_str()).unwrap_or(""));
             }
-            fetch.files.fetch_add(1, Ordering::Relaxed);
-            fetch.bytes.fetch_add(bytes.len() as u64, Ordering::Relaxed);
-            progress.advance(file.file_name().and_then(|n| n.to_str()).unwrap_or(""));
         }
     };
     progress.start(missing.len() as u64);
@@ -404,9 +407,9 @@ pub fn sync_with_progress<T: Transport + Sync>(
             Ok(versioned.len())
         });
         for _ in 0..workers {
-            let (fetch, missing, sender) = (&fetch, &missing, sender.clone());
+            let (fetch, missing, batches, sender) = (&fetch, &missing, &batches, sender.clone());
             let targets_dir = &targets_dir;
-            scope.spawn(move || fetch.work(serving, missing, targets_dir, sender));
+            scope.spawn(move || fetch.work(serving, missing, batches, targets_dir, sender));
         }
         drop(sender);
         let store_all = &store_all;
@@ -479,65 +482,112 @@ struct Fetch<'a, T> {
     bytes: AtomicU64,
 }
 
+/// Bytes of targets asked for in one batch (a larger target goes alone): what a fetching thread
+/// holds at most before the writers take it.
+const BATCH_BYTES: u64 = 1 << 20;
+
+/// `missing` cut into batches of at most [`net::BATCH_MAX`] targets and [`BATCH_BYTES`].
+fn batches(
+    missing: &[&(trust::TargetName, trust::schema::TargetInfo)],
+) -> Vec<std::ops::Range<usize>> {
+    let mut batches = Vec::new();
+    let (mut start, mut bytes) = (0, 0u64);
+    for (i, (_, info)) in missing.iter().enumerate() {
+        if i > start && (i - start >= net::BATCH_MAX || bytes + info.length > BATCH_BYTES) {
+            batches.push(start..i);
+            (start, bytes) = (i, 0);
+        }
+        bytes += info.length;
+    }
+    if start < missing.len() {
+        batches.push(start..missing.len());
+    }
+    batches
+}
+
 impl<T: Transport + Sync> Fetch<'_, T> {
-    /// Fetches missing targets until none is left: target `i` is asked of serving peer
-    /// `i % serving` first (spreading the load, deterministically), then of the others.
+    /// Fetches batches of missing targets until none is left: batch `b` is asked of serving
+    /// peer `b % serving` first (spreading the load, deterministically), then what it did not
+    /// serve intact of the others, in turn.
     fn work(
         &self,
         serving: usize,
         missing: &[&(trust::TargetName, trust::schema::TargetInfo)],
+        batches: &[std::ops::Range<usize>],
         targets_dir: &Path,
-        writer: std::sync::mpsc::SyncSender<(PathBuf, Vec<u8>)>,
+        writer: std::sync::mpsc::SyncSender<Vec<(PathBuf, Vec<u8>)>>,
     ) {
         loop {
             if self.abort.lock().map(|a| a.is_some()).unwrap_or(true) {
                 return;
             }
-            let i = self.next.fetch_add(1, Ordering::Relaxed);
-            let Some((name, info)) = missing.get(i) else {
+            let b = self.next.fetch_add(1, Ordering::Relaxed);
+            let Some(range) = batches.get(b) else {
                 return;
             };
-            let sha_hex = info.hashes.sha256.to_hex();
-            let path = format!("targets/{sha_hex}.{name}");
+            let batch = &missing[range.clone()];
+            let mut found: Vec<Option<Vec<u8>>> = batch.iter().map(|_| None).collect();
+            let mut why: Vec<Vec<String>> = batch.iter().map(|_| Vec::new()).collect();
             let n = self.peers.len();
-            let first_peer = i % serving;
-            let mut why = Vec::new();
-            let found = (0..n).map(|k| (first_peer + k) % n).find_map(|p| {
+            for p in (0..n).map(|k| (b % serving + k) % n) {
                 if self.failed[p].load(Ordering::Relaxed) {
-                    return None;
-                }
-                let peer = self.peers[p];
-                match trust::client::fetch_verified_target(peer, name, info) {
-                    Ok(bytes) => Some(bytes),
-                    Err(e) => {
-                        let e = e.to_string();
-                        if !self.failed[p].swap(true, Ordering::Relaxed)
-                            && let Ok(mut dropped) = self.dropped.lock()
-                        {
-                            dropped.push((peer.describe(), e.clone()));
-                        }
-                        why.push(e);
-                        None
-                    }
-                }
-            });
-            let failure = match found {
-                Some(bytes) => {
-                    let file = targets_dir.join(format!("{sha_hex}.{name}"));
-                    if writer.send((file, bytes)).is_err() {
-                        return; // the writer stopped: it set the reason
-                    }
                     continue;
                 }
-                None if why.is_empty() => {
-                    format!("{path}: no peer left to ask (all dropped earlier this round)")
+                let pending: Vec<usize> =
+                    (0..batch.len()).filter(|&i| found[i].is_none()).collect();
+                if pending.is_empty() {
+                    break;
                 }
-                None => format!("{path}: no peer served it intact ({})", why.join("; ")),
-            };
-            if let Ok(mut abort) = self.abort.lock() {
-                abort.get_or_insert(failure);
+                let asked: Vec<_> = pending
+                    .iter()
+                    .map(|&i| (&batch[i].0, &batch[i].1))
+                    .collect();
+                let peer = self.peers[p];
+                let answers = trust::client::fetch_verified_targets(peer, &asked);
+                for (i, answer) in pending.into_iter().zip(answers) {
+                    match answer {
+                        Ok(bytes) => found[i] = Some(bytes),
+                        Err(e) => {
+                            let e = e.to_string();
+                            if !self.failed[p].swap(true, Ordering::Relaxed)
+                                && let Ok(mut dropped) = self.dropped.lock()
+                            {
+                                dropped.push((peer.describe(), e.clone()));
+                            }
+                            why[i].push(e);
+                        }
+                    }
+                }
             }
-            return;
+            // Handed to the writers whole: one wake-up per batch, not per file.
+            let mut verified = Vec::with_capacity(batch.len());
+            let mut failure = None;
+            for (((name, info), bytes), why) in batch.iter().zip(found).zip(why) {
+                let sha_hex = info.hashes.sha256.to_hex();
+                failure = Some(match bytes {
+                    Some(bytes) => {
+                        verified.push((targets_dir.join(format!("{sha_hex}.{name}")), bytes));
+                        continue;
+                    }
+                    None if why.is_empty() => format!(
+                        "targets/{sha_hex}.{name}: no peer left to ask (all dropped earlier this round)"
+                    ),
+                    None => format!(
+                        "targets/{sha_hex}.{name}: no peer served it intact ({})",
+                        why.join("; ")
+                    ),
+                });
+                break;
+            }
+            if writer.send(verified).is_err() {
+                return; // the writer stopped: it set the reason
+            }
+            if let Some(failure) = failure {
+                if let Ok(mut abort) = self.abort.lock() {
+                    abort.get_or_insert(failure);
+                }
+                return;
+            }
         }
     }
 }

@@ -377,6 +377,54 @@ fn rsync_pushed_web_root_served_by_nginx_verifies_with_python_tuf() {
     verify_release(&root, &nginx.url, 3);
 }
 
+/// A mirror syncs from a plain web root served by a real nginx, asking for the targets in
+/// pipelined batches: nginx, set to close a connection after 5 requests, answers each target
+/// once, some of them pipelined, and the mirror's release verifies.
+#[test]
+fn a_mirror_syncs_from_nginx_with_pipelined_requests_across_closed_connections() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let archive = sample_release(tmp.path(), &[]);
+    let root = archive.join("root.json");
+    let webroot = tmp.path().join("www/samizdat");
+    run(&["mirror", "push", p(&archive), p(&webroot)], 0);
+    let log = tmp.path().join("access.log");
+    let (webroot_s, log_s) = (p(&webroot).to_owned(), p(&log).to_owned());
+    let nginx = Nginx::start_with("127.0.0.24", |port| {
+        format!(
+            "log_format pipe '$pipe $connection_requests $request_uri';\n\
+             server {{ listen 127.0.0.24:{port}; root {webroot_s}; access_log {log_s} pipe;\n\
+             keepalive_requests 5; }}"
+        )
+    });
+    let dir = tmp.path().join("mirror");
+    let out = mirror_sync(&dir, &root, &[&nginx.url], &[], 0);
+    assert!(
+        stdout(&out).starts_with("release 1: 29 targets, 29 fetched"),
+        "{}\n{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    run(&["verify", "--root", p(&root), p(&dir.join("release"))], 0);
+    let log = fs::read_to_string(&log).expect("nginx's access log");
+    let targets: Vec<(&str, u32, &str)> = log
+        .lines()
+        .filter_map(|line| {
+            let mut fields = line.split(' ');
+            let (pipe, n, uri) = (fields.next()?, fields.next()?, fields.next()?);
+            uri.starts_with("/targets/")
+                .then(|| (pipe, n.parse().unwrap_or(0), uri))
+        })
+        .collect();
+    let uris: std::collections::BTreeSet<&str> = targets.iter().map(|t| t.2).collect();
+    assert_eq!(targets.len(), 29, "each target asked once:\n{log}");
+    assert_eq!(uris.len(), 29, "{log}");
+    assert!(
+        targets.iter().any(|t| t.0 == "p"),
+        "no request was pipelined:\n{log}"
+    );
+    assert!(targets.iter().all(|t| (1..=5).contains(&t.1)), "{log}");
+}
+
 /// `samizdat export`: a static tree of hard links into the release; again, nothing to write.
 #[test]
 fn export_links_targets_and_plain_paths_and_is_incremental() {

@@ -36,6 +36,14 @@ pub trait Transport {
     /// once per request, on any thread, as answers come. By default they are fetched one after
     /// the other and handed over in parallel; a transport that can fetch several at once (a
     /// mirror asks a peer for ~1,200 bins per release) calls `each` from its fetching threads.
+    /// Several files on one thread, answered in order: by default one after the other; a
+    /// transport that can ask for several at once (HTTP/1.1 pipelining) does.
+    fn fetch_batch(&self, requests: &[(String, u64)]) -> Vec<Result<Vec<u8>, FetchError>> {
+        requests
+            .iter()
+            .map(|(path, max_len)| self.fetch(path, *max_len))
+            .collect()
+    }
     fn fetch_each(
         &self,
         requests: &[(String, u64)],
@@ -60,6 +68,9 @@ impl<T: Transport + ?Sized> Transport for &T {
     fn describe(&self) -> String {
         (**self).describe()
     }
+    fn fetch_batch(&self, requests: &[(String, u64)]) -> Vec<Result<Vec<u8>, FetchError>> {
+        (**self).fetch_batch(requests)
+    }
     fn fetch_each(
         &self,
         requests: &[(String, u64)],
@@ -75,6 +86,9 @@ impl<T: Transport + ?Sized> Transport for Box<T> {
     }
     fn describe(&self) -> String {
         (**self).describe()
+    }
+    fn fetch_batch(&self, requests: &[(String, u64)]) -> Vec<Result<Vec<u8>, FetchError>> {
+        (**self).fetch_batch(requests)
     }
     fn fetch_each(
         &self,
@@ -93,10 +107,45 @@ pub fn fetch_verified_target<T: Transport + ?Sized>(
     name: &TargetName,
     info: &TargetInfo,
 ) -> Result<Vec<u8>> {
-    let path = format!("targets/{}.{}", info.hashes.sha256.to_hex(), name);
-    let bytes = transport
-        .fetch(&path, info.length)
-        .map_err(|error| fetch_error(&transport.describe(), &path, error))?;
+    let path = target_path(name, info);
+    let fetched = transport.fetch(&path, info.length);
+    verified_target(transport, &path, info, fetched)
+}
+
+/// [`fetch_verified_target`] for several targets at once ([`Transport::fetch_batch`]), each
+/// checked against its own length and hash; answers in order.
+pub fn fetch_verified_targets<T: Transport + ?Sized>(
+    transport: &T,
+    targets: &[(&TargetName, &TargetInfo)],
+) -> Vec<Result<Vec<u8>>> {
+    let requests: Vec<(String, u64)> = targets
+        .iter()
+        .map(|(name, info)| (target_path(name, info), info.length))
+        .collect();
+    let mut fetched = transport.fetch_batch(&requests).into_iter();
+    requests
+        .iter()
+        .zip(targets)
+        .map(|((path, _), (_, info))| {
+            let answer = fetched
+                .next()
+                .unwrap_or_else(|| Err(FetchError::Other("no answer".into())));
+            verified_target(transport, path, info, answer)
+        })
+        .collect()
+}
+
+fn target_path(name: &TargetName, info: &TargetInfo) -> String {
+    format!("targets/{}.{}", info.hashes.sha256.to_hex(), name)
+}
+
+fn verified_target<T: Transport + ?Sized>(
+    transport: &T,
+    path: &str,
+    info: &TargetInfo,
+    fetched: Result<Vec<u8>, FetchError>,
+) -> Result<Vec<u8>> {
+    let bytes = fetched.map_err(|error| fetch_error(&transport.describe(), path, error))?;
     if bytes.len() as u64 != info.length {
         return Err(Error::new(
             ErrorKind::Mismatch,
