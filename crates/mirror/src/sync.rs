@@ -530,6 +530,9 @@ impl<T: Transport + Sync> Fetch<'_, T> {
             let mut why: Vec<Vec<String>> = batch.iter().map(|_| Vec::new()).collect();
             let n = self.peers.len();
             for p in (0..n).map(|k| (b % serving + k) % n) {
+                if self.abort.lock().map(|a| a.is_some()).unwrap_or(true) {
+                    return;
+                }
                 if self.failed[p].load(Ordering::Relaxed) {
                     continue;
                 }

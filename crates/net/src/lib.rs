@@ -48,7 +48,11 @@ impl HttpTransport {
     pub fn new(base: &str, limits: &Limits) -> HttpTransport {
         let base = base_url(base);
         const USER_AGENT: &str = concat!("samizdat/", env!("CARGO_PKG_VERSION"));
-        let pipeline = if limits.gzip {
+        // ureq goes through a proxy named in the environment; the pipeline would not.
+        let proxy = ["HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"]
+            .iter()
+            .any(|name| std::env::var_os(name).is_some_and(|v| !v.is_empty()));
+        let pipeline = if limits.gzip || proxy {
             None
         } else {
             pipeline::Pipeline::new(
@@ -160,10 +164,16 @@ impl Transport for HttpTransport {
             Some(pipeline) => pipeline.fetch_batch(requests),
             None => (0..requests.len()).map(|_| None).collect(),
         };
+        let mut failed = None;
         answers
             .into_iter()
             .zip(requests)
-            .map(|(answer, (path, max_len))| answer.unwrap_or_else(|| self.fetch(path, *max_len)))
+            .map(|(answer, (path, max_len))| match answer {
+                Some(answer) => answer,
+                None => trust::client::not_asked_after_failure(&mut failed, || {
+                    self.fetch(path, *max_len)
+                }),
+            })
             .collect()
     }
 

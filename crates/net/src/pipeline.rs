@@ -143,7 +143,8 @@ impl Pipeline {
                 CLOSES => return answers,
                 _ => false,
             };
-            let (mut connection, pooled) = match self.take_idle() {
+            let pooled_one = if retried { None } else { self.take_idle() };
+            let (mut connection, pooled) = match pooled_one {
                 Some(c) => (c, true),
                 None => match self.connect() {
                     Ok(c) => (c, false),
@@ -160,6 +161,7 @@ impl Pipeline {
             }
             if let Err(e) = connection.stream.write_all(&out) {
                 if pooled && !retried {
+                    self.stale();
                     retried = true;
                     continue;
                 }
@@ -175,7 +177,15 @@ impl Pipeline {
                     Ok((got, alive)) => {
                         next += 1;
                         keep = alive;
-                        if !keeps_open {
+                        // Learnt from a whole answer the connection was left open by or
+                        // closed after by the peer, not after a refusal of ours (then the
+                        // next request goes alone again).
+                        let learns = match got {
+                            Got::Body(_) => Some(alive),
+                            Got::NotFound if alive => Some(true),
+                            _ => None,
+                        };
+                        if let (false, Some(alive)) = (keeps_open, learns) {
                             let learnt = if alive { KEEPS_OPEN } else { CLOSES };
                             self.keeps_open.store(learnt, Ordering::Relaxed);
                         }
@@ -208,7 +218,10 @@ impl Pipeline {
                                     | std::io::ErrorKind::BrokenPipe
                             );
                         if between && (k > 0 || (pooled && !retried)) {
-                            retried |= k == 0;
+                            if k == 0 {
+                                self.stale();
+                                retried = true;
+                            }
                             keep = false;
                             break;
                         }
@@ -217,7 +230,9 @@ impl Pipeline {
                     }
                 }
             }
-            if keep {
+            // Bytes past the last answer (a 408 before an idle close, or a lie) would be taken
+            // as the next batch's first answer.
+            if keep && connection.pos == connection.end {
                 self.put_idle(connection);
             }
         }
@@ -253,6 +268,13 @@ impl Pipeline {
         out.extend_from_slice(b"\r\nUser-Agent: ");
         out.extend_from_slice(self.user_agent.as_bytes());
         out.extend_from_slice(b"\r\nAccept-Encoding: identity\r\n\r\n");
+    }
+
+    /// A pooled connection was found closed by the peer: the others, as old, likely are too.
+    fn stale(&self) {
+        if let Ok(mut idle) = self.idle.lock() {
+            idle.clear();
+        }
     }
 
     fn take_idle(&self) -> Option<Connection> {
@@ -377,7 +399,9 @@ impl Connection {
             self.pos += length;
             return Ok(body);
         }
-        let mut body = Vec::with_capacity(length);
+        // Grows past 16 MiB only as bytes come (a peer that drips a large file's bytes does
+        // not get its whole length reserved at once).
+        let mut body = Vec::with_capacity(length.min(16 << 20));
         body.extend_from_slice(held);
         (self.pos, self.end) = (0, 0);
         while body.len() < length {
@@ -653,6 +677,40 @@ mod tests {
                 _ => panic!("{i}: {answer:?}"),
             }
         }
+        peer.join().expect("peer");
+    }
+    #[test]
+    fn pooled_connections_the_peer_closed_are_dropped_and_a_new_one_asks() {
+        let ok = |body: &'static str| -> &'static [u8] {
+            Box::leak(
+                format!(
+                    "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{body}",
+                    body.len()
+                )
+                .into_bytes()
+                .into_boxed_slice(),
+            )
+        };
+        // Two connections closed at once (idle too long), then one that answers.
+        let (base, peer) = scripted_peer(vec![vec![], vec![], vec![ok("a"), ok("b")]]);
+        let pipeline = Pipeline::new(&base, "t", Duration::from_secs(5), Duration::from_secs(5))
+            .expect("plain");
+        for _ in 0..2 {
+            let connection = pipeline.connect().expect("connect");
+            pipeline.put_idle(connection);
+        }
+        pipeline.keeps_open.store(KEEPS_OPEN, Ordering::Relaxed);
+        std::thread::sleep(Duration::from_millis(200));
+        let requests: Vec<(String, u64)> = (1..=2).map(|i| (format!("targets/f{i}"), 10)).collect();
+        let answers = pipeline.fetch_batch(&requests);
+        assert!(
+            matches!(&answers[0], Some(Ok(b)) if b == b"a"),
+            "{answers:?}"
+        );
+        assert!(
+            matches!(&answers[1], Some(Ok(b)) if b == b"b"),
+            "{answers:?}"
+        );
         peer.join().expect("peer");
     }
 }

@@ -32,18 +32,23 @@ pub trait Transport {
     fn fetch(&self, path: &str, max_len: u64) -> Result<Vec<u8>, FetchError>;
     /// Where this transport reads from, for error messages.
     fn describe(&self) -> String;
+    /// Several files on one thread, answered in order: by default one after the other; a
+    /// transport that can ask for several at once (HTTP/1.1 pipelining) does. After the first
+    /// failure but "not found", the rest is not asked ([`not_asked_after_failure`]): a peer
+    /// that stalls costs one time-out a batch, not one a file.
+    fn fetch_batch(&self, requests: &[(String, u64)]) -> Vec<Result<Vec<u8>, FetchError>> {
+        let mut failed = None;
+        requests
+            .iter()
+            .map(|(path, max_len)| {
+                not_asked_after_failure(&mut failed, || self.fetch(path, *max_len))
+            })
+            .collect()
+    }
     /// Several files at once (`(path, max_len)` each): `each(i, answer to requests[i])` is called
     /// once per request, on any thread, as answers come. By default they are fetched one after
     /// the other and handed over in parallel; a transport that can fetch several at once (a
     /// mirror asks a peer for ~1,200 bins per release) calls `each` from its fetching threads.
-    /// Several files on one thread, answered in order: by default one after the other; a
-    /// transport that can ask for several at once (HTTP/1.1 pipelining) does.
-    fn fetch_batch(&self, requests: &[(String, u64)]) -> Vec<Result<Vec<u8>, FetchError>> {
-        requests
-            .iter()
-            .map(|(path, max_len)| self.fetch(path, *max_len))
-            .collect()
-    }
     fn fetch_each(
         &self,
         requests: &[(String, u64)],
@@ -59,6 +64,26 @@ pub trait Transport {
             .enumerate()
             .for_each(|(i, answer)| each(i, answer));
     }
+}
+
+/// `fetch()`, unless an earlier answer of the batch failed (`failed` holds why): then a "not
+/// asked" error. A failure but "not found" is recorded in `failed`.
+pub fn not_asked_after_failure(
+    failed: &mut Option<String>,
+    fetch: impl FnOnce() -> Result<Vec<u8>, FetchError>,
+) -> Result<Vec<u8>, FetchError> {
+    if let Some(why) = failed {
+        return Err(FetchError::Other(format!(
+            "not asked: an earlier answer failed ({why})"
+        )));
+    }
+    let answer = fetch();
+    match &answer {
+        Ok(_) | Err(FetchError::NotFound) => {}
+        Err(FetchError::TooLarge { limit }) => *failed = Some(format!("over {limit} bytes")),
+        Err(FetchError::Other(why)) => *failed = Some(why.clone()),
+    }
+    answer
 }
 
 impl<T: Transport + ?Sized> Transport for &T {
