@@ -4,8 +4,9 @@
 //! without conditions: a document linked from the news, the reader site's scripts and pages.
 //! Those are answered here from the response cache: the request head parsed in place by
 //! `httparse` (the parser hyper itself uses), the answer's head written as bytes and sent with
-//! the cached body in one `writev`. A large file answered whole before (its descriptor kept by
-//! [`App::read`](crate::serve)) is sent the same way, its body with `sendfile`. The first request that is anything else hands the
+//! the cached body in one `writev`. A large file served before (kept open by the server's
+//! large-file cache) is answered the same way, its body sent with `sendfile`. The first request
+//! that is anything else hands the
 //! connection, with the bytes read so far, to hyper for the rest of its life: a cache miss,
 //! a range, a condition, a request body, `Connection: close`, HTTP/1.0 or HTTP/2, a head that
 //! does not parse or is over [`HEAD_MAX`]. So every answer but a plain cache hit still comes
@@ -28,8 +29,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use bytes::{Buf, Bytes, BytesMut};
 use hyper::StatusCode;
 use hyper::header::{HeaderName, HeaderValue};
-use tokio::io::Interest;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, Interest, ReadBuf};
 use tokio::net::TcpStream;
 
 use crate::serve::{App, Entry, LargeFile, accepts_gzip_in, path_is_clean};

@@ -112,10 +112,10 @@ pub struct App {
     cache: Mutex<ResponseCache>,
     /// Open small files by request path, read with one `pread`: a miss of the response cache
     /// then costs one system call, not open, statx, read and close (nginx's open file cache).
-    files: Mutex<FileCache>,
-    /// Large files served whole before, by request path: `hot` sends them with `sendfile` on
-    /// plain HTTP/1.1 connections.
-    large: Mutex<LargeFiles>,
+    files: Mutex<FileCache<OpenFile>>,
+    /// Open large files by request path, with their answer's headers: read from again without
+    /// an open and a stat, and sent by `hot` with `sendfile` on plain HTTP/1.1 connections.
+    large: Mutex<FileCache<LargeFile>>,
 }
 
 impl App {
@@ -135,7 +135,7 @@ impl App {
             metrics,
             cache: Mutex::new(ResponseCache::default()),
             files: Mutex::new(FileCache::with_capacity(open_files())),
-            large: Mutex::new(LargeFiles::default()),
+            large: Mutex::new(FileCache::with_capacity(LARGE_FILES)),
         }
     }
 
@@ -152,7 +152,7 @@ impl App {
             *files = FileCache::with_capacity(files.capacity);
         }
         if let Ok(mut large) = self.large.lock() {
-            *large = LargeFiles::default();
+            *large = FileCache::with_capacity(large.capacity);
         }
     }
 
@@ -297,9 +297,8 @@ impl App {
     /// (`gzip` and the file has one).
     pub(crate) fn large_hit(&self, path: &str, gzip: bool) -> Option<Arc<LargeFile>> {
         let version = self.served.load().version;
-        let large = self.large.lock().ok()?;
-        let file = large.files.get(path).filter(|f| f.version == version)?;
-        (!(gzip && file.meta.vary)).then(|| file.clone())
+        let large = self.large.lock().ok()?.get(path, version)?;
+        (!(gzip && large.meta.vary)).then_some(large)
     }
 
     /// Answers with the file at `path`: metadata or a target (content-addressed, served
@@ -445,42 +444,49 @@ impl App {
             .lock()
             .ok()
             .and_then(|f| f.get(ask.path, ask.version));
-        if let Some((file, length)) = open {
-            let mut bytes = vec![0; length as usize];
-            std::os::unix::fs::FileExt::read_exact_at(&*file, &mut bytes, 0)?;
+        if let Some(open) = open {
+            let mut bytes = vec![0; open.length as usize];
+            std::os::unix::fs::FileExt::read_exact_at(&open.file, &mut bytes, 0)?;
             return Ok(self.small(ask, Bytes::from(bytes), meta));
         }
-        let mut file = std::fs::File::open(path)?;
-        let length = file.metadata()?.len();
-        if length <= SMALL_FILE {
-            let mut bytes = vec![0; length as usize];
-            file.read_exact(&mut bytes)?;
-            if let Ok(mut files) = self.files.lock() {
-                files.put(ask.path, ask.version, file, length);
+        let large = self
+            .large
+            .lock()
+            .ok()
+            .and_then(|l| l.get(ask.path, ask.version));
+        let (file, length) = match large {
+            Some(large) => (large.file.clone(), large.length),
+            None => {
+                let mut file = std::fs::File::open(path)?;
+                let length = file.metadata()?.len();
+                if length <= SMALL_FILE {
+                    let mut bytes = vec![0; length as usize];
+                    file.read_exact(&mut bytes)?;
+                    if let Ok(mut files) = self.files.lock() {
+                        files.put(ask.path, ask.version, OpenFile { file, length });
+                    }
+                    return Ok(self.small(ask, Bytes::from(bytes), meta));
+                }
+                let file = Arc::new(file);
+                if let Ok(mut large) = self.large.lock() {
+                    let etag = HeaderValue::from_str(&meta.etag).ok();
+                    let kept = LargeFile {
+                        file: file.clone(),
+                        length,
+                        meta: meta.clone(),
+                        etag,
+                    };
+                    large.put(ask.path, ask.version, kept);
+                }
+                (file, length)
             }
-            return Ok(self.small(ask, Bytes::from(bytes), meta));
-        }
+        };
         let head = ask.head;
         let (status, start, len) = match range(ask.headers, &meta.etag, length) {
             Range::Whole => (StatusCode::OK, 0, length),
             Range::Part(start, end) => (StatusCode::PARTIAL_CONTENT, start, end - start),
             Range::Unsatisfiable => return Ok(unsatisfiable(length)),
         };
-        let file = Arc::new(file);
-        if status == StatusCode::OK
-            && let Ok(mut large) = self.large.lock()
-        {
-            large.put(
-                ask.path,
-                LargeFile {
-                    version: ask.version,
-                    file: file.clone(),
-                    length,
-                    meta: meta.clone(),
-                    etag: HeaderValue::from_str(&meta.etag).ok(),
-                },
-            );
-        }
         let mut response = Response::new(Either::Left(Full::new(Bytes::new())));
         if !head {
             let body = FileBody {
@@ -567,14 +573,31 @@ impl hyper::body::Body for FileBody {
     }
 }
 
-/// Open small files by request path, for the release they were opened in; when full, emptied
-/// at most once a minute, as the response cache.
-#[derive(Default)]
-struct FileCache {
-    files: HashMap<String, (Arc<std::fs::File>, u64, u64)>,
+/// Open files by request path, for the release they were opened in; when full, emptied at
+/// most once a minute, as the response cache.
+struct FileCache<V> {
+    files: HashMap<String, (u64, Arc<V>)>,
     capacity: usize,
     clears: Clears,
 }
+
+/// A small file kept open: read whole with one `pread`.
+struct OpenFile {
+    file: std::fs::File,
+    length: u64,
+}
+
+/// A large file kept open, with what its whole answer's headers need (for `hot`).
+pub(crate) struct LargeFile {
+    pub(crate) file: Arc<std::fs::File>,
+    /// Its length when opened (the bytes `Content-Length` promises).
+    pub(crate) length: u64,
+    meta: FileMeta,
+    etag: Option<HeaderValue>,
+}
+
+/// Most large files kept open (few next to the small ones; each is 256 KiB or more on disk).
+const LARGE_FILES: usize = 256;
 
 /// How many files to keep open: the soft descriptor limit is first raised to the hard one.
 fn open_files() -> usize {
@@ -583,56 +606,28 @@ fn open_files() -> usize {
     OPEN_FILES.min(for_files as usize)
 }
 
-impl FileCache {
-    fn with_capacity(capacity: usize) -> FileCache {
+impl<V> FileCache<V> {
+    fn with_capacity(capacity: usize) -> FileCache<V> {
         FileCache {
+            files: HashMap::new(),
             capacity,
-            ..FileCache::default()
+            clears: Clears::default(),
         }
     }
 
-    fn get(&self, key: &str, version: u64) -> Option<(Arc<std::fs::File>, u64)> {
-        let (file, length, of) = self.files.get(key)?;
-        (*of == version).then(|| (file.clone(), *length))
+    fn get(&self, key: &str, version: u64) -> Option<Arc<V>> {
+        let (of, file) = self.files.get(key)?;
+        (*of == version).then(|| file.clone())
     }
 
-    fn put(&mut self, key: &str, version: u64, file: std::fs::File, length: u64) {
+    fn put(&mut self, key: &str, version: u64, file: V) {
         if self.files.len() >= self.capacity {
             if !self.clears.may_clear() {
                 return;
             }
             self.files.clear();
         }
-        self.files
-            .insert(key.to_owned(), (Arc::new(file), length, version));
-    }
-}
-
-/// A large file answered whole before, kept open for `hot`.
-pub(crate) struct LargeFile {
-    version: u64,
-    pub(crate) file: Arc<std::fs::File>,
-    /// Its length when opened (the bytes `Content-Length` promises).
-    pub(crate) length: u64,
-    meta: FileMeta,
-    etag: Option<HeaderValue>,
-}
-
-/// Most large files kept open for `hot` (each is one descriptor; 100 MB and more each on disk).
-const LARGE_FILES: usize = 256;
-
-#[derive(Default)]
-struct LargeFiles {
-    files: HashMap<String, Arc<LargeFile>>,
-}
-
-impl LargeFiles {
-    /// Keeps `file`; when full, the table starts over (large files are few next to requests).
-    fn put(&mut self, key: &str, file: LargeFile) {
-        if self.files.len() >= LARGE_FILES && !self.files.contains_key(key) {
-            self.files.clear();
-        }
-        self.files.insert(key.to_owned(), Arc::new(file));
+        self.files.insert(key.to_owned(), (version, Arc::new(file)));
     }
 }
 
