@@ -64,7 +64,7 @@ pub fn export(dir: &Path, out: &Path) -> Result<Exported, String> {
 
     // Targets and their plain paths.
     for (name, info) in &targets {
-        let file = format!("{}.{name}", info.hashes.sha256.to_hex());
+        let file = trust::client::target_file_name(name, info);
         let source = release.join("targets").join(&file);
         if place(&source, &out.join("targets").join(&file), &tmp)? {
             report.written += 1;
@@ -83,7 +83,7 @@ pub fn export(dir: &Path, out: &Path) -> Result<Exported, String> {
     {
         let file = release
             .join("targets")
-            .join(format!("{}.{name}", info.hashes.sha256.to_hex()));
+            .join(trust::client::target_file_name(name, info));
         let bytes = fs::read(&file).map_err(|e| format!("{}: {e}", file.display()))?;
         let list: serde_json::Value =
             serde_json::from_slice(&bytes).map_err(|e| format!("{}: {e}", file.display()))?;

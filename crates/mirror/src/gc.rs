@@ -215,7 +215,7 @@ fn release_files(
         let role: Signed<Targets> =
             serde_json::from_slice(&bytes).map_err(|e| format!("{}: {e}", path.display()))?;
         for (target, info) in &role.signed.targets {
-            targets.insert(format!("{}.{target}", info.hashes.sha256.to_hex()));
+            targets.insert(trust::client::target_file_name(target, info));
         }
         metadata.insert(name);
     }

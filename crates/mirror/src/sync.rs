@@ -312,7 +312,7 @@ pub fn sync_with_progress<T: Transport + Sync>(
                 scope.spawn(move || {
                     part.iter()
                         .filter(|(name, info)| {
-                            let file = format!("{}.{name}", info.hashes.sha256.to_hex());
+                            let file = trust::client::target_file_name(name, info);
                             !targets_dir.join(file).exists()
                         })
                         .collect::<Vec<_>>()
@@ -566,17 +566,17 @@ impl<T: Transport + Sync> Fetch<'_, T> {
             let mut verified = Vec::with_capacity(batch.len());
             let mut failure = None;
             for (((name, info), bytes), why) in batch.iter().zip(found).zip(why) {
-                let sha_hex = info.hashes.sha256.to_hex();
+                let file = trust::client::target_file_name(name, info);
                 failure = Some(match bytes {
                     Some(bytes) => {
-                        verified.push((targets_dir.join(format!("{sha_hex}.{name}")), bytes));
+                        verified.push((targets_dir.join(file), bytes));
                         continue;
                     }
                     None if why.is_empty() => format!(
-                        "targets/{sha_hex}.{name}: no peer left to ask (all dropped earlier this round)"
+                        "targets/{file}: no peer left to ask (all dropped earlier this round)"
                     ),
                     None => format!(
-                        "targets/{sha_hex}.{name}: no peer served it intact ({})",
+                        "targets/{file}: no peer served it intact ({})",
                         why.join("; ")
                     ),
                 });

@@ -249,12 +249,11 @@ impl Pipeline {
         failed: Option<usize>,
     ) -> Vec<Answer> {
         for &j in rest {
-            let what = if failed.is_none_or(|i| i == j) {
-                error.to_owned()
+            answers[j] = Some(Err(if failed.is_none_or(|i| i == j) {
+                FetchError::Other(error.to_owned())
             } else {
-                format!("not asked: an earlier answer failed ({error})")
-            };
-            answers[j] = Some(Err(FetchError::Other(what)));
+                trust::client::not_asked(error)
+            }));
         }
         answers
     }
@@ -377,18 +376,10 @@ impl Connection {
             self.buffer.copy_within(self.pos..self.end, 0);
             (self.end, self.pos) = (self.end - self.pos, 0);
         }
-        match self.stream.read(&mut self.buffer[self.end..]) {
-            Ok(0) => Err(std::io::ErrorKind::UnexpectedEof.into()),
-            Ok(n) => {
-                self.end += n;
-                self.received += n as u64;
-                Ok(())
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                Err(std::io::ErrorKind::TimedOut.into())
-            }
-            Err(e) => Err(e),
-        }
+        let n = read_some(&mut self.stream, &mut self.buffer[self.end..])?;
+        self.end += n;
+        self.received += n as u64;
+        Ok(())
     }
 
     /// The next `length` bytes: from the buffer, then straight from the socket.
@@ -409,23 +400,33 @@ impl Connection {
             let start = body.len();
             let want = (length - start).min(1 << 20);
             body.resize(start + want, 0);
-            let read = self.stream.read(&mut body[start..]);
+            let read = read_some(&mut self.stream, &mut body[start..]);
             body.truncate(start + *read.as_ref().unwrap_or(&0));
             match read {
-                Ok(0) => {
+                Ok(n) => self.received += n as u64,
+                Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
                     return Err(std::io::Error::new(
-                        std::io::ErrorKind::UnexpectedEof,
+                        e.kind(),
                         format!("the body ended after {start} of {length} bytes"),
                     ));
-                }
-                Ok(n) => self.received += n as u64,
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                    return Err(std::io::ErrorKind::TimedOut.into());
                 }
                 Err(e) => return Err(e),
             }
         }
         Ok(body)
+    }
+}
+
+/// One read: at least a byte, or an error (the end of the stream is `UnexpectedEof`; the read
+/// time-out, which the socket reports as `WouldBlock`, is `TimedOut`).
+fn read_some(stream: &mut TcpStream, into: &mut [u8]) -> std::io::Result<usize> {
+    match stream.read(into) {
+        Ok(0) => Err(std::io::ErrorKind::UnexpectedEof.into()),
+        Ok(n) => Ok(n),
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+            Err(std::io::ErrorKind::TimedOut.into())
+        }
+        Err(e) => Err(e),
     }
 }
 
@@ -601,18 +602,26 @@ mod tests {
         (base, peer)
     }
 
+    /// A 200 with `body`, as a scripted answer.
+    fn ok(body: &'static str) -> &'static [u8] {
+        let answer = format!(
+            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        Box::leak(answer.into_bytes().into_boxed_slice())
+    }
+
+    fn pipeline_for(base: &str) -> Pipeline {
+        Pipeline::new(base, "t", Duration::from_secs(5), Duration::from_secs(5)).expect("plain")
+    }
+
+    /// `targets/f1` to `targets/fN`, up to 10 bytes each.
+    fn requests(n: usize) -> Vec<(String, u64)> {
+        (1..=n).map(|i| (format!("targets/f{i}"), 10)).collect()
+    }
+
     #[test]
     fn answers_in_pieces_closes_and_refusals_are_each_taken_for_what_they_are() {
-        let ok = |body: &'static str| -> &'static [u8] {
-            Box::leak(
-                format!(
-                    "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{body}",
-                    body.len()
-                )
-                .into_bytes()
-                .into_boxed_slice(),
-            )
-        };
         let (base, peer) = scripted_peer(vec![
             // The first request alone (is the connection kept open?), then the batch.
             vec![
@@ -628,9 +637,8 @@ mod tests {
             vec![b"HTTP/1.1 301 Moved\r\nLocation: /x\r\nContent-Length: 0\r\n\r\n"],
             vec![ok("nine")],
         ]);
-        let pipeline = Pipeline::new(&base, "t", Duration::from_secs(5), Duration::from_secs(5))
-            .expect("plain");
-        let requests: Vec<(String, u64)> = (1..=9).map(|i| (format!("targets/f{i}"), 10)).collect();
+        let pipeline = pipeline_for(&base);
+        let requests = requests(9);
         let answers = pipeline.fetch_batch(&requests);
         let shown: Vec<String> = answers
             .iter()
@@ -657,9 +665,8 @@ mod tests {
             b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\none",
             b"HTTP/1.1 200 OK\r\nContent-Length: 8\r\n\r\ntw",
         ]]);
-        let pipeline = Pipeline::new(&base, "t", Duration::from_secs(5), Duration::from_secs(5))
-            .expect("plain");
-        let requests: Vec<(String, u64)> = (1..=4).map(|i| (format!("targets/f{i}"), 10)).collect();
+        let pipeline = pipeline_for(&base);
+        let requests = requests(4);
         let answers = pipeline.fetch_batch(&requests);
         assert!(matches!(&answers[0], Some(Ok(b)) if b == b"one"));
         for (i, answer) in answers.iter().enumerate().skip(1) {
@@ -679,29 +686,19 @@ mod tests {
         }
         peer.join().expect("peer");
     }
+
     #[test]
     fn pooled_connections_the_peer_closed_are_dropped_and_a_new_one_asks() {
-        let ok = |body: &'static str| -> &'static [u8] {
-            Box::leak(
-                format!(
-                    "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{body}",
-                    body.len()
-                )
-                .into_bytes()
-                .into_boxed_slice(),
-            )
-        };
         // Two connections closed at once (idle too long), then one that answers.
         let (base, peer) = scripted_peer(vec![vec![], vec![], vec![ok("a"), ok("b")]]);
-        let pipeline = Pipeline::new(&base, "t", Duration::from_secs(5), Duration::from_secs(5))
-            .expect("plain");
+        let pipeline = pipeline_for(&base);
         for _ in 0..2 {
             let connection = pipeline.connect().expect("connect");
             pipeline.put_idle(connection);
         }
         pipeline.keeps_open.store(KEEPS_OPEN, Ordering::Relaxed);
         std::thread::sleep(Duration::from_millis(200));
-        let requests: Vec<(String, u64)> = (1..=2).map(|i| (format!("targets/f{i}"), 10)).collect();
+        let requests = requests(2);
         let answers = pipeline.fetch_batch(&requests);
         assert!(
             matches!(&answers[0], Some(Ok(b)) if b == b"a"),

@@ -73,9 +73,7 @@ pub fn not_asked_after_failure(
     fetch: impl FnOnce() -> Result<Vec<u8>, FetchError>,
 ) -> Result<Vec<u8>, FetchError> {
     if let Some(why) = failed {
-        return Err(FetchError::Other(format!(
-            "not asked: an earlier answer failed ({why})"
-        )));
+        return Err(not_asked(why));
     }
     let answer = fetch();
     match &answer {
@@ -84,6 +82,11 @@ pub fn not_asked_after_failure(
         Err(FetchError::Other(why)) => *failed = Some(why.clone()),
     }
     answer
+}
+
+/// The answer to a request of a batch left unasked because an earlier one failed (`why`).
+pub fn not_asked(why: &str) -> FetchError {
+    FetchError::Other(format!("not asked: an earlier answer failed ({why})"))
 }
 
 impl<T: Transport + ?Sized> Transport for &T {
@@ -160,8 +163,13 @@ pub fn fetch_verified_targets<T: Transport + ?Sized>(
         .collect()
 }
 
+/// A target's file name in a consistent snapshot (`SHA256.NAME`, TUF 5.7.3).
+pub fn target_file_name(name: impl std::fmt::Display, info: &TargetInfo) -> String {
+    format!("{}.{name}", info.hashes.sha256.to_hex())
+}
+
 fn target_path(name: &TargetName, info: &TargetInfo) -> String {
-    format!("targets/{}.{}", info.hashes.sha256.to_hex(), name)
+    format!("targets/{}", target_file_name(name, info))
 }
 
 fn verified_target<T: Transport + ?Sized>(
