@@ -225,8 +225,15 @@ run_wrk() {
 # servers (and which one goes first); each keeps its median run by requests a second, and
 # all[LABEL] lists every run's requests a second. A single run here moves by 10-20%.
 declare -A all
+# median_run: reads "VALUE RUN" lines; prints the median line's RUN, then every VALUE in
+# ascending order joined by /.
+median_run() {
+  local sorted
+  sorted=$(sort -n)
+  echo "$(sed -n "$((($(wc -l <<<"$sorted") + 1) / 2))p" <<<"$sorted" | cut -d' ' -f2) $(cut -d' ' -f1 <<<"$sorted" | paste -sd/)"
+}
 run_pair() {
-  local name=$1 path=$2 list=${3:-} k side label sorted best order host
+  local name=$1 path=$2 list=${3:-} k side label best order host
   for ((k = 1; k <= reps; k++)); do
     if ((k % 2)); then order="nginx ours"; else order="ours nginx"; fi
     for side in $order; do
@@ -236,9 +243,7 @@ run_pair() {
   done
   for side in nginx ours; do
     label=$name-$side
-    sorted=$(for ((k = 1; k <= reps; k++)); do echo "${rps[$label.$k]} $k"; done | sort -n)
-    best=$(sed -n "$(((reps + 1) / 2))p" <<<"$sorted" | cut -d' ' -f2)
-    all[$label]=$(cut -d' ' -f1 <<<"$sorted" | paste -sd/)
+    read -r best "all[$label]" < <(for ((k = 1; k <= reps; k++)); do echo "${rps[$label.$k]} $k"; done | median_run)
     rps[$label]=${rps[$label.$best]} p99[$label]=${p99[$label.$best]}
     mbs[$label]=${mbs[$label.$best]} cpu[$label]=${cpu[$label.$best]}
     cp "$out/$label.$best.wrk" "$out/$label.wrk"
@@ -279,9 +284,10 @@ rss_gzip=$(rss VmHWM)
 # run to the next (the disk), rsync's as much as ours.
 declare -A sync_all
 sync_pair() {
-  local label=$1 k side sorted best order
+  local label=$1 k side best order
   for ((k = 1; k <= sync_reps; k++)); do
-    restore_state
+    # The first run starts from the state as it is (nothing, or what save_state saved).
+    if ((k > 1)); then restore_state; fi
     if ((k % 2)); then order="rsync ours"; else order="ours rsync"; fi
     for side in $order; do
       sync
@@ -295,9 +301,7 @@ sync_pair() {
   done
   sync
   for side in rsync ours; do
-    sorted=$(for ((k = 1; k <= sync_reps; k++)); do echo "$(field "$label-$side.$k" s) $k"; done | sort -n)
-    best=$(sed -n "$(((sync_reps + 1) / 2))p" <<<"$sorted" | cut -d' ' -f2)
-    sync_all[$label-$side]=$(cut -d' ' -f1 <<<"$sorted" | paste -sd/)
+    read -r best "sync_all[$label-$side]" < <(for ((k = 1; k <= sync_reps; k++)); do echo "$(field "$label-$side.$k" s) $k"; done | median_run)
     for f in time out err; do
       cp "$out/$label-$side.$best.$f" "$out/$label-$side.$f"
       if [ "$side" = rsync ]; then cp "$out/$label-rsync-sync.$best.$f" "$out/$label-rsync-sync.$f"; fi
