@@ -7,6 +7,7 @@
 //! [`Summary`], never the end of the run.
 
 use crate::catalog::{Catalog, CatalogError, SourceState, Tx};
+use crate::fence::Fence;
 use crate::model::{Blob, DocId, Document, Extracted, IdSource};
 use crate::read::{self, ReadOptions, ReadOutcome};
 use crate::store::Store;
@@ -14,6 +15,7 @@ use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// Files handled per catalog transaction.
 const BATCH: usize = 256;
@@ -114,8 +116,12 @@ pub fn add(
     progress: &dyn Progress,
 ) -> Result<Summary, IngestError> {
     let mut summary = Summary::default();
-    let archive_dir = fs::canonicalize(&options.archive_dir).unwrap_or(options.archive_dir.clone());
-    let files = collect(paths, &archive_dir, &mut summary.failed);
+    let fence = Arc::new(Fence::new(&options.archive_dir));
+    let read = ReadOptions {
+        fence: fence.clone(),
+        ..options.read.clone()
+    };
+    let files = collect(paths, &fence, &mut summary.failed);
     summary.files_seen = files.len() as u64;
     progress.start(files.len() as u64);
     for batch in files.chunks(BATCH) {
@@ -127,7 +133,7 @@ pub fn add(
             .par_iter()
             .zip(known.par_iter())
             .map(|(file, known)| {
-                let outcome = process(file, known.as_ref(), store, &options.read);
+                let outcome = process(file, known.as_ref(), store, &read);
                 progress.advance(&file.relative);
                 outcome
             })
@@ -153,8 +159,9 @@ fn key_of(path: &Path) -> String {
     path.to_string_lossy().into_owned()
 }
 
-/// Expands the arguments into files, sorted, skipping hidden files and the archive itself.
-fn collect(paths: &[PathBuf], archive_dir: &Path, failed: &mut Vec<Failure>) -> Vec<SourceFile> {
+/// Expands the arguments into files, sorted, skipping hidden files; the archive's own folder
+/// (`fence`), whatever path leads there, is refused and named as a failure.
+fn collect(paths: &[PathBuf], fence: &Fence, failed: &mut Vec<Failure>) -> Vec<SourceFile> {
     let mut files = Vec::new();
     for given in paths {
         let path = match fs::canonicalize(given) {
@@ -167,6 +174,13 @@ fn collect(paths: &[PathBuf], archive_dir: &Path, failed: &mut Vec<Failure>) -> 
                 continue;
             }
         };
+        if let Some(why) = fence.refuses(&path) {
+            failed.push(Failure {
+                path: given.display().to_string(),
+                reason: why,
+            });
+            continue;
+        }
         if path.is_file() {
             let root = path.parent().map(Path::to_owned).unwrap_or_default();
             let relative = file_name(&path);
@@ -182,10 +196,10 @@ fn collect(paths: &[PathBuf], archive_dir: &Path, failed: &mut Vec<Failure>) -> 
             .sort_by_file_name()
             .into_iter()
             .filter_entry(|e| {
-                let hidden = e.depth() > 0 && e.file_name().to_string_lossy().starts_with('.');
-                !hidden && e.path() != archive_dir
+                e.depth() == 0 || !e.file_name().as_encoded_bytes().starts_with(b".")
             });
-        for entry in walker {
+        let mut walker = walker;
+        while let Some(entry) = walker.next() {
             let entry = match entry {
                 Ok(e) => e,
                 Err(e) => {
@@ -200,9 +214,33 @@ fn collect(paths: &[PathBuf], archive_dir: &Path, failed: &mut Vec<Failure>) -> 
                 }
             };
             let file_type = entry.file_type();
+            // The archive nested in the folder being added: named once, never entered.
+            if !file_type.is_symlink()
+                && let Some(why) = fence.refuses_path(entry.path())
+            {
+                failed.push(Failure {
+                    path: entry.path().display().to_string(),
+                    reason: why,
+                });
+                if file_type.is_dir() {
+                    walker.skip_current_dir();
+                }
+                continue;
+            }
             let mut file_path = entry.path().to_owned();
             if file_type.is_symlink() {
                 match fs::canonicalize(entry.path()) {
+                    Ok(target) if fence.refuses(&target).is_some() => {
+                        failed.push(Failure {
+                            path: entry.path().display().to_string(),
+                            reason: format!(
+                                "symbolic link to {}: {}",
+                                target.display(),
+                                fence.refuses(&target).unwrap_or_default()
+                            ),
+                        });
+                        continue;
+                    }
                     Ok(target) if target.starts_with(&path) && target.is_file() => {
                         file_path = target;
                     }
@@ -267,6 +305,9 @@ fn process(
         Ok(m) => m,
         Err(e) => return Outcome::Failed(format!("cannot read: {e}")),
     };
+    if let Some(why) = options.fence.refuses_file(&meta) {
+        return Outcome::Failed(why);
+    }
     let mtime_ns = meta
         .modified()
         .ok()

@@ -5,10 +5,12 @@
 //!   reStructuredText, HTML, gzip, JSON Lines). A reader only parses: it never writes.
 //! - `store`, `catalog`, `ingest`: the content-addressed blob store, the SQLite catalog, and the
 //!   incremental `add` that ties readers to them.
+//! - [`fence`]: the archive's own folder, never read as a document whatever path leads there.
 //!
 //! This crate never touches the network.
 
 pub mod catalog;
+pub mod fence;
 pub mod files;
 pub mod ingest;
 pub mod layout;

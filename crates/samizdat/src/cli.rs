@@ -534,14 +534,14 @@ fn mirror_init(dir: &Path, root: &Path, settings: MirrorSettings) -> Result<Exit
 /// Readers' options; PDFs are extracted by this same binary in a child process.
 pub fn read_options(timeout: Duration, memory: u64) -> Result<archive::read::ReadOptions> {
     let exe = std::env::current_exe().context("cannot find the samizdat executable")?;
-    Ok(archive::read::ReadOptions {
-        pdf: archive::read::PdfExtractor {
+    Ok(archive::read::ReadOptions::new(
+        archive::read::PdfExtractor {
             program: exe,
             args: vec!["extract-pdf".into()],
             timeout,
             memory_limit_bytes: memory,
         },
-    })
+    ))
 }
 
 pub fn print_summary(s: &archive::ingest::Summary) {

@@ -95,3 +95,95 @@ fn bad_files_are_reported_one_by_one_and_the_rest_is_ingested() {
     run(&["release", p(&archive)], 0);
     verify_archive(&archive, &["good-1", "good-2", "fine-txt"], 0);
 }
+
+/// Every file under `dir`, read whole.
+fn files_under(dir: &std::path::Path) -> Vec<(std::path::PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        for entry in fs::read_dir(&d).expect("read_dir") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                out.push((path.clone(), fs::read(&path).expect("read")));
+            }
+        }
+    }
+    out
+}
+
+/// Issue 15, item 16: the archive inside the folder being added; a row, a symbolic link, a hard
+/// link and the walk itself lead into it. Nothing of it is published, each is named as failed.
+#[test]
+fn the_archives_own_folder_is_never_ingested_by_row_symlink_hard_link_or_nesting() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let docs = tmp.path().join("docs");
+    let archive = docs.join("archive");
+    fs::create_dir(&docs).expect("mkdir");
+    run(&["init", p(&archive)], 0);
+    fs::create_dir(docs.join("rows")).expect("mkdir");
+    fs::write(docs.join(".hidden.txt"), "a hidden note\n").expect("write");
+    fs::write(
+        docs.join("rows/rows.jsonl"),
+        concat!(
+            r#"{"id":"key","title":"Key","path":"../archive/keys/root-1.der"}"#,
+            "\n",
+            r#"{"id":"hidden","title":"Hidden","path":"../.hidden.txt"}"#,
+            "\n",
+            r#"{"id":"fine","title":"Fine","body":"a fine row"}"#,
+            "\n",
+        ),
+    )
+    .expect("write");
+    std::os::unix::fs::symlink("archive/samizdat.toml", docs.join("config.txt")).expect("symlink");
+    fs::hard_link(
+        archive.join("keys/snapshot.der"),
+        docs.join("snapshot-copy.txt"),
+    )
+    .expect("hard link");
+    fs::write(docs.join("note.txt"), "A note.\n").expect("write");
+    let inside = archive.join("keys/targets.der");
+
+    let out = samizdat()
+        .args(["add", p(&archive), p(&docs), p(&inside)])
+        .output()
+        .expect("run add");
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    let err = stderr(&out);
+    for (what, why) in [
+        ("rows.jsonl (line 1)", "archive's own folder"),
+        ("rows.jsonl (line 2)", "hidden"),
+        ("config.txt", "archive's own folder"),
+        ("snapshot-copy.txt", "hard link"),
+        ("targets.der", "archive's own folder"),
+        ("/archive", "archive's own folder"),
+    ] {
+        let line = err
+            .lines()
+            .find(|l| l.contains(what) && l.contains(why))
+            .unwrap_or_else(|| panic!("no failure naming {what} with {why:?} in:\n{err}"));
+        assert!(line.starts_with("failed: "), "{line}");
+    }
+    assert!(
+        stdout(&out).contains("2 documents ingested"),
+        "{}",
+        stdout(&out)
+    );
+    run(&["release", p(&archive)], 0);
+    let secrets: Vec<Vec<u8>> = files_under(&archive.join("keys"))
+        .into_iter()
+        .map(|(_, bytes)| bytes)
+        .chain([fs::read(archive.join("samizdat.toml")).expect("config")])
+        .collect();
+    for (path, bytes) in files_under(&archive.join("release")) {
+        for secret in &secrets {
+            assert!(
+                !bytes.windows(secret.len()).any(|w| w == secret.as_slice()),
+                "{} holds a secret of the archive",
+                path.display()
+            );
+        }
+    }
+    verify_archive(&archive, &["fine", "note-txt"], 0);
+}

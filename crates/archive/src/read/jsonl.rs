@@ -7,6 +7,7 @@
 //! bad line is an `Err` entry with locator `line N`; the others are still read.
 
 use super::{ReadError, ReadOptions, ReadOutcome, extension, media_type_for_ext};
+use crate::fence::Fence;
 use crate::model::{DocId, Extracted, IdSource, Kind};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -82,7 +83,7 @@ fn read_row(
     }
     let (original, ext, media_type, file_text) = match &row.path {
         Some(rel) => {
-            let file = resolve(folder, root, rel)?;
+            let file = resolve(folder, root, rel, &opts.fence)?;
             let bytes =
                 std::fs::read(&file).map_err(|e| format!("cannot read path {rel:?}: {e}"))?;
             let name = super::file_name(&file).to_ascii_lowercase();
@@ -140,16 +141,18 @@ fn read_row(
 }
 
 /// Resolves a row's `path` against the JSON Lines file's folder, refusing anything outside `root`
-/// (the canonical root), both as written and after following symlinks.
-fn resolve(folder: &Path, root: &Path, rel: &str) -> Result<PathBuf, String> {
+/// (the canonical root), both as written and after following symlinks; anything hidden below
+/// `root` (the folder walk skips hidden files, and a row may not name what the walk would skip);
+/// and anything in the archive's own folder (`fence`).
+fn resolve(folder: &Path, root: &Path, rel: &str, fence: &Fence) -> Result<PathBuf, String> {
     if rel.trim().is_empty() {
         return Err("empty path: expected a file relative to the JSON Lines file".into());
     }
     let folder = folder
         .canonicalize()
         .map_err(|e| format!("cannot resolve the folder of the JSON Lines file: {e}"))?;
-    let joined = folder.join(rel);
-    if !lexically_normal(&joined).starts_with(root) {
+    let joined = lexically_normal(&folder.join(rel));
+    if !joined.starts_with(root) {
         return Err("path outside the archive".into());
     }
     let real = joined
@@ -158,10 +161,27 @@ fn resolve(folder: &Path, root: &Path, rel: &str) -> Result<PathBuf, String> {
     if !real.starts_with(root) {
         return Err("path outside the archive".into());
     }
+    if let Some(why) = fence.refuses(&real) {
+        return Err(format!("path {rel:?}: {why}"));
+    }
+    if hidden_below(&joined, root) || hidden_below(&real, root) {
+        return Err(format!(
+            "path {rel:?} is a hidden file or inside a hidden folder: skipped, as the folder walk skips them"
+        ));
+    }
     if !real.is_file() {
         return Err(format!("path {rel:?} is not a file"));
     }
     Ok(real)
+}
+
+/// Whether a component of `path` below `root` starts with a dot.
+fn hidden_below(path: &Path, root: &Path) -> bool {
+    path.strip_prefix(root).is_ok_and(|below| {
+        below
+            .components()
+            .any(|c| c.as_os_str().as_encoded_bytes().starts_with(b"."))
+    })
 }
 
 /// `path` with `.` and `..` components resolved without touching the file system.

@@ -18,20 +18,26 @@ pub mod maildate;
 pub mod pdf;
 pub mod text;
 
+use crate::fence::Fence;
 use crate::model::Extracted;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-/// How to read files: the only knob today is how PDFs are extracted.
+/// How to read files: how PDFs are extracted, and what must never be read.
 #[derive(Clone, Debug)]
 pub struct ReadOptions {
     pub pdf: PdfExtractor,
+    /// The archive's own folder: a file a JSON Lines row names there is refused (`add` sets it).
+    pub fence: std::sync::Arc<Fence>,
 }
 
 impl ReadOptions {
     pub fn new(pdf: PdfExtractor) -> ReadOptions {
-        ReadOptions { pdf }
+        ReadOptions {
+            pdf,
+            fence: Default::default(),
+        }
     }
 }
 
