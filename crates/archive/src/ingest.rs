@@ -56,6 +56,9 @@ pub struct Summary {
     /// Documents skipped because the archive already holds the same document (same bytes or same
     /// Message-ID) from another file.
     pub duplicates: Vec<Failure>,
+    /// Documents kept under another id than their own because a different document has it (a
+    /// second, different e-mail with a Message-ID already taken); the reason names the other.
+    pub renamed: Vec<Failure>,
     /// Files that are no document format we read (`.json`, images, scripts...).
     pub unsupported: Vec<Failure>,
     pub failed: Vec<Failure>,
@@ -155,8 +158,23 @@ pub fn add(
     Ok(summary)
 }
 
+/// A file's catalog key: its canonical path, losslessly (see [`lossless`]).
 fn key_of(path: &Path) -> String {
-    path.to_string_lossy().into_owned()
+    lossless(path.as_os_str())
+}
+
+/// A file name or path as UTF-8 without losing what tells it apart: itself when it is UTF-8,
+/// else its lossy form plus `~` and a short hash of its raw bytes, so that two names differing
+/// only in invalid bytes stay two names (and two catalog keys, two ids, two sources).
+pub fn lossless(name: &std::ffi::OsStr) -> String {
+    match name.to_str() {
+        Some(s) => s.to_owned(),
+        None => format!(
+            "{}~{}",
+            name.to_string_lossy(),
+            &hex::encode(Sha256::digest(name.as_encoded_bytes()))[..8]
+        ),
+    }
 }
 
 /// Expands the arguments into files, sorted, skipping hidden files; the archive's own folder
@@ -276,7 +294,7 @@ fn collect(paths: &[PathBuf], fence: &Fence, failed: &mut Vec<Failure>) -> Vec<S
             let relative = entry
                 .path()
                 .strip_prefix(&path)
-                .map(|r| r.to_string_lossy().replace('\\', "/"))
+                .map(|r| lossless(r.as_os_str()).replace('\\', "/"))
                 .unwrap_or_else(|_| file_name(entry.path()));
             files.push(SourceFile {
                 path: file_path,
@@ -289,9 +307,7 @@ fn collect(paths: &[PathBuf], fence: &Fence, failed: &mut Vec<Failure>) -> Vec<S
 }
 
 fn file_name(path: &Path) -> String {
-    path.file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default()
+    path.file_name().map(lossless).unwrap_or_default()
 }
 
 /// Reads one file and stores its bytes (runs on a worker thread; touches no catalog).
@@ -396,9 +412,10 @@ fn apply(
             reason,
         }),
         Outcome::Read { state, docs } => {
+            let mut taken = Taken::new();
             for doc in docs {
                 match doc {
-                    Ok(stored) => record(tx, file, &key, stored, None, summary)?,
+                    Ok(stored) => record(tx, file, &key, stored, None, &mut taken, summary)?,
                     Err(e) => summary.failed.push(Failure {
                         path: match &e.locator {
                             Some(l) => format!("{shown} ({l})"),
@@ -414,6 +431,51 @@ fn apply(
     Ok(())
 }
 
+/// The ids given to the documents of one file so far, with their sources: a second document
+/// of the same file with one of them must not replace the first.
+type Taken = std::collections::HashMap<DocId, String>;
+
+/// Who has an id already: a document of this file read earlier in this `add`, or a document of
+/// another file.
+fn holder_of(
+    tx: &Tx<'_>,
+    id: &DocId,
+    key: &str,
+    taken: &Taken,
+) -> Result<Option<String>, CatalogError> {
+    if let Some(source) = taken.get(id) {
+        return Ok(Some(format!("{source} (the same file)")));
+    }
+    Ok(tx.source_of(id)?.filter(|other| other != key))
+}
+
+/// A free id for a document whose own id `id` is held by another: `id` cut to fit, `-` and a short
+/// hash of the document's (lossless) source, which is the same at every `add` of the same file.
+fn disambiguated(
+    tx: &Tx<'_>,
+    id: &DocId,
+    source: &str,
+    key: &str,
+    taken: &Taken,
+) -> Result<DocId, CatalogError> {
+    // Bounded: a hash that collides 16 times in a row is not an accident.
+    for attempt in 0..16u32 {
+        let seed = match attempt {
+            0 => source.to_owned(),
+            n => format!("{source}#{n}"),
+        };
+        let tag = &hex::encode(Sha256::digest(seed.as_bytes()))[..8];
+        let base = &id.as_str()[..id.as_str().len().min(DocId::MAX_LEN - 9)];
+        let candidate = DocId::new(&format!("{base}-{tag}")).map_err(CatalogError)?;
+        if holder_of(tx, &candidate, key, taken)?.is_none() {
+            return Ok(candidate);
+        }
+    }
+    Err(CatalogError(format!(
+        "{source}: no free id from {id} after 16 attempts"
+    )))
+}
+
 /// Gives a stored document its id and writes it (and its attachments) to the catalog.
 fn record(
     tx: &Tx<'_>,
@@ -421,6 +483,7 @@ fn record(
     key: &str,
     stored: Stored,
     parent: Option<(&DocId, usize)>,
+    taken: &mut Taken,
     summary: &mut Summary,
 ) -> Result<(), CatalogError> {
     let x = &stored.extracted;
@@ -445,7 +508,7 @@ fn record(
         (None, IdSource::MessageId(mid)) => DocId::from_message_id(mid),
         (None, IdSource::Path) => DocId::from_path(&source),
     };
-    // The same document from another file: same bytes, or an id that is already taken.
+    // The same document from another file: same bytes.
     if parent.is_none()
         && let Some(other) = tx.same_original(&stored.original.sha256, key)?
     {
@@ -455,34 +518,33 @@ fn record(
         });
         return Ok(());
     }
+    // An id held by another document (of another file, or read before from this one): never
+    // replace it. A publisher's id is theirs to fix; anything else gets a free id of its own.
     let mut id = id;
-    if let Some(other_source) = tx.source_of(&id)?
-        && other_source != key
-    {
+    if let Some(holder) = holder_of(tx, &id, key, taken)? {
         match &x.id_source {
-            IdSource::MessageId(_) if parent.is_none() => {
-                summary.duplicates.push(Failure {
-                    path: shown,
-                    reason: format!("same Message-ID as document {id} from {other_source}"),
-                });
-                return Ok(());
-            }
             IdSource::Explicit(_) if parent.is_none() => {
                 summary.failed.push(Failure {
                     path: shown,
-                    reason: format!("id {id} is already used by a document from {other_source}"),
+                    reason: format!("id {id} is already used by a document from {holder}"),
                 });
                 return Ok(());
             }
-            _ => {
-                // Two paths that slug alike ("a/b.txt", "a-b.txt"): keep both, the later one
-                // with a short hash of its own path.
-                let tag = &hex::encode(Sha256::digest(source.as_bytes()))[..8];
-                let base = &id.as_str()[..id.as_str().len().min(DocId::MAX_LEN - 9)];
-                id = DocId::new(&format!("{base}-{tag}")).map_err(CatalogError)?;
+            IdSource::MessageId(_) if parent.is_none() => {
+                let new = disambiguated(tx, &id, &source, key, taken)?;
+                summary.renamed.push(Failure {
+                    path: shown.clone(),
+                    reason: format!(
+                        "same Message-ID as document {id} from {holder}, a different message: published as {new}"
+                    ),
+                });
+                id = new;
             }
+            // Two paths that slug alike ("a/b.txt", "a-b.txt"): keep both.
+            _ => id = disambiguated(tx, &id, &source, key, taken)?,
         }
     }
+    taken.insert(id.clone(), source.clone());
     let existed = tx.document(&id)?.is_some();
     let doc = Document {
         id: id.clone(),
@@ -509,7 +571,7 @@ fn record(
         summary.ingested += 1;
     }
     for (n, child) in stored.children.into_iter().enumerate() {
-        record(tx, file, key, child, Some((&id, n + 1)), summary)?;
+        record(tx, file, key, child, Some((&id, n + 1)), taken, summary)?;
     }
     Ok(())
 }

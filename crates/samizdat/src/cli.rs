@@ -548,13 +548,20 @@ pub fn print_summary(s: &archive::ingest::Summary) {
     for f in &s.failed {
         eprintln!("failed: {}: {}", f.path, f.reason);
     }
+    for f in &s.renamed {
+        eprintln!("renamed: {}: {}", f.path, f.reason);
+    }
+    for f in &s.duplicates {
+        eprintln!("duplicate skipped: {}: {}", f.path, f.reason);
+    }
     println!(
-        "{} files: {} documents ingested, {} updated, {} files unchanged, {} duplicates skipped, {} unsupported skipped, {} failed",
+        "{} files: {} documents ingested, {} updated, {} files unchanged, {} duplicates skipped, {} renamed, {} unsupported skipped, {} failed",
         s.files_seen,
         s.ingested,
         s.updated,
         s.unchanged,
         s.duplicates.len(),
+        s.renamed.len(),
         s.unsupported.len(),
         s.failed.len()
     );

@@ -187,3 +187,103 @@ fn the_archives_own_folder_is_never_ingested_by_row_symlink_hard_link_or_nesting
     }
     verify_archive(&archive, &["fine", "note-txt"], 0);
 }
+
+fn email(message_id: &str, subject: &str) -> String {
+    format!(
+        "From: a@example.org\nTo: b@example.org\nSubject: {subject}\nMessage-ID: <{message_id}>\nDate: Mon, 1 Feb 2010 10:00:00 +0000\n\n{subject}, the body.\n"
+    )
+}
+
+/// Issue 15, item 17: distinct inputs keep distinct documents; none replaces another silently.
+#[test]
+fn no_document_silently_replaces_another_with_its_message_id_id_or_name() {
+    use std::os::unix::ffi::OsStrExt;
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let archive = tmp.path().join("archive");
+    run(&["init", p(&archive)], 0);
+    let docs = tmp.path().join("docs");
+    fs::create_dir(&docs).expect("mkdir");
+    // Two files, two different messages, one Message-ID.
+    fs::write(docs.join("first.eml"), email("same@x", "First file")).expect("write");
+    fs::write(docs.join("second.eml"), email("same@x", "Second file")).expect("write");
+    // One mbox, two different messages, one Message-ID.
+    fs::write(
+        docs.join("box.mbox"),
+        format!(
+            "From a@example.org Mon Feb  1 10:00:00 2010\n{}\nFrom a@example.org Mon Feb  1 11:00:00 2010\n{}",
+            email("boxed@x", "Boxed one"),
+            email("boxed@x", "Boxed two")
+        ),
+    )
+    .expect("write");
+    // Two rows, one id.
+    fs::write(
+        docs.join("rows.jsonl"),
+        concat!(
+            r#"{"id":"twice","title":"Row one","body":"one"}"#,
+            "\n",
+            r#"{"id":"twice","title":"Row two","body":"two"}"#,
+            "\n"
+        ),
+    )
+    .expect("write");
+    // Two names that differ only in invalid UTF-8 bytes.
+    for (byte, text) in [(0xffu8, "Bytes ff.\n"), (0xfe, "Bytes fe.\n")] {
+        let bytes = [b'n', byte, b'.', b't', b'x', b't'];
+        fs::write(docs.join(std::ffi::OsStr::from_bytes(&bytes)), text).expect("write");
+    }
+
+    let out = run(&["add", p(&archive), p(&docs)], 4);
+    let err = stderr(&out);
+    let line = err
+        .lines()
+        .find(|l| l.contains("rows.jsonl#line 2"))
+        .unwrap_or_else(|| panic!("no failure for the second row in:\n{err}"));
+    assert!(
+        line.starts_with("failed: ") && line.contains("twice") && line.contains("line 1"),
+        "{line}"
+    );
+    let renamed: Vec<&str> = err.lines().filter(|l| l.starts_with("renamed: ")).collect();
+    assert_eq!(renamed.len(), 2, "{err}");
+    assert!(
+        renamed
+            .iter()
+            .any(|l| l.contains("second.eml") && l.contains("first.eml")),
+        "{err}"
+    );
+    assert!(
+        renamed
+            .iter()
+            .any(|l| l.contains("box.mbox#message 2") && l.contains("box.mbox#message 1")),
+        "{err}"
+    );
+    let catalog = archive::Catalog::open(&archive.join("catalog.sqlite")).expect("catalog");
+    let titles: Vec<String> = catalog
+        .documents()
+        .expect("documents")
+        .into_iter()
+        .map(|d| d.title)
+        .collect();
+    for title in [
+        "First file",
+        "Second file",
+        "Boxed one",
+        "Boxed two",
+        "Row one",
+        "Bytes ff.",
+        "Bytes fe.",
+    ] {
+        assert!(
+            titles.iter().any(|t| t == title),
+            "{title} lost: {titles:?}"
+        );
+    }
+    assert_eq!(titles.len(), 7, "{titles:?}");
+    // Adding again changes nothing: every id stays with its document.
+    let out = run(&["add", p(&archive), p(&docs)], 0);
+    assert!(
+        stdout(&out).contains("0 documents ingested, 0 updated"),
+        "{}",
+        stdout(&out)
+    );
+}
