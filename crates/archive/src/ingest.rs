@@ -44,6 +44,55 @@ pub struct Failure {
     pub reason: String,
 }
 
+impl std::fmt::Display for Failure {
+    /// `"PATH": REASON`, safe to print on a terminal: the path quoted, both escaped (see
+    /// [`quoted`]), so that a file named with a newline or an escape sequence cannot forge a line
+    /// of the report or drive the terminal.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", quoted(&self.path), escaped(&self.reason))
+    }
+}
+
+/// `s` in double quotes, with `"` and `\` escaped and every character a terminal would act on
+/// (see [`escaped`]) written as `\u{..}`.
+pub fn quoted(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c => push_escaped(&mut out, c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// `s` with control characters (C0, DEL, C1: newlines, escape sequences) and the Unicode
+/// bidirectional controls (which reorder what follows them on the line) written as `\n`, `\t`,
+/// `\r` or `\u{..}`; everything else as it is.
+pub fn escaped(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        push_escaped(&mut out, c);
+    }
+    out
+}
+
+fn push_escaped(out: &mut String, c: char) {
+    use std::fmt::Write;
+    match c {
+        '\n' => out.push_str("\\n"),
+        '\t' => out.push_str("\\t"),
+        '\r' => out.push_str("\\r"),
+        c if c.is_control() || crate::model::is_bidi_control(c) => {
+            let _ = write!(out, "\\u{{{:x}}}", c as u32);
+        }
+        c => out.push(c),
+    }
+}
+
 #[derive(Debug, Default, Clone)]
 pub struct Summary {
     pub files_seen: u64,

@@ -545,14 +545,15 @@ pub fn read_options(timeout: Duration, memory: u64) -> Result<archive::read::Rea
 }
 
 pub fn print_summary(s: &archive::ingest::Summary) {
+    // `Failure`'s Display quotes and escapes: a file name cannot forge a line or drive the terminal.
     for f in &s.failed {
-        eprintln!("failed: {}: {}", f.path, f.reason);
+        eprintln!("failed: {f}");
     }
     for f in &s.renamed {
-        eprintln!("renamed: {}: {}", f.path, f.reason);
+        eprintln!("renamed: {f}");
     }
     for f in &s.duplicates {
-        eprintln!("duplicate skipped: {}: {}", f.path, f.reason);
+        eprintln!("duplicate skipped: {f}");
     }
     println!(
         "{} files: {} documents ingested, {} updated, {} files unchanged, {} duplicates skipped, {} renamed, {} unsupported skipped, {} failed",

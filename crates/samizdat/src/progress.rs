@@ -32,7 +32,7 @@ impl archive::ingest::Progress for Bar {
     fn advance(&self, item: &str) {
         self.bar.inc(1);
         if self.bar.position().is_multiple_of(64) {
-            self.bar.set_message(item.to_owned());
+            self.bar.set_message(archive::ingest::escaped(item));
         }
     }
 

@@ -287,3 +287,58 @@ fn no_document_silently_replaces_another_with_its_message_id_id_or_name() {
         stdout(&out)
     );
 }
+
+/// Issue 15, item 20: a file name with a newline or an escape sequence cannot forge a line of
+/// the report or reach the terminal raw; a title's bidirectional override is neutralised on pages.
+#[test]
+fn file_names_are_printed_quoted_and_titles_cannot_reorder_pages() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let archive = tmp.path().join("archive");
+    run(&["init", p(&archive)], 0);
+    let docs = tmp.path().join("docs");
+    fs::create_dir(&docs).expect("mkdir");
+    // Both fail (invalid UTF-8), so both are printed.
+    fs::write(docs.join("x\nfailed: forged.txt"), b"caf\xe9\n").expect("write");
+    fs::write(docs.join("\x1b]0;pwned\x07\x1b[2J.txt"), b"caf\xe9\n").expect("write");
+    fs::write(
+        docs.join("rlo.txt"),
+        "invoice\u{202E}gnp.exe\n\nThe body.\n",
+    )
+    .expect("write");
+    let out = run(&["add", p(&archive), p(&docs)], 4);
+    let err = stderr(&out);
+    assert!(!err.contains('\x1b') && !err.contains('\x07'), "{err:?}");
+    assert!(
+        !err.lines().any(|l| l.starts_with("failed: forged")),
+        "a file name forged a line:\n{err}"
+    );
+    assert!(err.contains(r#"x\nfailed: forged.txt""#), "{err}");
+    assert!(
+        err.contains(r#"\u{1b}]0;pwned\u{7}\u{1b}[2J.txt""#),
+        "{err}"
+    );
+    assert_eq!(
+        err.lines().filter(|l| l.starts_with("failed: ")).count(),
+        2,
+        "{err}"
+    );
+
+    run(&["release", p(&archive)], 0);
+    let pages: Vec<_> = files_under(&archive.join("release/targets"))
+        .into_iter()
+        .filter(|(path, _)| path.extension().is_some_and(|e| e == "html"))
+        .collect();
+    assert!(
+        pages
+            .iter()
+            .any(|(_, bytes)| String::from_utf8_lossy(bytes).contains("invoicegnp.exe")),
+        "no page shows the title"
+    );
+    for (path, bytes) in pages {
+        assert!(
+            !String::from_utf8_lossy(&bytes).contains('\u{202E}'),
+            "{} carries a bidirectional override",
+            path.display()
+        );
+    }
+}

@@ -13,7 +13,9 @@ pub fn esc(text: &str) -> String {
 }
 
 /// Appends `text` escaped; control characters other than tab and newline are dropped (they are
-/// not allowed in HTML and come from broken mail).
+/// not allowed in HTML and come from broken mail), and so are the bidirectional embeddings,
+/// overrides and isolates: a title `invoice<RLO>gnp.exe` would show as `invoiceexe.png`, and
+/// an override spills over whatever follows it on the page.
 pub fn push_esc(out: &mut String, text: &str) {
     for c in text.chars() {
         match c {
@@ -24,7 +26,7 @@ pub fn push_esc(out: &mut String, text: &str) {
             '\'' => out.push_str("&#39;"),
             '\t' | '\n' => out.push(c),
             '\r' => {}
-            c if c.is_control() => {}
+            c if c.is_control() || archive::model::is_bidi_control(c) => {}
             // Noncharacters are parse errors in HTML.
             c if matches!(c as u32, 0xFDD0..=0xFDEF) || (c as u32 & 0xFFFE) == 0xFFFE => {}
             c => out.push(c),
@@ -224,6 +226,10 @@ mod tests {
         assert_eq!(
             esc("<a href=\"x\">&'\u{1}\r\n"),
             "&lt;a href=&quot;x&quot;&gt;&amp;&#39;\n"
+        );
+        assert_eq!(
+            esc("invoice\u{202E}gnp.exe \u{2066}x\u{2069}"),
+            "invoicegnp.exe x"
         );
     }
 
