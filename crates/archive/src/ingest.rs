@@ -9,7 +9,7 @@
 use crate::catalog::{Catalog, CatalogError, SourceState, Tx};
 use crate::fence::Fence;
 use crate::model::{Blob, DocId, Document, Extracted, IdSource};
-use crate::read::{self, ReadOptions, ReadOutcome};
+use crate::read::{self, ReadOptions};
 use crate::store::Store;
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
@@ -108,6 +108,8 @@ pub struct Summary {
     /// Documents kept under another id than their own because a different document has it (a
     /// second, different e-mail with a Message-ID already taken); the reason names the other.
     pub renamed: Vec<Failure>,
+    /// Documents ingested with something missing (an attachment kept without its text), and why.
+    pub notes: Vec<Failure>,
     /// Files that are no document format we read (`.json`, images, scripts...).
     pub unsupported: Vec<Failure>,
     pub failed: Vec<Failure>,
@@ -385,49 +387,76 @@ fn process(
     {
         return Outcome::Unchanged { refresh: None };
     }
-    let bytes = match fs::read(&file.path) {
-        Ok(b) => b,
+    let (size, sha256) = match hash_file(&file.path) {
+        Ok(h) => h,
         Err(e) => return Outcome::Failed(format!("cannot read: {e}")),
     };
     let state = SourceState {
-        size: bytes.len() as u64,
+        size,
         mtime_ns,
-        sha256: hex::encode(Sha256::digest(&bytes)),
+        sha256,
     };
-    drop(bytes);
     if known.is_some_and(|k| k.sha256 == state.sha256) {
         return Outcome::Unchanged {
             refresh: Some(state),
         };
     }
-    match read::read_file(&file.path, &file.root, options) {
+    // Each document is bounded and stored as soon as it is read, and only its metadata kept.
+    let mut docs = Vec::new();
+    let read = read::read_each(&file.path, &file.root, options, &mut |doc| {
+        docs.push(doc.and_then(|mut extracted| {
+            extracted.bound();
+            let locator = extracted.locator.clone();
+            store_all(store, extracted).map_err(|reason| read::ReadError { locator, reason })
+        }));
+    });
+    match read {
         Err(e) => Outcome::Failed(e.reason),
-        Ok(ReadOutcome::Unsupported(reason)) => Outcome::Unsupported(reason),
-        Ok(ReadOutcome::Documents(docs)) => {
-            let docs = docs
-                .into_iter()
-                .map(|d| match d {
-                    Ok(extracted) => store_all(store, extracted).map_err(|e| read::ReadError {
-                        locator: None,
-                        reason: format!("cannot write to the store: {e}"),
-                    }),
-                    Err(e) => Err(e),
-                })
-                .collect();
-            Outcome::Read { state, docs }
-        }
+        Ok(Some(reason)) => Outcome::Unsupported(reason),
+        Ok(None) => Outcome::Read { state, docs },
     }
 }
 
-fn store_all(store: &Store, mut extracted: Extracted) -> std::io::Result<Stored> {
-    let original = store.put(&extracted.original)?;
-    let text = store.put(extracted.text.as_bytes())?;
+/// The size and SHA-256 (hex) of a file, read as a stream.
+fn hash_file(path: &Path) -> std::io::Result<(u64, String)> {
+    use std::io::Read;
+    let mut input = fs::File::open(path)?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 256 << 10];
+    let mut len = 0u64;
+    loop {
+        match input.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => {
+                hasher.update(&buf[..n]);
+                len += n as u64;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok((len, hex::encode(hasher.finalize())))
+}
+
+/// Stores a document's original and text (and its children's), keeping only their references.
+fn store_all(store: &Store, mut extracted: Extracted) -> Result<Stored, String> {
+    let original = match extracted.original_file.take() {
+        Some(path) => store
+            .put_file(&path)
+            .map_err(|e| format!("cannot store {}: {e}", path.display()))?,
+        None => store
+            .put(&extracted.original)
+            .map_err(|e| format!("cannot write to the store: {e}"))?,
+    };
+    let text = store
+        .put(extracted.text.as_bytes())
+        .map_err(|e| format!("cannot write to the store: {e}"))?;
     extracted.original = Vec::new();
     extracted.text = String::new();
     let children = std::mem::take(&mut extracted.children)
         .into_iter()
         .map(|c| store_all(store, c))
-        .collect::<std::io::Result<_>>()?;
+        .collect::<Result<_, _>>()?;
     Ok(Stored {
         extracted,
         original,
@@ -594,6 +623,12 @@ fn record(
         }
     }
     taken.insert(id.clone(), source.clone());
+    for note in &x.notes {
+        summary.notes.push(Failure {
+            path: shown.clone(),
+            reason: note.clone(),
+        });
+    }
     let existed = tx.document(&id)?.is_some();
     let doc = Document {
         id: id.clone(),

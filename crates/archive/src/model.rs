@@ -181,8 +181,11 @@ pub struct Extracted {
     pub author: Option<String>,
     pub email: Option<EmailHeaders>,
     pub pages: Option<u32>,
-    /// The original bytes, published unchanged.
+    /// The original bytes, published unchanged (empty when `original_file` is set).
     pub original: Vec<u8>,
+    /// The original is this file's bytes instead (a JSON Lines row's file): stored as a stream,
+    /// never held in memory, however many rows name it.
+    pub original_file: Option<std::path::PathBuf>,
     /// The original's file extension without the dot, lowercase (`eml`, `pdf`, `rst.gz`, `txt`).
     pub ext: String,
     pub media_type: String,
@@ -192,6 +195,93 @@ pub struct Extracted {
     pub locator: Option<String>,
     /// Attachments of an e-mail: child documents.
     pub children: Vec<Extracted>,
+    /// What went wrong without costing the document (an attachment kept without its text, and
+    /// why): `add` reports each.
+    pub notes: Vec<String>,
+}
+
+/// Longest title kept, in characters; a longer one is cut with an ellipsis.
+pub const MAX_TITLE_CHARS: usize = 1000;
+/// Longest other short field (author, origin, an address, a Message-ID...), in characters.
+pub const MAX_FIELD_CHARS: usize = 1000;
+/// Longest tag, in characters.
+pub const MAX_TAG_CHARS: usize = 200;
+/// Most entries of a list field (tags, To, Cc, References) kept.
+pub const MAX_LIST: usize = 1000;
+
+impl Extracted {
+    /// Caps every short field, here and in the children, whatever reader made them: a 1 MiB
+    /// `Subject:` or row title would otherwise be copied onto every page and listing that shows
+    /// it. Line breaks and other control characters become spaces and bidirectional controls are
+    /// dropped (a title is one line of plain text; see [`is_bidi_control`]).
+    pub fn bound(&mut self) {
+        self.title = short(&self.title, MAX_TITLE_CHARS);
+        for value in [&mut self.origin, &mut self.record_kind, &mut self.author]
+            .into_iter()
+            .flatten()
+        {
+            *value = short(value, MAX_FIELD_CHARS);
+        }
+        self.tags.truncate(MAX_LIST);
+        for tag in &mut self.tags {
+            *tag = short(tag, MAX_TAG_CHARS);
+        }
+        self.media_type = short(&self.media_type, 255);
+        if let Some(email) = &mut self.email {
+            for value in [&mut email.from, &mut email.subject, &mut email.message_id]
+                .into_iter()
+                .flatten()
+            {
+                *value = short(value, MAX_FIELD_CHARS);
+            }
+            email.to.truncate(MAX_LIST);
+            email.cc.truncate(MAX_LIST);
+            email.in_reply_to.truncate(MAX_LIST);
+            // The newest references are the last ones, and the ones threads need.
+            let skip = email.references.len().saturating_sub(MAX_LIST);
+            email.references.drain(..skip);
+            for list in [
+                &mut email.to,
+                &mut email.cc,
+                &mut email.in_reply_to,
+                &mut email.references,
+            ] {
+                for value in list.iter_mut() {
+                    *value = short(value, MAX_FIELD_CHARS);
+                }
+            }
+        }
+        for child in &mut self.children {
+            child.bound();
+        }
+    }
+}
+
+/// `s` as one line of at most `max` characters: control characters as spaces, bidirectional
+/// controls dropped, trimmed, and cut at a character boundary with an ellipsis when longer.
+pub fn short(s: &str, max: usize) -> String {
+    let clean = |c: char| !c.is_control() && !is_bidi_control(c);
+    if s.chars().count() <= max && s.chars().all(clean) && s.trim() == s {
+        return s.to_owned();
+    }
+    let mut out = String::with_capacity(s.len().min(max * 4));
+    let mut chars = 0;
+    for c in s.trim().chars() {
+        if is_bidi_control(c) {
+            continue;
+        }
+        if chars == max {
+            // Cut: the last character kept gives way to the ellipsis.
+            out.pop();
+            let trimmed = out.trim_end().len();
+            out.truncate(trimmed);
+            out.push('…');
+            return out;
+        }
+        out.push(if c.is_control() { ' ' } else { c });
+        chars += 1;
+    }
+    out.trim_end().to_owned()
 }
 
 /// A stored blob: its SHA-256 (hex) and length.
@@ -235,4 +325,22 @@ pub struct Document {
     pub media_type: String,
     /// The extracted text, stored apart.
     pub text: Blob,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_fields_are_one_line_capped_at_a_char_boundary_with_an_ellipsis() {
+        assert_eq!(short("  plain  ", 10), "plain");
+        assert_eq!(short("a\nb\tc\u{1b}[2J", 20), "a b c [2J");
+        assert_eq!(short("invoice\u{202E}gnp.exe", 20), "invoicegnp.exe");
+        let long = "é".repeat(5000);
+        let cut = short(&long, MAX_TITLE_CHARS);
+        assert_eq!(cut.chars().count(), MAX_TITLE_CHARS);
+        assert!(cut.ends_with("é…"), "{cut}");
+        assert_eq!(short("abcdef", 6), "abcdef");
+        assert_eq!(short("abcdefg", 6), "abcde…");
+    }
 }

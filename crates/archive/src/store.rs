@@ -9,7 +9,7 @@
 use crate::model::Blob;
 use sha2::{Digest, Sha256};
 use std::fs;
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone)]
@@ -55,6 +55,35 @@ impl Store {
         })
     }
 
+    /// Stores the bytes of the file at `source` as a stream (hashed while copied, never held in
+    /// memory) and returns its blob reference.
+    pub fn put_file(&self, source: &Path) -> io::Result<Blob> {
+        let mut input = fs::File::open(source)?;
+        let mut tmp = crate::files::public_tempfile(&self.dir.join("tmp"))?;
+        let mut hasher = Sha256::new();
+        let mut buf = vec![0u8; 256 << 10];
+        let mut len = 0u64;
+        loop {
+            let n = match input.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            hasher.update(&buf[..n]);
+            tmp.write_all(&buf[..n])?;
+            len += n as u64;
+        }
+        let sha256 = hex::encode(hasher.finalize());
+        let path = self.path_of(&sha256);
+        if !path.exists() {
+            let parent = path.parent().unwrap_or(&self.dir);
+            fs::create_dir_all(parent)?;
+            tmp.persist(&path).map_err(|e| e.error)?;
+        }
+        Ok(Blob { sha256, len })
+    }
+
     pub fn read(&self, blob: &Blob) -> io::Result<Vec<u8>> {
         let path = self.path_of(&blob.sha256);
         fs::read(&path).map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))
@@ -87,5 +116,18 @@ mod tests {
         );
         assert_eq!(store.read(&a).expect("read"), b"hello");
         store.sync().expect("sync");
+    }
+
+    #[test]
+    fn a_file_is_stored_as_a_stream_under_the_hash_of_its_bytes() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(&tmp.path().join("store")).expect("open");
+        let bytes: Vec<u8> = (0..1_000_000u32).map(|i| (i % 251) as u8).collect();
+        let file = tmp.path().join("big.bin");
+        fs::write(&file, &bytes).expect("write");
+        let from_file = store.put_file(&file).expect("put_file");
+        assert_eq!(from_file, store.put(&bytes).expect("put"));
+        assert_eq!(store.read(&from_file).expect("read"), bytes);
+        assert_eq!(store.put_file(&file).expect("again"), from_file);
     }
 }

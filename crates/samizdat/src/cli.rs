@@ -555,6 +555,9 @@ pub fn print_summary(s: &archive::ingest::Summary) {
     for f in &s.duplicates {
         eprintln!("duplicate skipped: {f}");
     }
+    for f in &s.notes {
+        eprintln!("warning: {f}");
+    }
     println!(
         "{} files: {} documents ingested, {} updated, {} files unchanged, {} duplicates skipped, {} renamed, {} unsupported skipped, {} failed",
         s.files_seen,

@@ -342,3 +342,77 @@ fn file_names_are_printed_quoted_and_titles_cannot_reorder_pages() {
         );
     }
 }
+
+/// Issue 15, item 19: a title from a row or a `Subject:` is capped (1,000 characters, cut with
+/// an ellipsis), however long the field.
+#[test]
+fn titles_from_rows_and_subjects_are_capped() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let archive = tmp.path().join("archive");
+    run(&["init", p(&archive)], 0);
+    let docs = tmp.path().join("docs");
+    fs::create_dir(&docs).expect("mkdir");
+    let long = "é".repeat(1 << 19);
+    fs::write(
+        docs.join("rows.jsonl"),
+        format!("{{\"id\":\"long\",\"title\":\"{long}\",\"origin\":\"{long}\",\"body\":\"b\"}}\n"),
+    )
+    .expect("write");
+    fs::write(docs.join("long.eml"), email("long@x", &long)).expect("write");
+    run(&["add", p(&archive), p(&docs)], 0);
+    let catalog = archive::Catalog::open(&archive.join("catalog.sqlite")).expect("catalog");
+    let docs = catalog.documents().expect("documents");
+    assert_eq!(docs.len(), 2);
+    for doc in docs {
+        assert_eq!(doc.title.chars().count(), 1000, "{}", doc.id);
+        assert!(doc.title.ends_with("é…"), "{}", doc.id);
+        let subject = doc.email.and_then(|e| e.subject);
+        for field in [doc.origin, subject].into_iter().flatten() {
+            assert!(field.chars().count() <= 1000, "{}", doc.id);
+        }
+    }
+}
+
+/// Peak resident memory of a command, from `/usr/bin/time -v`, in KiB.
+fn peak_rss_kib(args: &[&str]) -> u64 {
+    let time = std::path::Path::new("/usr/bin/time");
+    assert!(time.exists(), "this test needs GNU time at /usr/bin/time");
+    let out = std::process::Command::new(time)
+        .arg("-v")
+        .arg(env!("CARGO_BIN_EXE_samizdat"))
+        .args(args)
+        .output()
+        .expect("run /usr/bin/time");
+    let err = stderr(&out);
+    assert!(out.status.success(), "{err}");
+    err.lines()
+        .find_map(|l| {
+            l.trim()
+                .strip_prefix("Maximum resident set size (kbytes): ")
+        })
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no maximum resident set size in:\n{err}"))
+}
+
+/// Issue 15, item 19: rows that name one large file cost that file once, not once per row (40
+/// rows naming one 20 MiB file held 800 MiB until the whole file was stored).
+#[test]
+fn rows_naming_one_large_file_keep_memory_bounded() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let archive = tmp.path().join("archive");
+    run(&["init", p(&archive)], 0);
+    let docs = tmp.path().join("docs");
+    fs::create_dir(&docs).expect("mkdir");
+    let big: Vec<u8> = (0..20u32 << 20).map(|i| (i % 251) as u8).collect();
+    fs::write(docs.join("big.bin"), &big).expect("write");
+    let rows: String = (0..40)
+        .map(|n| format!("{{\"id\":\"row-{n}\",\"title\":\"Row {n}\",\"path\":\"big.bin\"}}\n"))
+        .collect();
+    fs::write(docs.join("rows.jsonl"), rows).expect("write");
+    let kib = peak_rss_kib(&["add", p(&archive), p(&docs.join("rows.jsonl"))]);
+    assert!(kib < 300 << 10, "peak RSS {} MiB", kib >> 10);
+    let catalog = archive::Catalog::open(&archive.join("catalog.sqlite")).expect("catalog");
+    let docs = catalog.documents().expect("documents");
+    assert_eq!(docs.len(), 40);
+    assert!(docs.iter().all(|d| d.original.len == 20 << 20));
+}

@@ -14,7 +14,9 @@ use crate::model::{EmailHeaders, Extracted, IdSource, Kind};
 use mail_parser::{
     Address, HeaderValue, Message, MessageParser, MessagePart, MimeHeaders, PartType,
 };
+use rayon::prelude::*;
 use std::io::Write;
+use std::time::Instant;
 use time::OffsetDateTime;
 
 /// Header names that mark the start of an e-mail message (lowercase).
@@ -170,10 +172,14 @@ fn read_message(
         return Err("no e-mail headers: expected From:, To:, Subject:, Date: ...".into());
     }
     let mut doc = message_document(&msg, raw.to_vec(), locator.clone(), fallback_date);
-    doc.children = msg
-        .attachments()
+    // The PDF attachments of one message share one time limit and are extracted side by side:
+    // one after another, a message with a dozen slow PDFs took a dozen limits.
+    let deadline = Instant::now() + opts.pdf.timeout;
+    let parts: Vec<&MessagePart> = msg.attachments().collect();
+    doc.children = parts
+        .par_iter()
         .enumerate()
-        .map(|(i, part)| attachment(part, i + 1, &doc, locator.as_deref(), opts))
+        .map(|(i, part)| attachment(part, i + 1, &doc, locator.as_deref(), opts, deadline))
         .collect();
     Ok(doc)
 }
@@ -250,6 +256,8 @@ fn message_document(
         text: body_text(msg),
         locator,
         children: Vec::new(),
+        original_file: None,
+        notes: Vec::new(),
     }
 }
 
@@ -323,6 +331,7 @@ fn attachment(
     parent: &Extracted,
     parent_locator: Option<&str>,
     opts: &ReadOptions,
+    deadline: Instant,
 ) -> Extracted {
     let content_type = part.content_type().map(|ct| match ct.subtype() {
         Some(sub) => format!("{}/{}", ct.ctype(), sub).to_ascii_lowercase(),
@@ -365,6 +374,8 @@ fn attachment(
         text: String::new(),
         locator: Some(locator.clone()),
         children: Vec::new(),
+        original_file: None,
+        notes: Vec::new(),
     };
     let is_pdf = content_type.as_deref() == Some("application/pdf")
         || child.ext == "pdf"
@@ -396,16 +407,34 @@ fn attachment(
             };
         }
         _ if is_pdf => {
-            if let Ok(pdf) = extract_pdf_bytes(&child.original, opts) {
-                let title = child.title.clone();
-                let mut doc = pdf::to_extracted(pdf, std::mem::take(&mut child.original), &title);
-                doc.title = title;
-                doc.date = doc.date.or(parent.date);
-                doc.media_type = child.media_type;
-                doc.locator = child.locator;
-                return doc;
+            let left = deadline.saturating_duration_since(Instant::now());
+            let extracted = if left.is_zero() {
+                Err(ReadError::file(format!(
+                    "the message's {:.0} s for its PDF attachments ran out",
+                    opts.pdf.timeout.as_secs_f64()
+                )))
+            } else {
+                let mut limited = opts.clone();
+                limited.pdf.timeout = left;
+                extract_pdf_bytes(&child.original, &limited)
+            };
+            match extracted {
+                Ok(pdf) => {
+                    let title = child.title.clone();
+                    let mut doc =
+                        pdf::to_extracted(pdf, std::mem::take(&mut child.original), &title);
+                    doc.title = title;
+                    doc.date = doc.date.or(parent.date);
+                    doc.media_type = child.media_type;
+                    doc.locator = child.locator;
+                    return doc;
+                }
+                // A PDF we cannot read is kept as a binary attachment, without text, and `add`
+                // says so.
+                Err(e) => child
+                    .notes
+                    .push(format!("PDF attachment kept without its text: {e}")),
             }
-            // A PDF we cannot read is kept as a binary attachment, without text.
         }
         _ => {}
     }

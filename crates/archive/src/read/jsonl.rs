@@ -30,13 +30,15 @@ struct Row {
     path: Option<String>,
 }
 
-/// Reads every non-blank line of a JSON Lines file at `path` whose bytes are `content`.
+/// Reads every non-blank line of a JSON Lines file at `path` whose bytes are `content`, handing
+/// each row to `each` as soon as it is read (a row's file is never held longer than its row).
 pub fn read(
     content: &[u8],
     path: &Path,
     root: &Path,
     opts: &ReadOptions,
-) -> Result<Vec<Result<Extracted, ReadError>>, ReadError> {
+    each: &mut dyn FnMut(Result<Extracted, ReadError>),
+) -> Result<(), ReadError> {
     let folder = path.parent().unwrap_or(Path::new("."));
     let root = root.canonicalize().map_err(|e| {
         ReadError::file(format!(
@@ -44,19 +46,18 @@ pub fn read(
             root.display()
         ))
     })?;
-    let mut docs = Vec::new();
     for (i, line) in content.split(|&b| b == b'\n').enumerate() {
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         if line.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
         let locator = format!("line {}", i + 1);
-        docs.push(
+        each(
             read_row(line, &locator, folder, &root, opts)
                 .map_err(|reason| ReadError::at(&locator, reason)),
         );
     }
-    Ok(docs)
+    Ok(())
 }
 
 fn read_row(
@@ -81,11 +82,9 @@ fn read_row(
     if row.body.is_none() && row.path.is_none() {
         return Err("neither body nor path: expected at least one of them".into());
     }
-    let (original, ext, media_type, file_text) = match &row.path {
+    let (original, original_file, ext, media_type, file_text) = match &row.path {
         Some(rel) => {
             let file = resolve(folder, root, rel, &opts.fence)?;
-            let bytes =
-                std::fs::read(&file).map_err(|e| format!("cannot read path {rel:?}: {e}"))?;
             let name = super::file_name(&file).to_ascii_lowercase();
             let ext = match name.strip_suffix(".gz") {
                 Some(inner) => format!("{}.gz", extension(inner)),
@@ -101,10 +100,12 @@ fn read_row(
                 None => Some(text_of_file(&file, root, rel, opts)?),
             };
             let media_type = media_type_for_ext(&ext).to_owned();
-            (bytes, ext, media_type, file_text)
+            // The bytes are stored from the file as a stream, by `add`.
+            (Vec::new(), Some(file), ext, media_type, file_text)
         }
         None => (
             line.to_vec(),
+            None,
             "json".to_owned(),
             "application/json".to_owned(),
             None,
@@ -137,6 +138,8 @@ fn read_row(
         text,
         locator: Some(locator.to_owned()),
         children: Vec::new(),
+        original_file,
+        notes: Vec::new(),
     })
 }
 

@@ -138,11 +138,30 @@ const NOT_DOCUMENTS: &[&str] = &[
 /// Largest size a gzip-compressed document may decompress to.
 pub const MAX_GUNZIPPED_BYTES: u64 = 256 << 20;
 
-/// Reads one file.
+/// Reads one file, all its documents at once (see [`read_each`]).
 ///
 /// `path`: the file; `root`: the folder the publisher passed to `add` (or the file's parent when a single file was passed).
 /// A whole-file failure (unreadable, truncated PDF, 0-byte e-mail, invalid UTF-8 in a text file...) is Err.
 pub fn read_file(path: &Path, root: &Path, opts: &ReadOptions) -> Result<ReadOutcome, ReadError> {
+    let mut docs = Vec::new();
+    Ok(
+        match read_each(path, root, opts, &mut |doc| docs.push(doc))? {
+            Some(reason) => ReadOutcome::Unsupported(reason),
+            None => ReadOutcome::Documents(docs),
+        },
+    )
+}
+
+/// Reads one file, handing each document (or a row's or message's failure) to `each` as soon as
+/// it is read, so that the caller can store it and let it go: a JSON Lines file whose rows each
+/// name a large file costs one row's memory, not all of them. `Ok(Some(reason))`: the file is no
+/// document we read.
+pub fn read_each(
+    path: &Path,
+    root: &Path,
+    opts: &ReadOptions,
+    each: &mut dyn FnMut(Result<Extracted, ReadError>),
+) -> Result<Option<String>, ReadError> {
     let name = file_name(path);
     let lower = name.to_ascii_lowercase();
     let (inner_name, gzipped) = match lower.strip_suffix(".gz") {
@@ -151,43 +170,59 @@ pub fn read_file(path: &Path, root: &Path, opts: &ReadOptions) -> Result<ReadOut
     };
     let ext = extension(&inner_name);
     if NOT_DOCUMENTS.contains(&ext.as_str()) {
-        return Ok(ReadOutcome::Unsupported(format!(
+        return Ok(Some(format!(
             "`.{ext}` files are not documents samizdat ingests"
         )));
     }
     let raw = std::fs::read(path).map_err(|e| ReadError::file(format!("cannot read: {e}")))?;
-    let content = if gzipped {
-        gunzip(&raw, MAX_GUNZIPPED_BYTES)?
+    // The decompressed content, or the raw bytes themselves (not a copy: a file of one 200 MiB
+    // line must not cost two).
+    let gunzipped = if gzipped {
+        Some(gunzip(&raw, MAX_GUNZIPPED_BYTES)?)
     } else {
-        raw.clone()
+        None
     };
-    let format = match detect(&ext, &content) {
+    let content: &[u8] = gunzipped.as_deref().unwrap_or(&raw);
+    let format = match detect(&ext, content) {
         Ok(format) => format,
-        Err(reason) => return Ok(ReadOutcome::Unsupported(reason)),
+        Err(reason) => return Ok(Some(reason)),
+    };
+    let mut all = |outcome: ReadOutcome| match outcome {
+        ReadOutcome::Unsupported(reason) => Some(reason),
+        ReadOutcome::Documents(docs) => {
+            docs.into_iter().for_each(&mut *each);
+            None
+        }
     };
     match format {
-        Format::Email if gzipped => Ok(ReadOutcome::Unsupported(
+        Format::Email if gzipped => Ok(Some(
             "gzip-compressed e-mail is not ingested: expected an uncompressed message or mbox"
                 .into(),
         )),
-        Format::Email => email::read(&content, ext == "eml", opts),
-        Format::Pdf if gzipped => Ok(ReadOutcome::Unsupported(
+        Format::Email => Ok(all(email::read(content, ext == "eml", opts)?)),
+        Format::Pdf if gzipped => Ok(Some(
             "gzip-compressed PDF is not ingested: expected an uncompressed PDF".into(),
         )),
         Format::Pdf => {
             let doc = pdf::read(path, raw, &name, &opts.pdf)?;
-            Ok(ReadOutcome::Documents(vec![Ok(doc)]))
+            each(Ok(doc));
+            Ok(None)
         }
-        Format::JsonLines if gzipped => Ok(ReadOutcome::Unsupported(
+        Format::JsonLines if gzipped => Ok(Some(
             "gzip-compressed JSON Lines are not ingested: expected an uncompressed .jsonl".into(),
         )),
-        Format::JsonLines => Ok(ReadOutcome::Documents(jsonl::read(
-            &content, path, root, opts,
-        )?)),
+        Format::JsonLines => {
+            jsonl::read(content, path, root, opts, each)?;
+            Ok(None)
+        }
         Format::Text(format) => {
             let file_ext = stored_ext(&ext, format, gzipped);
-            let doc = text::read(format, &content, raw, file_ext, &name)?;
-            Ok(ReadOutcome::Documents(vec![Ok(doc)]))
+            let doc = match gunzipped {
+                Some(content) => text::read(format, &content, raw, file_ext, &name)?,
+                None => text::read_owned(format, raw, path, file_ext, &name)?,
+            };
+            each(Ok(doc));
+            Ok(None)
         }
     }
 }

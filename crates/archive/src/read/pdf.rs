@@ -114,6 +114,8 @@ pub(crate) fn to_extracted(pdf: PdfText, raw: Vec<u8>, name: &str) -> Extracted 
         text,
         locator: None,
         children: Vec::new(),
+        original_file: None,
+        notes: Vec::new(),
     }
 }
 

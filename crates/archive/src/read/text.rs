@@ -7,6 +7,7 @@
 
 use super::{MAX_TITLE_CHARS, ReadError, decode_utf8, first_line_title, truncate_chars};
 use crate::model::{Extracted, IdSource, Kind};
+use std::path::Path;
 
 /// The text formats this module reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -69,7 +70,45 @@ pub fn read(
         text,
         locator: None,
         children: Vec::new(),
+        original_file: None,
+        notes: Vec::new(),
     })
+}
+
+/// As [`read`] for an uncompressed file at `path` whose bytes are `raw`, without a copy: the
+/// UTF-8 formats keep `raw` as their text and leave the original to be stored from `path` as a
+/// stream (a file of one 200 MiB line costs 200 MiB, not twice that).
+pub fn read_owned(
+    format: TextFormat,
+    raw: Vec<u8>,
+    path: &Path,
+    ext: String,
+    name: &str,
+) -> Result<Extracted, ReadError> {
+    if format == TextFormat::Html {
+        let (title, text) = extract(format, &raw).map_err(ReadError::file)?;
+        let mut doc = read(format, b"", raw, ext, name)?;
+        doc.title = title.unwrap_or_else(|| name.to_owned());
+        doc.text = text;
+        return Ok(doc);
+    }
+    let title = {
+        let text = decode_utf8(&raw).map_err(ReadError::file)?;
+        match format {
+            TextFormat::Markdown => markdown_title(text),
+            TextFormat::Rst => rst_title(text),
+            _ => first_line_title(text),
+        }
+    };
+    let text = match raw.strip_prefix(b"\xEF\xBB\xBF") {
+        Some(rest) => String::from_utf8_lossy(rest).into_owned(),
+        None => String::from_utf8(raw).map_err(|e| ReadError::file(e.to_string()))?,
+    };
+    let mut doc = read(format, b"", Vec::new(), ext, name)?;
+    doc.title = title.unwrap_or_else(|| name.to_owned());
+    doc.text = text;
+    doc.original_file = Some(path.to_owned());
+    Ok(doc)
 }
 
 /// The title (if the content has one) and the text of a document in `format`.
