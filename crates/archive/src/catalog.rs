@@ -521,17 +521,18 @@ impl Catalog {
 
     /// Marks a document withdrawn. Errors if there is no such document.
     pub fn withdraw(&mut self, id: &DocId, reason: &str, at: &str) -> Result<()> {
-        let n = self.conn.execute(
-            "UPDATE documents SET withdrawn_reason = ?2, withdrawn_at = ?3,
-             gen = (SELECT coalesce(max(gen), 0) + 1 FROM documents) WHERE id = ?1",
-            params![id.as_str(), reason, at],
-        )?;
-        if n == 0 {
-            return Err(CatalogError(format!(
-                "no document with id {id} in the archive"
-            )));
-        }
-        Ok(())
+        self.transaction(|tx| tx.withdraw(id, reason, at))
+    }
+
+    /// The source files recorded under the folder `dir` (a catalog key, `/`-separated), in order.
+    pub fn sources_under(&self, dir: &str) -> Result<Vec<String>> {
+        let dir = dir.trim_end_matches('/');
+        // Every key that starts with `dir/`: from `dir/` up to `dir0` ('0' follows '/').
+        let mut stmt = self
+            .conn
+            .prepare("SELECT path FROM sources WHERE path >= ?1 AND path < ?2 ORDER BY path")?;
+        let rows = stmt.query_map(params![format!("{dir}/"), format!("{dir}0")], |r| r.get(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     pub fn meta(&self, key: &str) -> Result<Option<String>> {
@@ -589,6 +590,46 @@ impl Tx<'_> {
             .optional()?)
     }
 
+    /// Marks a document withdrawn. Errors if there is no such document.
+    pub fn withdraw(&self, id: &DocId, reason: &str, at: &str) -> Result<()> {
+        let n = self.tx.execute(
+            "UPDATE documents SET withdrawn_reason = ?2, withdrawn_at = ?3,
+             gen = (SELECT coalesce(max(gen), 0) + 1 FROM documents) WHERE id = ?1",
+            params![id.as_str(), reason, at],
+        )?;
+        if n == 0 {
+            return Err(CatalogError(format!(
+                "no document with id {id} in the archive"
+            )));
+        }
+        Ok(())
+    }
+
+    /// The documents (not withdrawn) read from the source file `key`, with their sources, in id order.
+    pub fn documents_of_source(&self, key: &str) -> Result<Vec<(DocId, String)>> {
+        let mut stmt = self.tx.prepare_cached(
+            "SELECT id, doc FROM documents WHERE source_file = ?1 AND withdrawn_reason IS NULL
+             ORDER BY id",
+        )?;
+        let rows = stmt.query_map([key], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, doc) = row?;
+            let doc: Document = serde_json::from_str(&doc)?;
+            out.push((DocId::new(&id).map_err(CatalogError)?, doc.source));
+        }
+        Ok(out)
+    }
+
+    /// Forgets a source file (it is gone), so that it is reported once.
+    pub fn delete_source(&self, path: &str) -> Result<()> {
+        self.tx
+            .execute("DELETE FROM sources WHERE path = ?1", [path])?;
+        Ok(())
+    }
+
     pub fn put_source(&self, path: &str, state: &SourceState) -> Result<()> {
         self.tx.execute(
             "INSERT INTO sources (path, size, mtime_ns, sha256) VALUES (?1, ?2, ?3, ?4)
@@ -600,8 +641,8 @@ impl Tx<'_> {
     }
 
     /// Inserts or replaces a document (a re-added, changed file updates its documents in place;
-    /// a withdrawal stays in force).
-    pub fn put_document(&self, doc: &Document, source_file: &str) -> Result<()> {
+    /// a withdrawal stays in force). Returns whether the row changed.
+    pub fn put_document(&self, doc: &Document, source_file: &str) -> Result<bool> {
         let json = serde_json::to_string(doc)?;
         let message_id = doc.email.as_ref().and_then(|e| e.message_id.clone());
         let mut stmt = self.tx.prepare_cached(
@@ -613,7 +654,7 @@ impl Tx<'_> {
              doc_sha = excluded.doc_sha, links_in = excluded.links_in, gen = excluded.gen
              WHERE doc_sha IS NOT excluded.doc_sha OR source_file <> excluded.source_file",
         )?;
-        stmt.execute(params![
+        let changed = stmt.execute(params![
             doc.id.as_str(),
             json,
             source_file,
@@ -622,7 +663,7 @@ impl Tx<'_> {
             doc_sha(&json),
             LinkInputs::json_of(doc)?
         ])?;
-        Ok(())
+        Ok(changed > 0)
     }
 
     /// Stores a (re)built record, not yet placed; `built_from` is the `doc_sha` and links (JSON)

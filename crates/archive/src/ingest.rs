@@ -13,9 +13,12 @@ use crate::read::{self, ReadOptions};
 use crate::store::Store;
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
+use std::collections::HashSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
 
 /// Files handled per catalog transaction.
 const BATCH: usize = 256;
@@ -24,6 +27,10 @@ pub struct AddOptions {
     pub read: ReadOptions,
     /// The archive's own folder: never ingested, even when inside a folder given to `add`.
     pub archive_dir: PathBuf,
+    /// Withdraw the documents whose source is gone (a file deleted from a folder given to `add`,
+    /// a row removed from a JSON Lines file, an attachment no longer in a re-read e-mail), with
+    /// the reason recorded; without it they are only reported.
+    pub withdraw_missing: bool,
 }
 
 /// Progress of a long `add`; the CLI draws it as a bar.
@@ -110,6 +117,11 @@ pub struct Summary {
     pub renamed: Vec<Failure>,
     /// Documents ingested with something missing (an attachment kept without its text), and why.
     pub notes: Vec<Failure>,
+    /// Documents whose source is gone (see [`AddOptions::withdraw_missing`]): `path` the
+    /// document's source, `reason` what became of it.
+    pub missing: Vec<Failure>,
+    /// Of them, how many were withdrawn.
+    pub withdrawn: u64,
     /// Files that are no document format we read (`.json`, images, scripts...).
     pub unsupported: Vec<Failure>,
     pub failed: Vec<Failure>,
@@ -175,8 +187,14 @@ pub fn add(
         fence: fence.clone(),
         ..options.read.clone()
     };
-    let files = collect(paths, &fence, &mut summary.failed);
+    let (files, complete) = collect(paths, &fence, &mut summary.failed);
     summary.files_seen = files.len() as u64;
+    let gone = Gone {
+        withdraw: options.withdraw_missing,
+        at: OffsetDateTime::now_utc()
+            .format(&Rfc3339)
+            .map_err(|e| IngestError(format!("cannot format the time: {e}")))?,
+    };
     progress.start(files.len() as u64);
     for batch in files.chunks(BATCH) {
         let known: Vec<Option<SourceState>> = batch
@@ -200,13 +218,67 @@ pub fn add(
         })?;
         catalog.transaction(|tx| {
             for (file, outcome) in batch.iter().zip(outcomes) {
-                apply(tx, file, outcome, &mut summary)?;
+                apply(tx, file, outcome, &gone, &mut summary)?;
             }
             Ok(())
         })?;
     }
+    // Files the catalog has under a folder walked whole, and the walk did not find: deleted.
+    let seen: HashSet<String> = files.iter().map(|f| key_of(&f.path)).collect();
+    let mut deleted = Vec::new();
+    for root in &complete {
+        for key in catalog.sources_under(&key_of(root))? {
+            if !seen.contains(&key) {
+                deleted.push(key);
+            }
+        }
+    }
+    deleted.sort();
+    deleted.dedup();
+    catalog.transaction(|tx| {
+        for key in &deleted {
+            let docs = tx.documents_of_source(key)?;
+            let why = format!("its file {} is gone", escaped(key));
+            report_gone(tx, docs, &why, &gone, &mut summary)?;
+            if gone.withdraw {
+                tx.delete_source(key)?;
+            }
+        }
+        Ok(())
+    })?;
     progress.finish();
     Ok(summary)
+}
+
+/// What to do with documents whose source is gone, and when.
+struct Gone {
+    withdraw: bool,
+    /// Now, RFC 3339: the withdrawal's time.
+    at: String,
+}
+
+/// Reports documents whose source is gone, and withdraws them when asked.
+fn report_gone(
+    tx: &Tx<'_>,
+    docs: Vec<(DocId, String)>,
+    why: &str,
+    gone: &Gone,
+    summary: &mut Summary,
+) -> Result<(), CatalogError> {
+    for (id, source) in docs {
+        let reason = if gone.withdraw {
+            tx.withdraw(&id, &format!("{why} (add --withdraw-missing)"), &gone.at)?;
+            summary.withdrawn += 1;
+            format!("document {id}: {why}: withdrawn")
+        } else {
+            format!("document {id}: {why}: still published (add --withdraw-missing withdraws it)")
+        };
+        summary.missing.push(Failure {
+            path: source,
+            reason,
+        });
+    }
+    Ok(())
 }
 
 /// A file's catalog key: its canonical path, losslessly (see [`lossless`]).
@@ -229,9 +301,17 @@ pub fn lossless(name: &std::ffi::OsStr) -> String {
 }
 
 /// Expands the arguments into files, sorted, skipping hidden files; the archive's own folder
-/// (`fence`), whatever path leads there, is refused and named as a failure.
-fn collect(paths: &[PathBuf], fence: &Fence, failed: &mut Vec<Failure>) -> Vec<SourceFile> {
-    let mut files = Vec::new();
+/// (`fence`), whatever path leads there, is refused and named as a failure. A file reached twice
+/// (`add DIR/a DIR`) is read once, as first reached. Also returns the folders walked without an
+/// error: what is not found under them is gone.
+fn collect(
+    paths: &[PathBuf],
+    fence: &Fence,
+    failed: &mut Vec<Failure>,
+) -> (Vec<SourceFile>, Vec<PathBuf>) {
+    let mut files: Vec<SourceFile> = Vec::new();
+    let mut complete = Vec::new();
+    let mut seen = HashSet::new();
     for given in paths {
         let path = match fs::canonicalize(given) {
             Ok(p) => p,
@@ -253,11 +333,13 @@ fn collect(paths: &[PathBuf], fence: &Fence, failed: &mut Vec<Failure>) -> Vec<S
         if path.is_file() {
             let root = path.parent().map(Path::to_owned).unwrap_or_default();
             let relative = file_name(&path);
-            files.push(SourceFile {
-                path,
-                root,
-                relative,
-            });
+            if seen.insert(path.clone()) {
+                files.push(SourceFile {
+                    path,
+                    root,
+                    relative,
+                });
+            }
             continue;
         }
         let walker = walkdir::WalkDir::new(&path)
@@ -268,10 +350,12 @@ fn collect(paths: &[PathBuf], fence: &Fence, failed: &mut Vec<Failure>) -> Vec<S
                 e.depth() == 0 || !e.file_name().as_encoded_bytes().starts_with(b".")
             });
         let mut walker = walker;
+        let mut walked_whole = true;
         while let Some(entry) = walker.next() {
             let entry = match entry {
                 Ok(e) => e,
                 Err(e) => {
+                    walked_whole = false;
                     failed.push(Failure {
                         path: e
                             .path()
@@ -347,14 +431,19 @@ fn collect(paths: &[PathBuf], fence: &Fence, failed: &mut Vec<Failure>) -> Vec<S
                 .strip_prefix(&path)
                 .map(|r| lossless(r.as_os_str()).replace('\\', "/"))
                 .unwrap_or_else(|_| file_name(entry.path()));
-            files.push(SourceFile {
-                path: file_path,
-                root: path.clone(),
-                relative,
-            });
+            if seen.insert(file_path.clone()) {
+                files.push(SourceFile {
+                    path: file_path,
+                    root: path.clone(),
+                    relative,
+                });
+            }
+        }
+        if walked_whole {
+            complete.push(path);
         }
     }
-    files
+    (files, complete)
 }
 
 fn file_name(path: &Path) -> String {
@@ -470,6 +559,7 @@ fn apply(
     tx: &Tx<'_>,
     file: &SourceFile,
     outcome: Outcome,
+    gone: &Gone,
     summary: &mut Summary,
 ) -> Result<(), CatalogError> {
     let key = key_of(&file.path);
@@ -490,6 +580,7 @@ fn apply(
             reason,
         }),
         Outcome::Read { state, docs } => {
+            let failures = summary.failed.len();
             let mut taken = Taken::new();
             for doc in docs {
                 match doc {
@@ -503,7 +594,24 @@ fn apply(
                     }),
                 }
             }
-            tx.put_source(&key, &state)?;
+            // A file read whole: its documents not read again (a row removed, an attachment no
+            // longer there) are gone, and the file is known as it is, unless some of them are
+            // only reported (then the next `add` reads it again and reports them again). A file
+            // with a failure is neither: the next `add` reads it again, and what failed is not
+            // taken for gone.
+            if summary.failed.len() == failures {
+                let docs: Vec<(DocId, String)> = tx
+                    .documents_of_source(&key)?
+                    .into_iter()
+                    .filter(|(id, _)| !taken.contains_key(id))
+                    .collect();
+                let kept = !docs.is_empty() && !gone.withdraw;
+                let why = format!("no longer in {}", escaped(&file.relative));
+                report_gone(tx, docs, &why, gone, summary)?;
+                if !kept {
+                    tx.put_source(&key, &state)?;
+                }
+            }
         }
     }
     Ok(())
@@ -648,11 +756,11 @@ fn record(
         media_type: x.media_type.clone(),
         text: stored.text,
     };
-    tx.put_document(&doc, key)?;
-    if existed {
-        summary.updated += 1;
-    } else {
-        summary.ingested += 1;
+    let changed = tx.put_document(&doc, key)?;
+    match (existed, changed) {
+        (false, _) => summary.ingested += 1,
+        (true, true) => summary.updated += 1,
+        (true, false) => {}
     }
     for (n, child) in stored.children.into_iter().enumerate() {
         record(tx, file, key, child, Some((&id, n + 1)), taken, summary)?;

@@ -303,9 +303,22 @@ impl Archive {
         read: archive::read::ReadOptions,
         progress: &dyn Progress,
     ) -> Result<Summary> {
+        self.add_with(paths, read, false, progress)
+    }
+
+    /// As [`Archive::add`]; `withdraw_missing`: withdraw the documents whose source is gone
+    /// (see [`AddOptions::withdraw_missing`]) rather than only report them.
+    pub fn add_with(
+        &mut self,
+        paths: &[PathBuf],
+        read: archive::read::ReadOptions,
+        withdraw_missing: bool,
+        progress: &dyn Progress,
+    ) -> Result<Summary> {
         let options = AddOptions {
             read,
             archive_dir: self.dir.clone(),
+            withdraw_missing,
         };
         Ok(ingest::add(
             &mut self.catalog,

@@ -58,6 +58,10 @@ enum Command {
         /// Memory one PDF extraction may use, in MiB.
         #[arg(long, default_value_t = 1024)]
         pdf_memory_mib: u64,
+        /// Withdraw the documents whose source is gone (a deleted file, a removed row, an
+        /// attachment no longer in its e-mail), with the reason; without it they are reported.
+        #[arg(long)]
+        withdraw_missing: bool,
     },
     /// Withdraw a document: the next release leaves it out and publishes why.
     Withdraw {
@@ -288,10 +292,11 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             paths,
             pdf_timeout,
             pdf_memory_mib,
+            withdraw_missing,
         } => {
             let mut a = Archive::open(&archive)?;
             let read = read_options(Duration::from_secs(pdf_timeout), pdf_memory_mib << 20)?;
-            let summary = a.add(&paths, read, &Bar::new("adding"))?;
+            let summary = a.add_with(&paths, read, withdraw_missing, &Bar::new("adding"))?;
             print_summary(&summary);
             let code = if summary.failed.is_empty() { 0 } else { 4 };
             Ok(ExitCode::from(code))
@@ -558,8 +563,11 @@ pub fn print_summary(s: &archive::ingest::Summary) {
     for f in &s.notes {
         eprintln!("warning: {f}");
     }
+    for f in &s.missing {
+        eprintln!("gone: {f}");
+    }
     println!(
-        "{} files: {} documents ingested, {} updated, {} files unchanged, {} duplicates skipped, {} renamed, {} unsupported skipped, {} failed",
+        "{} files: {} documents ingested, {} updated, {} files unchanged, {} duplicates skipped, {} renamed, {} unsupported skipped, {} failed, {} gone ({} withdrawn)",
         s.files_seen,
         s.ingested,
         s.updated,
@@ -567,7 +575,9 @@ pub fn print_summary(s: &archive::ingest::Summary) {
         s.duplicates.len(),
         s.renamed.len(),
         s.unsupported.len(),
-        s.failed.len()
+        s.failed.len(),
+        s.missing.len(),
+        s.withdrawn
     );
 }
 

@@ -280,7 +280,7 @@ fn no_document_silently_replaces_another_with_its_message_id_id_or_name() {
     }
     assert_eq!(titles.len(), 7, "{titles:?}");
     // Adding again changes nothing: every id stays with its document.
-    let out = run(&["add", p(&archive), p(&docs)], 0);
+    let out = run(&["add", p(&archive), p(&docs)], 4);
     assert!(
         stdout(&out).contains("0 documents ingested, 0 updated"),
         "{}",

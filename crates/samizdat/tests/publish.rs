@@ -498,3 +498,117 @@ Content-Disposition: attachment; filename=\"scan.bin\"\r\n\r\nBYTES {id}\r\n--b-
     let out = release_both("nothing new");
     assert!(out.contains(" 0 of "), "{out}");
 }
+
+fn mail_with_attachments(names: &[&str]) -> String {
+    let mut mail = String::from(
+        "From: a@example.org\nTo: b@example.org\nSubject: With attachments\nMessage-ID: <att@x>\nDate: Mon, 1 Feb 2010 10:00:00 +0000\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=\"B\"\n\n--B\nContent-Type: text/plain\n\nThe body.\n",
+    );
+    for name in names {
+        mail.push_str(&format!(
+            "--B\nContent-Type: text/plain\nContent-Disposition: attachment; filename=\"{name}\"\n\nThe text of {name}.\n"
+        ));
+    }
+    mail.push_str("--B--\n");
+    mail
+}
+
+/// Issue 15, item 18: a deleted file, a removed row and an attachment no longer in its e-mail
+/// are reported by the next `add`, and withdrawn with the reason by `--withdraw-missing`; one
+/// file reached twice is one document; a file that failed is read again.
+#[test]
+fn add_reports_what_disappeared_and_withdraws_it_when_asked() {
+    use std::fs;
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let archive = tmp.path().join("archive");
+    run(&["init", p(&archive)], 0);
+    let docs = tmp.path().join("docs");
+    fs::create_dir(&docs).expect("mkdir");
+    fs::write(docs.join("a.txt"), "Note a.\n").expect("write");
+    fs::write(docs.join("b.txt"), "Note b.\n").expect("write");
+    let row = |id: &str| format!("{{\"id\":\"{id}\",\"title\":\"{id}\",\"body\":\"{id}\"}}\n");
+    fs::write(docs.join("rows.jsonl"), row("row-1") + &row("row-2")).expect("write");
+    fs::write(
+        docs.join("mail.eml"),
+        mail_with_attachments(&["one.txt", "two.txt"]),
+    )
+    .expect("write");
+    // `docs/a.txt` and `docs`: a.txt once.
+    let out = run(&["add", p(&archive), p(&docs.join("a.txt")), p(&docs)], 0);
+    assert!(
+        stdout(&out).contains("7 documents ingested"),
+        "{}",
+        stdout(&out)
+    );
+    let catalog = || archive::Catalog::open(&archive.join("catalog.sqlite")).expect("catalog");
+    let ids = || -> Vec<String> {
+        catalog()
+            .documents()
+            .expect("documents")
+            .into_iter()
+            .map(|d| d.id.to_string())
+            .collect()
+    };
+    let before = ids();
+    assert_eq!(before.len(), 7, "{before:?}");
+    let attachment_two = before
+        .iter()
+        .find(|id| id.ends_with("-a2"))
+        .expect("the second attachment")
+        .clone();
+
+    fs::remove_file(docs.join("b.txt")).expect("rm");
+    fs::write(docs.join("rows.jsonl"), row("row-1")).expect("write");
+    fs::write(docs.join("mail.eml"), mail_with_attachments(&["one.txt"])).expect("write");
+    for _ in 0..2 {
+        // Reported at every `add` until withdrawn.
+        let out = run(&["add", p(&archive), p(&docs)], 0);
+        let err = stderr(&out);
+        for gone in ["b-txt", "row-2", attachment_two.as_str()] {
+            assert!(
+                err.lines().any(|l| l.starts_with("gone: ")
+                    && l.contains(&format!("document {gone}:"))
+                    && l.contains("still published")),
+                "{gone} not reported gone in:\n{err}"
+            );
+        }
+        assert!(
+            stdout(&out).contains("3 gone (0 withdrawn)"),
+            "{}",
+            stdout(&out)
+        );
+        assert_eq!(ids().len(), 7);
+    }
+    let out = run(&["add", "--withdraw-missing", p(&archive), p(&docs)], 0);
+    assert!(
+        stdout(&out).contains("3 gone (3 withdrawn)"),
+        "{}",
+        stdout(&out)
+    );
+    let tombstones = catalog().tombstones().expect("tombstones");
+    let withdrawn: Vec<&str> = tombstones.iter().map(|t| t.id.as_str()).collect();
+    assert_eq!(withdrawn.len(), 3, "{withdrawn:?}");
+    for t in &tombstones {
+        assert!(t.reason.contains("withdraw-missing"), "{t:?}");
+    }
+    assert_eq!(ids().len(), 4);
+    // Nothing more to report.
+    let out = run(&["add", p(&archive), p(&docs)], 0);
+    assert!(stdout(&out).contains("0 gone"), "{}", stdout(&out));
+
+    // A file whose row failed is read again, and its row now resolves.
+    let more = tmp.path().join("more");
+    fs::create_dir(&more).expect("mkdir");
+    fs::write(
+        more.join("late.jsonl"),
+        "{\"id\":\"late\",\"title\":\"Late\",\"path\":\"later.txt\"}\n",
+    )
+    .expect("write");
+    run(&["add", p(&archive), p(&more.join("late.jsonl"))], 4);
+    fs::write(more.join("later.txt"), "Here at last.\n").expect("write");
+    let out = run(&["add", p(&archive), p(&more.join("late.jsonl"))], 0);
+    assert!(
+        stdout(&out).contains("1 documents ingested"),
+        "{}",
+        stdout(&out)
+    );
+}
