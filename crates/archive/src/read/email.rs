@@ -480,6 +480,38 @@ mod tests {
     use super::*;
     use crate::read::{PdfExtractor, ReadOptions};
 
+    /// Issue 15, item 19: an e-mail's PDF attachments share one time limit (side by side, not
+    /// one limit after another), and one that cannot be extracted is kept with a note saying why.
+    #[test]
+    fn pdf_attachments_share_one_time_limit_and_their_failures_are_noted() {
+        let mut mail = String::from(
+            "From: a@example.org\nTo: b@example.org\nSubject: PDFs\nMessage-ID: <pdfs@x>\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=\"B\"\n\n--B\nContent-Type: text/plain\n\nThe body.\n",
+        );
+        for n in 1..=4 {
+            mail.push_str(&format!(
+                "--B\nContent-Type: application/pdf\nContent-Disposition: attachment; filename=\"{n}.pdf\"\n\n%PDF-1.4 {n}\n"
+            ));
+        }
+        mail.push_str("--B--\n");
+        // An extractor that never answers: each extraction runs into the time limit.
+        let mut extractor = PdfExtractor::new("/bin/sh", vec!["-c".into(), "sleep 30".into()]);
+        extractor.timeout = std::time::Duration::from_millis(1500);
+        let opts = ReadOptions::new(extractor);
+        let started = std::time::Instant::now();
+        let Ok(ReadOutcome::Documents(docs)) = read(mail.as_bytes(), true, &opts) else {
+            panic!("expected documents");
+        };
+        let elapsed = started.elapsed();
+        let doc = docs.into_iter().next().expect("one").expect("a message");
+        assert_eq!(doc.children.len(), 4);
+        for child in &doc.children {
+            assert_eq!(child.notes.len(), 1, "{:?}", child.notes);
+            assert!(child.notes[0].contains("PDF attachment kept without its text"));
+        }
+        // One after another, four limits: 6 s.
+        assert!(elapsed.as_secs_f64() < 3.0, "took {elapsed:?}");
+    }
+
     /// The fuzzer's find (fuzz/seeds/email/regression-mail-parser-invalid-part-id.eml): with
     /// debug assertions on, as here, mail-parser panics on it; the read must fail alone.
     #[test]
