@@ -65,13 +65,15 @@ CREATE TABLE IF NOT EXISTS released_extra (
 );
 ";
 
-/// Indexes on added columns (after [`ADDED_COLUMNS`]): what a release from changes asks for.
+/// Indexes on added columns (after [`ADDED_COLUMNS`]): what a release from changes asks for;
+/// and the documents of a source file, which `add` asks for every file it reads again.
 const INDEXES: &str = "
 CREATE INDEX IF NOT EXISTS documents_gen ON documents(gen);
 CREATE INDEX IF NOT EXISTS documents_linked ON documents(id) WHERE links_in IS NOT NULL;
 CREATE INDEX IF NOT EXISTS records_unplaced ON records(id) WHERE placed = 0;
 CREATE INDEX IF NOT EXISTS records_linked ON records(id) WHERE links <> '{}';
 CREATE INDEX IF NOT EXISTS documents_withdrawn ON documents(id) WHERE withdrawn_reason IS NOT NULL;
+CREATE INDEX IF NOT EXISTS documents_source ON documents(source_file);
 ";
 
 /// Columns added after the first schema, with their definitions: `open` adds those missing, so

@@ -510,8 +510,10 @@ fn process(
 fn hash_file(path: &Path) -> std::io::Result<(u64, String)> {
     use std::io::Read;
     let mut input = fs::File::open(path)?;
+    let size = input.metadata()?.len();
     let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 256 << 10];
+    // Most files are small: a buffer of their size (a 256 KiB one zeroed per file cost more).
+    let mut buf = vec![0u8; (size as usize).saturating_add(1).clamp(4096, 256 << 10)];
     let mut len = 0u64;
     loop {
         match input.read(&mut buf) {

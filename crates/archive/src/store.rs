@@ -12,6 +12,9 @@ use std::fs;
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
+/// Files up to this size are read whole by [`Store::put_file`]; larger ones are streamed.
+const SMALL_FILE: u64 = 1 << 20;
+
 #[derive(Debug, Clone)]
 pub struct Store {
     dir: PathBuf,
@@ -59,6 +62,13 @@ impl Store {
     /// memory) and returns its blob reference.
     pub fn put_file(&self, source: &Path) -> io::Result<Blob> {
         let mut input = fs::File::open(source)?;
+        let size = input.metadata()?.len();
+        if size <= SMALL_FILE {
+            // Small: read whole and stored only if not there yet, with no temporary file.
+            let mut bytes = Vec::with_capacity(size as usize);
+            input.read_to_end(&mut bytes)?;
+            return self.put(&bytes);
+        }
         let mut tmp = crate::files::public_tempfile(&self.dir.join("tmp"))?;
         let mut hasher = Sha256::new();
         let mut buf = vec![0u8; 256 << 10];
@@ -122,7 +132,7 @@ mod tests {
     fn a_file_is_stored_as_a_stream_under_the_hash_of_its_bytes() {
         let tmp = tempfile::tempdir().expect("tempdir");
         let store = Store::open(&tmp.path().join("store")).expect("open");
-        let bytes: Vec<u8> = (0..1_000_000u32).map(|i| (i % 251) as u8).collect();
+        let bytes: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
         let file = tmp.path().join("big.bin");
         fs::write(&file, &bytes).expect("write");
         let from_file = store.put_file(&file).expect("put_file");
