@@ -533,7 +533,7 @@ fn hash_file(path: &Path) -> std::io::Result<(u64, String)> {
 fn store_all(store: &Store, mut extracted: Extracted) -> Result<Stored, String> {
     let original = match extracted.original_file.take() {
         Some(path) => store
-            .put_file(&path)
+            .put_file_part(&path, extracted.original_part)
             .map_err(|e| format!("cannot store {}: {e}", path.display()))?,
         None => store
             .put(&extracted.original)

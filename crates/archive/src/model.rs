@@ -186,6 +186,9 @@ pub struct Extracted {
     /// The original is this file's bytes instead (a JSON Lines row's file): stored as a stream,
     /// never held in memory, however many rows name it.
     pub original_file: Option<std::path::PathBuf>,
+    /// With `original_file`: only these bytes of it, `(offset, length)` (a JSON Lines row's own
+    /// line).
+    pub original_part: Option<(u64, u64)>,
     /// The original's file extension without the dot, lowercase (`eml`, `pdf`, `rst.gz`, `txt`).
     pub ext: String,
     pub media_type: String,

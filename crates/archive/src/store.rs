@@ -61,12 +61,33 @@ impl Store {
     /// Stores the bytes of the file at `source` as a stream (hashed while copied, never held in
     /// memory) and returns its blob reference.
     pub fn put_file(&self, source: &Path) -> io::Result<Blob> {
-        let mut input = fs::File::open(source)?;
-        let size = input.metadata()?.len();
+        self.put_file_part(source, None)
+    }
+
+    /// As [`Store::put_file`], for the `len` bytes from `offset` when `part` is
+    /// `Some((offset, len))` (a JSON Lines row is stored from its file, not from a copy of its
+    /// line). A file shorter than that is an error.
+    pub fn put_file_part(&self, source: &Path, part: Option<(u64, u64)>) -> io::Result<Blob> {
+        use std::io::Seek;
+        let mut file = fs::File::open(source)?;
+        let size = match part {
+            Some((offset, len)) => {
+                file.seek(io::SeekFrom::Start(offset))?;
+                len
+            }
+            None => file.metadata()?.len(),
+        };
+        let mut input = file.take(size);
         if size <= SMALL_FILE {
             // Small: read whole and stored only if not there yet, with no temporary file.
             let mut bytes = Vec::with_capacity(size as usize);
             input.read_to_end(&mut bytes)?;
+            if part.is_some() && bytes.len() as u64 != size {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    format!("{}: shorter than when it was read", source.display()),
+                ));
+            }
             return self.put(&bytes);
         }
         let mut tmp = crate::files::public_tempfile(&self.dir.join("tmp"))?;
@@ -83,6 +104,12 @@ impl Store {
             hasher.update(&buf[..n]);
             tmp.write_all(&buf[..n])?;
             len += n as u64;
+        }
+        if part.is_some() && len != size {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                format!("{}: shorter than when it was read", source.display()),
+            ));
         }
         let sha256 = hex::encode(hasher.finalize());
         let path = self.path_of(&sha256);
@@ -139,5 +166,13 @@ mod tests {
         assert_eq!(from_file, store.put(&bytes).expect("put"));
         assert_eq!(store.read(&from_file).expect("read"), bytes);
         assert_eq!(store.put_file(&file).expect("again"), from_file);
+        for (offset, len) in [(10u64, 20u64), (7, 2_500_000)] {
+            let part = store
+                .put_file_part(&file, Some((offset, len)))
+                .expect("part");
+            let (a, b) = (offset as usize, (offset + len) as usize);
+            assert_eq!(part, store.put(&bytes[a..b]).expect("put"));
+        }
+        assert!(store.put_file_part(&file, Some((10, 3_000_000))).is_err());
     }
 }

@@ -373,6 +373,36 @@ fn titles_from_rows_and_subjects_are_capped() {
     }
 }
 
+/// A JSON Lines row without a file is published as its own line, byte for byte (stored from the
+/// file rather than from a copy of the line).
+#[test]
+fn a_row_without_a_file_is_published_as_its_line() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let archive = tmp.path().join("archive");
+    run(&["init", p(&archive)], 0);
+    let docs = tmp.path().join("docs");
+    fs::create_dir(&docs).expect("mkdir");
+    let lines = [
+        r#"{"id":"one","title":"One","body":"first"}"#,
+        r#"  {"id":"two","title":"Two","body":"second"}  "#,
+    ];
+    fs::write(
+        docs.join("rows.jsonl"),
+        format!("\n{}\r\n\n{}", lines[0], lines[1]),
+    )
+    .expect("write");
+    run(&["add", p(&archive), p(&docs)], 0);
+    let catalog = archive::Catalog::open(&archive.join("catalog.sqlite")).expect("catalog");
+    let store = archive::Store::open(&archive.join("store")).expect("store");
+    for (id, line) in [("one", lines[0]), ("two", lines[1])] {
+        let doc = catalog
+            .document(&archive::DocId::new(id).expect("id"))
+            .expect("catalog")
+            .expect("document");
+        assert_eq!(store.read(&doc.original).expect("read"), line.as_bytes());
+    }
+}
+
 /// Peak resident memory of a command, from `/usr/bin/time -v`, in KiB.
 fn peak_rss_kib(args: &[&str]) -> u64 {
     let time = std::path::Path::new("/usr/bin/time");

@@ -257,6 +257,7 @@ fn message_document(
         locator,
         children: Vec::new(),
         original_file: None,
+        original_part: None,
         notes: Vec::new(),
     }
 }
@@ -375,6 +376,7 @@ fn attachment(
         locator: Some(locator.clone()),
         children: Vec::new(),
         original_file: None,
+        original_part: None,
         notes: Vec::new(),
     };
     let is_pdf = content_type.as_deref() == Some("application/pdf")

@@ -46,14 +46,20 @@ pub fn read(
             root.display()
         ))
     })?;
+    let mut offset = 0u64;
     for (i, line) in content.split(|&b| b == b'\n').enumerate() {
+        let line_start = offset;
+        offset += line.len() as u64 + 1;
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         if line.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
         let locator = format!("line {}", i + 1);
+        // A row without a file is its own original: stored from the file, not from a copy of a
+        // line that may be hundreds of MiB.
+        let own = (path.to_owned(), (line_start, line.len() as u64));
         each(
-            read_row(line, &locator, folder, &root, opts)
+            read_row(line, own, &locator, folder, &root, opts)
                 .map_err(|reason| ReadError::at(&locator, reason)),
         );
     }
@@ -62,6 +68,7 @@ pub fn read(
 
 fn read_row(
     line: &[u8],
+    own: (PathBuf, (u64, u64)),
     locator: &str,
     folder: &Path,
     root: &Path,
@@ -82,7 +89,7 @@ fn read_row(
     if row.body.is_none() && row.path.is_none() {
         return Err("neither body nor path: expected at least one of them".into());
     }
-    let (original, original_file, ext, media_type, file_text) = match &row.path {
+    let (original_file, original_part, ext, media_type, file_text) = match &row.path {
         Some(rel) => {
             let file = resolve(folder, root, rel, &opts.fence)?;
             let name = super::file_name(&file).to_ascii_lowercase();
@@ -101,11 +108,11 @@ fn read_row(
             };
             let media_type = media_type_for_ext(&ext).to_owned();
             // The bytes are stored from the file as a stream, by `add`.
-            (Vec::new(), Some(file), ext, media_type, file_text)
+            (Some(file), None, ext, media_type, file_text)
         }
         None => (
-            line.to_vec(),
-            None,
+            Some(own.0),
+            Some(own.1),
             "json".to_owned(),
             "application/json".to_owned(),
             None,
@@ -132,13 +139,14 @@ fn read_row(
         author: None,
         email: None,
         pages: None,
-        original,
+        original: Vec::new(),
         ext,
         media_type,
         text,
         locator: Some(locator.to_owned()),
         children: Vec::new(),
         original_file,
+        original_part,
         notes: Vec::new(),
     })
 }

@@ -115,6 +115,7 @@ pub(crate) fn to_extracted(pdf: PdfText, raw: Vec<u8>, name: &str) -> Extracted 
         locator: None,
         children: Vec::new(),
         original_file: None,
+        original_part: None,
         notes: Vec::new(),
     }
 }

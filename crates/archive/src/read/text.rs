@@ -71,6 +71,7 @@ pub fn read(
         locator: None,
         children: Vec::new(),
         original_file: None,
+        original_part: None,
         notes: Vec::new(),
     })
 }
