@@ -189,14 +189,10 @@ pub fn sync_with_progress<T: Transport + Sync>(
             .max_by_key(|c| c.timestamp_version())
             .unwrap_or(newest);
         let source = freshest.transport().describe();
-        let timestamp = freshest
-            .transport()
-            .metadata
-            .lock()
-            .map_err(|_| "a fetching thread failed".to_owned())?
-            .iter()
-            .find(|(path, _)| path == "metadata/timestamp.json")
-            .map(|(_, bytes)| bytes.clone());
+        // The client's verified timestamp: of the same version as the one committed here, this
+        // mirror's own bytes (the client keeps the trusted copy of an equal version, 5.4.3.1),
+        // never a peer's other bytes of it.
+        let timestamp = freshest.trusted_state().timestamp;
         let mut metadata_files = 0;
         if let Some(timestamp) = timestamp
             && Some(&timestamp) != state.timestamp.as_ref()
@@ -349,20 +345,24 @@ pub fn sync_with_progress<T: Transport + Sync>(
             .lock()
             .map_err(|_| "a fetching thread failed".to_owned())?,
     );
-    let mut timestamp = None;
     let mut versioned = Vec::with_capacity(recorded.len());
     for (path, bytes) in recorded {
         let name = path.trim_start_matches("metadata/");
         if name.contains('/') || name.starts_with('.') || name.is_empty() {
             return Err(format!("{source}: refusing metadata path {path}").into());
         }
-        if name == "timestamp.json" {
-            timestamp = Some(bytes);
-        } else {
+        // A versioned file held here already verified (it is only written once it has):
+        // kept as it is, never replaced by a peer's other bytes of the same version.
+        if name != "timestamp.json" && !metadata_dir.join(name).exists() {
             versioned.push((name.to_owned(), bytes));
         }
     }
-    let timestamp = timestamp.ok_or_else(|| format!("{source}: no timestamp.json fetched"))?;
+    // The timestamp the client verified (not the bytes a peer sent, which it may have set aside
+    // for the trusted copy of the same version).
+    let timestamp = client
+        .trusted_state()
+        .timestamp
+        .ok_or_else(|| format!("{source}: no timestamp verified"))?;
     let batches = batches(&missing);
     let workers = PARALLEL_FETCHES.min(batches.len());
     let writers = (0..TARGET_WRITERS)

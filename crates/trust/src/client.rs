@@ -1410,10 +1410,18 @@ fn verify_with_top_level_role(envelope: &Envelope, root: &Root, role: &str) -> R
 
 fn check_root_shape(root: &Root, file: &str) -> Result<()> {
     for role in TOP_LEVEL_ROLES {
-        if !root.roles.contains_key(role) {
+        let Some(role_keys) = root.roles.get(role) else {
             return Err(Error::new(
                 ErrorKind::Malformed,
                 format!("{file}: no {role} role"),
+            ));
+        };
+        // python-tuf refuses such a root when it parses it ("Nonunique keyids").
+        let keyids = &role_keys.keyids;
+        if let Some(twice) = (0..keyids.len()).find(|&i| keyids[..i].contains(&keyids[i])) {
+            return Err(Error::new(
+                ErrorKind::Malformed,
+                format!("{file}: role {role} lists key id {} twice", keyids[twice]),
             ));
         }
     }

@@ -592,6 +592,143 @@ fn leaf_bin_with_a_bad_signature_is_refused() {
     assert_eq!(&client.fetch_target(&target(other)).expect("fetch"), bytes);
 }
 
+/// `bytes` as the editor writes them (`{"signatures":[{...}],"signed":...}`) with the first
+/// signature listed twice: the signed part untouched, byte for byte.
+fn first_signature_twice(bytes: &[u8]) -> Vec<u8> {
+    let text = std::str::from_utf8(bytes).expect("utf-8");
+    let start = text.find("\"signatures\":[{").expect("signatures") + "\"signatures\":[".len();
+    let end = start + text[start..].find('}').expect("end of a signature") + 1;
+    let signature = &text[start..end];
+    format!("{}{signature},{}", &text[..start], &text[start..]).into_bytes()
+}
+
+/// The key id that signs the file at `path` in a [`Repo`].
+fn key_id_signing(repo: &Repo, path: &str) -> String {
+    let key = if path.ends_with("timestamp.json") {
+        &repo.timestamp_key
+    } else if path.contains(".snapshot.") {
+        &repo.snapshot_key
+    } else {
+        &repo.targets_key
+    };
+    key.public().key_id()
+}
+
+/// Issue 15: a peer re-serving the current timestamp with its signature listed twice (the
+/// signed part untouched) made an honest mirror store bytes python-tuf refuses ("Multiple
+/// signatures found for keyid"). Refused here too, whichever file and whichever road it takes.
+#[test]
+fn a_signature_listed_twice_is_refused_as_python_tuf_refuses_it() {
+    let repo = Repo::new();
+    let documents = documents(300);
+    repo.release(&documents);
+    let (name, _) = &documents[7];
+    let leaf = leaf_file_of(&repo, name);
+    for path in [
+        "metadata/timestamp.json",
+        "metadata/1.snapshot.json",
+        "metadata/1.targets.json",
+        leaf.as_str(),
+    ] {
+        let twice = first_signature_twice(&repo.read_metadata(&path["metadata/".len()..]));
+        // Both roads of parsing (a leaf would take the short one: its signed part is canonical).
+        assert_refused(
+            trust::verify::Envelope::parse(path, &twice),
+            ErrorKind::Malformed,
+            path,
+        );
+        assert_refused(
+            trust::verify::Envelope::parse_targets(path, &twice),
+            ErrorKind::Malformed,
+            path,
+        );
+        if path.ends_with(".snapshot.json") {
+            continue; // the timestamp signs its length and hash: refused for those first
+        }
+        let mitm = repo.mitm().replace(path, Body::Bytes(twice));
+        let error = assert_refused(
+            repo.load(&mitm)
+                .and_then(|mut client| client.target_info(&target(name))),
+            ErrorKind::Malformed,
+            path,
+        );
+        let keyid = key_id_signing(&repo, path);
+        assert!(
+            error.message().contains("more than one signature") && error.message().contains(&keyid),
+            "{error}"
+        );
+    }
+    // Nor as the client's own trusted copy.
+    let mitm = repo.mitm();
+    let mut state = repo.load(&mitm).expect("load").trusted_state();
+    state.timestamp = Some(first_signature_twice(&repo.read_metadata("timestamp.json")));
+    assert_refused(
+        Client::load_with_trusted_state(&repo.root_json, repo.mitm(), repo.options(), state),
+        ErrorKind::Malformed,
+        "trusted timestamp",
+    );
+}
+
+/// python-tuf counts the keys whose signature verifies and ignores the others (a signature
+/// that fails, a key it does not know): the threshold decides. So does this client. A root
+/// naming one key id twice for a role is refused by both.
+#[test]
+fn a_signature_that_fails_counts_for_nothing_and_the_threshold_decides() {
+    let keys = vec![
+        SigningKey::generate(),
+        SigningKey::generate(),
+        SigningKey::generate(),
+    ];
+    let repo = Repo::with_root(keys, 2);
+    repo.release(&documents(20));
+    let [one, two, three] = [&repo.root_keys[0], &repo.root_keys[1], &repo.root_keys[2]];
+    let path = "metadata/2.root.json";
+    let root_2 = repo.sign_root(&repo.root_keys, 2, 2, &[one, two, three]);
+    let stranger = SigningKey::generate();
+    let with_failing = |valid: &[&SigningKey]| {
+        let mut document: Signed<serde_json::Value> = parse(&with_signatures_of(&root_2, valid, 1));
+        // Key three's signature, spoiled; and a stranger's, under a key id no root lists.
+        let mut spoiled =
+            parse::<Signed<serde_json::Value>>(&with_signatures_of(&root_2, &[three], 1))
+                .signatures
+                .remove(0);
+        let flipped = if spoiled.sig.starts_with('0') {
+            "1"
+        } else {
+            "0"
+        };
+        spoiled.sig.replace_range(..1, flipped);
+        document.signatures.push(spoiled);
+        document.signatures.push(trust::schema::Signature {
+            keyid: stranger.public().key_id(),
+            sig: "00".repeat(64),
+        });
+        serde_json::to_vec(&document).expect("serialise")
+    };
+    // Two that verify: accepted, the failing ones notwithstanding.
+    let mitm = repo
+        .mitm()
+        .replace(path, Body::Bytes(with_failing(&[one, two])));
+    assert_eq!(repo.load(&mitm).expect("load").root().version, 2);
+    // One that verifies: refused, as tampered.
+    let mitm = repo.mitm().replace(path, Body::Bytes(with_failing(&[one])));
+    assert_refused(repo.load(&mitm), ErrorKind::BadSignature, path);
+
+    // A root whose timestamp role lists one key id twice, properly signed: refused.
+    let mut root: Signed<trust::schema::Root> = parse(&root_2);
+    let timestamp_role = root
+        .signed
+        .roles
+        .get_mut("timestamp")
+        .expect("timestamp role");
+    let keyid = timestamp_role.keyids[0].clone();
+    timestamp_role.keyids.push(keyid);
+    let doubled = editor::sign_document(&root.signed, &[one, two]).expect("sign");
+    let mitm = repo.mitm().replace(path, Body::Bytes(doubled));
+    let error = assert_refused(repo.load(&mitm), ErrorKind::Malformed, path);
+    assert!(error.message().contains("twice"), "{error}");
+}
+
 // ---------------------------------------------------------------------------------------------
 // 8.–10. Rollback, freeze, mix-and-match.
 
@@ -778,13 +915,17 @@ fn root_needs_two_of_three_keys() {
     let path = "metadata/2.root.json";
     let root_2 = repo.sign_root(&repo.root_keys, 2, 2, &[one, two, three]);
 
-    // One key, or one key's signature twice: refused.
-    for (signers, times) in [(vec![three], 1), (vec![one], 2)] {
+    // One key: refused. One key's signature twice: refused whatever the threshold, as
+    // python-tuf refuses it (see a_signature_listed_twice_is_refused_as_python_tuf_refuses_it).
+    for (signers, times, kind) in [
+        (vec![three], 1, ErrorKind::ThresholdNotMet),
+        (vec![one], 2, ErrorKind::Malformed),
+    ] {
         let mitm = repo.mitm().replace(
             path,
             Body::Bytes(with_signatures_of(&root_2, &signers, times)),
         );
-        assert_refused(repo.load(&mitm), ErrorKind::ThresholdNotMet, path);
+        assert_refused(repo.load(&mitm), kind, path);
     }
 
     // Two keys: accepted.
