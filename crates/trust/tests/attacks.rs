@@ -142,6 +142,34 @@ impl Repo {
         Options::new(self.now)
     }
 
+    /// The committed snapshot and timestamp signed again (same versions) with the snapshot
+    /// listing `length` for the role file `file` (`N.ROLE.json`): what a publisher holding every
+    /// key would serve with another version of that file. `(path, bytes)` of both.
+    fn relisted(&self, file: &str, length: u64) -> [(String, Vec<u8>); 2] {
+        let mut timestamp: Signed<Timestamp> = parse(&self.read_metadata("timestamp.json"));
+        let snapshot_meta = timestamp
+            .signed
+            .meta
+            .get_mut("snapshot.json")
+            .expect("meta");
+        let snapshot_file = format!("{}.snapshot.json", snapshot_meta.version);
+        let mut snapshot: Signed<Snapshot> = parse(&self.read_metadata(&snapshot_file));
+        let role = file.split_once('.').expect("N.ROLE.json").1;
+        snapshot.signed.meta.get_mut(role).expect("listed").length = Some(length);
+        let snapshot_bytes =
+            editor::sign_document(&snapshot.signed, &[&self.snapshot_key]).expect("sign");
+        snapshot_meta.length = Some(snapshot_bytes.len() as u64);
+        snapshot_meta.hashes = Some(Hashes {
+            sha256: Digest::of(&snapshot_bytes),
+        });
+        let timestamp_bytes =
+            editor::sign_document(&timestamp.signed, &[&self.timestamp_key]).expect("sign");
+        [
+            (format!("metadata/{snapshot_file}"), snapshot_bytes),
+            ("metadata/timestamp.json".to_string(), timestamp_bytes),
+        ]
+    }
+
     fn mitm(&self) -> Mitm {
         Mitm {
             inner: DirTransport::new(self.dir.path()),
@@ -642,10 +670,26 @@ fn a_signature_listed_twice_is_refused_as_python_tuf_refuses_it() {
             ErrorKind::Malformed,
             path,
         );
-        if path.ends_with(".snapshot.json") {
-            continue; // the timestamp signs its length and hash: refused for those first
+        // Through the client: files the snapshot or timestamp gives a length are refused at
+        // it; listed with their new length, for their signatures.
+        let mut mitm = repo.mitm().replace(path, Body::Bytes(twice.clone()));
+        if path != "metadata/timestamp.json" {
+            let role_file = &path["metadata/".len()..];
+            assert_refused(
+                repo.load(&mitm)
+                    .and_then(|mut client| client.target_info(&target(name))),
+                ErrorKind::TooLarge,
+                path,
+            );
+            if path.ends_with(".snapshot.json") {
+                continue; // the timestamp signs its hash too
+            }
+            for (relisted, bytes) in repo.relisted(role_file, twice.len() as u64) {
+                if relisted != path {
+                    mitm = mitm.replace(&relisted, Body::Bytes(bytes));
+                }
+            }
         }
-        let mitm = repo.mitm().replace(path, Body::Bytes(twice));
         let error = assert_refused(
             repo.load(&mitm)
                 .and_then(|mut client| client.target_info(&target(name))),
@@ -834,7 +878,7 @@ fn mixing_files_of_two_releases_is_refused() {
     assert_refused(repo.load(&mitm), ErrorKind::Mismatch, path);
 
     // Snapshot of release 2, the touched leaf bin of release 1 (validly signed, no hash in the
-    // snapshot: the version gives it away).
+    // snapshot: its length gives it away, or, listed with its length, its version).
     let leaf_2 = release_2
         .versioned
         .iter()
@@ -843,9 +887,19 @@ fn mixing_files_of_two_releases_is_refused() {
         .expect("a re-signed leaf");
     let leaf_1 = leaf_2.replacen("2.", "1.", 1);
     let path = format!("metadata/{leaf_2}");
-    let mitm = repo
-        .mitm()
-        .replace(&path, Body::Bytes(repo.read_metadata(&leaf_1)));
+    let old_leaf = repo.read_metadata(&leaf_1);
+    let mitm = repo.mitm().replace(&path, Body::Bytes(old_leaf.clone()));
+    let mut client = repo.load(&mitm).expect("load");
+    let error = assert_refused(
+        client.fetch_target(&target("added.pdf")),
+        ErrorKind::Mismatch,
+        &path,
+    );
+    assert!(error.message().contains("signed length"), "{error}");
+    let mut mitm = repo.mitm().replace(&path, Body::Bytes(old_leaf.clone()));
+    for (relisted, bytes) in repo.relisted(&leaf_2, old_leaf.len() as u64) {
+        mitm = mitm.replace(&relisted, Body::Bytes(bytes));
+    }
     let mut client = repo.load(&mitm).expect("load");
     let error = assert_refused(
         client.fetch_target(&target("added.pdf")),
@@ -967,13 +1021,15 @@ fn oversized_metadata_is_too_large() {
         timestamp,
     );
 
-    // Endless root, snapshot (capped by the length the timestamp signs), targets.
+    // Endless root, snapshot (capped by the length the timestamp signs), targets (by the length
+    // the snapshot signs).
     let snapshot_length = repo.read_metadata("1.snapshot.json").len() as u64;
+    let targets_length = repo.read_metadata("1.targets.json").len() as u64;
     let options = repo.options();
     for (path, cap) in [
         ("metadata/2.root.json", options.max_root_len),
         ("metadata/1.snapshot.json", snapshot_length),
-        ("metadata/1.targets.json", options.max_targets_len),
+        ("metadata/1.targets.json", targets_length),
     ] {
         let mitm = repo.mitm().replace(path, Body::Endless);
         assert_refused(repo.load(&mitm), ErrorKind::TooLarge, path);
@@ -992,6 +1048,52 @@ fn oversized_metadata_is_too_large() {
     padded.resize(cap as usize + 1000, b' ');
     let mitm = repo.mitm().replace(timestamp, Body::IgnoringCap(padded));
     assert_refused(repo.load(&mitm), ErrorKind::TooLarge, timestamp);
+}
+
+/// Issue 15: every delegated role's length is in the snapshot, and it is the cap the role's file
+/// is read with: a peer serving an oversized bin is refused at the signed length, not at the
+/// 5 MB cap kept for files that no metadata gives a length.
+#[test]
+fn an_oversized_bin_is_refused_at_its_signed_length() {
+    let repo = Repo::new();
+    let documents = documents(5_000);
+    repo.release(&documents);
+    let snapshot: Signed<Snapshot> = parse(&repo.read_metadata("1.snapshot.json"));
+    for (file, meta) in &snapshot.signed.meta {
+        let bytes = repo.read_metadata(&format!("{}.{file}", meta.version));
+        assert_eq!(meta.length, Some(bytes.len() as u64), "{file}");
+    }
+    let (name, _) = &documents[42];
+    let leaf = leaf_file_of(&repo, name);
+    let signed_length = repo.read_metadata(&leaf["metadata/".len()..]).len() as u64;
+    assert!(signed_length < 100_000, "{leaf}: {signed_length} bytes");
+    // Endless, found by the search for one name and by loading every role.
+    for every_role in [false, true] {
+        let mitm = repo.mitm().replace(&leaf, Body::Endless);
+        let result = repo.load(&mitm).and_then(|mut client| {
+            if every_role {
+                client.all_targets().map(|_| ())
+            } else {
+                client.target_info(&target(name)).map(|_| ())
+            }
+        });
+        assert_refused(result, ErrorKind::TooLarge, &leaf);
+        let log = mitm.log.borrow();
+        let fetched = log
+            .iter()
+            .find(|fetched| fetched.path == leaf)
+            .expect("fetched");
+        assert_eq!(fetched.max_len, signed_length);
+        assert_eq!(fetched.bytes_read, signed_length + 1);
+    }
+    // A transport that breaks its contract and returns more: refused all the same.
+    let mut padded = repo.read_metadata(&leaf["metadata/".len()..]);
+    padded.resize(signed_length as usize + 1, b' ');
+    let mitm = repo.mitm().replace(&leaf, Body::IgnoringCap(padded));
+    let result = repo
+        .load(&mitm)
+        .and_then(|mut client| client.target_info(&target(name)));
+    assert_refused(result, ErrorKind::TooLarge, &leaf);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1036,8 +1138,11 @@ fn leaf_bin_listing_a_target_outside_its_prefixes_is_not_trusted() {
             .insert(name.clone(), evil_info.clone());
     }
     let forged = editor::sign_document(&forged.signed, &[&repo.targets_key]).expect("sign");
-    let mitm = repo
-        .mitm()
+    let mut mitm = repo.mitm();
+    for (path, bytes) in repo.relisted(&leaf["metadata/".len()..], forged.len() as u64) {
+        mitm = mitm.replace(&path, Body::Bytes(bytes));
+    }
+    let mitm = mitm
         .replace(&leaf, Body::Bytes(forged))
         .replace(&target_path(other_name, &evil), Body::Bytes(evil.clone()))
         .replace(&target_path(&planted, &evil), Body::Bytes(evil));
@@ -1317,6 +1422,9 @@ fn a_bin_not_in_canonical_form_still_verifies_the_same() {
 
     let fetch = |bytes: Vec<u8>| {
         repo.write_metadata(&file, &bytes);
+        for (path, relisted) in repo.relisted(&file, bytes.len() as u64) {
+            repo.write_metadata(&path["metadata/".len()..], &relisted);
+        }
         let transport = DirTransport::new(repo.dir.path());
         let mut client = Client::load(&repo.root_json, &transport, repo.options()).expect("load");
         client.all_targets().expect("all targets")
@@ -1340,6 +1448,9 @@ fn a_bin_not_in_canonical_form_still_verifies_the_same() {
     let array = serde_json::to_vec(&serde_json::json!([value["signatures"], value["signed"]]))
         .expect("array");
     repo.write_metadata(&file, &array);
+    for (path, relisted) in repo.relisted(&file, array.len() as u64) {
+        repo.write_metadata(&path["metadata/".len()..], &relisted);
+    }
     let transport = DirTransport::new(repo.dir.path());
     let mut client = Client::load(&repo.root_json, &transport, repo.options()).expect("load");
     assert!(client.all_targets().is_err(), "an array envelope was taken");
@@ -1349,6 +1460,9 @@ fn a_bin_not_in_canonical_form_still_verifies_the_same() {
     assert_ne!(tampered, original);
     let tampered = tampered.into_bytes();
     repo.write_metadata(&file, &tampered);
+    for (path, relisted) in repo.relisted(&file, tampered.len() as u64) {
+        repo.write_metadata(&path["metadata/".len()..], &relisted);
+    }
     let transport = DirTransport::new(repo.dir.path());
     let mut client = Client::load(&repo.root_json, &transport, repo.options()).expect("load");
     match client.all_targets() {
