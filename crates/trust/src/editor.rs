@@ -233,6 +233,8 @@ enum ReleaseTargets {
         changes: Vec<TargetChange>,
         main_count: usize,
     },
+    /// The previous release's targets, in its bin layout.
+    Same,
 }
 
 /// Plans a new release from the complete list of `targets` (any order; a duplicate name is an
@@ -290,6 +292,36 @@ pub fn build_release_changes(
     )
 }
 
+/// Signs the previous committed release in `metadata_dir` again, its targets unchanged: a new
+/// snapshot and timestamp, and every role the new keys or an expiry call for (after a key
+/// rotation: every targets role when the targets key changed). [`ErrorKind::NotFound`] when
+/// there is no release yet.
+pub fn resign_release(
+    metadata_dir: &Path,
+    root_version: u64,
+    signers: &Signers,
+    expires: &Expiries,
+    now: OffsetDateTime,
+) -> Result<ReleaseFiles> {
+    build(
+        metadata_dir,
+        root_version,
+        ReleaseTargets::Same,
+        signers,
+        expires,
+        now,
+    )?
+    .ok_or_else(|| {
+        Error::new(
+            ErrorKind::NotFound,
+            format!(
+                "{}: no release of ours to sign again",
+                metadata_dir.display()
+            ),
+        )
+    })
+}
+
 fn build(
     metadata_dir: &Path,
     root_version: u64,
@@ -333,6 +365,16 @@ fn build(
                 layout,
                 FamilyInput::Changes(originals),
                 FamilyInput::Changes(records),
+            )
+        }
+        ReleaseTargets::Same => {
+            let Some(leaf_count) = previous_leaf_count else {
+                return Ok(None);
+            };
+            (
+                BinLayout::with_leaf_count(leaf_count)?,
+                FamilyInput::Changes(Vec::new()),
+                FamilyInput::Changes(Vec::new()),
             )
         }
     };
