@@ -4,7 +4,8 @@
 //!
 //! ```text
 //! DIR/mirror.toml         configuration (peers, listen addresses, interval...)
-//! DIR/root.json           the root the operator trusts (from the publisher)
+//! DIR/root.json           the root the mirror trusts: the publisher's, then the newest a sync
+//!                         verified (TUF 5.3.8; never replaced by an older one)
 //! DIR/release/targets/    SHA256.NAME files, each stored only after its length and hash checked
 //! DIR/release/metadata/   the verified metadata; timestamp.json replaced last (the commit point)
 //! DIR/releases.json       when each release became the one served (for collection)

@@ -94,8 +94,12 @@ pub fn demo_network(
         let mut urls = Vec::new();
         for (dir, listen) in mirrors {
             std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-            std::fs::write(dir.join("root.json"), &root)
-                .map_err(|e| format!("{}: {e}", dir.display()))?;
+            // Only a new mirror is given the origin's root: an existing one's may be newer (the
+            // newest its syncs verified, TUF 5.3.8), and trust never goes back to an older one.
+            if !dir.join("root.json").exists() {
+                std::fs::write(dir.join("root.json"), &root)
+                    .map_err(|e| format!("{}: {e}", dir.display()))?;
+            }
             let mut config = Config::new(vec![origin_url.clone()]);
             config.listen = vec![listen.clone()];
             config.interval_secs = 10;

@@ -177,6 +177,7 @@ pub fn sync_with_progress<T: Transport + Sync>(
     }
     phases.mark("peers' top metadata");
     candidates.sort_by_key(|client| std::cmp::Reverse(client.version()));
+    persist_newest_root(dir, &candidates)?;
 
     // Nothing new (the usual round): the release here is complete (its timestamp was written
     // last), so there is nothing to walk; only a re-signed timestamp is taken.
@@ -189,14 +190,10 @@ pub fn sync_with_progress<T: Transport + Sync>(
             .max_by_key(|c| c.timestamp_version())
             .unwrap_or(newest);
         let source = freshest.transport().describe();
-        let timestamp = freshest
-            .transport()
-            .metadata
-            .lock()
-            .map_err(|_| "a fetching thread failed".to_owned())?
-            .iter()
-            .find(|(path, _)| path == "metadata/timestamp.json")
-            .map(|(_, bytes)| bytes.clone());
+        // The client's verified timestamp: of the same version as the one committed here, this
+        // mirror's own bytes (the client keeps the trusted copy of an equal version, 5.4.3.1),
+        // never a peer's other bytes of it.
+        let timestamp = freshest.trusted_state().timestamp;
         let mut metadata_files = 0;
         if let Some(timestamp) = timestamp
             && Some(&timestamp) != state.timestamp.as_ref()
@@ -349,20 +346,24 @@ pub fn sync_with_progress<T: Transport + Sync>(
             .lock()
             .map_err(|_| "a fetching thread failed".to_owned())?,
     );
-    let mut timestamp = None;
     let mut versioned = Vec::with_capacity(recorded.len());
     for (path, bytes) in recorded {
         let name = path.trim_start_matches("metadata/");
         if name.contains('/') || name.starts_with('.') || name.is_empty() {
             return Err(format!("{source}: refusing metadata path {path}").into());
         }
-        if name == "timestamp.json" {
-            timestamp = Some(bytes);
-        } else {
+        // A versioned file held here already verified (it is only written once it has):
+        // kept as it is, never replaced by a peer's other bytes of the same version.
+        if name != "timestamp.json" && !metadata_dir.join(name).exists() {
             versioned.push((name.to_owned(), bytes));
         }
     }
-    let timestamp = timestamp.ok_or_else(|| format!("{source}: no timestamp.json fetched"))?;
+    // The timestamp the client verified (not the bytes a peer sent, which it may have set aside
+    // for the trusted copy of the same version).
+    let timestamp = client
+        .trusted_state()
+        .timestamp
+        .ok_or_else(|| format!("{source}: no timestamp verified"))?;
     let batches = batches(&missing);
     let workers = PARALLEL_FETCHES.min(batches.len());
     let writers = (0..TARGET_WRITERS)
@@ -435,8 +436,9 @@ pub fn sync_with_progress<T: Transport + Sync>(
     report.bytes_fetched = fetch.bytes.into_inner();
     phases.mark("targets fetched and stored");
 
-    // Metadata: versioned files first (new names), then timestamp.json, last. The trusted root
-    // too, so that the mirror serves the whole chain of roots a fresh client may walk.
+    // Metadata: versioned files first (new names), then timestamp.json, last. The root this
+    // round started from too, so that the mirror serves the whole chain of roots a fresh
+    // client may walk.
     let root_version = serde_json::from_slice::<serde_json::Value>(&root)
         .ok()
         .and_then(|v| v["signed"]["version"].as_u64())
@@ -455,6 +457,57 @@ pub fn sync_with_progress<T: Transport + Sync>(
     crate::gc::record(dir, report.version, now)?;
     report.dropped = dropped;
     Ok(report)
+}
+
+/// TUF 5.3.8: the newest root that a peer's chain led to (every one verified from the root
+/// trusted here, and by a threshold of its own keys) becomes the root trusted here, before
+/// anything relies on it. The next round starts from it, so the walk through a key rotation
+/// happens once: each walk voids the trusted timestamp and snapshot (5.3.11), and walking it
+/// at every round from the operator's first root let a peer roll the mirror back to any
+/// release signed after the rotation (issue 15). The roots of the chain are written into
+/// `release/metadata` first (new names; never replacing a root held here), so that the mirror
+/// serves every root a fresh client walks; then `root.json` is replaced atomically and made
+/// durable.
+fn persist_newest_root<T: Transport + Sync>(
+    dir: &Path,
+    candidates: &[Client<Recorder<T>>],
+) -> Result<(), String> {
+    let Some(newest) = candidates.iter().max_by_key(|client| client.root().version) else {
+        return Ok(());
+    };
+    let root_path = dir.join("root.json");
+    let trusted_version = fs::read(&root_path)
+        .ok()
+        .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
+        .and_then(|value| value["signed"]["version"].as_u64())
+        .ok_or_else(|| format!("{}: no signed.version", root_path.display()))?;
+    if newest.root().version <= trusted_version {
+        return Ok(());
+    }
+    let tmp_dir = dir.join("tmp");
+    let metadata_dir = dir.join("release/metadata");
+    let roots: Vec<(String, Vec<u8>)> = newest
+        .transport()
+        .metadata
+        .lock()
+        .map_err(|_| "a fetching thread failed".to_owned())?
+        .iter()
+        .filter_map(|(path, bytes)| {
+            let name = path.strip_prefix("metadata/")?;
+            let version = name.strip_suffix(".root.json")?.parse::<u64>().ok()?;
+            (version > trusted_version && version <= newest.root().version)
+                .then(|| (format!("{version}.root.json"), bytes.clone()))
+        })
+        .collect();
+    for (name, bytes) in &roots {
+        let path = metadata_dir.join(name);
+        if !path.exists() {
+            write_atomic(&tmp_dir, &path, bytes)?;
+        }
+    }
+    sync_fs(dir)?;
+    write_atomic(&tmp_dir, &root_path, newest.trusted_root_json())?;
+    sync_fs(dir)
 }
 
 /// The role versions (snapshot `meta`) of the release committed here.

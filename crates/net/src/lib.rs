@@ -65,7 +65,13 @@ impl HttpTransport {
         let config = ureq::Agent::config_builder()
             .timeout_global(Some(limits.request_timeout))
             .timeout_connect(Some(limits.connect_timeout))
-            .max_redirects(3)
+            // No redirect is followed, to any host. A peer is a URL its operator named (or a
+            // signed list did), and a release is static files at fixed paths: nothing there
+            // needs a redirect. Following one let any listed peer aim a mirror's requests at
+            // any host, internal ones included (issue 15). Same-origin redirects would be
+            // harmless, but they buy nothing and keep a rule to get right; a peer that moved
+            // (to https, say) is named by its new URL instead, which the error says.
+            .max_redirects(0)
             // A mirror syncs with 8 requests at a time: keep that many connections, not 3.
             .max_idle_connections_per_host(16)
             .user_agent(USER_AGENT)
@@ -144,6 +150,20 @@ impl Transport for HttpTransport {
             Err(ureq::Error::StatusCode(404)) => return Err(FetchError::NotFound),
             Err(e) => return Err(FetchError::Other(format!("{url}: {e}"))),
         };
+        // Only a 200 is the file (ureq hands back 1xx-3xx answers: a redirect is not followed).
+        let status = response.status();
+        if status != ureq::http::StatusCode::OK {
+            let location = response
+                .headers()
+                .get(ureq::http::header::LOCATION)
+                .map(|l| String::from_utf8_lossy(l.as_bytes()).into_owned());
+            return Err(FetchError::Other(match location {
+                Some(location) if status.is_redirection() => format!(
+                    "{url}: redirect ({status}) to {location:?} not followed: name the peer by the URL it serves from"
+                ),
+                _ => format!("{url}: answered {status}, expected 200"),
+            }));
+        }
         // Read one byte past the cap to tell "exactly max_len" from "too long".
         // Sized for the expected length (a target's is known), up to 16 MiB before growing.
         let mut body = Vec::with_capacity(max_len.saturating_add(1).min(16 << 20) as usize);

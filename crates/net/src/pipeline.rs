@@ -9,7 +9,8 @@
 //!
 //! Only what a static file server answers is taken: `200` with a `Content-Length` and no
 //! transfer or content coding, or `404`. Anything else (a redirect, chunked or gzipped bodies,
-//! HTTPS, a path that would need escaping) is left to ureq, one request at a time. Every peer is
+//! HTTPS, a path that would need escaping) is left to ureq, one request at a time, under
+//! ureq's rules: no redirect is followed, there either (see `HttpTransport::new`). Every peer is
 //! untrusted: heads are parsed by `httparse` and capped, a body longer than its cap is refused
 //! before it is read, every read has the request time-out and every answer a deadline (a peer
 //! that drips a byte a second does not hold a fetch for longer than ureq would let it).

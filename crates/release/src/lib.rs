@@ -2,7 +2,8 @@
 //!
 //! [`Archive`] ties the pieces together: `init` (config, keys, the first root), `add` (the ingest
 //! of the `archive` crate), `withdraw`, `release` (documents → records → targets → signed
-//! metadata) and `refresh_timestamp`. The TUF work itself is the `trust` crate's.
+//! metadata), `refresh_timestamp` and `rotate_key` (`rotate`). The TUF work itself is the
+//! `trust` crate's.
 //!
 //! An archive folder:
 //! ```text
@@ -22,6 +23,7 @@
 pub mod config;
 mod plan;
 pub mod records;
+mod rotate;
 pub mod site;
 
 use archive::catalog::Tombstone;
@@ -39,6 +41,7 @@ use trust::editor::{self, Expiries, RootSpec, Signers};
 use trust::keys::SigningKey;
 
 pub use config::CONFIG_FILE;
+pub use rotate::{KeyRole, Rotation};
 
 #[derive(Debug)]
 pub struct Error(pub String);

@@ -132,6 +132,19 @@ enum KeyCommand {
         #[arg(long)]
         remove: bool,
     },
+    /// Replace the key of ROLE (root, targets, snapshot or timestamp): a new key, a new root
+    /// version listing it (signed by the current root keys, and by the new ones for root), and
+    /// the release signed again. Mirrors and readers follow the new root; the old key opens
+    /// nothing once they have.
+    Rotate {
+        archive: PathBuf,
+        #[arg(value_parser = ["root", "targets", "snapshot", "timestamp"])]
+        role: String,
+        /// Where the current root keys are, if not in the archive (`key export-root` put them
+        /// there: root is offline).
+        #[arg(long, value_name = "DIR")]
+        root_keys: Option<PathBuf>,
+    },
 }
 
 /// A mirror's settings, for `mirror init` (written to DIR/mirror.toml) and `mirror run` (for
@@ -470,6 +483,36 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 println!(
                     "root keys removed from {}: root is offline",
                     archive.display()
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Key(KeyCommand::Rotate {
+            archive,
+            role,
+            root_keys,
+        }) => {
+            let role: release::KeyRole = role.parse()?;
+            let mut a = Archive::open(&archive)?;
+            let rotation = a.rotate_key(role, root_keys.as_deref())?;
+            for path in &rotation.new_keys {
+                println!("new {} key written to {}", role.as_str(), path.display());
+            }
+            for path in &rotation.removed {
+                println!("old key {} deleted", path.display());
+            }
+            println!(
+                "root version {} lists it: {}",
+                rotation.root_version,
+                archive.join("root.json").display()
+            );
+            if let Some(version) = rotation.release {
+                println!("release {version}: signed again with the new key");
+            }
+            if role == release::KeyRole::Root && root_keys.is_some() {
+                println!(
+                    "the new root keys are in {}: take them offline again with `samizdat key export-root --remove`",
+                    archive.join("keys").display()
                 );
             }
             Ok(ExitCode::SUCCESS)

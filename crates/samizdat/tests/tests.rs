@@ -13,3 +13,4 @@ mod publish;
 mod python_tuf;
 mod serve;
 mod site;
+mod trust;

@@ -543,7 +543,11 @@ impl<T: Transport> Client<T> {
         check_root_shape(&root, "trusted root")?;
         verify_with_top_level_role(&envelope, &root, "root")?;
         let mut root_bytes = trusted_root_json.to_vec();
-        let mut trusted_state = trusted_state;
+        // A trusted timestamp or snapshot that the trusted root's keys do not sign is set aside,
+        // as python-tuf sets aside a local file it cannot load: it was signed under keys that a
+        // root walked through since rotated (5.3.11 would have deleted it, but a mirror serves
+        // it until it has a release signed with the new keys), or it is damaged.
+        let mut trusted_state = usable_trusted_state(trusted_state, &root);
 
         // 5.3: update the root, one version at a time.
         for _ in 0..loader.options.max_root_rotations {
@@ -1398,6 +1402,21 @@ impl<T: Transport> Loader<T> {
     }
 }
 
+/// The parts of `state` that `root`'s keys sign (see [`Client::load_with_trusted_state`]).
+fn usable_trusted_state(state: TrustedState, root: &Root) -> TrustedState {
+    let signed_by = |bytes: Option<Vec<u8>>, role: &str| {
+        bytes.filter(|bytes| {
+            Envelope::parse(&format!("trusted {role}"), bytes)
+                .and_then(|envelope| verify_with_top_level_role(&envelope, root, role))
+                .is_ok()
+        })
+    };
+    TrustedState {
+        timestamp: signed_by(state.timestamp, "timestamp"),
+        snapshot: signed_by(state.snapshot, "snapshot"),
+    }
+}
+
 fn verify_with_top_level_role(envelope: &Envelope, root: &Root, role: &str) -> Result<()> {
     let Some(role_keys) = root.roles.get(role) else {
         return Err(Error::new(
@@ -1410,10 +1429,18 @@ fn verify_with_top_level_role(envelope: &Envelope, root: &Root, role: &str) -> R
 
 fn check_root_shape(root: &Root, file: &str) -> Result<()> {
     for role in TOP_LEVEL_ROLES {
-        if !root.roles.contains_key(role) {
+        let Some(role_keys) = root.roles.get(role) else {
             return Err(Error::new(
                 ErrorKind::Malformed,
                 format!("{file}: no {role} role"),
+            ));
+        };
+        // python-tuf refuses such a root when it parses it ("Nonunique keyids").
+        let keyids = &role_keys.keyids;
+        if let Some(twice) = (0..keyids.len()).find(|&i| keyids[..i].contains(&keyids[i])) {
+            return Err(Error::new(
+                ErrorKind::Malformed,
+                format!("{file}: role {role} lists key id {} twice", keyids[twice]),
             ));
         }
     }

@@ -233,6 +233,8 @@ enum ReleaseTargets {
         changes: Vec<TargetChange>,
         main_count: usize,
     },
+    /// The previous release's targets, in its bin layout.
+    Same,
 }
 
 /// Plans a new release from the complete list of `targets` (any order; a duplicate name is an
@@ -290,6 +292,36 @@ pub fn build_release_changes(
     )
 }
 
+/// Signs the previous committed release in `metadata_dir` again, its targets unchanged: a new
+/// snapshot and timestamp, and every role the new keys or an expiry call for (after a key
+/// rotation: every targets role when the targets key changed). [`ErrorKind::NotFound`] when
+/// there is no release yet.
+pub fn resign_release(
+    metadata_dir: &Path,
+    root_version: u64,
+    signers: &Signers,
+    expires: &Expiries,
+    now: OffsetDateTime,
+) -> Result<ReleaseFiles> {
+    build(
+        metadata_dir,
+        root_version,
+        ReleaseTargets::Same,
+        signers,
+        expires,
+        now,
+    )?
+    .ok_or_else(|| {
+        Error::new(
+            ErrorKind::NotFound,
+            format!(
+                "{}: no release of ours to sign again",
+                metadata_dir.display()
+            ),
+        )
+    })
+}
+
 fn build(
     metadata_dir: &Path,
     root_version: u64,
@@ -333,6 +365,16 @@ fn build(
                 layout,
                 FamilyInput::Changes(originals),
                 FamilyInput::Changes(records),
+            )
+        }
+        ReleaseTargets::Same => {
+            let Some(leaf_count) = previous_leaf_count else {
+                return Ok(None);
+            };
+            (
+                BinLayout::with_leaf_count(leaf_count)?,
+                FamilyInput::Changes(Vec::new()),
+                FamilyInput::Changes(Vec::new()),
             )
         }
     };
@@ -381,17 +423,21 @@ fn build(
         }),
     )?;
 
-    // Snapshot: every role ever listed stays listed (5.5.5), current roles at their new version.
+    // Snapshot: every role ever listed stays listed (5.5.5), current roles at their new version
+    // and length. The length is the cap a client reads the role's file with (5.6.1): a peer
+    // cannot make it read more than the file signed. Hashes are left out: they would add ~80
+    // bytes per role to the snapshot every reader fetches (~130 KB at 1,600 roles), and the
+    // role's own signature, checked next, already covers its bytes.
     let mut meta: BTreeMap<String, MetaFile> = previous
         .as_ref()
         .map(|previous| previous.snapshot_meta.clone())
         .unwrap_or_default();
-    for (file_name, version) in &planner.role_versions {
+    for (file_name, (version, length)) in &planner.role_versions {
         meta.insert(
             file_name.clone(),
             MetaFile {
                 version: *version,
-                length: None,
+                length: Some(*length),
                 hashes: None,
             },
         );
@@ -592,14 +638,16 @@ struct Planner<'a> {
     targets_signer: &'a SigningKey,
     delegation_keys: BTreeMap<String, crate::schema::Key>,
     versioned: Vec<(String, Vec<u8>)>,
-    /// `ROLE.json` → version in the new snapshot.
-    role_versions: BTreeMap<String, u64>,
+    /// `ROLE.json` → version and length in the new snapshot.
+    role_versions: BTreeMap<String, (u64, u64)>,
 }
 
-/// What to do with one role: keep the previous file, or write `file` (signed bytes).
+/// What to do with one role: keep the previous file (of `length` bytes), or write `file`
+/// (signed bytes, `length` of them).
 struct RolePlan {
     meta_name: String,
     version: u64,
+    length: u64,
     file: Option<(String, Vec<u8>)>,
 }
 
@@ -706,7 +754,8 @@ impl Planner<'_> {
         if let Some(file) = plan.file {
             self.versioned.push(file);
         }
-        self.role_versions.insert(plan.meta_name, plan.version);
+        self.role_versions
+            .insert(plan.meta_name, (plan.version, plan.length));
     }
 
     /// Decides whether the delegating role `name` keeps its previous file or is signed anew.
@@ -722,7 +771,7 @@ impl Planner<'_> {
             && previous.delegations == delegations
             && previous.targets()? == targets
         {
-            return Ok(self.keep(name, version));
+            return Ok(self.keep(name, version, previous));
         }
         self.sign(name, listed_version, targets, delegations)
     }
@@ -743,15 +792,15 @@ impl Planner<'_> {
                 if let (Some(previous), Some(version)) = (previous, keepable)
                     && previous.same_targets(&targets)?
                 {
-                    return Ok(self.keep(name, version));
+                    return Ok(self.keep(name, version, previous));
                 }
                 targets
             }
             LeafInput::Changes(changes) => {
-                if let Some(version) = keepable
+                if let (Some(previous), Some(version)) = (previous, keepable)
                     && changes.is_empty()
                 {
-                    return Ok(self.keep(name, version));
+                    return Ok(self.keep(name, version, previous));
                 }
                 let mut targets = match previous {
                     Some(previous) => previous.targets()?,
@@ -767,10 +816,10 @@ impl Planner<'_> {
                         TargetChange::Remove(name) => targets.remove(name.as_str()).is_some(),
                     };
                 }
-                if let Some(version) = keepable
+                if let (Some(previous), Some(version)) = (previous, keepable)
                     && !changed
                 {
-                    return Ok(self.keep(name, version));
+                    return Ok(self.keep(name, version, previous));
                 }
                 targets
             }
@@ -800,10 +849,11 @@ impl Planner<'_> {
             && previous.version == version
     }
 
-    fn keep(&self, name: &str, version: u64) -> RolePlan {
+    fn keep(&self, name: &str, version: u64, previous: &TargetsFile) -> RolePlan {
         RolePlan {
             meta_name: format!("{name}.json"),
             version,
+            length: previous.length,
             file: None,
         }
     }
@@ -828,6 +878,7 @@ impl Planner<'_> {
         Ok(RolePlan {
             meta_name: format!("{name}.json"),
             version,
+            length: bytes.len() as u64,
             file: Some((format!("{version}.{name}.json"), bytes)),
         })
     }
@@ -898,7 +949,16 @@ impl PreviousRelease {
                 .collect();
             let read: Vec<(String, TargetsFile)> = files
                 .into_par_iter()
-                .map(|(name, path)| Ok((name, read_json(&path)?)))
+                .map(|(name, path)| {
+                    let bytes =
+                        std::fs::read(&path).map_err(|error| Error::io("read", &path, &error))?;
+                    let mut role: TargetsFile =
+                        serde_json::from_slice(&bytes).map_err(|error| {
+                            Error::new(ErrorKind::Malformed, format!("{}: {error}", path.display()))
+                        })?;
+                    role.length = bytes.len() as u64;
+                    Ok((name, role))
+                })
                 .collect::<Result<_>>()?;
             for (name, role) in read {
                 if let Some(delegations) = &role.delegations {

@@ -295,6 +295,8 @@ pub(crate) struct TargetsFile {
     pub(crate) keyids: Vec<String>,
     pub(crate) delegations: Option<Delegations>,
     targets: Box<serde_json::value::RawValue>,
+    /// The file's length in bytes (set by whoever read the file; 0 until then).
+    pub(crate) length: u64,
 }
 
 #[derive(serde::Deserialize)]
@@ -321,6 +323,7 @@ impl From<RoleFile> for TargetsFile {
             keyids: file.signatures.into_iter().map(|s| s.keyid).collect(),
             delegations: file.signed.delegations,
             targets: file.signed.targets,
+            length: 0,
         }
     }
 }

@@ -46,6 +46,7 @@ impl Envelope {
             .map_err(|error| malformed(format!("bad \"signatures\": {error}")))?;
         let canonical_signed = cjson::canonical_value(&signed)
             .map_err(|error| malformed(error.message().to_string()))?;
+        check_unique_signatures(file, &signatures)?;
         Ok(Self {
             file: file.to_string(),
             signatures,
@@ -73,6 +74,7 @@ impl Envelope {
             && let Ok(outer) = serde_json::from_slice::<Outer<'_>>(bytes)
             && let Some(leaf) = crate::leaf::read_canonical_leaf(outer.signed.get())
         {
+            check_unique_signatures(file, &outer.signatures)?;
             return Ok(Self {
                 file: file.to_string(),
                 signatures: outer.signatures,
@@ -100,10 +102,13 @@ impl Envelope {
 
     /// Checks that at least `threshold` distinct keys among `keyids` (looked up in `keys`) signed.
     ///
-    /// A key counts once however many signatures carry it (duplicate signatures, or the same key
-    /// listed under two key ids). Unknown key types are ignored. If the threshold is not met and
-    /// some authorised key's signature failed, the error is [`ErrorKind::BadSignature`]
-    /// (tampering), otherwise [`ErrorKind::ThresholdNotMet`].
+    /// A key counts once however many key ids it is listed under. A signature that fails, or
+    /// names a key that is not authorised or of an unknown type, counts for nothing, as in
+    /// python-tuf (`get_verification_result`): the threshold decides. A signatures list naming
+    /// one key id twice was refused when parsed, and `keyids` naming one twice is refused here
+    /// (python-tuf refuses both). If the threshold is not met and some authorised key's
+    /// signature failed, the error is [`ErrorKind::BadSignature`] (tampering), otherwise
+    /// [`ErrorKind::ThresholdNotMet`].
     pub fn verify_threshold(
         &self,
         role: &str,
@@ -115,6 +120,19 @@ impl Envelope {
             return Err(Error::new(
                 ErrorKind::Malformed,
                 format!("{}: role {role} has threshold 0", self.file),
+            ));
+        }
+        if let Some(twice) = keyids
+            .iter()
+            .enumerate()
+            .find_map(|(i, keyid)| keyids[..i].contains(keyid).then_some(keyid))
+        {
+            return Err(Error::new(
+                ErrorKind::Malformed,
+                format!(
+                    "{}: role {role} is given key id {twice} twice by its delegator",
+                    self.file
+                ),
             ));
         }
         let mut counted_keys: HashSet<[u8; 32]> = HashSet::new();
@@ -186,6 +204,26 @@ impl Envelope {
         })?;
         check_typed(&file, typed, expected)
     }
+}
+
+/// Refuses a signatures list that names one key id twice, as python-tuf does when it parses
+/// metadata ("Multiple signatures found for keyid"), whatever the signatures and whoever the key:
+/// bytes one client accepts and the other refuses would let a peer make an honest mirror store
+/// and serve what readers' TUF clients refuse.
+fn check_unique_signatures(file: &str, signatures: &[Signature]) -> Result<()> {
+    let mut seen: HashSet<&str> = HashSet::with_capacity(signatures.len());
+    for signature in signatures {
+        if !seen.insert(signature.keyid.as_str()) {
+            return Err(Error::new(
+                ErrorKind::Malformed,
+                format!(
+                    "{file}: more than one signature by key id {}",
+                    signature.keyid
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// `_type`, `spec_version` (major 1, as python-tuf) and `version` ≥ 1.

@@ -7,10 +7,15 @@ MODE (for every request under targets/):
   stall     headers never come (sleeps 30 s, then closes)
   drip      correct headers, then one byte every 0.5 s (bounded: 60 s)
 Metadata is served unchanged: the lie is in the files only. Every loop stops by itself.
+
+Or, for metadata/timestamp.json (the files served honestly):
+  timestamp-signature-twice  its first signature listed twice, the signed part byte for byte
+  timestamp-reformatted      the same document in other bytes (indented JSON): valid for TUF
 """
 
 import functools
 import http.server
+import json
 import os
 import sys
 import time
@@ -23,6 +28,16 @@ class Evil(http.server.SimpleHTTPRequestHandler):
         pass
 
     def do_GET(self):
+        if self.mode.startswith("timestamp-"):
+            if self.path != "/metadata/timestamp.json":
+                return super().do_GET()
+            with open(self.translate_path(self.path), "rb") as f:
+                body = timestamp_lie(f.read(), self.mode)
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return
         if not self.path.startswith("/targets/"):
             return super().do_GET()
         path = self.translate_path(self.path)
@@ -61,6 +76,16 @@ class Evil(http.server.SimpleHTTPRequestHandler):
                     time.sleep(0.5)
         except (BrokenPipeError, ConnectionResetError):
             pass
+
+
+def timestamp_lie(data, mode):
+    if mode == "timestamp-signature-twice":
+        start = data.index(b'"signatures":[{') + len(b'"signatures":[')
+        end = data.index(b"}", start) + 1
+        return data[:start] + data[start:end] + b"," + data[start:]
+    if mode == "timestamp-reformatted":
+        return json.dumps(json.loads(data), indent=1).encode()
+    raise ValueError(mode)
 
 
 def main():

@@ -8,7 +8,7 @@ last verified metadata, which is what makes it refuse a rollback). For each TARG
   MISSING <name>          not in the signed metadata
   FAIL <name> <error>     refused (tampered, wrong length...)
 A failure to refresh the metadata (bad signature, rollback, expired...) prints
-  REFRESH-FAILED <ExceptionClass> <message>
+  REFRESH-FAILED <ExceptionClass> <message>[: <CauseClass> <message>...]
 and exits 2.
 """
 
@@ -31,7 +31,12 @@ def main() -> int:
     try:
         updater.refresh()
     except Exception as e:  # noqa: BLE001 - report the exact class to the Rust test
-        print(f"REFRESH-FAILED {type(e).__name__} {e}")
+        # With its causes: python-tuf wraps the reason ("Failed to deserialize JSON").
+        causes, cause = "", e.__cause__
+        while cause is not None:
+            causes += f": {type(cause).__name__} {cause}"
+            cause = cause.__cause__
+        print(f"REFRESH-FAILED {type(e).__name__} {e}{causes}")
         return 2
     for name in targets:
         info = updater.get_targetinfo(name)
