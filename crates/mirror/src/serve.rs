@@ -747,7 +747,16 @@ fn range(headers: &HeaderMap, etag: &str, length: u64) -> Range {
     let Some((first, last)) = spec.trim().split_once('-') else {
         return Range::Whole;
     };
-    let parse = |s: &str| s.trim().parse::<u64>().ok();
+    // Digits only (RFC 9110 §14.1.1; `parse` would take a `+`); a number past `u64` is not a
+    // range we can honour: the whole file.
+    let parse = |s: &str| {
+        let s = s.trim();
+        (!s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| s.parse::<u64>().ok())
+            .flatten()
+    };
+    // No arithmetic on the client's numbers but comparisons and a subtraction from `length`
+    // that cannot underflow: `bytes=5-18446744073709551615` once overflowed `last + 1`.
     let (start, end) = match (first.trim().is_empty(), last.trim().is_empty()) {
         (true, false) => {
             let Some(suffix) = parse(last) else {
@@ -756,26 +765,33 @@ fn range(headers: &HeaderMap, etag: &str, length: u64) -> Range {
             if suffix == 0 {
                 return Range::Unsatisfiable;
             }
-            (length.saturating_sub(suffix), length)
+            (length - suffix.min(length), length)
         }
         (false, true) => match parse(first) {
             Some(start) => (start, length),
             None => return Range::Whole,
         },
         (false, false) => match (parse(first), parse(last)) {
-            (Some(start), Some(last)) if last >= start => (start, (last + 1).min(length)),
+            // A last byte at or past the end means up to the end (RFC 9110 §14.1.2).
+            (Some(start), Some(last)) if last >= start => {
+                (start, if last < length { last + 1 } else { length })
+            }
             _ => return Range::Whole,
         },
         (true, true) => return Range::Whole,
     };
-    if start >= length {
+    // Also an empty file: no byte of it can be asked for.
+    if start >= length || start >= end {
         return Range::Unsatisfiable;
     }
     Range::Part(start, end)
 }
 
+/// `bytes START-LAST/LENGTH` for the `len` bytes from `start` (`len` ≥ 1: [`range`] never
+/// gives an empty part).
 fn content_range(start: u64, len: u64, length: u64) -> HeaderValue {
-    let value = format!("bytes {start}-{}/{length}", start + len - 1);
+    let last = (start + len).saturating_sub(1);
+    let value = format!("bytes {start}-{last}/{length}");
     HeaderValue::from_str(&value).unwrap_or(HeaderValue::from_static("bytes */0"))
 }
 
@@ -1171,6 +1187,45 @@ mod tests {
         assert_eq!(part("bytes=0-1,5-6"), "whole");
         assert_eq!(part("bytes=5-1"), "whole");
         assert_eq!(part("items=0-1"), "whole");
+        assert_eq!(part("bytes=+1-5"), "whole");
+        assert_eq!(part("bytes=0--5"), "whole");
+    }
+
+    /// Numbers at and past the ends of `u64`: never a panic, never a part past the file's end
+    /// (these once overflowed, panicked the connection, or announced a length of 2^64 - 5).
+    #[test]
+    fn ranges_with_huge_numbers_end_at_the_file_end() {
+        let part = |v: &str, length: u64| match range(&with_range(v), "\"e\"", length) {
+            Range::Whole => "whole".to_owned(),
+            Range::Part(a, b) => format!("{a}..{b}"),
+            Range::Unsatisfiable => "416".to_owned(),
+        };
+        let max = u64::MAX;
+        assert_eq!(part(&format!("bytes=5-{max}"), 100), "5..100");
+        assert_eq!(part(&format!("bytes=0-{max}"), 100), "0..100");
+        assert_eq!(part(&format!("bytes=0-{}", max - 1), 100), "0..100");
+        assert_eq!(part(&format!("bytes={max}-{max}"), 100), "416");
+        assert_eq!(part(&format!("bytes={max}-"), 100), "416");
+        assert_eq!(part(&format!("bytes=-{max}"), 100), "0..100");
+        assert_eq!(part("bytes=5-18446744073709551616", 100), "whole");
+        assert_eq!(part("bytes=-18446744073709551616", 100), "whole");
+        assert_eq!(part(&format!("bytes=5-{max}"), max), format!("5..{max}"));
+        assert_eq!(
+            part(&format!("bytes={}-{max}", max - 1), max),
+            format!("{}..{max}", max - 1)
+        );
+        assert_eq!(part(&format!("bytes=0-{max}"), 0), "416");
+        assert_eq!(part("bytes=-1", 0), "416");
+        assert_eq!(part("bytes=99-99", 100), "99..100");
+        assert_eq!(part("bytes=100-100", 100), "416");
+        assert_eq!(
+            content_range(5, 95, 100).to_str().expect("text"),
+            "bytes 5-99/100"
+        );
+        assert_eq!(
+            content_range(0, max, max).to_str().expect("text"),
+            format!("bytes 0-{}/{max}", max - 1)
+        );
         let mut h = with_range("bytes=0-9");
         h.insert(header::IF_RANGE, HeaderValue::from_static("\"other\""));
         assert!(matches!(range(&h, "\"e\"", 100), Range::Whole));

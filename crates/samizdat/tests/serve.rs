@@ -745,3 +745,108 @@ fn origin_and_three_mirrors_c_syncs_from_b_while_the_origin_is_down() {
         "{metrics}"
     );
 }
+
+/// Sends `requests` (the last with `Connection: close`) on one connection to the server at
+/// `url` and returns each answer's head (lowercased) and body, read by their `Content-Length`.
+fn exchange(url: &str, requests: &str) -> Vec<(String, Vec<u8>)> {
+    let address = url.trim_start_matches("http://").trim_end_matches('/');
+    let mut stream = std::net::TcpStream::connect(address).expect("connect");
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(20)))
+        .expect("timeout");
+    stream.write_all(requests.as_bytes()).expect("send");
+    let mut raw = Vec::new();
+    let _ = stream.read_to_end(&mut raw);
+    let mut answers = Vec::new();
+    let mut rest = &raw[..];
+    while !rest.is_empty() {
+        let end = rest
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .unwrap_or_else(|| panic!("no head in {:?}", String::from_utf8_lossy(rest)));
+        let head = String::from_utf8_lossy(&rest[..end]).to_lowercase();
+        let length: usize = header(&head, "content-length")
+            .and_then(|l| l.parse().ok())
+            .unwrap_or_else(|| panic!("no length: {head}"));
+        let body = rest[end + 4..][..length.min(rest.len() - end - 4)].to_vec();
+        assert_eq!(body.len(), length, "a short body after {head}");
+        rest = &rest[end + 4 + length..];
+        answers.push((head, body));
+    }
+    answers
+}
+
+/// Ranges whose last byte is at or past `u64::MAX` mean "to the end" (RFC 9110), on a small
+/// file (cached, answered by the hot path first) and a large one (streamed), on a connection the
+/// hot path handed to hyper and on a fresh one; a start past the end is a 416. These once
+/// panicked the connection, or answered 206 with `Content-Length: 0` or 2^64 - 5.
+#[test]
+fn ranges_with_numbers_past_u64_end_at_the_file_end() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let archive = sample_release(tmp.path(), &[]);
+    let big: String = (0..40_000).map(|i| format!("line {i:08}\n")).collect();
+    release_a_note(&archive, "big.txt", &big);
+    let server = serve(&archive, "127.0.0.24", &tmp.path().join("serve.log"));
+    let (small_name, small_file) = email_original(&archive);
+    let (big_name, _) = target_name(&archive.join("release"), "big-txt.original.txt");
+    let max = u64::MAX;
+    for (name, bytes) in [
+        (small_name, fs::read(&small_file).expect("read")),
+        (big_name, big.into_bytes()),
+    ] {
+        let total = bytes.len();
+        let get = |extra: &str| format!("GET /targets/{name} HTTP/1.1\r\nHost: x\r\n{extra}\r\n");
+        // Hyper answers the first time and keeps the file for the hot path.
+        let answers = exchange(&server.url, &get("Connection: close\r\n"));
+        assert!(answers[0].0.starts_with("http/1.1 200"), "{}", answers[0].0);
+        let requests = [
+            get(""),
+            get(&format!("Range: bytes=5-{max}\r\n")),
+            get(&format!("Range: bytes=0-{max}\r\n")),
+            get(&format!("Range: bytes={max}-{max}\r\n")),
+            get(&format!("Range: bytes=-{max}\r\nConnection: close\r\n")),
+        ]
+        .concat();
+        let fresh = [
+            get(&format!("Range: bytes=5-{max}\r\n")),
+            get("Range: bytes=5-18446744073709551616\r\nConnection: close\r\n"),
+        ]
+        .concat();
+        let mut answers = exchange(&server.url, &requests);
+        answers.extend(exchange(&server.url, &fresh));
+        let expected: [(&str, Option<(usize, usize)>); 7] = [
+            ("200", None),
+            ("206", Some((5, total))),
+            ("206", Some((0, total))),
+            ("416", None),
+            ("206", Some((0, total))),
+            ("206", Some((5, total))),
+            // Not a number we can honour: the whole file.
+            ("200", None),
+        ];
+        assert_eq!(answers.len(), expected.len(), "{name}: {answers:?}");
+        for (i, ((head, body), (status, part))) in answers.iter().zip(expected).enumerate() {
+            assert!(
+                head.starts_with(&format!("http/1.1 {status}")),
+                "{name} {i}: {head}"
+            );
+            match (status, part) {
+                ("206", Some((start, end))) => {
+                    assert_eq!(
+                        header(head, "content-range"),
+                        Some(format!("bytes {start}-{}/{total}", end - 1).as_str()),
+                        "{name} {i}"
+                    );
+                    assert!(body[..] == bytes[start..end], "{name} {i}: another body");
+                }
+                ("200", _) => assert!(body[..] == bytes[..], "{name} {i}: another body"),
+                _ => assert_eq!(
+                    header(head, "content-range"),
+                    Some(format!("bytes */{total}").as_str()),
+                    "{name} {i}"
+                ),
+            }
+        }
+    }
+    assert!(!server.log().contains("panicked"), "{}", server.log());
+}
