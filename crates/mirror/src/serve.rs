@@ -1123,7 +1123,9 @@ pub async fn serve(
 
 /// One request, counted in the metrics.
 pub fn handle(app: &App, request: Request<Incoming>) -> Response<Body> {
-    let response = app.respond(&request);
+    let response = app
+        .no_release(request.uri().path())
+        .unwrap_or_else(|| app.respond(&request));
     let length = response
         .headers()
         .get(header::CONTENT_LENGTH)
@@ -1135,6 +1137,36 @@ pub fn handle(app: &App, request: Request<Incoming>) -> Response<Body> {
         });
     app.metrics.request(response.status(), length);
     response
+}
+
+/// Seconds a client is asked to wait (`Retry-After`) while the mirror has no release yet.
+const NO_RELEASE_RETRY: u64 = 30;
+
+impl App {
+    /// 503 for every path of the release while there is none yet (a new mirror's first sync):
+    /// an empty `timestamp.json` with an empty ETag, or a home page saying "release 0", would be
+    /// answered 200 and cached, and every TUF client would fail to parse it. Never cached;
+    /// status and metrics still answer.
+    fn no_release(&self, path: &str) -> Option<Response<Body>> {
+        if !self.served.load().timestamp.is_empty()
+            || path == "/.well-known/samizdat/status.json"
+            || path == "/metrics"
+        {
+            return None;
+        }
+        let mut response = with_type(
+            text(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "this mirror has no release yet: it is syncing from its peers\n",
+            ),
+            "text/plain; charset=utf-8",
+            NO_STORE,
+        );
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(NO_RELEASE_RETRY));
+        Some(response)
+    }
 }
 
 /// A TLS acceptor from PEM certificate chain and private key files (ALPN: h2, http/1.1).

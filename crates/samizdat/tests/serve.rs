@@ -850,3 +850,69 @@ fn ranges_with_numbers_past_u64_end_at_the_file_end() {
     }
     assert!(!server.log().contains("panicked"), "{}", server.log());
 }
+
+/// A new mirror whose peer cannot be reached has no release: every release path answers 503
+/// with `Retry-After` and `no-store` (never a 200 with an empty `timestamp.json`, which a cache
+/// would keep and every TUF client would fail to parse), and status.json says it is syncing.
+#[test]
+fn a_mirror_with_no_release_yet_answers_503_and_says_it_is_syncing() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let archive = sample_release(tmp.path(), &[]);
+    let dir = tmp.path().join("mirror");
+    fs::create_dir_all(&dir).expect("mkdir");
+    fs::copy(archive.join("root.json"), dir.join("root.json")).expect("copy root");
+    let unreachable = format!("http://127.0.0.25:{}/", free_port("127.0.0.25"));
+    fs::write(
+        dir.join("mirror.toml"),
+        format!("peers = [\"{unreachable}\"]\nlisten = [\"127.0.0.25:0\"]\ninterval_secs = 1\n"),
+    )
+    .expect("write mirror.toml");
+    let mirror = Daemon::start(&["mirror", "run", p(&dir)], &tmp.path().join("mirror.log"));
+    for path in [
+        "metadata/timestamp.json",
+        "metadata/1.root.json",
+        "",
+        "d/10PORTCITY101/doc.json",
+        "targets/00.nothing.json",
+    ] {
+        for extra in [&[][..], &["-I"][..]] {
+            let (head, _) = curl(&format!("{}{path}", mirror.url), extra);
+            assert!(head.starts_with("http/1.1 503"), "/{path}: {head}");
+            assert_eq!(header(&head, "retry-after"), Some("30"), "/{path}: {head}");
+            assert_eq!(
+                header(&head, "cache-control"),
+                Some("no-store"),
+                "/{path}: {head}"
+            );
+            assert_eq!(header(&head, "etag"), None, "/{path}: {head}");
+        }
+    }
+    let status = mirror.status();
+    assert_eq!(status["state"], "syncing", "{status}");
+    assert_eq!(status["release"]["version"], 0, "{status}");
+    let (head, _) = curl(&format!("{}metrics", mirror.url), &[]);
+    assert!(head.starts_with("http/1.1 200"), "{head}");
+
+    // Once a peer answers, the release is served.
+    let origin = Daemon::start(
+        &[
+            "mirror",
+            "serve",
+            p(&archive),
+            "--listen",
+            unreachable
+                .trim_start_matches("http://")
+                .trim_end_matches('/'),
+        ],
+        &tmp.path().join("origin.log"),
+    );
+    mirror.wait_for_release(1);
+    assert_eq!(mirror.status()["state"], "serving");
+    let (head, body) = curl(&format!("{}metadata/timestamp.json", mirror.url), &[]);
+    assert!(head.starts_with("http/1.1 200"), "{head}");
+    assert_eq!(
+        body,
+        fs::read(archive.join("release/metadata/timestamp.json")).expect("read")
+    );
+    drop(origin);
+}
