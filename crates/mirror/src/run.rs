@@ -275,8 +275,14 @@ fn spawn_server_threads(
                     }
                 };
                 runtime.block_on(async move {
-                    let listener = match bind_shared(at) {
+                    let listener = match bind_shared(at, i == 0) {
                         Ok(listener) => listener,
+                        Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
+                            let _ = bound_tx.send(Err(format!(
+                                "cannot listen on {at}: {at} is already in use by another process"
+                            )));
+                            return;
+                        }
                         Err(e) => {
                             let _ = bound_tx.send(Err(format!("cannot listen on {at}: {e}")));
                             return;
@@ -295,16 +301,30 @@ fn spawn_server_threads(
     Ok(bound)
 }
 
-/// A listening socket that others of this process may share (`SO_REUSEPORT`).
-fn bind_shared(address: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+/// A listening socket that the other server threads of this process share (`SO_REUSEPORT`),
+/// and no other process: `first` (the first thread's) is bound *without* `SO_REUSEPORT`, so the
+/// bind fails with `AddrInUse` if anything holds the address, reuseport or not (a second
+/// samizdat once bound it silently and the kernel split readers between an empty mirror and a
+/// full one); only then is `SO_REUSEPORT` set, before `listen`, for this process's other
+/// threads to join (Linux checks the flag at each later bind). Another samizdat's first socket
+/// is refused by ours in turn, with no window between a check and the bind. One socket per
+/// thread stays (the kernel spreads connections, no accept lock). A zero-downtime hand-over
+/// (a new process joining on purpose) would bind with `SO_REUSEPORT` from the start; none is
+/// offered yet.
+fn bind_shared(address: SocketAddr, first: bool) -> std::io::Result<tokio::net::TcpListener> {
     let socket = if address.is_ipv4() {
         tokio::net::TcpSocket::new_v4()?
     } else {
         tokio::net::TcpSocket::new_v6()?
     };
     socket.set_reuseaddr(true)?;
-    socket.set_reuseport(true)?;
+    if !first {
+        socket.set_reuseport(true)?;
+    }
     socket.bind(address)?;
+    if first {
+        socket.set_reuseport(true)?;
+    }
     socket.listen(1024)
 }
 

@@ -916,3 +916,52 @@ fn a_mirror_with_no_release_yet_answers_503_and_says_it_is_syncing() {
     );
     drop(origin);
 }
+
+/// A second server on an address already served is refused with a clear error (SO_REUSEPORT
+/// once let it bind silently and split readers between the two), and the first keeps serving.
+#[test]
+fn a_second_server_on_the_same_address_is_refused_and_the_first_keeps_serving() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let archive = sample_release(tmp.path(), &[]);
+    let first = serve(&archive, "127.0.0.26", &tmp.path().join("first.log"));
+    let address = first
+        .url
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_owned();
+    let mut second = samizdat()
+        .args(["mirror", "serve", p(&archive), "--listen", &address])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn samizdat");
+    // Bounded: a second server that binds serves forever, so it is killed after 10 s.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = second.try_wait().expect("wait") {
+            break Some(status);
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = second.kill();
+            let _ = second.wait();
+            break None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let output = second.wait_with_output().expect("output");
+    let (out, err) = (
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr),
+    );
+    let status = status.unwrap_or_else(|| panic!("the second server bound {address}: {out}"));
+    assert!(!status.success(), "{status}: {out} {err}");
+    assert!(
+        err.contains(&format!("{address} is already in use by another process")),
+        "{err}"
+    );
+    assert!(!out.contains("listening on"), "{out}");
+    for _ in 0..20 {
+        let (head, _) = curl(&format!("{}metadata/timestamp.json", first.url), &[]);
+        assert!(head.starts_with("http/1.1 200"), "{head}");
+    }
+}
