@@ -240,7 +240,9 @@ async fn start_servers(
         let address: SocketAddr = address
             .parse()
             .map_err(|e| format!("listen address {address:?}: {e} (want IP:PORT)"))?;
-        let local = spawn_server_threads(app, address, tls.clone(), threads)?;
+        // The connection cap is the app's, shared out over every listening socket.
+        let cap = app.connections / (threads * listen.len()).max(1);
+        let local = spawn_server_threads(app, address, tls.clone(), threads, cap)?;
         let url = format!("{scheme}://{local}/");
         println!("listening on {url}");
         urls.push(url);
@@ -255,6 +257,7 @@ fn spawn_server_threads(
     address: SocketAddr,
     tls: Option<tokio_rustls::TlsAcceptor>,
     threads: usize,
+    cap: usize,
 ) -> Result<SocketAddr, String> {
     let (bound_tx, bound_rx) = std::sync::mpsc::channel::<Result<SocketAddr, String>>();
     let mut bound = address;
@@ -290,7 +293,7 @@ fn spawn_server_threads(
                     };
                     let local = listener.local_addr().map_err(|e| format!("{at}: {e}"));
                     let _ = bound_tx.send(local);
-                    let _ = serve(app, listener, tls).await;
+                    let _ = serve(app, listener, tls, cap).await;
                 });
             })
             .map_err(|e| format!("cannot start a server thread: {e}"))?;

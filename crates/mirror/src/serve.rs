@@ -43,6 +43,7 @@ use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 
+use crate::conns::{Descriptors, Table, Watched};
 use crate::metrics::Metrics;
 use crate::served::{Served, target_file_name};
 use crate::status::Status;
@@ -66,7 +67,8 @@ const STREAM_CHUNK: usize = 256 * 1024;
 /// Largest file gzipped on a request, in the request's own thread.
 const GZIP_MAX: u64 = 1 << 20;
 /// Most open files kept (targets and versioned metadata never change under their name); fewer
-/// when the descriptor limit is low: 4,096 descriptors (at least half) are left for connections.
+/// when the descriptor limit is low: 4,096 descriptors (at least half) are left for connections
+/// (`conns::Descriptors`).
 const OPEN_FILES: usize = 16384;
 
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
@@ -116,6 +118,9 @@ pub struct App {
     /// Open large files by request path, with their answer's headers: read from again without
     /// an open and a stat, and sent by `hot` with `sendfile` on plain HTTP/1.1 connections.
     large: Mutex<FileCache<LargeFile>>,
+    /// Connections the server keeps open at most, all threads and addresses together (the
+    /// descriptors the file caches leave; `conns`).
+    pub(crate) connections: usize,
 }
 
 impl App {
@@ -123,6 +128,7 @@ impl App {
     pub fn new(release_dir: PathBuf, served: Served, status: Status) -> App {
         let metrics = Metrics::new();
         metrics.release(&served);
+        let descriptors = descriptors();
         let gz_dir = release_dir
             .parent()
             .unwrap_or(Path::new("."))
@@ -134,8 +140,9 @@ impl App {
             status: Mutex::new(status),
             metrics,
             cache: Mutex::new(ResponseCache::default()),
-            files: Mutex::new(FileCache::with_capacity(open_files())),
-            large: Mutex::new(FileCache::with_capacity(LARGE_FILES)),
+            files: Mutex::new(FileCache::with_capacity(descriptors.small_files)),
+            large: Mutex::new(FileCache::with_capacity(descriptors.large_files)),
+            connections: descriptors.connections,
         }
     }
 
@@ -599,11 +606,11 @@ pub(crate) struct LargeFile {
 /// Most large files kept open (few next to the small ones; each is 256 KiB or more on disk).
 const LARGE_FILES: usize = 256;
 
-/// How many files to keep open: the soft descriptor limit is first raised to the hard one.
-fn open_files() -> usize {
+/// How many files to keep open and connections to take: the soft descriptor limit is first
+/// raised to the hard one.
+fn descriptors() -> Descriptors {
     let limit = rlimit::increase_nofile_limit(u64::MAX).unwrap_or(1024);
-    let for_files = limit.saturating_sub(4096).max(limit / 2);
-    OPEN_FILES.min(for_files as usize)
+    Descriptors::of(limit, OPEN_FILES, LARGE_FILES)
 }
 
 impl<V> FileCache<V> {
@@ -1056,25 +1063,31 @@ impl ResponseCache {
 }
 
 /// Accepts connections on `listener` until the process ends: HTTP/1.1 or HTTP/2 (by preface or
-/// ALPN), TLS when `tls` is given. Slow clients are cut: 10 s to send a request head, 10 s for a
-/// TLS handshake.
+/// ALPN), TLS when `tls` is given. At most `cap` connections at once (`conns`: at the cap the
+/// least active one is shed); slow clients are cut: 10 s to send a request head or a TLS
+/// handshake, 10 s idle, 30 s without write progress, HTTP/2 pings unanswered for 20 s.
 pub async fn serve(
     app: Arc<App>,
     listener: TcpListener,
     tls: Option<tokio_rustls::TlsAcceptor>,
+    cap: usize,
 ) -> std::io::Result<()> {
     let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
     builder
         .http1()
         .timer(TokioTimer::new())
-        .header_read_timeout(Duration::from_secs(10));
+        .header_read_timeout(crate::conns::IDLE);
     builder
         .http2()
         .timer(TokioTimer::new())
-        .max_concurrent_streams(128);
+        .max_concurrent_streams(128)
+        .keep_alive_interval(crate::conns::H2_PING)
+        .keep_alive_timeout(crate::conns::H2_PING);
     // After the hot path has answered on a connection, it stays HTTP/1.1.
     let http1_only = Arc::new(builder.clone().http1_only());
     let builder = Arc::new(builder);
+    let table = Table::new(cap, app.clone());
+    tokio::spawn(table.clone().sweep());
     loop {
         let (stream, _) = match listener.accept().await {
             Ok(accepted) => accepted,
@@ -1086,31 +1099,43 @@ pub async fn serve(
             }
         };
         let _ = stream.set_nodelay(true);
+        let (conn, guard) = table.enter();
+        let id = guard.id;
         let (app, hot_app) = (app.clone(), app.clone());
         let (builder, http1_only) = (builder.clone(), http1_only.clone());
         let tls = tls.clone();
-        tokio::spawn(async move {
+        let task = tokio::spawn(async move {
+            let _guard = guard;
+            let answers = conn.clone();
             let service = hyper::service::service_fn(move |request| {
                 let app = app.clone();
-                async move { Ok::<_, Infallible>(handle(&app, request)) }
+                let answers = answers.clone();
+                async move {
+                    let response = handle(&app, request);
+                    Ok::<_, Infallible>(response.map(|body| answers.answer(body)))
+                }
             });
             match tls {
                 None => {
-                    if let Some(handoff) = crate::hot::answer_hits(&hot_app, stream).await {
+                    if let Some(handoff) = crate::hot::answer_hits(&hot_app, stream, &conn).await {
                         let builder = if handoff.answered {
                             &http1_only
                         } else {
                             &builder
                         };
+                        conn.to_hyper();
+                        let stream = Watched::new(handoff.stream, conn.clone());
                         let _ = builder
-                            .serve_connection(TokioIo::new(handoff.stream), service)
+                            .serve_connection(TokioIo::new(stream), service)
                             .await;
                     }
                 }
                 Some(acceptor) => {
                     let handshake =
-                        tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream));
+                        tokio::time::timeout(crate::conns::IDLE, acceptor.accept(stream));
                     if let Ok(Ok(stream)) = handshake.await {
+                        conn.to_hyper();
+                        let stream = Watched::new(stream, conn.clone());
                         let _ = builder
                             .serve_connection(TokioIo::new(stream), service)
                             .await;
@@ -1118,6 +1143,7 @@ pub async fn serve(
                 }
             }
         });
+        table.started(id, task.abort_handle());
     }
 }
 
