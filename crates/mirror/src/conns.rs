@@ -42,6 +42,8 @@ pub(crate) const IDLE: Duration = Duration::from_secs(10);
 pub(crate) const WRITE_STALL: Duration = Duration::from_secs(30);
 /// HTTP/2 pings: sent after this long without a frame from the client, answered within it.
 pub(crate) const H2_PING: Duration = Duration::from_secs(20);
+/// Connections looked at to choose the one to shed.
+const SHED_SAMPLE: usize = 256;
 /// How often the time-outs are checked.
 const SWEEP: Duration = Duration::from_secs(1);
 /// Descriptors kept for everything but connections and cached files: listeners, the runtime,
@@ -190,9 +192,12 @@ impl Table {
         let mut shed = None;
         if let Ok(mut entries) = self.entries.lock() {
             if entries.len() >= self.cap {
+                // The least active of a sample (the map's order is its hash's: as good as
+                // random), so that a full table costs each new connection a bounded scan.
                 let victim = entries
                     .iter()
                     .filter(|(_, e)| e.task.is_some())
+                    .take(SHED_SAMPLE)
                     .min_by_key(|(id, e)| (e.conn.last.load(Relaxed), **id))
                     .map(|(id, _)| *id);
                 shed = victim.and_then(|id| entries.remove(&id)).and_then(|e| {
@@ -432,6 +437,43 @@ mod tests {
         assert_eq!((high.small_files, high.large_files), (16384, 256));
         assert_eq!(high.connections, (1 << 20) - 64 - 16384 - 256);
         assert!(Descriptors::of(0, 16384, 256).connections >= 1);
+    }
+
+    #[tokio::test]
+    async fn at_the_cap_the_least_active_connection_is_shed_and_counted() {
+        let app = Arc::new(App::new(
+            std::path::PathBuf::from("/nonexistent/release"),
+            crate::served::Served::empty(),
+            crate::status::Status::default(),
+        ));
+        let table = Table::new(2, app.clone());
+        let mut tasks = Vec::new();
+        for last in [5, 1, 3] {
+            let (conn, guard) = table.enter();
+            conn.last.store(last, Relaxed);
+            let id = guard.id;
+            let task = tokio::spawn(async move {
+                let _guard = guard;
+                std::future::pending::<()>().await;
+            });
+            table.started(id, task.abort_handle());
+            tasks.push(task);
+        }
+        let shed = tasks
+            .remove(1)
+            .await
+            .expect_err("the least active one is shed");
+        assert!(shed.is_cancelled());
+        let metrics = app.metrics.encode();
+        assert!(
+            metrics.contains("samizdat_mirror_connections_closed_total{reason=\"shed\"} 1")
+                && metrics.contains("samizdat_mirror_connections 2"),
+            "{metrics}"
+        );
+        for task in &tasks {
+            assert!(!task.is_finished());
+            task.abort();
+        }
     }
 
     #[test]
