@@ -69,6 +69,7 @@ pub(crate) async fn answer_hits(app: &App, mut stream: TcpStream, conn: &Conn) -
     let mut out = Answers::default();
     let mut idle = std::pin::pin!(tokio::time::sleep(IDLE));
     let (mut answered, mut answered_by_last_tick) = (0u64, 0u64);
+    let mut answered_when_touched = 0u64;
     loop {
         loop {
             match answer(app, &input, &mut out) {
@@ -96,8 +97,12 @@ pub(crate) async fn answer_hits(app: &App, mut stream: TcpStream, conn: &Conn) -
             .await
             .map_err(|_| reset(&stream))
             .ok()?;
-        // For the connection cap: the least active connection is the one shed.
-        conn.touch();
+        // For the connection cap: the least active connection is the one shed, and bytes
+        // that complete no request (a head dripped a line at a time) are no activity.
+        if answered != answered_when_touched {
+            conn.touch();
+            answered_when_touched = answered;
+        }
         if input.len() >= HEAD_MAX {
             return Some(Handoff::new(input, stream, answered));
         }
