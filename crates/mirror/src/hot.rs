@@ -32,6 +32,7 @@ use hyper::header::{HeaderName, HeaderValue};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, Interest, ReadBuf};
 use tokio::net::TcpStream;
 
+use crate::conns::Conn;
 use crate::serve::{App, Entry, LargeFile, accepts_gzip_in, path_is_clean};
 
 /// A request head this long, still incomplete, goes to hyper (which refuses it if too long).
@@ -41,8 +42,8 @@ const HEADERS_MAX: usize = 32;
 /// A connection that completes no request for 10 to 20 s is closed (hyper closes one that
 /// takes over 10 s to send a request head).
 const IDLE: Duration = Duration::from_secs(10);
-/// A write that makes no progress for this long ends the connection: a reader that takes
-/// nothing (hyper sets no such limit; ours holds a task and its buffers only this long).
+/// A write that makes no progress for this long ends the connection, with a reset: a reader
+/// that takes nothing (for hyper's connections, `conns` keeps the same limit).
 const WRITE_STALL: Duration = Duration::from_secs(30);
 /// HTTP/2's connection preface with prior knowledge (RFC 9113 §3.4): hyper's to answer, once
 /// it is whole (until then the idle limit here applies).
@@ -63,11 +64,12 @@ pub(crate) struct Handoff {
 
 /// Answers the requests on `stream` while they are plain cache hits. Returns the connection for
 /// hyper, or None once the client closed it, went idle or could not be written to.
-pub(crate) async fn answer_hits(app: &App, mut stream: TcpStream) -> Option<Handoff> {
+pub(crate) async fn answer_hits(app: &App, mut stream: TcpStream, conn: &Conn) -> Option<Handoff> {
     let mut input = BytesMut::with_capacity(4096);
     let mut out = Answers::default();
     let mut idle = std::pin::pin!(tokio::time::sleep(IDLE));
     let (mut answered, mut answered_by_last_tick) = (0u64, 0u64);
+    let mut answered_when_touched = 0u64;
     loop {
         loop {
             match answer(app, &input, &mut out) {
@@ -75,17 +77,32 @@ pub(crate) async fn answer_hits(app: &App, mut stream: TcpStream) -> Option<Hand
                     input.advance(used);
                     answered += 1;
                     if out.full() {
-                        out.write(&mut stream).await.ok()?;
+                        out.write(&mut stream)
+                            .await
+                            .map_err(|_| reset(&stream))
+                            .ok()?;
                     }
                 }
                 Next::Partial => break,
                 Next::Hyper => {
-                    out.write(&mut stream).await.ok()?;
+                    out.write(&mut stream)
+                        .await
+                        .map_err(|_| reset(&stream))
+                        .ok()?;
                     return Some(Handoff::new(input, stream, answered));
                 }
             }
         }
-        out.write(&mut stream).await.ok()?;
+        out.write(&mut stream)
+            .await
+            .map_err(|_| reset(&stream))
+            .ok()?;
+        // For the connection cap: the least active connection is the one shed, and bytes
+        // that complete no request (a head dripped a line at a time) are no activity.
+        if answered != answered_when_touched {
+            conn.touch();
+            answered_when_touched = answered;
+        }
         if input.len() >= HEAD_MAX {
             return Some(Handoff::new(input, stream, answered));
         }
@@ -105,6 +122,18 @@ pub(crate) async fn answer_hits(app: &App, mut stream: TcpStream) -> Option<Hand
                 idle.as_mut().reset(tokio::time::Instant::now() + IDLE);
             }
         }
+    }
+}
+
+/// Closes `stream` with a reset once dropped: a write failed or stalled, and a FIN would wait
+/// behind the bytes the client does not take, for as long as the kernel keeps trying.
+fn reset(stream: &TcpStream) {
+    let _ = stream.set_zero_linger();
+}
+
+impl crate::conns::Reset for Prefixed {
+    fn reset(&self) {
+        reset(&self.stream);
     }
 }
 

@@ -14,10 +14,12 @@
 //! ```
 //!
 //! Modules: [`sync`] (the client workflow against several peers), [`served`] (the release in
-//! memory), [`serve`] (the HTTP app; `hot` answers plain cache hits before hyper), [`status`], [`metrics`], [`gc`] (old releases, the lock),
+//! memory), [`serve`] (the HTTP app; `hot` answers plain cache hits before hyper; `conns`: the connection
+//! cap and time-outs), [`status`], [`metrics`], [`gc`] (old releases, the lock),
 //! [`config`], [`run`] (the daemon), [`export`] (a static tree for a plain web root).
 
 pub mod config;
+mod conns;
 pub mod export;
 mod files;
 pub mod gc;

@@ -15,6 +15,14 @@ use crate::served::Served;
 
 type Labels = Vec<(String, String)>;
 
+/// Why the server closed a connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Cut {
+    Shed = 0,
+    Idle = 1,
+    Stalled = 2,
+}
+
 pub struct Metrics {
     registry: Registry,
     /// Requests by status class: 1xx..5xx.
@@ -25,6 +33,10 @@ pub struct Metrics {
     last_sync: Gauge,
     syncs: Family<Labels, Counter>,
     peer_up: Family<Labels, Gauge>,
+    /// Connections open now, and those the server closed, by why: `shed` (at the cap, the
+    /// least active one closed for a new one), `idle`, `stalled` (`conns`).
+    pub(crate) connections: Gauge,
+    connections_cut: [Counter; 3],
     /// Peers reported last round, to zero the ones no longer configured.
     peers_seen: Mutex<Vec<String>>,
 }
@@ -74,8 +86,24 @@ impl Metrics {
             "1 if the peer served a release that verified in the last round, else 0",
             peer_up.clone(),
         );
+        let connections = Gauge::default();
+        registry.register(
+            "connections",
+            "Client connections open (the cap is set by the descriptor limit)",
+            connections.clone(),
+        );
+        let cut = Family::<Labels, Counter>::default();
+        registry.register(
+            "connections_closed",
+            "Connections the server closed: shed at the cap, idle, or stalled on write",
+            cut.clone(),
+        );
+        let connections_cut = ["shed", "idle", "stalled"]
+            .map(|why| (*cut.get_or_create(&vec![("reason".into(), why.into())])).clone());
         Metrics {
             registry,
+            connections,
+            connections_cut,
             by_class,
             response_bytes,
             release,
@@ -91,6 +119,11 @@ impl Metrics {
         let class = (status.as_u16() / 100).clamp(1, 5) as usize - 1;
         self.by_class[class].inc();
         self.response_bytes.inc_by(body_bytes);
+    }
+
+    /// A connection the server closed: shed at the cap, idle, or stalled.
+    pub(crate) fn cut(&self, why: Cut) {
+        self.connections_cut[why as usize].inc();
     }
 
     pub fn release(&self, served: &Served) {

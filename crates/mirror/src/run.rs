@@ -244,7 +244,9 @@ async fn start_servers(
         let address: SocketAddr = address
             .parse()
             .map_err(|e| format!("listen address {address:?}: {e} (want IP:PORT)"))?;
-        let local = spawn_server_threads(app, address, tls.clone(), threads)?;
+        // The connection cap is the app's, shared out over every listening socket.
+        let cap = app.connections / (threads * listen.len()).max(1);
+        let local = spawn_server_threads(app, address, tls.clone(), threads, cap)?;
         let url = format!("{scheme}://{local}/");
         println!("listening on {url}");
         urls.push(url);
@@ -259,6 +261,7 @@ fn spawn_server_threads(
     address: SocketAddr,
     tls: Option<tokio_rustls::TlsAcceptor>,
     threads: usize,
+    cap: usize,
 ) -> Result<SocketAddr, String> {
     let (bound_tx, bound_rx) = std::sync::mpsc::channel::<Result<SocketAddr, String>>();
     let mut bound = address;
@@ -279,8 +282,14 @@ fn spawn_server_threads(
                     }
                 };
                 runtime.block_on(async move {
-                    let listener = match bind_shared(at) {
+                    let listener = match bind_shared(at, i == 0) {
                         Ok(listener) => listener,
+                        Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
+                            let _ = bound_tx.send(Err(format!(
+                                "cannot listen on {at}: {at} is already in use by another process"
+                            )));
+                            return;
+                        }
                         Err(e) => {
                             let _ = bound_tx.send(Err(format!("cannot listen on {at}: {e}")));
                             return;
@@ -288,7 +297,7 @@ fn spawn_server_threads(
                     };
                     let local = listener.local_addr().map_err(|e| format!("{at}: {e}"));
                     let _ = bound_tx.send(local);
-                    let _ = serve(app, listener, tls).await;
+                    let _ = serve(app, listener, tls, cap).await;
                 });
             })
             .map_err(|e| format!("cannot start a server thread: {e}"))?;
@@ -299,16 +308,30 @@ fn spawn_server_threads(
     Ok(bound)
 }
 
-/// A listening socket that others of this process may share (`SO_REUSEPORT`).
-fn bind_shared(address: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+/// A listening socket that the other server threads of this process share (`SO_REUSEPORT`),
+/// and no other process: `first` (the first thread's) is bound *without* `SO_REUSEPORT`, so the
+/// bind fails with `AddrInUse` if anything holds the address, reuseport or not (a second
+/// samizdat once bound it silently and the kernel split readers between an empty mirror and a
+/// full one); only then is `SO_REUSEPORT` set, before `listen`, for this process's other
+/// threads to join (Linux checks the flag at each later bind). Another samizdat's first socket
+/// is refused by ours in turn, with no window between a check and the bind. One socket per
+/// thread stays (the kernel spreads connections, no accept lock). A zero-downtime hand-over
+/// (a new process joining on purpose) would bind with `SO_REUSEPORT` from the start; none is
+/// offered yet.
+fn bind_shared(address: SocketAddr, first: bool) -> std::io::Result<tokio::net::TcpListener> {
     let socket = if address.is_ipv4() {
         tokio::net::TcpSocket::new_v4()?
     } else {
         tokio::net::TcpSocket::new_v6()?
     };
     socket.set_reuseaddr(true)?;
-    socket.set_reuseport(true)?;
+    if !first {
+        socket.set_reuseport(true)?;
+    }
     socket.bind(address)?;
+    if first {
+        socket.set_reuseport(true)?;
+    }
     socket.listen(1024)
 }
 

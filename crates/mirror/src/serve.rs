@@ -43,6 +43,7 @@ use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 
+use crate::conns::{Descriptors, Table, Watched};
 use crate::metrics::Metrics;
 use crate::served::{Served, target_file_name};
 use crate::status::Status;
@@ -66,7 +67,8 @@ const STREAM_CHUNK: usize = 256 * 1024;
 /// Largest file gzipped on a request, in the request's own thread.
 const GZIP_MAX: u64 = 1 << 20;
 /// Most open files kept (targets and versioned metadata never change under their name); fewer
-/// when the descriptor limit is low: 4,096 descriptors (at least half) are left for connections.
+/// when the descriptor limit is low: 4,096 descriptors (at least half) are left for connections
+/// (`conns::Descriptors`).
 const OPEN_FILES: usize = 16384;
 
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
@@ -116,6 +118,9 @@ pub struct App {
     /// Open large files by request path, with their answer's headers: read from again without
     /// an open and a stat, and sent by `hot` with `sendfile` on plain HTTP/1.1 connections.
     large: Mutex<FileCache<LargeFile>>,
+    /// Connections the server keeps open at most, all threads and addresses together (the
+    /// descriptors the file caches leave; `conns`).
+    pub(crate) connections: usize,
 }
 
 impl App {
@@ -123,6 +128,7 @@ impl App {
     pub fn new(release_dir: PathBuf, served: Served, status: Status) -> App {
         let metrics = Metrics::new();
         metrics.release(&served);
+        let descriptors = descriptors();
         let gz_dir = release_dir
             .parent()
             .unwrap_or(Path::new("."))
@@ -134,8 +140,9 @@ impl App {
             status: Mutex::new(status),
             metrics,
             cache: Mutex::new(ResponseCache::default()),
-            files: Mutex::new(FileCache::with_capacity(open_files())),
-            large: Mutex::new(FileCache::with_capacity(LARGE_FILES)),
+            files: Mutex::new(FileCache::with_capacity(descriptors.small_files)),
+            large: Mutex::new(FileCache::with_capacity(descriptors.large_files)),
+            connections: descriptors.connections,
         }
     }
 
@@ -599,11 +606,11 @@ pub(crate) struct LargeFile {
 /// Most large files kept open (few next to the small ones; each is 256 KiB or more on disk).
 const LARGE_FILES: usize = 256;
 
-/// How many files to keep open: the soft descriptor limit is first raised to the hard one.
-fn open_files() -> usize {
+/// How many files to keep open and connections to take: the soft descriptor limit is first
+/// raised to the hard one.
+fn descriptors() -> Descriptors {
     let limit = rlimit::increase_nofile_limit(u64::MAX).unwrap_or(1024);
-    let for_files = limit.saturating_sub(4096).max(limit / 2);
-    OPEN_FILES.min(for_files as usize)
+    Descriptors::of(limit, OPEN_FILES, LARGE_FILES)
 }
 
 impl<V> FileCache<V> {
@@ -747,7 +754,16 @@ fn range(headers: &HeaderMap, etag: &str, length: u64) -> Range {
     let Some((first, last)) = spec.trim().split_once('-') else {
         return Range::Whole;
     };
-    let parse = |s: &str| s.trim().parse::<u64>().ok();
+    // Digits only (RFC 9110 §14.1.1; `parse` would take a `+`); a number past `u64` is not a
+    // range we can honour: the whole file.
+    let parse = |s: &str| {
+        let s = s.trim();
+        (!s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| s.parse::<u64>().ok())
+            .flatten()
+    };
+    // No arithmetic on the client's numbers but comparisons and a subtraction from `length`
+    // that cannot underflow: `bytes=5-18446744073709551615` once overflowed `last + 1`.
     let (start, end) = match (first.trim().is_empty(), last.trim().is_empty()) {
         (true, false) => {
             let Some(suffix) = parse(last) else {
@@ -756,26 +772,33 @@ fn range(headers: &HeaderMap, etag: &str, length: u64) -> Range {
             if suffix == 0 {
                 return Range::Unsatisfiable;
             }
-            (length.saturating_sub(suffix), length)
+            (length - suffix.min(length), length)
         }
         (false, true) => match parse(first) {
             Some(start) => (start, length),
             None => return Range::Whole,
         },
         (false, false) => match (parse(first), parse(last)) {
-            (Some(start), Some(last)) if last >= start => (start, (last + 1).min(length)),
+            // A last byte at or past the end means up to the end (RFC 9110 §14.1.2).
+            (Some(start), Some(last)) if last >= start => {
+                (start, if last < length { last + 1 } else { length })
+            }
             _ => return Range::Whole,
         },
         (true, true) => return Range::Whole,
     };
-    if start >= length {
+    // Also an empty file: no byte of it can be asked for.
+    if start >= length || start >= end {
         return Range::Unsatisfiable;
     }
     Range::Part(start, end)
 }
 
+/// `bytes START-LAST/LENGTH` for the `len` bytes from `start` (`len` ≥ 1: [`range`] never
+/// gives an empty part).
 fn content_range(start: u64, len: u64, length: u64) -> HeaderValue {
-    let value = format!("bytes {start}-{}/{length}", start + len - 1);
+    let last = (start + len).saturating_sub(1);
+    let value = format!("bytes {start}-{last}/{length}");
     HeaderValue::from_str(&value).unwrap_or(HeaderValue::from_static("bytes */0"))
 }
 
@@ -1040,25 +1063,31 @@ impl ResponseCache {
 }
 
 /// Accepts connections on `listener` until the process ends: HTTP/1.1 or HTTP/2 (by preface or
-/// ALPN), TLS when `tls` is given. Slow clients are cut: 10 s to send a request head, 10 s for a
-/// TLS handshake.
+/// ALPN), TLS when `tls` is given. At most `cap` connections at once (`conns`: at the cap the
+/// least active one is shed); slow clients are cut: 10 s to send a request head or a TLS
+/// handshake, 10 s idle, 30 s without write progress, HTTP/2 pings unanswered for 20 s.
 pub async fn serve(
     app: Arc<App>,
     listener: TcpListener,
     tls: Option<tokio_rustls::TlsAcceptor>,
+    cap: usize,
 ) -> std::io::Result<()> {
     let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
     builder
         .http1()
         .timer(TokioTimer::new())
-        .header_read_timeout(Duration::from_secs(10));
+        .header_read_timeout(crate::conns::IDLE);
     builder
         .http2()
         .timer(TokioTimer::new())
-        .max_concurrent_streams(128);
+        .max_concurrent_streams(128)
+        .keep_alive_interval(crate::conns::H2_PING)
+        .keep_alive_timeout(crate::conns::H2_PING);
     // After the hot path has answered on a connection, it stays HTTP/1.1.
     let http1_only = Arc::new(builder.clone().http1_only());
     let builder = Arc::new(builder);
+    let table = Table::new(cap, app.clone());
+    tokio::spawn(table.clone().sweep());
     loop {
         let (stream, _) = match listener.accept().await {
             Ok(accepted) => accepted,
@@ -1070,31 +1099,43 @@ pub async fn serve(
             }
         };
         let _ = stream.set_nodelay(true);
+        let (conn, guard) = table.enter();
+        let id = guard.id;
         let (app, hot_app) = (app.clone(), app.clone());
         let (builder, http1_only) = (builder.clone(), http1_only.clone());
         let tls = tls.clone();
-        tokio::spawn(async move {
+        let task = tokio::spawn(async move {
+            let _guard = guard;
+            let answers = conn.clone();
             let service = hyper::service::service_fn(move |request| {
                 let app = app.clone();
-                async move { Ok::<_, Infallible>(handle(&app, request)) }
+                let answers = answers.clone();
+                async move {
+                    let response = handle(&app, request);
+                    Ok::<_, Infallible>(response.map(|body| answers.answer(body)))
+                }
             });
             match tls {
                 None => {
-                    if let Some(handoff) = crate::hot::answer_hits(&hot_app, stream).await {
+                    if let Some(handoff) = crate::hot::answer_hits(&hot_app, stream, &conn).await {
                         let builder = if handoff.answered {
                             &http1_only
                         } else {
                             &builder
                         };
+                        conn.to_hyper();
+                        let stream = Watched::new(handoff.stream, conn.clone());
                         let _ = builder
-                            .serve_connection(TokioIo::new(handoff.stream), service)
+                            .serve_connection(TokioIo::new(stream), service)
                             .await;
                     }
                 }
                 Some(acceptor) => {
                     let handshake =
-                        tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream));
+                        tokio::time::timeout(crate::conns::IDLE, acceptor.accept(stream));
                     if let Ok(Ok(stream)) = handshake.await {
+                        conn.to_hyper();
+                        let stream = Watched::new(stream, conn.clone());
                         let _ = builder
                             .serve_connection(TokioIo::new(stream), service)
                             .await;
@@ -1102,12 +1143,15 @@ pub async fn serve(
                 }
             }
         });
+        table.started(id, task.abort_handle());
     }
 }
 
 /// One request, counted in the metrics.
 pub fn handle(app: &App, request: Request<Incoming>) -> Response<Body> {
-    let response = app.respond(&request);
+    let response = app
+        .no_release(request.uri().path())
+        .unwrap_or_else(|| app.respond(&request));
     let length = response
         .headers()
         .get(header::CONTENT_LENGTH)
@@ -1119,6 +1163,36 @@ pub fn handle(app: &App, request: Request<Incoming>) -> Response<Body> {
         });
     app.metrics.request(response.status(), length);
     response
+}
+
+/// Seconds a client is asked to wait (`Retry-After`) while the mirror has no release yet.
+const NO_RELEASE_RETRY: u64 = 30;
+
+impl App {
+    /// 503 for every path of the release while there is none yet (a new mirror's first sync):
+    /// an empty `timestamp.json` with an empty ETag, or a home page saying "release 0", would be
+    /// answered 200 and cached, and every TUF client would fail to parse it. Never cached;
+    /// status and metrics still answer.
+    fn no_release(&self, path: &str) -> Option<Response<Body>> {
+        if !self.served.load().timestamp.is_empty()
+            || path == "/.well-known/samizdat/status.json"
+            || path == "/metrics"
+        {
+            return None;
+        }
+        let mut response = with_type(
+            text(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "this mirror has no release yet: it is syncing from its peers\n",
+            ),
+            "text/plain; charset=utf-8",
+            NO_STORE,
+        );
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(NO_RELEASE_RETRY));
+        Some(response)
+    }
 }
 
 /// A TLS acceptor from PEM certificate chain and private key files (ALPN: h2, http/1.1).
@@ -1171,6 +1245,45 @@ mod tests {
         assert_eq!(part("bytes=0-1,5-6"), "whole");
         assert_eq!(part("bytes=5-1"), "whole");
         assert_eq!(part("items=0-1"), "whole");
+        assert_eq!(part("bytes=+1-5"), "whole");
+        assert_eq!(part("bytes=0--5"), "whole");
+    }
+
+    /// Numbers at and past the ends of `u64`: never a panic, never a part past the file's end
+    /// (these once overflowed, panicked the connection, or announced a length of 2^64 - 5).
+    #[test]
+    fn ranges_with_huge_numbers_end_at_the_file_end() {
+        let part = |v: &str, length: u64| match range(&with_range(v), "\"e\"", length) {
+            Range::Whole => "whole".to_owned(),
+            Range::Part(a, b) => format!("{a}..{b}"),
+            Range::Unsatisfiable => "416".to_owned(),
+        };
+        let max = u64::MAX;
+        assert_eq!(part(&format!("bytes=5-{max}"), 100), "5..100");
+        assert_eq!(part(&format!("bytes=0-{max}"), 100), "0..100");
+        assert_eq!(part(&format!("bytes=0-{}", max - 1), 100), "0..100");
+        assert_eq!(part(&format!("bytes={max}-{max}"), 100), "416");
+        assert_eq!(part(&format!("bytes={max}-"), 100), "416");
+        assert_eq!(part(&format!("bytes=-{max}"), 100), "0..100");
+        assert_eq!(part("bytes=5-18446744073709551616", 100), "whole");
+        assert_eq!(part("bytes=-18446744073709551616", 100), "whole");
+        assert_eq!(part(&format!("bytes=5-{max}"), max), format!("5..{max}"));
+        assert_eq!(
+            part(&format!("bytes={}-{max}", max - 1), max),
+            format!("{}..{max}", max - 1)
+        );
+        assert_eq!(part(&format!("bytes=0-{max}"), 0), "416");
+        assert_eq!(part("bytes=-1", 0), "416");
+        assert_eq!(part("bytes=99-99", 100), "99..100");
+        assert_eq!(part("bytes=100-100", 100), "416");
+        assert_eq!(
+            content_range(5, 95, 100).to_str().expect("text"),
+            "bytes 5-99/100"
+        );
+        assert_eq!(
+            content_range(0, max, max).to_str().expect("text"),
+            format!("bytes 0-{}/{max}", max - 1)
+        );
         let mut h = with_range("bytes=0-9");
         h.insert(header::IF_RANGE, HeaderValue::from_static("\"other\""));
         assert!(matches!(range(&h, "\"e\"", 100), Range::Whole));

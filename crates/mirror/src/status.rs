@@ -39,8 +39,15 @@ impl Status {
                 })
             })
             .collect();
+        // No release yet: nothing is served but this and the metrics (503 elsewhere).
+        let state = if served.timestamp.is_empty() {
+            "syncing"
+        } else {
+            "serving"
+        };
         let value = json!({
             "software": concat!("samizdat ", env!("CARGO_PKG_VERSION")),
+            "state": state,
             "release": {
                 "version": served.version,
                 "targets": served.targets(),

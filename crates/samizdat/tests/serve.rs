@@ -745,3 +745,537 @@ fn origin_and_three_mirrors_c_syncs_from_b_while_the_origin_is_down() {
         "{metrics}"
     );
 }
+
+/// Sends `requests` (the last with `Connection: close`) on one connection to the server at
+/// `url` and returns each answer's head (lowercased) and body, read by their `Content-Length`.
+fn exchange(url: &str, requests: &str) -> Vec<(String, Vec<u8>)> {
+    let address = url.trim_start_matches("http://").trim_end_matches('/');
+    let mut stream = std::net::TcpStream::connect(address).expect("connect");
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(20)))
+        .expect("timeout");
+    stream.write_all(requests.as_bytes()).expect("send");
+    let mut raw = Vec::new();
+    let _ = stream.read_to_end(&mut raw);
+    let mut answers = Vec::new();
+    let mut rest = &raw[..];
+    while !rest.is_empty() {
+        let end = rest
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .unwrap_or_else(|| panic!("no head in {:?}", String::from_utf8_lossy(rest)));
+        let head = String::from_utf8_lossy(&rest[..end]).to_lowercase();
+        let length: usize = header(&head, "content-length")
+            .and_then(|l| l.parse().ok())
+            .unwrap_or_else(|| panic!("no length: {head}"));
+        let body = rest[end + 4..][..length.min(rest.len() - end - 4)].to_vec();
+        assert_eq!(body.len(), length, "a short body after {head}");
+        rest = &rest[end + 4 + length..];
+        answers.push((head, body));
+    }
+    answers
+}
+
+/// Ranges whose last byte is at or past `u64::MAX` mean "to the end" (RFC 9110), on a small
+/// file (cached, answered by the hot path first) and a large one (streamed), on a connection the
+/// hot path handed to hyper and on a fresh one; a start past the end is a 416. These once
+/// panicked the connection, or answered 206 with `Content-Length: 0` or 2^64 - 5.
+#[test]
+fn ranges_with_numbers_past_u64_end_at_the_file_end() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let archive = sample_release(tmp.path(), &[]);
+    let big: String = (0..40_000).map(|i| format!("line {i:08}\n")).collect();
+    release_a_note(&archive, "big.txt", &big);
+    let server = serve(&archive, "127.0.0.24", &tmp.path().join("serve.log"));
+    let (small_name, small_file) = email_original(&archive);
+    let (big_name, _) = target_name(&archive.join("release"), "big-txt.original.txt");
+    let max = u64::MAX;
+    for (name, bytes) in [
+        (small_name, fs::read(&small_file).expect("read")),
+        (big_name, big.into_bytes()),
+    ] {
+        let total = bytes.len();
+        let get = |extra: &str| format!("GET /targets/{name} HTTP/1.1\r\nHost: x\r\n{extra}\r\n");
+        // Hyper answers the first time and keeps the file for the hot path.
+        let answers = exchange(&server.url, &get("Connection: close\r\n"));
+        assert!(answers[0].0.starts_with("http/1.1 200"), "{}", answers[0].0);
+        let requests = [
+            get(""),
+            get(&format!("Range: bytes=5-{max}\r\n")),
+            get(&format!("Range: bytes=0-{max}\r\n")),
+            get(&format!("Range: bytes={max}-{max}\r\n")),
+            get(&format!("Range: bytes=-{max}\r\nConnection: close\r\n")),
+        ]
+        .concat();
+        let fresh = [
+            get(&format!("Range: bytes=5-{max}\r\n")),
+            get("Range: bytes=5-18446744073709551616\r\nConnection: close\r\n"),
+        ]
+        .concat();
+        let mut answers = exchange(&server.url, &requests);
+        answers.extend(exchange(&server.url, &fresh));
+        let expected: [(&str, Option<(usize, usize)>); 7] = [
+            ("200", None),
+            ("206", Some((5, total))),
+            ("206", Some((0, total))),
+            ("416", None),
+            ("206", Some((0, total))),
+            ("206", Some((5, total))),
+            // Not a number we can honour: the whole file.
+            ("200", None),
+        ];
+        assert_eq!(answers.len(), expected.len(), "{name}: {answers:?}");
+        for (i, ((head, body), (status, part))) in answers.iter().zip(expected).enumerate() {
+            assert!(
+                head.starts_with(&format!("http/1.1 {status}")),
+                "{name} {i}: {head}"
+            );
+            match (status, part) {
+                ("206", Some((start, end))) => {
+                    assert_eq!(
+                        header(head, "content-range"),
+                        Some(format!("bytes {start}-{}/{total}", end - 1).as_str()),
+                        "{name} {i}"
+                    );
+                    assert!(body[..] == bytes[start..end], "{name} {i}: another body");
+                }
+                ("200", _) => assert!(body[..] == bytes[..], "{name} {i}: another body"),
+                _ => assert_eq!(
+                    header(head, "content-range"),
+                    Some(format!("bytes */{total}").as_str()),
+                    "{name} {i}"
+                ),
+            }
+        }
+    }
+    assert!(!server.log().contains("panicked"), "{}", server.log());
+}
+
+/// A new mirror whose peer cannot be reached has no release: every release path answers 503
+/// with `Retry-After` and `no-store` (never a 200 with an empty `timestamp.json`, which a cache
+/// would keep and every TUF client would fail to parse), and status.json says it is syncing.
+#[test]
+fn a_mirror_with_no_release_yet_answers_503_and_says_it_is_syncing() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let archive = sample_release(tmp.path(), &[]);
+    let dir = tmp.path().join("mirror");
+    fs::create_dir_all(&dir).expect("mkdir");
+    fs::copy(archive.join("root.json"), dir.join("root.json")).expect("copy root");
+    let unreachable = format!("http://127.0.0.25:{}/", free_port("127.0.0.25"));
+    fs::write(
+        dir.join("mirror.toml"),
+        format!("peers = [\"{unreachable}\"]\nlisten = [\"127.0.0.25:0\"]\ninterval_secs = 1\n"),
+    )
+    .expect("write mirror.toml");
+    let mirror = Daemon::start(&["mirror", "run", p(&dir)], &tmp.path().join("mirror.log"));
+    for path in [
+        "metadata/timestamp.json",
+        "metadata/1.root.json",
+        "",
+        "d/10PORTCITY101/doc.json",
+        "targets/00.nothing.json",
+    ] {
+        for extra in [&[][..], &["-I"][..]] {
+            let (head, _) = curl(&format!("{}{path}", mirror.url), extra);
+            assert!(head.starts_with("http/1.1 503"), "/{path}: {head}");
+            assert_eq!(header(&head, "retry-after"), Some("30"), "/{path}: {head}");
+            assert_eq!(
+                header(&head, "cache-control"),
+                Some("no-store"),
+                "/{path}: {head}"
+            );
+            assert_eq!(header(&head, "etag"), None, "/{path}: {head}");
+        }
+    }
+    let status = mirror.status();
+    assert_eq!(status["state"], "syncing", "{status}");
+    assert_eq!(status["release"]["version"], 0, "{status}");
+    let (head, _) = curl(&format!("{}metrics", mirror.url), &[]);
+    assert!(head.starts_with("http/1.1 200"), "{head}");
+
+    // Once a peer answers, the release is served.
+    let origin = Daemon::start(
+        &[
+            "mirror",
+            "serve",
+            p(&archive),
+            "--listen",
+            unreachable
+                .trim_start_matches("http://")
+                .trim_end_matches('/'),
+        ],
+        &tmp.path().join("origin.log"),
+    );
+    mirror.wait_for_release(1);
+    assert_eq!(mirror.status()["state"], "serving");
+    let (head, body) = curl(&format!("{}metadata/timestamp.json", mirror.url), &[]);
+    assert!(head.starts_with("http/1.1 200"), "{head}");
+    assert_eq!(
+        body,
+        fs::read(archive.join("release/metadata/timestamp.json")).expect("read")
+    );
+    drop(origin);
+}
+
+/// A second server on an address already served is refused with a clear error (SO_REUSEPORT
+/// once let it bind silently and split readers between the two), and the first keeps serving.
+#[test]
+fn a_second_server_on_the_same_address_is_refused_and_the_first_keeps_serving() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let archive = sample_release(tmp.path(), &[]);
+    let first = serve(&archive, "127.0.0.26", &tmp.path().join("first.log"));
+    let address = first
+        .url
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_owned();
+    let mut second = samizdat()
+        .args(["mirror", "serve", p(&archive), "--listen", &address])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn samizdat");
+    // Bounded: a second server that binds serves forever, so it is killed after 10 s.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = second.try_wait().expect("wait") {
+            break Some(status);
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = second.kill();
+            let _ = second.wait();
+            break None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let output = second.wait_with_output().expect("output");
+    let (out, err) = (
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr),
+    );
+    let status = status.unwrap_or_else(|| panic!("the second server bound {address}: {out}"));
+    assert!(!status.success(), "{status}: {out} {err}");
+    assert!(
+        err.contains(&format!("{address} is already in use by another process")),
+        "{err}"
+    );
+    assert!(!out.contains("listening on"), "{out}");
+    for _ in 0..20 {
+        let (head, _) = curl(&format!("{}metadata/timestamp.json", first.url), &[]);
+        assert!(head.starts_with("http/1.1 200"), "{head}");
+    }
+}
+
+/// The HTTP/2 frames of a hostile client, as raw bytes (RFC 9113).
+mod h2_raw {
+    pub const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+    fn frame(kind: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
+        let mut out = (payload.len() as u32).to_be_bytes()[1..].to_vec();
+        out.extend([kind, flags]);
+        out.extend(stream.to_be_bytes());
+        out.extend(payload);
+        out
+    }
+
+    /// The preface and a SETTINGS frame; with `window_zero`, SETTINGS_INITIAL_WINDOW_SIZE = 0:
+    /// the server may send no byte of any answer's body.
+    pub fn hello(window_zero: bool) -> Vec<u8> {
+        let settings: &[u8] = if window_zero {
+            &[0, 4, 0, 0, 0, 0]
+        } else {
+            &[]
+        };
+        [PREFACE, &frame(4, 0, 0, settings)].concat()
+    }
+
+    /// A GET of `path` on stream 1 (HPACK: indexed :method GET and :scheme http, literal
+    /// :path and :authority); `whole: false` leaves the header block open (no END_HEADERS).
+    pub fn get(path: &str, whole: bool) -> Vec<u8> {
+        let mut block = vec![0x82, 0x86];
+        for (index, value) in [(4u8, path), (1, "x")] {
+            block.push(index);
+            let mut n = value.len();
+            if n < 127 {
+                block.push(n as u8);
+            } else {
+                block.push(127);
+                n -= 127;
+                while n >= 128 {
+                    block.push((n % 128) as u8 | 0x80);
+                    n /= 128;
+                }
+                block.push(n as u8);
+            }
+            block.extend(value.as_bytes());
+        }
+        let flags = if whole { 0x4 | 0x1 } else { 0x1 };
+        frame(1, flags, 1, &block)
+    }
+}
+
+/// A TCP connection to `address` from the loopback address `from`.
+fn connect_from(from: &str, address: &str) -> std::net::TcpStream {
+    let to: std::net::SocketAddr = address.parse().expect("address");
+    let from: std::net::SocketAddr = format!("{from}:0").parse().expect("from");
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)
+        .expect("a socket (too few descriptors for the test?)");
+    socket.bind(&from.into()).expect("bind the client");
+    socket
+        .connect_timeout(&to.into(), std::time::Duration::from_secs(5))
+        .expect("connect");
+    socket.into()
+}
+
+/// Whether the kernel still has `stream` established (from /proc/net/tcp, without reading from
+/// it: a reader that takes nothing must not be drained to be looked at). A connection the
+/// server closed is in CLOSE_WAIT, or gone after a reset.
+fn established(stream: &std::net::TcpStream) -> bool {
+    Established::now().has(stream)
+}
+
+/// The local addresses of the connections established now, as /proc/net/tcp writes them.
+struct Established(std::collections::HashSet<String>);
+
+impl Established {
+    fn now() -> Established {
+        let table = fs::read_to_string("/proc/net/tcp").expect("/proc/net/tcp (Linux)");
+        let set = table
+            .lines()
+            .skip(1)
+            .filter_map(|line| {
+                let mut fields = line.split_whitespace().skip(1);
+                let local = fields.next()?;
+                (fields.nth(1)? == "01").then(|| local.to_owned())
+            })
+            .collect();
+        Established(set)
+    }
+
+    fn has(&self, stream: &std::net::TcpStream) -> bool {
+        let local = stream.local_addr().expect("local address");
+        let std::net::SocketAddr::V4(local) = local else {
+            panic!("{local}: not IPv4");
+        };
+        let address = format!(
+            "{:08X}:{:04X}",
+            u32::from_le_bytes(local.ip().octets()),
+            local.port()
+        );
+        self.0.contains(&address)
+    }
+}
+
+/// Idle, slowloris and slow-reader connections, over HTTP/1.1 on the hot path and on hyper's,
+/// and over HTTP/2, are each closed by the server: idle and dripping ones after 10 to 25 s,
+/// ones that take no byte of their answer (a full socket, an HTTP/2 window of 0) after 30 s
+/// without progress. Each client is watched in the kernel's table, never drained.
+#[test]
+fn idle_dripping_and_non_reading_connections_are_cut_on_both_protocols_and_paths() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let archive = sample_release(tmp.path(), &[]);
+    let huge: String = (0..240_000).map(|i| format!("line {i:08}\n")).collect();
+    release_a_note(&archive, "huge.txt", &huge);
+    let server = serve(&archive, "127.0.0.27", &tmp.path().join("serve.log"));
+    let (name, _) = target_name(&archive.join("release"), "huge-txt.original.txt");
+    let path = format!("/targets/{name}");
+    // Once by hyper: the large file is then kept open and sent by the hot path.
+    let (head, _) = curl(&format!("{}{}", server.url, &path[1..]), &[]);
+    assert!(head.starts_with("http/1.1 200"), "{head}");
+    let address = server
+        .url
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_owned();
+    let get = |extra: &str| format!("GET {path} HTTP/1.1\r\nHost: x\r\n{extra}\r\n");
+    let metrics_request = "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n";
+    // What each client sends first, whether it drips a header line each second after, and
+    // whether it is cut for taking nothing (30 s) rather than for sending nothing (10 s).
+    let hostile: Vec<(&str, Vec<u8>, bool, bool)> = vec![
+        ("HTTP/1.1 idle, hot path", vec![], false, false),
+        (
+            "HTTP/1.1 slowloris, hot path",
+            b"GET / HTTP/1.1\r\nHost: x\r\n".to_vec(),
+            true,
+            false,
+        ),
+        (
+            "HTTP/1.1 idle, hyper",
+            metrics_request.as_bytes().to_vec(),
+            false,
+            false,
+        ),
+        (
+            "HTTP/1.1 slowloris, hyper",
+            [metrics_request, "GET / HTTP/1.1\r\nHost: x\r\n"]
+                .concat()
+                .into_bytes(),
+            true,
+            false,
+        ),
+        (
+            "HTTP/1.1 slow reader, hot path",
+            get("").repeat(30).into_bytes(),
+            false,
+            true,
+        ),
+        (
+            "HTTP/1.1 slow reader, hyper",
+            get("Range: bytes=0-\r\n").repeat(30).into_bytes(),
+            false,
+            true,
+        ),
+        ("HTTP/2 idle", h2_raw::hello(false), false, false),
+        (
+            "HTTP/2 slowloris",
+            [h2_raw::hello(false), h2_raw::get(&path, false)].concat(),
+            false,
+            false,
+        ),
+        (
+            "HTTP/2 slow reader (window 0)",
+            [h2_raw::hello(true), h2_raw::get(&path, true)].concat(),
+            false,
+            true,
+        ),
+    ];
+    let started = std::time::Instant::now();
+    let clients: Vec<_> = hostile
+        .into_iter()
+        .map(|(what, first, drip, reads_nothing)| {
+            let mut stream = connect_from("127.0.0.28", &address);
+            stream.write_all(&first).expect("send");
+            (what, stream, drip, reads_nothing)
+        })
+        .collect();
+    let mut cut_after: Vec<Option<f64>> = vec![None; clients.len()];
+    // Bounded: 60 s at most, every half second.
+    for _ in 0..120 {
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        for (i, (_, stream, drip, _)) in clients.iter().enumerate() {
+            if cut_after[i].is_some() {
+                continue;
+            }
+            if *drip {
+                let _ = (&*stream).write_all(b"X-Drip: 1\r\n");
+            }
+            if !established(stream) {
+                cut_after[i] = Some(started.elapsed().as_secs_f64());
+            }
+        }
+        if cut_after.iter().all(Option::is_some) {
+            break;
+        }
+    }
+    let mut wrong = Vec::new();
+    for ((what, _, _, reads_nothing), after) in clients.iter().zip(&cut_after) {
+        let within = if *reads_nothing {
+            29.0..47.0
+        } else {
+            9.0..25.0
+        };
+        match after {
+            Some(seconds) if within.contains(seconds) => {}
+            Some(seconds) => wrong.push(format!("{what}: cut after {seconds:.1} s")),
+            None => wrong.push(format!("{what}: never cut")),
+        }
+    }
+    assert!(wrong.is_empty(), "{wrong:#?}\n{}", server.log());
+    drop(clients);
+    // The server still answers, and counted what it closed.
+    let (_, metrics) = curl(&format!("{}metrics", server.url), &[]);
+    let metrics = String::from_utf8_lossy(&metrics).into_owned();
+    for reason in ["idle", "stalled"] {
+        let line = format!("samizdat_mirror_connections_closed_total{{reason=\"{reason}\"}} ");
+        let count: u64 = metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(&line))
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0);
+        assert!(count > 0, "no {reason} connection counted: {metrics}");
+    }
+}
+
+/// Under a 1,024-descriptor limit, 2,000 hostile connections (idle, dripping, and not reading,
+/// over HTTP/1.1 and HTTP/2, from several source addresses) are held open by the client while
+/// a reader asks for a document: it is answered within seconds, because the server keeps a
+/// share of its descriptors for connections and sheds the least active one for a new one.
+#[test]
+fn a_reader_is_served_while_2000_hostile_connections_are_held_under_1024_descriptors() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let archive = sample_release(tmp.path(), &[]);
+    let big: String = (0..40_000).map(|i| format!("line {i:08}\n")).collect();
+    release_a_note(&archive, "big.txt", &big);
+    let (name, file) = email_original(&archive);
+    let (big_name, _) = target_name(&archive.join("release"), "big-txt.original.txt");
+    let mut command = std::process::Command::new("prlimit");
+    command
+        .arg("--nofile=1024:1024")
+        .arg(env!("CARGO_BIN_EXE_samizdat"))
+        .args(["mirror", "serve", p(&archive), "--listen", "127.0.0.29:0"]);
+    let server = Daemon::start_command(command, &tmp.path().join("serve.log"));
+    let limits = fs::read_to_string(format!("/proc/{}/limits", server.pid())).expect("limits");
+    assert!(
+        limits
+            .lines()
+            .any(|l| l.starts_with("Max open files") && l.contains(" 1024 ")),
+        "prlimit did not apply: {limits}"
+    );
+    let address = server
+        .url
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_owned();
+    let (head, _) = curl(&format!("{}targets/{big_name}", server.url), &[]);
+    assert!(head.starts_with("http/1.1 200"), "{head}");
+    // The client's own descriptors: 2,000 connections and some.
+    rlimit::increase_nofile_limit(4096).expect("raise the test's descriptor limit");
+    let flood_started = std::time::Instant::now();
+    let big_get = format!("GET /targets/{big_name} HTTP/1.1\r\nHost: x\r\n\r\n");
+    let held: Vec<std::net::TcpStream> = (0..2000)
+        .map(|i| {
+            let from = format!("127.0.0.{}", 100 + i % 8);
+            let mut stream = connect_from(&from, &address);
+            // A few readers that take nothing of a large file; the rest send little or nothing.
+            let first: Vec<u8> = match i % 6 {
+                0 => vec![],
+                1 => b"GET / HTTP/1.1\r\nHost: x\r\n".to_vec(),
+                2 if i % 60 == 2 => big_get.repeat(4).into_bytes(),
+                2 => b"GET /metrics HTTP/1.1\r\nHost: x\r\nX-Drip: 1\r\n".to_vec(),
+                3 => h2_raw::hello(false),
+                4 => [h2_raw::hello(false), h2_raw::get("/metrics", false)].concat(),
+                _ => [h2_raw::hello(true), h2_raw::get("/metrics", true)].concat(),
+            };
+            // A connection the server shed may be closed already: that is what it may do.
+            let _ = stream.write_all(&first);
+            stream
+        })
+        .collect();
+    eprintln!("2,000 connections made in {:?}", flood_started.elapsed());
+    let started = std::time::Instant::now();
+    let (head, body) = curl(
+        &format!("{}targets/{name}", server.url),
+        &["--max-time", "5"],
+    );
+    let took = started.elapsed();
+    assert!(head.starts_with("http/1.1 200"), "{head}\n{}", server.log());
+    assert_eq!(body, fs::read(&file).expect("read"));
+    assert!(took < std::time::Duration::from_secs(5), "{took:?}");
+    let now = Established::now();
+    let still_open = held.iter().filter(|s| now.has(s)).count();
+    let (_, metrics) = curl(&format!("{}metrics", server.url), &[]);
+    let metrics = String::from_utf8_lossy(&metrics).into_owned();
+    let value = |line: &str| -> u64 {
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(line))
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no {line:?} in {metrics}"))
+    };
+    let shed = value("samizdat_mirror_connections_closed_total{reason=\"shed\"} ");
+    let open = value("samizdat_mirror_connections ");
+    assert!(shed >= 1000, "shed {shed}: {metrics}");
+    assert!(open <= 1024, "{open} open: {metrics}");
+    assert!(still_open <= 1024, "{still_open} of the 2,000 still open");
+    drop(held);
+}

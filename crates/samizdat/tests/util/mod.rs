@@ -379,9 +379,16 @@ pub struct Daemon {
 
 impl Daemon {
     pub fn start(args: &[&str], log: &Path) -> Daemon {
+        let mut command = samizdat();
+        command.args(args);
+        Daemon::start_command(command, log)
+    }
+
+    /// As [`Daemon::start`], for a command made by the caller (`samizdat` run under `prlimit`).
+    pub fn start_command(mut command: Command, log: &Path) -> Daemon {
+        let args = format!("{command:?}");
         let file = std::fs::File::create(log).expect("create log");
-        let mut child = samizdat()
-            .args(args)
+        let mut child = command
             .stdout(Stdio::piped())
             .stderr(file)
             .spawn()
@@ -395,7 +402,7 @@ impl Daemon {
             let _ = child.kill();
             let _ = child.wait();
             panic!(
-                "samizdat {args:?} did not start: {line:?}\n{}",
+                "{args} did not start: {line:?}\n{}",
                 std::fs::read_to_string(log).unwrap_or_default()
             );
         };
