@@ -22,7 +22,10 @@
 //!
 //! Every target and original is served with `Content-Security-Policy: sandbox` and `nosniff`:
 //! an original may be HTML a hostile sender wrote, and it must not run on the mirror's origin
-//! (where the reader site and its service worker live). The reader site's own files (document
+//! (where the reader site and its service worker live). The sandbox binds documents only, not
+//! a script loaded by another page: so an original, by its plain path or under `/targets/`, is
+//! also never served with a type a browser runs (`text/plain` or `application/octet-stream`
+//! for scripts, HTML, SVG, XML, style sheets; [`original_content_type`]). The reader site's own files (document
 //! pages `<id>.html` and `_s_*` under their plain paths) get a strict policy instead that lets
 //! only the site's own scripts run. Everything public carries `Access-Control-Allow-Origin: *`:
 //! a reader's service worker fetches from other mirrors when its own stops answering.
@@ -315,7 +318,11 @@ impl App {
     ) -> Response<Body> {
         let target = what != Asked::Metadata;
         let plain = what == Asked::PlainPath;
-        let content_type = content_type(name);
+        let content_type = if archive::layout::is_original_target(name) {
+            original_content_type(name)
+        } else {
+            content_type(name)
+        };
         // Targets and versioned metadata never change under their name: worth gzipping once.
         let immutable = target || caching == IMMUTABLE;
         let meta = FileMeta {
@@ -964,6 +971,28 @@ fn content_type(name: &str) -> &'static str {
     }
 }
 
+/// An original's type: its own only when a browser can neither run it nor render it as a
+/// document that runs something (a script, a stylesheet, an HTML, SVG or XML page); text is
+/// then `text/plain`, anything else `application/octet-stream`. With `nosniff`, neither loads
+/// as a script, a worker, a style sheet or a frame's page on the mirror's origin, whatever
+/// the `sandbox` policy (which only binds documents, not subresources). An allow-list: an
+/// extension added to [`content_type`] later stays inert for originals until it is listed here.
+fn original_content_type(name: &str) -> &'static str {
+    match content_type(name) {
+        inert @ ("application/pdf"
+        | "text/plain; charset=utf-8"
+        | "message/rfc822"
+        | "application/mbox"
+        | "application/gzip"
+        | "application/jsonl"
+        | "application/json"
+        | "image/png"
+        | "image/jpeg") => inert,
+        other if is_text(other) => "text/plain; charset=utf-8",
+        _ => "application/octet-stream",
+    }
+}
+
 /// Small files as served, by request path (and `\0gz` for their gzipped form): a hit is
 /// answered without touching the file system or building more than the headers. Entries carry
 /// the release they were made for; a hit from another release is a miss. When full, the cache
@@ -1174,6 +1203,37 @@ mod tests {
         let mut h = with_range("bytes=0-9");
         h.insert(header::IF_RANGE, HeaderValue::from_static("\"other\""));
         assert!(matches!(range(&h, "\"e\"", 100), Range::Whole));
+    }
+
+    #[test]
+    fn originals_are_never_served_with_a_type_a_browser_runs() {
+        for (ext, expected) in [
+            ("js", "text/plain; charset=utf-8"),
+            ("mjs", "application/octet-stream"),
+            ("html", "text/plain; charset=utf-8"),
+            ("htm", "text/plain; charset=utf-8"),
+            ("xhtml", "application/octet-stream"),
+            ("svg", "text/plain; charset=utf-8"),
+            ("css", "text/plain; charset=utf-8"),
+            ("xml", "application/octet-stream"),
+            ("wasm", "application/octet-stream"),
+            ("woff2", "application/octet-stream"),
+            ("pdf", "application/pdf"),
+            ("eml", "message/rfc822"),
+            ("txt", "text/plain; charset=utf-8"),
+            ("png", "image/png"),
+        ] {
+            assert_eq!(
+                original_content_type(&format!("m-1.original.{ext}")),
+                expected,
+                "{ext}"
+            );
+        }
+        // The site's own files keep theirs.
+        assert_eq!(
+            content_type("_s_assets_app-0123.js"),
+            "text/javascript; charset=utf-8"
+        );
     }
 
     #[test]

@@ -605,6 +605,50 @@ fn a_withdrawn_document_is_410_gone_on_every_path_with_the_reason() {
 }
 
 #[test]
+fn originals_that_a_browser_would_run_are_served_inert_by_plain_path_and_under_targets() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let archive = sample_release(tmp.path(), &[]);
+    release_a_note(&archive, "scripted.eml", SCRIPTED_EMAIL);
+    let server = serve(&archive, "127.0.0.21", &tmp.path().join("serve.log"));
+    for (ext, expected) in [
+        ("js", "text/plain; charset=utf-8"),
+        ("html", "text/plain; charset=utf-8"),
+        ("svg", "text/plain; charset=utf-8"),
+    ] {
+        let (name, file) = target_name(&archive.join("release"), &format!(".original.{ext}"));
+        let bytes = fs::read(&file).expect("read");
+        let id = name.split('.').nth(1).expect("id");
+        for path in [format!("targets/{name}"), format!("d/{id}/original.{ext}")] {
+            // Twice: the second answer comes from the response cache (the hot path).
+            for round in 0..2 {
+                let (head, body) = curl(&format!("{}{path}", server.url), &[]);
+                assert!(head.starts_with("http/1.1 200"), "{path}: {head}");
+                assert_eq!(body, bytes, "{path}");
+                assert_eq!(
+                    header(&head, "content-type"),
+                    Some(expected),
+                    "{path} ({round}): {head}"
+                );
+                assert_eq!(
+                    header(&head, "content-security-policy"),
+                    Some("sandbox"),
+                    "{path}"
+                );
+                assert_eq!(header(&head, "x-content-type-options"), Some("nosniff"));
+            }
+        }
+    }
+    // The sample's PDF keeps its type (a reader views it in the browser).
+    let (name, _) = target_name(&archive.join("release"), ".original.pdf");
+    let (head, _) = curl(&format!("{}targets/{name}", server.url), &[]);
+    assert_eq!(
+        header(&head, "content-type"),
+        Some("application/pdf"),
+        "{head}"
+    );
+}
+
+#[test]
 fn https_with_http2_from_certificate_files() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let archive = sample_release(tmp.path(), &[]);

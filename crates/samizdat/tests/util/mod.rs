@@ -470,3 +470,18 @@ pub fn curl(url: &str, extra: &[&str]) -> (String, Vec<u8>) {
     let head = String::from_utf8_lossy(&raw[..split]).to_ascii_lowercase();
     (head, raw[split + 4..].to_vec())
 }
+
+/// An e-mail whose attachments are a script, an HTML page and an SVG image, as a sender could
+/// make them to run on a mirror's origin.
+pub const SCRIPTED_EMAIL: &str = "From: a@example.org\r\nTo: b@example.org\r\n\
+Subject: Attachments that would run\r\nDate: Tue, 1 Dec 2026 10:00:00 +0000\r\n\
+Message-ID: <scripted@example.org>\r\nMIME-Version: 1.0\r\n\
+Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n\
+--b\r\nContent-Type: text/plain\r\n\r\nSee attached.\r\n\
+--b\r\nContent-Type: text/javascript\r\nContent-Disposition: attachment; filename=\"evil.js\"\r\n\r\n\
+window.pwned = true;\r\n\
+--b\r\nContent-Type: text/html\r\nContent-Disposition: attachment; filename=\"evil.html\"\r\n\r\n\
+<script>alert(document.domain)</script>\r\n\
+--b\r\nContent-Type: image/svg+xml\r\nContent-Disposition: attachment; filename=\"evil.svg\"\r\n\r\n\
+<svg xmlns=\"http://www.w3.org/2000/svg\"><script>alert(1)</script></svg>\r\n\
+--b--\r\n";
