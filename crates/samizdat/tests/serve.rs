@@ -604,6 +604,88 @@ fn a_withdrawn_document_is_410_gone_on_every_path_with_the_reason() {
     assert!(String::from_utf8_lossy(&body).contains(&id));
 }
 
+/// The file names under `release/targets` ending in `suffix`.
+fn target_files(release: &Path, suffix: &str) -> std::collections::BTreeSet<String> {
+    fs::read_dir(release.join("targets"))
+        .expect("read targets")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(suffix))
+        .collect()
+}
+
+/// Gone means gone on the origin (`mirror serve ARCHIVE`, which keeps every release): once a
+/// release withdraws the note, no file of any release on disk shows its title or text, by
+/// `/targets/`, by plain path or as metadata, though every earlier file is still there; an
+/// earlier release's files are served until then (a release that withdraws nothing).
+#[test]
+fn once_withdrawn_a_documents_title_and_text_are_on_no_path_of_the_origin() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let archive = archive_with_a_note_to_withdraw(tmp.path());
+    let release = archive.join("release");
+    let server = serve(&archive, "127.0.0.21", &tmp.path().join("serve.log"));
+    let before = paths_showing(&server.url, &every_path_of(&release), GONE_MARKERS);
+    assert!(
+        before.iter().any(|(path, _)| !path.contains(GONE_ID)),
+        "the note is quoted by other files of the release: {before:?}"
+    );
+    let files_1 = target_files(&release, "");
+
+    // Release 2 withdraws nothing: release 1's files that quote the note and that release 2
+    // replaced (listings, search files) are still served by /targets/.
+    let extra = tmp.path().join("extra2");
+    fs::create_dir_all(&extra).expect("mkdir");
+    fs::write(extra.join("other.txt"), "Another note.\n").expect("write");
+    run(&["add", p(&archive), p(&extra)], 0);
+    run(&["release", p(&archive)], 0);
+    server.wait_for_release(2);
+    let new_names: Vec<String> = target_files(&release, "")
+        .difference(&files_1)
+        .filter_map(|f| Some(f.split_once('.')?.1.to_owned()))
+        .collect();
+    let replaced: Vec<&String> = before
+        .iter()
+        .map(|(path, _)| path)
+        .filter(|path| !path.contains(GONE_ID))
+        .filter(|path| {
+            path.strip_prefix("/targets/")
+                .and_then(|f| f.split_once('.'))
+                .is_some_and(|(_, name)| new_names.iter().any(|n| n == name))
+        })
+        .collect();
+    assert!(!replaced.is_empty(), "{before:?}\n{new_names:?}");
+    for path in &replaced {
+        let (status, body) = http_get(&server.url, path);
+        assert_eq!(status, 200, "{path}");
+        assert!(
+            String::from_utf8_lossy(&body)
+                .to_lowercase()
+                .contains("xylophone")
+                || String::from_utf8_lossy(&body)
+                    .to_lowercase()
+                    .contains("jvortex"),
+            "{path}"
+        );
+    }
+    // Asked again for every path: the caches hold them all now.
+    let _ = paths_showing(&server.url, &every_path_of(&release), GONE_MARKERS);
+
+    withdraw_the_note(&archive);
+    let released = std::time::Instant::now();
+    server.wait_for_release(3);
+    eprintln!(
+        "release 3 served {:?} after it was written",
+        released.elapsed()
+    );
+    let paths = every_path_of(&release);
+    let after = paths_showing(&server.url, &paths, GONE_MARKERS);
+    assert!(after.is_empty(), "the withdrawn note shows on {after:?}");
+    for path in &replaced {
+        assert!(paths.contains(path), "{path}: still on disk");
+        let (status, _) = http_get(&server.url, path);
+        assert_eq!(status, 404, "{path}");
+    }
+}
+
 #[test]
 fn originals_that_a_browser_would_run_are_served_inert_by_plain_path_and_under_targets() {
     let tmp = tempfile::tempdir().expect("tempdir");
