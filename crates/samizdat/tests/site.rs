@@ -210,6 +210,8 @@ fn a_lying_mirror_cannot_run_script_through_the_service_worker() {
         &tmp.path().join("a.log"),
     );
     let pid_a = a.pid().to_string();
+    let (html, _) = target_name(&archive.join("release"), ".original.html");
+    let original_html = format!("d/{}/original.html", html.split('.').nth(1).expect("id"));
     // B answers before the browser starts.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     while std::net::TcpStream::connect((ip_b, port_b)).is_err() {
@@ -220,7 +222,7 @@ fn a_lying_mirror_cannot_run_script_through_the_service_worker() {
         Path::new("site/failover-lying.mjs"),
         &url_a,
         &repo().join("target/screenshots/failover"),
-        &[&pid_a, &url_b],
+        &[&pid_a, &url_b, &original_html],
     );
 }
 

@@ -27,6 +27,9 @@ const SITE_CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-s
 const SCRIPT_DESTINATIONS = new Set(["script", "worker", "sharedworker", "serviceworker", "audioworklet", "paintworklet"]);
 // Paths (from the scope) of the site's own scripts: the only ones that may run.
 const OWN_SCRIPT = /^(assets\/[a-z0-9-]+\.[0-9a-f]{12,64}\.js|sw-register\.js|sw\.js)$/;
+// The types an original keeps when another mirror serves it (mirror::serve's list).
+const INERT_TYPE = /^(application\/(pdf|mbox|gzip|json|jsonl|octet-stream)|text\/plain|message\/rfc822|image\/(png|jpeg))\s*(;|$)/i;
+const TEXT_TYPE = /^(text\/|image\/svg|application\/(xml|xhtml|javascript|ecmascript))/i;
 const SCOPE = new URL(self.registration.scope);
 const LIST = new URL("mirrors.json", SCOPE).href;
 const TIMEOUT_MS = 4000;
@@ -108,7 +111,11 @@ async function withFailover(request) {
         // A cross-origin answer cannot stand for a navigation as is: copy its body, with
         // this worker's headers.
         const body = await response.arrayBuffer();
-        const type = response.headers.get("content-type") || "application/octet-stream";
+        const sent = response.headers.get("content-type") || "application/octet-stream";
+        // An original keeps only an inert type (as this mirror's server gives it), whatever
+        // the other mirror says: never a script, a style sheet, HTML, SVG or XML.
+        const type = !original || INERT_TYPE.test(sent) ? sent
+          : TEXT_TYPE.test(sent) ? "text/plain; charset=utf-8" : "application/octet-stream";
         return new Response(body, {
           status: response.status,
           statusText: response.statusText,
