@@ -42,6 +42,9 @@ pub struct Served {
     /// (name key, SHA-256) of the targets of earlier releases that may still be served under
     /// `/targets/` and are not this release's, sorted.
     earlier: Vec<(u64, [u8; 32])>,
+    /// Documents hidden besides the withdrawn ones (legal blocks): none of their files is
+    /// served, by plain path or under `/targets/`.
+    blocked: HashSet<String>,
     /// The earlier releases whose targets are served too, newest first.
     pub earlier_releases: Vec<u64>,
     /// Unique to this load: what the server's caches are tagged with, so that nothing cached
@@ -256,6 +259,7 @@ impl Served {
             withdrawn: HashMap::new(),
             names: NameMap::default(),
             earlier: Vec::new(),
+            blocked: HashSet::new(),
             earlier_releases: Vec::new(),
             generation: GENERATION.fetch_add(1, Ordering::Relaxed),
         }
@@ -308,14 +312,24 @@ impl Served {
             withdrawn,
             names,
             earlier,
+            blocked: blocked.clone(),
             earlier_releases,
             generation: GENERATION.fetch_add(1, Ordering::Relaxed),
         })
     }
 
-    /// The target named `name` in this release.
+    /// The target named `name` in this release (none for a blocked document's).
     pub fn target(&self, name: &str) -> Option<TargetRef> {
+        if self.is_blocked(name) {
+            return None;
+        }
         self.names.get(name_key(name))
+    }
+
+    /// Whether the target `name` belongs to a blocked document.
+    fn is_blocked(&self, name: &str) -> bool {
+        !self.blocked.is_empty()
+            && layout::doc_of_target(name).is_some_and(|id| self.blocked.contains(id))
     }
 
     /// Whether the file `SHA.NAME` may be served under `/targets/`: a target of this release,
@@ -326,6 +340,9 @@ impl Served {
         };
         let mut sha256 = [0; 32];
         if hex::decode_to_slice(sha, &mut sha256).is_err() {
+            return false;
+        }
+        if self.is_blocked(name) {
             return false;
         }
         let key = name_key(name);

@@ -873,3 +873,39 @@ fn origin_and_three_mirrors_c_syncs_from_b_while_the_origin_is_down() {
         "{metrics}"
     );
 }
+
+/// The rule's seam for legal blocks: a document given to `Served::load_hiding` is hidden as a
+/// withdrawn one is: its own files are not served, nor the files of an earlier release that
+/// showed it (which the same release without the block still serves in its grace period).
+#[test]
+fn a_blocked_document_is_hidden_as_a_withdrawn_one_with_the_earlier_releases_that_show_it() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let archive = archive_with_a_note_to_withdraw(tmp.path());
+    let release = archive.join("release");
+    let files_1 = target_files(&release, "");
+    release_a_note(&archive, "other.txt", "Another note.\n");
+    let root = fs::read(archive.join("root.json")).expect("root");
+    let open = mirror::served::Served::load(&release, &root).expect("load");
+    let blocked: std::collections::HashSet<String> = [GONE_ID.to_owned()].into();
+    let hiding = mirror::served::Served::load_hiding(&release, &root, &blocked).expect("load");
+    assert_eq!(open.earlier_releases, vec![1]);
+    assert!(hiding.earlier_releases.is_empty());
+    let note = format!("{GONE_ID}.json");
+    assert!(open.target(&note).is_some());
+    assert!(hiding.target(&note).is_none());
+    for file in &files_1 {
+        assert!(open.serves_file(file), "{file}");
+        let shows_the_note = file.contains(GONE_ID);
+        if shows_the_note || !hiding.serves_file(file) {
+            continue;
+        }
+        // What the hiding release still serves of release 1 is its own too.
+        let name = file.split_once('.').expect("name").1;
+        assert!(hiding.target(name).is_some(), "{file}");
+    }
+    assert!(
+        files_1
+            .iter()
+            .any(|f| f.contains(GONE_ID) && !hiding.serves_file(f))
+    );
+}
