@@ -196,17 +196,57 @@ pub fn collect(dir: &Path, grace_seconds: u64, now: OffsetDateTime) -> Result<Co
 }
 
 /// The documents release `version` withdrew (its tombstone list), from the mirror's own
-/// metadata; empty when the release has none.
+/// metadata; empty when the release has none. Reads one bin in the usual case: the bin whose
+/// range the list's name hash falls in is tried first, the others only if it is not there;
+/// one at a time, so memory stays one bin's.
 fn hidden(
     metadata_dir: &Path,
     targets_dir: &Path,
     version: u64,
 ) -> Result<HashSet<String>, String> {
-    let mut metadata = HashSet::new();
-    let mut targets = HashSet::new();
-    release_files(metadata_dir, version, &mut metadata, &mut targets)?;
-    let suffix = format!(".{}", archive::layout::WITHDRAWN_TARGET);
-    let Some(file) = targets.iter().find(|name| name.ends_with(&suffix)) else {
+    let path = metadata_dir.join(format!("{version}.snapshot.json"));
+    let bytes = fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let snapshot: Signed<Snapshot> =
+        serde_json::from_slice(&bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+    let name = archive::layout::WITHDRAWN_TARGET;
+    let hash = trust::schema::Digest::of(name.as_bytes()).to_hex();
+    // Hashed bins are named by the first hash prefix of their range (`bin-d68` holds d68 to
+    // d6f): the likeliest is the greatest name not above the hash, the longest first.
+    let covers = |role: &str| -> (usize, String) {
+        let prefix = role
+            .strip_suffix(".json")
+            .and_then(|r| r.rsplit('-').next())
+            .unwrap_or("");
+        let hex = prefix.bytes().all(|b| b.is_ascii_hexdigit());
+        if !prefix.is_empty()
+            && hex
+            && prefix.len() <= hash.len()
+            && prefix <= &hash[..prefix.len()]
+        {
+            (prefix.len(), prefix.to_owned())
+        } else {
+            (0, String::new())
+        }
+    };
+    let mut roles: Vec<(&String, u64)> = snapshot
+        .signed
+        .meta
+        .iter()
+        .map(|(role, meta)| (role, meta.version))
+        .collect();
+    roles.sort_by_key(|(role, _)| std::cmp::Reverse(covers(role)));
+    let mut file = None;
+    for (role, role_version) in roles {
+        let path = metadata_dir.join(format!("{role_version}.{role}"));
+        let bytes = fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let role: Signed<Targets> =
+            serde_json::from_slice(&bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+        if let Some((target, info)) = role.signed.targets.iter().find(|(n, _)| n.as_str() == name) {
+            file = Some(trust::client::target_file_name(target, info));
+            break;
+        }
+    }
+    let Some(file) = file else {
         return Ok(HashSet::new());
     };
     let path = targets_dir.join(file);
