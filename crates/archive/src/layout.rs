@@ -97,6 +97,12 @@ pub fn is_site_target(name: &str) -> bool {
         || doc_of_target(name).is_some_and(|id| &name[id.len()..] == ".html")
 }
 
+/// Whether a target is a document's original bytes (`<id>.original.<ext>`): whatever a sender
+/// wrote, so never served with a type a browser would run or render as active content.
+pub fn is_original_target(name: &str) -> bool {
+    doc_of_target(name).is_some_and(|id| name[id.len()..].starts_with(".original."))
+}
+
 /// Whether a site file is named by a hash of its bytes, so it never changes under its path:
 /// everything under `assets/` and `search/` but the search page itself.
 pub fn site_target_is_hashed(name: &str) -> bool {

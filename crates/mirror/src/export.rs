@@ -12,7 +12,12 @@
 //! Incremental: a file already in place (same inode, or same length for an immutable target) is
 //! left alone. A withdrawn document's plain paths that an earlier export wrote are replaced
 //! by a short notice rather than deleted, so that a push through a no-delete key (rrsync
-//! `-no-del`) still takes the document down on the volunteer's web root.
+//! `-no-del`) still takes the document down on the volunteer's web root. So is every other
+//! file an earlier export left that the release would not serve (gone means gone, as
+//! [`crate::served`] rules for a mirror): a `targets/` file that is not a target of this
+//! release nor of an earlier one still allowed (an earlier release's home page, listings and
+//! search shards quote a document withdrawn since), and a plain path that is no target's of
+//! this release.
 
 use std::fs;
 use std::os::unix::fs::MetadataExt;
@@ -30,7 +35,12 @@ pub struct Exported {
     pub written: usize,
     /// Plain paths of withdrawn documents replaced by a notice.
     pub withdrawn: usize,
+    /// Other files of earlier exports replaced by a notice (not served with this release).
+    pub replaced: usize,
 }
+
+/// What an earlier export's file becomes when the release would not serve it.
+const NOT_SERVED: &str = "not part of the release served here\n";
 
 /// Exports the release in `dir/release` (an archive's or a mirror's), verified against
 /// `dir/root.json` (else the release's own `1.root.json`), into `out`.
@@ -50,6 +60,9 @@ pub fn export(dir: &Path, out: &Path) -> Result<Exported, String> {
     let context = |e: trust::Error| format!("{}: {e}", release.display());
     let mut client = Client::load(&root, DirTransport::new(&release), options).map_err(context)?;
     let targets = client.all_targets().map_err(context)?;
+    // The rule the mirror serves by: this release's targets, and those of the earlier releases
+    // still allowed.
+    let served = crate::served::Served::load(&release, &root)?;
     let mut report = Exported {
         version: client.version(),
         targets: targets.len(),
@@ -113,6 +126,45 @@ pub fn export(dir: &Path, out: &Path) -> Result<Exported, String> {
         }
     }
 
+    // Whatever else earlier exports left: a notice, unless the release would serve it.
+    for path in files_under(&out.join("targets"))? {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if !served.serves_file(&name) && replace(&path, NOT_SERVED, &tmp)? {
+            report.replaced += 1;
+        }
+    }
+    let mut plain = Vec::new();
+    for entry in fs::read_dir(out).map_err(|e| format!("{}: {e}", out.display()))? {
+        let entry = entry.map_err(|e| format!("{}: {e}", out.display()))?;
+        let name = entry.file_name();
+        if name == "metadata" || name == "targets" || name.to_string_lossy().starts_with('.') {
+            continue;
+        }
+        if entry.file_type().is_ok_and(|t| t.is_dir()) {
+            plain.extend(files_under(&entry.path())?);
+        } else {
+            plain.push(entry.path());
+        }
+    }
+    for path in plain {
+        let Some(relative) = path.strip_prefix(out).ok().and_then(Path::to_str) else {
+            continue;
+        };
+        // Only the release's own paths: anything else in the folder is the volunteer's.
+        let Some(name) = archive::layout::target_of_plain_path(&format!("/{relative}")) else {
+            continue;
+        };
+        let withdrawn_notice =
+            archive::layout::doc_of_target(&name).is_some_and(|id| served.withdrawn(id).is_some());
+        if served.target(&name).is_none() && !withdrawn_notice && replace(&path, NOT_SERVED, &tmp)?
+        {
+            report.replaced += 1;
+        }
+    }
+
     // Metadata, the timestamp last.
     let metadata = release.join("metadata");
     let entries = fs::read_dir(&metadata).map_err(|e| format!("{}: {e}", metadata.display()))?;
@@ -135,6 +187,38 @@ pub fn export(dir: &Path, out: &Path) -> Result<Exported, String> {
     }
     let _ = fs::remove_dir(&tmp);
     Ok(report)
+}
+
+/// Replaces the file at `path` by `notice` unless it is that already (unlinked first: it may
+/// be a hard link to a release's file). Whether it wrote.
+fn replace(path: &Path, notice: &str, tmp: &Path) -> Result<bool, String> {
+    if fs::read(path).ok().as_deref() == Some(notice.as_bytes()) {
+        return Ok(false);
+    }
+    fs::remove_file(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    crate::files::write_atomic(tmp, path, notice.as_bytes())?;
+    Ok(true)
+}
+
+/// Every file under `dir`, recursively (symbolic links not followed, hidden names skipped).
+fn files_under(dir: &Path) -> Result<Vec<std::path::PathBuf>, String> {
+    let mut files = Vec::new();
+    let mut folders = vec![dir.to_owned()];
+    while let Some(folder) = folders.pop() {
+        let entries = fs::read_dir(&folder).map_err(|e| format!("{}: {e}", folder.display()))?;
+        for entry in entries {
+            let entry = entry.map_err(|e| format!("{}: {e}", folder.display()))?;
+            if entry.file_name().to_string_lossy().starts_with('.') {
+                continue;
+            }
+            match entry.file_type() {
+                Ok(t) if t.is_dir() => folders.push(entry.path()),
+                Ok(t) if t.is_file() => files.push(entry.path()),
+                _ => {}
+            }
+        }
+    }
+    Ok(files)
 }
 
 /// Puts `source` at `dest` (a hard link, else a copy) unless it is there already. Names are

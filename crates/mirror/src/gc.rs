@@ -90,19 +90,40 @@ pub struct Collected {
 }
 
 /// Removes the files of every release replaced more than `grace_seconds` ago that no release
-/// still kept refers to, and leftovers of killed syncs in `tmp/`. Root metadata is never
-/// removed (a client walking root versions needs each). Does nothing unless a release is due.
+/// still kept refers to, and leftovers of killed syncs in `tmp/`. A release that showed a
+/// document the committed release hides (withdrawn since) is collected at once, grace or not:
+/// gone means gone (the server stopped serving its files at the switch; this frees the disk
+/// and any copy made from the folder). Root metadata is never removed (a client walking root
+/// versions needs each). Does nothing unless a release is due.
 pub fn collect(dir: &Path, grace_seconds: u64, now: OffsetDateTime) -> Result<Collected, String> {
     let _lock = lock(dir)?;
     let mut history = read_history(dir)?;
     let cutoff = now.unix_timestamp() - grace_seconds as i64;
+    let metadata_dir = dir.join("release/metadata");
+    let targets_dir = dir.join("release/targets");
+    let committed = crate::files::committed_snapshot(&metadata_dir)?;
     // A release is due once the one after it has been served for the grace period.
-    let due: Vec<u64> = history
+    let mut due: Vec<u64> = history
         .releases
         .windows(2)
         .filter(|pair| pair[1].since <= cutoff)
         .map(|pair| pair[0].version)
         .collect();
+    if let Some(committed) = committed {
+        let hidden_now = hidden(&metadata_dir, &targets_dir, committed)?;
+        if !hidden_now.is_empty() {
+            for entry in &history.releases {
+                let v = entry.version;
+                if v < committed
+                    && !due.contains(&v)
+                    && !hidden(&metadata_dir, &targets_dir, v)
+                        .is_ok_and(|then| hidden_now.is_subset(&then))
+                {
+                    due.push(v);
+                }
+            }
+        }
+    }
     let mut collected = Collected::default();
     clear_tmp(dir)?;
     if due.is_empty() {
@@ -114,8 +135,6 @@ pub fn collect(dir: &Path, grace_seconds: u64, now: OffsetDateTime) -> Result<Co
         .map(|e| e.version)
         .filter(|v| !due.contains(v))
         .collect();
-    let metadata_dir = dir.join("release/metadata");
-    let targets_dir = dir.join("release/targets");
     let mut keep_metadata = HashSet::new();
     let mut keep_targets = HashSet::new();
     for version in &kept {
@@ -127,7 +146,7 @@ pub fn collect(dir: &Path, grace_seconds: u64, now: OffsetDateTime) -> Result<Co
         )?;
     }
     // The timestamp's snapshot too, whatever the history says.
-    if let Some(version) = crate::files::committed_snapshot(&metadata_dir)? {
+    if let Some(version) = committed {
         release_files(
             &metadata_dir,
             version,
@@ -174,6 +193,75 @@ pub fn collect(dir: &Path, grace_seconds: u64, now: OffsetDateTime) -> Result<Co
     write_history(dir, &history)?;
     collected.releases = due;
     Ok(collected)
+}
+
+/// The documents release `version` withdrew (its tombstone list), from the mirror's own
+/// metadata; empty when the release has none. Reads one bin in the usual case: the bin whose
+/// range the list's name hash falls in is tried first, the others only if it is not there;
+/// one at a time, so memory stays one bin's.
+fn hidden(
+    metadata_dir: &Path,
+    targets_dir: &Path,
+    version: u64,
+) -> Result<HashSet<String>, String> {
+    let path = metadata_dir.join(format!("{version}.snapshot.json"));
+    let bytes = fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let snapshot: Signed<Snapshot> =
+        serde_json::from_slice(&bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+    let name = archive::layout::WITHDRAWN_TARGET;
+    let hash = trust::schema::Digest::of(name.as_bytes()).to_hex();
+    // Hashed bins are named by the first hash prefix of their range (`bin-d68` holds d68 to
+    // d6f): the likeliest is the greatest name not above the hash, the longest first.
+    let covers = |role: &str| -> (usize, String) {
+        let prefix = role
+            .strip_suffix(".json")
+            .and_then(|r| r.rsplit('-').next())
+            .unwrap_or("");
+        let hex = prefix.bytes().all(|b| b.is_ascii_hexdigit());
+        if !prefix.is_empty()
+            && hex
+            && prefix.len() <= hash.len()
+            && prefix <= &hash[..prefix.len()]
+        {
+            (prefix.len(), prefix.to_owned())
+        } else {
+            (0, String::new())
+        }
+    };
+    let mut roles: Vec<(&String, u64)> = snapshot
+        .signed
+        .meta
+        .iter()
+        .map(|(role, meta)| (role, meta.version))
+        .collect();
+    roles.sort_by_key(|(role, _)| std::cmp::Reverse(covers(role)));
+    let mut file = None;
+    for (role, role_version) in roles {
+        let path = metadata_dir.join(format!("{role_version}.{role}"));
+        let bytes = fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let role: Signed<Targets> =
+            serde_json::from_slice(&bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+        if let Some((target, info)) = role.signed.targets.iter().find(|(n, _)| n.as_str() == name) {
+            file = Some(trust::client::target_file_name(target, info));
+            break;
+        }
+    }
+    let Some(file) = file else {
+        return Ok(HashSet::new());
+    };
+    let path = targets_dir.join(file);
+    let bytes = fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    #[derive(Deserialize)]
+    struct Tombstones {
+        withdrawn: Vec<Tombstone>,
+    }
+    #[derive(Deserialize)]
+    struct Tombstone {
+        id: String,
+    }
+    let list: Tombstones =
+        serde_json::from_slice(&bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(list.withdrawn.into_iter().map(|t| t.id).collect())
 }
 
 /// Removes what killed syncs left in `tmp/` (nothing is written there but by a sync, which

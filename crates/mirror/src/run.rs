@@ -160,7 +160,9 @@ pub fn serve_only(
 }
 
 /// Serves each new release of the folder as soon as its `timestamp.json` changes (the
-/// publisher's `samizdat release` or `timestamp` on the origin), checked every 2 seconds.
+/// publisher's `samizdat release` or `timestamp` on the origin), checked every 200 ms (one
+/// `stat`): a release that withdraws a document must stop the files that show it within a
+/// second (gone means gone).
 async fn follow_releases(app: Arc<App>, release_dir: PathBuf, root: Vec<u8>) {
     let timestamp = release_dir.join("metadata/timestamp.json");
     let stamp = |path: &Path| {
@@ -170,7 +172,7 @@ async fn follow_releases(app: Arc<App>, release_dir: PathBuf, root: Vec<u8>) {
     };
     let mut seen = stamp(&timestamp);
     loop {
-        tokio::time::sleep(Duration::from_secs(2)).await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
         let now = stamp(&timestamp);
         if now == seen {
             continue;

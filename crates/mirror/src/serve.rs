@@ -22,7 +22,10 @@
 //!
 //! Every target and original is served with `Content-Security-Policy: sandbox` and `nosniff`:
 //! an original may be HTML a hostile sender wrote, and it must not run on the mirror's origin
-//! (where the reader site and its service worker live). The reader site's own files (document
+//! (where the reader site and its service worker live). The sandbox binds documents only, not
+//! a script loaded by another page: so an original, by its plain path or under `/targets/`, is
+//! also never served with a type a browser runs (`text/plain` or `application/octet-stream`
+//! for scripts, HTML, SVG, XML, style sheets; [`original_content_type`]). The reader site's own files (document
 //! pages `<id>.html` and `_s_*` under their plain paths) get a strict policy instead that lets
 //! only the site's own scripts run. Everything public carries `Access-Control-Allow-Origin: *`:
 //! a reader's service worker fetches from other mirrors when its own stops answering.
@@ -54,7 +57,9 @@ struct Ask<'a> {
     head: bool,
     /// The request path: the cache key.
     path: &'a str,
-    version: u64,
+    /// The load of the release it is answered from ([`Served::generation`]): what cache
+    /// entries are tagged with.
+    generation: u64,
 }
 
 pub type Body = Either<Full<Bytes>, BoxBody<Bytes, std::io::Error>>;
@@ -151,10 +156,15 @@ impl App {
     }
 
     /// Switches to a newly synced release (requests in flight finish on the old one).
+    /// Every cache is emptied: an answer made for the release before may be one this one
+    /// refuses (gone means gone), and its files may be collected. What a request in flight
+    /// puts in a cache afterwards carries the old release's generation, which is never a hit.
     pub fn switch(&self, served: Served) {
         self.metrics.release(&served);
         self.served.store(Arc::new(served));
-        // Files of releases no longer served may be collected: do not keep them open.
+        if let Ok(mut cache) = self.cache.lock() {
+            *cache = ResponseCache::default();
+        }
         if let Ok(mut files) = self.files.lock() {
             *files = FileCache::with_capacity(files.capacity);
         }
@@ -181,7 +191,7 @@ impl App {
             headers: request.headers(),
             head: method == Method::HEAD,
             path,
-            version: served.version,
+            generation: served.generation,
         };
         // A small file served before, asked for without conditions (on plain HTTP/1.1
         // connections, `hot` answers these before hyper parses them).
@@ -199,6 +209,11 @@ impl App {
             };
             if let Some(response) = gone(&served, target_name) {
                 return response;
+            }
+            // Not whatever is on disk: a file of an earlier release may quote a document
+            // withdrawn since (its home page, listings, search shards).
+            if !served.serves_file(name) {
+                return not_found();
             }
             let etag = format!("\"{sha}\"");
             let file = self.release_dir.join("targets").join(name);
@@ -289,13 +304,13 @@ impl App {
     /// The cached answer to a plain request for `path` (whole, no conditions), for the release
     /// served now: its gzipped form when the client takes gzip and one was made and is worth it.
     pub(crate) fn hit(&self, path: &str, gzip: bool) -> Option<Arc<Entry>> {
-        let version = self.served.load().version;
+        let generation = self.served.load().generation;
         let cache = self.cache.lock().ok()?;
-        let entry = cache.get(path, version)?;
+        let entry = cache.get(path, generation)?;
         if !(gzip && entry.meta.vary) {
             return Some(entry);
         }
-        let gz = cache.get(&format!("{path}\0gz"), version)?;
+        let gz = cache.get(&format!("{path}\0gz"), generation)?;
         Some(if gz.body.is_empty() { entry } else { gz })
     }
 
@@ -303,8 +318,8 @@ impl App {
     /// the release served now; None when hyper would answer otherwise: with its gzipped form
     /// (`gzip` and the file has one).
     pub(crate) fn large_hit(&self, path: &str, gzip: bool) -> Option<Arc<LargeFile>> {
-        let version = self.served.load().version;
-        let large = self.large.lock().ok()?.get(path, version)?;
+        let generation = self.served.load().generation;
+        let large = self.large.lock().ok()?.get(path, generation)?;
         (!(gzip && large.meta.vary)).then_some(large)
     }
 
@@ -322,7 +337,11 @@ impl App {
     ) -> Response<Body> {
         let target = what != Asked::Metadata;
         let plain = what == Asked::PlainPath;
-        let content_type = content_type(name);
+        let content_type = if archive::layout::is_original_target(name) {
+            original_content_type(name)
+        } else {
+            content_type(name)
+        };
         // Targets and versioned metadata never change under their name: worth gzipping once.
         let immutable = target || caching == IMMUTABLE;
         let meta = FileMeta {
@@ -354,7 +373,7 @@ impl App {
             .cache
             .lock()
             .ok()
-            .and_then(|c| c.get(ask.path, ask.version));
+            .and_then(|c| c.get(ask.path, ask.generation));
         let response = match cached {
             Some(entry) => bytes_response(ask.headers, entry.body.clone(), &meta),
             None => match self.read(ask, path, &meta) {
@@ -378,7 +397,7 @@ impl App {
             .cache
             .lock()
             .ok()
-            .and_then(|c| c.get(&key, ask.version));
+            .and_then(|c| c.get(&key, ask.generation));
         let bytes = match cached {
             Some(entry) => entry.body.clone(),
             None => {
@@ -394,7 +413,7 @@ impl App {
                 };
                 if let Ok(mut cache) = self.cache.lock() {
                     let entry = Entry {
-                        version: ask.version,
+                        generation: ask.generation,
                         body: bytes.clone(),
                         etag: HeaderValue::from_str(&gz_meta.etag).ok(),
                         meta: gz_meta,
@@ -450,7 +469,7 @@ impl App {
             .files
             .lock()
             .ok()
-            .and_then(|f| f.get(ask.path, ask.version));
+            .and_then(|f| f.get(ask.path, ask.generation));
         if let Some(open) = open {
             let mut bytes = vec![0; open.length as usize];
             std::os::unix::fs::FileExt::read_exact_at(&open.file, &mut bytes, 0)?;
@@ -460,7 +479,7 @@ impl App {
             .large
             .lock()
             .ok()
-            .and_then(|l| l.get(ask.path, ask.version));
+            .and_then(|l| l.get(ask.path, ask.generation));
         let (file, length) = match large {
             Some(large) => (large.file.clone(), large.length),
             None => {
@@ -470,7 +489,7 @@ impl App {
                     let mut bytes = vec![0; length as usize];
                     file.read_exact(&mut bytes)?;
                     if let Ok(mut files) = self.files.lock() {
-                        files.put(ask.path, ask.version, OpenFile { file, length });
+                        files.put(ask.path, ask.generation, OpenFile { file, length });
                     }
                     return Ok(self.small(ask, Bytes::from(bytes), meta));
                 }
@@ -483,7 +502,7 @@ impl App {
                         meta: meta.clone(),
                         etag,
                     };
-                    large.put(ask.path, ask.version, kept);
+                    large.put(ask.path, ask.generation, kept);
                 }
                 (file, length)
             }
@@ -519,7 +538,7 @@ impl App {
     fn small(&self, ask: &Ask, bytes: Bytes, meta: &FileMeta) -> Response<Body> {
         if let Ok(mut cache) = self.cache.lock() {
             let entry = Entry {
-                version: ask.version,
+                generation: ask.generation,
                 body: bytes.clone(),
                 meta: meta.clone(),
                 gzip: false,
@@ -580,7 +599,7 @@ impl hyper::body::Body for FileBody {
     }
 }
 
-/// Open files by request path, for the release they were opened in; when full, emptied at
+/// Open files by request path, for the release load they were opened in ([`Served::generation`]); when full, emptied at
 /// most once a minute, as the response cache.
 struct FileCache<V> {
     files: HashMap<String, (u64, Arc<V>)>,
@@ -622,19 +641,20 @@ impl<V> FileCache<V> {
         }
     }
 
-    fn get(&self, key: &str, version: u64) -> Option<Arc<V>> {
+    fn get(&self, key: &str, generation: u64) -> Option<Arc<V>> {
         let (of, file) = self.files.get(key)?;
-        (*of == version).then(|| file.clone())
+        (*of == generation).then(|| file.clone())
     }
 
-    fn put(&mut self, key: &str, version: u64, file: V) {
+    fn put(&mut self, key: &str, generation: u64, file: V) {
         if self.files.len() >= self.capacity {
             if !self.clears.may_clear() {
                 return;
             }
             self.files.clear();
         }
-        self.files.insert(key.to_owned(), (version, Arc::new(file)));
+        self.files
+            .insert(key.to_owned(), (generation, Arc::new(file)));
     }
 }
 
@@ -987,6 +1007,28 @@ fn content_type(name: &str) -> &'static str {
     }
 }
 
+/// An original's type: its own only when a browser can neither run it nor render it as a
+/// document that runs something (a script, a stylesheet, an HTML, SVG or XML page); text is
+/// then `text/plain`, anything else `application/octet-stream`. With `nosniff`, neither loads
+/// as a script, a worker, a style sheet or a frame's page on the mirror's origin, whatever
+/// the `sandbox` policy (which only binds documents, not subresources). An allow-list: an
+/// extension added to [`content_type`] later stays inert for originals until it is listed here.
+fn original_content_type(name: &str) -> &'static str {
+    match content_type(name) {
+        inert @ ("application/pdf"
+        | "text/plain; charset=utf-8"
+        | "message/rfc822"
+        | "application/mbox"
+        | "application/gzip"
+        | "application/jsonl"
+        | "application/json"
+        | "image/png"
+        | "image/jpeg") => inert,
+        other if is_text(other) => "text/plain; charset=utf-8",
+        _ => "application/octet-stream",
+    }
+}
+
 /// Small files as served, by request path (and `\0gz` for their gzipped form): a hit is
 /// answered without touching the file system or building more than the headers. Entries carry
 /// the release they were made for; a hit from another release is a miss. When full, the cache
@@ -1016,7 +1058,8 @@ impl Clears {
 }
 
 pub(crate) struct Entry {
-    version: u64,
+    /// The [`Served::generation`] it was made for.
+    generation: u64,
     pub(crate) body: Bytes,
     meta: FileMeta,
     gzip: bool,
@@ -1038,10 +1081,10 @@ struct FileMeta {
 }
 
 impl ResponseCache {
-    fn get(&self, key: &str, version: u64) -> Option<Arc<Entry>> {
+    fn get(&self, key: &str, generation: u64) -> Option<Arc<Entry>> {
         self.entries
             .get(key)
-            .filter(|e| e.version == version)
+            .filter(|e| e.generation == generation)
             .cloned()
     }
 
@@ -1287,6 +1330,37 @@ mod tests {
         let mut h = with_range("bytes=0-9");
         h.insert(header::IF_RANGE, HeaderValue::from_static("\"other\""));
         assert!(matches!(range(&h, "\"e\"", 100), Range::Whole));
+    }
+
+    #[test]
+    fn originals_are_never_served_with_a_type_a_browser_runs() {
+        for (ext, expected) in [
+            ("js", "text/plain; charset=utf-8"),
+            ("mjs", "application/octet-stream"),
+            ("html", "text/plain; charset=utf-8"),
+            ("htm", "text/plain; charset=utf-8"),
+            ("xhtml", "application/octet-stream"),
+            ("svg", "text/plain; charset=utf-8"),
+            ("css", "text/plain; charset=utf-8"),
+            ("xml", "application/octet-stream"),
+            ("wasm", "application/octet-stream"),
+            ("woff2", "application/octet-stream"),
+            ("pdf", "application/pdf"),
+            ("eml", "message/rfc822"),
+            ("txt", "text/plain; charset=utf-8"),
+            ("png", "image/png"),
+        ] {
+            assert_eq!(
+                original_content_type(&format!("m-1.original.{ext}")),
+                expected,
+                "{ext}"
+            );
+        }
+        // The site's own files keep theirs.
+        assert_eq!(
+            content_type("_s_assets_app-0123.js"),
+            "text/javascript; charset=utf-8"
+        );
     }
 
     #[test]

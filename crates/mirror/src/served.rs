@@ -9,16 +9,24 @@
 //! hashes (40 bytes a target: 21 MB at 525,003 targets; the length is not kept, the file
 //! has it): a collision could only point a plain
 //! path at a file `SHA.NAME` that does not exist, a 404, never another document's bytes.
-//! `/targets/` and `/metadata/` requests need no lookup at all: the file name is the address.
+//! `/metadata/` requests need no lookup at all: the file name is the address.
+//!
+//! Gone means gone (DESIGN.md): a `/targets/SHA.NAME` file is served only when (NAME, SHA) is a
+//! target of this release, or of an earlier release still on disk (kept for the grace period)
+//! that hid every document this one hides: once a release withdraws a document, the earlier
+//! releases' home page, listings and search shards that quote it are served no more, whatever
+//! is still on disk. "Hidden" is one set of document ids: the withdrawn ones, and any set
+//! given to [`Served::load_hiding`] (legal blocks).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use archive::layout;
 use bytes::Bytes;
 use time::OffsetDateTime;
 use trust::client::{Client, DirTransport, Options};
-use trust::schema::{Digest, Signed, Targets};
+use trust::schema::{Digest, Signed, Snapshot, Targets};
 
 /// One release, as served.
 pub struct Served {
@@ -31,7 +39,25 @@ pub struct Served {
     /// Withdrawn document id → the publisher's reason.
     withdrawn: HashMap<String, String>,
     names: NameMap,
+    /// (name key, SHA-256) of the targets of earlier releases that may still be served under
+    /// `/targets/` and are not this release's, sorted.
+    earlier: Vec<(u64, [u8; 32])>,
+    /// Documents hidden besides the withdrawn ones (legal blocks): none of their files is
+    /// served, by plain path or under `/targets/`.
+    blocked: HashSet<String>,
+    /// The earlier releases whose targets are served too, newest first.
+    pub earlier_releases: Vec<u64>,
+    /// Unique to this load: what the server's caches are tagged with, so that nothing cached
+    /// under another load (another release, or the same one with other documents hidden) is
+    /// answered.
+    pub generation: u64,
 }
+
+/// Earlier releases looked at, at most: a reader that started on an older one than this (on
+/// an origin, which keeps every release) starts again on the current one, as after collection.
+const EARLIER_MAX: u64 = 64;
+
+static GENERATION: AtomicU64 = AtomicU64::new(1);
 
 /// A target of the served release: its SHA-256, which names its file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,37 +88,164 @@ fn name_key(name: &str) -> u64 {
     ])
 }
 
-/// Every target of the release in `release_dir` whose snapshot `client` verified.
-fn read_names(release_dir: &Path, client: &Client<DirTransport>) -> Result<NameMap, String> {
+/// The targets of one versioned targets role file (`N.ROLE.json`), as (name key, target),
+/// and the tombstone list's target if it is there.
+type Bin = (Vec<(u64, TargetRef)>, Option<TargetRef>);
+
+fn read_bin(path: &Path) -> Result<Bin, String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let role: Signed<Targets> =
+        serde_json::from_slice(&bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut withdrawn = None;
+    let bin = role
+        .signed
+        .targets
+        .iter()
+        .map(|(name, info)| {
+            let target = TargetRef {
+                sha256: info.hashes.sha256.0,
+            };
+            if name.as_str() == layout::WITHDRAWN_TARGET {
+                withdrawn = Some(target);
+            }
+            (name_key(name), target)
+        })
+        .collect();
+    Ok((bin, withdrawn))
+}
+
+/// Role files read (`N.ROLE.json`) → the tombstone list's target, if that file holds it.
+type RoleFiles = HashMap<String, Option<TargetRef>>;
+
+/// Every target of the release in `release_dir` whose snapshot `client` verified, and the
+/// role files read.
+fn read_names(
+    release_dir: &Path,
+    client: &Client<DirTransport>,
+) -> Result<(NameMap, RoleFiles), String> {
     // One vector per bin, then one of the exact size: a growing vector would peak at three
     // times the final size while it doubles.
     let mut bins = Vec::new();
+    let mut read = HashMap::new();
     for (role_file, meta) in &client.snapshot().meta {
-        let path = release_dir
-            .join("metadata")
-            .join(format!("{}.{role_file}", meta.version));
-        let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let role: Signed<Targets> =
-            serde_json::from_slice(&bytes).map_err(|e| format!("{}: {e}", path.display()))?;
-        let bin: Vec<(u64, TargetRef)> = role
-            .signed
-            .targets
-            .iter()
-            .map(|(name, info)| {
-                let target = TargetRef {
-                    sha256: info.hashes.sha256.0,
-                };
-                (name_key(name), target)
-            })
-            .collect();
+        let file = format!("{}.{role_file}", meta.version);
+        let (bin, tombstones) = read_bin(&release_dir.join("metadata").join(&file))?;
         bins.push(bin);
+        read.insert(file, tombstones);
     }
     let mut names = Vec::with_capacity(bins.iter().map(Vec::len).sum());
     for bin in bins {
         names.extend(bin);
     }
     names.sort_unstable_by_key(|(key, _)| *key);
-    Ok(NameMap(names))
+    Ok((NameMap(names), read))
+}
+
+/// The ids in a tombstone list target (`_withdrawn.json`), with their reasons; its bytes
+/// checked against its hash.
+fn read_tombstones(
+    release_dir: &Path,
+    target: &TargetRef,
+) -> Result<HashMap<String, String>, String> {
+    let path = release_dir
+        .join("targets")
+        .join(target_file_name(layout::WITHDRAWN_TARGET, target));
+    let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    if Digest::of(&bytes).0 != target.sha256 {
+        return Err(format!("{}: does not match its hash", path.display()));
+    }
+    let list: Tombstones =
+        serde_json::from_slice(&bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(list
+        .withdrawn
+        .into_iter()
+        .map(|t| (t.id, t.reason))
+        .collect())
+}
+
+/// The targets of the earlier releases still in `release_dir` that may be served with release
+/// `version`: walking back from `version - 1`, each release that already hid every id in
+/// `hidden`, until the first that did not (or is gone, or cannot be read: not served then).
+/// Returns the (name key, SHA-256) pairs that `names` lacks, sorted, and the releases.
+///
+/// Reads the mirror's own metadata (verified before it was stored, as the bins of
+/// [`read_names`]); a role file already read for a later release is not read again, so the
+/// cost is the bins that changed.
+fn read_earlier(
+    release_dir: &Path,
+    version: u64,
+    names: &NameMap,
+    mut read: RoleFiles,
+    hidden: &HashSet<String>,
+) -> (Vec<(u64, [u8; 32])>, Vec<u64>) {
+    let metadata = release_dir.join("metadata");
+    let mut earlier = Vec::new();
+    let mut releases = Vec::new();
+    let hid_all = |target: Option<TargetRef>| {
+        hidden.is_empty()
+            || target.is_some_and(|target| {
+                read_tombstones(release_dir, &target)
+                    .is_ok_and(|then| hidden.iter().all(|id| then.contains_key(id)))
+            })
+    };
+    // The role (`ROLE.json`) that holds the tombstone list in the release served.
+    let tombstone_role: Option<String> = read
+        .iter()
+        .find(|(_, found)| found.is_some())
+        .and_then(|(file, _)| Some(file.split_once('.')?.1.to_owned()));
+    'releases: for v in (version.saturating_sub(EARLIER_MAX).max(1)..version).rev() {
+        let Ok(bytes) = std::fs::read(metadata.join(format!("{v}.snapshot.json"))) else {
+            break;
+        };
+        let Ok(snapshot) = serde_json::from_slice::<Signed<Snapshot>>(&bytes) else {
+            break;
+        };
+        // The tombstone list first, from the role that holds it in this release: a release
+        // that withdraws a document is then served without reading the earlier release's
+        // other bins (the withdrawal takes effect as fast as before).
+        if let Some(role) = &tombstone_role
+            && let Some(meta) = snapshot.signed.meta.get(role.as_str())
+        {
+            let file = format!("{}.{role}", meta.version);
+            let found = match read.get(&file) {
+                Some(found) => *found,
+                None => read_bin(&metadata.join(&file)).ok().and_then(|(_, f)| f),
+            };
+            if found.is_some() && !hid_all(found) {
+                break;
+            }
+        }
+        let mut pairs = Vec::new();
+        let mut tombstones = None;
+        for (role_file, meta) in &snapshot.signed.meta {
+            let file = format!("{}.{role_file}", meta.version);
+            if let Some(found) = read.get(&file) {
+                tombstones = tombstones.or(*found);
+                continue;
+            }
+            let Ok((bin, found)) = read_bin(&metadata.join(&file)) else {
+                break 'releases;
+            };
+            tombstones = tombstones.or(found);
+            read.insert(file, found);
+            // Only what this release does not have: a changed bin's other targets are the
+            // same (a transient copy of every one would cost 40 bytes a target).
+            pairs.extend(
+                bin.into_iter()
+                    .filter(|(key, target)| names.get(*key) != Some(*target))
+                    .map(|(key, target)| (key, target.sha256)),
+            );
+        }
+        if !hid_all(tombstones) {
+            break;
+        }
+
+        earlier.extend(pairs);
+        releases.push(v);
+    }
+    earlier.sort_unstable();
+    earlier.dedup();
+    (earlier, releases)
 }
 
 impl Served {
@@ -105,40 +258,47 @@ impl Served {
             stale_since: None,
             withdrawn: HashMap::new(),
             names: NameMap::default(),
+            earlier: Vec::new(),
+            blocked: HashSet::new(),
+            earlier_releases: Vec::new(),
+            generation: GENERATION.fetch_add(1, Ordering::Relaxed),
         }
     }
 
     /// Loads the release in `release_dir` (`metadata/`, `targets/`) against `root` (the bytes of
     /// a trusted `root.json`): signatures checked, expiry not.
     pub fn load(release_dir: &Path, root: &[u8]) -> Result<Served, String> {
+        Served::load_hiding(release_dir, root, &HashSet::new())
+    }
+
+    /// As [`Served::load`], with the documents `blocked` hidden as the withdrawn ones are:
+    /// no earlier release that showed one of them is served.
+    pub fn load_hiding(
+        release_dir: &Path,
+        root: &[u8],
+        blocked: &HashSet<String>,
+    ) -> Result<Served, String> {
         let options = Options {
             allow_expired: true,
             ..Options::new(OffsetDateTime::now_utc())
         };
         let client = Client::load(root, DirTransport::new(release_dir), options)
             .map_err(|e| format!("{}: {e}", release_dir.display()))?;
-        let names = read_names(release_dir, &client)?;
+        let (names, role_files) = read_names(release_dir, &client)?;
         let version = client.version();
         let stale_since = match client.freshness() {
             trust::client::Freshness::Fresh => None,
             trust::client::Freshness::Expired { since, .. } => Some(*since),
         };
 
-        let mut withdrawn = HashMap::new();
-        if let Some(target) = names.get(name_key(layout::WITHDRAWN_TARGET)) {
-            let path = release_dir
-                .join("targets")
-                .join(target_file_name(layout::WITHDRAWN_TARGET, &target));
-            let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-            if Digest::of(&bytes).0 != target.sha256 {
-                return Err(format!("{}: does not match its hash", path.display()));
-            }
-            let list: Tombstones =
-                serde_json::from_slice(&bytes).map_err(|e| format!("{}: {e}", path.display()))?;
-            for tombstone in list.withdrawn {
-                withdrawn.insert(tombstone.id, tombstone.reason);
-            }
-        }
+        let withdrawn = match names.get(name_key(layout::WITHDRAWN_TARGET)) {
+            Some(target) => read_tombstones(release_dir, &target)?,
+            None => HashMap::new(),
+        };
+        let mut hidden: HashSet<String> = withdrawn.keys().cloned().collect();
+        hidden.extend(blocked.iter().cloned());
+        let (earlier, earlier_releases) =
+            read_earlier(release_dir, version, &names, role_files, &hidden);
 
         let timestamp_path = release_dir.join("metadata/timestamp.json");
         let timestamp = std::fs::read(&timestamp_path)
@@ -151,12 +311,43 @@ impl Served {
             stale_since,
             withdrawn,
             names,
+            earlier,
+            blocked: blocked.clone(),
+            earlier_releases,
+            generation: GENERATION.fetch_add(1, Ordering::Relaxed),
         })
     }
 
-    /// The target named `name` in this release.
+    /// The target named `name` in this release (none for a blocked document's).
     pub fn target(&self, name: &str) -> Option<TargetRef> {
+        if self.is_blocked(name) {
+            return None;
+        }
         self.names.get(name_key(name))
+    }
+
+    /// Whether the target `name` belongs to a blocked document.
+    fn is_blocked(&self, name: &str) -> bool {
+        !self.blocked.is_empty()
+            && layout::doc_of_target(name).is_some_and(|id| self.blocked.contains(id))
+    }
+
+    /// Whether the file `SHA.NAME` may be served under `/targets/`: a target of this release,
+    /// or of an earlier one kept that hid every document this one hides.
+    pub fn serves_file(&self, file_name: &str) -> bool {
+        let Some((sha, name)) = file_name.split_once('.') else {
+            return false;
+        };
+        let mut sha256 = [0; 32];
+        if hex::decode_to_slice(sha, &mut sha256).is_err() {
+            return false;
+        }
+        if self.is_blocked(name) {
+            return false;
+        }
+        let key = name_key(name);
+        self.names.get(key) == Some(TargetRef { sha256 })
+            || self.earlier.binary_search(&(key, sha256)).is_ok()
     }
 
     pub fn targets(&self) -> usize {

@@ -626,7 +626,8 @@ pub fn print_summary(s: &archive::ingest::Summary) {
 
 /// `mirror push`: rsync in the order that keeps the web root valid at every moment. Until the
 /// new `timestamp.json` lands, readers see the previous release, whose files are all still there
-/// (nothing is deleted: old releases' files are collected by a later issue).
+/// (nothing is deleted), but for those the export replaced by a notice: files of a release that
+/// showed a document withdrawn since (gone means gone, `mirror::export`).
 fn export(dir: &Path, out: &Path) -> Result<mirror::export::Exported> {
     let release = dir.join("release");
     for sub in ["targets", "metadata"] {
@@ -639,12 +640,13 @@ fn export(dir: &Path, out: &Path) -> Result<mirror::export::Exported> {
     }
     let exported = mirror::export::export(dir, out).map_err(anyhow::Error::msg)?;
     println!(
-        "exported release {} ({} targets) to {}: {} files written, {} withdrawn paths replaced by a notice",
+        "exported release {} ({} targets) to {}: {} files written, {} withdrawn paths and {} files of earlier releases replaced by a notice",
         exported.version,
         exported.targets,
         out.display(),
         exported.written,
-        exported.withdrawn
+        exported.withdrawn,
+        exported.replaced
     );
     Ok(exported)
 }

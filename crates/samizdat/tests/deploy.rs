@@ -424,4 +424,20 @@ fn a_volunteer_web_root_takes_pushes_through_rrsync_only_and_nginx_serves_it() {
         "site policy on /withdrawn.json"
     );
     assert_eq!(cors.as_deref(), Some("*"));
+    // An HTML original (the sample's press release) is text here, by plain path and under
+    // /targets/, as our own server sends it: never a page or a script of this origin.
+    let html = fs::read_dir(www.join("targets"))
+        .expect("ls")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .find(|n| n.ends_with(".original.html"))
+        .expect("an HTML original");
+    let id = html.split('.').nth(1).expect("id");
+    for path in [format!("/targets/{html}"), format!("/d/{id}/original.html")] {
+        let (head, _) = curl(&format!("{}{path}", site.url), &["-I"]);
+        assert!(
+            head.contains("content-type: text/plain; charset=utf-8"),
+            "{path}: {head}"
+        );
+    }
 }

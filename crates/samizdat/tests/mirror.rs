@@ -576,18 +576,10 @@ fn old_releases_are_collected_after_the_grace_period() {
     let dir = tmp.path().join("mirror");
     let sync = || mirror_sync(&dir, &root, &[&origin.url], &[], 0);
     sync();
-    // Release 2 withdraws the e-mail: its two targets and release 1's bins become garbage.
-    let email = target_file(&archive.join("release"), ".original.eml");
-    let name = email
-        .file_name()
-        .expect("name")
-        .to_string_lossy()
-        .into_owned();
-    let id = name.split('.').nth(1).expect("id").to_owned();
-    run(&["withdraw", p(&archive), &id, "--reason", "test"], 0);
-    run(&["release", "--no-site", p(&archive)], 0);
+    // Release 2 adds a note: release 1's snapshot and the bins it changed become garbage.
+    release_a_note(&archive, "late.txt", "A late note.\n");
     sync();
-    let stored = dir.join("release/targets").join(&name);
+    let stored = dir.join("release/metadata/1.snapshot.json");
     assert!(stored.exists(), "kept until collected");
     fs::write(dir.join("tmp/.tmpKILLED"), b"left by a killed sync").expect("write");
 
@@ -609,8 +601,7 @@ fn old_releases_are_collected_after_the_grace_period() {
         "{}",
         stdout(&out)
     );
-    assert!(!stored.exists(), "{name} outlived its release");
-    assert!(!dir.join("release/metadata/1.snapshot.json").exists());
+    assert!(!stored.exists(), "release 1 outlived its grace period");
     assert!(
         dir.join("release/metadata/1.root.json").exists(),
         "roots stay"
@@ -622,6 +613,126 @@ fn old_releases_are_collected_after_the_grace_period() {
         "{}",
         stdout(&out)
     );
+}
+
+/// A release superseded by one that withdraws a document is collected at once, grace period
+/// or not: its files show the document.
+#[test]
+fn a_release_superseded_by_a_withdrawal_is_collected_without_waiting_for_the_grace_period() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let archive = sample_release(tmp.path(), &[]);
+    let root = archive.join("root.json");
+    let origin = StaticServer::start(&archive.join("release"), "127.0.0.13");
+    let dir = tmp.path().join("mirror");
+    let sync = || mirror_sync(&dir, &root, &[&origin.url], &[], 0);
+    sync();
+    // Release 2 withdraws the e-mail: its two targets and release 1's bins become garbage.
+    let email = target_file(&archive.join("release"), ".original.eml");
+    let name = email
+        .file_name()
+        .expect("name")
+        .to_string_lossy()
+        .into_owned();
+    let id = name.split('.').nth(1).expect("id").to_owned();
+    run(&["withdraw", p(&archive), &id, "--reason", "test"], 0);
+    run(&["release", "--no-site", p(&archive)], 0);
+    sync();
+    let stored = dir.join("release/targets").join(&name);
+    assert!(stored.exists(), "kept until collected");
+
+    let out = run(&["mirror", "collect", p(&dir), "--grace", "3600"], 0);
+    assert!(
+        stdout(&out).starts_with("collected 1 old release(s) [1]"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(!stored.exists(), "{name} outlived the withdrawal");
+    assert!(!dir.join("release/metadata/1.snapshot.json").exists());
+    verify_release(&root, p(&dir.join("release")), 2);
+}
+
+/// Gone means gone on a mirror (synced, then collected) and on a static export pushed without
+/// deletes: once a release withdraws the note, no file of any release shows its title or
+/// text, asked by `/targets/`, by plain path or as metadata, though the mirror's server had
+/// every one of them cached; and no file of the pushed web root holds them.
+#[test]
+fn once_withdrawn_a_documents_title_and_text_are_on_no_path_of_a_mirror_or_an_export() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let archive = archive_with_a_note_to_withdraw(tmp.path());
+    let release = archive.join("release");
+    let root = archive.join("root.json");
+    let origin = StaticServer::start(&release, "127.0.0.13");
+    let dir = mirror_of(tmp.path(), &root, &origin.url);
+    let server = Daemon::start(
+        &["mirror", "serve", p(&dir), "--listen", "127.0.0.13:0"],
+        &tmp.path().join("serve.log"),
+    );
+    let webroot = tmp.path().join("www/samizdat");
+    run(&["mirror", "push", p(&archive), p(&webroot)], 0);
+    let nginx = Nginx::start(&webroot, "127.0.0.16");
+    for base in [&server.url, &format!("{}/", nginx.url)] {
+        // Twice: the second time from the server's caches.
+        for _ in 0..2 {
+            let before = paths_showing(base, &every_path_of(&release), GONE_MARKERS);
+            assert!(
+                before.iter().any(|(path, _)| !path.contains(GONE_ID)),
+                "{base}: the note is quoted by other files: {before:?}"
+            );
+        }
+    }
+
+    withdraw_the_note(&archive);
+    run(&["mirror", "sync", p(&dir), "--peer", &origin.url], 0);
+    server.wait_for_release(2);
+    run(&["mirror", "push", p(&archive), p(&webroot)], 0);
+    let paths = every_path_of(&release);
+    let after = paths_showing(&server.url, &paths, GONE_MARKERS);
+    assert!(
+        after.is_empty(),
+        "mirror: the withdrawn note shows on {after:?}"
+    );
+    let after = paths_showing(&format!("{}/", nginx.url), &paths, GONE_MARKERS);
+    assert!(
+        after.is_empty(),
+        "export: the withdrawn note shows on {after:?}"
+    );
+    for file in files_in(&webroot) {
+        let text = String::from_utf8_lossy(&fs::read(&file).expect("read")).to_lowercase();
+        assert!(
+            !GONE_MARKERS.iter().any(|m| text.contains(m)),
+            "{} shows the withdrawn note",
+            file.display()
+        );
+    }
+    // Release 1 is collected at once; what the server cached of it stays unanswered.
+    let out = run(&["mirror", "collect", p(&dir), "--grace", "3600"], 0);
+    assert!(
+        stdout(&out).starts_with("collected 1 old release(s) [1]"),
+        "{}",
+        stdout(&out)
+    );
+    let after = paths_showing(&server.url, &paths, GONE_MARKERS);
+    assert!(
+        after.is_empty(),
+        "mirror, collected: the note shows on {after:?}"
+    );
+}
+
+/// Every file under `dir`, recursively.
+fn files_in(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    let mut folders = vec![dir.to_owned()];
+    while let Some(folder) = folders.pop() {
+        for entry in fs::read_dir(&folder).expect("read_dir") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                folders.push(path);
+            } else {
+                files.push(path);
+            }
+        }
+    }
+    files
 }
 
 /// A disk that fills during a sync: the sync stops (every writer and fetcher, within seconds)

@@ -604,6 +604,134 @@ fn a_withdrawn_document_is_410_gone_on_every_path_with_the_reason() {
     assert!(String::from_utf8_lossy(&body).contains(&id));
 }
 
+/// The file names under `release/targets` ending in `suffix`.
+fn target_files(release: &Path, suffix: &str) -> std::collections::BTreeSet<String> {
+    fs::read_dir(release.join("targets"))
+        .expect("read targets")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(suffix))
+        .collect()
+}
+
+/// Gone means gone on the origin (`mirror serve ARCHIVE`, which keeps every release): once a
+/// release withdraws the note, no file of any release on disk shows its title or text, by
+/// `/targets/`, by plain path or as metadata, though every earlier file is still there; an
+/// earlier release's files are served until then (a release that withdraws nothing).
+#[test]
+fn once_withdrawn_a_documents_title_and_text_are_on_no_path_of_the_origin() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let archive = archive_with_a_note_to_withdraw(tmp.path());
+    let release = archive.join("release");
+    let server = serve(&archive, "127.0.0.21", &tmp.path().join("serve.log"));
+    let before = paths_showing(&server.url, &every_path_of(&release), GONE_MARKERS);
+    assert!(
+        before.iter().any(|(path, _)| !path.contains(GONE_ID)),
+        "the note is quoted by other files of the release: {before:?}"
+    );
+    let files_1 = target_files(&release, "");
+
+    // Release 2 withdraws nothing: release 1's files that quote the note and that release 2
+    // replaced (listings, search files) are still served by /targets/.
+    let extra = tmp.path().join("extra2");
+    fs::create_dir_all(&extra).expect("mkdir");
+    fs::write(extra.join("other.txt"), "Another note.\n").expect("write");
+    run(&["add", p(&archive), p(&extra)], 0);
+    run(&["release", p(&archive)], 0);
+    server.wait_for_release(2);
+    let new_names: Vec<String> = target_files(&release, "")
+        .difference(&files_1)
+        .filter_map(|f| Some(f.split_once('.')?.1.to_owned()))
+        .collect();
+    let replaced: Vec<&String> = before
+        .iter()
+        .map(|(path, _)| path)
+        .filter(|path| !path.contains(GONE_ID))
+        .filter(|path| {
+            path.strip_prefix("/targets/")
+                .and_then(|f| f.split_once('.'))
+                .is_some_and(|(_, name)| new_names.iter().any(|n| n == name))
+        })
+        .collect();
+    assert!(!replaced.is_empty(), "{before:?}\n{new_names:?}");
+    for path in &replaced {
+        let (status, body) = http_get(&server.url, path);
+        assert_eq!(status, 200, "{path}");
+        assert!(
+            String::from_utf8_lossy(&body)
+                .to_lowercase()
+                .contains("xylophone")
+                || String::from_utf8_lossy(&body)
+                    .to_lowercase()
+                    .contains("jvortex"),
+            "{path}"
+        );
+    }
+    // Asked again for every path: the caches hold them all now.
+    let _ = paths_showing(&server.url, &every_path_of(&release), GONE_MARKERS);
+
+    withdraw_the_note(&archive);
+    let released = std::time::Instant::now();
+    server.wait_for_release(3);
+    let took = released.elapsed();
+    eprintln!("release 3 served {took:?} after it was written");
+    assert!(
+        took < std::time::Duration::from_secs(1),
+        "the withdrawal took {took:?} to be served"
+    );
+    let paths = every_path_of(&release);
+    let after = paths_showing(&server.url, &paths, GONE_MARKERS);
+    assert!(after.is_empty(), "the withdrawn note shows on {after:?}");
+    for path in &replaced {
+        assert!(paths.contains(path), "{path}: still on disk");
+        let (status, _) = http_get(&server.url, path);
+        assert_eq!(status, 404, "{path}");
+    }
+}
+
+#[test]
+fn originals_that_a_browser_would_run_are_served_inert_by_plain_path_and_under_targets() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let archive = sample_release(tmp.path(), &[]);
+    release_a_note(&archive, "scripted.eml", SCRIPTED_EMAIL);
+    let server = serve(&archive, "127.0.0.21", &tmp.path().join("serve.log"));
+    for (ext, expected) in [
+        ("js", "text/plain; charset=utf-8"),
+        ("html", "text/plain; charset=utf-8"),
+        ("svg", "text/plain; charset=utf-8"),
+    ] {
+        let (name, file) = target_name(&archive.join("release"), &format!(".original.{ext}"));
+        let bytes = fs::read(&file).expect("read");
+        let id = name.split('.').nth(1).expect("id");
+        for path in [format!("targets/{name}"), format!("d/{id}/original.{ext}")] {
+            // Twice: the second answer comes from the response cache (the hot path).
+            for round in 0..2 {
+                let (head, body) = curl(&format!("{}{path}", server.url), &[]);
+                assert!(head.starts_with("http/1.1 200"), "{path}: {head}");
+                assert_eq!(body, bytes, "{path}");
+                assert_eq!(
+                    header(&head, "content-type"),
+                    Some(expected),
+                    "{path} ({round}): {head}"
+                );
+                assert_eq!(
+                    header(&head, "content-security-policy"),
+                    Some("sandbox"),
+                    "{path}"
+                );
+                assert_eq!(header(&head, "x-content-type-options"), Some("nosniff"));
+            }
+        }
+    }
+    // The sample's PDF keeps its type (a reader views it in the browser).
+    let (name, _) = target_name(&archive.join("release"), ".original.pdf");
+    let (head, _) = curl(&format!("{}targets/{name}", server.url), &[]);
+    assert_eq!(
+        header(&head, "content-type"),
+        Some("application/pdf"),
+        "{head}"
+    );
+}
+
 #[test]
 fn https_with_http2_from_certificate_files() {
     let tmp = tempfile::tempdir().expect("tempdir");
@@ -1278,4 +1406,40 @@ fn a_reader_is_served_while_2000_hostile_connections_are_held_under_1024_descrip
     assert!(open <= 1024, "{open} open: {metrics}");
     assert!(still_open <= 1024, "{still_open} of the 2,000 still open");
     drop(held);
+}
+
+/// The rule's seam for legal blocks: a document given to `Served::load_hiding` is hidden as a
+/// withdrawn one is: its own files are not served, nor the files of an earlier release that
+/// showed it (which the same release without the block still serves in its grace period).
+#[test]
+fn a_blocked_document_is_hidden_as_a_withdrawn_one_with_the_earlier_releases_that_show_it() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let archive = archive_with_a_note_to_withdraw(tmp.path());
+    let release = archive.join("release");
+    let files_1 = target_files(&release, "");
+    release_a_note(&archive, "other.txt", "Another note.\n");
+    let root = fs::read(archive.join("root.json")).expect("root");
+    let open = mirror::served::Served::load(&release, &root).expect("load");
+    let blocked: std::collections::HashSet<String> = [GONE_ID.to_owned()].into();
+    let hiding = mirror::served::Served::load_hiding(&release, &root, &blocked).expect("load");
+    assert_eq!(open.earlier_releases, vec![1]);
+    assert!(hiding.earlier_releases.is_empty());
+    let note = format!("{GONE_ID}.json");
+    assert!(open.target(&note).is_some());
+    assert!(hiding.target(&note).is_none());
+    for file in &files_1 {
+        assert!(open.serves_file(file), "{file}");
+        let shows_the_note = file.contains(GONE_ID);
+        if shows_the_note || !hiding.serves_file(file) {
+            continue;
+        }
+        // What the hiding release still serves of release 1 is its own too.
+        let name = file.split_once('.').expect("name").1;
+        assert!(hiding.target(name).is_some(), "{file}");
+    }
+    assert!(
+        files_1
+            .iter()
+            .any(|f| f.contains(GONE_ID) && !hiding.serves_file(f))
+    );
 }

@@ -210,6 +210,8 @@ fn a_lying_mirror_cannot_run_script_through_the_service_worker() {
         &tmp.path().join("a.log"),
     );
     let pid_a = a.pid().to_string();
+    let (html, _) = target_name(&archive.join("release"), ".original.html");
+    let original_html = format!("d/{}/original.html", html.split('.').nth(1).expect("id"));
     // B answers before the browser starts.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     while std::net::TcpStream::connect((ip_b, port_b)).is_err() {
@@ -220,6 +222,65 @@ fn a_lying_mirror_cannot_run_script_through_the_service_worker() {
         Path::new("site/failover-lying.mjs"),
         &url_a,
         &repo().join("target/screenshots/failover"),
-        &[&pid_a, &url_b],
+        &[&pid_a, &url_b, &original_html],
+    );
+}
+
+/// Only the site's own scripts run under its service worker: an archived `original.js`, which
+/// a plain web root serves as JavaScript (and a lying mirror's page could name), is refused
+/// before any fetch; the site's hashed search script still runs.
+#[test]
+fn the_service_worker_runs_only_the_sites_own_scripts() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let archive = tmp.path().join("archive");
+    run(&["init", p(&archive), "--title", "Sample"], 0);
+    let extra = tmp.path().join("extra");
+    std::fs::create_dir_all(&extra).expect("mkdir");
+    std::fs::write(extra.join("scripted.eml"), SCRIPTED_EMAIL).expect("write");
+    run(&["add", p(&archive), p(&sample_documents()), p(&extra)], 0);
+    run(&["release", p(&archive)], 0);
+    let (original, _) = target_name(&archive.join("release"), ".original.js");
+    let id = original.split('.').nth(1).expect("id").to_owned();
+    // The site's search script (`assets/search.<hash>.js`).
+    let own = std::fs::read_dir(archive.join("release/targets"))
+        .expect("ls")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .find_map(|n| {
+            let rest = n.split_once("._s_assets_search.")?.1;
+            rest.ends_with(".js")
+                .then(|| format!("assets/search.{rest}"))
+        })
+        .expect("the site's search script among the targets");
+    let web = tmp.path().join("web");
+    run(&["export", p(&archive), p(&web)], 0);
+    let ip = "127.0.0.45";
+    let port = free_port(ip);
+    let server = std::process::Command::new("python3")
+        .arg(repo().join("tests/browser/site/cors_server.py"))
+        .args([&port.to_string(), p(&web), ip])
+        .spawn()
+        .expect("python3");
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            self.0.kill().ok();
+            self.0.wait().ok();
+        }
+    }
+    let _server = Kill(server);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while std::net::TcpStream::connect((ip, port)).is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the web root never listened"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    browser_test(
+        Path::new("site/own-scripts.mjs"),
+        &format!("http://{ip}:{port}"),
+        &repo().join("target/screenshots/own-scripts"),
+        &[&format!("d/{id}/original.js"), &own],
     );
 }

@@ -13,6 +13,11 @@
 //   (scripts only from this origin, that is, the copies above; no inline script), and `sandbox`
 //   for original files, which may be hostile HTML;
 // - nothing another mirror sends is cached.
+// - only the site's own scripts run: its hashed assets (`assets/<name>.<hash>.js`) and the
+//   worker's registration. Anything else asked as a script or a worker is refused before any
+//   fetch, from this mirror too: an archived original (`d/<id>/original.js`) is same-origin,
+//   and a lying mirror's page could name it (the original's `sandbox` policy binds documents,
+//   not a script another page loads).
 // A lying mirror can therefore show wrong pages, but not run code as this site.
 const CACHE = "samizdat-mirrors-v1";
 const SCRIPTS = "samizdat-scripts-v1";
@@ -20,6 +25,11 @@ const SITE_CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-s
   "connect-src 'self' http: https:; object-src 'none'; base-uri 'none'; form-action 'self'; " +
   "frame-ancestors 'none'";
 const SCRIPT_DESTINATIONS = new Set(["script", "worker", "sharedworker", "serviceworker", "audioworklet", "paintworklet"]);
+// Paths (from the scope) of the site's own scripts: the only ones that may run.
+const OWN_SCRIPT = /^(assets\/[a-z0-9-]+\.[0-9a-f]{12,64}\.js|sw-register\.js|sw\.js)$/;
+// The types an original keeps when another mirror serves it (mirror::serve's list).
+const INERT_TYPE = /^(application\/(pdf|mbox|gzip|json|jsonl|octet-stream)|text\/plain|message\/rfc822|image\/(png|jpeg))\s*(;|$)/i;
+const TEXT_TYPE = /^(text\/|image\/svg|application\/(xml|xhtml|javascript|ecmascript))/i;
 const SCOPE = new URL(self.registration.scope);
 const LIST = new URL("mirrors.json", SCOPE).href;
 const TIMEOUT_MS = 4000;
@@ -70,6 +80,12 @@ self.addEventListener("fetch", (event) => {
 
 async function withFailover(request) {
   const script = SCRIPT_DESTINATIONS.has(request.destination);
+  const path = request.url.slice(SCOPE.href.length);
+  if (script && !OWN_SCRIPT.test(path.split(/[?#]/)[0])) {
+    return new Response("Only the site's own scripts run here.", {
+      status: 403, headers: { "content-type": "text/plain; charset=utf-8" },
+    });
+  }
   try {
     const response = await withTimeout(fetch(request));
     if (response.status < 500) {
@@ -87,7 +103,6 @@ async function withFailover(request) {
     const kept = await (await caches.open(SCRIPTS)).match(request.url);
     return kept || new Response("", { status: 503 });
   }
-  const path = request.url.slice(SCOPE.href.length);
   const original = /(^|\/)original\.[^/]*$/.test(path.split("?")[0]);
   for (const base of await mirrors()) {
     try {
@@ -96,7 +111,11 @@ async function withFailover(request) {
         // A cross-origin answer cannot stand for a navigation as is: copy its body, with
         // this worker's headers.
         const body = await response.arrayBuffer();
-        const type = response.headers.get("content-type") || "application/octet-stream";
+        const sent = response.headers.get("content-type") || "application/octet-stream";
+        // An original keeps only an inert type (as this mirror's server gives it), whatever
+        // the other mirror says: never a script, a style sheet, HTML, SVG or XML.
+        const type = !original || INERT_TYPE.test(sent) ? sent
+          : TEXT_TYPE.test(sent) ? "text/plain; charset=utf-8" : "application/octet-stream";
         return new Response(body, {
           status: response.status,
           statusText: response.statusText,

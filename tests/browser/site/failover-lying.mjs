@@ -1,9 +1,9 @@
 // Failover to a lying mirror (crates/samizdat/tests/site.rs):
-//   node run.mjs site/failover-lying.mjs MIRROR_A OUTDIR PID_A MIRROR_B
+//   node run.mjs site/failover-lying.mjs MIRROR_A OUTDIR PID_A MIRROR_B ORIGINAL_HTML
 // The same, with a lying mirror B (tests/site.rs serves a tampered copy): its page is shown, but
 // nothing it sends runs as this site: not its inline script, not its version of our scripts.
 export default async function ({ browser, base, args, out, lib, assert }) {
-  const [pidA, mirrorB] = args;
+  const [pidA, mirrorB, originalHtml] = args;
   const page = await browser.newPage();
   await page.goto(`${base}/`);
   await page.evaluate(() => navigator.serviceWorker.ready);
@@ -19,4 +19,7 @@ export default async function ({ browser, base, args, out, lib, assert }) {
   assert.equal(await page.evaluate(() => document.title), 'untouched', 'B’s inline script did not run');
   assert.equal(await page.evaluate(() => window.pwned), undefined, 'B’s copy of sw-register.js did not run');
   await lib.screenshot(page, out, 'failover-lying-b');
+  // An HTML original from B (which sends it as text/html) is shown as text, never as a page.
+  await page.goto(`${base}/${originalHtml}`);
+  assert.equal(await page.evaluate(() => document.contentType), 'text/plain', `${originalHtml} from B is text`);
 }

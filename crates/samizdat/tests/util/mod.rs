@@ -477,3 +477,146 @@ pub fn curl(url: &str, extra: &[&str]) -> (String, Vec<u8>) {
     let head = String::from_utf8_lossy(&raw[..split]).to_ascii_lowercase();
     (head, raw[split + 4..].to_vec())
 }
+
+/// `GET path` from `base` (`http://IP:PORT/`) on a connection of its own, as raw HTTP/1.1:
+/// the status and the body (no `Accept-Encoding`, so bytes as stored). Faster than a curl per
+/// file when a test asks for every file of a release.
+pub fn http_get(base: &str, path: &str) -> (u16, Vec<u8>) {
+    use std::io::{Read, Write};
+    let address = base.trim_start_matches("http://").trim_end_matches('/');
+    let mut stream = std::net::TcpStream::connect(address)
+        .unwrap_or_else(|e| panic!("connect to {address}: {e}"));
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .expect("timeout");
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+    )
+    .expect("send");
+    let mut answer = Vec::new();
+    stream
+        .read_to_end(&mut answer)
+        .unwrap_or_else(|e| panic!("GET {path}: {e}"));
+    let end = answer
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or_else(|| {
+            panic!(
+                "GET {path}: no head in {:?}",
+                String::from_utf8_lossy(&answer)
+            )
+        });
+    let head = String::from_utf8_lossy(&answer[..end]).into_owned();
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("GET {path}: {head}"));
+    (status, answer[end + 4..].to_vec())
+}
+
+/// The plain site path of a target name (`archive::layout::plain_path_of_target`, again).
+pub fn plain_path_of(name: &str) -> Option<String> {
+    if name == "_withdrawn.json" {
+        return Some("/withdrawn.json".into());
+    }
+    if let Some(site) = name.strip_prefix("_s_") {
+        return Some(format!("/{}", site.replace('_', "/")));
+    }
+    let (id, rest) = name.split_once('.')?;
+    Some(match rest {
+        "json" => format!("/d/{id}/doc.json"),
+        "html" => format!("/d/{id}/index.html"),
+        _ => format!("/d/{id}/original.{}", rest.strip_prefix("original.")?),
+    })
+}
+
+/// Every path by which a server could answer a file of `release` (an archive's or a mirror's
+/// folder, all its releases): `/targets/FILE` and the plain path of each target file,
+/// `/metadata/FILE` of each metadata file, and `/`.
+pub fn every_path_of(release: &Path) -> Vec<String> {
+    let mut paths = vec!["/".to_owned()];
+    let names = |sub: &str| -> Vec<String> {
+        std::fs::read_dir(release.join(sub))
+            .expect("read the release")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .collect()
+    };
+    for file in names("targets") {
+        paths.push(format!("/targets/{file}"));
+        if let Some(plain) = file
+            .split_once('.')
+            .and_then(|(_, name)| plain_path_of(name))
+        {
+            paths.push(plain);
+        }
+    }
+    for file in names("metadata") {
+        paths.push(format!("/metadata/{file}"));
+    }
+    paths.sort();
+    paths.dedup();
+    paths
+}
+
+/// The paths (of `paths`, asked from `base`) whose answer contains one of `markers`
+/// (lowercase; bodies are compared lowercased), with the marker found.
+pub fn paths_showing(base: &str, paths: &[String], markers: &[&str]) -> Vec<(String, String)> {
+    let mut found = Vec::new();
+    for path in paths {
+        let (_, body) = http_get(base, path);
+        let body = String::from_utf8_lossy(&body).to_lowercase();
+        if let Some(marker) = markers.iter().find(|m| body.contains(*m)) {
+            found.push((path.clone(), (*marker).to_owned()));
+        }
+    }
+    found
+}
+
+/// The id of the note [`archive_with_a_note_to_withdraw`] adds.
+pub const GONE_ID: &str = "gone-txt";
+/// What shows the note (lowercase): a word of its title, a phrase of its text, a word of it.
+pub const GONE_MARKERS: &[&str] = &["jvortex", "vermilion xylophone", "xylophone"];
+
+/// An archive of the sample and a note whose title and text are easy to find (the id
+/// [`GONE_ID`]), released with the reader site: its home page, listings and search files quote
+/// the note.
+pub fn archive_with_a_note_to_withdraw(dir: &Path) -> PathBuf {
+    let archive = dir.join("archive");
+    run(&["init", p(&archive)], 0);
+    let extra = dir.join("extra");
+    std::fs::create_dir_all(&extra).expect("mkdir");
+    std::fs::write(
+        extra.join("gone.txt"),
+        "Zqxjvortex minutes of the harbour\n\nThe harbour master confirmed the vermilion xylophone shipment.\n",
+    )
+    .expect("write");
+    run(&["add", p(&archive), p(&sample_documents()), p(&extra)], 0);
+    run(&["release", p(&archive)], 0);
+    archive
+}
+
+/// Withdraws the note of [`archive_with_a_note_to_withdraw`] and releases (with the site).
+pub fn withdraw_the_note(archive: &Path) {
+    run(
+        &["withdraw", p(archive), GONE_ID, "--reason", "court order 9"],
+        0,
+    );
+    run(&["release", p(archive)], 0);
+}
+
+/// An e-mail whose attachments are a script, an HTML page and an SVG image, as a sender could
+/// make them to run on a mirror's origin.
+pub const SCRIPTED_EMAIL: &str = "From: a@example.org\r\nTo: b@example.org\r\n\
+Subject: Attachments that would run\r\nDate: Tue, 1 Dec 2026 10:00:00 +0000\r\n\
+Message-ID: <scripted@example.org>\r\nMIME-Version: 1.0\r\n\
+Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n\
+--b\r\nContent-Type: text/plain\r\n\r\nSee attached.\r\n\
+--b\r\nContent-Type: text/javascript\r\nContent-Disposition: attachment; filename=\"evil.js\"\r\n\r\n\
+window.pwned = true;\r\n\
+--b\r\nContent-Type: text/html\r\nContent-Disposition: attachment; filename=\"evil.html\"\r\n\r\n\
+<script>alert(document.domain)</script>\r\n\
+--b\r\nContent-Type: image/svg+xml\r\nContent-Disposition: attachment; filename=\"evil.svg\"\r\n\r\n\
+<svg xmlns=\"http://www.w3.org/2000/svg\"><script>alert(1)</script></svg>\r\n\
+--b--\r\n";
