@@ -11,15 +11,18 @@
 use archive::ingest::Progress;
 use archive::layout;
 use time::OffsetDateTime;
-use trust::TargetName;
 use trust::client::{Client, Freshness, Options, Transport};
+use trust::{Error, ErrorKind, TargetName};
 
-/// One target that did not verify.
+/// One target that did not verify, or could not be fetched.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Failure {
     /// The target name, or the document id / name the reader asked for.
     pub target: String,
     pub reason: String,
+    /// Why, coarsely: [`trust::ErrorKind::is_unreachable`] tells a network failure (nothing
+    /// learnt about the target) from a target that was checked and found wrong.
+    pub kind: trust::ErrorKind,
 }
 
 #[derive(Debug)]
@@ -38,12 +41,19 @@ impl Report {
     pub fn ok(&self) -> bool {
         self.failures.is_empty()
     }
+
+    /// Some target was checked and found wrong (not merely unreachable).
+    pub fn forged(&self) -> bool {
+        self.failures.iter().any(|f| !f.kind.is_unreachable())
+    }
 }
 
 /// Verifies the release behind `transport` against `trusted_root` (the bytes of a `root.json`).
 /// `wanted` names documents (by id) or targets (by name); empty means the whole release.
 /// An error is returned when the release itself cannot be trusted (bad signatures, rollback,
-/// malformed metadata...); failures of single targets are in the report.
+/// malformed metadata...), or cannot be had at all (its kind
+/// [`is_unreachable`](trust::ErrorKind::is_unreachable)); failures of single targets are in
+/// the report.
 pub fn verify<T: Transport>(
     trusted_root: &[u8],
     transport: T,
@@ -77,9 +87,10 @@ pub fn verify<T: Transport>(
     for name in &names {
         match check(&mut client, name, wanted.is_empty()) {
             Ok(n) => report.verified += n,
-            Err(reason) => report.failures.push(Failure {
+            Err(error) => report.failures.push(Failure {
                 target: name.clone(),
-                reason,
+                reason: error.message().to_owned(),
+                kind: error.kind(),
             }),
         }
         progress.advance(name);
@@ -90,33 +101,44 @@ pub fn verify<T: Transport>(
 }
 
 /// Checks one target, or one document (its record and its original) when `name` is an id.
-fn check<T: Transport>(client: &mut Client<T>, name: &str, exact: bool) -> Result<u64, String> {
+fn check<T: Transport>(
+    client: &mut Client<T>,
+    name: &str,
+    exact: bool,
+) -> Result<u64, trust::Error> {
     if exact || name.contains('.') || name.starts_with('_') {
-        client
-            .fetch_target(&target_name(name)?)
-            .map_err(|e| e.to_string())?;
+        client.fetch_target(&target_name(name)?)?;
         return Ok(1);
     }
-    let id = archive::DocId::new(name)?;
+    let id = archive::DocId::new(name).map_err(|e| invalid(e.to_string()))?;
     let record_name = layout::record_target(&id);
+    let in_document = |e: trust::Error| Error::new(e.kind(), format!("document {id}: {e}"));
     let record = client
         .fetch_target(&target_name(&record_name)?)
-        .map_err(|e| format!("document {id}: {e}"))?;
+        .map_err(in_document)?;
     // The record is a verified target and carries its original's hash and length: the original
     // is checked against those, without walking the originals' bins (half the metadata).
-    let record: Record = serde_json::from_slice(&record)
-        .map_err(|e| format!("{record_name}: not a document record: {e}"))?;
+    let record: Record = serde_json::from_slice(&record).map_err(|e| {
+        Error::new(
+            ErrorKind::Malformed,
+            format!("{record_name}: not a document record: {e}"),
+        )
+    })?;
     let original = layout::original_target(&id, &record.document.ext);
     let mut sha256 = [0u8; 32];
-    hex::decode_to_slice(&record.document.original.sha256, &mut sha256)
-        .map_err(|_| format!("{record_name}: document.original.sha256 is not a SHA-256"))?;
+    hex::decode_to_slice(&record.document.original.sha256, &mut sha256).map_err(|_| {
+        Error::new(
+            ErrorKind::Malformed,
+            format!("{record_name}: document.original.sha256 is not a SHA-256"),
+        )
+    })?;
     client
         .fetch_attested(
             &target_name(&original)?,
             record.document.original.len,
             sha256,
         )
-        .map_err(|e| format!("document {id}: {e}"))?;
+        .map_err(in_document)?;
     Ok(2)
 }
 
@@ -132,6 +154,10 @@ struct RecordDocument {
     original: archive::Blob,
 }
 
-fn target_name(name: &str) -> Result<TargetName, String> {
-    TargetName::new(name).map_err(|e| format!("{name}: {e}"))
+fn target_name(name: &str) -> Result<TargetName, trust::Error> {
+    TargetName::new(name).map_err(|e| Error::new(e.kind(), format!("{name}: {e}")))
+}
+
+fn invalid(message: String) -> trust::Error {
+    Error::new(ErrorKind::InvalidInput, message)
 }

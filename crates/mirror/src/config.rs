@@ -108,6 +108,31 @@ impl Config {
     }
 }
 
+/// `mirror init`'s check of one peer: does it answer, with a release that verifies against
+/// `root` (the bytes of the trusted `root.json`)? Its top metadata only (timestamp, snapshot,
+/// targets), each request within `timeout`. Returns the release's version and freshness; an
+/// error whose kind [`is_unreachable`](trust::ErrorKind::is_unreachable) is a peer that did not
+/// answer.
+pub fn probe_peer(
+    root: &[u8],
+    peer: &str,
+    timeout: std::time::Duration,
+    now: time::OffsetDateTime,
+) -> Result<(u64, trust::client::Freshness), trust::Error> {
+    let limits = net::Limits {
+        request_timeout: timeout,
+        connect_timeout: timeout.min(std::time::Duration::from_secs(10)),
+        gzip: false,
+    };
+    let options = trust::client::Options {
+        allow_expired: true,
+        ..trust::client::Options::new(now)
+    };
+    let client =
+        trust::client::Client::load(root, net::HttpTransport::new(peer, &limits), options)?;
+    Ok((client.version(), client.freshness().clone()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -31,4 +31,6 @@ pub mod served;
 pub mod status;
 pub mod sync;
 
-pub use sync::{PARALLEL_FETCHES, SyncError, SyncReport, sync_from, sync_with_progress};
+pub use sync::{
+    PARALLEL_FETCHES, SyncError, SyncFailure, SyncReport, sync_from, sync_with_progress,
+};

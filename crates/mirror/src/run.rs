@@ -1,6 +1,7 @@
 //! `samizdat mirror run` (sync on an interval and serve) and `samizdat mirror serve` (serve a
 //! release folder as it is, e.g. the origin's).
 
+use std::io::Write;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -14,6 +15,14 @@ use crate::serve::{App, serve, tls_acceptor};
 use crate::served::Served;
 use crate::status::{PeerState, Status};
 use crate::{SyncError, SyncReport};
+
+/// A line of the mirror's log on stderr. Not `eprintln!`, which panics when stderr is a pipe
+/// whose reader went away: a closed log is no reason to stop serving.
+macro_rules! log {
+    ($($arg:tt)*) => {{
+        let _ = writeln!(std::io::stderr().lock(), $($arg)*);
+    }};
+}
 
 /// Syncs the mirror in `dir` from its peers every `config.interval_secs` and serves it on
 /// `config.listen` until SIGTERM or Ctrl-C. Prints `listening on URL` for each address.
@@ -181,15 +190,15 @@ async fn follow_releases(app: Arc<App>, release_dir: PathBuf, root: Vec<u8>) {
         let (dir, root) = (release_dir.clone(), root.clone());
         match tokio::task::spawn_blocking(move || Served::load(&dir, &root)).await {
             Ok(Ok(served)) => {
-                eprintln!(
+                log!(
                     "samizdat mirror {}: now serving release {}",
                     release_dir.display(),
                     served.version
                 );
                 app.switch(served);
             }
-            Ok(Err(e)) => eprintln!("samizdat mirror: keeps its release: {e}"),
-            Err(e) => eprintln!("samizdat mirror: keeps its release: {e}"),
+            Ok(Err(e)) => log!("samizdat mirror: keeps its release: {e}"),
+            Err(e) => log!("samizdat mirror: keeps its release: {e}"),
         }
     }
 }
@@ -221,7 +230,7 @@ fn load_or_empty(release_dir: &Path, root: &[u8]) -> Served {
         Ok(served) => served,
         Err(e) => {
             // The next sync repairs what is missing; serve nothing wrong meanwhile.
-            eprintln!("samizdat mirror: not serving the release on disk: {e}");
+            log!("samizdat mirror: not serving the release on disk: {e}");
             Served::empty()
         }
     }
@@ -250,7 +259,8 @@ async fn start_servers(
         let cap = app.connections / (threads * listen.len()).max(1);
         let local = spawn_server_threads(app, address, tls.clone(), threads, cap)?;
         let url = format!("{scheme}://{local}/");
-        println!("listening on {url}");
+        // Never a panic: a closed stdout (`demo | head`) is no reason to stop serving.
+        let _ = writeln!(std::io::stdout().lock(), "listening on {url}");
         urls.push(url);
     }
     Ok(urls)
@@ -348,7 +358,9 @@ async fn stop_signal() -> Result<(), String> {
 }
 
 /// One sync round: sync, switch the served release if it changed, collect old releases, and
-/// record it all in the status and metrics. Logs one line (plus one per peer dropped).
+/// record it all in the status and metrics. Logs one line (plus one per peer dropped) when
+/// something changed: a round that finds the same release as the round before, with the same
+/// peers dropped, logs nothing.
 pub fn sync_round(dir: &Path, config: &Config, app: &App, sync_program: Option<&Path>) {
     let who = format!("samizdat mirror {}", dir.display());
     let now = OffsetDateTime::now_utc();
@@ -387,6 +399,12 @@ pub fn sync_round(dir: &Path, config: &Config, app: &App, sync_program: Option<&
                 .map(|(_, why)| why.clone()),
         })
         .collect();
+    // The round before succeeded with the same peers dropped (or none).
+    let as_before = app
+        .status
+        .lock()
+        .map(|s| s.last_attempt.is_some() && s.last_error.is_none() && s.peers == peer_states)
+        .unwrap_or(false);
     let mut error = None;
     match &result {
         Ok(report) => {
@@ -399,14 +417,17 @@ pub fn sync_round(dir: &Path, config: &Config, app: &App, sync_program: Option<&
                 }
             }
             let (version, source) = (report.version, &report.source);
-            if report.unchanged && !switched {
-                eprintln!("{who}: release {version} from {source}: up to date");
+            if report.unchanged && !switched && as_before {
+                // Only changes are logged: "up to date" came every round (10 s in the demo).
+            } else if report.unchanged && !switched {
+                log!("{who}: release {version} from {source}: up to date");
+                for (peer, why) in &report.dropped {
+                    log!("{who}:   dropped {peer}: {why}");
+                }
             } else if report.unchanged {
-                eprintln!(
-                    "{who}: release {version} from {source}: a re-signed timestamp, now served"
-                );
+                log!("{who}: release {version} from {source}: a re-signed timestamp, now served");
             } else {
-                eprintln!(
+                log!(
                     "{who}: release {version} from {source}: {} of {} targets fetched ({} bytes){}",
                     report.targets_fetched,
                     report.targets,
@@ -414,20 +435,24 @@ pub fn sync_round(dir: &Path, config: &Config, app: &App, sync_program: Option<&
                     if switched { ", now served" } else { "" }
                 );
             }
-            for (peer, why) in &report.dropped {
-                eprintln!("{who}:   dropped {peer}: {why}");
+            if switched {
+                for (peer, why) in &report.dropped {
+                    log!("{who}:   dropped {peer}: {why}");
+                }
             }
             match crate::gc::collect(dir, config.grace_secs, now) {
-                Ok(collected) if !collected.releases.is_empty() => eprintln!(
+                Ok(collected) if !collected.releases.is_empty() => log!(
                     "{who}: collected releases {:?}: {} files, {} bytes",
-                    collected.releases, collected.files, collected.bytes
+                    collected.releases,
+                    collected.files,
+                    collected.bytes
                 ),
                 Ok(_) => {}
-                Err(e) => eprintln!("{who}: cannot collect old releases: {e}"),
+                Err(e) => log!("{who}: cannot collect old releases: {e}"),
             }
         }
         Err(e) => {
-            eprintln!("{who}: sync failed: {e}");
+            log!("{who}: sync failed: {e}");
             error = Some(e.to_string());
         }
     }

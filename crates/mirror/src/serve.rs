@@ -282,7 +282,7 @@ impl App {
                     {
                         return redirect(&folder);
                     }
-                    return not_found();
+                    return site_not_found(&self.release_dir, &served);
                 };
                 let file = self
                     .release_dir
@@ -949,6 +949,41 @@ fn text(status: StatusCode, body: impl Into<Bytes>) -> Response<Body> {
 
 fn not_found() -> Response<Body> {
     text(StatusCode::NOT_FOUND, "not found\n")
+}
+
+/// A plain path the release does not have: the reader site's own page (`/404.html`, its
+/// links absolute), with status 404; the plain answer when the release has no site.
+fn site_not_found(release_dir: &Path, served: &Served) -> Response<Body> {
+    let page = archive::layout::target_of_plain_path("/404.html")
+        .and_then(|name| Some((served.target(&name)?, name)));
+    let Some((target, name)) = page else {
+        return not_found();
+    };
+    let file = release_dir
+        .join("targets")
+        .join(target_file_name(&name, &target));
+    let Ok(body) = std::fs::read(&file) else {
+        return not_found();
+    };
+    let mut response = with_type(
+        text(StatusCode::NOT_FOUND, body),
+        "text/html; charset=utf-8",
+        PLAIN,
+    );
+    let h = response.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(SITE_CSP),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    response
 }
 
 fn with_type(

@@ -41,7 +41,54 @@ pub struct SyncReport {
 pub struct SyncError {
     pub what: String,
     pub dropped: Vec<(String, String)>,
+    #[serde(default)]
+    pub kind: SyncFailure,
 }
+
+/// What a failed round ran into, from the peers' errors' kinds (never from their messages):
+/// a network failure is not a forgery.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum SyncFailure {
+    /// Trouble here (the folder, the disk, the lock), or anything else.
+    #[default]
+    Failed,
+    /// No peer could be reached (refused, timed out, an HTTP error): nothing was checked.
+    Unreachable,
+    /// A peer served metadata or a file that does not verify against the trusted root.
+    NotVerified,
+    /// The peers' newest release has expired (otherwise it verified).
+    NotFresh,
+}
+
+impl SyncFailure {
+    /// The failure of a round whose peers all failed with `kinds` (one or more each): a lie
+    /// outweighs an expired release, which outweighs a peer that did not answer.
+    pub fn of(kinds: &[trust::ErrorKind]) -> SyncFailure {
+        if kinds.is_empty() {
+            SyncFailure::Failed
+        } else if kinds
+            .iter()
+            .any(|k| !k.is_unreachable() && *k != trust::ErrorKind::Expired)
+        {
+            SyncFailure::NotVerified
+        } else if kinds.contains(&trust::ErrorKind::Expired) {
+            SyncFailure::NotFresh
+        } else {
+            SyncFailure::Unreachable
+        }
+    }
+
+    /// The first line of a round that ended so.
+    fn describe(self) -> &'static str {
+        match self {
+            SyncFailure::Unreachable => "no peer answered",
+            SyncFailure::NotFresh => "no peer has a release that is still fresh",
+            SyncFailure::NotVerified | SyncFailure::Failed => "no peer has a release that verifies",
+        }
+    }
+}
+
+impl std::error::Error for SyncError {}
 
 impl std::fmt::Display for SyncError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -54,6 +101,7 @@ impl From<String> for SyncError {
         SyncError {
             what,
             dropped: Vec::new(),
+            kind: SyncFailure::Failed,
         }
     }
 }
@@ -162,6 +210,8 @@ pub fn sync_with_progress<T: Transport + Sync>(
     // Every peer's timestamp, snapshot and top-level targets, verified; only the newest
     // release's bins are walked (the next peer's if that fails), not every peer's.
     let mut dropped = Vec::new();
+    // Why each dropped peer was dropped, as a kind: what the round failed of, if it does.
+    let mut kinds = Vec::new();
     let mut candidates = Vec::new();
     for peer in peers {
         let recorder = Recorder {
@@ -172,7 +222,10 @@ pub fn sync_with_progress<T: Transport + Sync>(
         let source = recorder.describe();
         match Client::load_with_trusted_state(&root, recorder, Options::new(now), state.clone()) {
             Ok(client) => candidates.push(client),
-            Err(e) => dropped.push((source, e.to_string())),
+            Err(e) => {
+                kinds.push(e.kind());
+                dropped.push((source, e.to_string()));
+            }
         }
     }
     phases.mark("peers' top metadata");
@@ -240,13 +293,18 @@ pub fn sync_with_progress<T: Transport + Sync>(
                 chosen = Some((client, targets));
                 break;
             }
-            Err(e) => dropped.push((client.transport().describe(), e.to_string())),
+            Err(e) => {
+                kinds.push(e.kind());
+                dropped.push((client.transport().describe(), e.to_string()));
+            }
         }
     }
     let Some((client, (targets, whole))) = chosen else {
+        let kind = SyncFailure::of(&kinds);
         return Err(SyncError {
-            what: "no peer has a release that verifies".into(),
+            what: kind.describe().into(),
             dropped,
+            kind,
         });
     };
     let others = candidates;
@@ -329,6 +387,7 @@ pub fn sync_with_progress<T: Transport + Sync>(
         peers: order,
         next: AtomicUsize::new(0),
         abort: Mutex::new(None),
+        kinds: Mutex::new(Vec::new()),
         dropped: Mutex::new(Vec::new()),
         files: AtomicUsize::new(0),
         bytes: AtomicU64::new(0),
@@ -381,7 +440,7 @@ pub fn sync_with_progress<T: Transport + Sync>(
             for (file, bytes) in batch {
                 if let Err(what) = writer.store(&file, &bytes) {
                     if let Ok(mut abort) = fetch.abort.lock() {
-                        abort.get_or_insert(what);
+                        abort.get_or_insert((what, SyncFailure::Failed));
                     }
                     if let Ok(mut receiver) = receiver.lock() {
                         receiver.take();
@@ -428,8 +487,12 @@ pub fn sync_with_progress<T: Transport + Sync>(
     });
     progress.finish();
     dropped.extend(fetch.dropped.into_inner().unwrap_or_default());
-    if let Some(what) = fetch.abort.into_inner().unwrap_or_default() {
-        return Err(SyncError { what, dropped });
+    if let Some((what, kind)) = fetch.abort.into_inner().unwrap_or_default() {
+        return Err(SyncError {
+            what,
+            dropped,
+            kind,
+        });
     }
     report.metadata_files = metadata_written?;
     report.targets_fetched = fetch.files.into_inner();
@@ -528,8 +591,10 @@ struct Fetch<'a, T> {
     /// otherwise cost a time-out per file.
     failed: Vec<AtomicBool>,
     next: AtomicUsize,
-    /// The first target no peer served intact; stops every worker.
-    abort: Mutex<Option<String>>,
+    /// The first target no peer served intact (or could not be stored); stops every worker.
+    abort: Mutex<Option<(String, SyncFailure)>>,
+    /// Why peers failed to serve targets intact, as kinds.
+    kinds: Mutex<Vec<trust::ErrorKind>>,
     dropped: Mutex<Vec<(String, String)>>,
     files: AtomicUsize,
     bytes: AtomicU64,
@@ -604,6 +669,9 @@ impl<T: Transport + Sync> Fetch<'_, T> {
                     match answer {
                         Ok(bytes) => found[i] = Some(bytes),
                         Err(e) => {
+                            if let Ok(mut kinds) = self.kinds.lock() {
+                                kinds.push(e.kind());
+                            }
                             let e = e.to_string();
                             if !self.failed[p].swap(true, Ordering::Relaxed)
                                 && let Ok(mut dropped) = self.dropped.lock()
@@ -639,8 +707,13 @@ impl<T: Transport + Sync> Fetch<'_, T> {
                 return; // the writer stopped: it set the reason
             }
             if let Some(failure) = failure {
+                let kind = self
+                    .kinds
+                    .lock()
+                    .map(|kinds| SyncFailure::of(&kinds))
+                    .unwrap_or_default();
                 if let Ok(mut abort) = self.abort.lock() {
-                    abort.get_or_insert(failure);
+                    abort.get_or_insert((failure, kind));
                 }
                 return;
             }

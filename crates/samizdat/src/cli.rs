@@ -1,5 +1,6 @@
 //! The command line: a table of subcommands, each a few lines calling a library.
 
+use crate::out::{errln, outln};
 use crate::progress::Bar;
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
@@ -8,6 +9,67 @@ use release::{Archive, InitOptions};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
+
+/// Exit status (README "Exit status"; 2 is clap's, for bad usage; 4 is `add`'s).
+/// A failure, in particular of verification: something was checked and found wrong.
+pub const NOT_VERIFIED: u8 = 1;
+/// Authentic, but expired: not known fresh.
+pub const NOT_FRESH: u8 = 3;
+/// Nothing could be had from the source or the peers (refused, timed out, an HTTP error):
+/// nothing was verified, and nothing found wrong.
+pub const UNREACHABLE: u8 = 5;
+
+/// An error that ends the command with its own exit status.
+#[derive(Debug)]
+pub struct Exit {
+    code: u8,
+    message: String,
+}
+
+impl Exit {
+    fn new(code: u8, message: impl Into<String>) -> Exit {
+        Exit {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for Exit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Exit {}
+
+/// The exit status for an error: from its kind, wherever it sits in the chain of causes.
+pub fn exit_code(error: &anyhow::Error) -> u8 {
+    for cause in error.chain() {
+        if let Some(exit) = cause.downcast_ref::<Exit>() {
+            return exit.code;
+        }
+        if let Some(e) = cause.downcast_ref::<mirror::SyncError>() {
+            return sync_code(e.kind);
+        }
+        if let Some(e) = cause.downcast_ref::<trust::Error>() {
+            return match e.kind() {
+                kind if kind.is_unreachable() => UNREACHABLE,
+                trust::ErrorKind::Expired => NOT_FRESH,
+                _ => NOT_VERIFIED,
+            };
+        }
+    }
+    1
+}
+
+fn sync_code(kind: mirror::SyncFailure) -> u8 {
+    match kind {
+        mirror::SyncFailure::Unreachable => UNREACHABLE,
+        mirror::SyncFailure::NotFresh => NOT_FRESH,
+        mirror::SyncFailure::NotVerified | mirror::SyncFailure::Failed => NOT_VERIFIED,
+    }
+}
 
 #[derive(Parser)]
 #[command(
@@ -245,25 +307,22 @@ enum MirrorCommand {
     /// `timestamp.json` last. DEST is an rsync destination (`/var/www/samizdat`,
     /// `user@host:/var/www/samizdat`, or `user@host:` through an rrsync-restricted key).
     Push { dir: PathBuf, dest: String },
-    /// Sync the mirror in DIR from a peer (the origin or another mirror), verifying every file.
+    /// Sync the mirror in DIR from its peers (the origin or other mirrors), verifying every
+    /// file, once.
     Sync {
         dir: PathBuf,
         /// A peer's URL (the origin or another mirror, serving metadata/ and targets/);
-        /// repeat for several: the newest release that verifies wins, liars are dropped.
-        #[arg(
-            long = "peer",
-            required = true,
-            env = "SAMIZDAT_PEERS",
-            value_delimiter = ','
-        )]
+        /// repeat for several: the newest release that verifies wins, liars are dropped
+        /// [default: the peers in DIR/mirror.toml].
+        #[arg(long = "peer", env = "SAMIZDAT_PEERS", value_delimiter = ',')]
         peers: Vec<String>,
         /// The publisher's root.json; copied to DIR/root.json on the first sync.
         #[arg(long, env = "SAMIZDAT_ROOT")]
         root: Option<PathBuf>,
         /// Seconds one request to a peer may take, body included (a stalling or dripping peer
-        /// is dropped after it).
-        #[arg(long, default_value_t = 60, env = "SAMIZDAT_TIMEOUT")]
-        timeout: u64,
+        /// is dropped after it) [default: DIR/mirror.toml's, else 60].
+        #[arg(long, env = "SAMIZDAT_TIMEOUT")]
+        timeout: Option<u64>,
         /// Print the report as one line of JSON (for `mirror run`, which syncs in a child).
         #[arg(long)]
         json: bool,
@@ -296,8 +355,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 mirrors,
             };
             let root = Archive::init(&archive, &options)?;
-            println!("created archive {}", archive.display());
-            println!("trusted root for mirrors and readers: {}", root.display());
+            outln!("created archive {}", archive.display());
+            outln!("trusted root for mirrors and readers: {}", root.display());
             Ok(ExitCode::SUCCESS)
         }
         Command::Add {
@@ -320,7 +379,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             reason,
         } => {
             Archive::open(&archive)?.withdraw(&id, &reason)?;
-            println!("withdrew {id}; the next release leaves it out");
+            outln!("withdrew {id}; the next release leaves it out");
             Ok(ExitCode::SUCCESS)
         }
         Command::Release { archive, no_site } => {
@@ -332,7 +391,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 &site::ReaderSite
             };
             let report = a.release(site, &Bar::new("release"))?;
-            println!(
+            outln!(
                 "release {}: {} documents ({} withdrawn), {} targets ({} new files), {} records rebuilt, {} of {} bins signed, in {:.1}s ({})",
                 report.version,
                 report.documents,
@@ -354,7 +413,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Timestamp { archive, key } => {
             let a = Archive::open(&archive)?;
             let version = a.refresh_timestamp(key.as_deref())?;
-            println!("timestamp version {version} signed");
+            outln!("timestamp version {version} signed");
             Ok(ExitCode::SUCCESS)
         }
         Command::Verify {
@@ -395,7 +454,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Mirror(MirrorCommand::Collect { dir, grace }) => {
             let collected = mirror::gc::collect(&dir, grace, time::OffsetDateTime::now_utc())
                 .map_err(anyhow::Error::msg)?;
-            println!(
+            outln!(
                 "collected {} old release(s) {:?}: {} files, {} bytes",
                 collected.releases.len(),
                 collected.releases,
@@ -411,6 +470,25 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             timeout,
             json,
         }) => {
+            // Peers and time limit as `mirror run` takes them: flags and environment over
+            // DIR/mirror.toml.
+            let config = if mirror::config::Config::path(&dir).exists() {
+                Some(mirror::config::Config::load(&dir).map_err(anyhow::Error::msg)?)
+            } else {
+                None
+            };
+            let peers = match (peers.is_empty(), &config) {
+                (false, _) => peers,
+                (true, Some(config)) => config.peers.clone(),
+                (true, None) => bail!(
+                    "{}: no mirror.toml with peers: give at least one --peer URL (the origin \
+                     or another mirror), or create the mirror with `samizdat mirror init`",
+                    dir.display()
+                ),
+            };
+            let timeout = timeout
+                .or(config.map(|config| config.timeout_secs))
+                .unwrap_or(60);
             std::fs::create_dir_all(&dir)
                 .with_context(|| format!("{}: cannot create", dir.display()))?;
             let trusted = dir.join("root.json");
@@ -446,21 +524,20 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             let now = time::OffsetDateTime::now_utc();
             let result = mirror::sync_with_progress(&dir, transports, now, progress);
             if json {
-                println!("{}", serde_json::to_string(&result)?);
-                return Ok(ExitCode::from(u8::from(result.is_err())));
+                outln!("{}", serde_json::to_string(&result)?);
+                let code = result.as_ref().err().map_or(0, |e| sync_code(e.kind));
+                return Ok(ExitCode::from(code));
             }
-            let report = result
-                .map_err(|e| anyhow::Error::msg(e.to_string()))
-                .context("sync failed; the mirror keeps its last release")?;
+            let report = result.context("sync failed; the mirror keeps its last release")?;
             for (peer, why) in &report.dropped {
-                eprintln!("dropped peer {peer} this round: {why}");
+                errln!("dropped peer {peer} this round: {why}");
             }
             let targets = if report.unchanged {
                 "already complete here".to_owned()
             } else {
                 format!("{} targets", report.targets)
             };
-            println!(
+            outln!(
                 "release {}: {targets}, {} fetched ({} bytes), {} metadata files, from {}",
                 report.version,
                 report.targets_fetched,
@@ -477,10 +554,10 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         }) => {
             let a = Archive::open(&archive)?;
             for path in a.export_root_keys(&out, remove)? {
-                println!("root key written to {}", path.display());
+                outln!("root key written to {}", path.display());
             }
             if remove {
-                println!(
+                outln!(
                     "root keys removed from {}: root is offline",
                     archive.display()
                 );
@@ -496,21 +573,21 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             let mut a = Archive::open(&archive)?;
             let rotation = a.rotate_key(role, root_keys.as_deref())?;
             for path in &rotation.new_keys {
-                println!("new {} key written to {}", role.as_str(), path.display());
+                outln!("new {} key written to {}", role.as_str(), path.display());
             }
             for path in &rotation.removed {
-                println!("old key {} deleted", path.display());
+                outln!("old key {} deleted", path.display());
             }
-            println!(
+            outln!(
                 "root version {} lists it: {}",
                 rotation.root_version,
                 archive.join("root.json").display()
             );
             if let Some(version) = rotation.release {
-                println!("release {version}: signed again with the new key");
+                outln!("release {version}: signed again with the new key");
             }
             if role == release::KeyRole::Root && root_keys.is_some() {
-                println!(
+                outln!(
                     "the new root keys are in {}: take them offline again with `samizdat key export-root --remove`",
                     archive.join("keys").display()
                 );
@@ -544,18 +621,16 @@ fn mirror_init(dir: &Path, root: &Path, settings: MirrorSettings) -> Result<Exit
             envelope.peek_typed::<trust::schema::Root>(trust::schema::RoleType::Root)
         })
         .with_context(|| format!("{file}: not a TUF root.json"))?;
-    std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot create", dir.display()))?;
     let trusted = dir.join("root.json");
-    match std::fs::read(&trusted) {
+    let trusted_before = match std::fs::read(&trusted) {
         Ok(existing) if existing != root_bytes => bail!(
             "{}: this mirror already trusts another root; a mirror follows one publisher \
              (make a new mirror folder, or remove it to start over)",
             trusted.display()
         ),
-        Ok(_) => {}
-        Err(_) => std::fs::write(&trusted, &root_bytes)
-            .with_context(|| format!("{}: cannot write", trusted.display()))?,
-    }
+        Ok(_) => true,
+        Err(_) => false,
+    };
     let existing = mirror::config::Config::path(dir).exists();
     let mut config = if existing {
         mirror::config::Config::load(dir).map_err(anyhow::Error::msg)?
@@ -566,8 +641,30 @@ fn mirror_init(dir: &Path, root: &Path, settings: MirrorSettings) -> Result<Exit
         bail!("give at least one --peer URL (the origin or another mirror)");
     }
     settings.apply(&mut config);
-    config.save(dir).map_err(anyhow::Error::msg)?;
-    println!(
+    config.check().map_err(anyhow::Error::msg)?;
+    // Before anything is written: a mirror whose peers cannot give it a release is a typo.
+    check_peers(&root_bytes, &root.display().to_string(), &config)?;
+    // Nothing is left of what this run made when a write fails.
+    let made_dir = !dir.exists();
+    let written = std::fs::create_dir_all(dir)
+        .with_context(|| format!("{}: cannot create", dir.display()))
+        .and_then(|()| {
+            if trusted_before {
+                return Ok(());
+            }
+            std::fs::write(&trusted, &root_bytes)
+                .with_context(|| format!("{}: cannot write", trusted.display()))
+        })
+        .and_then(|()| config.save(dir).map_err(anyhow::Error::msg));
+    if let Err(e) = written {
+        if made_dir {
+            let _ = std::fs::remove_dir_all(dir);
+        } else if !trusted_before {
+            let _ = std::fs::remove_file(&trusted);
+        }
+        return Err(e);
+    }
+    outln!(
         "{} mirror {}: peers {}; serves on {}; syncs every {} s",
         if existing { "reconfigured" } else { "created" },
         dir.display(),
@@ -575,8 +672,53 @@ fn mirror_init(dir: &Path, root: &Path, settings: MirrorSettings) -> Result<Exit
         config.listen.join(", "),
         config.interval_secs
     );
-    println!("start it with: samizdat mirror run {}", dir.display());
+    outln!("start it with: samizdat mirror run {}", dir.display());
     Ok(ExitCode::SUCCESS)
+}
+
+/// `mirror init`: asks each peer for its release (top metadata, checked against the root) and
+/// says what it answered. Fails unless one serves a release that verifies: with
+/// [`UNREACHABLE`] when none answered.
+fn check_peers(root: &[u8], root_file: &str, config: &mirror::config::Config) -> Result<()> {
+    let timeout = Duration::from_secs(config.timeout_secs.min(30));
+    let now = time::OffsetDateTime::now_utc();
+    let mut verified = false;
+    let mut answered = false;
+    for peer in &config.peers {
+        match mirror::config::probe_peer(root, peer, timeout, now) {
+            Ok((version, trust::client::Freshness::Fresh)) => {
+                outln!("peer {peer} answers: release {version}, verified");
+                verified = true;
+            }
+            Ok((version, trust::client::Freshness::Expired { since, .. })) => {
+                outln!(
+                    "peer {peer} answers: release {version}, authentic, not known fresh since {}",
+                    since.date()
+                );
+                verified = true;
+            }
+            Err(e) if e.kind().is_unreachable() => {
+                errln!("peer {peer} does not answer: {e}");
+            }
+            Err(e) => {
+                errln!(
+                    "peer {peer} answers, but its release does not verify against {root_file}: {e}"
+                );
+                answered = true;
+            }
+        }
+    }
+    match (verified, answered) {
+        (true, _) => Ok(()),
+        (false, true) => Err(Exit::new(
+            NOT_VERIFIED,
+            format!("no peer serves a release that verifies against {root_file}; nothing written"),
+        )
+        .into()),
+        (false, false) => {
+            Err(Exit::new(UNREACHABLE, "no peer answered (see above); nothing written").into())
+        }
+    }
 }
 
 /// Readers' options; PDFs are extracted by this same binary in a child process.
@@ -595,21 +737,21 @@ pub fn read_options(timeout: Duration, memory: u64) -> Result<archive::read::Rea
 pub fn print_summary(s: &archive::ingest::Summary) {
     // `Failure`'s Display quotes and escapes: a file name cannot forge a line or drive the terminal.
     for f in &s.failed {
-        eprintln!("failed: {f}");
+        errln!("failed: {f}");
     }
     for f in &s.renamed {
-        eprintln!("renamed: {f}");
+        errln!("renamed: {f}");
     }
     for f in &s.duplicates {
-        eprintln!("duplicate skipped: {f}");
+        errln!("duplicate skipped: {f}");
     }
     for f in &s.notes {
-        eprintln!("warning: {f}");
+        errln!("warning: {f}");
     }
     for f in &s.missing {
-        eprintln!("gone: {f}");
+        errln!("gone: {f}");
     }
-    println!(
+    outln!(
         "{} files: {} documents ingested, {} updated, {} files unchanged, {} duplicates skipped, {} renamed, {} unsupported skipped, {} failed, {} gone ({} withdrawn)",
         s.files_seen,
         s.ingested,
@@ -639,7 +781,7 @@ fn export(dir: &Path, out: &Path) -> Result<mirror::export::Exported> {
         }
     }
     let exported = mirror::export::export(dir, out).map_err(anyhow::Error::msg)?;
-    println!(
+    outln!(
         "exported release {} ({} targets) to {}: {} files written, {} withdrawn paths and {} files of earlier releases replaced by a notice",
         exported.version,
         exported.targets,
@@ -712,7 +854,7 @@ fn push(dir: &Path, dest: &str) -> Result<ExitCode> {
             );
         }
     }
-    println!("pushed {} to {dest}", dir.display());
+    outln!("pushed {} to {dest}", dir.display());
     Ok(ExitCode::SUCCESS)
 }
 
@@ -728,7 +870,7 @@ impl<T: trust::client::Transport> trust::client::Transport for Logged<T> {
         if let (true, Ok(bytes)) = (self.verbose, &result)
             && path.starts_with("metadata/")
         {
-            eprintln!("fetched {path} ({} bytes)", bytes.len());
+            errln!("fetched {path} ({} bytes)", bytes.len());
         }
         result
     }
@@ -755,29 +897,53 @@ pub fn verify(root: &Path, source: &str, targets: &[String], verbose: bool) -> R
         let transport = Logged { inner, verbose };
         fetch::verify(&trusted, transport, targets, now, &bar)
     };
-    let report = report.with_context(|| format!("{source}: the release does not verify"))?;
+    let report = report.map_err(|e| {
+        let what = if e.kind().is_unreachable() {
+            "cannot get the release, nothing verified"
+        } else {
+            "the release does not verify"
+        };
+        anyhow::Error::new(e).context(format!("{source}: {what}"))
+    })?;
     for f in &report.failures {
-        eprintln!("FAILED {}: {}", f.target, f.reason);
+        let what = if f.kind.is_unreachable() {
+            "UNREACHABLE"
+        } else {
+            "FAILED"
+        };
+        errln!("{what} {}: {}", f.target, f.reason);
     }
     if !report.ok() {
-        println!(
-            "release {}: {} targets verified, {} FAILED",
+        let unreachable = report
+            .failures
+            .iter()
+            .filter(|f| f.kind.is_unreachable())
+            .count();
+        let failed = report.failures.len() - unreachable;
+        outln!(
+            "release {}: {} targets verified, {failed} FAILED, {unreachable} could not be fetched",
             report.version,
             report.verified,
-            report.failures.len()
         );
-        return Ok(ExitCode::from(1));
+        let code = if report.forged() {
+            NOT_VERIFIED
+        } else {
+            UNREACHABLE
+        };
+        return Ok(ExitCode::from(code));
     }
     match report.freshness {
         trust::client::Freshness::Fresh => {
-            println!(
+            outln!(
                 "release {}: authentic and fresh, {} targets verified ({} bytes of metadata fetched)",
-                report.version, report.verified, report.metadata_bytes
+                report.version,
+                report.verified,
+                report.metadata_bytes
             );
             Ok(ExitCode::SUCCESS)
         }
         trust::client::Freshness::Expired { role, since } => {
-            println!(
+            outln!(
                 "release {}: authentic, not known fresh since {} ({} expired), {} targets verified ({} bytes of metadata fetched)",
                 report.version,
                 since.date(),
@@ -785,7 +951,7 @@ pub fn verify(root: &Path, source: &str, targets: &[String], verbose: bool) -> R
                 report.verified,
                 report.metadata_bytes
             );
-            Ok(ExitCode::from(3))
+            Ok(ExitCode::from(NOT_FRESH))
         }
     }
 }

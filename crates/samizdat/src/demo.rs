@@ -4,6 +4,7 @@
 //! re-signs nothing but the snapshot and timestamp.
 
 use crate::cli::{print_summary, read_options, verify};
+use crate::out::outln;
 use crate::progress::Bar;
 use anyhow::{Context, Result, bail};
 use release::{Archive, InitOptions};
@@ -40,7 +41,7 @@ pub fn run(dir: &Path, network: &Network) -> Result<ExitCode> {
             ..InitOptions::default()
         };
         Archive::init(dir, &options)?;
-        println!("created archive {}", dir.display());
+        outln!("created archive {}", dir.display());
     }
     let mut archive = Archive::open(dir)?;
     if network.port != 0 {
@@ -51,17 +52,21 @@ pub fn run(dir: &Path, network: &Network) -> Result<ExitCode> {
         archive.set_mirrors(&urls)?;
     }
     let read = read_options(Duration::from_secs(60), 1 << 30)?;
-    println!("== add {}", sample.display());
+    outln!("== add {}", sample.display());
     let summary = archive.add(&[sample.join("documents")], read, &Bar::new("adding"))?;
     print_summary(&summary);
-    println!("== release");
+    outln!("== release");
     let report = archive.release(&site::ReaderSite, &Bar::new("release"))?;
-    println!(
+    outln!(
         "release {}: {} documents, {} targets, {} of {} bins signed",
-        report.version, report.documents, report.targets, report.bins_written, report.bins_total
+        report.version,
+        report.documents,
+        report.targets,
+        report.bins_written,
+        report.bins_total
     );
     drop(archive);
-    println!("== verify");
+    outln!("== verify");
     let release_dir = dir.join("release");
     let code = verify(
         &dir.join("root.json"),
@@ -74,7 +79,7 @@ pub fn run(dir: &Path, network: &Network) -> Result<ExitCode> {
     if code != ExitCode::SUCCESS {
         return Ok(code);
     }
-    println!("== origin and two mirrors on loopback");
+    outln!("== origin and two mirrors on loopback");
     let address = |offset: u16| {
         let port = if network.port == 0 {
             0
@@ -87,34 +92,48 @@ pub fn run(dir: &Path, network: &Network) -> Result<ExitCode> {
         (dir.join("mirror-a"), address(1)),
         (dir.join("mirror-b"), address(2)),
     ];
-    let root = dir.join("root.json");
+    let root = std::path::absolute(dir.join("root.json")).context("the demo folder")?;
+    let program = std::env::current_exe()
+        .context("cannot find the samizdat executable")?
+        .display()
+        .to_string();
     mirror::run::demo_network(
         dir,
         &address(0),
         &mirrors,
         network.stop_after,
         |origin, urls| {
-            println!();
-            println!("origin   {origin}");
+            outln!();
+            outln!("origin   {origin}");
             for (name, url) in ["mirror A", "mirror B"].iter().zip(urls) {
-                println!("{name} {url}  (synced from the origin; re-checks it every 10 s)");
+                outln!("{name} {url}  (synced from the origin; re-checks it every 10 s)");
             }
-            println!();
+            outln!();
             if let Some(first) = urls.first() {
-                println!("open {first}");
-                println!(
-                    "status: {first}.well-known/samizdat/status.json   metrics: {first}metrics"
-                );
+                outln!("open {first}");
+                outln!("status: {first}.well-known/samizdat/status.json   metrics: {first}metrics");
             }
             if let Some(last) = urls.last() {
-                println!(
-                    "check a mirror from anywhere: samizdat verify --root {} {last}",
-                    root.display()
+                // This very binary: after `cargo run` no `samizdat` is on PATH.
+                outln!(
+                    "check a mirror from anywhere: {} verify --root {} {last}",
+                    shell_word(&program),
+                    shell_word(&root.display().to_string())
                 );
             }
-            println!("Ctrl-C stops them.");
+            outln!("Ctrl-C stops them.");
         },
     )
     .map_err(anyhow::Error::msg)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// `word` as one shell word: as it is when it holds nothing the shell would read, else quoted.
+fn shell_word(word: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "/._-+:,=@%".contains(c);
+    if !word.is_empty() && word.chars().all(plain) {
+        word.to_owned()
+    } else {
+        format!("'{}'", word.replace('\'', r"'\''"))
+    }
 }

@@ -1,12 +1,20 @@
 //! `samizdat`: one binary, one subcommand per role. Parsing, progress bars and exit codes live
 //! here; everything else is in the library crates, which the tests drive directly.
 //!
-//! Exit codes: 0 success, 1 failure, 2 bad usage, 3 `verify`: authentic but expired (not known
-//! fresh), 4 `add`: finished, but some files or documents could not be ingested.
+//! Exit codes (one place: `cli::exit_code`): 0 success, 1 failure (of verification in
+//! particular: something was checked and found wrong), 2 bad usage, 3 authentic but expired
+//! (not known fresh), 4 `add`: finished, but some files or documents could not be ingested,
+//! 5 unreachable: the source or every peer failed to answer (nothing verified, nothing found
+//! wrong).
+
+#![deny(clippy::print_stdout, clippy::print_stderr)] // through `out`, which never panics
 
 mod cli;
 mod demo;
+mod out;
 mod progress;
+
+use out::errln;
 
 use clap::Parser;
 use std::process::ExitCode;
@@ -16,8 +24,8 @@ fn main() -> ExitCode {
     match cli::run(args) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("samizdat: error: {e:#}");
-            ExitCode::from(1)
+            errln!("samizdat: error: {e:#}");
+            ExitCode::from(cli::exit_code(&e))
         }
     }
 }

@@ -53,7 +53,9 @@ fn install_sh_installs_into_a_prefix_keeps_the_state_and_refuses_bad_flags() {
     let archive = sample_release(tmp.path(), &[]);
     let root = archive.join("root.json");
     let prefix = tmp.path().join("prefix");
-    let origin = "http://origin.example:8080";
+    // Peers that answer: `mirror init` checks them before it writes anything.
+    let origin_server = StaticServer::start(&archive.join("release"), "127.0.0.160");
+    let origin = origin_server.url.as_str();
 
     let out = install(&prefix, &["--root", p(&root), "--peer", origin]);
     expect_code(&out, 0, "first install");
@@ -94,7 +96,8 @@ fn install_sh_installs_into_a_prefix_keeps_the_state_and_refuses_bad_flags() {
     assert!(synced.exists(), "the upgrade lost the mirror's release");
 
     // New flags: a new configuration (the root kept when not given), the release kept.
-    let other = "https://other-mirror.example";
+    let other_server = StaticServer::start(&archive.join("release"), "127.0.0.161");
+    let other = other_server.url.as_str();
     let out = install(&prefix, &["--peer", other, "--listen", "127.0.0.1:8081"]);
     expect_code(&out, 0, "reconfigure");
     let toml2 = text(&state.join("mirror.toml"));
@@ -440,4 +443,23 @@ fn a_volunteer_web_root_takes_pushes_through_rrsync_only_and_nginx_serves_it() {
             "{path}: {head}"
         );
     }
+}
+
+/// The README shows the nginx site a volunteer installs: deploy/nginx-samizdat.conf, whole
+/// (CORS for failover, `sandbox` for originals, the site's 404 page). One source: the copy in
+/// the README is checked to be the file, byte for byte.
+#[test]
+fn the_readme_nginx_block_is_deploy_nginx_samizdat_conf_byte_for_byte() {
+    let readme = text(&repo().join("README.md"));
+    let blocks: Vec<&str> = readme
+        .split("```nginx\n")
+        .skip(1)
+        .map(|rest| rest.split("```").next().unwrap_or(rest))
+        .collect();
+    assert_eq!(blocks.len(), 1, "one nginx block in the README");
+    assert_eq!(
+        blocks[0],
+        text(&deploy().join("nginx-samizdat.conf")),
+        "the README's nginx block differs from deploy/nginx-samizdat.conf: copy the file"
+    );
 }

@@ -98,7 +98,7 @@ fn mirror_syncs_verifies_and_keeps_its_release_when_the_origin_lies() {
     assert_eq!(report["Ok"]["version"], 1, "{report}");
     assert_eq!(report["Ok"]["unchanged"], true, "{report}");
     let dead = format!("http://127.0.0.6:{}/", free_port("127.0.0.6"));
-    let out = run(&["mirror", "sync", "--json", p(&dir), "--peer", &dead], 1);
+    let out = run(&["mirror", "sync", "--json", p(&dir), "--peer", &dead], 5);
     let report: serde_json::Value = serde_json::from_str(stdout(&out).trim()).expect("JSON");
     assert!(report["Err"]["what"].is_string(), "{report}");
     assert_eq!(report["Err"]["dropped"][0][0], dead.as_str(), "{report}");

@@ -284,3 +284,38 @@ fn the_service_worker_runs_only_the_sites_own_scripts() {
         &[&format!("d/{id}/original.js"), &own],
     );
 }
+
+/// The sample's reader site in Chromium at a phone's width (390 px) and a desktop's (1280 px):
+/// no page wider than the screen, the header's Search button beside its box, kinds named as the
+/// site names them on the search page, excerpts without Markdown marks, counts that agree with
+/// their nouns; and an unknown path answered with the site's own 404 page (status 404).
+#[test]
+fn the_reader_site_fits_a_phone_and_a_desktop_and_has_its_own_404_page() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let archive = tmp.path().join("archive");
+    run(&["init", p(&archive), "--title", "Sample"], 0);
+    run(&["add", p(&archive), p(&sample_documents())], 0);
+    run(&["release", p(&archive)], 0);
+    let listen = format!("127.0.0.45:{}", free_port("127.0.0.45"));
+    let mirror = serve(&archive, &listen, &tmp.path().join("mirror.log"));
+
+    let (head, body) = curl(&format!("{}d/no-such-document/", mirror.url), &[]);
+    assert!(head.starts_with("http/1.1 404"), "{head}");
+    assert!(head.contains("content-type: text/html"), "{head}");
+    assert!(
+        head.contains("content-security-policy: default-src 'self'"),
+        "{head}"
+    );
+    let body = String::from_utf8_lossy(&body).into_owned();
+    assert!(body.contains("<h1>Not found</h1>"), "{body}");
+    // Metadata a client probes for is still a plain 404.
+    let (head, _) = curl(&format!("{}metadata/2.root.json", mirror.url), &[]);
+    assert!(head.starts_with("http/1.1 404"), "{head}");
+
+    browser_test(
+        Path::new("site/layout.mjs"),
+        &mirror.url,
+        &repo().join("target/screenshots/layout"),
+        &[],
+    );
+}

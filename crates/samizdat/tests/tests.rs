@@ -8,6 +8,7 @@ mod corpora;
 mod crash;
 mod deploy;
 mod keys;
+mod messages;
 mod mirror;
 mod publish;
 mod python_tuf;

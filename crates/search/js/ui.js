@@ -14,6 +14,27 @@ const OPEN_KEY = "samizdat-search-open-facets";
 const ui = document.getElementById("search-ui");
 const form = document.getElementById("search-form");
 const input = document.getElementById("q");
+// How the site names facet values ({ kind: { email: "E-mail", pdf: "PDF", ... } }), given by
+// the page; a value without a label is shown as it is.
+const VALUE_LABELS = (() => {
+  try {
+    return JSON.parse(ui?.dataset.labels || "{}");
+  } catch {
+    return {};
+  }
+})();
+const label = (facet, value) => VALUE_LABELS[facet]?.[value] ?? value;
+
+/// Markup readers should not see in an excerpt of a Markdown or reStructuredText source:
+/// emphasis and code marks, link targets, heading and list marks.
+function plainMarkup(text) {
+  return text
+    .replace(/\[([^\]]*)\]\([^)]*\)/g, "$1")
+    .replace(/\*\*|__|`+|(^|\s)[*_]+(?=\S)|(\S)[*_]+(?=\s|$|[.,;:!?)])/g, "$1$2")
+    .replace(/(^|\n)\s*#{1,6}\s+/g, "$1")
+    .replace(/(^|\n)\s*[-=~^]{3,}\s*(?=\n|$)/g, "$1");
+}
+const MARKUP_KINDS = new Set(["markdown", "rst"]);
 
 function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
@@ -270,7 +291,7 @@ class SearchPage {
   }
 
   card(r, terms) {
-    const rest = [r.kind, r.sender || r.origin].filter(Boolean).join(" · ");
+    const rest = [r.kind && label("kind", r.kind), r.sender || r.origin].filter(Boolean).join(" · ");
     const meta = r.date ? [el("time", { datetime: r.date }, r.date), rest ? ` · ${rest}` : ""] : [rest];
     const text = el("p", { class: "search-excerpt" });
     const item = el(
@@ -283,7 +304,9 @@ class SearchPage {
     this.engine
       .documentText(r)
       .then((body) => {
-        text.replaceChildren(...excerpt(body.slice(r.title.length + 1), terms).map((p) => (p.mark ? el("mark", {}, p.text) : p.text)));
+        const source = body.slice(r.title.length + 1);
+        const plain = MARKUP_KINDS.has(r.kind) ? plainMarkup(source) : source;
+        text.replaceChildren(...excerpt(plain, terms).map((p) => (p.mark ? el("mark", {}, p.text) : p.text)));
       })
       .catch(() => {});
     return item;
@@ -340,7 +363,7 @@ class SearchPage {
     return el(
       "li",
       {},
-      el("label", {}, box, ` ${value} `, count === null ? null : el("span", { class: "search-count" }, `(${number.format(count)})`)),
+      el("label", {}, box, ` ${label(facet, value)} `, count === null ? null : el("span", { class: "search-count" }, `(${number.format(count)})`)),
     );
   }
 }

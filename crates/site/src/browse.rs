@@ -366,13 +366,18 @@ pub fn pages(
     // browse/: the ways in, with counts.
     let footer2 = crate::footer("../");
     let mut m = String::from("<h1>Browse</h1>\n<ul class=\"values\">\n");
-    value(&mut m, "date/", "By date", format!("{} years", years.len()));
+    value(
+        &mut m,
+        "date/",
+        "By date",
+        counted(years.len(), "year", "years"),
+    );
     for f in [&kinds, &origins, &tags, &senders] {
         value(
             &mut m,
             &format!("{}/", f.dir),
             &format!("By {}", f.singular),
-            format!("{} {}", f.values.len(), f.plural.to_lowercase()),
+            counted(f.values.len(), f.singular, &f.plural.to_lowercase()),
         );
     }
     m.push_str("</ul>\n");
@@ -384,6 +389,7 @@ pub fn pages(
 
     out.push(("index.html".into(), home(ctx, &kinds, &years)));
     out.push(("search/index.html".into(), search_page(ctx, index)));
+    out.push(("404.html".into(), not_found_page(ctx)));
     out.extend(mirror_pages(ctx, mirrors));
     out
 }
@@ -426,8 +432,8 @@ fn home(ctx: &Context<'_>, kinds: &Facet, years: &BTreeMap<i32, usize>) -> Strin
     let mut m = format!("<h1>{}</h1>\n", esc(ctx.site));
     let _ = writeln!(
         m,
-        "<p class=\"lead\">{} documents{}.</p>",
-        ctx.docs.len(),
+        "<p class=\"lead\">{}{}.</p>",
+        counted(ctx.docs.len(), "document", "documents"),
         match (years.keys().next(), years.keys().next_back()) {
             (Some(a), Some(b)) if a != b => format!(", dated {a} to {b}"),
             (Some(a), _) => format!(", dated {a}"),
@@ -464,12 +470,20 @@ fn home(ctx: &Context<'_>, kinds: &Facet, years: &BTreeMap<i32, usize>) -> Strin
 
 fn search_page(ctx: &Context<'_>, index: &search::SearchIndex) -> String {
     let (script, root_file) = (&index.script, &index.root);
+    // The search page names facet values as the rest of the site does ("E-mail", not the
+    // index's "email"): the labels travel with the page, from the one table.
+    let kinds: serde_json::Map<String, serde_json::Value> = crate::document::KINDS
+        .iter()
+        .map(|kind| (kind.as_str().to_owned(), kind_label(*kind).into()))
+        .collect();
+    let labels = esc(&serde_json::json!({ "kind": kinds }).to_string());
     let m = format!(
         "<h1>Search</h1>\n\
          <form role=\"search\" id=\"search-form\" action=\"./\" method=\"get\">\
          <label for=\"q\">Search</label> <input id=\"q\" name=\"q\" type=\"search\"> \
          <button type=\"submit\">Search</button></form>\n\
-         <div id=\"search-ui\" data-root=\"../{root_file}\" data-site=\"../\"></div>\n\
+         <div id=\"search-ui\" data-root=\"../{root_file}\" data-site=\"../\" \
+         data-labels=\"{labels}\"></div>\n\
          <noscript><p>Search runs in your browser and needs JavaScript. Without it, \
          <a href=\"../browse/\">browse the archive</a> by date, kind, origin, tag or sender.</p></noscript>\n"
     );
@@ -489,6 +503,23 @@ fn search_page(ctx: &Context<'_>, index: &search::SearchIndex) -> String {
     let footer = crate::footer("../");
     ctx.shell("../", &footer)
         .page_with("Search", &[("Home", ""), ("Search", "")], &m, &head, false)
+}
+
+/// `404.html`: what a mirror answers (with status 404) for a path the release does not have,
+/// at any depth; so its links, unlike every other page's, start at the site's root.
+fn not_found_page(ctx: &Context<'_>) -> String {
+    let m = "<h1>Not found</h1>\n<p>This archive has no page at this address. The document may \
+             have another id, or it may never have been published here.</p>\n\
+             <p><a href=\"/search/\">Search the archive</a>, \
+             <a href=\"/browse/\">browse it</a>, or start from the <a href=\"/\">home page</a>.</p>\n";
+    let footer = crate::footer("/");
+    ctx.shell("/", &footer)
+        .page("Not found", &[("Home", ""), ("Not found", "")], m)
+}
+
+/// `n` and the noun that goes with it: "1 year", "2 years".
+fn counted(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 /// The mirrors page and `mirrors.json` (read by the service worker).

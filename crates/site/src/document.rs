@@ -316,6 +316,20 @@ pub fn page(ctx: &Context<'_>, number: usize, text: &str, refs: &References) -> 
     )
 }
 
+/// Every kind, in the order the search page lists their labels (a new kind fails to build in
+/// [`kind_label`]; add it here too).
+pub const KINDS: [Kind; 8] = [
+    Kind::Email,
+    Kind::Pdf,
+    Kind::Text,
+    Kind::Markdown,
+    Kind::Rst,
+    Kind::Html,
+    Kind::Record,
+    Kind::Binary,
+];
+
+/// How pages name a kind ("E-mail", "PDF"); the search page gets the same table.
 pub fn kind_label(kind: Kind) -> &'static str {
     match kind {
         Kind::Email => "E-mail",

@@ -32,6 +32,16 @@ pub enum ErrorKind {
     InvalidInput,
 }
 
+impl ErrorKind {
+    /// The bytes could not be had: the source refused, timed out, reset the connection or
+    /// answered an HTTP error ([`ErrorKind::Transport`]). Such an error says nothing about the
+    /// release (try again, or another mirror), unlike every kind that means a file was checked
+    /// and found wrong; a reader is told "cannot reach", never "does not verify".
+    pub fn is_unreachable(self) -> bool {
+        matches!(self, ErrorKind::Transport)
+    }
+}
+
 /// An error of this crate: a kind and a message without trailing period.
 #[derive(Debug)]
 pub struct Error {

@@ -6,6 +6,7 @@ MODE (for every request under targets/):
   endless   a 200 with no length and zeros for ever (bounded: 60 s or 2 GB, then it stops)
   stall     headers never come (sleeps 30 s, then closes)
   drip      correct headers, then one byte every 0.5 s (bounded: 60 s)
+  hangup    the connection closed without an answer (a network failure, not a lie)
 Metadata is served unchanged: the lie is in the files only. Every loop stops by itself.
 
 Or, for metadata/timestamp.json (the files served honestly):
@@ -40,6 +41,9 @@ class Evil(http.server.SimpleHTTPRequestHandler):
             return
         if not self.path.startswith("/targets/"):
             return super().do_GET()
+        if self.mode == "hangup":
+            self.close_connection = True
+            return
         path = self.translate_path(self.path)
         if not os.path.isfile(path):
             self.send_error(404)
