@@ -202,7 +202,7 @@ impl Transport for MemTransport<'_> {
     }
 }
 
-/// One run of the client: whether it accepted the repository (with `search_all`, every role).
+/// One run of the client: what it trusts once it accepted the repository (with `search_all`, every role), or None.
 fn run_client(
     fixture: &Fixture,
     trusted_root: &[u8],
@@ -210,7 +210,7 @@ fn run_client(
     trusted_state: TrustedState,
     allow_expired: bool,
     search_all: bool,
-) -> bool {
+) -> Option<TrustedState> {
     let transport = MemTransport {
         files: &fixture.files,
         replaced,
@@ -220,16 +220,16 @@ fn run_client(
     let Ok(mut client) =
         Client::load_with_trusted_state(trusted_root, transport, options, trusted_state)
     else {
-        return false;
+        return None;
     };
-    let _ = client.trusted_state();
+    let trusted = client.trusted_state();
     // Bins are loaded lazily: a replaced bin is only accepted once every role is.
     let all_accepted = !search_all || client.all_targets().is_ok();
     for name in fixture.names.iter().step_by(13) {
         let _ = client.target_info(name);
     }
     let _ = client.fetch_target(&fixture.names[0]);
-    all_accepted
+    all_accepted.then_some(trusted)
 }
 
 /// The fixed role a targets document stands for: the deepest role on its first target's
@@ -309,7 +309,7 @@ fuzz_target!(|data: &[u8]| {
             allow_expired,
             false,
         );
-        assert!(!accepted, "non-JSON timestamp accepted");
+        assert!(accepted.is_none(), "non-JSON timestamp accepted");
         return;
     };
 
@@ -454,8 +454,44 @@ fuzz_target!(|data: &[u8]| {
     let search_all = kind == "targets";
     for (replaced, state, trusted_root, fixed) in runs {
         let root = trusted_root.as_deref().unwrap_or(&fixture.root_json);
+        let from_state = replaced.is_empty();
         let accepted = run_client(fixture, root, replaced, state, allow_expired, search_all);
-        if accepted && !resign {
+        if let (Some(trusted), true) = (&accepted, from_state && !resign) {
+            // A trusted timestamp or snapshot the root's keys do not sign is set aside (as
+            // python-tuf does): the client may then go on from the repository alone. What it
+            // ends up trusting must be the fixed repository's own signed files.
+            let fixed_ts = fixture.files["metadata/timestamp.json"].as_slice();
+            let fixed_snap = fixture.files[&fixture.snapshot_path].as_slice();
+            let ts = trusted
+                .timestamp
+                .as_deref()
+                .expect("a loaded client has a timestamp");
+            let snap = trusted
+                .snapshot
+                .as_deref()
+                .expect("a loaded client has a snapshot");
+            let data_kept = canonical_signed(ts) == canonical_signed(data)
+                || canonical_signed(snap) == canonical_signed(data);
+            if data_kept {
+                let fixed =
+                    fixed.expect("no file to compare with: this slot can never be accepted");
+                assert_eq!(
+                    canonical_signed(data),
+                    canonical_signed(fixed),
+                    "a trusted document not signed by the fixed keys was kept"
+                );
+            }
+            assert_eq!(
+                canonical_signed(ts),
+                canonical_signed(fixed_ts),
+                "timestamp trusted"
+            );
+            assert_eq!(
+                canonical_signed(snap),
+                canonical_signed(fixed_snap),
+                "snapshot trusted"
+            );
+        } else if accepted.is_some() && !resign {
             // Only the fixed repository's own signed content carries valid signatures.
             let fixed = fixed.expect("no file to compare with: this slot can never be accepted");
             assert_eq!(
