@@ -5,6 +5,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::error::{Error, ErrorKind, Result};
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
@@ -59,51 +61,52 @@ impl Config {
         dir.join("mirror.toml")
     }
 
-    pub fn load(dir: &Path) -> Result<Config, String> {
+    pub fn load(dir: &Path) -> Result<Config> {
         let path = Self::path(dir);
+        let in_file = |e: &dyn std::fmt::Display| {
+            Error::new(ErrorKind::Config, format!("{}: {e}", path.display()))
+        };
         let text = std::fs::read_to_string(&path).map_err(|e| {
-            format!(
-                "{}: {e} (create the mirror with `samizdat mirror init`)",
-                path.display()
-            )
+            in_file(&format!(
+                "{e} (create the mirror with `samizdat mirror init`)"
+            ))
         })?;
-        let config: Config =
-            toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-        config
-            .check()
-            .map_err(|e| format!("{}: {e}", path.display()))?;
+        let config: Config = toml::from_str(&text).map_err(|e| in_file(&e))?;
+        config.check().map_err(|e| in_file(&e))?;
         Ok(config)
     }
 
     /// Checks what a typo would otherwise turn into a confusing failure later.
-    pub fn check(&self) -> Result<(), String> {
+    pub fn check(&self) -> Result<()> {
+        let wrong = |what: String| Err(Error::new(ErrorKind::Config, what));
         if self.peers.is_empty() {
-            return Err("no peer to sync from (peers = [\"https://origin.example/\"])".into());
+            return wrong("no peer to sync from (peers = [\"https://origin.example/\"])".into());
         }
         for peer in &self.peers {
             if !(peer.starts_with("http://") || peer.starts_with("https://")) {
-                return Err(format!("peer {peer:?} is not an http:// or https:// URL"));
+                return wrong(format!("peer {peer:?} is not an http:// or https:// URL"));
             }
         }
         for address in &self.listen {
-            address
-                .parse::<std::net::SocketAddr>()
-                .map_err(|e| format!("listen address {address:?}: {e} (want IP:PORT)"))?;
+            if let Err(e) = address.parse::<std::net::SocketAddr>() {
+                return wrong(format!("listen address {address:?}: {e} (want IP:PORT)"));
+            }
         }
         if self.tls_cert.is_some() != self.tls_key.is_some() {
-            return Err("tls_cert and tls_key go together".into());
+            return wrong("tls_cert and tls_key go together".into());
         }
         if self.interval_secs == 0 {
-            return Err("interval_secs must be at least 1".into());
+            return wrong("interval_secs must be at least 1".into());
         }
         Ok(())
     }
 
     /// Writes the configuration (through a temporary file and a rename).
-    pub fn save(&self, dir: &Path) -> Result<(), String> {
+    pub fn save(&self, dir: &Path) -> Result<()> {
         self.check()?;
         let path = Self::path(dir);
-        let text = toml::to_string_pretty(self).map_err(|e| e.to_string())?;
+        let text = toml::to_string_pretty(self)
+            .map_err(|e| Error::new(ErrorKind::Config, e.to_string()))?;
         crate::files::write_atomic(dir, &path, text.as_bytes())
     }
 }
@@ -146,14 +149,16 @@ mod tests {
         assert_eq!(Config::load(dir.path()).expect("load"), config);
 
         std::fs::write(Config::path(dir.path()), "peers = []\n").expect("write");
-        let error = Config::load(dir.path()).expect_err("no peers");
+        let error = Config::load(dir.path()).expect_err("no peers").to_string();
         assert!(error.contains("no peer"), "{error}");
         std::fs::write(
             Config::path(dir.path()),
             "peers = [\"x\"]\nlisten_on = []\n",
         )
         .expect("write");
-        let error = Config::load(dir.path()).expect_err("unknown field");
+        let error = Config::load(dir.path())
+            .expect_err("unknown field")
+            .to_string();
         assert!(error.contains("listen_on"), "{error}");
         std::fs::write(Config::path(dir.path()), "peers = [\"ftp://x/\"]\n").expect("write");
         assert!(Config::load(dir.path()).is_err());

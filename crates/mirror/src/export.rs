@@ -26,6 +26,8 @@ use std::path::Path;
 use time::OffsetDateTime;
 use trust::client::{Client, DirTransport, Options};
 
+use crate::error::{Error, ErrorKind, Result};
+
 /// What an export wrote.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Exported {
@@ -44,25 +46,33 @@ const NOT_SERVED: &str = "not part of the release served here\n";
 
 /// Exports the release in `dir/release` (an archive's or a mirror's), verified against
 /// `dir/root.json` (else the release's own `1.root.json`), into `out`.
-pub fn export(dir: &Path, out: &Path) -> Result<Exported, String> {
+pub fn export(dir: &Path, out: &Path) -> Result<Exported> {
     let release = dir.join("release");
     let root_path = if dir.join("root.json").exists() {
         dir.join("root.json")
     } else {
         release.join("metadata/1.root.json")
     };
-    let root =
-        fs::read(&root_path).map_err(|e| format!("{}: cannot read: {e}", root_path.display()))?;
+    let root = fs::read(&root_path).map_err(|e| Error::cannot("read", &root_path, e))?;
     let options = Options {
         allow_expired: true,
         ..Options::new(OffsetDateTime::now_utc())
     };
-    let context = |e: trust::Error| format!("{}: {e}", release.display());
+    // An expired release is exported all the same (`allow_expired`).
+    let context = |e: trust::Error| {
+        let kind = if e.kind() == trust::ErrorKind::Io {
+            ErrorKind::Io
+        } else {
+            ErrorKind::NotVerified
+        };
+        Error::new(kind, format!("{}: {e}", release.display()))
+    };
     let mut client = Client::load(&root, DirTransport::new(&release), options).map_err(context)?;
     let targets = client.all_targets().map_err(context)?;
     // The rule the mirror serves by: this release's targets, and those of the earlier releases
     // still allowed.
-    let served = crate::served::Served::load(&release, &root)?;
+    let served =
+        crate::served::Served::load(&release, &root).map_err(|e| Error::new(ErrorKind::Io, e))?;
     let mut report = Exported {
         version: client.version(),
         targets: targets.len(),
@@ -71,9 +81,9 @@ pub fn export(dir: &Path, out: &Path) -> Result<Exported, String> {
     let tmp = out.join(".tmp");
     for sub in ["metadata", "targets", "d"] {
         let path = out.join(sub);
-        fs::create_dir_all(&path).map_err(|e| format!("{}: cannot create: {e}", path.display()))?;
+        fs::create_dir_all(&path).map_err(|e| Error::cannot("create", &path, e))?;
     }
-    fs::create_dir_all(&tmp).map_err(|e| format!("{}: cannot create: {e}", tmp.display()))?;
+    fs::create_dir_all(&tmp).map_err(|e| Error::cannot("create", &tmp, e))?;
 
     // Targets and their plain paths.
     for (name, info) in &targets {
@@ -97,9 +107,9 @@ pub fn export(dir: &Path, out: &Path) -> Result<Exported, String> {
         let file = release
             .join("targets")
             .join(trust::client::target_file_name(name, info));
-        let bytes = fs::read(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+        let bytes = fs::read(&file).map_err(|e| Error::io(&file, e))?;
         let list: serde_json::Value =
-            serde_json::from_slice(&bytes).map_err(|e| format!("{}: {e}", file.display()))?;
+            serde_json::from_slice(&bytes).map_err(|e| Error::io(&file, e))?;
         for tombstone in list["withdrawn"].as_array().into_iter().flatten() {
             let (Some(id), Some(reason)) = (tombstone["id"].as_str(), tombstone["reason"].as_str())
             else {
@@ -119,7 +129,7 @@ pub fn export(dir: &Path, out: &Path) -> Result<Exported, String> {
                     continue;
                 }
                 // Unlinked first: the file may be a hard link to a target.
-                fs::remove_file(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+                fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
                 crate::files::write_atomic(&tmp, &path, notice.as_bytes())?;
                 report.withdrawn += 1;
             }
@@ -137,8 +147,8 @@ pub fn export(dir: &Path, out: &Path) -> Result<Exported, String> {
         }
     }
     let mut plain = Vec::new();
-    for entry in fs::read_dir(out).map_err(|e| format!("{}: {e}", out.display()))? {
-        let entry = entry.map_err(|e| format!("{}: {e}", out.display()))?;
+    for entry in fs::read_dir(out).map_err(|e| Error::io(out, e))? {
+        let entry = entry.map_err(|e| Error::io(out, e))?;
         let name = entry.file_name();
         if name == "metadata" || name == "targets" || name.to_string_lossy().starts_with('.') {
             continue;
@@ -167,9 +177,9 @@ pub fn export(dir: &Path, out: &Path) -> Result<Exported, String> {
 
     // Metadata, the timestamp last.
     let metadata = release.join("metadata");
-    let entries = fs::read_dir(&metadata).map_err(|e| format!("{}: {e}", metadata.display()))?;
+    let entries = fs::read_dir(&metadata).map_err(|e| Error::io(&metadata, e))?;
     for entry in entries {
-        let entry = entry.map_err(|e| format!("{}: {e}", metadata.display()))?;
+        let entry = entry.map_err(|e| Error::io(&metadata, e))?;
         let name = entry.file_name();
         if name == "timestamp.json" || name.to_string_lossy().starts_with('.') {
             continue;
@@ -179,7 +189,7 @@ pub fn export(dir: &Path, out: &Path) -> Result<Exported, String> {
         }
     }
     let timestamp = fs::read(metadata.join("timestamp.json"))
-        .map_err(|e| format!("{}: {e}", metadata.join("timestamp.json").display()))?;
+        .map_err(|e| Error::io(&metadata.join("timestamp.json"), e))?;
     let out_timestamp = out.join("metadata/timestamp.json");
     if fs::read(&out_timestamp).ok() != Some(timestamp.clone()) {
         crate::files::write_atomic(&tmp, &out_timestamp, &timestamp)?;
@@ -191,23 +201,23 @@ pub fn export(dir: &Path, out: &Path) -> Result<Exported, String> {
 
 /// Replaces the file at `path` by `notice` unless it is that already (unlinked first: it may
 /// be a hard link to a release's file). Whether it wrote.
-fn replace(path: &Path, notice: &str, tmp: &Path) -> Result<bool, String> {
+fn replace(path: &Path, notice: &str, tmp: &Path) -> Result<bool> {
     if fs::read(path).ok().as_deref() == Some(notice.as_bytes()) {
         return Ok(false);
     }
-    fs::remove_file(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    fs::remove_file(path).map_err(|e| Error::io(path, e))?;
     crate::files::write_atomic(tmp, path, notice.as_bytes())?;
     Ok(true)
 }
 
 /// Every file under `dir`, recursively (symbolic links not followed, hidden names skipped).
-fn files_under(dir: &Path) -> Result<Vec<std::path::PathBuf>, String> {
+fn files_under(dir: &Path) -> Result<Vec<std::path::PathBuf>> {
     let mut files = Vec::new();
     let mut folders = vec![dir.to_owned()];
     while let Some(folder) = folders.pop() {
-        let entries = fs::read_dir(&folder).map_err(|e| format!("{}: {e}", folder.display()))?;
+        let entries = fs::read_dir(&folder).map_err(|e| Error::io(&folder, e))?;
         for entry in entries {
-            let entry = entry.map_err(|e| format!("{}: {e}", folder.display()))?;
+            let entry = entry.map_err(|e| Error::io(&folder, e))?;
             if entry.file_name().to_string_lossy().starts_with('.') {
                 continue;
             }
@@ -224,8 +234,8 @@ fn files_under(dir: &Path) -> Result<Vec<std::path::PathBuf>, String> {
 /// Puts `source` at `dest` (a hard link, else a copy) unless it is there already. Names are
 /// immutable (content-addressed targets, versioned metadata; a plain path changes only with its
 /// document's bytes, and then its length or inode does).
-fn place(source: &Path, dest: &Path, tmp: &Path) -> Result<bool, String> {
-    let from = fs::metadata(source).map_err(|e| format!("{}: {e}", source.display()))?;
+fn place(source: &Path, dest: &Path, tmp: &Path) -> Result<bool> {
+    let from = fs::metadata(source).map_err(|e| Error::io(source, e))?;
     if let Ok(existing) = fs::metadata(dest) {
         let same_inode = existing.ino() == from.ino() && existing.dev() == from.dev();
         if same_inode || (existing.len() == from.len() && is_target(dest)) {
@@ -233,7 +243,7 @@ fn place(source: &Path, dest: &Path, tmp: &Path) -> Result<bool, String> {
         }
     }
     if let Some(parent) = dest.parent() {
-        fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
+        fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
     }
     let staged = tmp.join(format!(
         "{}.{}",
@@ -244,9 +254,9 @@ fn place(source: &Path, dest: &Path, tmp: &Path) -> Result<bool, String> {
     ));
     let _ = fs::remove_file(&staged);
     if fs::hard_link(source, &staged).is_err() {
-        fs::copy(source, &staged).map_err(|e| format!("{}: cannot copy: {e}", source.display()))?;
+        fs::copy(source, &staged).map_err(|e| Error::cannot("copy", source, e))?;
     }
-    fs::rename(&staged, dest).map_err(|e| format!("{}: {e}", dest.display()))?;
+    fs::rename(&staged, dest).map_err(|e| Error::io(dest, e))?;
     Ok(true)
 }
 

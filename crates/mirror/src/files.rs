@@ -4,27 +4,29 @@
 use std::io::Write;
 use std::path::Path;
 
+use crate::error::{Error, ErrorKind, Result};
+
 /// Writes `bytes` to `path` through a temporary file in `tmp_dir` (on the same file system) and
 /// a rename: readers see the old file or the new one, never part of one. 0644, like everything a
 /// mirror serves (a web server may run as another user).
-pub(crate) fn write_atomic(tmp_dir: &Path, path: &Path, bytes: &[u8]) -> Result<(), String> {
-    let mut tmp = archive::files::public_tempfile(tmp_dir)
-        .map_err(|e| format!("{}: cannot write: {e}", tmp_dir.display()))?;
+pub(crate) fn write_atomic(tmp_dir: &Path, path: &Path, bytes: &[u8]) -> Result<()> {
+    let mut tmp =
+        archive::files::public_tempfile(tmp_dir).map_err(|e| Error::cannot("write", tmp_dir, e))?;
     tmp.write_all(bytes)
-        .map_err(|e| format!("{}: cannot write: {e}", path.display()))?;
+        .map_err(|e| Error::cannot("write", path, e))?;
     tmp.persist(path)
-        .map_err(|e| format!("{}: cannot write: {}", path.display(), e.error))?;
+        .map_err(|e| Error::cannot("write", path, e.error))?;
     Ok(())
 }
 
 /// The release (snapshot version) whose `timestamp.json` is committed in `metadata_dir`, if any.
-pub(crate) fn committed_snapshot(metadata_dir: &Path) -> Result<Option<u64>, String> {
+pub(crate) fn committed_snapshot(metadata_dir: &Path) -> Result<Option<u64>> {
     trust::editor::committed(metadata_dir)
         .map(|committed| committed.map(|(_, snapshot)| snapshot))
-        .map_err(|e| e.to_string())
+        .map_err(|e| Error::new(ErrorKind::Io, e.to_string()))
 }
 
 /// Makes everything written under `dir` durable (one `syncfs`).
-pub(crate) fn sync_fs(dir: &Path) -> Result<(), String> {
-    archive::files::sync_fs(dir).map_err(|e| format!("{}: cannot sync: {e}", dir.display()))
+pub(crate) fn sync_fs(dir: &Path) -> Result<()> {
+    archive::files::sync_fs(dir).map_err(|e| Error::cannot("sync", dir, e))
 }

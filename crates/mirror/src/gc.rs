@@ -12,25 +12,30 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use trust::schema::{Signed, Snapshot, Targets};
 
+use crate::error::{Error, ErrorKind, Result};
+
 /// The mirror folder's lock (`DIR/lock`, `flock`): released when dropped, or when the process
 /// dies, so a killed sync never leaves the folder locked.
 pub struct Lock(#[allow(dead_code)] fs::File);
 
-pub fn lock(dir: &Path) -> Result<Lock, String> {
-    fs::create_dir_all(dir).map_err(|e| format!("{}: cannot create: {e}", dir.display()))?;
+pub fn lock(dir: &Path) -> Result<Lock> {
+    fs::create_dir_all(dir).map_err(|e| Error::cannot("create", dir, e))?;
     let path = dir.join("lock");
     let file = fs::OpenOptions::new()
         .create(true)
         .truncate(false)
         .write(true)
         .open(&path)
-        .map_err(|e| format!("{}: {e}", path.display()))?;
+        .map_err(|e| Error::io(&path, e))?;
     rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive).map_err(
         |_| {
-            format!(
-                "{}: another sync of this mirror is running (it holds {})",
-                dir.display(),
-                path.display()
+            Error::new(
+                ErrorKind::Locked,
+                format!(
+                    "{}: another sync of this mirror is running (it holds {})",
+                    dir.display(),
+                    path.display()
+                ),
             )
         },
     )?;
@@ -53,23 +58,23 @@ fn history_path(dir: &Path) -> std::path::PathBuf {
     dir.join("releases.json")
 }
 
-fn read_history(dir: &Path) -> Result<History, String> {
+fn read_history(dir: &Path) -> Result<History> {
     let path = history_path(dir);
     match fs::read(&path) {
-        Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| format!("{}: {e}", path.display())),
+        Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| Error::io(&path, e)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(History::default()),
-        Err(e) => Err(format!("{}: {e}", path.display())),
+        Err(e) => Err(Error::io(&path, e)),
     }
 }
 
-fn write_history(dir: &Path, history: &History) -> Result<(), String> {
+fn write_history(dir: &Path, history: &History) -> Result<()> {
     let path = history_path(dir);
-    let bytes = serde_json::to_vec_pretty(history).map_err(|e| e.to_string())?;
+    let bytes = serde_json::to_vec_pretty(history).map_err(|e| Error::io(&path, e))?;
     crate::files::write_atomic(&dir.join("tmp"), &path, &bytes)
 }
 
 /// Notes that `version` is served from `now` on (called by a sync after its commit).
-pub(crate) fn record(dir: &Path, version: u64, now: OffsetDateTime) -> Result<(), String> {
+pub(crate) fn record(dir: &Path, version: u64, now: OffsetDateTime) -> Result<()> {
     let mut history = read_history(dir)?;
     if history.releases.last().map(|e| e.version) == Some(version) {
         return Ok(());
@@ -95,7 +100,7 @@ pub struct Collected {
 /// gone means gone (the server stopped serving its files at the switch; this frees the disk
 /// and any copy made from the folder). Root metadata is never removed (a client walking root
 /// versions needs each). Does nothing unless a release is due.
-pub fn collect(dir: &Path, grace_seconds: u64, now: OffsetDateTime) -> Result<Collected, String> {
+pub fn collect(dir: &Path, grace_seconds: u64, now: OffsetDateTime) -> Result<Collected> {
     let _lock = lock(dir)?;
     let mut history = read_history(dir)?;
     let cutoff = now.unix_timestamp() - grace_seconds as i64;
@@ -158,17 +163,16 @@ pub fn collect(dir: &Path, grace_seconds: u64, now: OffsetDateTime) -> Result<Co
         (&targets_dir, &keep_targets),
         (&metadata_dir, &keep_metadata),
     ] {
-        let entries = fs::read_dir(folder).map_err(|e| format!("{}: {e}", folder.display()))?;
+        let entries = fs::read_dir(folder).map_err(|e| Error::io(folder, e))?;
         for entry in entries {
-            let entry = entry.map_err(|e| format!("{}: {e}", folder.display()))?;
+            let entry = entry.map_err(|e| Error::io(folder, e))?;
             let name = entry.file_name().to_string_lossy().into_owned();
             let is_root = name.ends_with(".root.json") || name == "root.json";
             if keep.contains(&name) || is_root || name == "timestamp.json" {
                 continue;
             }
             let len = entry.metadata().map(|m| m.len()).unwrap_or(0);
-            fs::remove_file(entry.path())
-                .map_err(|e| format!("{}: cannot remove: {e}", entry.path().display()))?;
+            fs::remove_file(entry.path()).map_err(|e| Error::cannot("remove", &entry.path(), e))?;
             collected.files += 1;
             collected.bytes += len;
         }
@@ -199,15 +203,11 @@ pub fn collect(dir: &Path, grace_seconds: u64, now: OffsetDateTime) -> Result<Co
 /// metadata; empty when the release has none. Reads one bin in the usual case: the bin whose
 /// range the list's name hash falls in is tried first, the others only if it is not there;
 /// one at a time, so memory stays one bin's.
-fn hidden(
-    metadata_dir: &Path,
-    targets_dir: &Path,
-    version: u64,
-) -> Result<HashSet<String>, String> {
+fn hidden(metadata_dir: &Path, targets_dir: &Path, version: u64) -> Result<HashSet<String>> {
     let path = metadata_dir.join(format!("{version}.snapshot.json"));
-    let bytes = fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let bytes = fs::read(&path).map_err(|e| Error::io(&path, e))?;
     let snapshot: Signed<Snapshot> =
-        serde_json::from_slice(&bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+        serde_json::from_slice(&bytes).map_err(|e| Error::io(&path, e))?;
     let name = archive::layout::WITHDRAWN_TARGET;
     let hash = trust::schema::Digest::of(name.as_bytes()).to_hex();
     // Hashed bins are named by the first hash prefix of their range (`bin-d68` holds d68 to
@@ -238,9 +238,9 @@ fn hidden(
     let mut file = None;
     for (role, role_version) in roles {
         let path = metadata_dir.join(format!("{role_version}.{role}"));
-        let bytes = fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let bytes = fs::read(&path).map_err(|e| Error::io(&path, e))?;
         let role: Signed<Targets> =
-            serde_json::from_slice(&bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+            serde_json::from_slice(&bytes).map_err(|e| Error::io(&path, e))?;
         if let Some((target, info)) = role.signed.targets.iter().find(|(n, _)| n.as_str() == name) {
             file = Some(trust::client::target_file_name(target, info));
             break;
@@ -250,7 +250,7 @@ fn hidden(
         return Ok(HashSet::new());
     };
     let path = targets_dir.join(file);
-    let bytes = fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let bytes = fs::read(&path).map_err(|e| Error::io(&path, e))?;
     #[derive(Deserialize)]
     struct Tombstones {
         withdrawn: Vec<Tombstone>,
@@ -259,14 +259,13 @@ fn hidden(
     struct Tombstone {
         id: String,
     }
-    let list: Tombstones =
-        serde_json::from_slice(&bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+    let list: Tombstones = serde_json::from_slice(&bytes).map_err(|e| Error::io(&path, e))?;
     Ok(list.withdrawn.into_iter().map(|t| t.id).collect())
 }
 
 /// Removes what killed syncs left in `tmp/` (nothing is written there but by a sync, which
 /// holds the lock we hold).
-fn clear_tmp(dir: &Path) -> Result<(), String> {
+fn clear_tmp(dir: &Path) -> Result<()> {
     let tmp = dir.join("tmp");
     let Ok(entries) = fs::read_dir(&tmp) else {
         return Ok(());
@@ -284,24 +283,24 @@ fn release_files(
     version: u64,
     metadata: &mut HashSet<String>,
     targets: &mut HashSet<String>,
-) -> Result<(), String> {
+) -> Result<()> {
     let snapshot_name = format!("{version}.snapshot.json");
     let path = metadata_dir.join(&snapshot_name);
     let bytes = match fs::read(&path) {
         Ok(bytes) => bytes,
         // Never fully synced (or collected already): nothing of it to keep.
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(format!("{}: {e}", path.display())),
+        Err(e) => return Err(Error::io(&path, e)),
     };
     let snapshot: Signed<Snapshot> =
-        serde_json::from_slice(&bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+        serde_json::from_slice(&bytes).map_err(|e| Error::io(&path, e))?;
     metadata.insert(snapshot_name);
     for (role_file, meta) in &snapshot.signed.meta {
         let name = format!("{}.{role_file}", meta.version);
         let path = metadata_dir.join(&name);
-        let bytes = fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let bytes = fs::read(&path).map_err(|e| Error::io(&path, e))?;
         let role: Signed<Targets> =
-            serde_json::from_slice(&bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+            serde_json::from_slice(&bytes).map_err(|e| Error::io(&path, e))?;
         for (target, info) in &role.signed.targets {
             targets.insert(trust::client::target_file_name(target, info));
         }

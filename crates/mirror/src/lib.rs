@@ -13,6 +13,9 @@
 //! DIR/lock                held by a sync or a collection
 //! ```
 //!
+//! Every fallible function of the crate returns its one [`Error`] (an [`ErrorKind`] and a
+//! message; a failed sync round's names the peers it dropped).
+//!
 //! Modules: [`sync`] (the client workflow against several peers), [`served`] (the release in
 //! memory), [`serve`] (the HTTP app; `hot` answers plain cache hits before hyper; `conns`: the connection
 //! cap and time-outs), [`status`], [`metrics`], [`gc`] (old releases, the lock),
@@ -20,6 +23,7 @@
 
 pub mod config;
 mod conns;
+mod error;
 pub mod export;
 mod files;
 pub mod gc;
@@ -31,6 +35,5 @@ pub mod served;
 pub mod status;
 pub mod sync;
 
-pub use sync::{
-    PARALLEL_FETCHES, SyncError, SyncFailure, SyncReport, sync_from, sync_with_progress,
-};
+pub use error::{Error, ErrorKind, Result};
+pub use sync::{PARALLEL_FETCHES, SyncReport, sync_from, sync_with_progress};

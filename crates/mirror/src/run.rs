@@ -14,7 +14,7 @@ use crate::config::Config;
 use crate::serve::{App, serve, tls_acceptor};
 use crate::served::Served;
 use crate::status::{PeerState, Status};
-use crate::{SyncError, SyncReport};
+use crate::{Error, ErrorKind, SyncReport};
 
 /// A line of the mirror's log on stderr. Not `eprintln!`, which panics when stderr is a pipe
 /// whose reader went away: a closed log is no reason to stop serving.
@@ -49,7 +49,7 @@ pub async fn start_mirror(
     config: Config,
     sync_program: Option<PathBuf>,
 ) -> Result<(Arc<App>, Vec<String>), String> {
-    config.check()?;
+    config.check().map_err(|e| e.to_string())?;
     let root = read_root(&dir.join("root.json"))?;
     let release_dir = dir.join("release");
     let served = load_or_empty(&release_dir, &root);
@@ -112,7 +112,7 @@ pub fn demo_network(
             let mut config = Config::new(vec![origin_url.clone()]);
             config.listen = vec![listen.clone()];
             config.interval_secs = 10;
-            config.save(dir)?;
+            config.save(dir).map_err(|e| e.to_string())?;
             let (app, mut served_on) = start_mirror(dir, config, None).await?;
             apps.push(app);
             urls.push(served_on.remove(0));
@@ -387,7 +387,7 @@ pub fn sync_round(dir: &Path, config: &Config, app: &App, sync_program: Option<&
     };
     let dropped = match &result {
         Ok(report) => report.dropped.clone(),
-        Err(e) => e.dropped.clone(),
+        Err(e) => e.dropped().to_vec(),
     };
     let peer_states: Vec<PeerState> = names
         .iter()
@@ -473,7 +473,7 @@ pub fn sync_round(dir: &Path, config: &Config, app: &App, sync_program: Option<&
 }
 
 /// `PROGRAM mirror sync DIR --json --peer ... --timeout T`, its one line of JSON read back.
-fn sync_in_child(program: &Path, dir: &Path, config: &Config) -> Result<SyncReport, SyncError> {
+fn sync_in_child(program: &Path, dir: &Path, config: &Config) -> Result<SyncReport, Error> {
     let mut command = std::process::Command::new(program);
     command
         .args(["mirror", "sync", "--json", "--timeout"])
@@ -486,17 +486,23 @@ fn sync_in_child(program: &Path, dir: &Path, config: &Config) -> Result<SyncRepo
     for peer in &config.peers {
         command.arg("--peer").arg(peer);
     }
-    let output = command
-        .output()
-        .map_err(|e| format!("cannot run {}: {e}", program.display()))?;
+    let output = command.output().map_err(|e| {
+        Error::new(
+            ErrorKind::Io,
+            format!("cannot run {}: {e}", program.display()),
+        )
+    })?;
     let text = String::from_utf8_lossy(&output.stdout);
     let line = text.lines().last().unwrap_or("");
-    match serde_json::from_str::<Result<SyncReport, SyncError>>(line) {
+    match serde_json::from_str::<Result<SyncReport, Error>>(line) {
         Ok(result) => result,
-        Err(_) => Err(SyncError::from(format!(
-            "the sync process ended with {} and no report",
-            output.status
-        ))),
+        Err(_) => Err(Error::new(
+            ErrorKind::Internal,
+            format!(
+                "the sync process ended with {} and no report",
+                output.status
+            ),
+        )),
     }
 }
 

@@ -49,8 +49,8 @@ pub fn exit_code(error: &anyhow::Error) -> u8 {
         if let Some(exit) = cause.downcast_ref::<Exit>() {
             return exit.code;
         }
-        if let Some(e) = cause.downcast_ref::<mirror::SyncError>() {
-            return sync_code(e.kind);
+        if let Some(e) = cause.downcast_ref::<mirror::Error>() {
+            return sync_code(e.kind());
         }
         if let Some(e) = cause.downcast_ref::<trust::Error>() {
             return match e.kind() {
@@ -63,11 +63,11 @@ pub fn exit_code(error: &anyhow::Error) -> u8 {
     1
 }
 
-fn sync_code(kind: mirror::SyncFailure) -> u8 {
+fn sync_code(kind: mirror::ErrorKind) -> u8 {
     match kind {
-        mirror::SyncFailure::Unreachable => UNREACHABLE,
-        mirror::SyncFailure::NotFresh => NOT_FRESH,
-        mirror::SyncFailure::NotVerified | mirror::SyncFailure::Failed => NOT_VERIFIED,
+        mirror::ErrorKind::Unreachable => UNREACHABLE,
+        mirror::ErrorKind::NotFresh => NOT_FRESH,
+        _ => NOT_VERIFIED,
     }
 }
 
@@ -433,7 +433,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             settings,
         }) => mirror_init(&dir, &root, settings),
         Command::Mirror(MirrorCommand::Run { dir, settings }) => {
-            let mut config = mirror::config::Config::load(&dir).map_err(anyhow::Error::msg)?;
+            let mut config = mirror::config::Config::load(&dir)?;
             settings.apply(&mut config);
             let program = std::env::current_exe().context("cannot find the samizdat executable")?;
             mirror::run::run(&dir, config, Some(program)).map_err(anyhow::Error::msg)?;
@@ -452,8 +452,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Mirror(MirrorCommand::Collect { dir, grace }) => {
-            let collected = mirror::gc::collect(&dir, grace, time::OffsetDateTime::now_utc())
-                .map_err(anyhow::Error::msg)?;
+            let collected = mirror::gc::collect(&dir, grace, time::OffsetDateTime::now_utc())?;
             outln!(
                 "collected {} old release(s) {:?}: {} files, {} bytes",
                 collected.releases.len(),
@@ -473,7 +472,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             // Peers and time limit as `mirror run` takes them: flags and environment over
             // DIR/mirror.toml.
             let config = if mirror::config::Config::path(&dir).exists() {
-                Some(mirror::config::Config::load(&dir).map_err(anyhow::Error::msg)?)
+                Some(mirror::config::Config::load(&dir)?)
             } else {
                 None
             };
@@ -525,7 +524,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             let result = mirror::sync_with_progress(&dir, transports, now, progress);
             if json {
                 outln!("{}", serde_json::to_string(&result)?);
-                let code = result.as_ref().err().map_or(0, |e| sync_code(e.kind));
+                let code = result.as_ref().err().map_or(0, |e| sync_code(e.kind()));
                 return Ok(ExitCode::from(code));
             }
             let report = result.context("sync failed; the mirror keeps its last release")?;
@@ -633,7 +632,7 @@ fn mirror_init(dir: &Path, root: &Path, settings: MirrorSettings) -> Result<Exit
     };
     let existing = mirror::config::Config::path(dir).exists();
     let mut config = if existing {
-        mirror::config::Config::load(dir).map_err(anyhow::Error::msg)?
+        mirror::config::Config::load(dir)?
     } else {
         mirror::config::Config::new(Vec::new())
     };
@@ -641,7 +640,7 @@ fn mirror_init(dir: &Path, root: &Path, settings: MirrorSettings) -> Result<Exit
         bail!("give at least one --peer URL (the origin or another mirror)");
     }
     settings.apply(&mut config);
-    config.check().map_err(anyhow::Error::msg)?;
+    config.check()?;
     // Before anything is written: a mirror whose peers cannot give it a release is a typo.
     check_peers(&root_bytes, &root.display().to_string(), &config)?;
     // Nothing is left of what this run made when a write fails.
@@ -655,7 +654,7 @@ fn mirror_init(dir: &Path, root: &Path, settings: MirrorSettings) -> Result<Exit
             std::fs::write(&trusted, &root_bytes)
                 .with_context(|| format!("{}: cannot write", trusted.display()))
         })
-        .and_then(|()| config.save(dir).map_err(anyhow::Error::msg));
+        .and_then(|()| config.save(dir).map_err(anyhow::Error::from));
     if let Err(e) = written {
         if made_dir {
             let _ = std::fs::remove_dir_all(dir);
@@ -780,7 +779,7 @@ fn export(dir: &Path, out: &Path) -> Result<mirror::export::Exported> {
             );
         }
     }
-    let exported = mirror::export::export(dir, out).map_err(anyhow::Error::msg)?;
+    let exported = mirror::export::export(dir, out)?;
     outln!(
         "exported release {} ({} targets) to {}: {} files written, {} withdrawn paths and {} files of earlier releases replaced by a notice",
         exported.version,
