@@ -308,3 +308,26 @@ fn release_files(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_second_lock_is_refused_with_a_kind_of_its_own_until_the_first_is_dropped() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let first = lock(dir.path()).expect("first lock");
+        let Err(error) = lock(dir.path()) else {
+            panic!("a second lock was taken");
+        };
+        assert_eq!(error.kind(), ErrorKind::Locked);
+        assert!(
+            error
+                .message()
+                .contains("another sync of this mirror is running"),
+            "{error}"
+        );
+        drop(first);
+        lock(dir.path()).expect("lock again");
+    }
+}

@@ -131,7 +131,8 @@ pub fn sync_with_progress<T: Transport + Sync>(
     progress: &dyn archive::ingest::Progress,
 ) -> Result<SyncReport> {
     let _lock = crate::gc::lock(dir)?;
-    let root = fs::read(dir.join("root.json")).map_err(|e| Error::io(&dir.join("root.json"), e))?;
+    let root_path = dir.join("root.json");
+    let root = fs::read(&root_path).map_err(|e| Error::io(&root_path, e))?;
     let folder = Folder::create(dir)?;
     let mut phases = archive::files::Phases::from_env();
     let (state, committed) = trusted_state(&folder.metadata)?;
