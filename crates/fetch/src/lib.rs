@@ -7,12 +7,18 @@
 //! was taken down.
 //!
 //! Multi-mirror download (`samizdat fetch`) arrives with its own issue.
+//!
+//! Errors: the crate's one error type is the TUF client's, re-exported as [`Error`] (a
+//! [`ErrorKind`] and a message): everything that can fail here is a step of the client workflow
+//! or of checking what it verified, and a caller tells a network failure
+//! ([`ErrorKind::is_unreachable`]) from a release that does not verify by the kind alone.
 
 use archive::ingest::Progress;
 use archive::layout;
 use time::OffsetDateTime;
+use trust::TargetName;
 use trust::client::{Client, Freshness, Options, Transport};
-use trust::{Error, ErrorKind, TargetName};
+pub use trust::{Error, ErrorKind};
 
 /// One target that did not verify, or could not be fetched.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,7 +66,7 @@ pub fn verify<T: Transport>(
     wanted: &[String],
     now: OffsetDateTime,
     progress: &dyn Progress,
-) -> Result<Report, trust::Error> {
+) -> Result<Report, Error> {
     let options = Options {
         now,
         allow_expired: true,

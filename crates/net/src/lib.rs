@@ -3,6 +3,12 @@
 //!
 //! [`HttpTransport`] serves the TUF client (`trust::client::Transport`) over HTTP(S); sync, audits
 //! and the reader's fetch will share it.
+//!
+//! Errors: a request's failure is the `Transport` contract's `trust::client::FetchError` (not
+//! found, too large, or anything else with the URL and why), which the TUF client turns into a
+//! `trust::Error` of kind `NotFound`, `TooLarge` or `Transport`: a peer that did not answer is
+//! unreachable, never a forgery. The crate has no error type of its own, as it has no other
+//! failure to report.
 
 use std::collections::HashMap;
 use std::io::Read;
