@@ -5,6 +5,11 @@
 //! land under new names, versioned metadata under new names, and `timestamp.json` is replaced only
 //! once everything it refers to is durable. The next sync keeps what it already has.
 //!
+//! A round runs in phases, a function each, in this order: `verify_peers` (and the newest
+//! root they led to made the one trusted here), `unchanged_round`, `resolve_targets`,
+//! `find_missing`, `fetch_and_store`, `commit` (which alone holds the order of the writes
+//! that keeps the last complete release).
+//!
 //! Invariant: nothing from a peer is written under `release/` before it verified.
 
 use std::fs;
@@ -276,6 +281,57 @@ fn verify_peers<T: Transport + Sync>(
     }
     candidates.sort_by_key(|client| std::cmp::Reverse(client.version()));
     candidates
+}
+
+/// TUF 5.3.8: the newest root that a peer's chain led to (every one verified from the root
+/// trusted here, and by a threshold of its own keys) becomes the root trusted here, before
+/// anything relies on it. The next round starts from it, so the walk through a key rotation
+/// happens once: each walk voids the trusted timestamp and snapshot (5.3.11), and walking it
+/// at every round from the operator's first root let a peer roll the mirror back to any
+/// release signed after the rotation (issue 15). The roots of the chain are written into
+/// `release/metadata` first (new names; never replacing a root held here), so that the mirror
+/// serves every root a fresh client walks; then `root.json` is replaced atomically and made
+/// durable.
+fn persist_newest_root<T: Transport + Sync>(
+    dir: &Path,
+    candidates: &[Client<Recorder<T>>],
+) -> Result<()> {
+    let Some(newest) = candidates.iter().max_by_key(|client| client.root().version) else {
+        return Ok(());
+    };
+    let root_path = dir.join("root.json");
+    let trusted_version = fs::read(&root_path)
+        .ok()
+        .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
+        .and_then(|value| value["signed"]["version"].as_u64())
+        .ok_or_else(|| Error::io(&root_path, "no signed.version"))?;
+    if newest.root().version <= trusted_version {
+        return Ok(());
+    }
+    let tmp_dir = dir.join("tmp");
+    let metadata_dir = dir.join("release/metadata");
+    let roots: Vec<(String, Vec<u8>)> = newest
+        .transport()
+        .metadata
+        .lock()
+        .map_err(|_| Error::internal("a fetching thread failed"))?
+        .iter()
+        .filter_map(|(path, bytes)| {
+            let name = path.strip_prefix("metadata/")?;
+            let version = name.strip_suffix(".root.json")?.parse::<u64>().ok()?;
+            (version > trusted_version && version <= newest.root().version)
+                .then(|| (format!("{version}.root.json"), bytes.clone()))
+        })
+        .collect();
+    for (name, bytes) in &roots {
+        let path = metadata_dir.join(name);
+        if !path.exists() {
+            write_atomic(&tmp_dir, &path, bytes)?;
+        }
+    }
+    sync_fs(dir)?;
+    write_atomic(&tmp_dir, &root_path, newest.trusted_root_json())?;
+    sync_fs(dir)
 }
 
 /// Phase 2, the unchanged round (the usual one): the newest release is the one `committed`
@@ -614,57 +670,6 @@ fn commit<S>(
     folder.write(&folder.metadata.join("timestamp.json"), timestamp)?;
     folder.sync()?;
     Ok(stored)
-}
-
-/// TUF 5.3.8: the newest root that a peer's chain led to (every one verified from the root
-/// trusted here, and by a threshold of its own keys) becomes the root trusted here, before
-/// anything relies on it. The next round starts from it, so the walk through a key rotation
-/// happens once: each walk voids the trusted timestamp and snapshot (5.3.11), and walking it
-/// at every round from the operator's first root let a peer roll the mirror back to any
-/// release signed after the rotation (issue 15). The roots of the chain are written into
-/// `release/metadata` first (new names; never replacing a root held here), so that the mirror
-/// serves every root a fresh client walks; then `root.json` is replaced atomically and made
-/// durable.
-fn persist_newest_root<T: Transport + Sync>(
-    dir: &Path,
-    candidates: &[Client<Recorder<T>>],
-) -> Result<()> {
-    let Some(newest) = candidates.iter().max_by_key(|client| client.root().version) else {
-        return Ok(());
-    };
-    let root_path = dir.join("root.json");
-    let trusted_version = fs::read(&root_path)
-        .ok()
-        .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
-        .and_then(|value| value["signed"]["version"].as_u64())
-        .ok_or_else(|| Error::io(&root_path, "no signed.version"))?;
-    if newest.root().version <= trusted_version {
-        return Ok(());
-    }
-    let tmp_dir = dir.join("tmp");
-    let metadata_dir = dir.join("release/metadata");
-    let roots: Vec<(String, Vec<u8>)> = newest
-        .transport()
-        .metadata
-        .lock()
-        .map_err(|_| Error::internal("a fetching thread failed"))?
-        .iter()
-        .filter_map(|(path, bytes)| {
-            let name = path.strip_prefix("metadata/")?;
-            let version = name.strip_suffix(".root.json")?.parse::<u64>().ok()?;
-            (version > trusted_version && version <= newest.root().version)
-                .then(|| (format!("{version}.root.json"), bytes.clone()))
-        })
-        .collect();
-    for (name, bytes) in &roots {
-        let path = metadata_dir.join(name);
-        if !path.exists() {
-            write_atomic(&tmp_dir, &path, bytes)?;
-        }
-    }
-    sync_fs(dir)?;
-    write_atomic(&tmp_dir, &root_path, newest.trusted_root_json())?;
-    sync_fs(dir)
 }
 
 /// The role versions (snapshot `meta`) of the release committed here.
