@@ -163,4 +163,27 @@ mod tests {
         std::fs::write(Config::path(dir.path()), "peers = [\"ftp://x/\"]\n").expect("write");
         assert!(Config::load(dir.path()).is_err());
     }
+
+    #[test]
+    fn every_mistake_is_a_config_error_naming_the_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let missing = Config::load(dir.path()).expect_err("no mirror.toml");
+        assert_eq!(missing.kind(), ErrorKind::Config);
+        assert!(
+            missing.message().contains("samizdat mirror init"),
+            "{missing}"
+        );
+        for text in ["peers = [", "peers = []\n", "peers = [\"x\"]\n"] {
+            std::fs::write(Config::path(dir.path()), text).expect("write");
+            let error = Config::load(dir.path()).expect_err(text);
+            assert_eq!(error.kind(), ErrorKind::Config, "{error}");
+            assert!(error.message().contains("mirror.toml"), "{error}");
+        }
+        let mut config = Config::new(vec!["http://127.0.0.1:1/".into()]);
+        config.interval_secs = 0;
+        assert_eq!(
+            config.save(dir.path()).map_err(|e| e.kind()),
+            Err(ErrorKind::Config)
+        );
+    }
 }
