@@ -8,6 +8,9 @@
 //!
 //! Multi-mirror download (`samizdat fetch`) arrives with its own issue.
 
+mod logged;
+pub use logged::Logged;
+
 use archive::ingest::Progress;
 use archive::layout;
 use time::OffsetDateTime;

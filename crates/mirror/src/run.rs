@@ -1,5 +1,6 @@
-//! `samizdat mirror run` (sync on an interval and serve) and `samizdat mirror serve` (serve a
-//! release folder as it is, e.g. the origin's).
+//! `samizdat mirror run` (one mirror: sync on an interval and serve) and `samizdat mirror
+//! serve` (serve a release folder as it is, e.g. the origin's). The demo's network of an
+//! origin and mirrors in one process is [`crate::demo`]'s.
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -75,68 +76,6 @@ pub async fn start_mirror(
     Ok((app, urls))
 }
 
-/// The demo's network: the origin's release served on `origin_listen`, and one mirror per
-/// folder in `mirrors` (each syncing from the origin, serving on its address). Waits until
-/// every mirror serves the origin's release, calls `ready` with the origin's and the mirrors'
-/// URLs, then serves until SIGTERM or Ctrl-C (or for `serve_for`, when given).
-pub fn demo_network(
-    origin: &Path,
-    origin_listen: &str,
-    mirrors: &[(PathBuf, String)],
-    serve_for: Option<Duration>,
-    ready: impl FnOnce(&str, &[String]),
-) -> Result<(), String> {
-    let runtime = runtime()?;
-    let result = runtime.block_on(async {
-        let root = read_root(&origin.join("root.json"))?;
-        let origin_served = Served::load(&origin.join("release"), &root)?;
-        let version = origin_served.version;
-        let origin_app = Arc::new(App::new(
-            origin.join("release"),
-            origin_served,
-            Status::default(),
-        ));
-        let origin_url = start_servers(&origin_app, &[origin_listen.to_owned()], None)
-            .await?
-            .remove(0);
-        let mut apps = Vec::new();
-        let mut urls = Vec::new();
-        for (dir, listen) in mirrors {
-            std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-            // Only a new mirror is given the origin's root: an existing one's may be newer (the
-            // newest its syncs verified, TUF 5.3.8), and trust never goes back to an older one.
-            if !dir.join("root.json").exists() {
-                std::fs::write(dir.join("root.json"), &root)
-                    .map_err(|e| format!("{}: {e}", dir.display()))?;
-            }
-            let mut config = Config::new(vec![origin_url.clone()]);
-            config.listen = vec![listen.clone()];
-            config.interval_secs = 10;
-            config.save(dir)?;
-            let (app, mut served_on) = start_mirror(dir, config, None).await?;
-            apps.push(app);
-            urls.push(served_on.remove(0));
-        }
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
-        while apps.iter().any(|app| app.served().version < version) {
-            if tokio::time::Instant::now() > deadline {
-                return Err("the demo mirrors did not sync within 2 minutes".into());
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        ready(&origin_url, &urls);
-        match serve_for {
-            Some(duration) => {
-                tokio::time::sleep(duration).await;
-                Ok(())
-            }
-            None => stop_signal().await,
-        }
-    });
-    runtime.shutdown_background();
-    result
-}
-
 /// Serves the release in `dir/release` (a mirror's, or an archive's own) without syncing.
 /// `root` defaults to `dir/root.json`, else the release's own `1.root.json`.
 pub fn serve_only(
@@ -203,7 +142,7 @@ async fn follow_releases(app: Arc<App>, release_dir: PathBuf, root: Vec<u8>) {
     }
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime, String> {
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, String> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -217,7 +156,7 @@ fn tls(config: &Config) -> Result<Option<tokio_rustls::TlsAcceptor>, String> {
     }
 }
 
-fn read_root(path: &Path) -> Result<Vec<u8>, String> {
+pub(crate) fn read_root(path: &Path) -> Result<Vec<u8>, String> {
     std::fs::read(path)
         .map_err(|e| format!("{}: cannot read the trusted root: {e}", path.display()))
 }
@@ -243,7 +182,7 @@ fn load_or_empty(release_dir: &Path, root: &[u8]) -> Served {
 /// runs one worker per core. With one work-stealing runtime, a hot document's requests spent
 /// most of their time in the kernel waking threads (perf: 18% in wake-ups and context
 /// switches, 1.3% in our handler).
-async fn start_servers(
+pub(crate) async fn start_servers(
     app: &Arc<App>,
     listen: &[String],
     tls: Option<tokio_rustls::TlsAcceptor>,
@@ -347,7 +286,7 @@ fn bind_shared(address: SocketAddr, first: bool) -> std::io::Result<tokio::net::
     socket.listen(1024)
 }
 
-async fn stop_signal() -> Result<(), String> {
+pub(crate) async fn stop_signal() -> Result<(), String> {
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .map_err(|e| format!("cannot watch SIGTERM: {e}"))?;
     tokio::select! {
