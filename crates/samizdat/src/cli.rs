@@ -423,3 +423,45 @@ fn mirror(command: MirrorCommand) -> Result<Outcome> {
         } => commands::mirror_sync(&dir, peers, root.as_deref(), timeout, json),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        <Cli as clap::CommandFactory>::command().debug_assert();
+    }
+
+    #[test]
+    fn each_ending_has_its_status() {
+        let code = |outcome| format!("{:?}", status(outcome));
+        assert_eq!(code(Outcome::Done), format!("{:?}", ExitCode::SUCCESS));
+        assert_eq!(
+            code(Outcome::SomeFailed),
+            format!("{:?}", ExitCode::from(4))
+        );
+        assert_eq!(code(Outcome::Forged), format!("{:?}", ExitCode::from(1)));
+        assert_eq!(
+            code(Outcome::Unreachable),
+            format!("{:?}", ExitCode::from(5))
+        );
+        assert_eq!(code(Outcome::NotFresh), format!("{:?}", ExitCode::from(3)));
+        assert_eq!(
+            code(Outcome::Child(300)),
+            format!("{:?}", ExitCode::from(1))
+        );
+        let sync = Outcome::SyncFailed(mirror::SyncFailure::Unreachable);
+        assert_eq!(code(sync), format!("{:?}", ExitCode::from(5)));
+
+        let init = |e| exit_code(&anyhow::Error::new(e).context("mirror init"));
+        assert_eq!(init(mirror::init::InitError::Unreachable), UNREACHABLE);
+        let root_file = "root.json".to_owned();
+        assert_eq!(
+            init(mirror::init::InitError::NotVerified { root_file }),
+            NOT_VERIFIED
+        );
+        assert_eq!(init(mirror::init::InitError::NoPeer), 1);
+        assert_eq!(exit_code(&anyhow::anyhow!("anything else")), 1);
+    }
+}
