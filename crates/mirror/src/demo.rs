@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::config::Config;
-use crate::run::{read_root, runtime, start_mirror, start_servers, stop_signal};
+use crate::run::{RunError, read_root, runtime, start_mirror, start_servers, stop_signal};
 use crate::serve::App;
 use crate::served::Served;
 use crate::status::Status;
@@ -31,9 +31,9 @@ impl std::fmt::Display for DemoError {
 
 impl std::error::Error for DemoError {}
 
-impl From<String> for DemoError {
-    fn from(message: String) -> Self {
-        DemoError::Start(message)
+impl From<RunError> for DemoError {
+    fn from(e: RunError) -> Self {
+        DemoError::Start(e.to_string())
     }
 }
 
@@ -97,13 +97,14 @@ impl Network {
             let mut apps = Vec::new();
             let mut urls = Vec::new();
             for (dir, listen) in &mirrors {
-                std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| DemoError::Start(format!("{}: {e}", dir.display())))?;
                 // Only a new mirror is given the origin's root: an existing one's may be newer
                 // (the newest its syncs verified, TUF 5.3.8), and trust never goes back to an
                 // older one.
                 if !dir.join("root.json").exists() {
                     std::fs::write(dir.join("root.json"), &root)
-                        .map_err(|e| format!("{}: {e}", dir.display()))?;
+                        .map_err(|e| DemoError::Start(format!("{}: {e}", dir.display())))?;
                 }
                 let mut config = Config::new(vec![origin_url.clone()]);
                 config.listen = vec![listen.clone()];

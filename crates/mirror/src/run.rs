@@ -17,6 +17,46 @@ use crate::served::Served;
 use crate::status::{PeerState, Status};
 use crate::{SyncError, SyncReport};
 
+/// Why a mirror (or the demo's network) could not start, or stopped serving. Each carries the
+/// message that says what and where.
+#[derive(Debug)]
+pub enum RunError {
+    /// The configuration (`mirror.toml`, flags) is wrong.
+    Config(String),
+    /// The trusted root or the release to serve could not be read, or does not verify.
+    Release(String),
+    /// An address could not be served (malformed, in use), or the TLS files are wrong.
+    Listen(String),
+    /// A runtime, a server thread or a signal handler could not be started.
+    Start(String),
+}
+
+impl RunError {
+    /// The message, whatever the type of the error it came from.
+    fn config(e: impl std::fmt::Display) -> RunError {
+        RunError::Config(e.to_string())
+    }
+    fn release(e: impl std::fmt::Display) -> RunError {
+        RunError::Release(e.to_string())
+    }
+    fn listen(e: impl std::fmt::Display) -> RunError {
+        RunError::Listen(e.to_string())
+    }
+}
+
+impl std::fmt::Display for RunError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RunError::Config(m)
+            | RunError::Release(m)
+            | RunError::Listen(m)
+            | RunError::Start(m) => f.write_str(m),
+        }
+    }
+}
+
+impl std::error::Error for RunError {}
+
 /// A line of the mirror's log on stderr. Not `eprintln!`, which panics when stderr is a pipe
 /// whose reader went away: a closed log is no reason to stop serving.
 macro_rules! log {
@@ -32,7 +72,7 @@ macro_rules! log {
 /// child process: the server keeps its small footprint (a sync of 550k targets peaks at
 /// ~480 MB, which a long-lived process would keep), and a sync that fails hard cannot take the
 /// server down.
-pub fn run(dir: &Path, config: Config, sync_program: Option<PathBuf>) -> Result<(), String> {
+pub fn run(dir: &Path, config: Config, sync_program: Option<PathBuf>) -> Result<(), RunError> {
     let runtime = runtime()?;
     let result = runtime.block_on(async {
         start_mirror(dir, config, sync_program).await?;
@@ -49,8 +89,8 @@ pub async fn start_mirror(
     dir: &Path,
     config: Config,
     sync_program: Option<PathBuf>,
-) -> Result<(Arc<App>, Vec<String>), String> {
-    config.check()?;
+) -> Result<(Arc<App>, Vec<String>), RunError> {
+    config.check().map_err(RunError::config)?;
     let root = read_root(&dir.join("root.json"))?;
     let release_dir = dir.join("release");
     let served = load_or_empty(&release_dir, &root);
@@ -83,7 +123,7 @@ pub fn serve_only(
     root: Option<&Path>,
     listen: &[String],
     tls_files: Option<(PathBuf, PathBuf)>,
-) -> Result<(), String> {
+) -> Result<(), RunError> {
     let release_dir = dir.join("release");
     let root_path = match root {
         Some(path) => path.to_owned(),
@@ -91,10 +131,10 @@ pub fn serve_only(
         None => release_dir.join("metadata/1.root.json"),
     };
     let root = read_root(&root_path)?;
-    let served = Served::load(&release_dir, &root)?;
+    let served = Served::load(&release_dir, &root).map_err(RunError::release)?;
     let app = Arc::new(App::new(release_dir, served, Status::default()));
     let tls = match tls_files {
-        Some((cert, key)) => Some(tls_acceptor(&cert, &key)?),
+        Some((cert, key)) => Some(tls_acceptor(&cert, &key).map_err(RunError::listen)?),
         None => None,
     };
     let runtime = runtime()?;
@@ -142,23 +182,27 @@ async fn follow_releases(app: Arc<App>, release_dir: PathBuf, root: Vec<u8>) {
     }
 }
 
-pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, String> {
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, RunError> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .map_err(|e| format!("cannot start the server runtime: {e}"))
+        .map_err(|e| RunError::Start(format!("cannot start the server runtime: {e}")))
 }
 
-fn tls(config: &Config) -> Result<Option<tokio_rustls::TlsAcceptor>, String> {
+fn tls(config: &Config) -> Result<Option<tokio_rustls::TlsAcceptor>, RunError> {
     match (&config.tls_cert, &config.tls_key) {
-        (Some(cert), Some(key)) => Ok(Some(tls_acceptor(cert, key)?)),
+        (Some(cert), Some(key)) => Ok(Some(tls_acceptor(cert, key).map_err(RunError::listen)?)),
         _ => Ok(None),
     }
 }
 
-pub(crate) fn read_root(path: &Path) -> Result<Vec<u8>, String> {
-    std::fs::read(path)
-        .map_err(|e| format!("{}: cannot read the trusted root: {e}", path.display()))
+pub(crate) fn read_root(path: &Path) -> Result<Vec<u8>, RunError> {
+    std::fs::read(path).map_err(|e| {
+        RunError::Release(format!(
+            "{}: cannot read the trusted root: {e}",
+            path.display()
+        ))
+    })
 }
 
 fn load_or_empty(release_dir: &Path, root: &[u8]) -> Served {
@@ -186,14 +230,14 @@ pub(crate) async fn start_servers(
     app: &Arc<App>,
     listen: &[String],
     tls: Option<tokio_rustls::TlsAcceptor>,
-) -> Result<Vec<String>, String> {
+) -> Result<Vec<String>, RunError> {
     let scheme = if tls.is_some() { "https" } else { "http" };
     let threads = std::thread::available_parallelism().map_or(2, usize::from);
     let mut urls = Vec::new();
     for address in listen {
-        let address: SocketAddr = address
-            .parse()
-            .map_err(|e| format!("listen address {address:?}: {e} (want IP:PORT)"))?;
+        let address: SocketAddr = address.parse().map_err(|e| {
+            RunError::Listen(format!("listen address {address:?}: {e} (want IP:PORT)"))
+        })?;
         // The connection cap is the app's, shared out over every listening socket.
         let cap = app.connections / (threads * listen.len()).max(1);
         let local = spawn_server_threads(app, address, tls.clone(), threads, cap)?;
@@ -213,8 +257,8 @@ fn spawn_server_threads(
     tls: Option<tokio_rustls::TlsAcceptor>,
     threads: usize,
     cap: usize,
-) -> Result<SocketAddr, String> {
-    let (bound_tx, bound_rx) = std::sync::mpsc::channel::<Result<SocketAddr, String>>();
+) -> Result<SocketAddr, RunError> {
+    let (bound_tx, bound_rx) = std::sync::mpsc::channel::<Result<SocketAddr, RunError>>();
     let mut bound = address;
     for i in 0..threads.max(1) {
         let (app, tls, bound_tx) = (app.clone(), tls.clone(), bound_tx.clone());
@@ -228,7 +272,9 @@ fn spawn_server_threads(
                 let runtime = match runtime {
                     Ok(runtime) => runtime,
                     Err(e) => {
-                        let _ = bound_tx.send(Err(format!("cannot start a server thread: {e}")));
+                        let _ = bound_tx.send(Err(RunError::Start(format!(
+                            "cannot start a server thread: {e}"
+                        ))));
                         return;
                     }
                 };
@@ -236,25 +282,28 @@ fn spawn_server_threads(
                     let listener = match bind_shared(at, i == 0) {
                         Ok(listener) => listener,
                         Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
-                            let _ = bound_tx.send(Err(format!(
+                            let _ = bound_tx.send(Err(RunError::Listen(format!(
                                 "cannot listen on {at}: {at} is already in use by another process"
-                            )));
+                            ))));
                             return;
                         }
                         Err(e) => {
-                            let _ = bound_tx.send(Err(format!("cannot listen on {at}: {e}")));
+                            let _ = bound_tx
+                                .send(Err(RunError::Listen(format!("cannot listen on {at}: {e}"))));
                             return;
                         }
                     };
-                    let local = listener.local_addr().map_err(|e| format!("{at}: {e}"));
+                    let local = listener
+                        .local_addr()
+                        .map_err(|e| RunError::Listen(format!("{at}: {e}")));
                     let _ = bound_tx.send(local);
                     let _ = serve(app, listener, tls, cap).await;
                 });
             })
-            .map_err(|e| format!("cannot start a server thread: {e}"))?;
+            .map_err(|e| RunError::Start(format!("cannot start a server thread: {e}")))?;
         bound = bound_rx
             .recv()
-            .map_err(|_| format!("{address}: a server thread stopped"))??;
+            .map_err(|_| RunError::Start(format!("{address}: a server thread stopped")))??;
     }
     Ok(bound)
 }
@@ -286,9 +335,9 @@ fn bind_shared(address: SocketAddr, first: bool) -> std::io::Result<tokio::net::
     socket.listen(1024)
 }
 
-pub(crate) async fn stop_signal() -> Result<(), String> {
+pub(crate) async fn stop_signal() -> Result<(), RunError> {
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .map_err(|e| format!("cannot watch SIGTERM: {e}"))?;
+        .map_err(|e| RunError::Start(format!("cannot watch SIGTERM: {e}")))?;
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {}
         _ = terminate.recv() => {}

@@ -336,7 +336,7 @@ pub fn mirror_run(dir: &Path, settings: mirror::init::Overrides) -> Result<Outco
     let mut config = mirror::config::Config::load(dir).map_err(anyhow::Error::msg)?;
     settings.apply(&mut config);
     let program = std::env::current_exe().context("cannot find the samizdat executable")?;
-    mirror::run::run(dir, config, Some(program)).map_err(anyhow::Error::msg)?;
+    mirror::run::run(dir, config, Some(program))?;
     Ok(Outcome::Done)
 }
 
@@ -346,7 +346,7 @@ pub fn mirror_serve(
     listen: &[String],
     tls: Option<(PathBuf, PathBuf)>,
 ) -> Result<Outcome> {
-    mirror::run::serve_only(dir, root, listen, tls).map_err(anyhow::Error::msg)?;
+    mirror::run::serve_only(dir, root, listen, tls)?;
     Ok(Outcome::Done)
 }
 
