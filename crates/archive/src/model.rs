@@ -156,7 +156,8 @@ pub struct EmailHeaders {
     pub references: Vec<String>,
 }
 
-/// Where an id comes from, in order of preference (see the issue: explicit, Message-ID, path).
+/// Where an id comes from, in order of preference: given by the publisher, else an e-mail's
+/// Message-ID, else the file's path.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum IdSource {
     /// Given by the publisher (a JSON Lines `id`); validated with [`DocId::new`].

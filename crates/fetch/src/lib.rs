@@ -13,6 +13,9 @@
 //! or of checking what it verified, and a caller tells a network failure
 //! ([`ErrorKind::is_unreachable`]) from a release that does not verify by the kind alone.
 
+mod logged;
+pub use logged::Logged;
+
 use archive::ingest::Progress;
 use archive::layout;
 use time::OffsetDateTime;

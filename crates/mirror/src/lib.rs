@@ -19,16 +19,21 @@
 //! Modules: [`sync`] (the client workflow against several peers), [`served`] (the release in
 //! memory), [`serve`] (the HTTP app; `hot` answers plain cache hits before hyper; `conns`: the connection
 //! cap and time-outs), [`status`], [`metrics`], [`gc`] (old releases, the lock),
-//! [`config`], [`run`] (the daemon), [`export`] (a static tree for a plain web root).
+//! [`config`], [`init`] (a mirror folder set up: `mirror init`, a sync's peers and first root),
+//! [`run`] (the daemon), [`demo`] (the demo's origin and mirrors in one process), [`export`] (a
+//! static tree for a plain web root), [`push`] (that tree sent to one with rsync).
 
 pub mod config;
 mod conns;
+pub mod demo;
 mod error;
 pub mod export;
 mod files;
 pub mod gc;
 mod hot;
+pub mod init;
 pub mod metrics;
+pub mod push;
 pub mod run;
 pub mod serve;
 pub mod served;

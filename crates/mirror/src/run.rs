@@ -1,5 +1,6 @@
-//! `samizdat mirror run` (sync on an interval and serve) and `samizdat mirror serve` (serve a
-//! release folder as it is, e.g. the origin's).
+//! `samizdat mirror run` (one mirror: sync on an interval and serve) and `samizdat mirror
+//! serve` (serve a release folder as it is, e.g. the origin's). The demo's network of an
+//! origin and mirrors in one process is [`crate::demo`]'s.
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -16,6 +17,46 @@ use crate::served::Served;
 use crate::status::{PeerState, Status};
 use crate::{Error, ErrorKind, SyncReport};
 
+/// Why a mirror (or the demo's network) could not start, or stopped serving. Each carries the
+/// message that says what and where.
+#[derive(Debug)]
+pub enum RunError {
+    /// The configuration (`mirror.toml`, flags) is wrong.
+    Config(String),
+    /// The trusted root or the release to serve could not be read, or does not verify.
+    Release(String),
+    /// An address could not be served (malformed, in use), or the TLS files are wrong.
+    Listen(String),
+    /// A runtime, a server thread or a signal handler could not be started.
+    Start(String),
+}
+
+impl RunError {
+    /// The message, whatever the type of the error it came from.
+    fn config(e: impl std::fmt::Display) -> RunError {
+        RunError::Config(e.to_string())
+    }
+    fn release(e: impl std::fmt::Display) -> RunError {
+        RunError::Release(e.to_string())
+    }
+    fn listen(e: impl std::fmt::Display) -> RunError {
+        RunError::Listen(e.to_string())
+    }
+}
+
+impl std::fmt::Display for RunError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RunError::Config(m)
+            | RunError::Release(m)
+            | RunError::Listen(m)
+            | RunError::Start(m) => f.write_str(m),
+        }
+    }
+}
+
+impl std::error::Error for RunError {}
+
 /// A line of the mirror's log on stderr. Not `eprintln!`, which panics when stderr is a pipe
 /// whose reader went away: a closed log is no reason to stop serving.
 macro_rules! log {
@@ -31,7 +72,7 @@ macro_rules! log {
 /// child process: the server keeps its small footprint (a sync of 550k targets peaks at
 /// ~480 MB, which a long-lived process would keep), and a sync that fails hard cannot take the
 /// server down.
-pub fn run(dir: &Path, config: Config, sync_program: Option<PathBuf>) -> Result<(), String> {
+pub fn run(dir: &Path, config: Config, sync_program: Option<PathBuf>) -> Result<(), RunError> {
     let runtime = runtime()?;
     let result = runtime.block_on(async {
         start_mirror(dir, config, sync_program).await?;
@@ -48,8 +89,8 @@ pub async fn start_mirror(
     dir: &Path,
     config: Config,
     sync_program: Option<PathBuf>,
-) -> Result<(Arc<App>, Vec<String>), String> {
-    config.check().map_err(|e| e.to_string())?;
+) -> Result<(Arc<App>, Vec<String>), RunError> {
+    config.check().map_err(RunError::config)?;
     let root = read_root(&dir.join("root.json"))?;
     let release_dir = dir.join("release");
     let served = load_or_empty(&release_dir, &root);
@@ -75,68 +116,6 @@ pub async fn start_mirror(
     Ok((app, urls))
 }
 
-/// The demo's network: the origin's release served on `origin_listen`, and one mirror per
-/// folder in `mirrors` (each syncing from the origin, serving on its address). Waits until
-/// every mirror serves the origin's release, calls `ready` with the origin's and the mirrors'
-/// URLs, then serves until SIGTERM or Ctrl-C (or for `serve_for`, when given).
-pub fn demo_network(
-    origin: &Path,
-    origin_listen: &str,
-    mirrors: &[(PathBuf, String)],
-    serve_for: Option<Duration>,
-    ready: impl FnOnce(&str, &[String]),
-) -> Result<(), String> {
-    let runtime = runtime()?;
-    let result = runtime.block_on(async {
-        let root = read_root(&origin.join("root.json"))?;
-        let origin_served = Served::load(&origin.join("release"), &root)?;
-        let version = origin_served.version;
-        let origin_app = Arc::new(App::new(
-            origin.join("release"),
-            origin_served,
-            Status::default(),
-        ));
-        let origin_url = start_servers(&origin_app, &[origin_listen.to_owned()], None)
-            .await?
-            .remove(0);
-        let mut apps = Vec::new();
-        let mut urls = Vec::new();
-        for (dir, listen) in mirrors {
-            std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-            // Only a new mirror is given the origin's root: an existing one's may be newer (the
-            // newest its syncs verified, TUF 5.3.8), and trust never goes back to an older one.
-            if !dir.join("root.json").exists() {
-                std::fs::write(dir.join("root.json"), &root)
-                    .map_err(|e| format!("{}: {e}", dir.display()))?;
-            }
-            let mut config = Config::new(vec![origin_url.clone()]);
-            config.listen = vec![listen.clone()];
-            config.interval_secs = 10;
-            config.save(dir).map_err(|e| e.to_string())?;
-            let (app, mut served_on) = start_mirror(dir, config, None).await?;
-            apps.push(app);
-            urls.push(served_on.remove(0));
-        }
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
-        while apps.iter().any(|app| app.served().version < version) {
-            if tokio::time::Instant::now() > deadline {
-                return Err("the demo mirrors did not sync within 2 minutes".into());
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        ready(&origin_url, &urls);
-        match serve_for {
-            Some(duration) => {
-                tokio::time::sleep(duration).await;
-                Ok(())
-            }
-            None => stop_signal().await,
-        }
-    });
-    runtime.shutdown_background();
-    result
-}
-
 /// Serves the release in `dir/release` (a mirror's, or an archive's own) without syncing.
 /// `root` defaults to `dir/root.json`, else the release's own `1.root.json`.
 pub fn serve_only(
@@ -144,7 +123,7 @@ pub fn serve_only(
     root: Option<&Path>,
     listen: &[String],
     tls_files: Option<(PathBuf, PathBuf)>,
-) -> Result<(), String> {
+) -> Result<(), RunError> {
     let release_dir = dir.join("release");
     let root_path = match root {
         Some(path) => path.to_owned(),
@@ -152,10 +131,10 @@ pub fn serve_only(
         None => release_dir.join("metadata/1.root.json"),
     };
     let root = read_root(&root_path)?;
-    let served = Served::load(&release_dir, &root)?;
+    let served = Served::load(&release_dir, &root).map_err(RunError::release)?;
     let app = Arc::new(App::new(release_dir, served, Status::default()));
     let tls = match tls_files {
-        Some((cert, key)) => Some(tls_acceptor(&cert, &key)?),
+        Some((cert, key)) => Some(tls_acceptor(&cert, &key).map_err(RunError::listen)?),
         None => None,
     };
     let runtime = runtime()?;
@@ -203,23 +182,27 @@ async fn follow_releases(app: Arc<App>, release_dir: PathBuf, root: Vec<u8>) {
     }
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime, String> {
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, RunError> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .map_err(|e| format!("cannot start the server runtime: {e}"))
+        .map_err(|e| RunError::Start(format!("cannot start the server runtime: {e}")))
 }
 
-fn tls(config: &Config) -> Result<Option<tokio_rustls::TlsAcceptor>, String> {
+fn tls(config: &Config) -> Result<Option<tokio_rustls::TlsAcceptor>, RunError> {
     match (&config.tls_cert, &config.tls_key) {
-        (Some(cert), Some(key)) => Ok(Some(tls_acceptor(cert, key)?)),
+        (Some(cert), Some(key)) => Ok(Some(tls_acceptor(cert, key).map_err(RunError::listen)?)),
         _ => Ok(None),
     }
 }
 
-fn read_root(path: &Path) -> Result<Vec<u8>, String> {
-    std::fs::read(path)
-        .map_err(|e| format!("{}: cannot read the trusted root: {e}", path.display()))
+pub(crate) fn read_root(path: &Path) -> Result<Vec<u8>, RunError> {
+    std::fs::read(path).map_err(|e| {
+        RunError::Release(format!(
+            "{}: cannot read the trusted root: {e}",
+            path.display()
+        ))
+    })
 }
 
 fn load_or_empty(release_dir: &Path, root: &[u8]) -> Served {
@@ -243,18 +226,18 @@ fn load_or_empty(release_dir: &Path, root: &[u8]) -> Served {
 /// runs one worker per core. With one work-stealing runtime, a hot document's requests spent
 /// most of their time in the kernel waking threads (perf: 18% in wake-ups and context
 /// switches, 1.3% in our handler).
-async fn start_servers(
+pub(crate) async fn start_servers(
     app: &Arc<App>,
     listen: &[String],
     tls: Option<tokio_rustls::TlsAcceptor>,
-) -> Result<Vec<String>, String> {
+) -> Result<Vec<String>, RunError> {
     let scheme = if tls.is_some() { "https" } else { "http" };
     let threads = std::thread::available_parallelism().map_or(2, usize::from);
     let mut urls = Vec::new();
     for address in listen {
-        let address: SocketAddr = address
-            .parse()
-            .map_err(|e| format!("listen address {address:?}: {e} (want IP:PORT)"))?;
+        let address: SocketAddr = address.parse().map_err(|e| {
+            RunError::Listen(format!("listen address {address:?}: {e} (want IP:PORT)"))
+        })?;
         // The connection cap is the app's, shared out over every listening socket.
         let cap = app.connections / (threads * listen.len()).max(1);
         let local = spawn_server_threads(app, address, tls.clone(), threads, cap)?;
@@ -274,8 +257,8 @@ fn spawn_server_threads(
     tls: Option<tokio_rustls::TlsAcceptor>,
     threads: usize,
     cap: usize,
-) -> Result<SocketAddr, String> {
-    let (bound_tx, bound_rx) = std::sync::mpsc::channel::<Result<SocketAddr, String>>();
+) -> Result<SocketAddr, RunError> {
+    let (bound_tx, bound_rx) = std::sync::mpsc::channel::<Result<SocketAddr, RunError>>();
     let mut bound = address;
     for i in 0..threads.max(1) {
         let (app, tls, bound_tx) = (app.clone(), tls.clone(), bound_tx.clone());
@@ -289,7 +272,9 @@ fn spawn_server_threads(
                 let runtime = match runtime {
                     Ok(runtime) => runtime,
                     Err(e) => {
-                        let _ = bound_tx.send(Err(format!("cannot start a server thread: {e}")));
+                        let _ = bound_tx.send(Err(RunError::Start(format!(
+                            "cannot start a server thread: {e}"
+                        ))));
                         return;
                     }
                 };
@@ -297,25 +282,28 @@ fn spawn_server_threads(
                     let listener = match bind_shared(at, i == 0) {
                         Ok(listener) => listener,
                         Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
-                            let _ = bound_tx.send(Err(format!(
+                            let _ = bound_tx.send(Err(RunError::Listen(format!(
                                 "cannot listen on {at}: {at} is already in use by another process"
-                            )));
+                            ))));
                             return;
                         }
                         Err(e) => {
-                            let _ = bound_tx.send(Err(format!("cannot listen on {at}: {e}")));
+                            let _ = bound_tx
+                                .send(Err(RunError::Listen(format!("cannot listen on {at}: {e}"))));
                             return;
                         }
                     };
-                    let local = listener.local_addr().map_err(|e| format!("{at}: {e}"));
+                    let local = listener
+                        .local_addr()
+                        .map_err(|e| RunError::Listen(format!("{at}: {e}")));
                     let _ = bound_tx.send(local);
                     let _ = serve(app, listener, tls, cap).await;
                 });
             })
-            .map_err(|e| format!("cannot start a server thread: {e}"))?;
+            .map_err(|e| RunError::Start(format!("cannot start a server thread: {e}")))?;
         bound = bound_rx
             .recv()
-            .map_err(|_| format!("{address}: a server thread stopped"))??;
+            .map_err(|_| RunError::Start(format!("{address}: a server thread stopped")))??;
     }
     Ok(bound)
 }
@@ -347,9 +335,9 @@ fn bind_shared(address: SocketAddr, first: bool) -> std::io::Result<tokio::net::
     socket.listen(1024)
 }
 
-async fn stop_signal() -> Result<(), String> {
+pub(crate) async fn stop_signal() -> Result<(), RunError> {
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .map_err(|e| format!("cannot watch SIGTERM: {e}"))?;
+        .map_err(|e| RunError::Start(format!("cannot watch SIGTERM: {e}")))?;
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {}
         _ = terminate.recv() => {}

@@ -552,8 +552,8 @@ impl App {
 
 /// A large file's bytes, [`STREAM_CHUNK`] at a time, each read with one `pread` in the server
 /// thread when the connection can take more. Not `tokio::fs`, which hands every chunk to a
-/// blocking thread and back (0.56x nginx's MB/s on a 100 MB file in bench/mirror.sh on
-/// 2026-12-02; this body's gain over it is small next to that machine's drift, RESULTS.md).
+/// blocking thread and back: well behind nginx on a 100 MB file in bench/mirror.sh, and this
+/// body's gain over it was small next to the machine's drift (bench/RESULTS.md, "Large file").
 struct FileBody {
     file: Arc<std::fs::File>,
     offset: u64,

@@ -48,9 +48,8 @@ pub const PARALLEL_FETCHES: usize = 8;
 /// Threads writing fetched targets into the one targets folder. Each new name changes that
 /// folder under its lock, so many writers contend: with 8 (and a named temporary file and a
 /// rename per target) a sync spent 5x more time in the kernel than in user space. With
-/// anonymous files only the link takes the lock; a first sync of 550,000 targets here took
-/// 33.6-46.2 s to fetch and write them with one writer, 29.1-34.8 s with two, 28.5-29.6 s with
-/// three, 29.2 s with four (2026-12-01, bench/out/mirror).
+/// anonymous files only the link takes the lock; a first sync of 550,000 targets was fastest
+/// with three writers, and no faster with four (bench/RESULTS.md, the mirror's "Initial sync").
 const TARGET_WRITERS: usize = 3;
 
 /// Records the metadata files a client fetched (all verified by the time the client is done).
@@ -288,7 +287,7 @@ fn verify_peers<T: Transport + Sync>(
 /// anything relies on it. The next round starts from it, so the walk through a key rotation
 /// happens once: each walk voids the trusted timestamp and snapshot (5.3.11), and walking it
 /// at every round from the operator's first root let a peer roll the mirror back to any
-/// release signed after the rotation (issue 15). The roots of the chain are written into
+/// release signed after the rotation (tests/trust.rs). The roots of the chain are written into
 /// `release/metadata` first (new names; never replacing a root held here), so that the mirror
 /// serves every root a fresh client walks; then `root.json` is replaced atomically and made
 /// durable.

@@ -74,7 +74,7 @@ impl HttpTransport {
             // No redirect is followed, to any host. A peer is a URL its operator named (or a
             // signed list did), and a release is static files at fixed paths: nothing there
             // needs a redirect. Following one let any listed peer aim a mirror's requests at
-            // any host, internal ones included (issue 15). Same-origin redirects would be
+            // any host, internal ones included (tests/redirects.rs). Same-origin redirects would be
             // harmless, but they buy nothing and keep a rule to get right; a peer that moved
             // (to https, say) is named by its new URL instead, which the error says.
             .max_redirects(0)

@@ -3,13 +3,13 @@
 //! Ctrl-C. Run it twice: the second run finds nothing new to ingest and signs a release that
 //! re-signs nothing but the snapshot and timestamp.
 
-use crate::cli::{print_summary, read_options, verify};
+use crate::commands::{Outcome, print_summary, read_options, verify};
 use crate::out::outln;
 use crate::progress::Bar;
 use anyhow::{Context, Result, bail};
+use mirror::demo::{MIRRORS, Network};
 use release::{Archive, InitOptions};
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 use std::time::Duration;
 
 /// The sample documents: `./sample` when run from a checkout, else the one beside the sources.
@@ -26,14 +26,8 @@ fn sample_dir() -> Result<PathBuf> {
     bail!("cannot find the sample archive (run from the samizdat checkout)")
 }
 
-/// Where the demo serves: the origin on `port`, the mirrors on the next two (0: any free ports).
-pub struct Network {
-    pub port: u16,
-    /// Stop after this long instead of at Ctrl-C.
-    pub stop_after: Option<Duration>,
-}
-
-pub fn run(dir: &Path, network: &Network) -> Result<ExitCode> {
+/// The demo in `dir`, served as `network` says.
+pub fn run(dir: &Path, network: &Network) -> Result<Outcome> {
     let sample = sample_dir()?;
     if !dir.join(release::CONFIG_FILE).exists() {
         let options = InitOptions {
@@ -44,11 +38,9 @@ pub fn run(dir: &Path, network: &Network) -> Result<ExitCode> {
         outln!("created archive {}", dir.display());
     }
     let mut archive = Archive::open(dir)?;
-    if network.port != 0 {
+    let urls = network.urls();
+    if !urls.is_empty() {
         // The reader site lists the demo's origin and mirrors, and fails over between them.
-        let urls: Vec<String> = (0..3)
-            .map(|i| format!("http://127.0.0.1:{}/", network.port + i))
-            .collect();
         archive.set_mirrors(&urls)?;
     }
     let read = read_options(Duration::from_secs(60), 1 << 30)?;
@@ -68,7 +60,7 @@ pub fn run(dir: &Path, network: &Network) -> Result<ExitCode> {
     drop(archive);
     outln!("== verify");
     let release_dir = dir.join("release");
-    let code = verify(
+    let outcome = verify(
         &dir.join("root.json"),
         release_dir
             .to_str()
@@ -76,56 +68,37 @@ pub fn run(dir: &Path, network: &Network) -> Result<ExitCode> {
         &[],
         false,
     )?;
-    if code != ExitCode::SUCCESS {
-        return Ok(code);
+    if outcome != Outcome::Done {
+        return Ok(outcome);
     }
     outln!("== origin and two mirrors on loopback");
-    let address = |offset: u16| {
-        let port = if network.port == 0 {
-            0
-        } else {
-            network.port + offset
-        };
-        format!("127.0.0.1:{port}")
-    };
-    let mirrors = [
-        (dir.join("mirror-a"), address(1)),
-        (dir.join("mirror-b"), address(2)),
-    ];
     let root = std::path::absolute(dir.join("root.json")).context("the demo folder")?;
     let program = std::env::current_exe()
         .context("cannot find the samizdat executable")?
         .display()
         .to_string();
-    mirror::run::demo_network(
-        dir,
-        &address(0),
-        &mirrors,
-        network.stop_after,
-        |origin, urls| {
-            outln!();
-            outln!("origin   {origin}");
-            for (name, url) in ["mirror A", "mirror B"].iter().zip(urls) {
-                outln!("{name} {url}  (synced from the origin; re-checks it every 10 s)");
-            }
-            outln!();
-            if let Some(first) = urls.first() {
-                outln!("open {first}");
-                outln!("status: {first}.well-known/samizdat/status.json   metrics: {first}metrics");
-            }
-            if let Some(last) = urls.last() {
-                // This very binary: after `cargo run` no `samizdat` is on PATH.
-                outln!(
-                    "check a mirror from anywhere: {} verify --root {} {last}",
-                    shell_word(&program),
-                    shell_word(&root.display().to_string())
-                );
-            }
-            outln!("Ctrl-C stops them.");
-        },
-    )
-    .map_err(anyhow::Error::msg)?;
-    Ok(ExitCode::SUCCESS)
+    network.serve(dir, |origin, urls| {
+        outln!();
+        outln!("origin   {origin}");
+        for ((name, _), url) in MIRRORS.iter().zip(urls) {
+            outln!("{name} {url}  (synced from the origin; re-checks it every 10 s)");
+        }
+        outln!();
+        if let Some(first) = urls.first() {
+            outln!("open {first}");
+            outln!("status: {first}.well-known/samizdat/status.json   metrics: {first}metrics");
+        }
+        if let Some(last) = urls.last() {
+            // This very binary: after `cargo run` no `samizdat` is on PATH.
+            outln!(
+                "check a mirror from anywhere: {} verify --root {} {last}",
+                shell_word(&program),
+                shell_word(&root.display().to_string())
+            );
+        }
+        outln!("Ctrl-C stops them.");
+    })?;
+    Ok(Outcome::Done)
 }
 
 /// `word` as one shell word: as it is when it holds nothing the shell would read, else quoted.

@@ -10,6 +10,7 @@
 #![deny(clippy::print_stdout, clippy::print_stderr)] // through `out`, which never panics
 
 mod cli;
+mod commands;
 mod demo;
 mod out;
 mod progress;

@@ -738,14 +738,15 @@ fn files_in(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
 /// A disk that fills during a sync: the sync stops (every writer and fetcher, within seconds)
 /// and says which file could not be written and why; the last release stays whole; the next
 /// sync, with room again, completes. (The full disk is a 64 KiB tmpfs over the targets folder,
-/// so this needs root; without it the test says so and checks nothing.)
+/// so this needs root; without it the test fails, saying so: CI runs as root.)
 #[test]
 fn a_full_disk_stops_the_sync_by_name_and_keeps_the_release() {
     use std::os::unix::fs::MetadataExt;
-    if fs::metadata("/proc/self").map(|m| m.uid()).unwrap_or(1) != 0 {
-        eprintln!("skipped: mounting a small file system needs root");
-        return;
-    }
+    assert_eq!(
+        fs::metadata("/proc/self").map(|m| m.uid()).unwrap_or(1),
+        0,
+        "not root: mounting the small file system this test fills needs root (CI runs as root)"
+    );
     let tmp = tempfile::tempdir().expect("tempdir");
     let archive = sample_release(tmp.path(), &[]);
     let root = archive.join("root.json");

@@ -7,7 +7,7 @@ use std::process::Command;
 use search::{Builder, Config, SearchDoc, SearchIndex, tokenize};
 use time::macros::datetime;
 
-use crate::{engine_path, have_node, tests_dir, write_index};
+use crate::{engine_path, require_node, tests_dir, write_index};
 
 const WORDS: [&str; 10] = [
     "alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa",
@@ -86,9 +86,7 @@ fn run_node(config: Config) {
 /// `pages_from_top_list`: the index's top lists are short enough that some filtered pages are
 /// shown from them before the word's full set is fetched (the node script checks there were).
 fn run_node_expecting(config: Config, pages_from_top_list: bool) {
-    if !have_node() {
-        return;
-    }
+    require_node();
     let docs = corpus();
     let index = build(config, &docs);
     let site = tempfile::tempdir().expect("tempdir");

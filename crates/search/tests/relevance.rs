@@ -15,7 +15,7 @@ use tantivy::tokenizer::{TextAnalyzer, Token, TokenStream, Tokenizer};
 use tantivy::{Index, TantivyDocument, Term};
 
 use crate::corpora::{Text, corpora_dir, read_texts};
-use crate::{engine_path, have_node, tests_dir, write_index};
+use crate::{engine_path, require_node, tests_dir, write_index};
 
 /// Our tokeniser as a tantivy tokenizer.
 #[derive(Clone)]
@@ -202,9 +202,7 @@ fn top_ten_agrees_with_tantivy_bm25() {
              then set SAMIZDAT_CORPORA=DIR (default: the workspace's .cache/corpora)"
         );
     };
-    if !have_node() {
-        return;
-    }
+    require_node();
     let texts = read_texts(&dir);
     let n = texts.len();
     assert!(n > 10_000, "{n} texts");

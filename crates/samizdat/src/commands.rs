@@ -1,0 +1,409 @@
+//! The commands: each calls a library and prints what it did. `cli` dispatches to them and
+//! turns what they return (an [`Outcome`], or an error) into the exit status; `demo` runs
+//! several of them in a row.
+
+use crate::out::{errln, outln};
+use crate::progress::Bar;
+use anyhow::{Context, Result, bail};
+use release::{Archive, InitOptions};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// How a command ended that ran to its end (`cli::status` gives its exit status).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Done,
+    /// `add`: finished, but some files or documents could not be ingested.
+    SomeFailed,
+    /// `verify`: something was checked and found wrong.
+    Forged,
+    /// `verify`: some targets could not be fetched, and none was found wrong.
+    Unreachable,
+    /// `verify`: authentic, but expired: not known fresh.
+    NotFresh,
+    /// `mirror sync --json`: the round failed so (its report is the JSON printed).
+    SyncFailed(mirror::ErrorKind),
+    /// The status a child's own `main` returned (`extract-pdf`).
+    Child(i32),
+}
+
+pub fn init(archive: &Path, options: &InitOptions) -> Result<Outcome> {
+    let root = Archive::init(archive, options)?;
+    outln!("created archive {}", archive.display());
+    outln!("trusted root for mirrors and readers: {}", root.display());
+    Ok(Outcome::Done)
+}
+
+pub fn add(
+    archive: &Path,
+    paths: &[PathBuf],
+    pdf_timeout: Duration,
+    pdf_memory: u64,
+    withdraw_missing: bool,
+) -> Result<Outcome> {
+    let mut a = Archive::open(archive)?;
+    let read = read_options(pdf_timeout, pdf_memory)?;
+    let summary = a.add_with(paths, read, withdraw_missing, &Bar::new("adding"))?;
+    print_summary(&summary);
+    Ok(if summary.failed.is_empty() {
+        Outcome::Done
+    } else {
+        Outcome::SomeFailed
+    })
+}
+
+pub fn withdraw(archive: &Path, id: &str, reason: &str) -> Result<Outcome> {
+    Archive::open(archive)?.withdraw(id, reason)?;
+    outln!("withdrew {id}; the next release leaves it out");
+    Ok(Outcome::Done)
+}
+
+pub fn release(archive: &Path, no_site: bool) -> Result<Outcome> {
+    let mut a = Archive::open(archive)?;
+    let started = std::time::Instant::now();
+    let site: &dyn release::site::Site = if no_site {
+        &release::site::NoSite
+    } else {
+        &site::ReaderSite
+    };
+    let report = a.release(site, &Bar::new("release"))?;
+    outln!(
+        "release {}: {} documents ({} withdrawn), {} targets ({} new files), {} records rebuilt, {} of {} bins signed, in {:.1}s ({})",
+        report.version,
+        report.documents,
+        report.withdrawn,
+        report.targets,
+        report.files_placed,
+        report.records_rebuilt,
+        report.bins_written,
+        report.bins_total,
+        started.elapsed().as_secs_f64(),
+        if report.from_changes {
+            "from the changes since the last release"
+        } else {
+            "from every document"
+        }
+    );
+    Ok(Outcome::Done)
+}
+
+pub fn timestamp(archive: &Path, key: Option<&Path>) -> Result<Outcome> {
+    let a = Archive::open(archive)?;
+    let version = a.refresh_timestamp(key)?;
+    outln!("timestamp version {version} signed");
+    Ok(Outcome::Done)
+}
+
+pub fn key_export_root(archive: &Path, out: &Path, remove: bool) -> Result<Outcome> {
+    let a = Archive::open(archive)?;
+    for path in a.export_root_keys(out, remove)? {
+        outln!("root key written to {}", path.display());
+    }
+    if remove {
+        outln!(
+            "root keys removed from {}: root is offline",
+            archive.display()
+        );
+    }
+    Ok(Outcome::Done)
+}
+
+pub fn key_rotate(archive: &Path, role: &str, root_keys: Option<&Path>) -> Result<Outcome> {
+    let role: release::KeyRole = role.parse()?;
+    let mut a = Archive::open(archive)?;
+    let rotation = a.rotate_key(role, root_keys)?;
+    for path in &rotation.new_keys {
+        outln!("new {} key written to {}", role.as_str(), path.display());
+    }
+    for path in &rotation.removed {
+        outln!("old key {} deleted", path.display());
+    }
+    outln!(
+        "root version {} lists it: {}",
+        rotation.root_version,
+        archive.join("root.json").display()
+    );
+    if let Some(version) = rotation.release {
+        outln!("release {version}: signed again with the new key");
+    }
+    if role == release::KeyRole::Root && root_keys.is_some() {
+        outln!(
+            "the new root keys are in {}: take them offline again with `samizdat key export-root --remove`",
+            archive.join("keys").display()
+        );
+    }
+    Ok(Outcome::Done)
+}
+
+/// `extract-pdf`: run by `add` in a child process with limits.
+pub fn extract_pdf(file: &Path) -> Outcome {
+    Outcome::Child(archive::read::pdf::child_main(file))
+}
+
+/// Readers' options; PDFs are extracted by this same binary in a child process.
+pub fn read_options(timeout: Duration, memory: u64) -> Result<archive::read::ReadOptions> {
+    let exe = std::env::current_exe().context("cannot find the samizdat executable")?;
+    Ok(archive::read::ReadOptions::new(
+        archive::read::PdfExtractor {
+            program: exe,
+            args: vec!["extract-pdf".into()],
+            timeout,
+            memory_limit_bytes: memory,
+        },
+    ))
+}
+
+pub fn print_summary(s: &archive::ingest::Summary) {
+    // `Failure`'s Display quotes and escapes: a file name cannot forge a line or drive the terminal.
+    for f in &s.failed {
+        errln!("failed: {f}");
+    }
+    for f in &s.renamed {
+        errln!("renamed: {f}");
+    }
+    for f in &s.duplicates {
+        errln!("duplicate skipped: {f}");
+    }
+    for f in &s.notes {
+        errln!("warning: {f}");
+    }
+    for f in &s.missing {
+        errln!("gone: {f}");
+    }
+    outln!(
+        "{} files: {} documents ingested, {} updated, {} files unchanged, {} duplicates skipped, {} renamed, {} unsupported skipped, {} failed, {} gone ({} withdrawn)",
+        s.files_seen,
+        s.ingested,
+        s.updated,
+        s.unchanged,
+        s.duplicates.len(),
+        s.renamed.len(),
+        s.unsupported.len(),
+        s.failed.len(),
+        s.missing.len(),
+        s.withdrawn
+    );
+}
+
+/// `verify`: the release at `source` (a release folder, or an http(s) URL) checked against
+/// the root in `root`; `targets` names documents or targets (none: every target). With
+/// `verbose`, each metadata file fetched is listed on stderr.
+pub fn verify(root: &Path, source: &str, targets: &[String], verbose: bool) -> Result<Outcome> {
+    let trusted =
+        std::fs::read(root).with_context(|| format!("{}: cannot read", root.display()))?;
+    let now = time::OffsetDateTime::now_utc();
+    let bar = Bar::new("verifying");
+    let log = |path: &str, bytes: usize| {
+        if verbose {
+            errln!("fetched {path} ({bytes} bytes)");
+        }
+    };
+    let report = if source.starts_with("http://") || source.starts_with("https://") {
+        let inner = net::HttpTransport::new(source, &net::Limits::default());
+        fetch::verify(&trusted, fetch::Logged::new(inner, log), targets, now, &bar)
+    } else {
+        let dir = Path::new(source);
+        if !dir.join("metadata").is_dir() {
+            bail!("{source}: not a release folder (no metadata/ inside)");
+        }
+        let inner = trust::client::DirTransport::new(dir);
+        fetch::verify(&trusted, fetch::Logged::new(inner, log), targets, now, &bar)
+    };
+    let report = report.map_err(|e| {
+        let what = if e.kind().is_unreachable() {
+            "cannot get the release, nothing verified"
+        } else {
+            "the release does not verify"
+        };
+        anyhow::Error::new(e).context(format!("{source}: {what}"))
+    })?;
+    for f in &report.failures {
+        let what = if f.kind.is_unreachable() {
+            "UNREACHABLE"
+        } else {
+            "FAILED"
+        };
+        errln!("{what} {}: {}", f.target, f.reason);
+    }
+    if !report.ok() {
+        let unreachable = report
+            .failures
+            .iter()
+            .filter(|f| f.kind.is_unreachable())
+            .count();
+        let failed = report.failures.len() - unreachable;
+        outln!(
+            "release {}: {} targets verified, {failed} FAILED, {unreachable} could not be fetched",
+            report.version,
+            report.verified,
+        );
+        return Ok(if report.forged() {
+            Outcome::Forged
+        } else {
+            Outcome::Unreachable
+        });
+    }
+    match report.freshness {
+        trust::client::Freshness::Fresh => {
+            outln!(
+                "release {}: authentic and fresh, {} targets verified ({} bytes of metadata fetched)",
+                report.version,
+                report.verified,
+                report.metadata_bytes
+            );
+            Ok(Outcome::Done)
+        }
+        trust::client::Freshness::Expired { role, since } => {
+            outln!(
+                "release {}: authentic, not known fresh since {} ({} expired), {} targets verified ({} bytes of metadata fetched)",
+                report.version,
+                since.date(),
+                role,
+                report.verified,
+                report.metadata_bytes
+            );
+            Ok(Outcome::NotFresh)
+        }
+    }
+}
+
+fn print_exported(exported: &mirror::export::Exported, out: &Path) {
+    outln!(
+        "exported release {} ({} targets) to {}: {} files written, {} withdrawn paths and {} files of earlier releases replaced by a notice",
+        exported.version,
+        exported.targets,
+        out.display(),
+        exported.written,
+        exported.withdrawn,
+        exported.replaced
+    );
+}
+
+/// `export`: the release in `dir` (an archive or a mirror folder) as a static tree in `out`.
+pub fn export(dir: &Path, out: &Path) -> Result<Outcome> {
+    let exported = mirror::push::export(dir, out)?;
+    print_exported(&exported, out);
+    Ok(Outcome::Done)
+}
+
+/// `mirror push`: exported to `DIR/export`, then sent to `dest` with rsync, `timestamp.json`
+/// last (`mirror::push`).
+pub fn push(dir: &Path, dest: &str) -> Result<Outcome> {
+    let pushed = mirror::push::push(dir, dest, print_exported)?;
+    outln!("pushed {} to {}", dir.display(), pushed.dest);
+    Ok(Outcome::Done)
+}
+
+/// `mirror init`: says what each peer answered, then what was written.
+pub fn mirror_init(dir: &Path, root: &Path, settings: mirror::init::Overrides) -> Result<Outcome> {
+    let root_file = root.display().to_string();
+    let answered = |peer: &str, answer: &mirror::init::Answer| match answer {
+        mirror::init::Answer::Verified {
+            version,
+            freshness: trust::client::Freshness::Fresh,
+        } => outln!("peer {peer} answers: release {version}, verified"),
+        mirror::init::Answer::Verified {
+            version,
+            freshness: trust::client::Freshness::Expired { since, .. },
+        } => outln!(
+            "peer {peer} answers: release {version}, authentic, not known fresh since {}",
+            since.date()
+        ),
+        mirror::init::Answer::Unreachable(e) => errln!("peer {peer} does not answer: {e}"),
+        mirror::init::Answer::NotVerified(e) => {
+            errln!("peer {peer} answers, but its release does not verify against {root_file}: {e}")
+        }
+    };
+    let made = mirror::init::init(dir, root, settings, answered)?;
+    outln!(
+        "{} mirror {}: peers {}; serves on {}; syncs every {} s",
+        if made.reconfigured {
+            "reconfigured"
+        } else {
+            "created"
+        },
+        dir.display(),
+        made.config.peers.join(", "),
+        made.config.listen.join(", "),
+        made.config.interval_secs
+    );
+    outln!("start it with: samizdat mirror run {}", dir.display());
+    Ok(Outcome::Done)
+}
+
+/// `mirror run`: until SIGTERM; each sync round runs as this binary's `mirror sync --json`.
+pub fn mirror_run(dir: &Path, settings: mirror::init::Overrides) -> Result<Outcome> {
+    let mut config = mirror::config::Config::load(dir)?;
+    settings.apply(&mut config);
+    let program = std::env::current_exe().context("cannot find the samizdat executable")?;
+    mirror::run::run(dir, config, Some(program))?;
+    Ok(Outcome::Done)
+}
+
+pub fn mirror_serve(
+    dir: &Path,
+    root: Option<&Path>,
+    listen: &[String],
+    tls: Option<(PathBuf, PathBuf)>,
+) -> Result<Outcome> {
+    mirror::run::serve_only(dir, root, listen, tls)?;
+    Ok(Outcome::Done)
+}
+
+pub fn mirror_collect(dir: &Path, grace: u64) -> Result<Outcome> {
+    let collected = mirror::gc::collect(dir, grace, time::OffsetDateTime::now_utc())?;
+    outln!(
+        "collected {} old release(s) {:?}: {} files, {} bytes",
+        collected.releases.len(),
+        collected.releases,
+        collected.files,
+        collected.bytes
+    );
+    Ok(Outcome::Done)
+}
+
+/// `mirror sync`: one round. With `json`, the result as one line of JSON (for `mirror run`,
+/// which reads it from a child) and no bar.
+pub fn mirror_sync(
+    dir: &Path,
+    peers: Vec<String>,
+    root: Option<&Path>,
+    timeout: Option<u64>,
+    json: bool,
+) -> Result<Outcome> {
+    let transports = mirror::init::prepare_sync(dir, peers, root, timeout)?;
+    // A bar on a terminal (not with --json: `mirror run` reads that from a child).
+    let bar = Bar::new("fetching");
+    let progress: &dyn archive::ingest::Progress = if json {
+        &archive::ingest::NoProgress
+    } else {
+        &bar
+    };
+    let now = time::OffsetDateTime::now_utc();
+    let result = mirror::sync_with_progress(dir, transports, now, progress);
+    if json {
+        outln!("{}", serde_json::to_string(&result)?);
+        return Ok(match result {
+            Ok(_) => Outcome::Done,
+            Err(e) => Outcome::SyncFailed(e.kind()),
+        });
+    }
+    let report = result.context("sync failed; the mirror keeps its last release")?;
+    for (peer, why) in &report.dropped {
+        errln!("dropped peer {peer} this round: {why}");
+    }
+    let targets = if report.unchanged {
+        "already complete here".to_owned()
+    } else {
+        format!("{} targets", report.targets)
+    };
+    outln!(
+        "release {}: {targets}, {} fetched ({} bytes), {} metadata files, from {}",
+        report.version,
+        report.targets_fetched,
+        report.bytes_fetched,
+        report.metadata_files,
+        report.source
+    );
+    Ok(Outcome::Done)
+}
