@@ -14,10 +14,14 @@
 //! ```
 //!
 //! Modules: [`sync`] (the client workflow against several peers), [`served`] (the release in
-//! memory), [`serve`] (the HTTP app; `hot` answers plain cache hits before hyper; `conns`: the connection
-//! cap and time-outs), [`status`], [`metrics`], [`gc`] (old releases, the lock),
+//! memory), [`serve`] (the HTTP app: routing; `answer` builds its answers, `cache` holds the
+//! caches and the one header builder, [`request`] reads requests; `hot` answers plain cache
+//! hits before hyper; `conns`: the connection cap and time-outs), [`status`], [`metrics`],
+//! [`gc`] (old releases, the lock),
 //! [`config`], [`run`] (the daemon), [`export`] (a static tree for a plain web root).
 
+mod answer;
+mod cache;
 pub mod config;
 mod conns;
 pub mod export;
@@ -25,6 +29,7 @@ mod files;
 pub mod gc;
 mod hot;
 pub mod metrics;
+pub mod request;
 pub mod run;
 pub mod serve;
 pub mod served;
