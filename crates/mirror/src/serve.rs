@@ -1,6 +1,6 @@
 //! The mirror's HTTP server (hyper; HTTP/1.1 and HTTP/2, TLS when given certificate files).
 //!
-//! What it answers, all read-only, GET and HEAD ([`App::respond`], one match on the path):
+//! What it answers, all read-only, GET and HEAD (`App::respond`, one match on the path):
 //!
 //! | path                                   | what                                 | caching                 |
 //! | -------------------------------------- | ------------------------------------ | ----------------------- |
@@ -16,20 +16,21 @@
 //!
 //! The order a request goes through, and where what is still to come hooks in:
 //!
-//! 1. [`request::screen`]: method and path, before anything else, on both the hot path
-//!    (`hot`) and hyper's ([`App::respond`]). **A flood guard goes here**: one classification of
-//!    every request before routing, shared by both paths (a request it refuses, the hot path
-//!    hands to hyper, which answers the refusal).
-//! 2. Until a release is served, 503 ([`App::answer`]).
+//! 1. Until a release is served, 503 on hyper's path ([`App::answer`]; the hot path has
+//!    nothing cached then, so it hands every request to hyper).
+//! 2. [`request::screen`]: method and path, before any routing or cache lookup, on both the
+//!    hot path (`hot`) and hyper's (`App::respond`). **A flood guard goes here**: one
+//!    classification of every request, shared by both paths (a request it refuses, the hot
+//!    path hands to hyper, which answers the refusal).
 //! 3. A plain request (no Range, no condition) for a small file served before: the response
 //!    cache (`cache`), by `hot` on plain HTTP/1.1 connections, else here.
 //! 4. Routing: the table above. A target is resolved to a document in one place,
-//!    [`withheld`], called on `/targets/` names and on plain paths alike before any file is
+//!    `withheld`, called on `/targets/` names and on plain paths alike before any file is
 //!    read: today it answers 410 for a withdrawn document. **A legal block goes there**: a
 //!    per-document check answering 451 for a blocked id. (The caches need no check of their
 //!    own: a new set of blocks is a new [`Served`] load, which empties them.)
-//! 5. The file: its answer described by a [`FileMeta`] whose headers come from one builder
-//!    ([`FileMeta::each_header`]) for misses, hits and the hot path alike.
+//! 5. The file: its answer described by a `cache::FileMeta` whose headers come from one builder
+//!    (`FileMeta::each_header`) for misses, hits and the hot path alike.
 //!
 //! Why hyper and not axum + tower-http `ServeDir`: `ServeDir` measured 0.2–0.7× nginx here,
 //! and the hot path (a path match, one lookup, bytes from a small cache) is short enough that
