@@ -1148,4 +1148,58 @@ mod tests {
         let (_, hot_head) = hot_lines(&f.app, &format!("HEAD {path} HTTP/1.1\r\nhost: x\r\n\r\n"));
         assert_eq!(hot_head, hot);
     }
+
+    /// The hot path answers only plain cache hits: anything else goes to hyper, screened
+    /// there by the same rules.
+    #[test]
+    fn the_hot_path_hands_anything_but_a_plain_hit_to_hyper() {
+        let f = fixture();
+        let path = target_path(TEXT, &f.text);
+        let request = |line: &str, extra: &str| format!("{line}\r\nhost: x\r\n{extra}\r\n");
+        let get_line = format!("GET {path} HTTP/1.1");
+        assert!(
+            answer_bytes(&f.app, request(&get_line, "").as_bytes()).is_none(),
+            "not served yet: a miss"
+        );
+        get(&f.app, &path, &[]);
+        assert!(answer_bytes(&f.app, request(&get_line, "").as_bytes()).is_some());
+        for (line, extra) in [
+            (format!("POST {path} HTTP/1.1"), ""),
+            (format!("GET {path} HTTP/1.0"), ""),
+            (format!("GET {path}?q=1 HTTP/1.1"), ""),
+            ("GET /metadata/../keys HTTP/1.1".to_owned(), ""),
+            (get_line.clone(), "range: bytes=0-1\r\n"),
+            (get_line.clone(), "if-none-match: \"x\"\r\n"),
+            (get_line.clone(), "connection: close\r\n"),
+        ] {
+            let asked = request(&line, extra);
+            assert!(
+                answer_bytes(&f.app, asked.as_bytes()).is_none(),
+                "{asked:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_folder_without_its_slash_is_redirected_and_an_unknown_path_is_404() {
+        let f = fixture();
+        let response = get(&f.app, "/d/m-1", &[]);
+        assert_eq!(response.status(), StatusCode::MOVED_PERMANENTLY);
+        assert_eq!(value(&response, header::LOCATION), Some("/d/m-1/"));
+        // No reader site in this release: the plain 404, and `/` says what this is.
+        assert_eq!(
+            get(&f.app, "/d/nothing/", &[]).status(),
+            StatusCode::NOT_FOUND
+        );
+        let home = get(&f.app, "/", &[]);
+        assert_eq!(home.status(), StatusCode::OK);
+        assert!(
+            String::from_utf8(body(home))
+                .expect("text")
+                .starts_with("samizdat mirror, release 1\n")
+        );
+        // A target of no release here, whatever is on disk.
+        let other = format!("/targets/{}.{TEXT}", hex::encode([0u8; 32]));
+        assert_eq!(get(&f.app, &other, &[]).status(), StatusCode::NOT_FOUND);
+    }
 }
