@@ -32,8 +32,7 @@ use hyper::body::Frame;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::task::AbortHandle;
 
-use crate::metrics::Cut;
-use crate::serve::App;
+use crate::metrics::{Cut, Metrics};
 
 /// A connection hyper has that starts no request for this long, with no answer in flight, is
 /// closed (10 to 11 s).
@@ -169,18 +168,18 @@ pub(crate) struct Table {
     entries: Mutex<HashMap<u64, Entry>>,
     next: AtomicU64,
     cap: usize,
-    /// For its metrics.
-    app: Arc<App>,
+    /// Where connections opened and closed are counted.
+    metrics: Arc<Metrics>,
 }
 
 impl Table {
-    pub(crate) fn new(cap: usize, app: Arc<App>) -> Arc<Table> {
+    pub(crate) fn new(cap: usize, metrics: Arc<Metrics>) -> Arc<Table> {
         tick();
         Arc::new(Table {
             entries: Mutex::new(HashMap::new()),
             next: AtomicU64::new(0),
             cap: cap.max(1),
-            app,
+            metrics,
         })
     }
 
@@ -213,7 +212,7 @@ impl Table {
                 },
             );
         }
-        let metrics = &self.app.metrics;
+        let metrics = &self.metrics;
         metrics.connections.inc();
         if let Some(task) = shed {
             task.abort();
@@ -258,7 +257,7 @@ impl Table {
                 });
             }
             // Aborted outside the lock: the guard of an aborted task takes it again.
-            let metrics = &self.app.metrics;
+            let metrics = &self.metrics;
             for (task, why) in cut {
                 task.abort();
                 metrics.cut(why);
@@ -284,7 +283,7 @@ impl Drop for Guard {
             .and_then(|mut entries| entries.remove(&self.id));
         // Not there: shed or cut, and counted then.
         if removed.is_some() {
-            self.table.app.metrics.connections.dec();
+            self.table.metrics.connections.dec();
         }
     }
 }
@@ -441,12 +440,8 @@ mod tests {
 
     #[tokio::test]
     async fn at_the_cap_the_least_active_connection_is_shed_and_counted() {
-        let app = Arc::new(App::new(
-            std::path::PathBuf::from("/nonexistent/release"),
-            crate::served::Served::empty(),
-            crate::status::Status::default(),
-        ));
-        let table = Table::new(2, app.clone());
+        let metrics = Arc::new(Metrics::new());
+        let table = Table::new(2, metrics.clone());
         let mut tasks = Vec::new();
         for last in [5, 1, 3] {
             let (conn, guard) = table.enter();
@@ -464,7 +459,7 @@ mod tests {
             .await
             .expect_err("the least active one is shed");
         assert!(shed.is_cancelled());
-        let metrics = app.metrics.encode();
+        let metrics = metrics.encode();
         assert!(
             metrics.contains("samizdat_mirror_connections_closed_total{reason=\"shed\"} 1")
                 && metrics.contains("samizdat_mirror_connections 2"),

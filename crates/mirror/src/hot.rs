@@ -17,8 +17,12 @@
 //! lines: parsing into a URI and a header map, a timer armed per request, the response's header
 //! map. No crate answers bytes it already has without building both.
 //!
-//! The answer's headers are [`Entry::each_header`]'s and [`LargeFile::each_header`]'s, the same
-//! that hyper sends for that file.
+//! The answer's headers are [`Entry::each_header`]'s and [`LargeFile::each_header`]'s: the one
+//! builder (`cache::FileMeta::each_header`) that hyper's answers for that file use too.
+//!
+//! This module knows the server only through [`Hits`] (the caches, for the release served) and
+//! reads requests with `request`'s rules ([`screen`] first, as hyper's path does): it does not
+//! import `serve`, which calls [`answer_hits`].
 
 use std::io::IoSlice;
 use std::pin::Pin;
@@ -32,8 +36,22 @@ use hyper::header::{HeaderName, HeaderValue};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, Interest, ReadBuf};
 use tokio::net::TcpStream;
 
+use crate::cache::{Entry, LargeFile};
 use crate::conns::Conn;
-use crate::serve::{App, Entry, LargeFile, accepts_gzip_in, path_is_clean};
+use crate::metrics::Metrics;
+use crate::request::{Screened, accepts_gzip_bytes, screen};
+
+/// What the hot path asks of the server (`serve::App`): the answers it may send as they are.
+pub(crate) trait Hits {
+    /// The cached answer to a plain request for `path` (whole, no conditions), for the release
+    /// served now: its gzipped form when the client takes gzip and one was made and is worth it.
+    fn hit(&self, path: &str, gzip: bool) -> Option<Arc<Entry>>;
+    /// The open large file to send whole for a plain request for `path`, for the release served
+    /// now; None when hyper would answer otherwise (with its gzipped form).
+    fn large_hit(&self, path: &str, gzip: bool) -> Option<Arc<LargeFile>>;
+    /// Where every answer is counted.
+    fn metrics(&self) -> &Metrics;
+}
 
 /// A request head this long, still incomplete, goes to hyper (which refuses it if too long).
 const HEAD_MAX: usize = 8 * 1024;
@@ -64,7 +82,11 @@ pub(crate) struct Handoff {
 
 /// Answers the requests on `stream` while they are plain cache hits. Returns the connection for
 /// hyper, or None once the client closed it, went idle or could not be written to.
-pub(crate) async fn answer_hits(app: &App, mut stream: TcpStream, conn: &Conn) -> Option<Handoff> {
+pub(crate) async fn answer_hits(
+    app: &impl Hits,
+    mut stream: TcpStream,
+    conn: &Conn,
+) -> Option<Handoff> {
     let mut input = BytesMut::with_capacity(4096);
     let mut out = Answers::default();
     let mut idle = std::pin::pin!(tokio::time::sleep(IDLE));
@@ -156,7 +178,7 @@ enum Next {
 }
 
 /// Answers the request at the start of `input` if it is a plain cache hit.
-fn answer(app: &App, input: &[u8], out: &mut Answers) -> Next {
+fn answer(app: &impl Hits, input: &[u8], out: &mut Answers) -> Next {
     if input.is_empty() || (input.len() < H2_PREFACE.len() && H2_PREFACE.starts_with(input)) {
         return Next::Partial;
     }
@@ -167,35 +189,28 @@ fn answer(app: &App, input: &[u8], out: &mut Answers) -> Next {
         Ok(httparse::Status::Partial) => return Next::Partial,
         Err(_) => return Next::Hyper,
     };
-    let head_only = match request.method {
-        Some("GET") => false,
-        Some("HEAD") => true,
-        _ => return Next::Hyper,
+    let (Some(method), Some(path)) = (request.method, request.path) else {
+        return Next::Hyper;
+    };
+    // A query or a fragment: hyper splits the target (the cache is keyed by the path alone).
+    if path.contains(['?', '#']) {
+        return Next::Hyper;
+    }
+    // The screen hyper's path applies too; anything it does not pass, hyper answers.
+    let Screened::Read { head: head_only } = screen(method, path) else {
+        return Next::Hyper;
     };
     // HTTP/1.1 only: 1.0 closes after each answer unless asked not to.
     if request.version != Some(1) {
-        return Next::Hyper;
-    }
-    // A query or a fragment: hyper splits the target (the cache is keyed by the path alone).
-    let Some(path) = request.path else {
-        return Next::Hyper;
-    };
-    if path.contains(['?', '#']) || !path_is_clean(path) {
         return Next::Hyper;
     }
     let mut gzip = None;
     for header in request.headers.iter() {
         let name = header.name;
         if name.eq_ignore_ascii_case("accept-encoding") {
-            // The first, as hyper's `HeaderMap::get`; text only if visible ASCII or tabs, as
-            // `HeaderValue::to_str` reads it.
+            // The first, as hyper's `HeaderMap::get`.
             if gzip.is_none() {
-                let visible = header
-                    .value
-                    .iter()
-                    .all(|&b| b == b'\t' || (0x20..0x7f).contains(&b));
-                gzip =
-                    Some(visible && std::str::from_utf8(header.value).is_ok_and(accepts_gzip_in));
+                gzip = Some(accepts_gzip_bytes(header.value));
             }
         } else if name.eq_ignore_ascii_case("connection") {
             if !header.value.eq_ignore_ascii_case(b"keep-alive") {
@@ -218,10 +233,11 @@ fn answer(app: &App, input: &[u8], out: &mut Answers) -> Next {
     }
     let gzip = gzip.unwrap_or(false);
     if let Some(entry) = app.hit(path, gzip) {
-        app.metrics.request(StatusCode::OK, entry.body.len() as u64);
+        app.metrics()
+            .request(StatusCode::OK, entry.body.len() as u64);
         out.push(&entry, head_only);
     } else if let Some(large) = app.large_hit(path, gzip) {
-        app.metrics.request(StatusCode::OK, large.length);
+        app.metrics().request(StatusCode::OK, large.length);
         out.push_large(large, head_only);
     } else {
         return Next::Hyper;
@@ -420,5 +436,17 @@ impl AsyncWrite for Prefixed {
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
         Pin::new(&mut self.stream).poll_shutdown(cx)
+    }
+}
+
+/// The bytes the hot path writes for the request at the start of `input` (but a large file's
+/// body, sent from the file): None when hyper is to answer it. For tests that compare its
+/// answers with hyper's.
+#[cfg(test)]
+pub(crate) fn answer_bytes(app: &impl Hits, input: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Answers::default();
+    match answer(app, input, &mut out) {
+        Next::Answered(_) => Some(out.parts.iter().flat_map(|p| p.iter().copied()).collect()),
+        Next::Partial | Next::Hyper => None,
     }
 }

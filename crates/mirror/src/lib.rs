@@ -17,12 +17,16 @@
 //! message; a failed sync round's names the peers it dropped).
 //!
 //! Modules: [`sync`] (the client workflow against several peers), [`served`] (the release in
-//! memory), [`serve`] (the HTTP app; `hot` answers plain cache hits before hyper; `conns`: the connection
-//! cap and time-outs), [`status`], [`metrics`], [`gc`] (old releases, the lock),
-//! [`config`], [`init`] (a mirror folder set up: `mirror init`, a sync's peers and first root),
-//! [`run`] (the daemon), [`demo`] (the demo's origin and mirrors in one process), [`export`] (a
-//! static tree for a plain web root), [`push`] (that tree sent to one with rsync).
+//! memory), [`serve`] (the HTTP app: routing; `answer` builds its answers, `cache` holds the
+//! caches and the one header builder, [`request`] reads requests; `hot` answers plain cache
+//! hits before hyper; `conns`: the connection cap and time-outs), [`status`], [`metrics`],
+//! [`gc`] (old releases, the lock), [`config`], [`init`] (a mirror folder set up: `mirror
+//! init`, a sync's peers and first root), [`run`] (the daemon), [`demo`] (the demo's origin and
+//! mirrors in one process), [`export`] (a static tree for a plain web root), [`push`] (that tree
+//! sent to one with rsync).
 
+mod answer;
+mod cache;
 pub mod config;
 mod conns;
 pub mod demo;
@@ -34,6 +38,7 @@ mod hot;
 pub mod init;
 pub mod metrics;
 pub mod push;
+pub mod request;
 pub mod run;
 pub mod serve;
 pub mod served;

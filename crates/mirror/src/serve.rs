@@ -1,6 +1,6 @@
 //! The mirror's HTTP server (hyper; HTTP/1.1 and HTTP/2, TLS when given certificate files).
 //!
-//! What it answers, all read-only, GET and HEAD:
+//! What it answers, all read-only, GET and HEAD (`App::respond`, one match on the path):
 //!
 //! | path                                   | what                                 | caching                 |
 //! | -------------------------------------- | ------------------------------------ | ----------------------- |
@@ -14,6 +14,24 @@
 //! Range (one range; several get the whole file, as RFC 9110 allows), If-None-Match, If-Range,
 //! HEAD. A withdrawn document answers 410 Gone with the publisher's reason on every path of it.
 //!
+//! The order a request goes through, and where what is still to come hooks in:
+//!
+//! 1. Until a release is served, 503 on hyper's path ([`App::answer`]; the hot path has
+//!    nothing cached then, so it hands every request to hyper).
+//! 2. [`request::screen`]: method and path, before any routing or cache lookup, on both the
+//!    hot path (`hot`) and hyper's (`App::respond`). **A flood guard goes here**: one
+//!    classification of every request, shared by both paths (a request it refuses, the hot
+//!    path hands to hyper, which answers the refusal).
+//! 3. A plain request (no Range, no condition) for a small file served before: the response
+//!    cache (`cache`), by `hot` on plain HTTP/1.1 connections, else here.
+//! 4. Routing: the table above. A target is resolved to a document in one place,
+//!    `withheld`, called on `/targets/` names and on plain paths alike before any file is
+//!    read: today it answers 410 for a withdrawn document. **A legal block goes there**: a
+//!    per-document check answering 451 for a blocked id. (The caches need no check of their
+//!    own: a new set of blocks is a new [`Served`] load, which empties them.)
+//! 5. The file: its answer described by a `cache::FileMeta` whose headers come from one builder
+//!    (`FileMeta::each_header`) for misses, hits and the hot path alike.
+//!
 //! Why hyper and not axum + tower-http `ServeDir`: `ServeDir` measured 0.2–0.7× nginx here,
 //! and the hot path (a path match, one lookup, bytes from a small cache) is short enough that
 //! a router adds nothing but cost. Small files are read inline, without a thread hop: they come
@@ -25,12 +43,11 @@
 //! (where the reader site and its service worker live). The sandbox binds documents only, not
 //! a script loaded by another page: so an original, by its plain path or under `/targets/`, is
 //! also never served with a type a browser runs (`text/plain` or `application/octet-stream`
-//! for scripts, HTML, SVG, XML, style sheets; [`original_content_type`]). The reader site's own files (document
+//! for scripts, HTML, SVG, XML, style sheets; `answer::original_content_type`). The reader site's own files (document
 //! pages `<id>.html` and `_s_*` under their plain paths) get a strict policy instead that lets
 //! only the site's own scripts run. Everything public carries `Access-Control-Allow-Origin: *`:
 //! a reader's service worker fetches from other mirrors when its own stops answering.
 
-use std::collections::HashMap;
 use std::convert::Infallible;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -39,20 +56,27 @@ use std::time::Duration;
 
 use arc_swap::ArcSwap;
 use bytes::Bytes;
-use http_body_util::{BodyExt, Either, Full, combinators::BoxBody};
-use hyper::body::{Frame, Incoming};
-use hyper::header::{self, HeaderMap, HeaderName, HeaderValue};
-use hyper::{Method, Request, Response, StatusCode};
+use hyper::body::Incoming;
+use hyper::header::{self, HeaderMap, HeaderValue};
+use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 
+pub use crate::answer::Body;
+use crate::answer::{
+    IMMUTABLE, NO_STORE, PLAIN, SITE_CSP, TIMESTAMP, bytes_response, content_type, entry_response,
+    file_response, is_text, not_found, not_modified, original_content_type, redirect, text,
+    with_type,
+};
+use crate::cache::{Caches, Carry, Entry, FileMeta, LargeFile, OpenFile};
 use crate::conns::{Descriptors, Table, Watched};
 use crate::metrics::Metrics;
+use crate::request::{Ask, Screened, accepts_gzip, is_plain, none_match, screen};
 use crate::served::{Served, target_file_name};
 use crate::status::Status;
 
 /// What the file paths need of a request.
-struct Ask<'a> {
+struct Want<'a> {
     headers: &'a HeaderMap,
     head: bool,
     /// The request path: the cache key.
@@ -62,38 +86,18 @@ struct Ask<'a> {
     generation: u64,
 }
 
-pub type Body = Either<Full<Bytes>, BoxBody<Bytes, std::io::Error>>;
-
 /// Files up to this size are read whole (and cached); larger ones are streamed.
 const SMALL_FILE: u64 = 256 * 1024;
-/// Bytes the response cache may hold (the mirror's budget is 100 MB at 250,000 documents).
-const CACHE_BYTES: usize = 24 << 20;
-const STREAM_CHUNK: usize = 256 * 1024;
 /// Largest file gzipped on a request, in the request's own thread.
 const GZIP_MAX: u64 = 1 << 20;
 /// Most open files kept (targets and versioned metadata never change under their name); fewer
 /// when the descriptor limit is low: 4,096 descriptors (at least half) are left for connections
 /// (`conns::Descriptors`).
 const OPEN_FILES: usize = 16384;
-
-const IMMUTABLE: &str = "public, max-age=31536000, immutable";
-const PLAIN: &str = "public, max-age=300";
-const TIMESTAMP: &str = "public, max-age=60";
-const NO_STORE: &str = "no-store";
-/// The reader site's pages: only the site's own scripts, styles and fetches from this mirror or
-/// another (its service worker fails over); no plugins, no framing, forms only to the site.
-const SITE_CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
-     connect-src 'self' http: https:; object-src 'none'; base-uri 'none'; form-action 'self'; \
-     frame-ancestors 'none'";
-
-/// A permanent redirect to `location` (a path of this server).
-fn redirect(location: &str) -> Response<Body> {
-    let mut response = text(StatusCode::MOVED_PERMANENTLY, "moved\n");
-    if let Ok(value) = HeaderValue::from_str(location) {
-        response.headers_mut().insert(header::LOCATION, value);
-    }
-    response
-}
+/// Most large files kept open (few next to the small ones; each is 256 KiB or more on disk).
+const LARGE_FILES: usize = 256;
+/// Seconds a client is asked to wait (`Retry-After`) while the mirror has no release yet.
+const NO_RELEASE_RETRY: u64 = 30;
 
 /// How a file was asked for.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -112,17 +116,9 @@ pub struct App {
     gz_dir: PathBuf,
     served: ArcSwap<Served>,
     pub status: Mutex<Status>,
-    pub metrics: Metrics,
-    /// One for all server threads: split between them, each part held half as much, and
-    /// random reads over the archive hit half as often (bench/mirror.sh: 1.00× nginx against
-    /// 1.07-1.14× shared), for 2% less CPU on a hot document.
-    cache: Mutex<ResponseCache>,
-    /// Open small files by request path, read with one `pread`: a miss of the response cache
-    /// then costs one system call, not open, statx, read and close (nginx's open file cache).
-    files: Mutex<FileCache<OpenFile>>,
-    /// Open large files by request path, with their answer's headers: read from again without
-    /// an open and a stat, and sent by `hot` with `sendfile` on plain HTTP/1.1 connections.
-    large: Mutex<FileCache<LargeFile>>,
+    pub metrics: Arc<Metrics>,
+    /// Answers of small files, open small and large files (`cache`).
+    caches: Caches,
     /// Connections the server keeps open at most, all threads and addresses together (the
     /// descriptors the file caches leave; `conns`).
     pub(crate) connections: usize,
@@ -143,10 +139,8 @@ impl App {
             release_dir,
             served: ArcSwap::from_pointee(served),
             status: Mutex::new(status),
-            metrics,
-            cache: Mutex::new(ResponseCache::default()),
-            files: Mutex::new(FileCache::with_capacity(descriptors.small_files)),
-            large: Mutex::new(FileCache::with_capacity(descriptors.large_files)),
+            metrics: Arc::new(metrics),
+            caches: Caches::new(descriptors.small_files, descriptors.large_files),
             connections: descriptors.connections,
         }
     }
@@ -162,79 +156,90 @@ impl App {
     pub fn switch(&self, served: Served) {
         self.metrics.release(&served);
         self.served.store(Arc::new(served));
-        if let Ok(mut cache) = self.cache.lock() {
-            *cache = ResponseCache::default();
-        }
-        if let Ok(mut files) = self.files.lock() {
-            *files = FileCache::with_capacity(files.capacity);
-        }
-        if let Ok(mut large) = self.large.lock() {
-            *large = FileCache::with_capacity(large.capacity);
-        }
+        self.caches.clear();
     }
 
-    fn respond(&self, request: &Request<Incoming>) -> Response<Body> {
-        let method = request.method();
-        if method != Method::GET && method != Method::HEAD {
-            let mut response = text(StatusCode::METHOD_NOT_ALLOWED, "only GET and HEAD\n");
-            response
-                .headers_mut()
-                .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
-            return response;
+    /// The answer to a request, from its parts alone, counted in the metrics: what hyper's
+    /// service calls for every request (and unit tests, without a socket).
+    pub fn answer(&self, ask: Ask) -> Response<Body> {
+        let response = self
+            .no_release(ask.path)
+            .unwrap_or_else(|| self.respond(ask));
+        let length = response
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| match response.body() {
+                http_body_util::Either::Left(full) => {
+                    hyper::body::Body::size_hint(full).exact().unwrap_or(0)
+                }
+                http_body_util::Either::Right(_) => 0,
+            });
+        self.metrics.request(response.status(), length);
+        response
+    }
+
+    /// 503 for every path of the release while there is none yet (a new mirror's first sync):
+    /// an empty `timestamp.json` with an empty ETag, or a home page saying "release 0", would be
+    /// answered 200 and cached, and every TUF client would fail to parse it. Never cached;
+    /// status and metrics still answer.
+    fn no_release(&self, path: &str) -> Option<Response<Body>> {
+        if !self.served.load().timestamp.is_empty()
+            || path == "/.well-known/samizdat/status.json"
+            || path == "/metrics"
+        {
+            return None;
         }
-        let path = request.uri().path();
-        if !path_is_clean(path) {
-            return text(StatusCode::BAD_REQUEST, "bad path\n");
-        }
+        let mut response = with_type(
+            text(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "this mirror has no release yet: it is syncing from its peers\n",
+            ),
+            "text/plain; charset=utf-8",
+            NO_STORE,
+        );
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(NO_RELEASE_RETRY));
+        Some(response)
+    }
+
+    /// Screens, then routes (the table at the top of this module).
+    fn respond(&self, ask: Ask) -> Response<Body> {
+        let head = match screen(ask.method.as_str(), ask.path) {
+            Screened::Read { head } => head,
+            Screened::NotAllowed => {
+                let mut response = text(StatusCode::METHOD_NOT_ALLOWED, "only GET and HEAD\n");
+                response
+                    .headers_mut()
+                    .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+                return response;
+            }
+            Screened::BadPath => return text(StatusCode::BAD_REQUEST, "bad path\n"),
+        };
         let served = self.served.load();
-        let ask = Ask {
-            headers: request.headers(),
-            head: method == Method::HEAD,
+        let path = ask.path;
+        // A small file served before, asked for without conditions (on plain HTTP/1.1
+        // connections, `hot` answers these before hyper parses them).
+        if is_plain(ask.headers)
+            && let Some(entry) = self
+                .caches
+                .hit(path, served.generation, accepts_gzip(ask.headers))
+        {
+            return entry_response(&entry);
+        }
+        let want = Want {
+            headers: ask.headers,
+            head,
             path,
             generation: served.generation,
         };
-        // A small file served before, asked for without conditions (on plain HTTP/1.1
-        // connections, `hot` answers these before hyper parses them).
-        let headers = request.headers();
-        let plain_request = !headers.contains_key(header::RANGE)
-            && !headers.contains_key(header::IF_NONE_MATCH)
-            && !headers.contains_key(header::IF_RANGE);
-        if plain_request && let Some(entry) = self.hit(path, accepts_gzip(headers)) {
-            return entry_response(&entry);
-        }
         if let Some(name) = path.strip_prefix("/targets/") {
-            // A consistent-snapshot name: SHA256.NAME.
-            let Some((sha, target_name)) = name.split_once('.') else {
-                return not_found();
-            };
-            if let Some(response) = gone(&served, target_name) {
-                return response;
-            }
-            // Not whatever is on disk: a file of an earlier release may quote a document
-            // withdrawn since (its home page, listings, search shards).
-            if !served.serves_file(name) {
-                return not_found();
-            }
-            let etag = format!("\"{sha}\"");
-            let file = self.release_dir.join("targets").join(name);
-            return self.file(&ask, &file, &etag, IMMUTABLE, target_name, Asked::Target);
+            return self.target(&want, &served, name);
         }
         if let Some(name) = path.strip_prefix("/metadata/") {
-            if name == "timestamp.json" {
-                let meta = FileMeta {
-                    etag: served.timestamp_etag.clone(),
-                    caching: TIMESTAMP,
-                    content_type: "application/json",
-                    csp: None,
-                    vary: false,
-                };
-                return bytes_response(ask.headers, served.timestamp.clone(), &meta);
-            }
-            let file = self.release_dir.join("metadata").join(name);
-            let versioned = name.starts_with(|c: char| c.is_ascii_digit());
-            let caching = if versioned { IMMUTABLE } else { PLAIN };
-            let etag = format!("\"m-{name}\"");
-            return self.file(&ask, &file, &etag, caching, name, Asked::Metadata);
+            return self.metadata(&want, &served, name);
         }
         match path {
             "/.well-known/samizdat/status.json" => {
@@ -252,75 +257,85 @@ impl App {
                 .and_then(|home| served.target(&home))
                 .is_none() =>
             {
-                with_type(
-                    text(
-                        StatusCode::OK,
-                        format!(
-                            "samizdat mirror, release {}\nmetadata: /metadata/timestamp.json\nstatus: /.well-known/samizdat/status.json\n",
-                            served.version
-                        ),
-                    ),
-                    "text/plain; charset=utf-8",
-                    PLAIN,
-                )
+                home(&served)
             }
-            _ => {
-                let found = archive::layout::target_of_plain_path(path)
-                    .map(|name| (served.target(&name), name));
-                if let Some((_, name)) = &found
-                    && let Some(response) = gone(&served, name)
-                {
-                    return response;
-                }
-                let Some((Some(target), name)) = found else {
-                    // A folder asked without its slash: its pages link relatively, so send
-                    // the reader to the folder itself.
-                    let folder = format!("{path}/");
-                    if archive::layout::is_folder_path(path)
-                        && archive::layout::target_of_plain_path(&folder)
-                            .is_some_and(|n| served.target(&n).is_some())
-                    {
-                        return redirect(&folder);
-                    }
-                    return site_not_found(&self.release_dir, &served);
-                };
-                let file = self
-                    .release_dir
-                    .join("targets")
-                    .join(target_file_name(&name, &target));
-                let etag = format!("\"{}\"", hex::encode(target.sha256));
-                // The site's assets and search files carry a hash of their bytes in their
-                // path: they never change under it.
-                let caching = if archive::layout::site_target_is_hashed(&name) {
-                    IMMUTABLE
-                } else {
-                    PLAIN
-                };
-                self.file(&ask, &file, &etag, caching, &name, Asked::PlainPath)
-            }
+            _ => self.plain_path(&want, &served),
         }
     }
 
-    /// The cached answer to a plain request for `path` (whole, no conditions), for the release
-    /// served now: its gzipped form when the client takes gzip and one was made and is worth it.
-    pub(crate) fn hit(&self, path: &str, gzip: bool) -> Option<Arc<Entry>> {
-        let generation = self.served.load().generation;
-        let cache = self.cache.lock().ok()?;
-        let entry = cache.get(path, generation)?;
-        if !(gzip && entry.meta.vary) {
-            return Some(entry);
+    /// `/targets/SHA256.NAME`: a consistent-snapshot name.
+    fn target(&self, want: &Want, served: &Served, name: &str) -> Response<Body> {
+        let Some((sha, target_name)) = name.split_once('.') else {
+            return not_found();
+        };
+        if let Some(response) = withheld(served, target_name) {
+            return response;
         }
-        let gz = cache.get(&format!("{path}\0gz"), generation)?;
-        Some(if gz.body.is_empty() { entry } else { gz })
+        // Not whatever is on disk: a file of an earlier release may quote a document
+        // withdrawn since (its home page, listings, search shards).
+        if !served.serves_file(name) {
+            return not_found();
+        }
+        let etag = format!("\"{sha}\"");
+        let file = self.release_dir.join("targets").join(name);
+        self.file(want, &file, &etag, IMMUTABLE, target_name, Asked::Target)
     }
 
-    /// The open large file to send whole for a plain request for `path` (no conditions), for
-    /// the release served now; None when hyper would answer otherwise: with its gzipped form
-    /// (`gzip` and the file has one).
-    pub(crate) fn large_hit(&self, path: &str, gzip: bool) -> Option<Arc<LargeFile>> {
-        let generation = self.served.load().generation;
-        let large = self.large.lock().ok()?.get(path, generation)?;
-        (!(gzip && large.meta.vary)).then_some(large)
+    /// `/metadata/NAME`: `timestamp.json` from memory, any other file from disk.
+    fn metadata(&self, want: &Want, served: &Served, name: &str) -> Response<Body> {
+        if name == "timestamp.json" {
+            let meta = FileMeta {
+                etag: served.timestamp_etag.clone(),
+                caching: TIMESTAMP,
+                content_type: "application/json",
+                csp: None,
+                vary: false,
+            };
+            return bytes_response(want.headers, served.timestamp.clone(), &meta, Carry::Bare);
+        }
+        let file = self.release_dir.join("metadata").join(name);
+        let versioned = name.starts_with(|c: char| c.is_ascii_digit());
+        let caching = if versioned { IMMUTABLE } else { PLAIN };
+        let etag = format!("\"m-{name}\"");
+        self.file(want, &file, &etag, caching, name, Asked::Metadata)
+    }
+
+    /// A plain site path (`/`, `/d/<id>/`, `/browse/…`): the target it maps to, a redirect to
+    /// its folder, or the site's 404 page.
+    fn plain_path(&self, want: &Want, served: &Served) -> Response<Body> {
+        let path = want.path;
+        let found =
+            archive::layout::target_of_plain_path(path).map(|name| (served.target(&name), name));
+        if let Some((_, name)) = &found
+            && let Some(response) = withheld(served, name)
+        {
+            return response;
+        }
+        let Some((Some(target), name)) = found else {
+            // A folder asked without its slash: its pages link relatively, so send
+            // the reader to the folder itself.
+            let folder = format!("{path}/");
+            if archive::layout::is_folder_path(path)
+                && archive::layout::target_of_plain_path(&folder)
+                    .is_some_and(|n| served.target(&n).is_some())
+            {
+                return redirect(&folder);
+            }
+            return site_not_found(&self.release_dir, served);
+        };
+        let file = self
+            .release_dir
+            .join("targets")
+            .join(target_file_name(&name, &target));
+        let etag = format!("\"{}\"", hex::encode(target.sha256));
+        // The site's assets and search files carry a hash of their bytes in their
+        // path: they never change under it.
+        let caching = if archive::layout::site_target_is_hashed(&name) {
+            IMMUTABLE
+        } else {
+            PLAIN
+        };
+        self.file(want, &file, &etag, caching, &name, Asked::PlainPath)
     }
 
     /// Answers with the file at `path`: metadata or a target (content-addressed, served
@@ -328,77 +343,49 @@ impl App {
     /// its type.
     fn file(
         &self,
-        ask: &Ask,
+        want: &Want,
         path: &Path,
         etag: &str,
         caching: &'static str,
         name: &str,
         what: Asked,
     ) -> Response<Body> {
-        let target = what != Asked::Metadata;
-        let plain = what == Asked::PlainPath;
-        let content_type = if archive::layout::is_original_target(name) {
-            original_content_type(name)
-        } else {
-            content_type(name)
-        };
-        // Targets and versioned metadata never change under their name: worth gzipping once.
-        let immutable = target || caching == IMMUTABLE;
-        let meta = FileMeta {
-            etag: etag.to_owned(),
-            caching,
-            content_type,
-            csp: if !target {
-                None
-            } else if plain && archive::layout::is_site_target(name) {
-                Some(SITE_CSP)
-            } else {
-                Some("sandbox")
-            },
-            // The site's hashed files compress too, binary or not (the search index's
-            // front-coded terms and card text); one that does not gain 10% is sent as it is.
-            vary: immutable
-                && (is_text(content_type) || archive::layout::site_target_is_hashed(name)),
-        };
+        let meta = file_meta(etag, caching, name, what);
         if meta.vary
-            && accepts_gzip(ask.headers)
-            && let Some(response) = self.gzipped(ask, path, &meta)
+            && accepts_gzip(want.headers)
+            && let Some(response) = self.gzipped(want, path, &meta)
         {
             return response;
         }
-        if none_match(ask.headers, etag) {
-            return not_modified(etag, caching);
+        if none_match(want.headers, etag) {
+            return not_modified(&meta, false);
         }
-        let cached = self
-            .cache
-            .lock()
-            .ok()
-            .and_then(|c| c.get(ask.path, ask.generation));
-        let response = match cached {
-            Some(entry) => bytes_response(ask.headers, entry.body.clone(), &meta),
-            None => match self.read(ask, path, &meta) {
+        let cached = self.caches.answer(want.path, want.generation);
+        match cached {
+            Some(entry) => bytes_response(
+                want.headers,
+                entry.body.clone(),
+                &meta,
+                Carry::Bytes { gzip: false },
+            ),
+            None => match self.read(want, path, &meta) {
                 Ok(response) => response,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return not_found(),
-                Err(_) => return text(StatusCode::INTERNAL_SERVER_ERROR, "cannot read\n"),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => not_found(),
+                Err(_) => text(StatusCode::INTERNAL_SERVER_ERROR, "cannot read\n"),
             },
-        };
-        finish(response, &meta)
+        }
     }
 
     /// The gzipped representation of an immutable text file, made once and kept on disk
     /// (an empty file there means "not worth it"). None: serve the file as it is (no Range on
     /// gzipped bytes; too large; does not shrink; cannot be read).
-    fn gzipped(&self, ask: &Ask, path: &Path, meta: &FileMeta) -> Option<Response<Body>> {
-        if ask.headers.contains_key(header::RANGE) {
+    fn gzipped(&self, want: &Want, path: &Path, meta: &FileMeta) -> Option<Response<Body>> {
+        if want.headers.contains_key(header::RANGE) {
             return None;
         }
-        let key = format!("{}\0gz", ask.path);
-        let cached = self
-            .cache
-            .lock()
-            .ok()
-            .and_then(|c| c.get(&key, ask.generation));
-        let bytes = match cached {
+        let key = format!("{}\0gz", want.path);
+        let gz_meta = meta.gzipped();
+        let bytes = match self.caches.answer(&key, want.generation) {
             Some(entry) => entry.body.clone(),
             None => {
                 let relative = path.strip_prefix(&self.release_dir).ok()?;
@@ -407,37 +394,20 @@ impl App {
                     Ok(bytes) => Bytes::from(bytes),
                     Err(_) => Bytes::from(self.compress(path, &gz_path)?),
                 };
-                let gz_meta = FileMeta {
-                    etag: gz_etag(&meta.etag),
-                    ..meta.clone()
-                };
-                if let Ok(mut cache) = self.cache.lock() {
-                    let entry = Entry {
-                        generation: ask.generation,
-                        body: bytes.clone(),
-                        etag: HeaderValue::from_str(&gz_meta.etag).ok(),
-                        meta: gz_meta,
-                        gzip: true,
-                    };
-                    cache.put(key, entry);
-                }
+                let entry = Entry::new(want.generation, bytes.clone(), gz_meta.clone(), true);
+                self.caches.put_answer(key, entry);
                 bytes
             }
         };
         if bytes.is_empty() {
             return None;
         }
-        let gz_meta = FileMeta {
-            etag: gz_etag(&meta.etag),
-            ..meta.clone()
-        };
-        let mut response = bytes_response(ask.headers, bytes, &gz_meta);
-        if response.status() != StatusCode::NOT_MODIFIED {
-            response
-                .headers_mut()
-                .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
-        }
-        Some(finish(response, &gz_meta))
+        Some(bytes_response(
+            want.headers,
+            bytes,
+            &gz_meta,
+            Carry::Bytes { gzip: true },
+        ))
     }
 
     /// Compresses `path` into `gz_path` (through a temporary file and a rename); an empty file
@@ -464,23 +434,15 @@ impl App {
         Some(gz)
     }
 
-    fn read(&self, ask: &Ask, path: &Path, meta: &FileMeta) -> std::io::Result<Response<Body>> {
-        let open = self
-            .files
-            .lock()
-            .ok()
-            .and_then(|f| f.get(ask.path, ask.generation));
-        if let Some(open) = open {
+    /// The file's answer from disk: a small file read whole (from an open file kept, or opened
+    /// now and kept) and put in the response cache; a large one kept open and streamed.
+    fn read(&self, want: &Want, path: &Path, meta: &FileMeta) -> std::io::Result<Response<Body>> {
+        if let Some(open) = self.caches.open_small(want.path, want.generation) {
             let mut bytes = vec![0; open.length as usize];
             std::os::unix::fs::FileExt::read_exact_at(&open.file, &mut bytes, 0)?;
-            return Ok(self.small(ask, Bytes::from(bytes), meta));
+            return Ok(self.small(want, Bytes::from(bytes), meta));
         }
-        let large = self
-            .large
-            .lock()
-            .ok()
-            .and_then(|l| l.get(ask.path, ask.generation));
-        let (file, length) = match large {
+        let (file, length) = match self.caches.open_large(want.path, want.generation) {
             Some(large) => (large.file.clone(), large.length),
             None => {
                 let mut file = std::fs::File::open(path)?;
@@ -488,445 +450,78 @@ impl App {
                 if length <= SMALL_FILE {
                     let mut bytes = vec![0; length as usize];
                     file.read_exact(&mut bytes)?;
-                    if let Ok(mut files) = self.files.lock() {
-                        files.put(ask.path, ask.generation, OpenFile { file, length });
-                    }
-                    return Ok(self.small(ask, Bytes::from(bytes), meta));
+                    let open = OpenFile { file, length };
+                    self.caches.put_small(want.path, want.generation, open);
+                    return Ok(self.small(want, Bytes::from(bytes), meta));
                 }
                 let file = Arc::new(file);
-                if let Ok(mut large) = self.large.lock() {
-                    let etag = HeaderValue::from_str(&meta.etag).ok();
-                    let kept = LargeFile {
-                        file: file.clone(),
-                        length,
-                        meta: meta.clone(),
-                        etag,
-                    };
-                    large.put(ask.path, ask.generation, kept);
-                }
+                let kept = LargeFile::new(file.clone(), length, meta.clone());
+                self.caches.put_large(want.path, want.generation, kept);
                 (file, length)
             }
         };
-        let head = ask.head;
-        let (status, start, len) = match range(ask.headers, &meta.etag, length) {
-            Range::Whole => (StatusCode::OK, 0, length),
-            Range::Part(start, end) => (StatusCode::PARTIAL_CONTENT, start, end - start),
-            Range::Unsatisfiable => return Ok(unsatisfiable(length)),
-        };
-        let mut response = Response::new(Either::Left(Full::new(Bytes::new())));
-        if !head {
-            let body = FileBody {
-                file,
-                offset: start,
-                left: len,
-            };
-            *response.body_mut() = Either::Right(BodyExt::boxed(body));
-        }
-        *response.status_mut() = status;
-        let h = response.headers_mut();
-        h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
-        if status == StatusCode::PARTIAL_CONTENT {
-            h.insert(header::CONTENT_RANGE, content_range(start, len, length));
-        }
-        file_headers(h, meta);
-        Ok(response)
+        Ok(file_response(want.headers, want.head, file, length, meta))
     }
-}
 
-impl App {
     /// A small file's bytes, answered and kept in the response cache.
-    fn small(&self, ask: &Ask, bytes: Bytes, meta: &FileMeta) -> Response<Body> {
-        if let Ok(mut cache) = self.cache.lock() {
-            let entry = Entry {
-                generation: ask.generation,
-                body: bytes.clone(),
-                meta: meta.clone(),
-                gzip: false,
-                etag: HeaderValue::from_str(&meta.etag).ok(),
-            };
-            cache.put(ask.path.to_owned(), entry);
-        }
-        bytes_response(ask.headers, bytes, meta)
+    fn small(&self, want: &Want, bytes: Bytes, meta: &FileMeta) -> Response<Body> {
+        let entry = Entry::new(want.generation, bytes.clone(), meta.clone(), false);
+        self.caches.put_answer(want.path.to_owned(), entry);
+        bytes_response(want.headers, bytes, meta, Carry::Bytes { gzip: false })
     }
 }
 
-/// A large file's bytes, [`STREAM_CHUNK`] at a time, each read with one `pread` in the server
-/// thread when the connection can take more. Not `tokio::fs`, which hands every chunk to a
-/// blocking thread and back: well behind nginx on a 100 MB file in bench/mirror.sh, and this
-/// body's gain over it was small next to the machine's drift (bench/RESULTS.md, "Large file").
-struct FileBody {
-    file: Arc<std::fs::File>,
-    offset: u64,
-    left: u64,
-}
-
-impl hyper::body::Body for FileBody {
-    type Data = Bytes;
-    type Error = std::io::Error;
-
-    fn poll_frame(
-        self: std::pin::Pin<&mut Self>,
-        _: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
-        let this = self.get_mut();
-        if this.left == 0 {
-            return std::task::Poll::Ready(None);
-        }
-        let mut chunk = vec![0; this.left.min(STREAM_CHUNK as u64) as usize];
-        let read = std::os::unix::fs::FileExt::read_at(&*this.file, &mut chunk, this.offset);
-        std::task::Poll::Ready(Some(match read {
-            // Shorter than its length when it was opened: the file changed on disk.
-            Ok(0) => Err(std::io::Error::new(
-                std::io::ErrorKind::UnexpectedEof,
-                "the file is shorter than when it was opened",
-            )),
-            Ok(n) => {
-                chunk.truncate(n);
-                this.offset += n as u64;
-                this.left -= n as u64;
-                Ok(Frame::data(Bytes::from(chunk)))
-            }
-            Err(e) => Err(e),
-        }))
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.left == 0
-    }
-
-    fn size_hint(&self) -> hyper::body::SizeHint {
-        hyper::body::SizeHint::with_exact(self.left)
-    }
-}
-
-/// Open files by request path, for the release load they were opened in ([`Served::generation`]); when full, emptied at
-/// most once a minute, as the response cache.
-struct FileCache<V> {
-    files: HashMap<String, (u64, Arc<V>)>,
-    capacity: usize,
-    clears: Clears,
-}
-
-/// A small file kept open: read whole with one `pread`.
-struct OpenFile {
-    file: std::fs::File,
-    length: u64,
-}
-
-/// A large file kept open, with what its whole answer's headers need (for `hot`).
-pub(crate) struct LargeFile {
-    pub(crate) file: Arc<std::fs::File>,
-    /// Its length when opened (the bytes `Content-Length` promises).
-    pub(crate) length: u64,
-    meta: FileMeta,
-    etag: Option<HeaderValue>,
-}
-
-/// Most large files kept open (few next to the small ones; each is 256 KiB or more on disk).
-const LARGE_FILES: usize = 256;
-
-/// How many files to keep open and connections to take: the soft descriptor limit is first
-/// raised to the hard one.
-fn descriptors() -> Descriptors {
-    let limit = rlimit::increase_nofile_limit(u64::MAX).unwrap_or(1024);
-    Descriptors::of(limit, OPEN_FILES, LARGE_FILES)
-}
-
-impl<V> FileCache<V> {
-    fn with_capacity(capacity: usize) -> FileCache<V> {
-        FileCache {
-            files: HashMap::new(),
-            capacity,
-            clears: Clears::default(),
-        }
-    }
-
-    fn get(&self, key: &str, generation: u64) -> Option<Arc<V>> {
-        let (of, file) = self.files.get(key)?;
-        (*of == generation).then(|| file.clone())
-    }
-
-    fn put(&mut self, key: &str, generation: u64, file: V) {
-        if self.files.len() >= self.capacity {
-            if !self.clears.may_clear() {
-                return;
-            }
-            self.files.clear();
-        }
-        self.files
-            .insert(key.to_owned(), (generation, Arc::new(file)));
-    }
-}
-
-/// The headers that depend on the file, not on the bytes sent: sandbox and Vary.
-fn finish(mut response: Response<Body>, meta: &FileMeta) -> Response<Body> {
-    let h = response.headers_mut();
-    if let Some(csp) = meta.csp {
-        h.insert(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(csp),
-        );
-    }
-    h.insert(
-        header::ACCESS_CONTROL_ALLOW_ORIGIN,
-        HeaderValue::from_static("*"),
-    );
-    if meta.vary {
-        h.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
-    }
-    response
-}
-
-/// A cache hit for a request without conditions: the whole file, 200.
-fn entry_response(entry: &Entry) -> Response<Body> {
-    let mut response = Response::new(Either::Left(Full::new(entry.body.clone())));
-    let h = response.headers_mut();
-    h.reserve(9);
-    entry.each_header(|name, value| {
-        h.insert(name, value);
-    });
-    response
-}
-
-impl Entry {
-    /// The headers of the whole file's answer but `Content-Length` and `Date`, in the order
-    /// hyper sends them: for both [`entry_response`] and `hot`, as [`file_headers`] and
-    /// [`finish`] give them for a file read.
-    pub(crate) fn each_header(&self, header: impl FnMut(HeaderName, HeaderValue)) {
-        whole_file_headers(&self.meta, self.etag.as_ref(), self.gzip, header);
-    }
-}
-
-impl LargeFile {
-    /// As [`Entry::each_header`], for the whole large file as [`App::read`] answers it.
-    pub(crate) fn each_header(&self, header: impl FnMut(HeaderName, HeaderValue)) {
-        whole_file_headers(&self.meta, self.etag.as_ref(), false, header);
-    }
-}
-
-fn whole_file_headers(
-    meta: &FileMeta,
-    etag: Option<&HeaderValue>,
-    gzip: bool,
-    mut header: impl FnMut(HeaderName, HeaderValue),
-) {
-    header(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(meta.content_type),
-    );
-    header(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static(meta.caching),
-    );
-    header(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
-    header(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    if let Some(etag) = etag {
-        header(header::ETAG, etag.clone());
-    }
-    if gzip {
-        header(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
-    }
-    if let Some(csp) = meta.csp {
-        header(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(csp),
-        );
-    }
-    header(
-        header::ACCESS_CONTROL_ALLOW_ORIGIN,
-        HeaderValue::from_static("*"),
-    );
-    if meta.vary {
-        header(header::VARY, HeaderValue::from_static("accept-encoding"));
-    }
-}
-
-fn gz_etag(etag: &str) -> String {
-    format!("{}-gz\"", etag.trim_end_matches('"'))
-}
-
-enum Range {
-    Whole,
-    Part(u64, u64),
-    Unsatisfiable,
-}
-
-/// The one byte range asked for (`bytes=a-b`, `a-`, `-n`), honoured only if `If-Range` (when
-/// sent) names the current ETag. Several ranges or a malformed header get the whole file.
-fn range(headers: &HeaderMap, etag: &str, length: u64) -> Range {
-    let Some(value) = headers.get(header::RANGE).and_then(|v| v.to_str().ok()) else {
-        return Range::Whole;
+/// How the file `name` is answered: its type (an original's never one a browser runs), its
+/// caching, its CSP (`sandbox` for targets, the site's own policy for the reader site's files
+/// by their plain paths, none for metadata), whether it has a gzipped form.
+fn file_meta(etag: &str, caching: &'static str, name: &str, what: Asked) -> FileMeta {
+    let target = what != Asked::Metadata;
+    let plain = what == Asked::PlainPath;
+    let content_type = if archive::layout::is_original_target(name) {
+        original_content_type(name)
+    } else {
+        content_type(name)
     };
-    if let Some(if_range) = headers.get(header::IF_RANGE)
-        && if_range.as_bytes() != etag.as_bytes()
-    {
-        return Range::Whole;
-    }
-    let Some(spec) = value.trim().strip_prefix("bytes=") else {
-        return Range::Whole;
-    };
-    if spec.contains(',') {
-        return Range::Whole;
-    }
-    let Some((first, last)) = spec.trim().split_once('-') else {
-        return Range::Whole;
-    };
-    // Digits only (RFC 9110 §14.1.1; `parse` would take a `+`); a number past `u64` is not a
-    // range we can honour: the whole file.
-    let parse = |s: &str| {
-        let s = s.trim();
-        (!s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
-            .then(|| s.parse::<u64>().ok())
-            .flatten()
-    };
-    // No arithmetic on the client's numbers but comparisons and a subtraction from `length`
-    // that cannot underflow: `bytes=5-18446744073709551615` once overflowed `last + 1`.
-    let (start, end) = match (first.trim().is_empty(), last.trim().is_empty()) {
-        (true, false) => {
-            let Some(suffix) = parse(last) else {
-                return Range::Whole;
-            };
-            if suffix == 0 {
-                return Range::Unsatisfiable;
-            }
-            (length - suffix.min(length), length)
-        }
-        (false, true) => match parse(first) {
-            Some(start) => (start, length),
-            None => return Range::Whole,
+    // Targets and versioned metadata never change under their name: worth gzipping once.
+    let immutable = target || caching == IMMUTABLE;
+    FileMeta {
+        etag: etag.to_owned(),
+        caching,
+        content_type,
+        csp: if !target {
+            None
+        } else if plain && archive::layout::is_site_target(name) {
+            Some(SITE_CSP)
+        } else {
+            Some("sandbox")
         },
-        (false, false) => match (parse(first), parse(last)) {
-            // A last byte at or past the end means up to the end (RFC 9110 §14.1.2).
-            (Some(start), Some(last)) if last >= start => {
-                (start, if last < length { last + 1 } else { length })
-            }
-            _ => return Range::Whole,
-        },
-        (true, true) => return Range::Whole,
-    };
-    // Also an empty file: no byte of it can be asked for.
-    if start >= length || start >= end {
-        return Range::Unsatisfiable;
-    }
-    Range::Part(start, end)
-}
-
-/// `bytes START-LAST/LENGTH` for the `len` bytes from `start` (`len` ≥ 1: [`range`] never
-/// gives an empty part).
-fn content_range(start: u64, len: u64, length: u64) -> HeaderValue {
-    let last = (start + len).saturating_sub(1);
-    let value = format!("bytes {start}-{last}/{length}");
-    HeaderValue::from_str(&value).unwrap_or(HeaderValue::from_static("bytes */0"))
-}
-
-fn unsatisfiable(length: u64) -> Response<Body> {
-    let mut response = text(StatusCode::RANGE_NOT_SATISFIABLE, "range not satisfiable\n");
-    if let Ok(value) = HeaderValue::from_str(&format!("bytes */{length}")) {
-        response.headers_mut().insert(header::CONTENT_RANGE, value);
-    }
-    response
-}
-
-/// A response from bytes in memory, with Range and HEAD handled.
-fn bytes_response(headers: &HeaderMap, bytes: Bytes, meta: &FileMeta) -> Response<Body> {
-    if none_match(headers, &meta.etag) {
-        return not_modified(&meta.etag, meta.caching);
-    }
-    let length = bytes.len() as u64;
-    let (status, start, body) = match range(headers, &meta.etag, length) {
-        Range::Whole => (StatusCode::OK, 0, bytes),
-        Range::Part(start, end) => (
-            StatusCode::PARTIAL_CONTENT,
-            start,
-            bytes.slice(start as usize..end as usize),
-        ),
-        Range::Unsatisfiable => return unsatisfiable(length),
-    };
-    let len = body.len() as u64;
-    let mut response = Response::new(Either::Left(Full::new(body)));
-    *response.status_mut() = status;
-    let h = response.headers_mut();
-    if status == StatusCode::PARTIAL_CONTENT {
-        h.insert(header::CONTENT_RANGE, content_range(start, len, length));
-    }
-    file_headers(h, meta);
-    response
-}
-
-fn file_headers(h: &mut HeaderMap, meta: &FileMeta) {
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(meta.content_type),
-    );
-    h.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static(meta.caching),
-    );
-    h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    if let Ok(value) = HeaderValue::from_str(&meta.etag) {
-        h.insert(header::ETAG, value);
+        // The site's hashed files compress too, binary or not (the search index's
+        // front-coded terms and card text); one that does not gain 10% is sent as it is.
+        vary: immutable && (is_text(content_type) || archive::layout::site_target_is_hashed(name)),
     }
 }
 
-/// Whether the client takes gzip (`Accept-Encoding: gzip`, not `gzip;q=0`).
-fn accepts_gzip(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::ACCEPT_ENCODING)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(accepts_gzip_in)
-}
-
-/// Whether an `Accept-Encoding` value takes gzip.
-pub(crate) fn accepts_gzip_in(value: &str) -> bool {
-    value.split(',').any(|coding| {
-        let mut parts = coding.split(';').map(str::trim);
-        let name = parts.next().unwrap_or("");
-        let refused = parts.any(|p| p.replace(' ', "") == "q=0" || p.replace(' ', "") == "q=0.0");
-        (name.eq_ignore_ascii_case("gzip") || name == "*") && !refused
-    })
-}
-
-fn is_text(content_type: &str) -> bool {
-    content_type.starts_with("text/")
-        || content_type.starts_with("application/json")
-        || content_type == "image/svg+xml"
-        || content_type == "message/rfc822"
-}
-
-/// Whether `If-None-Match` names `etag` (or is `*`).
-fn none_match(headers: &HeaderMap, etag: &str) -> bool {
-    let Some(value) = headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-    else {
-        return false;
-    };
-    value.split(',').any(|tag| {
-        let tag = tag.trim();
-        tag == "*" || tag.strip_prefix("W/").unwrap_or(tag) == etag
-    })
-}
-
-fn not_modified(etag: &str, caching: &'static str) -> Response<Body> {
-    let mut response = Response::new(Either::Left(Full::new(Bytes::new())));
-    *response.status_mut() = StatusCode::NOT_MODIFIED;
-    let h = response.headers_mut();
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static(caching));
-    if let Ok(value) = HeaderValue::from_str(etag) {
-        h.insert(header::ETAG, value);
+/// What the hot path asks of the server: the caches, for the release served now.
+impl crate::hot::Hits for App {
+    fn hit(&self, path: &str, gzip: bool) -> Option<Arc<Entry>> {
+        self.caches.hit(path, self.served.load().generation, gzip)
     }
-    response
+
+    fn large_hit(&self, path: &str, gzip: bool) -> Option<Arc<LargeFile>> {
+        self.caches
+            .large_hit(path, self.served.load().generation, gzip)
+    }
+
+    fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
 }
 
-/// 410 Gone if `target_name` belongs to a withdrawn document, with the publisher's reason.
-fn gone(served: &Served, target_name: &str) -> Option<Response<Body>> {
+/// The one check where a target is resolved to a document, for `/targets/` names and plain
+/// paths alike, before any file is read: 410 Gone with the publisher's reason if
+/// `target_name` belongs to a withdrawn document. A legal block's 451 (a per-document check of
+/// this mirror's own) belongs here too.
+fn withheld(served: &Served, target_name: &str) -> Option<Response<Body>> {
     let id = archive::layout::doc_of_target(target_name)?;
     let reason = served.withdrawn(id)?;
     let body = format!("{id} was withdrawn by the publisher: {reason}\n");
@@ -937,18 +532,19 @@ fn gone(served: &Served, target_name: &str) -> Option<Response<Body>> {
     ))
 }
 
-fn text(status: StatusCode, body: impl Into<Bytes>) -> Response<Body> {
-    let mut response = Response::new(Either::Left(Full::new(body.into())));
-    *response.status_mut() = status;
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; charset=utf-8"),
-    );
-    response
-}
-
-fn not_found() -> Response<Body> {
-    text(StatusCode::NOT_FOUND, "not found\n")
+/// `/` before the reader site (or in a release without it): what this is.
+fn home(served: &Served) -> Response<Body> {
+    with_type(
+        text(
+            StatusCode::OK,
+            format!(
+                "samizdat mirror, release {}\nmetadata: /metadata/timestamp.json\nstatus: /.well-known/samizdat/status.json\n",
+                served.version
+            ),
+        ),
+        "text/plain; charset=utf-8",
+        PLAIN,
+    )
 }
 
 /// A plain path the release does not have: the reader site's own page (`/404.html`, its
@@ -986,158 +582,11 @@ fn site_not_found(release_dir: &Path, served: &Served) -> Response<Body> {
     response
 }
 
-fn with_type(
-    mut response: Response<Body>,
-    content_type: &'static str,
-    caching: &'static str,
-) -> Response<Body> {
-    let h = response.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static(caching));
-    response
-}
-
-/// A path the server will look at: absolute, no empty segment but a trailing slash, no segment
-/// starting with `.` (so no `..`) but `.well-known`, no escapes, no control characters or spaces.
-/// Everything else is a 400 before any file is touched.
-pub(crate) fn path_is_clean(path: &str) -> bool {
-    let Some(rest) = path.strip_prefix('/') else {
-        return false;
-    };
-    if path.len() > 1024
-        || path
-            .bytes()
-            .any(|b| b <= b' ' || b >= 0x7f || b == b'%' || b == b'\\')
-    {
-        return false;
-    }
-    let last = rest.split('/').count() - 1;
-    rest.split('/').enumerate().all(|(i, segment)| {
-        if segment.is_empty() {
-            i == last
-        } else {
-            !segment.starts_with('.') || segment == ".well-known"
-        }
-    })
-}
-
-fn content_type(name: &str) -> &'static str {
-    let ext = name.rsplit('.').next().unwrap_or("");
-    match ext {
-        "json" => "application/json",
-        "pdf" => "application/pdf",
-        "txt" | "rst" | "md" | "text" => "text/plain; charset=utf-8",
-        "html" | "htm" => "text/html; charset=utf-8",
-        "eml" => "message/rfc822",
-        "mbox" => "application/mbox",
-        "gz" => "application/gzip",
-        "jsonl" => "application/jsonl",
-        "css" => "text/css; charset=utf-8",
-        "js" => "text/javascript; charset=utf-8",
-        "svg" => "image/svg+xml",
-        "png" => "image/png",
-        "jpg" | "jpeg" => "image/jpeg",
-        "woff2" => "font/woff2",
-        _ => "application/octet-stream",
-    }
-}
-
-/// An original's type: its own only when a browser can neither run it nor render it as a
-/// document that runs something (a script, a stylesheet, an HTML, SVG or XML page); text is
-/// then `text/plain`, anything else `application/octet-stream`. With `nosniff`, neither loads
-/// as a script, a worker, a style sheet or a frame's page on the mirror's origin, whatever
-/// the `sandbox` policy (which only binds documents, not subresources). An allow-list: an
-/// extension added to [`content_type`] later stays inert for originals until it is listed here.
-fn original_content_type(name: &str) -> &'static str {
-    match content_type(name) {
-        inert @ ("application/pdf"
-        | "text/plain; charset=utf-8"
-        | "message/rfc822"
-        | "application/mbox"
-        | "application/gzip"
-        | "application/jsonl"
-        | "application/json"
-        | "image/png"
-        | "image/jpeg") => inert,
-        other if is_text(other) => "text/plain; charset=utf-8",
-        _ => "application/octet-stream",
-    }
-}
-
-/// Small files as served, by request path (and `\0gz` for their gzipped form): a hit is
-/// answered without touching the file system or building more than the headers. Entries carry
-/// the release they were made for; a hit from another release is a miss. When full, the cache
-/// is emptied at most once a minute, else new files are simply not added: a stream of
-/// different files (a crawler, random reads) then costs no churn, and a hot file is back
-/// after one read once the minute is over.
-#[derive(Default)]
-struct ResponseCache {
-    entries: HashMap<String, Arc<Entry>>,
-    bytes: usize,
-    clears: Clears,
-}
-
-/// When a full cache may be emptied: at most once a minute (until then, new entries are not
-/// added), so that a stream of different files costs no churn.
-#[derive(Default)]
-struct Clears(Option<std::time::Instant>);
-
-impl Clears {
-    fn may_clear(&mut self) -> bool {
-        let due = self.0.is_none_or(|t| t.elapsed() > Duration::from_secs(60));
-        if due {
-            self.0 = Some(std::time::Instant::now());
-        }
-        due
-    }
-}
-
-pub(crate) struct Entry {
-    /// The [`Served::generation`] it was made for.
-    generation: u64,
-    pub(crate) body: Bytes,
-    meta: FileMeta,
-    gzip: bool,
-    /// `meta.etag`, checked once.
-    etag: Option<HeaderValue>,
-}
-
-/// How a file is answered, whatever its bytes.
-#[derive(Clone)]
-struct FileMeta {
-    etag: String,
-    caching: &'static str,
-    content_type: &'static str,
-    /// `Content-Security-Policy`: `sandbox` for targets and originals, [`SITE_CSP`] for the
-    /// reader site's pages, none for metadata.
-    csp: Option<&'static str>,
-    /// `Vary: Accept-Encoding` (it has a gzipped form).
-    vary: bool,
-}
-
-impl ResponseCache {
-    fn get(&self, key: &str, generation: u64) -> Option<Arc<Entry>> {
-        self.entries
-            .get(key)
-            .filter(|e| e.generation == generation)
-            .cloned()
-    }
-
-    fn put(&mut self, key: String, entry: Entry) {
-        let key_len = key.len();
-        let size = entry.body.len() + key_len;
-        if self.bytes + size > CACHE_BYTES {
-            if !self.clears.may_clear() {
-                return;
-            }
-            self.entries.clear();
-            self.bytes = 0;
-        }
-        self.bytes += size;
-        if let Some(old) = self.entries.insert(key, Arc::new(entry)) {
-            self.bytes -= old.body.len() + key_len;
-        }
-    }
+/// How many files to keep open and connections to take: the soft descriptor limit is first
+/// raised to the hard one.
+fn descriptors() -> Descriptors {
+    let limit = rlimit::increase_nofile_limit(u64::MAX).unwrap_or(1024);
+    Descriptors::of(limit, OPEN_FILES, LARGE_FILES)
 }
 
 /// Accepts connections on `listener` until the process ends: HTTP/1.1 or HTTP/2 (by preface or
@@ -1164,7 +613,7 @@ pub async fn serve(
     // After the hot path has answered on a connection, it stays HTTP/1.1.
     let http1_only = Arc::new(builder.clone().http1_only());
     let builder = Arc::new(builder);
-    let table = Table::new(cap, app.clone());
+    let table = Table::new(cap, app.metrics.clone());
     tokio::spawn(table.clone().sweep());
     loop {
         let (stream, _) = match listener.accept().await {
@@ -1195,7 +644,7 @@ pub async fn serve(
             });
             match tls {
                 None => {
-                    if let Some(handoff) = crate::hot::answer_hits(&hot_app, stream, &conn).await {
+                    if let Some(handoff) = crate::hot::answer_hits(&*hot_app, stream, &conn).await {
                         let builder = if handoff.answered {
                             &http1_only
                         } else {
@@ -1225,52 +674,10 @@ pub async fn serve(
     }
 }
 
-/// One request, counted in the metrics.
+/// One request, counted in the metrics: [`App::answer`] on its parts.
 pub fn handle(app: &App, request: Request<Incoming>) -> Response<Body> {
-    let response = app
-        .no_release(request.uri().path())
-        .unwrap_or_else(|| app.respond(&request));
-    let length = response
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| match response.body() {
-            Either::Left(full) => hyper::body::Body::size_hint(full).exact().unwrap_or(0),
-            Either::Right(_) => 0,
-        });
-    app.metrics.request(response.status(), length);
-    response
-}
-
-/// Seconds a client is asked to wait (`Retry-After`) while the mirror has no release yet.
-const NO_RELEASE_RETRY: u64 = 30;
-
-impl App {
-    /// 503 for every path of the release while there is none yet (a new mirror's first sync):
-    /// an empty `timestamp.json` with an empty ETag, or a home page saying "release 0", would be
-    /// answered 200 and cached, and every TUF client would fail to parse it. Never cached;
-    /// status and metrics still answer.
-    fn no_release(&self, path: &str) -> Option<Response<Body>> {
-        if !self.served.load().timestamp.is_empty()
-            || path == "/.well-known/samizdat/status.json"
-            || path == "/metrics"
-        {
-            return None;
-        }
-        let mut response = with_type(
-            text(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "this mirror has no release yet: it is syncing from its peers\n",
-            ),
-            "text/plain; charset=utf-8",
-            NO_STORE,
-        );
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(NO_RELEASE_RETRY));
-        Some(response)
-    }
+    let (parts, _body) = request.into_parts();
+    app.answer(Ask::of(&parts))
 }
 
 /// A TLS acceptor from PEM certificate chain and private key files (ALPN: h2, http/1.1).
@@ -1298,129 +705,501 @@ pub fn tls_acceptor(cert: &Path, key: &Path) -> Result<tokio_rustls::TlsAcceptor
 
 #[cfg(test)]
 mod tests {
+    //! The server's answers from request parts alone: no socket, no signed release (a
+    //! [`Served`] made of target names and hashes, files under a temporary `release/`).
+
+    use std::pin::Pin;
+    use std::task::{Context, Poll, Waker};
+
+    use hyper::Method;
+    use hyper::body::Body as _;
+
     use super::*;
+    use crate::hot::answer_bytes;
 
-    fn with_range(value: &str) -> HeaderMap {
-        let mut h = HeaderMap::new();
-        h.insert(header::RANGE, HeaderValue::from_str(value).expect("header"));
-        h
+    /// A release on disk: a short HTML original (`m-1`), its document page, a compressible
+    /// text original (`m-2`), a large one (`m-3`), a withdrawn document's original (`w-1`), a
+    /// versioned metadata file.
+    struct Fixture {
+        _tmp: tempfile::TempDir,
+        app: App,
+        text: Vec<u8>,
+        large: Vec<u8>,
     }
 
-    #[test]
-    fn ranges_as_rfc_9110_says() {
-        let part = |v: &str| match range(&with_range(v), "\"e\"", 100) {
-            Range::Whole => "whole".to_owned(),
-            Range::Part(a, b) => format!("{a}..{b}"),
-            Range::Unsatisfiable => "416".to_owned(),
-        };
-        assert_eq!(part("bytes=0-9"), "0..10");
-        assert_eq!(part("bytes=90-"), "90..100");
-        assert_eq!(part("bytes=-10"), "90..100");
-        assert_eq!(part("bytes=-1000"), "0..100");
-        assert_eq!(part("bytes=95-1000"), "95..100");
-        assert_eq!(part("bytes=100-"), "416");
-        assert_eq!(part("bytes=-0"), "416");
-        assert_eq!(part("bytes=0-1,5-6"), "whole");
-        assert_eq!(part("bytes=5-1"), "whole");
-        assert_eq!(part("items=0-1"), "whole");
-        assert_eq!(part("bytes=+1-5"), "whole");
-        assert_eq!(part("bytes=0--5"), "whole");
+    const TEXT: &str = "m-2.original.txt";
+    const HTML: &str = "m-1.original.html";
+    const PAGE: &str = "m-1.html";
+    const LARGE: &str = "m-3.original.txt";
+
+    fn sha(bytes: &[u8]) -> [u8; 32] {
+        trust::schema::Digest::of(bytes).0
     }
 
-    /// Numbers at and past the ends of `u64`: never a panic, never a part past the file's end
-    /// (these once overflowed, panicked the connection, or announced a length of 2^64 - 5).
-    #[test]
-    fn ranges_with_huge_numbers_end_at_the_file_end() {
-        let part = |v: &str, length: u64| match range(&with_range(v), "\"e\"", length) {
-            Range::Whole => "whole".to_owned(),
-            Range::Part(a, b) => format!("{a}..{b}"),
-            Range::Unsatisfiable => "416".to_owned(),
-        };
-        let max = u64::MAX;
-        assert_eq!(part(&format!("bytes=5-{max}"), 100), "5..100");
-        assert_eq!(part(&format!("bytes=0-{max}"), 100), "0..100");
-        assert_eq!(part(&format!("bytes=0-{}", max - 1), 100), "0..100");
-        assert_eq!(part(&format!("bytes={max}-{max}"), 100), "416");
-        assert_eq!(part(&format!("bytes={max}-"), 100), "416");
-        assert_eq!(part(&format!("bytes=-{max}"), 100), "0..100");
-        assert_eq!(part("bytes=5-18446744073709551616", 100), "whole");
-        assert_eq!(part("bytes=-18446744073709551616", 100), "whole");
-        assert_eq!(part(&format!("bytes=5-{max}"), max), format!("5..{max}"));
-        assert_eq!(
-            part(&format!("bytes={}-{max}", max - 1), max),
-            format!("{}..{max}", max - 1)
+    fn fixture() -> Fixture {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let release = tmp.path().join("release");
+        std::fs::create_dir_all(release.join("targets")).expect("mkdir");
+        std::fs::create_dir_all(release.join("metadata")).expect("mkdir");
+        let text: Vec<u8> = (0..400)
+            .flat_map(|i| format!("line {i:04} of a text\n").into_bytes())
+            .collect();
+        let large: Vec<u8> = (0..30_000)
+            .flat_map(|i| format!("line {i:08}\n").into_bytes())
+            .collect();
+        let files: [(&str, Vec<u8>); 5] = [
+            (HTML, b"<p>hostile</p>".to_vec()),
+            (PAGE, b"<!doctype html><title>m-1</title>".to_vec()),
+            (TEXT, text.clone()),
+            (LARGE, large.clone()),
+            ("w-1.original.pdf", b"%PDF-1.4 withdrawn".to_vec()),
+        ];
+        let mut targets = Vec::new();
+        for (name, bytes) in &files {
+            let sha = sha(bytes);
+            let file = release
+                .join("targets")
+                .join(format!("{}.{name}", hex::encode(sha)));
+            std::fs::write(file, bytes).expect("write");
+            targets.push((*name, sha));
+        }
+        std::fs::write(release.join("metadata/1.snapshot.json"), b"{\"signed\":{}}")
+            .expect("write");
+        let served = Served::of_targets(
+            1,
+            b"{\"timestamp\":1}",
+            &targets,
+            &[("w-1", "a court order")],
         );
-        assert_eq!(part(&format!("bytes=0-{max}"), 0), "416");
-        assert_eq!(part("bytes=-1", 0), "416");
-        assert_eq!(part("bytes=99-99", 100), "99..100");
-        assert_eq!(part("bytes=100-100", 100), "416");
-        assert_eq!(
-            content_range(5, 95, 100).to_str().expect("text"),
-            "bytes 5-99/100"
-        );
-        assert_eq!(
-            content_range(0, max, max).to_str().expect("text"),
-            format!("bytes 0-{}/{max}", max - 1)
-        );
-        let mut h = with_range("bytes=0-9");
-        h.insert(header::IF_RANGE, HeaderValue::from_static("\"other\""));
-        assert!(matches!(range(&h, "\"e\"", 100), Range::Whole));
+        Fixture {
+            app: App::new(release, served, Status::default()),
+            _tmp: tmp,
+            text,
+            large,
+        }
     }
 
-    #[test]
-    fn originals_are_never_served_with_a_type_a_browser_runs() {
-        for (ext, expected) in [
-            ("js", "text/plain; charset=utf-8"),
-            ("mjs", "application/octet-stream"),
-            ("html", "text/plain; charset=utf-8"),
-            ("htm", "text/plain; charset=utf-8"),
-            ("xhtml", "application/octet-stream"),
-            ("svg", "text/plain; charset=utf-8"),
-            ("css", "text/plain; charset=utf-8"),
-            ("xml", "application/octet-stream"),
-            ("wasm", "application/octet-stream"),
-            ("woff2", "application/octet-stream"),
-            ("pdf", "application/pdf"),
-            ("eml", "message/rfc822"),
-            ("txt", "text/plain; charset=utf-8"),
-            ("png", "image/png"),
-        ] {
-            assert_eq!(
-                original_content_type(&format!("m-1.original.{ext}")),
-                expected,
-                "{ext}"
+    fn target_path(name: &str, bytes: &[u8]) -> String {
+        format!("/targets/{}.{name}", hex::encode(sha(bytes)))
+    }
+
+    /// The answer to `method path` with `headers`, through [`App::answer`] as hyper calls it.
+    fn ask(app: &App, method: Method, path: &str, headers: &[(&str, &str)]) -> Response<Body> {
+        let mut map = HeaderMap::new();
+        for (name, value) in headers {
+            map.append(
+                header::HeaderName::from_bytes(name.as_bytes()).expect("name"),
+                HeaderValue::from_str(value).expect("value"),
             );
         }
-        // The site's own files keep theirs.
-        assert_eq!(
-            content_type("_s_assets_app-0123.js"),
-            "text/javascript; charset=utf-8"
-        );
+        app.answer(Ask {
+            method: &method,
+            path,
+            headers: &map,
+        })
+    }
+
+    fn get(app: &App, path: &str, headers: &[(&str, &str)]) -> Response<Body> {
+        ask(app, Method::GET, path, headers)
+    }
+
+    /// The body's bytes (every body here is ready at once: bytes in memory, or `pread`s).
+    fn body(response: Response<Body>) -> Vec<u8> {
+        let mut body = response.into_body();
+        let mut cx = Context::from_waker(Waker::noop());
+        let mut out = Vec::new();
+        while let Poll::Ready(Some(frame)) = Pin::new(&mut body).poll_frame(&mut cx) {
+            if let Ok(data) = frame.expect("a frame").into_data() {
+                out.extend_from_slice(&data);
+            }
+        }
+        out
+    }
+
+    fn value(response: &Response<Body>, name: header::HeaderName) -> Option<&str> {
+        response.headers().get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// The headers, sorted, as `name: value` lines.
+    fn lines(headers: &HeaderMap) -> Vec<String> {
+        let mut lines: Vec<String> = headers
+            .iter()
+            .map(|(n, v)| format!("{n}: {}", v.to_str().unwrap_or("?")))
+            .collect();
+        lines.sort();
+        lines
     }
 
     #[test]
-    fn hostile_paths_are_refused_before_any_file() {
-        for good in [
-            "/",
-            "/metadata/1.root.json",
-            "/targets/ab.x.json",
-            "/d/m-1/",
-            "/.well-known/samizdat/status.json",
-        ] {
-            assert!(path_is_clean(good), "{good}");
+    fn ranges_at_the_edges_from_request_parts() {
+        let f = fixture();
+        let path = target_path(TEXT, &f.text);
+        let n = f.text.len();
+        // Each twice: the first a miss, the second from the response cache.
+        for round in ["miss", "hit"] {
+            for (range, start, end) in [
+                ("bytes=0-0".to_owned(), 0, 1),
+                (format!("bytes={}-{}", n - 1, n - 1), n - 1, n),
+                ("bytes=-7".to_owned(), n - 7, n),
+                (format!("bytes=5-{}", n + 1000), 5, n),
+                ("bytes=5-18446744073709551615".to_owned(), 5, n),
+            ] {
+                let response = get(&f.app, &path, &[("range", &range)]);
+                assert_eq!(
+                    response.status(),
+                    StatusCode::PARTIAL_CONTENT,
+                    "{round} {range}"
+                );
+                let content_range = format!("bytes {start}-{}/{n}", end - 1);
+                assert_eq!(
+                    value(&response, header::CONTENT_RANGE),
+                    Some(content_range.as_str())
+                );
+                assert_eq!(body(response), f.text[start..end], "{round} {range}");
+            }
+            let response = get(&f.app, &path, &[("range", &format!("bytes={n}-"))]);
+            assert_eq!(
+                response.status(),
+                StatusCode::RANGE_NOT_SATISFIABLE,
+                "{round}"
+            );
+            let unsatisfied = format!("bytes */{n}");
+            assert_eq!(
+                value(&response, header::CONTENT_RANGE),
+                Some(unsatisfied.as_str())
+            );
+            assert_eq!(
+                value(&response, header::CONTENT_SECURITY_POLICY),
+                Some("sandbox")
+            );
+            let whole = get(&f.app, &path, &[]);
+            assert_eq!(whole.status(), StatusCode::OK);
+            assert_eq!(body(whole), f.text);
         }
-        for bad in [
-            "",
-            "/..",
-            "/metadata/../keys",
-            "/targets/%2e%2e/x",
-            "/a//b",
-            "/.git/config",
-            "/a\\b",
-            "/a b",
-            "/d/./x",
-        ] {
-            assert!(!path_is_clean(bad), "{bad}");
+        // A large file, streamed from disk: the same edges.
+        let path = target_path(LARGE, &f.large);
+        let n = f.large.len();
+        let response = get(&f.app, &path, &[("range", "bytes=-3")]);
+        assert_eq!(response.status(), StatusCode::PARTIAL_CONTENT);
+        assert_eq!(body(response), f.large[n - 3..]);
+        let response = get(&f.app, &path, &[("range", "bytes=5-18446744073709551615")]);
+        assert_eq!(
+            value(&response, header::CONTENT_LENGTH),
+            Some(&*(n - 5).to_string())
+        );
+        assert_eq!(body(response), f.large[5..]);
+        let response = get(&f.app, &path, &[("range", "bytes=18446744073709551615-")]);
+        assert_eq!(response.status(), StatusCode::RANGE_NOT_SATISFIABLE);
+    }
+
+    #[test]
+    fn a_matching_etag_is_304_without_a_body() {
+        let f = fixture();
+        let path = target_path(TEXT, &f.text);
+        let etag = format!("\"{}\"", hex::encode(sha(&f.text)));
+        for tag in [etag.clone(), format!("\"other\", W/{etag}"), "*".into()] {
+            let response = get(&f.app, &path, &[("if-none-match", &tag)]);
+            assert_eq!(response.status(), StatusCode::NOT_MODIFIED, "{tag}");
+            assert_eq!(value(&response, header::ETAG), Some(etag.as_str()));
+            assert_eq!(
+                value(&response, header::CACHE_CONTROL),
+                Some("public, max-age=31536000, immutable")
+            );
+            assert!(body(response).is_empty());
         }
+        let response = get(&f.app, &path, &[("if-none-match", "\"other\"")]);
+        assert_eq!(response.status(), StatusCode::OK);
+        // The timestamp, from memory, has an ETag of its own.
+        let response = get(&f.app, "/metadata/timestamp.json", &[]);
+        let etag = value(&response, header::ETAG).expect("etag").to_owned();
+        let response = get(
+            &f.app,
+            "/metadata/timestamp.json",
+            &[("if-none-match", &etag)],
+        );
+        assert_eq!(response.status(), StatusCode::NOT_MODIFIED);
+    }
+
+    #[test]
+    fn head_has_the_headers_of_get_and_no_body_of_its_own() {
+        let f = fixture();
+        // A small file: hyper leaves the body out of a HEAD answer; the headers are GET's,
+        // asked first (a miss) or after (a hit).
+        let path = target_path(TEXT, &f.text);
+        let head = ask(&f.app, Method::HEAD, &path, &[]);
+        let get_miss_then_hit = get(&f.app, &path, &[]);
+        assert_eq!(lines(head.headers()), lines(get_miss_then_hit.headers()));
+        let head = ask(&f.app, Method::HEAD, &path, &[]);
+        assert_eq!(lines(head.headers()), lines(get_miss_then_hit.headers()));
+        // A large file: no body is even opened for HEAD.
+        let path = target_path(LARGE, &f.large);
+        let get_large = get(&f.app, &path, &[]);
+        let head = ask(&f.app, Method::HEAD, &path, &[]);
+        assert_eq!(lines(head.headers()), lines(get_large.headers()));
+        assert_eq!(
+            value(&head, header::CONTENT_LENGTH),
+            Some(&*f.large.len().to_string())
+        );
+        assert_eq!(head.body().size_hint().exact(), Some(0));
+        assert!(body(head).is_empty());
+        assert_eq!(body(get_large), f.large);
+    }
+
+    #[test]
+    fn a_withdrawn_document_is_410_on_every_path_with_the_reason() {
+        let f = fixture();
+        let pdf = b"%PDF-1.4 withdrawn";
+        for path in [
+            target_path("w-1.original.pdf", pdf),
+            "/d/w-1/original.pdf".into(),
+            "/d/w-1/".into(),
+            "/d/w-1/doc.json".into(),
+        ] {
+            let response = get(&f.app, &path, &[]);
+            assert_eq!(response.status(), StatusCode::GONE, "{path}");
+            let text = String::from_utf8(body(response)).expect("text");
+            assert_eq!(text, "w-1 was withdrawn by the publisher: a court order\n");
+        }
+    }
+
+    #[test]
+    fn originals_are_sandboxed_and_the_sites_files_get_the_sites_policy() {
+        let f = fixture();
+        let html = b"<p>hostile</p>";
+        for path in [target_path(HTML, html), "/d/m-1/original.html".into()] {
+            let response = get(&f.app, &path, &[]);
+            assert_eq!(response.status(), StatusCode::OK, "{path}");
+            assert_eq!(
+                value(&response, header::CONTENT_SECURITY_POLICY),
+                Some("sandbox")
+            );
+            assert_eq!(
+                value(&response, header::CONTENT_TYPE),
+                Some("text/plain; charset=utf-8"),
+                "an original's HTML is never served as HTML"
+            );
+            assert_eq!(
+                value(&response, header::X_CONTENT_TYPE_OPTIONS),
+                Some("nosniff")
+            );
+        }
+        let page = get(&f.app, "/d/m-1/", &[]);
+        assert_eq!(
+            value(&page, header::CONTENT_SECURITY_POLICY),
+            Some(SITE_CSP)
+        );
+        assert_eq!(
+            value(&page, header::CONTENT_TYPE),
+            Some("text/html; charset=utf-8")
+        );
+        assert_eq!(value(&page, header::ACCESS_CONTROL_ALLOW_ORIGIN), Some("*"));
+        // The same page under `/targets/` is a target like any other: sandboxed.
+        let page = b"<!doctype html><title>m-1</title>";
+        let under_targets = get(&f.app, &target_path(PAGE, page), &[]);
+        assert_eq!(
+            value(&under_targets, header::CONTENT_SECURITY_POLICY),
+            Some("sandbox")
+        );
+        let metadata = get(&f.app, "/metadata/1.snapshot.json", &[]);
+        assert_eq!(metadata.status(), StatusCode::OK);
+        assert_eq!(value(&metadata, header::CONTENT_SECURITY_POLICY), None);
+    }
+
+    #[test]
+    fn gzip_only_when_accepted_and_never_for_a_range() {
+        let f = fixture();
+        let path = target_path(TEXT, &f.text);
+        for round in 0..2 {
+            let response = get(&f.app, &path, &[("accept-encoding", "br, gzip")]);
+            assert_eq!(response.status(), StatusCode::OK);
+            assert_eq!(
+                value(&response, header::CONTENT_ENCODING),
+                Some("gzip"),
+                "{round}"
+            );
+            assert_eq!(value(&response, header::VARY), Some("accept-encoding"));
+            let etag = value(&response, header::ETAG).expect("etag").to_owned();
+            assert!(etag.ends_with("-gz\""), "{etag}");
+            let mut decoded = Vec::new();
+            let gz = body(response);
+            assert!(gz.len() < f.text.len());
+            std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&gz[..]), &mut decoded)
+                .expect("gunzip");
+            assert_eq!(decoded, f.text);
+        }
+        for refused in [&[][..], &[("accept-encoding", "gzip;q=0")][..]] {
+            let response = get(&f.app, &path, refused);
+            assert_eq!(value(&response, header::CONTENT_ENCODING), None);
+            assert_eq!(value(&response, header::VARY), Some("accept-encoding"));
+            assert_eq!(body(response), f.text);
+        }
+        let response = get(
+            &f.app,
+            &path,
+            &[("accept-encoding", "gzip"), ("range", "bytes=0-9")],
+        );
+        assert_eq!(response.status(), StatusCode::PARTIAL_CONTENT);
+        assert_eq!(value(&response, header::CONTENT_ENCODING), None);
+        assert_eq!(body(response), f.text[..10]);
+        // An original's HTML is text/plain: compressible, but this one is too short to gain.
+        let html = get(
+            &f.app,
+            &target_path(HTML, b"<p>hostile</p>"),
+            &[("accept-encoding", "gzip")],
+        );
+        assert_eq!(value(&html, header::CONTENT_ENCODING), None);
+    }
+
+    #[test]
+    fn before_a_release_503_but_status_and_metrics_and_only_get_and_head() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let app = App::new(
+            tmp.path().join("release"),
+            Served::empty(),
+            Status::default(),
+        );
+        let response = get(&app, "/metadata/timestamp.json", &[]);
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(value(&response, header::RETRY_AFTER), Some("30"));
+        assert_eq!(value(&response, header::CACHE_CONTROL), Some("no-store"));
+        for path in ["/.well-known/samizdat/status.json", "/metrics"] {
+            assert_eq!(get(&app, path, &[]).status(), StatusCode::OK, "{path}");
+        }
+        let f = fixture();
+        let response = ask(&f.app, Method::POST, "/", &[]);
+        assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+        assert_eq!(value(&response, header::ALLOW), Some("GET, HEAD"));
+        let response = get(&f.app, "/metadata/../keys", &[]);
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+        let metrics = String::from_utf8(body(get(&f.app, "/metrics", &[]))).expect("text");
+        assert!(
+            metrics.contains("samizdat_mirror_http_requests_total{class=\"4xx\"} 2"),
+            "{metrics}"
+        );
+    }
+
+    /// Request headers, as (name, value).
+    type Extra<'a> = &'a [(&'a str, &'a str)];
+
+    /// The head the hot path writes, as sorted `name: value` lines without `date`.
+    fn hot_lines(app: &App, request: &str) -> (String, Vec<String>) {
+        let bytes = answer_bytes(app, request.as_bytes()).expect("answered by the hot path");
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        let (head, _) = text.split_once("\r\n\r\n").expect("a head");
+        let mut lines = head.lines();
+        let status = lines.next().unwrap_or_default().to_owned();
+        let mut lines: Vec<String> = lines
+            .filter(|l| !l.starts_with("date: "))
+            .map(str::to_owned)
+            .collect();
+        lines.sort();
+        (status, lines)
+    }
+
+    /// One builder for all: a file's answer has the same headers from hyper's miss, hyper's
+    /// cache hit and the hot path, whole or gzipped, small or large.
+    #[test]
+    fn hits_misses_and_the_hot_path_send_the_same_headers() {
+        let f = fixture();
+        let with_length = |response: &Response<Body>, length: usize| {
+            let mut lines = lines(response.headers());
+            lines.retain(|l| !l.starts_with("content-length: "));
+            lines.push(format!("content-length: {length}"));
+            lines.sort();
+            lines
+        };
+        let cases: [(String, Extra, usize); 3] = [
+            (target_path(TEXT, &f.text), &[], f.text.len()),
+            ("/d/m-1/".into(), &[], 33),
+            (
+                target_path(TEXT, &f.text),
+                &[("accept-encoding", "gzip")],
+                0,
+            ),
+        ];
+        for (path, headers, length) in cases {
+            let miss = get(&f.app, &path, headers);
+            let hit = get(&f.app, &path, headers);
+            let length = if length == 0 {
+                body(get(&f.app, &path, headers)).len()
+            } else {
+                length
+            };
+            assert_eq!(
+                with_length(&miss, length),
+                with_length(&hit, length),
+                "{path}"
+            );
+            let extra: String = headers
+                .iter()
+                .map(|(n, v)| format!("{n}: {v}\r\n"))
+                .collect();
+            let request = format!("GET {path} HTTP/1.1\r\nhost: x\r\n{extra}\r\n");
+            let (status, hot) = hot_lines(&f.app, &request);
+            assert_eq!(status, "HTTP/1.1 200 OK");
+            assert_eq!(hot, with_length(&hit, length), "{path} {headers:?}");
+        }
+        // A large file: hyper's streamed answer, then the hot path's `sendfile` head.
+        let path = target_path(LARGE, &f.large);
+        let streamed = get(&f.app, &path, &[]);
+        let (_, hot) = hot_lines(&f.app, &format!("GET {path} HTTP/1.1\r\nhost: x\r\n\r\n"));
+        assert_eq!(hot, lines(streamed.headers()));
+        // HEAD on the hot path: the same head, no body.
+        let (_, hot_head) = hot_lines(&f.app, &format!("HEAD {path} HTTP/1.1\r\nhost: x\r\n\r\n"));
+        assert_eq!(hot_head, hot);
+    }
+
+    /// The hot path answers only plain cache hits: anything else goes to hyper, screened
+    /// there by the same rules.
+    #[test]
+    fn the_hot_path_hands_anything_but_a_plain_hit_to_hyper() {
+        let f = fixture();
+        let path = target_path(TEXT, &f.text);
+        let request = |line: &str, extra: &str| format!("{line}\r\nhost: x\r\n{extra}\r\n");
+        let get_line = format!("GET {path} HTTP/1.1");
+        assert!(
+            answer_bytes(&f.app, request(&get_line, "").as_bytes()).is_none(),
+            "not served yet: a miss"
+        );
+        get(&f.app, &path, &[]);
+        assert!(answer_bytes(&f.app, request(&get_line, "").as_bytes()).is_some());
+        for (line, extra) in [
+            (format!("POST {path} HTTP/1.1"), ""),
+            (format!("GET {path} HTTP/1.0"), ""),
+            (format!("GET {path}?q=1 HTTP/1.1"), ""),
+            ("GET /metadata/../keys HTTP/1.1".to_owned(), ""),
+            (get_line.clone(), "range: bytes=0-1\r\n"),
+            (get_line.clone(), "if-none-match: \"x\"\r\n"),
+            (get_line.clone(), "connection: close\r\n"),
+        ] {
+            let asked = request(&line, extra);
+            assert!(
+                answer_bytes(&f.app, asked.as_bytes()).is_none(),
+                "{asked:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_folder_without_its_slash_is_redirected_and_an_unknown_path_is_404() {
+        let f = fixture();
+        let response = get(&f.app, "/d/m-1", &[]);
+        assert_eq!(response.status(), StatusCode::MOVED_PERMANENTLY);
+        assert_eq!(value(&response, header::LOCATION), Some("/d/m-1/"));
+        // No reader site in this release: the plain 404, and `/` says what this is.
+        assert_eq!(
+            get(&f.app, "/d/nothing/", &[]).status(),
+            StatusCode::NOT_FOUND
+        );
+        let home = get(&f.app, "/", &[]);
+        assert_eq!(home.status(), StatusCode::OK);
+        assert!(
+            String::from_utf8(body(home))
+                .expect("text")
+                .starts_with("samizdat mirror, release 1\n")
+        );
+        // A target of no release here, whatever is on disk.
+        let other = format!("/targets/{}.{TEXT}", hex::encode([0u8; 32]));
+        assert_eq!(get(&f.app, &other, &[]).status(), StatusCode::NOT_FOUND);
     }
 }

@@ -265,6 +265,33 @@ impl Served {
         }
     }
 
+    /// A release of `version` with these targets (name, SHA-256) and withdrawn documents (id,
+    /// reason), as if loaded: for the server's unit tests, which need no signed metadata.
+    #[cfg(test)]
+    pub(crate) fn of_targets(
+        version: u64,
+        timestamp: &[u8],
+        targets: &[(&str, [u8; 32])],
+        withdrawn: &[(&str, &str)],
+    ) -> Served {
+        let mut names: Vec<_> = targets
+            .iter()
+            .map(|(name, sha256)| (name_key(name), TargetRef { sha256: *sha256 }))
+            .collect();
+        names.sort_unstable_by_key(|(key, _)| *key);
+        Served {
+            version,
+            timestamp: Bytes::copy_from_slice(timestamp),
+            timestamp_etag: format!("\"{}\"", &Digest::of(timestamp).to_hex()[..32]),
+            withdrawn: withdrawn
+                .iter()
+                .map(|(id, reason)| ((*id).to_owned(), (*reason).to_owned()))
+                .collect(),
+            names: NameMap(names),
+            ..Served::empty()
+        }
+    }
+
     /// Loads the release in `release_dir` (`metadata/`, `targets/`) against `root` (the bytes of
     /// a trusted `root.json`): signatures checked, expiry not.
     pub fn load(release_dir: &Path, root: &[u8]) -> Result<Served, String> {
