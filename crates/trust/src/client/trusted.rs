@@ -2,25 +2,7 @@
 //! reference time and the expiry policy fixed when the set is made ([`Options::now`],
 //! [`Options::allow_expired`]; 5.1). Shaped like python-tuf's `TrustedMetadataSet`: no
 //! transport, no files; the loader fetches and hands the bytes over, and a unit test or a fuzz
-//! target hands its own.
-//!
-//! The steps, in the order they must come:
-//!
-//! 1. [`TrustedMetadataSet::new`]: 5.2, the trusted root, signed by its own threshold;
-//! 2. [`TrustedMetadataSet::update_root`], any number of times: 5.3.4–5.3.7, root N+1;
-//! 3. [`TrustedMetadataSet::check_final_root`]: 5.3.10, 5.3.12 (the timestamp steps run it too);
-//! 4. [`TrustedMetadataSet::load_trusted_timestamp`] (optional): the timestamp trusted before,
-//!    5.4.3's reference; [`TrustedMetadataSet::update_timestamp`]: 5.4.2–5.4.4;
-//! 5. [`TrustedMetadataSet::load_trusted_snapshot`] (optional): the snapshot trusted before,
-//!    5.5.5's reference; [`TrustedMetadataSet::update_snapshot`]: 5.5.2–5.5.6;
-//! 6. [`TrustedMetadataSet::update_targets`]: 5.6.2–5.6.5 for top-level targets, then
-//!    [`TrustedMetadataSet::update_delegated_targets`] for any role a loaded role delegates to.
-//!
-//! A step called out of order is refused ([`ErrorKind::InvalidInput`]), and a step that refuses
-//! its bytes leaves the set as it was. Off-spec (as python-tuf is, in part): a file is trusted
-//! only as final; an expired or mismatched file is refused, never kept as an intermediate one
-//! (with [`Options::allow_expired`], an expired one is kept and its expiry recorded in
-//! [`TrustedMetadataSet::freshness`]).
+//! target hands its own. See [`TrustedMetadataSet`] for the steps.
 //!
 //! Nothing here can load a private key.
 
@@ -57,7 +39,27 @@ struct Kept<T> {
     bytes: Vec<u8>,
 }
 
-/// The metadata verified so far. See the module documentation.
+/// The metadata verified so far: the spec's top-level steps as calls that take bytes, with the
+/// reference time and the expiry policy fixed when the set is made ([`Options::now`],
+/// [`Options::allow_expired`]; 5.1). Shaped like python-tuf's `TrustedMetadataSet`.
+///
+/// The steps, in the order they must come:
+///
+/// 1. [`TrustedMetadataSet::new`]: 5.2, the trusted root, signed by its own threshold;
+/// 2. [`TrustedMetadataSet::update_root`], any number of times: 5.3.4–5.3.7, root N+1;
+/// 3. [`TrustedMetadataSet::check_final_root`]: 5.3.10, 5.3.12 (the timestamp steps run it too);
+/// 4. [`TrustedMetadataSet::load_trusted_timestamp`] (optional): the timestamp trusted before,
+///    5.4.3's reference; [`TrustedMetadataSet::update_timestamp`]: 5.4.2–5.4.4;
+/// 5. [`TrustedMetadataSet::load_trusted_snapshot`] (optional): the snapshot trusted before,
+///    5.5.5's reference; [`TrustedMetadataSet::update_snapshot`]: 5.5.2–5.5.6;
+/// 6. [`TrustedMetadataSet::update_targets`]: 5.6.2–5.6.5 for top-level targets, then
+///    [`TrustedMetadataSet::update_delegated_targets`] for any role a loaded role delegates to.
+///
+/// A step called out of order is refused ([`ErrorKind::InvalidInput`]), and a step that refuses
+/// its bytes keeps the metadata trusted before. Unlike python-tuf, a file is trusted only as
+/// final: an expired or mismatched one is refused, never kept as an intermediate reference
+/// (with [`Options::allow_expired`], an expired one is kept and its expiry recorded in
+/// [`TrustedMetadataSet::freshness`]).
 pub struct TrustedMetadataSet {
     options: Options,
     /// Where the bytes come from, for messages.
