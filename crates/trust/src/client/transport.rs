@@ -113,6 +113,8 @@ impl<T: Transport + ?Sized> Transport for Box<T> {
 /// Downloads target `name` from `transport` (its consistent-snapshot path) and checks it against
 /// `info`, a verified length and hash (5.7.3): what [`Client::fetch_target`] does once the
 /// search found `info`, for a caller (a mirror's parallel fetch) that already holds it.
+///
+/// [`Client::fetch_target`]: super::Client::fetch_target
 pub fn fetch_verified_target<T: Transport + ?Sized>(
     transport: &T,
     name: &TargetName,

@@ -724,6 +724,15 @@ fn delegated_targets_checked_with_the_delegators_keys() {
         ErrorKind::Mismatch,
         &path,
     );
+    // Expired (the expiry has a fixed width: the same length).
+    let mut expired = bin.clone();
+    expired.expires = NOW - Duration::seconds(1);
+    let expired = sign(&expired, &[&repo.targets_key]);
+    assert_refused(
+        set.update_delegated_targets(&expired, &role, &delegator),
+        ErrorKind::Expired,
+        &path,
+    );
     // A role the delegator does not delegate to.
     assert_refused(
         set.update_delegated_targets(repo.file(&file), "bin-nobody", &delegator),
