@@ -48,6 +48,7 @@ pub(super) fn load<T: Transport>(
     // 5.4.1: download, capped.
     let bytes = loader.fetch_metadata(TIMESTAMP_PATH, set.options().max_timestamp_len)?;
     set.update_timestamp(&bytes)?;
+    // 5.4.5 (persisting) is the caller's: see `Client::trusted_state`.
     // 5.5: snapshot, checked against the one trusted before.
     if let Some(bytes) = &trusted_state.snapshot {
         set.load_trusted_snapshot(bytes)?;
@@ -58,6 +59,7 @@ pub(super) fn load<T: Transport>(
     let max_len = meta.length.unwrap_or(set.options().max_snapshot_len);
     let bytes = loader.fetch_metadata(&path, max_len)?;
     set.update_snapshot(&bytes)?;
+    // 5.5.7 (persisting) is the caller's: see `Client::trusted_state`.
     // 5.6.1: download VERSION.targets.json, capped by the snapshot's length if given.
     let meta = set.targets_meta()?;
     let path = versioned_path(meta.version, "targets");

@@ -155,6 +155,16 @@ impl TrustedMetadataSet {
         self.snapshot.as_ref().map(|kept| &kept.role)
     }
 
+    /// The bytes of the verified timestamp, to persist (5.4.5).
+    pub fn timestamp_bytes(&self) -> Option<&[u8]> {
+        self.timestamp.as_ref().map(|kept| kept.bytes.as_slice())
+    }
+
+    /// The bytes of the verified snapshot, to persist (5.5.7).
+    pub fn snapshot_bytes(&self) -> Option<&[u8]> {
+        self.snapshot.as_ref().map(|kept| kept.bytes.as_slice())
+    }
+
     /// The verified targets role `role` (`targets` or a delegated one), if loaded.
     pub fn targets(&self, role: &str) -> Option<&Targets> {
         self.roles.get(role)
@@ -251,7 +261,7 @@ impl TrustedMetadataSet {
 
     /// 5.4.2–5.4.4: `bytes` as `metadata/timestamp.json`. Checked for rollback against the
     /// timestamp loaded before, if any (an earlier update, or [`Self::load_trusted_timestamp`]).
-    /// 5.4.5 (persisting) is the caller's.
+    /// 5.4.5 (persisting) is the caller's ([`Self::timestamp_bytes`]).
     pub fn update_timestamp(&mut self, bytes: &[u8]) -> Result<&Timestamp> {
         self.check_final_root()?;
         if self.snapshot.is_some() {
@@ -334,7 +344,8 @@ impl TrustedMetadataSet {
 
     /// 5.5.2–5.5.6: `bytes` as the snapshot the verified timestamp names. Checked for
     /// rollback against the snapshot loaded before, if any (an earlier update, or
-    /// [`Self::load_trusted_snapshot`]). 5.5.7 (persisting) is the caller's.
+    /// [`Self::load_trusted_snapshot`]). 5.5.7 (persisting) is the caller's
+    /// ([`Self::snapshot_bytes`]).
     pub fn update_snapshot(&mut self, bytes: &[u8]) -> Result<&Snapshot> {
         if self.roles.contains_key("targets") {
             return Err(out_of_order("no snapshot update once targets are loaded"));

@@ -242,6 +242,8 @@ fn every_step_from_bytes() {
     assert!(bin.delegations.is_some() || !bin.targets.is_empty());
     assert_eq!(set.freshness(), &Freshness::Fresh);
     assert_eq!(set.snapshot().map(|s| s.version), Some(1));
+    assert_eq!(set.timestamp_bytes(), Some(repo.file("timestamp.json")));
+    assert_eq!(set.snapshot_bytes(), Some(repo.file("1.snapshot.json")));
     let complete = set.into_complete().expect("complete");
     assert_eq!(complete.timestamp_bytes, repo.file("timestamp.json"));
     assert_eq!(complete.snapshot_bytes, repo.file("1.snapshot.json"));
