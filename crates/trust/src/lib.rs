@@ -7,7 +7,8 @@
 //! - [`editor`]: [`editor::sign_root`], [`editor::build_release`] (incremental: only touched bins
 //!   are re-signed), [`editor::refresh_timestamp`].
 //! - [`client`]: [`client::Client`], the spec's client workflow over a [`client::Transport`],
-//!   lazy about delegations.
+//!   lazy about delegations; its checks are the steps of [`client::TrustedMetadataSet`], which
+//!   take bytes and a clock (no transport).
 //! - [`verify`]: signature thresholds on untrusted bytes, shared by the client.
 //!
 //! Why our own code and not tough: tough's editor is quadratic in the number of targets and its
