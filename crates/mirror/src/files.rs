@@ -1,20 +1,16 @@
 //! The mirror folder's small file operations, shared by sync, collection, configuration,
 //! export and the server's gzip cache.
 
-use std::io::Write;
+use common::files::{Durability, write_atomic_via};
 use std::path::Path;
 
 /// Writes `bytes` to `path` through a temporary file in `tmp_dir` (on the same file system) and
 /// a rename: readers see the old file or the new one, never part of one. 0644, like everything a
-/// mirror serves (a web server may run as another user).
+/// mirror serves (a web server may run as another user). Not flushed
+/// ([`Durability::NoFsync`]), as the mirror always wrote: a sync makes what it wrote durable
+/// with one [`sync_fs`] of its own before it commits.
 pub(crate) fn write_atomic(tmp_dir: &Path, path: &Path, bytes: &[u8]) -> Result<(), String> {
-    let mut tmp = archive::files::public_tempfile(tmp_dir)
-        .map_err(|e| format!("{}: cannot write: {e}", tmp_dir.display()))?;
-    tmp.write_all(bytes)
-        .map_err(|e| format!("{}: cannot write: {e}", path.display()))?;
-    tmp.persist(path)
-        .map_err(|e| format!("{}: cannot write: {}", path.display(), e.error))?;
-    Ok(())
+    write_atomic_via(tmp_dir, path, bytes, Durability::NoFsync).map_err(|e| e.to_string())
 }
 
 /// The release (snapshot version) whose `timestamp.json` is committed in `metadata_dir`, if any.
@@ -26,5 +22,5 @@ pub(crate) fn committed_snapshot(metadata_dir: &Path) -> Result<Option<u64>, Str
 
 /// Makes everything written under `dir` durable (one `syncfs`).
 pub(crate) fn sync_fs(dir: &Path) -> Result<(), String> {
-    archive::files::sync_fs(dir).map_err(|e| format!("{}: cannot sync: {e}", dir.display()))
+    common::files::sync_fs(dir).map_err(|e| format!("{}: cannot sync: {e}", dir.display()))
 }

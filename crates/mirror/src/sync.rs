@@ -184,7 +184,7 @@ pub fn sync_from<T: Transport + Sync>(
     peers: Vec<T>,
     now: OffsetDateTime,
 ) -> Result<SyncReport, SyncError> {
-    sync_with_progress(dir, peers, now, &archive::ingest::NoProgress)
+    sync_with_progress(dir, peers, now, &common::progress::NoProgress)
 }
 
 /// [`sync_from`], reporting the missing targets as they are stored to `progress` (a first
@@ -193,7 +193,7 @@ pub fn sync_with_progress<T: Transport + Sync>(
     dir: &Path,
     peers: Vec<T>,
     now: OffsetDateTime,
-    progress: &dyn archive::ingest::Progress,
+    progress: &dyn common::progress::Progress,
 ) -> Result<SyncReport, SyncError> {
     let _lock = crate::gc::lock(dir)?;
     let root_path = dir.join("root.json");
@@ -204,7 +204,7 @@ pub fn sync_with_progress<T: Transport + Sync>(
     for d in [&metadata_dir, &targets_dir, &tmp_dir] {
         fs::create_dir_all(d).map_err(|e| format!("{}: cannot create: {e}", d.display()))?;
     }
-    let mut phases = archive::files::Phases::from_env();
+    let mut phases = common::files::Phases::from_env();
     let (state, committed) = trusted_state(&metadata_dir)?;
 
     // Every peer's timestamp, snapshot and top-level targets, verified; only the newest
