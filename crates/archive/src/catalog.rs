@@ -117,39 +117,54 @@ pub struct LinkInputs<'a> {
     pub parent: Option<Cow<'a, str>>,
 }
 
-impl<'a> LinkInputs<'a> {
-    /// Those of a document of `kind`, borrowing its headers.
-    pub fn new<S: AsRef<str>>(
-        kind: Kind,
-        message_id: Option<&'a str>,
-        in_reply_to: &'a [S],
-        references: &'a [S],
-        parent: Option<&'a str>,
-    ) -> LinkInputs<'a> {
-        let borrow = |ids: &'a [S]| ids.iter().map(|m| Cow::Borrowed(m.as_ref())).collect();
-        LinkInputs {
-            kind: Some(kind),
-            message_id: message_id.map(Cow::Borrowed),
-            in_reply_to: borrow(in_reply_to),
-            references: borrow(references),
-            parent: parent.map(Cow::Borrowed),
-        }
-    }
+/// The headers that link an e-mail into its thread, borrowed from wherever the document is
+/// read: a [`Document`]'s [`EmailHeaders`](crate::EmailHeaders), or a release's lighter parse of
+/// the same stored JSON (`release::records::DocLite`).
+pub struct ThreadHeaders<'a, S> {
+    pub message_id: Option<&'a str>,
+    pub in_reply_to: &'a [S],
+    pub references: &'a [S],
+}
 
-    /// Those of `doc`, or `None` when it can have no links of its own (neither an e-mail nor an
-    /// attachment: it can still be the parent of one).
-    pub fn of(doc: &'a Document) -> Option<LinkInputs<'a>> {
-        if doc.email.is_none() && doc.parent.is_none() {
+impl<'a> LinkInputs<'a> {
+    /// The one rule for what a document's links are computed from: an e-mail's Message-ID,
+    /// In-Reply-To and References and an attachment's parent; `None` when it can have no links
+    /// of its own (neither an e-mail nor an attachment: it can still be the parent of one).
+    ///
+    /// Both roads to a release's threads come here: the catalog's `documents.links_in` (what an
+    /// incremental release reads, through [`LinkInputs::of`]) and a full release's reading of
+    /// every stored document. Were there two rules, an incremental release and a full one could
+    /// compute different threads.
+    pub fn from_parts<S: AsRef<str>>(
+        kind: Kind,
+        email: Option<ThreadHeaders<'a, S>>,
+        parent: Option<&'a str>,
+    ) -> Option<LinkInputs<'a>> {
+        if email.is_none() && parent.is_none() {
             return None;
         }
-        let email = doc.email.as_ref();
-        Some(LinkInputs::new(
-            doc.kind,
-            email.and_then(|e| e.message_id.as_deref()),
-            email.map_or(&[][..], |e| &e.in_reply_to),
-            email.map_or(&[][..], |e| &e.references),
-            doc.parent.as_ref().map(DocId::as_str),
-        ))
+        let borrow = |ids: &'a [S]| ids.iter().map(|m| Cow::Borrowed(m.as_ref())).collect();
+        Some(LinkInputs {
+            kind: Some(kind),
+            message_id: email.as_ref().and_then(|e| e.message_id).map(Cow::Borrowed),
+            in_reply_to: email
+                .as_ref()
+                .map_or_else(Vec::new, |e| borrow(e.in_reply_to)),
+            references: email
+                .as_ref()
+                .map_or_else(Vec::new, |e| borrow(e.references)),
+            parent: parent.map(Cow::Borrowed),
+        })
+    }
+
+    /// Those of `doc` ([`LinkInputs::from_parts`]).
+    pub fn of(doc: &'a Document) -> Option<LinkInputs<'a>> {
+        let email = doc.email.as_ref().map(|e| ThreadHeaders {
+            message_id: e.message_id.as_deref(),
+            in_reply_to: &e.in_reply_to[..],
+            references: &e.references[..],
+        });
+        LinkInputs::from_parts(doc.kind, email, doc.parent.as_ref().map(DocId::as_str))
     }
 
     fn json_of(doc: &Document) -> Result<Option<String>> {

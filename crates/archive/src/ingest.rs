@@ -33,15 +33,8 @@ pub struct AddOptions {
     pub withdraw_missing: bool,
 }
 
-/// Progress of a long `add`; the CLI draws it as a bar.
-pub trait Progress: Sync {
-    fn start(&self, _total_files: u64) {}
-    fn advance(&self, _path: &str) {}
-    fn finish(&self) {}
-}
-
-pub struct NoProgress;
-impl Progress for NoProgress {}
+/// Progress of a long `add` (one step a file); the CLI draws it as a bar.
+pub use common::progress::{NoProgress, Progress};
 
 /// A file or document that was not ingested, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]

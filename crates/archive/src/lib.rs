@@ -11,12 +11,14 @@
 
 pub mod catalog;
 pub mod fence;
-pub mod files;
 pub mod ingest;
-pub mod layout;
 pub mod model;
 pub mod read;
 pub mod store;
+
+/// The shared contract, kept in the leaf crate `common` (which the mirror and the reader use
+/// without this crate), and re-exported here for the publisher's crates.
+pub use common::{files, layout};
 
 pub use catalog::Catalog;
 pub use model::{Blob, DocId, Document, EmailHeaders, Extracted, IdSource, Kind};

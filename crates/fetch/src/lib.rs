@@ -16,8 +16,8 @@
 mod logged;
 pub use logged::Logged;
 
-use archive::ingest::Progress;
-use archive::layout;
+use common::layout;
+use common::progress::Progress;
 use time::OffsetDateTime;
 use trust::TargetName;
 use trust::client::{Client, Freshness, Options, Transport};
@@ -119,7 +119,7 @@ fn check<T: Transport>(
         client.fetch_target(&target_name(name)?)?;
         return Ok(1);
     }
-    let id = archive::DocId::new(name).map_err(|e| invalid(e.to_string()))?;
+    let id = common::DocId::new(name).map_err(|e| invalid(e.to_string()))?;
     let record_name = layout::record_target(&id);
     let in_document = |e: trust::Error| Error::new(e.kind(), format!("document {id}: {e}"));
     let record = client
@@ -160,7 +160,7 @@ struct Record {
 #[derive(serde::Deserialize)]
 struct RecordDocument {
     ext: String,
-    original: archive::Blob,
+    original: common::Blob,
 }
 
 fn target_name(name: &str) -> Result<TargetName, trust::Error> {

@@ -92,7 +92,7 @@ pub fn export(dir: &Path, out: &Path) -> Result<Exported> {
         if place(&source, &out.join("targets").join(&file), &tmp)? {
             report.written += 1;
         }
-        if let Some(plain) = archive::layout::plain_path_of_target(name.as_str())
+        if let Some(plain) = common::layout::plain_path_of_target(name.as_str())
             && place(&source, &out.join(&plain[1..]), &tmp)?
         {
             report.written += 1;
@@ -102,7 +102,7 @@ pub fn export(dir: &Path, out: &Path) -> Result<Exported> {
     // Withdrawn documents: what an earlier export left at their plain paths becomes a notice.
     if let Some((name, info)) = targets
         .iter()
-        .find(|(name, _)| name.as_str() == archive::layout::WITHDRAWN_TARGET)
+        .find(|(name, _)| name.as_str() == common::layout::WITHDRAWN_TARGET)
     {
         let file = release
             .join("targets")
@@ -115,7 +115,7 @@ pub fn export(dir: &Path, out: &Path) -> Result<Exported> {
             else {
                 continue;
             };
-            if archive::model::DocId::new(id).is_err() {
+            if common::DocId::new(id).is_err() {
                 continue;
             }
             let folder = out.join("d").join(id);
@@ -164,11 +164,11 @@ pub fn export(dir: &Path, out: &Path) -> Result<Exported> {
             continue;
         };
         // Only the release's own paths: anything else in the folder is the volunteer's.
-        let Some(name) = archive::layout::target_of_plain_path(&format!("/{relative}")) else {
+        let Some(name) = common::layout::target_of_plain_path(&format!("/{relative}")) else {
             continue;
         };
         let withdrawn_notice =
-            archive::layout::doc_of_target(&name).is_some_and(|id| served.withdrawn(id).is_some());
+            common::layout::doc_of_target(&name).is_some_and(|id| served.withdrawn(id).is_some());
         if served.target(&name).is_none() && !withdrawn_notice && replace(&path, NOT_SERVED, &tmp)?
         {
             report.replaced += 1;

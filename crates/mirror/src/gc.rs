@@ -8,38 +8,31 @@ use std::collections::HashSet;
 use std::fs;
 use std::path::Path;
 
+use common::files::{FolderLock, LockError, lock_folder};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use trust::schema::{Signed, Snapshot, Targets};
 
 use crate::error::{Error, ErrorKind, Result};
 
-/// The mirror folder's lock (`DIR/lock`, `flock`): released when dropped, or when the process
-/// dies, so a killed sync never leaves the folder locked.
-pub struct Lock(#[allow(dead_code)] fs::File);
+/// The mirror folder's lock (`DIR/lock`, `flock`, [`common::files::lock_folder`]): released
+/// when dropped, or when the process dies, so a killed sync never leaves the folder locked.
+pub type Lock = FolderLock;
 
 pub fn lock(dir: &Path) -> Result<Lock> {
     fs::create_dir_all(dir).map_err(|e| Error::cannot("create", dir, e))?;
     let path = dir.join("lock");
-    let file = fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .map_err(|e| Error::io(&path, e))?;
-    rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive).map_err(
-        |_| {
-            Error::new(
-                ErrorKind::Locked,
-                format!(
-                    "{}: another sync of this mirror is running (it holds {})",
-                    dir.display(),
-                    path.display()
-                ),
-            )
-        },
-    )?;
-    Ok(Lock(file))
+    lock_folder(&path).map_err(|e| match e {
+        LockError::Held => Error::new(
+            ErrorKind::Locked,
+            format!(
+                "{}: another sync of this mirror is running (it holds {})",
+                dir.display(),
+                path.display()
+            ),
+        ),
+        LockError::Io(e) => Error::io(&path, e),
+    })
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
@@ -208,7 +201,7 @@ fn hidden(metadata_dir: &Path, targets_dir: &Path, version: u64) -> Result<HashS
     let bytes = fs::read(&path).map_err(|e| Error::io(&path, e))?;
     let snapshot: Signed<Snapshot> =
         serde_json::from_slice(&bytes).map_err(|e| Error::io(&path, e))?;
-    let name = archive::layout::WITHDRAWN_TARGET;
+    let name = common::layout::WITHDRAWN_TARGET;
     let hash = trust::schema::Digest::of(name.as_bytes()).to_hex();
     // Hashed bins are named by the first hash prefix of their range (`bin-d68` holds d68 to
     // d6f): the likeliest is the greatest name not above the hash, the longest first.

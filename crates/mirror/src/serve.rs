@@ -253,7 +253,7 @@ impl App {
                 NO_STORE,
             ),
             // Before the reader site (or a release without it): say what this is.
-            "/" if archive::layout::target_of_plain_path(path)
+            "/" if common::layout::target_of_plain_path(path)
                 .and_then(|home| served.target(&home))
                 .is_none() =>
             {
@@ -305,7 +305,7 @@ impl App {
     fn plain_path(&self, want: &Want, served: &Served) -> Response<Body> {
         let path = want.path;
         let found =
-            archive::layout::target_of_plain_path(path).map(|name| (served.target(&name), name));
+            common::layout::target_of_plain_path(path).map(|name| (served.target(&name), name));
         if let Some((_, name)) = &found
             && let Some(response) = withheld(served, name)
         {
@@ -315,8 +315,8 @@ impl App {
             // A folder asked without its slash: its pages link relatively, so send
             // the reader to the folder itself.
             let folder = format!("{path}/");
-            if archive::layout::is_folder_path(path)
-                && archive::layout::target_of_plain_path(&folder)
+            if common::layout::is_folder_path(path)
+                && common::layout::target_of_plain_path(&folder)
                     .is_some_and(|n| served.target(&n).is_some())
             {
                 return redirect(&folder);
@@ -330,7 +330,7 @@ impl App {
         let etag = format!("\"{}\"", hex::encode(target.sha256));
         // The site's assets and search files carry a hash of their bytes in their
         // path: they never change under it.
-        let caching = if archive::layout::site_target_is_hashed(&name) {
+        let caching = if common::layout::site_target_is_hashed(&name) {
             IMMUTABLE
         } else {
             PLAIN
@@ -477,7 +477,7 @@ impl App {
 fn file_meta(etag: &str, caching: &'static str, name: &str, what: Asked) -> FileMeta {
     let target = what != Asked::Metadata;
     let plain = what == Asked::PlainPath;
-    let content_type = if archive::layout::is_original_target(name) {
+    let content_type = if common::layout::is_original_target(name) {
         original_content_type(name)
     } else {
         content_type(name)
@@ -490,14 +490,14 @@ fn file_meta(etag: &str, caching: &'static str, name: &str, what: Asked) -> File
         content_type,
         csp: if !target {
             None
-        } else if plain && archive::layout::is_site_target(name) {
+        } else if plain && common::layout::is_site_target(name) {
             Some(SITE_CSP)
         } else {
             Some("sandbox")
         },
         // The site's hashed files compress too, binary or not (the search index's
         // front-coded terms and card text); one that does not gain 10% is sent as it is.
-        vary: immutable && (is_text(content_type) || archive::layout::site_target_is_hashed(name)),
+        vary: immutable && (is_text(content_type) || common::layout::site_target_is_hashed(name)),
     }
 }
 
@@ -522,7 +522,7 @@ impl crate::hot::Hits for App {
 /// `target_name` belongs to a withdrawn document. A legal block's 451 (a per-document check of
 /// this mirror's own) belongs here too.
 fn withheld(served: &Served, target_name: &str) -> Option<Response<Body>> {
-    let id = archive::layout::doc_of_target(target_name)?;
+    let id = common::layout::doc_of_target(target_name)?;
     let reason = served.withdrawn(id)?;
     let body = format!("{id} was withdrawn by the publisher: {reason}\n");
     Some(with_type(
@@ -550,7 +550,7 @@ fn home(served: &Served) -> Response<Body> {
 /// A plain path the release does not have: the reader site's own page (`/404.html`, its
 /// links absolute), with status 404; the plain answer when the release has no site.
 fn site_not_found(release_dir: &Path, served: &Served) -> Response<Body> {
-    let page = archive::layout::target_of_plain_path("/404.html")
+    let page = common::layout::target_of_plain_path("/404.html")
         .and_then(|name| Some((served.target(&name)?, name)));
     let Some((target, name)) = page else {
         return not_found();

@@ -22,8 +22,8 @@ use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use archive::layout;
 use bytes::Bytes;
+use common::layout;
 use time::OffsetDateTime;
 use trust::client::{Client, DirTransport, Options};
 use trust::schema::{Digest, Signed, Snapshot, Targets};

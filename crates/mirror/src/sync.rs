@@ -119,7 +119,7 @@ pub fn sync_from<T: Transport + Sync>(
     peers: Vec<T>,
     now: OffsetDateTime,
 ) -> Result<SyncReport> {
-    sync_with_progress(dir, peers, now, &archive::ingest::NoProgress)
+    sync_with_progress(dir, peers, now, &common::progress::NoProgress)
 }
 
 /// [`sync_from`], reporting the missing targets as they are stored to `progress` (a first
@@ -132,13 +132,13 @@ pub fn sync_with_progress<T: Transport + Sync>(
     dir: &Path,
     peers: Vec<T>,
     now: OffsetDateTime,
-    progress: &dyn archive::ingest::Progress,
+    progress: &dyn common::progress::Progress,
 ) -> Result<SyncReport> {
     let _lock = crate::gc::lock(dir)?;
     let root_path = dir.join("root.json");
     let root = fs::read(&root_path).map_err(|e| Error::io(&root_path, e))?;
     let folder = Folder::create(dir)?;
-    let mut phases = archive::files::Phases::from_env();
+    let mut phases = common::files::Phases::from_env();
     let (state, committed) = trusted_state(&folder.metadata)?;
     let mut dropped = Dropped::default();
 
@@ -555,7 +555,7 @@ fn fetch_and_store<T: Transport + Sync>(
     chosen: &Chosen<T>,
     missing: &[&Target],
     versioned: &[(String, Vec<u8>)],
-    progress: &dyn archive::ingest::Progress,
+    progress: &dyn common::progress::Progress,
     dropped: &mut Dropped,
 ) -> Result<Stored> {
     let (peers, serving) = peer_order(chosen);
@@ -746,7 +746,7 @@ impl<'a, T: Transport + Sync> Fetch<'a, T> {
         &self,
         mut writer: TargetWriter,
         receiver: &Mutex<Option<std::sync::mpsc::Receiver<Verified>>>,
-        progress: &dyn archive::ingest::Progress,
+        progress: &dyn common::progress::Progress,
     ) {
         let next = || {
             let receiver = receiver.lock().ok()?;

@@ -27,6 +27,7 @@ mod rotate;
 pub mod site;
 
 use archive::catalog::Tombstone;
+use archive::files::{Durability, FolderLock, LockError, lock_folder, write_atomic};
 use archive::ingest::{self, AddOptions, Progress, Summary};
 use archive::layout;
 use archive::{Catalog, DocId, Store};
@@ -34,7 +35,6 @@ use config::{Config, ExpiryDays, KeyFiles};
 use sha2::{Digest, Sha256};
 use site::{Site, SiteInput};
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use time::{Duration, OffsetDateTime};
 use trust::editor::{self, Expiries, RootSpec, Signers};
@@ -64,7 +64,8 @@ macro_rules! impl_from {
 impl_from!(
     archive::catalog::CatalogError,
     archive::ingest::IngestError,
-    trust::Error
+    trust::Error,
+    archive::files::WriteError
 );
 
 impl From<String> for Error {
@@ -137,7 +138,7 @@ pub struct Archive {
     config: Config,
     catalog: Catalog,
     store: Store,
-    _lock: fs::File,
+    _lock: FolderLock,
 }
 
 impl Archive {
@@ -217,8 +218,8 @@ impl Archive {
         fs::create_dir_all(&metadata).map_err(io_err(&metadata, "cannot create"))?;
         fs::create_dir_all(root.join("release/targets"))
             .map_err(io_err(&metadata, "cannot create"))?;
-        write_file(&metadata.join("1.root.json"), &root_json)?;
-        write_file(&root.join("root.json"), &root_json)?;
+        write_atomic(&metadata.join("1.root.json"), &root_json, Durability::Fsync)?;
+        write_atomic(&root.join("root.json"), &root_json, Durability::Fsync)?;
         let config = Config {
             title: options.title.clone(),
             expiry: options.expiry.clone(),
@@ -231,7 +232,11 @@ impl Archive {
             },
             mirrors: checked_mirrors(&options.mirrors)?,
         };
-        write_file(&root.join(CONFIG_FILE), config.to_toml().as_bytes())?;
+        write_atomic(
+            &root.join(CONFIG_FILE),
+            config.to_toml().as_bytes(),
+            Durability::Fsync,
+        )?;
         Catalog::open(&root.join("catalog.sqlite"))?;
         Store::open(&root.join("store")).map_err(io_err(&root.join("store"), "cannot create"))?;
         if dir.exists() {
@@ -247,17 +252,12 @@ impl Archive {
     pub fn open(dir: &Path) -> Result<Archive> {
         let config = Config::read(dir)?;
         let lock_path = dir.join(".lock");
-        let lock = fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)
-            .map_err(io_err(&lock_path, "cannot open the lock file"))?;
-        lock.try_lock().map_err(|_| {
-            Error(format!(
+        let lock = lock_folder(&lock_path).map_err(|e| match e {
+            LockError::Held => Error(format!(
                 "{}: another samizdat command is working on this archive",
                 dir.display()
-            ))
+            )),
+            LockError::Io(e) => io_err(&lock_path, "cannot open the lock file")(e),
         })?;
         let catalog = Catalog::open(&dir.join("catalog.sqlite"))?;
         let store =
@@ -278,10 +278,12 @@ impl Archive {
     /// Replaces the list of mirrors the reader site names (from the next release on).
     pub fn set_mirrors(&mut self, mirrors: &[String]) -> Result<()> {
         self.config.mirrors = checked_mirrors(mirrors)?;
-        write_file(
+        write_atomic(
             &self.dir.join(CONFIG_FILE),
             self.config.to_toml().as_bytes(),
-        )
+            Durability::Fsync,
+        )?;
+        Ok(())
     }
 
     pub fn config(&self) -> &Config {
@@ -541,7 +543,7 @@ impl Archive {
         phases.mark("targets placed");
         // Versioned files are new names nothing points to yet: written without an fsync each.
         for (name, bytes) in &files.versioned {
-            write_unsynced(&metadata_dir.join(name), bytes)?;
+            write_atomic(&metadata_dir.join(name), bytes, Durability::NoFsync)?;
         }
         self.store
             .sync()
@@ -550,7 +552,11 @@ impl Archive {
         phases.mark("metadata written, synced");
 
         // 4. The commit point.
-        write_file(&metadata_dir.join("timestamp.json"), &files.timestamp)?;
+        write_atomic(
+            &metadata_dir.join("timestamp.json"),
+            &files.timestamp,
+            Durability::Fsync,
+        )?;
         pause_point("committed");
 
         // 5. The catalog, to describe the committed release. Killed before this lands, the
@@ -667,7 +673,11 @@ impl Archive {
 /// timestamp key and a copy of the release runs). Returns the new timestamp version.
 pub fn refresh_timestamp(metadata_dir: &Path, key: &SigningKey, lifetime: Duration) -> Result<u64> {
     let bytes = editor::refresh_timestamp(metadata_dir, key, lifetime, OffsetDateTime::now_utc())?;
-    write_file(&metadata_dir.join("timestamp.json"), &bytes)?;
+    write_atomic(
+        &metadata_dir.join("timestamp.json"),
+        &bytes,
+        Durability::Fsync,
+    )?;
     let value: serde_json::Value =
         serde_json::from_slice(&bytes).map_err(|e| Error(format!("timestamp.json: {e}")))?;
     Ok(value["signed"]["version"].as_u64().unwrap_or_default())
@@ -688,7 +698,7 @@ fn place(blob: &Path, target: &Path) -> Result<bool> {
         Err(_) => {}
     }
     let bytes = fs::read(blob).map_err(io_err(blob, "cannot read stored blob"))?;
-    write_unsynced(target, &bytes)?;
+    write_atomic(target, &bytes, Durability::NoFsync)?;
     Ok(true)
 }
 
@@ -717,30 +727,6 @@ fn checked_mirrors(mirrors: &[String]) -> Result<Vec<String>> {
 /// Above this many files to place, `release` lists `release/targets` once instead of trying
 /// each link.
 const PLACE_LISTING_THRESHOLD: usize = 20_000;
-
-/// Writes a file through a temporary file and a rename, without flushing it: the caller syncs
-/// the whole file system before anything refers to it.
-fn write_unsynced(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let mut tmp = archive::files::public_tempfile(dir).map_err(io_err(dir, "cannot write"))?;
-    tmp.write_all(bytes).map_err(io_err(path, "cannot write"))?;
-    tmp.persist(path)
-        .map_err(|e| Error(format!("{}: cannot write: {}", path.display(), e.error)))?;
-    Ok(())
-}
-
-/// Writes a file atomically: a temporary file beside it, flushed, then renamed over.
-pub fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let mut tmp = archive::files::public_tempfile(dir).map_err(io_err(dir, "cannot write"))?;
-    tmp.write_all(bytes).map_err(io_err(path, "cannot write"))?;
-    tmp.as_file()
-        .sync_all()
-        .map_err(io_err(path, "cannot sync"))?;
-    tmp.persist(path)
-        .map_err(|e| Error(format!("{}: cannot write: {}", path.display(), e.error)))?;
-    sync_dir(dir)
-}
 
 fn sync_dir(dir: &Path) -> Result<()> {
     fs::File::open(dir)

@@ -4,7 +4,7 @@
 //! A record is rebuilt only when what it is made of changed (its document, its links, its text),
 //! so a release after a small `add` rewrites few records, touches few bins, and re-signs little.
 
-use archive::catalog::{LinkInputs, RecordState};
+use archive::catalog::{LinkInputs, RecordState, ThreadHeaders};
 use archive::{Blob, DocId, Document, Kind, Store};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -81,19 +81,15 @@ pub struct BlobLite<'a> {
 }
 
 impl DocLite<'_> {
-    /// What its links are computed from: [`LinkInputs::of`] the document.
+    /// What its links are computed from: [`LinkInputs::from_parts`], the rule
+    /// [`LinkInputs::of`] a whole document follows too.
     pub fn link_inputs(&self) -> Option<LinkInputs<'_>> {
-        if self.email.is_none() && self.parent.is_none() {
-            return None;
-        }
-        let email = self.email.as_ref();
-        Some(LinkInputs::new(
-            self.kind,
-            email.and_then(|e| e.message_id.as_deref()),
-            email.map_or(&[][..], |e| &e.in_reply_to),
-            email.map_or(&[][..], |e| &e.references),
-            self.parent.as_deref(),
-        ))
+        let email = self.email.as_ref().map(|e| ThreadHeaders {
+            message_id: e.message_id.as_deref(),
+            in_reply_to: &e.in_reply_to[..],
+            references: &e.references[..],
+        });
+        LinkInputs::from_parts(self.kind, email, self.parent.as_deref())
     }
 }
 

@@ -21,7 +21,8 @@ use trust::editor::{self, RootSpec, Signers};
 use trust::keys::{PublicKey, SigningKey};
 use trust::schema::{Root, Signed};
 
-use crate::{Archive, CONFIG_FILE, Error, Result, io_err, sync_dir, write_file};
+use crate::{Archive, CONFIG_FILE, Error, Result, io_err, sync_dir};
+use archive::files::{Durability, write_atomic};
 
 /// A top-level role whose key `key rotate` replaces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -153,9 +154,10 @@ impl Archive {
             key.write_new(&self.dir.join(file))?;
         }
         sync_dir(&self.dir.join("keys"))?;
-        write_file(
+        write_atomic(
             &metadata_dir.join(format!("{new_version}.root.json")),
             &new_root,
+            Durability::Fsync,
         )?;
         match role {
             KeyRole::Root => self.config.keys.root = new_files.clone(),
@@ -169,12 +171,13 @@ impl Archive {
                 }
             }
         }
-        write_file(
+        write_atomic(
             &self.dir.join(CONFIG_FILE),
             self.config.to_toml().as_bytes(),
+            Durability::Fsync,
         )?;
         let release = self.sign_release_again(new_version)?;
-        write_file(&self.dir.join("root.json"), &new_root)?;
+        write_atomic(&self.dir.join("root.json"), &new_root, Durability::Fsync)?;
 
         let mut removed = Vec::new();
         for file in &replaced {

@@ -168,6 +168,16 @@ class Reader {
   hash() {
     return hex(this.take(HASH_BYTES));
   }
+  /// The next key of a front-coded list (the root's shard keys, a shard's terms): how many
+  /// bytes it shares with `previous`, then the bytes that follow.
+  frontCoded(previous) {
+    const shared = this.varint();
+    const suffix = this.take(this.varint());
+    const next = new Uint8Array(shared + suffix.length);
+    next.set(previous.subarray(0, shared));
+    next.set(suffix, shared);
+    return next;
+  }
   /// A set of document numbers: Rice-coded gaps of its members or of its complement in 1..=n.
   set(n) {
     const count = this.varint();
@@ -300,12 +310,7 @@ function parseRoot(bytes) {
   const shards = [];
   let key = new Uint8Array(0);
   for (let i = r.varint(); i > 0; i--) {
-    const shared = r.varint();
-    const suffix = r.take(r.varint());
-    const next = new Uint8Array(shared + suffix.length);
-    next.set(key.subarray(0, shared));
-    next.set(suffix, shared);
-    key = next;
+    key = r.frontCoded(key);
     shards.push({ key, hash: r.hash() });
   }
   const facets = r.hash();
@@ -329,12 +334,7 @@ function parseShard(bytes) {
   const terms = new Map();
   let term = new Uint8Array(0);
   for (let i = r.varint(); i > 0; i--) {
-    const shared = r.varint();
-    const suffix = r.take(r.varint());
-    const next = new Uint8Array(shared + suffix.length);
-    next.set(term.subarray(0, shared));
-    next.set(suffix, shared);
-    term = next;
+    term = r.frontCoded(term);
     const df = r.varint();
     const entry = { df };
     if (r.byte() === 0) entry.inline = r.take(r.varint());

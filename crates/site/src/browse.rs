@@ -2,8 +2,8 @@
 //! sender, each with counts and paged; the search page; the mirrors page.
 
 use crate::Context;
-use crate::document::{kind_label, time_tag, title_of};
 use crate::html::{esc, page_file, pager, push_esc, slug};
+use crate::present::{KINDS, kind_label, sender_key, sender_name, time_tag, title_of};
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
@@ -13,26 +13,6 @@ const PER_PAGE: usize = 100;
 const VALUES_PER_PAGE: usize = 500;
 /// Newest documents on the home page.
 const NEWEST: usize = 20;
-
-/// The key senders are grouped by: the address, lowercased, when the From has one.
-pub fn sender_key(from: &str) -> String {
-    match (from.rfind('<'), from.rfind('>')) {
-        (Some(a), Some(b)) if a < b => from[a + 1..b].trim().to_lowercase(),
-        _ => from.trim().to_lowercase(),
-    }
-}
-
-/// The name part of a From, for lists: `Jane Doe` of `"Jane Doe" <jane@example.org>`.
-pub fn sender_name(from: &str) -> &str {
-    let name = from
-        .split('<')
-        .next()
-        .unwrap_or(from)
-        .trim()
-        .trim_matches('"')
-        .trim();
-    if name.is_empty() { from.trim() } else { name }
-}
 
 /// A facet: its values, each with a label and its documents (numbers, in date order).
 struct Facet {
@@ -472,7 +452,7 @@ fn search_page(ctx: &Context<'_>, index: &search::SearchIndex) -> String {
     let (script, root_file) = (&index.script, &index.root);
     // The search page names facet values as the rest of the site does ("E-mail", not the
     // index's "email"): the labels travel with the page, from the one table.
-    let kinds: serde_json::Map<String, serde_json::Value> = crate::document::KINDS
+    let kinds: serde_json::Map<String, serde_json::Value> = KINDS
         .iter()
         .map(|kind| (kind.as_str().to_owned(), kind_label(*kind).into()))
         .collect();

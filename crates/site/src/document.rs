@@ -3,7 +3,8 @@
 
 use crate::Context;
 use crate::html::{esc, push_esc, size};
-use archive::{DocId, Document, Kind};
+use crate::present::{date_attr, kind_label, sender_key, sender_name, time_tag, title_of};
+use archive::{DocId, Document};
 use release::records::Links;
 use std::collections::HashMap;
 use std::fmt::Write;
@@ -33,36 +34,6 @@ impl ThreadIndex {
 /// Most messages of a thread a page lists; a longer thread links to its first message.
 const THREAD_SHOWN: usize = 200;
 
-/// The machine-readable date, for `<time datetime>`: `2002-08-21T14:03Z`.
-pub fn date_attr(doc: &Document) -> Option<String> {
-    let d = doc.date?.to_offset(time::UtcOffset::UTC);
-    Some(format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}Z",
-        d.year(),
-        u8::from(d.month()),
-        d.day(),
-        d.hour(),
-        d.minute()
-    ))
-}
-
-/// A `<time>` element for the document's date: `2002-08-21 14:03 UTC`, or only the day.
-pub fn time_tag(doc: &Document, day_only: bool) -> Option<String> {
-    let attr = date_attr(doc)?;
-    let shown = if day_only {
-        attr[..10].to_owned()
-    } else {
-        format!("{} {} UTC", &attr[..10], &attr[11..16])
-    };
-    Some(format!("<time datetime=\"{attr}\">{shown}</time>"))
-}
-
-/// A document's title as a list shows it: never empty.
-pub fn title_of(doc: &Document) -> &str {
-    let t = doc.title.trim();
-    if t.is_empty() { doc.id.as_str() } else { t }
-}
-
 /// A link to document `i` from a page `root` away from the site root.
 fn doc_link(out: &mut String, ctx: &Context<'_>, root: &str, i: usize) {
     let d = &ctx.docs[i];
@@ -88,19 +59,35 @@ pub fn references(ctx: &Context<'_>, number: usize, text: &str) -> References {
         .collect()
 }
 
+/// The source of every module a document page is rendered by, by name (`crate::<name>`, `lib`
+/// for the crate root): part of [`page_key`], so that a change to any of them renders every
+/// page again. A module this file uses must be listed (a test checks it): the sender helpers
+/// once lived in `browse`, outside the key, and a change to them left cached e-mail pages with
+/// stale sender links.
+const RENDERER_SOURCES: [(&str, &str); 4] = [
+    ("document", include_str!("document.rs")),
+    ("present", include_str!("present.rs")),
+    ("html", include_str!("html.rs")),
+    ("lib", include_str!("lib.rs")),
+];
+
+/// The digest of the renderer's sources, [`RENDERER_SOURCES`] in order.
+fn renderer_digest(sources: &[(&str, &str)]) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for (_, source) in sources {
+        h.update(source.as_bytes());
+    }
+    h.finalize().into()
+}
+
 /// What the page of document `number` is made of, as a digest: its document, its links, what
-/// the page shows of each document it links to, its references, and the renderer itself. Two
-/// releases that agree on it render the same page.
+/// the page shows of each document it links to, its references, and the renderer itself (the
+/// source of every module it uses, [`RENDERER_SOURCES`]). Two releases that agree on it render
+/// the same page.
 pub fn page_key(ctx: &Context<'_>, number: usize, refs: &References) -> [u8; 32] {
     use sha2::{Digest, Sha256};
-    static RENDERER: LazyLock<[u8; 32]> = LazyLock::new(|| {
-        Sha256::new()
-            .chain_update(include_str!("document.rs"))
-            .chain_update(include_str!("html.rs"))
-            .chain_update(include_str!("lib.rs"))
-            .finalize()
-            .into()
-    });
+    static RENDERER: LazyLock<[u8; 32]> = LazyLock::new(|| renderer_digest(&RENDERER_SOURCES));
     let doc = &ctx.docs[number];
     let mut h = Sha256::new();
     h.update(*RENDERER);
@@ -252,7 +239,7 @@ pub fn page(ctx: &Context<'_>, number: usize, text: &str, refs: &References) -> 
                 "From",
                 &format!(
                     "<a href=\"{root}browse/sender/{}/\">{}</a>",
-                    crate::html::slug(&crate::browse::sender_key(from)),
+                    crate::html::slug(&sender_key(from)),
                     esc(from)
                 ),
             );
@@ -316,33 +303,6 @@ pub fn page(ctx: &Context<'_>, number: usize, text: &str, refs: &References) -> 
     )
 }
 
-/// Every kind, in the order the search page lists their labels (a new kind fails to build in
-/// [`kind_label`]; add it here too).
-pub const KINDS: [Kind; 8] = [
-    Kind::Email,
-    Kind::Pdf,
-    Kind::Text,
-    Kind::Markdown,
-    Kind::Rst,
-    Kind::Html,
-    Kind::Record,
-    Kind::Binary,
-];
-
-/// How pages name a kind ("E-mail", "PDF"); the search page gets the same table.
-pub fn kind_label(kind: Kind) -> &'static str {
-    match kind {
-        Kind::Email => "E-mail",
-        Kind::Pdf => "PDF",
-        Kind::Text => "Text",
-        Kind::Markdown => "Markdown",
-        Kind::Rst => "reStructuredText",
-        Kind::Html => "HTML",
-        Kind::Record => "Record",
-        Kind::Binary => "Other file",
-    }
-}
-
 /// The thread a message belongs to: what it answers, its replies, and every message of the
 /// thread in date order (this one marked).
 fn thread(m: &mut String, ctx: &Context<'_>, root: &str, number: usize, links: &Links) {
@@ -379,7 +339,7 @@ fn thread(m: &mut String, ctx: &Context<'_>, root: &str, number: usize, links: &
             doc_link(m, ctx, root, i);
             if let Some(from) = ctx.docs[i].email.as_ref().and_then(|e| e.from.as_deref()) {
                 m.push_str(" — ");
-                push_esc(m, crate::browse::sender_name(from));
+                push_esc(m, sender_name(from));
             }
             m.push_str("</li>\n");
         }
@@ -443,7 +403,7 @@ fn text_with_links(m: &mut String, ctx: &Context<'_>, root: &str, text: &str, re
 #[cfg(test)]
 mod tests {
     use super::*;
-    use archive::{Blob, EmailHeaders};
+    use archive::{Blob, EmailHeaders, Kind};
 
     fn doc(id: &str, kind: Kind, title: &str, source: &str) -> Document {
         Document {
@@ -577,5 +537,51 @@ mod tests {
         assert_ne!(key, page_key(&context(&renamed, &links2), 1, &Vec::new()));
         // A reference found in the text changes it too.
         assert_ne!(key, page_key(&context(&docs, &links), 1, &vec![(0..3, 0)]));
+    }
+
+    /// The renderer's part of the key covers every module a page is rendered by: each
+    /// `crate::<module>` a listed module names is listed too (or is an item of the crate root),
+    /// and a change to any listed source (the sender helpers of `present`, say) changes the key.
+    #[test]
+    fn the_page_key_covers_every_module_a_page_uses() {
+        let listed: Vec<&str> = RENDERER_SOURCES.iter().map(|(name, _)| *name).collect();
+        let lib = RENDERER_SOURCES
+            .iter()
+            .find(|(name, _)| *name == "lib")
+            .map(|(_, source)| *source)
+            .expect("lib.rs is listed");
+        for (module, source) in RENDERER_SOURCES.iter().filter(|(name, _)| *name != "lib") {
+            // (Spelt in two halves, or this very line would match.)
+            let grouped = ["crate", "::{"].concat();
+            assert!(
+                !source.contains(&grouped),
+                "{module}: name modules one by one"
+            );
+            for (at, _) in source.match_indices("crate::") {
+                let name: String = source[at + 7..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect();
+                let in_root = [
+                    format!("pub fn {name}("),
+                    format!("fn {name}("),
+                    format!("pub struct {name}"),
+                ]
+                .iter()
+                .any(|item| lib.contains(item.as_str()));
+                assert!(
+                    name.is_empty() || listed.contains(&name.as_str()) || in_root,
+                    "{module}.rs uses `{name}` of the crate, which is not part of the page key"
+                );
+            }
+        }
+        assert!(listed.contains(&"present"));
+        let key = renderer_digest(&RENDERER_SOURCES);
+        for i in 0..RENDERER_SOURCES.len() {
+            let mut changed: Vec<(&str, &str)> = RENDERER_SOURCES.to_vec();
+            let edited = format!("{}\n// edited", changed[i].1);
+            changed[i].1 = &edited;
+            assert_ne!(key, renderer_digest(&changed), "{}", changed[i].0);
+        }
     }
 }

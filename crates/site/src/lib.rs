@@ -22,7 +22,9 @@
 mod browse;
 mod document;
 pub mod html;
+mod present;
 
+use archive::files::{Durability, write_atomic};
 use archive::{DocId, Document, Store};
 use rayon::prelude::*;
 use release::site::{Site, SiteFile, SiteInput};
@@ -69,16 +71,13 @@ impl PageCache {
             .unwrap_or_default()
     }
 
+    /// Not flushed ([`Durability::NoFsync`]): lost in a power cut, the cache costs only the
+    /// time of rendering every page once more.
     fn save(&self, dir: &std::path::Path) -> Result<(), String> {
-        use std::io::Write;
         let fail = |e: &dyn std::fmt::Display| format!("{}: cannot write: {e}", dir.display());
         std::fs::create_dir_all(dir).map_err(|e| fail(&e))?;
-        let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| fail(&e))?;
         let bytes = serde_json::to_vec(self).map_err(|e| fail(&e))?;
-        tmp.write_all(&bytes).map_err(|e| fail(&e))?;
-        tmp.persist(dir.join(PAGE_CACHE))
-            .map_err(|e| fail(&e.error))?;
-        Ok(())
+        write_atomic(&dir.join(PAGE_CACHE), &bytes, Durability::NoFsync).map_err(|e| e.to_string())
     }
 }
 

@@ -15,6 +15,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 use std::path::Path;
 
+use common::files::{Durability, write_atomic};
 use serde::Serialize;
 use time::{Duration, OffsetDateTime};
 
@@ -1066,17 +1067,20 @@ fn write_synced(path: &Path, bytes: &[u8]) -> Result<()> {
         .map_err(|error| Error::io("write", path, &error))
 }
 
+/// `timestamp.json`, the commit point: replaced whole and durable before this returns
+/// ([`Durability::Fsync`]: the file, then its folder).
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    let temporary = path.with_extension("json.tmp");
-    write_synced(&temporary, bytes)?;
-    std::fs::rename(&temporary, path)
-        .map_err(|error| Error::io("rename into place", path, &error))?;
-    if let Some(folder) = path.parent()
-        && let Ok(folder_handle) = std::fs::File::open(folder)
-    {
-        let _ = folder_handle.sync_all();
-    }
-    Ok(())
+    write_atomic(path, bytes, Durability::Fsync).map_err(|error| {
+        Error::new(
+            ErrorKind::Io,
+            format!(
+                "{} {}: {}",
+                error.action(),
+                error.path().display(),
+                error.io_error()
+            ),
+        )
+    })
 }
 
 fn checked_add(now: OffsetDateTime, duration: Duration) -> Result<OffsetDateTime> {

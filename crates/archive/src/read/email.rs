@@ -236,29 +236,19 @@ fn message_document(
         Some(mid) => IdSource::MessageId(mid.clone()),
         None => IdSource::Path,
     };
+    let title = headers
+        .subject
+        .clone()
+        .unwrap_or_else(|| "(no subject)".into());
     Extracted {
         id_source,
-        kind: Kind::Email,
-        title: headers
-            .subject
-            .clone()
-            .unwrap_or_else(|| "(no subject)".into()),
         date,
-        origin: None,
-        tags: Vec::new(),
-        record_kind: None,
         author: headers.from.clone(),
         email: Some(headers),
-        pages: None,
         original: raw,
-        ext: "eml".into(),
-        media_type: "message/rfc822".into(),
         text: body_text(msg),
         locator,
-        children: Vec::new(),
-        original_file: None,
-        original_part: None,
-        notes: Vec::new(),
+        ..Extracted::new(Kind::Email, title, "eml", "message/rfc822")
     }
 }
 
@@ -359,25 +349,10 @@ fn attachment(
         .filter(|ct| ct.contains('/'))
         .unwrap_or_else(|| media_type_for_ext(&ext).to_owned());
     let mut child = Extracted {
-        id_source: IdSource::Path,
-        kind: Kind::Binary,
-        title: name,
         date: parent.date,
-        origin: None,
-        tags: Vec::new(),
-        record_kind: None,
-        author: None,
-        email: None,
-        pages: None,
         original: bytes,
-        ext,
-        media_type,
-        text: String::new(),
         locator: Some(locator.clone()),
-        children: Vec::new(),
-        original_file: None,
-        original_part: None,
-        notes: Vec::new(),
+        ..Extracted::new(Kind::Binary, name, ext, media_type)
     };
     let is_pdf = content_type.as_deref() == Some("application/pdf")
         || child.ext == "pdf"

@@ -130,24 +130,15 @@ fn read_row(
         .unwrap_or_else(|| locator.to_owned());
     Ok(Extracted {
         id_source,
-        kind: Kind::Record,
-        title,
         date,
         origin: row.origin,
         tags: row.tags,
         record_kind: row.kind,
-        author: None,
-        email: None,
-        pages: None,
-        original: Vec::new(),
-        ext,
-        media_type,
         text,
         locator: Some(locator.to_owned()),
-        children: Vec::new(),
         original_file,
         original_part,
-        notes: Vec::new(),
+        ..Extracted::new(Kind::Record, title, ext, media_type)
     })
 }
 

@@ -11,7 +11,7 @@
 //! costs at most [`PAGE_TIMEOUT_ENV`] milliseconds, and prints one JSON [`ChildReport`] on stdout.
 
 use super::{PdfExtractor, ReadError};
-use crate::model::{Extracted, IdSource, Kind};
+use crate::model::{Extracted, Kind};
 use pdf_extract::{Document, Object};
 use serde::{Deserialize, Serialize};
 use std::io::{Read, Write};
@@ -93,30 +93,17 @@ pub(crate) fn to_extracted(pdf: PdfText, raw: Vec<u8>, name: &str) -> Extracted 
         .or_else(|| super::first_line_title(&text))
         .unwrap_or_else(|| name.to_owned());
     Extracted {
-        id_source: IdSource::Path,
-        kind: Kind::Pdf,
-        title,
         date: pdf.creation_date.as_deref().and_then(parse_pdf_date),
-        origin: None,
-        tags: Vec::new(),
-        record_kind: None,
         author: pdf
             .author
             .as_deref()
             .map(str::trim)
             .filter(|a| !a.is_empty())
             .map(str::to_owned),
-        email: None,
         pages: Some(u32::try_from(pdf.pages.len()).unwrap_or(u32::MAX)),
         original: raw,
-        ext: "pdf".into(),
-        media_type: "application/pdf".into(),
         text,
-        locator: None,
-        children: Vec::new(),
-        original_file: None,
-        original_part: None,
-        notes: Vec::new(),
+        ..Extracted::new(Kind::Pdf, title, "pdf", "application/pdf")
     }
 }
 

@@ -6,7 +6,7 @@
 //! underlined line, `<title>`), else the first non-empty line, else the file name.
 
 use super::{MAX_TITLE_CHARS, ReadError, decode_utf8, first_line_title, truncate_chars};
-use crate::model::{Extracted, IdSource, Kind};
+use crate::model::{Extracted, Kind};
 use std::path::Path;
 
 /// The text formats this module reads.
@@ -54,25 +54,14 @@ pub fn read(
         format.media_type()
     };
     Ok(Extracted {
-        id_source: IdSource::Path,
-        kind: format.kind(),
-        title: title.unwrap_or_else(|| name.to_owned()),
-        date: None,
-        origin: None,
-        tags: Vec::new(),
-        record_kind: None,
-        author: None,
-        email: None,
-        pages: None,
         original,
-        ext,
-        media_type: media_type.into(),
         text,
-        locator: None,
-        children: Vec::new(),
-        original_file: None,
-        original_part: None,
-        notes: Vec::new(),
+        ..Extracted::new(
+            format.kind(),
+            title.unwrap_or_else(|| name.to_owned()),
+            ext,
+            media_type,
+        )
     })
 }
 

@@ -15,7 +15,7 @@
 //! and come back; [`site_target`] refuses any other path. A path ending in `/` stands for its
 //! `index.html`.
 
-use crate::model::DocId;
+use crate::DocId;
 
 /// The tombstone list: documents withdrawn, why and when (mirrors answer 410 Gone for them).
 pub const WITHDRAWN_TARGET: &str = "_withdrawn.json";
