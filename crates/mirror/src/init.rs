@@ -8,6 +8,36 @@ use std::time::Duration;
 
 use crate::config::Config;
 
+/// Whether root `older` leads to root `newer` through the chain of roots this mirror verified
+/// and kept (`DIR/release/metadata/N.root.json`, TUF 5.3.4: each signed by its predecessor's
+/// keys and its own): the same publisher, after rotations.
+fn leads_to(older: &[u8], newer: &[u8], dir: &Path) -> bool {
+    // Only the chain is judged here; expiry is the next sync's business.
+    let options = trust::client::Options {
+        allow_expired: true,
+        ..trust::client::Options::default()
+    };
+    let Ok(mut set) =
+        trust::client::TrustedMetadataSet::new(older, options, dir.display().to_string())
+    else {
+        return false;
+    };
+    let metadata = dir.join("release/metadata");
+    for _ in 0..1024 {
+        if set.root_bytes() == newer {
+            return true;
+        }
+        let next = set.root().version.saturating_add(1);
+        let Ok(bytes) = std::fs::read(metadata.join(format!("{next}.root.json"))) else {
+            return false;
+        };
+        if set.update_root(&bytes).is_err() {
+            return false;
+        }
+    }
+    false
+}
+
 /// Why a mirror could not be set up. [`InitError::NotVerified`] and
 /// [`InitError::Unreachable`] are what the peers answered; the rest is trouble with the
 /// command's input or this folder.
@@ -184,10 +214,16 @@ pub fn init(
         })?;
     let trusted = dir.join("root.json");
     let trusted_before = match std::fs::read(&trusted) {
-        Ok(existing) if existing != root => return Err(InitError::OtherRoot(trusted)),
-        Ok(_) => true,
-        Err(_) => false,
+        // The publisher's root given again after the mirror followed a rotation (an upgrade
+        // re-runs init): the newer root the mirror trusts stays; the probe below uses it.
+        Ok(existing) if existing != root && !leads_to(&root, &existing, dir) => {
+            return Err(InitError::OtherRoot(trusted));
+        }
+        Ok(existing) => Some(existing),
+        Err(_) => None,
     };
+    let root = trusted_before.clone().unwrap_or(root);
+    let trusted_before = trusted_before.is_some();
     let reconfigured = Config::path(dir).exists();
     let mut config = if reconfigured {
         Config::load(dir).map_err(|e| InitError::Config(e.to_string()))?

@@ -225,3 +225,54 @@ fn each_role_rotated_then_replayed_releases_are_refused_by_a_mirror_that_synced_
         }
     }
 }
+
+/// `mirror init` run again with the publisher's first root (as `deploy/install.sh` does on an
+/// upgrade) after the mirror followed a root rotation: accepted, since that root leads to the
+/// one the mirror trusts through the roots it verified; the newer root stays. Another
+/// publisher's root is still refused.
+#[test]
+fn mirror_init_again_with_the_first_root_after_a_root_rotation_keeps_the_newer_root() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let archive = sample_release(tmp.path(), &[]);
+    let first_root = tmp.path().join("first-root.json");
+    fs::copy(archive.join("root.json"), &first_root).expect("copy root");
+    let origin = StaticServer::start(&archive.join("release"), "127.0.0.47");
+    let dir = tmp.path().join("mirror");
+    let init = |root: &Path, code: i32| {
+        run(
+            &[
+                "mirror",
+                "init",
+                p(&dir),
+                "--root",
+                p(root),
+                "--peer",
+                &origin.url,
+            ],
+            code,
+        )
+    };
+    init(&first_root, 0);
+    run(&["key", "rotate", p(&archive), "root"], 0);
+    release_a_note(&archive, "rotated.txt", "After the root rotation.\n");
+    mirror_sync(&dir, &first_root, &[&origin.url], &[], 0);
+    let newest = fs::read(archive.join("root.json")).expect("the publisher's root");
+    assert_eq!(fs::read(dir.join("root.json")).expect("root"), newest);
+
+    let out = init(&first_root, 0);
+    assert!(!stderr(&out).contains("another root"), "{}", stderr(&out));
+    assert_eq!(
+        fs::read(dir.join("root.json")).expect("root"),
+        newest,
+        "init went back to the first root"
+    );
+
+    let other = sample_release(&tmp.path().join("other"), &[]);
+    let out = init(&other.join("root.json"), 1);
+    assert!(
+        stderr(&out).contains("already trusts another root"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(fs::read(dir.join("root.json")).expect("root"), newest);
+}
