@@ -5,7 +5,8 @@
 //! - [`machine`]: what an audit's [`machine::Verdict`] does to a mirror's [`machine::State`]
 //!   (pure, so every transition is a unit test);
 //! - [`audit`]: one audit of one mirror: metadata verified from the archive root, random targets
-//!   downloaded and hashed.
+//!   downloaded and hashed;
+//! - [`list`]: the signed mirror list, a TUF repository of the directory's own.
 //!
 //! Architecture invariant: the directory never holds the archive's keys and never re-signs the
 //! archive's files; what it signs is its own list, with its own keys. It trusts nothing a mirror
@@ -13,6 +14,7 @@
 
 pub mod audit;
 pub mod error;
+pub mod list;
 pub mod machine;
 pub mod store;
 
