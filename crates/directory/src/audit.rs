@@ -42,56 +42,108 @@ impl Default for AuditConfig {
     }
 }
 
-/// What an audit found and measured.
+/// What an audit saw, before it is judged against the newest release seen in the same round
+/// (a mirror audited first cannot know that one audited later serves a newer release).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Audit {
-    pub verdict: Verdict,
-    pub measured: Measured,
+pub enum Observation {
+    /// Metadata verified from the archive root and every sample's hash right.
+    Verified {
+        /// The release served (its snapshot version: authentic, since it verified).
+        release: u64,
+        /// When the earliest-expiring role expired, if one did (role, time).
+        expired: Option<(String, OffsetDateTime)>,
+        took: Duration,
+    },
+    /// The audit stopped at a failure, already judged: unreachable or lying.
+    Failed(Verdict),
 }
 
-/// Audits the release `transport` serves against `archive_root` (the archive's `root.json`
-/// bytes) at time `now`, where `newest` is the newest release (snapshot version) the directory
-/// has seen verified anywhere.
-pub fn audit<T: Transport>(
-    transport: T,
-    archive_root: &[u8],
-    newest: u64,
-    config: &AuditConfig,
-    now: OffsetDateTime,
-    rng: &mut dyn RngCore,
-) -> Audit {
-    let started = Instant::now();
-    let mut options = Options::new(now);
-    // Expired metadata is authentic but stale: recorded, judged below, not a forgery.
-    options.allow_expired = true;
-    let mut client = match Client::load(archive_root, transport, options) {
-        Ok(client) => client,
-        Err(error) => return unmeasured(judge_error("metadata", &error)),
-    };
-    let release = client.version();
-    let verdict = match sample(&mut client, config.samples, rng) {
-        Err(verdict) => verdict,
-        Ok(()) => judge_verified(
-            client.freshness(),
-            release,
-            newest,
-            config,
-            started.elapsed(),
-        ),
-    };
-    Audit {
-        verdict,
-        measured: Measured {
-            release: Some(release),
-            latency_ms: Some(u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX)),
-        },
+impl Observation {
+    /// The release served, when it verified.
+    pub fn release(&self) -> Option<u64> {
+        match self {
+            Observation::Verified { release, .. } => Some(*release),
+            Observation::Failed(_) => None,
+        }
+    }
+
+    /// The verdict, where `newest` is the newest release verified anywhere.
+    pub fn verdict(&self, newest: u64, config: &AuditConfig) -> Verdict {
+        let (release, expired, took) = match self {
+            Observation::Verified {
+                release,
+                expired,
+                took,
+            } => (release, expired, took),
+            Observation::Failed(verdict) => return verdict.clone(),
+        };
+        if let Some((role, since)) = expired {
+            return Verdict::Stale(format!("its {role} metadata expired at {since}"));
+        }
+        let lag = newest.saturating_sub(*release);
+        if lag > config.max_lag {
+            return Verdict::Stale(format!(
+                "serves release {release}, {lag} behind release {newest}"
+            ));
+        }
+        if *took > config.slow {
+            return Verdict::Slow(format!(
+                "the audit took {} ms (limit {} ms)",
+                took.as_millis(),
+                config.slow.as_millis()
+            ));
+        }
+        Verdict::Healthy
+    }
+
+    /// What is stored with the verdict.
+    pub fn measured(&self) -> Measured {
+        match self {
+            Observation::Verified { release, took, .. } => Measured {
+                release: Some(*release),
+                latency_ms: Some(u64::try_from(took.as_millis()).unwrap_or(u64::MAX)),
+            },
+            Observation::Failed(_) => Measured::default(),
+        }
     }
 }
 
-fn unmeasured(verdict: Verdict) -> Audit {
-    Audit {
-        verdict,
-        measured: Measured::default(),
+/// Audits the release `transport` serves against `archive_root` (the archive's `root.json`
+/// bytes) at time `now`.
+pub fn observe<T: Transport>(
+    transport: T,
+    archive_root: &[u8],
+    config: &AuditConfig,
+    now: OffsetDateTime,
+    rng: &mut dyn RngCore,
+) -> Observation {
+    let started = Instant::now();
+    let mut options = Options::new(now);
+    // Expired metadata is authentic but stale: recorded, judged by the caller, not a forgery.
+    options.allow_expired = true;
+    let mut client = match Client::load(archive_root, transport, options) {
+        Ok(client) => client,
+        // A mirror with no release yet (still syncing its first, or a web root not pushed to)
+        // answers "not found": absent, like one that does not answer, not a forgery.
+        Err(error) if error.kind() == trust::ErrorKind::NotFound => {
+            return Observation::Failed(Verdict::Unreachable(format!(
+                "serves no complete release: {}",
+                error.message()
+            )));
+        }
+        Err(error) => return Observation::Failed(judge_error("metadata", &error)),
+    };
+    if let Err(verdict) = sample(&mut client, config.samples, rng) {
+        return Observation::Failed(verdict);
+    }
+    let expired = match client.freshness() {
+        Freshness::Fresh => None,
+        Freshness::Expired { role, since } => Some((role.clone(), *since)),
+    };
+    Observation::Verified {
+        release: client.version(),
+        expired,
+        took: started.elapsed(),
     }
 }
 
@@ -130,33 +182,6 @@ fn pick(len: usize, count: usize, rng: &mut dyn RngCore) -> Vec<usize> {
     chosen
 }
 
-/// A mirror whose metadata and samples verified: current, behind, expired or slow?
-fn judge_verified(
-    freshness: &Freshness,
-    release: u64,
-    newest: u64,
-    config: &AuditConfig,
-    took: Duration,
-) -> Verdict {
-    if let Freshness::Expired { role, since } = freshness {
-        return Verdict::Stale(format!("its {role} metadata expired at {since}"));
-    }
-    let lag = newest.saturating_sub(release);
-    if lag > config.max_lag {
-        return Verdict::Stale(format!(
-            "serves release {release}, {lag} behind release {newest}"
-        ));
-    }
-    if took > config.slow {
-        return Verdict::Slow(format!(
-            "the audit took {} ms (limit {} ms)",
-            took.as_millis(),
-            config.slow.as_millis()
-        ));
-    }
-    Verdict::Healthy
-}
-
 /// What a failure while fetching `what` says about the mirror.
 fn judge_error(what: &str, error: &trust::Error) -> Verdict {
     let why = format!("{what}: {}", error.message());
@@ -173,6 +198,13 @@ mod tests {
     use rand_core::OsRng;
     use std::path::{Path, PathBuf};
     use time::Duration as Span;
+
+    /// A judged observation.
+    #[derive(Debug)]
+    struct Audit {
+        verdict: Verdict,
+        measured: Measured,
+    }
     use trust::client::{DirTransport, FetchError};
     use trust::editor::{self, Expiries, RootSpec, Signers, TargetEntry};
     use trust::keys::SigningKey;
@@ -273,14 +305,11 @@ mod tests {
                 samples: 100,
                 ..AuditConfig::default()
             };
-            audit(
-                transport,
-                &self.root_json,
-                newest,
-                &config,
-                self.now,
-                &mut OsRng,
-            )
+            let seen = observe(transport, &self.root_json, &config, self.now, &mut OsRng);
+            Audit {
+                verdict: seen.verdict(newest, &config),
+                measured: seen.measured(),
+            }
         }
     }
 
@@ -366,6 +395,19 @@ mod tests {
         repo.release(1, Span::days(1));
         match repo.audit_through(Down, 1).verdict {
             Verdict::Unreachable(why) => assert!(why.contains("connection refused"), "{why}"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_mirror_with_no_release_yet_is_unreachable_not_lying() {
+        let repo = Repo::new();
+        let empty = tempfile::tempdir().expect("tempdir");
+        match repo
+            .audit_through(DirTransport::new(empty.path()), 1)
+            .verdict
+        {
+            Verdict::Unreachable(why) => assert!(why.contains("no complete release"), "{why}"),
             other => panic!("{other:?}"),
         }
     }

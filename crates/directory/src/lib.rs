@@ -16,6 +16,7 @@ pub mod audit;
 pub mod error;
 pub mod list;
 pub mod machine;
+pub mod round;
 pub mod store;
 
 pub use error::{Error, ErrorKind, Result};
