@@ -16,6 +16,8 @@ pub enum ErrorKind {
     Exists,
     /// No enrolled mirror has that URL or id.
     NotFound,
+    /// Refused: a challenge that does not hold, an admin call without the token.
+    Refused,
 }
 
 /// An error of this crate: a kind and a message without trailing period.

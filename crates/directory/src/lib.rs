@@ -13,6 +13,7 @@
 //! says about itself that the archive's signed metadata does not confirm.
 
 pub mod audit;
+pub mod enroll;
 pub mod error;
 pub mod list;
 pub mod machine;
