@@ -7,7 +7,8 @@
 //! `URL/.well-known/samizdat/enroll.txt`; the directory fetches it ([`CHALLENGE_PATH`], a
 //! few bytes, no redirects, a time limit) and enrols the mirror only if it matches.
 
-use sha2::{Digest as _, Sha256};
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::store::Enrolment;
@@ -48,8 +49,11 @@ impl Challenges {
         let Ok(expires) = expires.parse::<i64>() else {
             return refuse("not a challenge of this directory");
         };
-        // Compared as hashes, so the time taken says nothing about how much matched.
-        if Sha256::digest(mac.as_bytes()) != Sha256::digest(self.mac(url, expires).as_bytes()) {
+        let Ok(mac) = hex::decode(mac) else {
+            return refuse("not a challenge of this directory");
+        };
+        // `verify_slice` compares in constant time.
+        if self.keyed(url, expires).verify_slice(&mac).is_err() {
             return refuse("the challenge was not issued for this URL by this directory");
         }
         if expires < now {
@@ -59,14 +63,17 @@ impl Challenges {
     }
 
     fn mac(&self, url: &str, expires: i64) -> String {
-        // HMAC would be the textbook choice; SHA-256 over secret ‖ length-prefixed fields is
-        // not open to length extension here because the MAC is compared whole, never extended.
-        let mut hash = Sha256::new();
-        hash.update(self.secret);
-        hash.update((url.len() as u64).to_be_bytes());
-        hash.update(url.as_bytes());
-        hash.update(expires.to_be_bytes());
-        hex::encode(hash.finalize())
+        hex::encode(self.keyed(url, expires).finalize().into_bytes())
+    }
+
+    /// HMAC-SHA-256 of the length-prefixed URL and the expiry.
+    fn keyed(&self, url: &str, expires: i64) -> Hmac<Sha256> {
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.secret)
+            .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+        mac.update(&(url.len() as u64).to_be_bytes());
+        mac.update(url.as_bytes());
+        mac.update(&expires.to_be_bytes());
+        mac
     }
 }
 
