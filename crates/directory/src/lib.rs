@@ -17,7 +17,9 @@ pub mod enroll;
 pub mod error;
 pub mod list;
 pub mod machine;
+pub mod page;
 pub mod round;
+pub mod server;
 pub mod store;
 
 pub use error::{Error, ErrorKind, Result};
