@@ -13,12 +13,14 @@
 //! says about itself that the archive's signed metadata does not confirm.
 
 pub mod audit;
+pub mod config;
 pub mod enroll;
 pub mod error;
 pub mod list;
 pub mod machine;
 pub mod page;
 pub mod round;
+pub mod run;
 pub mod server;
 pub mod store;
 
