@@ -1,0 +1,425 @@
+//! One audit of one mirror: is it alive, fresh and honest?
+//!
+//! The mirror's metadata is verified with our TUF client from the archive's root (so a mirror
+//! cannot pass with metadata nobody signed, an old release, or expired files), then a few targets
+//! chosen at random are downloaded whole and hashed against that signed metadata (so a mirror
+//! cannot pass by answering the right sizes, or the files an auditor usually asks for). Every
+//! request is capped in time and bytes by the transport (`net`), and the whole audit's duration is
+//! its latency.
+//!
+//! The verdict separates what says nothing about honesty (unreachable: refused, timed out, an
+//! HTTP error) from what does (a file that does not verify, or one its own signed release lists
+//! and it does not serve).
+
+use std::time::{Duration, Instant};
+
+use rand_core::RngCore;
+use time::OffsetDateTime;
+use trust::TargetName;
+use trust::client::{Client, Freshness, Options, Transport};
+
+use crate::machine::Verdict;
+use crate::store::Measured;
+
+/// How an audit judges.
+#[derive(Clone, Debug)]
+pub struct AuditConfig {
+    /// Targets downloaded and hashed per audit.
+    pub samples: usize,
+    /// Releases a mirror may be behind the newest one seen before it counts as stale.
+    pub max_lag: u64,
+    /// An audit slower than this (metadata and samples together) counts as slow.
+    pub slow: Duration,
+}
+
+impl Default for AuditConfig {
+    fn default() -> Self {
+        AuditConfig {
+            samples: 3,
+            max_lag: 0,
+            slow: Duration::from_secs(10),
+        }
+    }
+}
+
+/// What an audit saw, before it is judged against the newest release seen in the same round
+/// (a mirror audited first cannot know that one audited later serves a newer release).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Observation {
+    /// Metadata verified from the archive root and every sample's hash right.
+    Verified {
+        /// The release served (its snapshot version: authentic, since it verified).
+        release: u64,
+        /// When the earliest-expiring role expired, if one did (role, time).
+        expired: Option<(String, OffsetDateTime)>,
+        took: Duration,
+    },
+    /// The audit stopped at a failure, already judged: unreachable or lying.
+    Failed(Verdict),
+}
+
+impl Observation {
+    /// The release served, when it verified.
+    pub fn release(&self) -> Option<u64> {
+        match self {
+            Observation::Verified { release, .. } => Some(*release),
+            Observation::Failed(_) => None,
+        }
+    }
+
+    /// The verdict, where `newest` is the newest release verified anywhere.
+    pub fn verdict(&self, newest: u64, config: &AuditConfig) -> Verdict {
+        let (release, expired, took) = match self {
+            Observation::Verified {
+                release,
+                expired,
+                took,
+            } => (release, expired, took),
+            Observation::Failed(verdict) => return verdict.clone(),
+        };
+        if let Some((role, since)) = expired {
+            return Verdict::Stale(format!("its {role} metadata expired at {since}"));
+        }
+        let lag = newest.saturating_sub(*release);
+        if lag > config.max_lag {
+            return Verdict::Stale(format!(
+                "serves release {release}, {lag} behind release {newest}"
+            ));
+        }
+        if *took > config.slow {
+            return Verdict::Slow(format!(
+                "the audit took {} ms (limit {} ms)",
+                took.as_millis(),
+                config.slow.as_millis()
+            ));
+        }
+        Verdict::Healthy
+    }
+
+    /// What is stored with the verdict.
+    pub fn measured(&self) -> Measured {
+        match self {
+            Observation::Verified { release, took, .. } => Measured {
+                release: Some(*release),
+                latency_ms: Some(u64::try_from(took.as_millis()).unwrap_or(u64::MAX)),
+            },
+            Observation::Failed(_) => Measured::default(),
+        }
+    }
+}
+
+/// Audits the release `transport` serves against `archive_root` (the archive's `root.json`
+/// bytes) at time `now`.
+pub fn observe<T: Transport>(
+    transport: T,
+    archive_root: &[u8],
+    config: &AuditConfig,
+    now: OffsetDateTime,
+    rng: &mut dyn RngCore,
+) -> Observation {
+    let started = Instant::now();
+    let mut options = Options::new(now);
+    // Expired metadata is authentic but stale: recorded, judged by the caller, not a forgery.
+    options.allow_expired = true;
+    let mut client = match Client::load(archive_root, transport, options) {
+        Ok(client) => client,
+        // A mirror with no release yet (still syncing its first, or a web root not pushed to)
+        // answers "not found": absent, like one that does not answer, not a forgery.
+        Err(error) if error.kind() == trust::ErrorKind::NotFound => {
+            return Observation::Failed(Verdict::Unreachable(format!(
+                "serves no complete release: {}",
+                error.message()
+            )));
+        }
+        Err(error) => return Observation::Failed(judge_error("metadata", &error)),
+    };
+    if let Err(verdict) = sample(&mut client, config.samples, rng) {
+        return Observation::Failed(verdict);
+    }
+    let expired = match client.freshness() {
+        Freshness::Fresh => None,
+        Freshness::Expired { role, since } => Some((role.clone(), *since)),
+    };
+    Observation::Verified {
+        release: client.version(),
+        expired,
+        took: started.elapsed(),
+    }
+}
+
+/// Downloads `count` targets chosen at random (without repeats) and checks each against the
+/// verified metadata.
+fn sample<T: Transport>(
+    client: &mut Client<T>,
+    count: usize,
+    rng: &mut dyn RngCore,
+) -> Result<(), Verdict> {
+    if count == 0 {
+        return Ok(());
+    }
+    let targets = client
+        .all_targets()
+        .map_err(|error| judge_error("targets metadata", &error))?;
+    for index in pick(targets.len(), count, rng) {
+        let name: &TargetName = &targets[index].0;
+        client
+            .fetch_target(name)
+            .map_err(|error| judge_error(&format!("target {name}"), &error))?;
+    }
+    Ok(())
+}
+
+/// Up to `count` distinct indices below `len`, at random.
+fn pick(len: usize, count: usize, rng: &mut dyn RngCore) -> Vec<usize> {
+    let mut chosen: Vec<usize> = Vec::with_capacity(count.min(len));
+    while chosen.len() < count.min(len) {
+        let len_u64 = u64::try_from(len).unwrap_or(u64::MAX);
+        let index = usize::try_from(rng.next_u64() % len_u64).unwrap_or(0);
+        if !chosen.contains(&index) {
+            chosen.push(index);
+        }
+    }
+    chosen
+}
+
+/// What a failure while fetching `what` says about the mirror.
+fn judge_error(what: &str, error: &trust::Error) -> Verdict {
+    let why = format!("{what}: {}", error.message());
+    match error.kind() {
+        kind if kind.is_unreachable() => Verdict::Unreachable(why),
+        // Checked and found wrong, or missing although its own signed release lists it.
+        _ => Verdict::Lying(why),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand_core::OsRng;
+    use std::path::{Path, PathBuf};
+    use time::Duration as Span;
+
+    /// A judged observation.
+    #[derive(Debug)]
+    struct Audit {
+        verdict: Verdict,
+        measured: Measured,
+    }
+    use trust::client::{DirTransport, FetchError};
+    use trust::editor::{self, Expiries, RootSpec, Signers, TargetEntry};
+    use trust::keys::SigningKey;
+    use trust::schema::Digest;
+
+    /// A publisher's release in a folder: what a mirror serves.
+    struct Repo {
+        dir: tempfile::TempDir,
+        keys: [SigningKey; 4],
+        root_json: Vec<u8>,
+        now: OffsetDateTime,
+    }
+
+    impl Repo {
+        fn new() -> Repo {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let keys = [(); 4].map(|()| SigningKey::generate());
+            let now = OffsetDateTime::now_utc()
+                .replace_nanosecond(0)
+                .expect("seconds");
+            let spec = RootSpec {
+                root_keys: vec![keys[0].public()],
+                root_threshold: 1,
+                targets_keys: vec![keys[1].public()],
+                snapshot_keys: vec![keys[2].public()],
+                timestamp_keys: vec![keys[3].public()],
+                timestamp_threshold: 1,
+            };
+            let root_json = editor::sign_root(&spec, 1, now + Span::days(3650), &[&keys[0]])
+                .expect("sign root");
+            for folder in ["metadata", "targets"] {
+                std::fs::create_dir_all(dir.path().join(folder)).expect("folder");
+            }
+            std::fs::write(dir.path().join("metadata/1.root.json"), &root_json).expect("root");
+            Repo {
+                dir,
+                keys,
+                root_json,
+                now,
+            }
+        }
+
+        fn path(&self) -> &Path {
+            self.dir.path()
+        }
+
+        /// Publishes `count` documents; returns the release's version.
+        fn release(&self, count: usize, timestamp_expires: Span) -> u64 {
+            let mut entries = Vec::new();
+            for index in 0..count {
+                let bytes = format!("document {index}\n").into_bytes();
+                let sha256 = Digest::of(&bytes);
+                let name = format!("doc-{index}.txt");
+                std::fs::write(
+                    self.path()
+                        .join("targets")
+                        .join(format!("{}.{name}", sha256.to_hex())),
+                    &bytes,
+                )
+                .expect("target");
+                entries.push(TargetEntry {
+                    name: TargetName::new(&name).expect("name"),
+                    length: bytes.len() as u64,
+                    sha256: sha256.0,
+                    custom: None,
+                });
+            }
+            let signers = Signers {
+                targets: &self.keys[1],
+                snapshot: &self.keys[2],
+                timestamp: &self.keys[3],
+            };
+            let expiries = Expiries {
+                targets: Span::days(365),
+                snapshot: Span::days(30),
+                timestamp: timestamp_expires,
+            };
+            let metadata = self.path().join("metadata");
+            let files = editor::build_release(&metadata, 1, entries, &signers, &expiries, self.now)
+                .expect("release");
+            files.write_to(&metadata).expect("write");
+            files.snapshot_version
+        }
+
+        fn target_files(&self) -> Vec<PathBuf> {
+            std::fs::read_dir(self.path().join("targets"))
+                .expect("targets")
+                .map(|entry| entry.expect("entry").path())
+                .collect()
+        }
+
+        fn audit(&self, newest: u64) -> Audit {
+            self.audit_through(DirTransport::new(self.path()), newest)
+        }
+
+        fn audit_through<T: Transport>(&self, transport: T, newest: u64) -> Audit {
+            let config = AuditConfig {
+                samples: 100,
+                ..AuditConfig::default()
+            };
+            let seen = observe(transport, &self.root_json, &config, self.now, &mut OsRng);
+            Audit {
+                verdict: seen.verdict(newest, &config),
+                measured: seen.measured(),
+            }
+        }
+    }
+
+    #[test]
+    fn an_honest_current_mirror_passes_and_its_release_is_measured() {
+        let repo = Repo::new();
+        let version = repo.release(5, Span::days(1));
+        let audit = repo.audit(version);
+        assert_eq!(audit.verdict, Verdict::Healthy);
+        assert_eq!(audit.measured.release, Some(version));
+        assert!(audit.measured.latency_ms.is_some());
+    }
+
+    #[test]
+    fn a_tampered_target_of_the_right_size_is_lying() {
+        let repo = Repo::new();
+        let version = repo.release(5, Span::days(1));
+        let victim = repo.target_files().into_iter().next().expect("a target");
+        let mut bytes = std::fs::read(&victim).expect("read");
+        bytes[0] ^= 1;
+        std::fs::write(&victim, &bytes).expect("tamper");
+        match repo.audit(version).verdict {
+            Verdict::Lying(why) => assert!(why.contains("target doc-"), "{why}"),
+            other => panic!("a tampered target passed as {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_missing_target_that_its_release_lists_is_lying() {
+        let repo = Repo::new();
+        let version = repo.release(3, Span::days(1));
+        for path in repo.target_files() {
+            std::fs::remove_file(path).expect("remove");
+        }
+        assert!(matches!(repo.audit(version).verdict, Verdict::Lying(_)));
+    }
+
+    #[test]
+    fn a_mirror_behind_the_newest_release_is_stale_and_says_by_how_much() {
+        let repo = Repo::new();
+        let version = repo.release(2, Span::days(1));
+        match repo.audit(version + 2).verdict {
+            Verdict::Stale(why) => assert!(why.contains("2 behind"), "{why}"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn expired_metadata_is_stale_not_lying() {
+        let repo = Repo::new();
+        let version = repo.release(2, -Span::hours(1));
+        match repo.audit(version).verdict {
+            Verdict::Stale(why) => assert!(why.contains("timestamp"), "{why}"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn metadata_signed_by_another_archive_is_lying() {
+        let repo = Repo::new();
+        let other = Repo::new();
+        let version = other.release(2, Span::days(1));
+        let audit = repo.audit_through(DirTransport::new(other.path()), version);
+        assert!(matches!(audit.verdict, Verdict::Lying(_)), "{audit:?}");
+        assert_eq!(audit.measured.release, None);
+    }
+
+    /// A transport that cannot connect.
+    struct Down;
+
+    impl Transport for Down {
+        fn fetch(&self, _path: &str, _max_len: u64) -> Result<Vec<u8>, FetchError> {
+            Err(FetchError::Other("connection refused".to_owned()))
+        }
+        fn describe(&self) -> String {
+            "http://127.0.0.9/".to_owned()
+        }
+    }
+
+    #[test]
+    fn a_mirror_that_cannot_be_reached_is_unreachable_not_lying() {
+        let repo = Repo::new();
+        repo.release(1, Span::days(1));
+        match repo.audit_through(Down, 1).verdict {
+            Verdict::Unreachable(why) => assert!(why.contains("connection refused"), "{why}"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_mirror_with_no_release_yet_is_unreachable_not_lying() {
+        let repo = Repo::new();
+        let empty = tempfile::tempdir().expect("tempdir");
+        match repo
+            .audit_through(DirTransport::new(empty.path()), 1)
+            .verdict
+        {
+            Verdict::Unreachable(why) => assert!(why.contains("no complete release"), "{why}"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn picks_are_distinct_and_bounded_by_the_population() {
+        assert_eq!(pick(0, 3, &mut OsRng), Vec::<usize>::new());
+        let mut two = pick(2, 5, &mut OsRng);
+        two.sort_unstable();
+        assert_eq!(two, [0, 1]);
+        let many = pick(1000, 10, &mut OsRng);
+        assert_eq!(many.len(), 10);
+        assert!(many.iter().all(|&index| index < 1000));
+    }
+}

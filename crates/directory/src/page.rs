@@ -1,0 +1,74 @@
+//! The status page: plain HTML, no script, every field escaped (operators write their own
+//! provider names and contacts).
+
+use std::fmt::Write;
+
+use crate::store::Mirror;
+
+/// `&`, `<`, `>`, `"` and `'` escaped for text and attribute values.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The page listing `mirrors`: counts by state, then one row each.
+pub fn status(mirrors: &[Mirror]) -> String {
+    let listed = mirrors.iter().filter(|m| m.is_listed()).count();
+    let mut rows = String::new();
+    for mirror in mirrors {
+        let _ = writeln!(
+            rows,
+            "<tr><td>{url}</td><td>{state}{disabled}</td><td>{country}</td><td>{provider}</td>\
+             <td>{release}</td><td>{latency}</td><td>{reason}</td></tr>",
+            url = escape(&mirror.url),
+            state = mirror.state,
+            disabled = if mirror.disabled { " (disabled)" } else { "" },
+            country = escape(&mirror.country),
+            provider = escape(&mirror.provider),
+            release = mirror.release.map(|r| r.to_string()).unwrap_or_default(),
+            latency = mirror
+                .latency_ms
+                .map(|ms| format!("{ms} ms"))
+                .unwrap_or_default(),
+            reason = escape(&mirror.reason),
+        );
+    }
+    format!(
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width\">\
+         <title>samizdat directory</title>\
+         <style>body{{font-family:sans-serif;margin:1rem}}table{{border-collapse:collapse}}\
+         td,th{{border-bottom:1px solid #ccc;padding:.25rem .5rem;text-align:left}}</style>\
+         </head><body><h1>Mirrors</h1>\
+         <p>{listed} of {total} enrolled mirrors are listed. \
+         The signed list: <a href=\"/targets/\">mirrors.json</a> through \
+         <a href=\"/metadata/timestamp.json\">timestamp.json</a>.</p>\
+         <table><thead><tr><th>URL</th><th>State</th><th>Country</th><th>Provider</th>\
+         <th>Release</th><th>Audit time</th><th>Why</th></tr></thead><tbody>\n{rows}</tbody></table>\
+         </body></html>\n",
+        total = mirrors.len(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markup_in_what_operators_write_is_shown_not_run() {
+        assert_eq!(
+            escape(r#"<script>alert("x")</script>&'"#),
+            "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&amp;&#39;"
+        );
+    }
+}

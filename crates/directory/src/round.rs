@@ -1,0 +1,290 @@
+//! One audit round: every enrolled mirror audited at once (a bounded number at a time), each
+//! judged against the newest release seen verified anywhere, each outcome recorded, and the
+//! signed list re-published when it changed or is a day old.
+
+use std::path::Path;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use rand_core::OsRng;
+use time::{Duration, OffsetDateTime};
+use trust::client::Transport;
+
+use crate::audit::{AuditConfig, Observation, observe};
+use crate::error::{Error, Result};
+use crate::list::{self, MirrorList};
+use crate::machine::{Policy, State, next};
+use crate::store::Store;
+
+/// How a round runs.
+#[derive(Clone, Debug)]
+pub struct RoundConfig {
+    pub audit: AuditConfig,
+    pub policy: Policy,
+    /// Audits in flight at once.
+    pub concurrency: usize,
+}
+
+impl Default for RoundConfig {
+    fn default() -> Self {
+        RoundConfig {
+            audit: AuditConfig::default(),
+            policy: Policy::default(),
+            concurrency: 32,
+        }
+    }
+}
+
+/// One change of a mirror's state in a round.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Change {
+    pub url: String,
+    pub from: State,
+    pub to: State,
+    pub reason: String,
+}
+
+/// What a round did.
+#[derive(Clone, Debug, Default)]
+pub struct Round {
+    pub audited: usize,
+    pub changes: Vec<Change>,
+    /// The newest release verified anywhere, this round or before.
+    pub newest: u64,
+    /// The list's release, when it was re-published.
+    pub published: Option<u64>,
+}
+
+/// Audits every mirror in `store` through `connect(url)` against `archive_root`, records the
+/// outcomes and re-publishes the list in `dir` when needed.
+pub fn run<T: Transport>(
+    dir: &Path,
+    store: &mut Store,
+    archive_root: &[u8],
+    config: &RoundConfig,
+    connect: &(dyn Fn(&str) -> T + Sync),
+    now: OffsetDateTime,
+) -> Result<Round> {
+    let mirrors = store.mirrors()?;
+    let urls: Vec<&str> = mirrors.iter().map(|mirror| mirror.url.as_str()).collect();
+    let observations = observe_all(&urls, archive_root, config, connect, now);
+    let newest = observations
+        .iter()
+        .filter_map(Observation::release)
+        .chain(mirrors.iter().filter_map(|mirror| mirror.release))
+        .max()
+        .unwrap_or(0);
+    let unix = now.unix_timestamp();
+    let mut changes = Vec::new();
+    for (mirror, observation) in mirrors.iter().zip(&observations) {
+        let verdict = observation.verdict(newest, &config.audit);
+        let transition = next(&mirror.standing(), &verdict, &config.policy);
+        store.record_audit(mirror.id, &transition, observation.measured(), unix)?;
+        if let Some(reason) = transition.change {
+            changes.push(Change {
+                url: mirror.url.clone(),
+                from: mirror.state,
+                to: transition.standing.state,
+                reason,
+            });
+        }
+    }
+    let published = publish_if_due(dir, &MirrorList::of(&store.mirrors()?), now)?;
+    Ok(Round {
+        audited: mirrors.len(),
+        changes,
+        newest,
+        published,
+    })
+}
+
+/// Observations of `urls`, in order, `config.concurrency` at a time.
+fn observe_all<T: Transport>(
+    urls: &[&str],
+    archive_root: &[u8],
+    config: &RoundConfig,
+    connect: &(dyn Fn(&str) -> T + Sync),
+    now: OffsetDateTime,
+) -> Vec<Observation> {
+    let next_index = AtomicUsize::new(0);
+    let results: Mutex<Vec<Option<Observation>>> = Mutex::new(vec![None; urls.len()]);
+    let workers = config.concurrency.clamp(1, urls.len().max(1));
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| {
+                loop {
+                    let index = next_index.fetch_add(1, Ordering::Relaxed);
+                    let Some(url) = urls.get(index) else { break };
+                    let seen = observe(connect(url), archive_root, &config.audit, now, &mut OsRng);
+                    if let Ok(mut results) = results.lock() {
+                        results[index] = Some(seen);
+                    }
+                }
+            });
+        }
+    });
+    results
+        .into_inner()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|seen| {
+            seen.unwrap_or_else(|| {
+                Observation::Failed(crate::machine::Verdict::Unreachable(
+                    "the audit did not finish".to_owned(),
+                ))
+            })
+        })
+        .collect()
+}
+
+/// The list is re-signed when its content changed, or a day after it was last signed (its
+/// timestamp lives two days).
+const REPUBLISH_AFTER: Duration = Duration::days(1);
+
+/// What was last published: `SHA256-hex UNIX-SECONDS`, in `DIR/list/published`.
+const PUBLISHED: &str = "published";
+
+fn publish_if_due(dir: &Path, list: &MirrorList, now: OffsetDateTime) -> Result<Option<u64>> {
+    let bytes = list.to_json();
+    let digest = trust::schema::Digest::of(&bytes).to_hex();
+    let record = list::repository(dir).join(PUBLISHED);
+    let last = std::fs::read_to_string(&record).unwrap_or_default();
+    let mut fields = last.split_whitespace();
+    let same = fields.next() == Some(digest.as_str());
+    let recent = fields
+        .next()
+        .and_then(|at| at.parse::<i64>().ok())
+        .is_some_and(|at| now.unix_timestamp() - at < REPUBLISH_AFTER.whole_seconds());
+    if same && recent {
+        return Ok(None);
+    }
+    let version = list::publish(dir, list, now)?;
+    std::fs::write(&record, format!("{digest} {}\n", now.unix_timestamp()))
+        .map_err(|e| Error::state(&record, "write", e))?;
+    Ok(Some(version))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Enrolment;
+    use trust::client::DirTransport;
+
+    /// An archive release served from a folder by the `samizdat` publisher core would be nicer;
+    /// the audit tests build one with the editor, and so does this.
+    fn archive() -> (tempfile::TempDir, Vec<u8>) {
+        use trust::editor::{self, Expiries, RootSpec, Signers, TargetEntry};
+        use trust::keys::SigningKey;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let keys = [(); 4].map(|()| SigningKey::generate());
+        let now = OffsetDateTime::now_utc();
+        let spec = RootSpec {
+            root_keys: vec![keys[0].public()],
+            root_threshold: 1,
+            targets_keys: vec![keys[1].public()],
+            snapshot_keys: vec![keys[2].public()],
+            timestamp_keys: vec![keys[3].public()],
+            timestamp_threshold: 1,
+        };
+        let root =
+            editor::sign_root(&spec, 1, now + Duration::days(365), &[&keys[0]]).expect("root");
+        for folder in ["metadata", "targets"] {
+            std::fs::create_dir_all(dir.path().join(folder)).expect("folder");
+        }
+        let bytes = b"a document\n";
+        let sha = trust::schema::Digest::of(bytes);
+        std::fs::write(
+            dir.path().join(format!("targets/{}.doc.txt", sha.to_hex())),
+            bytes,
+        )
+        .expect("target");
+        let entry = TargetEntry {
+            name: trust::TargetName::new("doc.txt").expect("name"),
+            length: bytes.len() as u64,
+            sha256: sha.0,
+            custom: None,
+        };
+        let signers = Signers {
+            targets: &keys[1],
+            snapshot: &keys[2],
+            timestamp: &keys[3],
+        };
+        let expiries = Expiries {
+            targets: Duration::days(30),
+            snapshot: Duration::days(7),
+            timestamp: Duration::days(1),
+        };
+        let metadata = dir.path().join("metadata");
+        editor::build_release(&metadata, 1, vec![entry], &signers, &expiries, now)
+            .expect("release")
+            .write_to(&metadata)
+            .expect("write");
+        (dir, root)
+    }
+
+    fn enrol(store: &mut Store, url: &str) {
+        store
+            .enroll(
+                &Enrolment {
+                    url: url.to_owned(),
+                    country: "NL".to_owned(),
+                    provider: "Greenhost".to_owned(),
+                    contact: String::new(),
+                },
+                0,
+            )
+            .expect("enrol");
+    }
+
+    #[test]
+    fn a_round_lists_the_honest_mirror_and_not_the_missing_one_and_publishes_once() {
+        let (archive_dir, root) = archive();
+        let directory = tempfile::tempdir().expect("tempdir");
+        list::init(directory.path(), OffsetDateTime::now_utc()).expect("init");
+        let mut store = Store::open(directory.path()).expect("store");
+        let good = archive_dir.path().display().to_string();
+        let missing = directory.path().join("nothing here").display().to_string();
+        enrol(&mut store, &good);
+        enrol(&mut store, &missing);
+        let connect = |url: &str| DirTransport::new(url);
+        let config = RoundConfig::default();
+        let now = OffsetDateTime::now_utc();
+        let round =
+            run(directory.path(), &mut store, &root, &config, &connect, now).expect("round");
+        assert_eq!(round.audited, 2);
+        assert_eq!(round.newest, 1);
+        assert_eq!(
+            round.changes,
+            [Change {
+                url: good.clone(),
+                from: State::Pending,
+                to: State::Active,
+                reason: "audit passed".to_owned()
+            }]
+        );
+        let absent = store.by_url(&missing).expect("enrolled");
+        assert_eq!((absent.state, absent.failures), (State::Pending, 1));
+        assert!(round.published.is_some());
+        let listed = MirrorList::of(&store.mirrors().expect("mirrors"));
+        let urls: Vec<&str> = listed.mirrors.iter().map(|m| m.url.as_str()).collect();
+        assert_eq!(urls, [good.as_str()]);
+        // Nothing changed: nothing is re-signed; a day later it is.
+        let again =
+            run(directory.path(), &mut store, &root, &config, &connect, now).expect("round");
+        assert!(
+            again.changes.is_empty() && again.published.is_none(),
+            "{again:?}"
+        );
+        let later = now + Duration::hours(25);
+        let daily = run(
+            directory.path(),
+            &mut store,
+            &root,
+            &config,
+            &connect,
+            later,
+        )
+        .expect("round");
+        assert!(daily.published.is_some(), "{daily:?}");
+    }
+}

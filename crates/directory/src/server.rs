@@ -1,0 +1,418 @@
+//! The directory's HTTP face: the router is a table ([`app`]); every handler is a typed function
+//! over the shared [`Directory`]; tests call the router without a socket.
+//!
+//! | path                                 | what                                               |
+//! |--------------------------------------|----------------------------------------------------|
+//! | `GET /`                              | status page (HTML, no script)                      |
+//! | `GET /status.json`                   | every enrolled mirror, its state and reason         |
+//! | `GET /metadata/F`, `GET /targets/F`  | the signed mirror list's repository (`list`)       |
+//! | `POST /api/challenge`                | `{url}` → `{token}` to serve at the mirror          |
+//! | `POST /api/enroll`                   | `{url, country, provider, contact?, token}`         |
+//! | `POST /api/mirrors/ID/{disable,enable,weight}`, `DELETE /api/mirrors/ID` | admin (token) |
+//! | `GET /r/PATH`                        | 302 to a listed mirror's `PATH`                     |
+//!
+//! Only enrolment and the admin calls change state; an enrolment must prove control of its URL
+//! (`enroll`), an admin call must carry the admin token.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use axum::Json;
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Path as UrlPath, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::enroll::{CHALLENGE_PATH, Challenges, validate};
+use crate::error::{Error, ErrorKind};
+use crate::list;
+use crate::machine::State as MirrorState;
+use crate::store::{Enrolment, Mirror, Store};
+
+/// Fetches `path` under a mirror's base `url`, at most `max_len` bytes (the enrolment check);
+/// a function so that tests need no network.
+pub type Fetcher = dyn Fn(&str, &str, u64) -> Result<Vec<u8>, String> + Send + Sync;
+
+/// What the handlers share.
+pub struct Directory {
+    pub dir: PathBuf,
+    pub store: Mutex<Store>,
+    pub challenges: Challenges,
+    pub admin_token: String,
+    pub fetch: Box<Fetcher>,
+}
+
+/// The directory's routes over `directory`.
+pub fn app(directory: Arc<Directory>) -> Router {
+    Router::new()
+        .route("/", get(status_page))
+        .route("/status.json", get(status_json))
+        .route("/metadata/{file}", get(metadata_file))
+        .route("/targets/{file}", get(target_file))
+        .route("/api/challenge", post(challenge))
+        .route("/api/enroll", post(enroll))
+        .route("/api/mirrors/{id}/disable", post(disable))
+        .route("/api/mirrors/{id}/enable", post(enable))
+        .route("/api/mirrors/{id}/weight", post(weight))
+        .route("/api/mirrors/{id}", delete(remove))
+        .route("/r/{*path}", get(redirect))
+        // Enrolments and admin calls are a few hundred bytes.
+        .layer(DefaultBodyLimit::max(16 * 1024))
+        .with_state(directory)
+}
+
+/// A refusal as the client sees it: a status and a plain message (the error's, which names the
+/// field or URL and why).
+struct Refusal(StatusCode, String);
+
+impl From<Error> for Refusal {
+    fn from(error: Error) -> Refusal {
+        let status = match error.kind() {
+            ErrorKind::InvalidInput => StatusCode::BAD_REQUEST,
+            ErrorKind::Exists => StatusCode::CONFLICT,
+            ErrorKind::NotFound => StatusCode::NOT_FOUND,
+            ErrorKind::Refused => StatusCode::FORBIDDEN,
+            _ => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        Refusal(status, error.message().to_owned())
+    }
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        let mut message = self.1;
+        message.push('\n');
+        (self.0, [(header::CACHE_CONTROL, "no-store")], message).into_response()
+    }
+}
+
+type Answer<T> = Result<T, Refusal>;
+
+fn now() -> i64 {
+    OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// Runs `f` on the store (SQLite is blocking: off the async threads).
+async fn with_store<T: Send + 'static>(
+    directory: &Arc<Directory>,
+    f: impl FnOnce(&mut Store) -> Result<T, Error> + Send + 'static,
+) -> Answer<T> {
+    let directory = directory.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut store = directory
+            .store
+            .lock()
+            .map_err(|_| Error::new(ErrorKind::State, "a thread holding the state failed"))?;
+        f(&mut store)
+    })
+    .await
+    .map_err(|e| Refusal(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
+    .map_err(Refusal::from)
+}
+
+async fn status_json(State(directory): State<Arc<Directory>>) -> Answer<Response> {
+    let mirrors = with_store(&directory, |store| store.mirrors()).await?;
+    Ok(([(header::CACHE_CONTROL, "no-cache")], Json(mirrors)).into_response())
+}
+
+async fn status_page(State(directory): State<Arc<Directory>>) -> Answer<Response> {
+    let mirrors = with_store(&directory, |store| store.mirrors()).await?;
+    let page = crate::page::status(&mirrors);
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-cache"),
+            (
+                header::CONTENT_SECURITY_POLICY,
+                "default-src 'none'; style-src 'unsafe-inline'",
+            ),
+        ],
+        page,
+    )
+        .into_response())
+}
+
+async fn metadata_file(
+    State(directory): State<Arc<Directory>>,
+    UrlPath(file): UrlPath<String>,
+) -> Response {
+    repository_file(&directory, "metadata", &file).await
+}
+
+async fn target_file(
+    State(directory): State<Arc<Directory>>,
+    UrlPath(file): UrlPath<String>,
+) -> Response {
+    repository_file(&directory, "targets", &file).await
+}
+
+/// A file of the list's repository. Names are single safe components (the router already
+/// refuses `/`); anything else is not found.
+async fn repository_file(directory: &Directory, folder: &str, file: &str) -> Response {
+    let safe = !file.is_empty()
+        && !file.starts_with('.')
+        && file
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
+    if !safe {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    let path = list::repository(&directory.dir).join(folder).join(file);
+    match tokio::fs::read(&path).await {
+        Ok(bytes) => {
+            // timestamp.json changes in place; versioned files and targets never do.
+            let caching = if file == "timestamp.json" {
+                "no-cache"
+            } else {
+                "public, max-age=31536000, immutable"
+            };
+            (
+                [
+                    (header::CONTENT_TYPE, "application/json"),
+                    (header::CACHE_CONTROL, caching),
+                    (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
+                ],
+                bytes,
+            )
+                .into_response()
+        }
+        Err(_) => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+struct ChallengeRequest {
+    url: String,
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct ChallengeAnswer {
+    /// The token to serve.
+    pub token: String,
+    /// Where to serve it, relative to the mirror's URL.
+    pub path: String,
+}
+
+async fn challenge(
+    State(directory): State<Arc<Directory>>,
+    Json(request): Json<ChallengeRequest>,
+) -> Answer<Json<ChallengeAnswer>> {
+    let probe = Enrolment {
+        url: request.url,
+        country: "ZZ".to_owned(),
+        provider: "-".to_owned(),
+        contact: String::new(),
+    };
+    let url = validate(probe)?.url;
+    Ok(Json(ChallengeAnswer {
+        token: directory.challenges.issue(&url, now()),
+        path: CHALLENGE_PATH.to_owned(),
+    }))
+}
+
+#[derive(Deserialize)]
+struct EnrollRequest {
+    url: String,
+    country: String,
+    provider: String,
+    #[serde(default)]
+    contact: String,
+    token: String,
+}
+
+async fn enroll(
+    State(directory): State<Arc<Directory>>,
+    Json(request): Json<EnrollRequest>,
+) -> Answer<(StatusCode, Json<Mirror>)> {
+    let enrolment = validate(Enrolment {
+        url: request.url,
+        country: request.country,
+        provider: request.provider,
+        contact: request.contact,
+    })?;
+    directory
+        .challenges
+        .check(&enrolment.url, &request.token, now())?;
+    // The caller holds a token for this URL; the mirror at the URL must serve it.
+    let served = {
+        let directory = directory.clone();
+        let url = enrolment.url.clone();
+        tokio::task::spawn_blocking(move || (directory.fetch)(&url, CHALLENGE_PATH, 1024))
+            .await
+            .map_err(|e| Refusal(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
+    };
+    let served = served.map_err(|why| {
+        Refusal(
+            StatusCode::FORBIDDEN,
+            format!(
+                "{}{CHALLENGE_PATH}: cannot fetch the challenge ({why}); serve it there and try again",
+                enrolment.url
+            ),
+        )
+    })?;
+    if String::from_utf8_lossy(&served).trim() != request.token.trim() {
+        return Err(Refusal(
+            StatusCode::FORBIDDEN,
+            format!(
+                "{}{CHALLENGE_PATH}: does not serve the challenge this enrolment carries",
+                enrolment.url
+            ),
+        ));
+    }
+    let mirror = with_store(&directory, move |store| store.enroll(&enrolment, now())).await?;
+    Ok((StatusCode::CREATED, Json(mirror)))
+}
+
+/// Refuses a call without `Authorization: Bearer ADMIN-TOKEN`.
+fn admin(directory: &Directory, headers: &HeaderMap) -> Answer<()> {
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .unwrap_or("");
+    // Compared as hashes: the time taken says nothing about how much of the token matched.
+    use sha2::{Digest, Sha256};
+    if directory.admin_token.is_empty()
+        || Sha256::digest(given.as_bytes()) != Sha256::digest(directory.admin_token.as_bytes())
+    {
+        return Err(Refusal(
+            StatusCode::UNAUTHORIZED,
+            "an admin call needs `Authorization: Bearer TOKEN` (DIR/admin-token)".to_owned(),
+        ));
+    }
+    Ok(())
+}
+
+#[derive(Deserialize, Default)]
+struct Reason {
+    #[serde(default)]
+    reason: String,
+}
+
+async fn disable(
+    State(directory): State<Arc<Directory>>,
+    UrlPath(id): UrlPath<i64>,
+    headers: HeaderMap,
+    body: Option<Json<Reason>>,
+) -> Answer<StatusCode> {
+    admin(&directory, &headers)?;
+    let reason = body.map(|Json(r)| r.reason).unwrap_or_default();
+    with_store(&directory, move |store| {
+        store.set_disabled(id, true, &reason, now())
+    })
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn enable(
+    State(directory): State<Arc<Directory>>,
+    UrlPath(id): UrlPath<i64>,
+    headers: HeaderMap,
+    body: Option<Json<Reason>>,
+) -> Answer<StatusCode> {
+    admin(&directory, &headers)?;
+    let reason = body.map(|Json(r)| r.reason).unwrap_or_default();
+    with_store(&directory, move |store| {
+        store.set_disabled(id, false, &reason, now())
+    })
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+struct Weight {
+    weight: u32,
+}
+
+async fn weight(
+    State(directory): State<Arc<Directory>>,
+    UrlPath(id): UrlPath<i64>,
+    headers: HeaderMap,
+    Json(body): Json<Weight>,
+) -> Answer<StatusCode> {
+    admin(&directory, &headers)?;
+    with_store(&directory, move |store| store.set_weight(id, body.weight)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn remove(
+    State(directory): State<Arc<Directory>>,
+    UrlPath(id): UrlPath<i64>,
+    headers: HeaderMap,
+) -> Answer<StatusCode> {
+    admin(&directory, &headers)?;
+    with_store(&directory, move |store| store.remove(id)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// 302 to a listed mirror's copy of `path`, active mirrors before degraded ones, chosen by
+/// weight among equals.
+async fn redirect(
+    State(directory): State<Arc<Directory>>,
+    UrlPath(path): UrlPath<String>,
+) -> Answer<Response> {
+    if path
+        .split('/')
+        .any(|segment| segment == ".." || segment == ".")
+    {
+        return Err(Refusal(
+            StatusCode::BAD_REQUEST,
+            format!("/r/{path}: not a path"),
+        ));
+    }
+    let mirrors = with_store(&directory, |store| store.mirrors()).await?;
+    let Some(mirror) = choose(
+        &mirrors,
+        rand_core::RngCore::next_u64(&mut rand_core::OsRng),
+    ) else {
+        return Err(Refusal(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "no mirror is listed right now".to_owned(),
+        ));
+    };
+    let location = format!("{}{path}", mirror.url);
+    let location = HeaderValue::from_str(&location)
+        .map_err(|_| Refusal(StatusCode::BAD_REQUEST, format!("/r/{path}: not a path")))?;
+    Ok((
+        StatusCode::FOUND,
+        [
+            (header::LOCATION, location),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+        ],
+    )
+        .into_response())
+}
+
+/// A listed mirror, weighted by `weight`, from the best state present (active over degraded);
+/// `roll` is a random number.
+pub fn choose(mirrors: &[Mirror], roll: u64) -> Option<&Mirror> {
+    let listed = |state: MirrorState| -> Vec<&Mirror> {
+        mirrors
+            .iter()
+            .filter(|m| m.is_listed() && m.state == state && m.weight > 0)
+            .collect()
+    };
+    let mut pool = listed(MirrorState::Active);
+    if pool.is_empty() {
+        pool = listed(MirrorState::Degraded);
+    }
+    let total: u64 = pool.iter().map(|m| u64::from(m.weight)).sum();
+    if total == 0 {
+        return None;
+    }
+    let mut point = roll % total;
+    for mirror in pool {
+        let weight = u64::from(mirror.weight);
+        if point < weight {
+            return Some(mirror);
+        }
+        point -= weight;
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests;
