@@ -105,15 +105,16 @@ impl std::fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
-impl From<archive::catalog::CatalogError> for Error {
-    fn from(e: archive::catalog::CatalogError) -> Self {
-        Error::new(ErrorKind::Catalog, e.to_string())
-    }
-}
-
-impl From<archive::ingest::IngestError> for Error {
-    fn from(e: archive::ingest::IngestError) -> Self {
-        Error::new(ErrorKind::Ingest, e.to_string())
+impl From<archive::Error> for Error {
+    fn from(e: archive::Error) -> Self {
+        let kind = match e.kind() {
+            archive::ErrorKind::Catalog => ErrorKind::Catalog,
+            archive::ErrorKind::Io => ErrorKind::Io,
+            // A document to withdraw that is not there: the caller's input.
+            archive::ErrorKind::NotFound => ErrorKind::InvalidInput,
+            _ => ErrorKind::Ingest,
+        };
+        Error::new(kind, e.message())
     }
 }
 
@@ -648,7 +649,8 @@ impl Archive {
             for update in &work.updates {
                 match &update.rebuilt {
                     Some(state) => {
-                        let id = DocId::new(&update.id).map_err(archive::catalog::CatalogError)?;
+                        let id = DocId::new(&update.id)
+                            .map_err(|e| archive::Error::new(archive::ErrorKind::Catalog, e))?;
                         tx.put_record_built_from(
                             &id,
                             state,
