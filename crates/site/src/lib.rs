@@ -253,13 +253,15 @@ impl Site for ReaderSite {
         let index = {
             let mut builder = search::Builder::new(search::Config::default());
             builder.on_file(|file| {
-                index_files.push(put(store, file.path, &file.bytes)?);
+                let file = put(store, file.path, &file.bytes)
+                    .map_err(|e| search::Error::new(search::ErrorKind::Sink, e))?;
+                index_files.push(file);
                 Ok(())
             });
             for doc in stream {
-                builder.add(doc)?;
+                builder.add(doc).map_err(|e| e.to_string())?;
             }
-            builder.finish()?
+            builder.finish().map_err(|e| e.to_string())?
         };
         input.progress.finish();
         if std::env::var_os("SAMIZDAT_TIMINGS").is_some() {
