@@ -473,17 +473,15 @@ impl Archive {
                 site_links = std::collections::HashMap::new();
                 (&[], &site_links)
             };
-            let site_files = site
-                .build(&SiteInput {
-                    title: &self.config.title,
-                    documents,
-                    links,
-                    store: &self.store,
-                    mirrors: &self.config.mirrors,
-                    cache_dir: &site_cache,
-                    progress,
-                })
-                .map_err(|e| Error::new(ErrorKind::Site, e))?;
+            let site_files = site.build(&SiteInput {
+                title: &self.config.title,
+                documents,
+                links,
+                store: &self.store,
+                mirrors: &self.config.mirrors,
+                cache_dir: &site_cache,
+                progress,
+            })?;
             let site_targets: Vec<(String, archive::Blob)> = site_files
                 .into_iter()
                 .map(|file| {
