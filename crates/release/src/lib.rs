@@ -466,7 +466,7 @@ impl Archive {
             let (documents, links): (&[archive::Document], _) = if site.wants_documents() {
                 let mut all = self.catalog.documents()?;
                 records::sort_by_date(&mut all);
-                site_links = records::links(&all).map_err(|e| Error::new(ErrorKind::Catalog, e))?;
+                site_links = records::links(&all)?;
                 docs = all;
                 (&docs, &site_links)
             } else {

@@ -106,8 +106,7 @@ fn check(store: &Store, row: &ReleaseRow, links: &Links, links_json: &str) -> Re
         Some(r) if r.state.inputs == inputs => Checked::Known(doc_sha),
         _ => Checked::Rebuilt(
             doc_sha,
-            records::build_with_inputs(store, &doc, links, inputs)
-                .map_err(|e| Error::new(ErrorKind::Io, e))?,
+            records::build_with_inputs(store, &doc, links, inputs)?,
         ),
     })
 }
@@ -255,8 +254,7 @@ pub fn all(
     let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
     let inputs: Vec<Option<LinkInputs<'_>>> = lite.iter().map(DocLite::link_inputs).collect();
     let input_refs: Vec<Option<&LinkInputs<'_>>> = inputs.iter().map(Option::as_ref).collect();
-    let links =
-        records::links_indexed(&ids, &input_refs).map_err(|e| Error::new(ErrorKind::Catalog, e))?;
+    let links = records::links_indexed(&ids, &input_refs)?;
     let links_json: Vec<String> = links.par_iter().map(links_json).collect::<Result<_>>()?;
     progress.start(rows.len() as u64);
     let checked: Vec<Checked> = (0..rows.len())
@@ -342,8 +340,7 @@ pub fn changes(
     nodes.sort_unstable_by(|a, b| a.0.cmp(b.0));
     let ids: Vec<&str> = nodes.iter().map(|n| n.0).collect();
     let inputs: Vec<Option<&LinkInputs<'_>>> = nodes.iter().map(|n| n.1).collect();
-    let computed =
-        records::links_indexed(&ids, &inputs).map_err(|e| Error::new(ErrorKind::Catalog, e))?;
+    let computed = records::links_indexed(&ids, &inputs)?;
     let mut links: HashMap<&str, (Links, String)> = HashMap::with_capacity(ids.len());
     for (id, l) in ids.iter().zip(computed) {
         let json = links_json(&l)?;
