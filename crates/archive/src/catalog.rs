@@ -4,35 +4,15 @@
 //! SQLite because `add` and `release` must survive a crash at any moment: a transaction either
 //! lands whole or not at all, and the WAL keeps readers and the writer apart.
 
+use crate::error::{Error, ErrorKind};
 use crate::model::{Blob, DocId, Document, Kind};
 use rusqlite::{Connection, OptionalExtension, params};
 use std::borrow::Cow;
 use std::path::Path;
 
-#[derive(Debug)]
-pub struct CatalogError(pub String);
-
-impl std::fmt::Display for CatalogError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for CatalogError {}
-
-impl From<rusqlite::Error> for CatalogError {
-    fn from(e: rusqlite::Error) -> Self {
-        CatalogError(format!("catalog: {e}"))
-    }
-}
-
-impl From<serde_json::Error> for CatalogError {
-    fn from(e: serde_json::Error) -> Self {
-        CatalogError(format!("catalog: bad stored document: {e}"))
-    }
-}
-
-pub type Result<T> = std::result::Result<T, CatalogError>;
+/// The catalog's errors are the crate's ([`crate::Error`], kind [`ErrorKind::Catalog`] or
+/// [`ErrorKind::NotFound`]).
+pub type Result<T> = std::result::Result<T, Error>;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS documents (
@@ -292,7 +272,7 @@ pub struct Catalog {
 impl Catalog {
     pub fn open(path: &Path) -> Result<Catalog> {
         let conn = Connection::open(path)
-            .map_err(|e| CatalogError(format!("{}: cannot open catalog: {e}", path.display())))?;
+            .map_err(|e| Error::catalog(format!("{}: cannot open catalog: {e}", path.display())))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         // A large page cache; no memory map (SQLite's default): a release with the reader site
@@ -526,7 +506,7 @@ impl Catalog {
         let mut out = Vec::new();
         for row in rows {
             let (id, reason, withdrawn_at) = row?;
-            let id = DocId::new(&id).map_err(CatalogError)?;
+            let id = DocId::new(&id).map_err(Error::catalog)?;
             out.push(Tombstone {
                 id,
                 reason,
@@ -615,9 +595,10 @@ impl Tx<'_> {
             params![id.as_str(), reason, at],
         )?;
         if n == 0 {
-            return Err(CatalogError(format!(
-                "no document with id {id} in the archive"
-            )));
+            return Err(Error::new(
+                ErrorKind::NotFound,
+                format!("no document with id {id} in the archive"),
+            ));
         }
         Ok(())
     }
@@ -635,7 +616,7 @@ impl Tx<'_> {
         for row in rows {
             let (id, doc) = row?;
             let doc: Document = serde_json::from_str(&doc)?;
-            out.push((DocId::new(&id).map_err(CatalogError)?, doc.source));
+            out.push((DocId::new(&id).map_err(Error::catalog)?, doc.source));
         }
         Ok(out)
     }
@@ -800,4 +781,26 @@ fn document(conn: &Connection, id: &DocId) -> Result<Option<Document>> {
         Some(json) => Some(serde_json::from_str(&json)?),
         None => None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_say_whether_the_catalog_failed_or_the_document_is_not_there() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let mut catalog = Catalog::open(&tmp.path().join("catalog.sqlite")).expect("open");
+        let id = DocId::new("absent").expect("id");
+        let error = catalog
+            .transaction(|tx| tx.withdraw(&id, "why", "2002-08-21T00:00:00Z"))
+            .expect_err("no such document");
+        assert_eq!(error.kind(), ErrorKind::NotFound);
+        assert_eq!(error.message(), "no document with id absent in the archive");
+        let error = Catalog::open(&tmp.path().join("missing/catalog.sqlite"))
+            .err()
+            .expect("no folder");
+        assert_eq!(error.kind(), ErrorKind::Catalog);
+        assert!(error.to_string().contains("cannot open catalog"), "{error}");
+    }
 }

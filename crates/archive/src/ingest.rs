@@ -6,7 +6,8 @@
 //! when only the time changed, one read and hash. One bad file or row is a [`Failure`] in the
 //! [`Summary`], never the end of the run.
 
-use crate::catalog::{Catalog, CatalogError, SourceState, Tx};
+use crate::catalog::{Catalog, SourceState, Tx};
+use crate::error::{Error, ErrorKind};
 use crate::fence::Fence;
 use crate::model::{Blob, DocId, Document, Extracted, IdSource};
 use crate::read::{self, ReadOptions};
@@ -120,23 +121,6 @@ pub struct Summary {
     pub failed: Vec<Failure>,
 }
 
-#[derive(Debug)]
-pub struct IngestError(pub String);
-
-impl std::fmt::Display for IngestError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for IngestError {}
-
-impl From<CatalogError> for IngestError {
-    fn from(e: CatalogError) -> Self {
-        IngestError(e.0)
-    }
-}
-
 /// One file to read: where it is, the folder it was found under, and its catalog key.
 struct SourceFile {
     path: PathBuf,
@@ -173,7 +157,7 @@ pub fn add(
     paths: &[PathBuf],
     options: &AddOptions,
     progress: &dyn Progress,
-) -> Result<Summary, IngestError> {
+) -> Result<Summary, Error> {
     let mut summary = Summary::default();
     let fence = Arc::new(Fence::new(&options.archive_dir));
     let read = ReadOptions {
@@ -186,7 +170,7 @@ pub fn add(
         withdraw: options.withdraw_missing,
         at: OffsetDateTime::now_utc()
             .format(&Rfc3339)
-            .map_err(|e| IngestError(format!("cannot format the time: {e}")))?,
+            .map_err(|e| Error::new(ErrorKind::Ingest, format!("cannot format the time: {e}")))?,
     };
     progress.start(files.len() as u64);
     for batch in files.chunks(BATCH) {
@@ -204,10 +188,10 @@ pub fn add(
             })
             .collect();
         store.sync().map_err(|e| {
-            IngestError(format!(
-                "{}: cannot sync the store: {e}",
-                store.dir().display()
-            ))
+            Error::new(
+                ErrorKind::Io,
+                format!("{}: cannot sync the store: {e}", store.dir().display()),
+            )
         })?;
         catalog.transaction(|tx| {
             for (file, outcome) in batch.iter().zip(outcomes) {
@@ -257,7 +241,7 @@ fn report_gone(
     why: &str,
     gone: &Gone,
     summary: &mut Summary,
-) -> Result<(), CatalogError> {
+) -> Result<(), Error> {
     for (id, source) in docs {
         let reason = if gone.withdraw {
             tx.withdraw(&id, &format!("{why} (add --withdraw-missing)"), &gone.at)?;
@@ -556,7 +540,7 @@ fn apply(
     outcome: Outcome,
     gone: &Gone,
     summary: &mut Summary,
-) -> Result<(), CatalogError> {
+) -> Result<(), Error> {
     let key = key_of(&file.path);
     let shown = file.path.display().to_string();
     match outcome {
@@ -618,12 +602,7 @@ type Taken = std::collections::HashMap<DocId, String>;
 
 /// Who has an id already: a document of this file read earlier in this `add`, or a document of
 /// another file.
-fn holder_of(
-    tx: &Tx<'_>,
-    id: &DocId,
-    key: &str,
-    taken: &Taken,
-) -> Result<Option<String>, CatalogError> {
+fn holder_of(tx: &Tx<'_>, id: &DocId, key: &str, taken: &Taken) -> Result<Option<String>, Error> {
     if let Some(source) = taken.get(id) {
         return Ok(Some(format!("{source} (the same file)")));
     }
@@ -638,7 +617,7 @@ fn disambiguated(
     source: &str,
     key: &str,
     taken: &Taken,
-) -> Result<DocId, CatalogError> {
+) -> Result<DocId, Error> {
     // Bounded: a hash that collides 16 times in a row is not an accident.
     for attempt in 0..16u32 {
         let seed = match attempt {
@@ -647,12 +626,12 @@ fn disambiguated(
         };
         let tag = &hex::encode(Sha256::digest(seed.as_bytes()))[..8];
         let base = &id.as_str()[..id.as_str().len().min(DocId::MAX_LEN - 9)];
-        let candidate = DocId::new(&format!("{base}-{tag}")).map_err(CatalogError)?;
+        let candidate = DocId::new(&format!("{base}-{tag}")).map_err(Error::catalog)?;
         if holder_of(tx, &candidate, key, taken)?.is_none() {
             return Ok(candidate);
         }
     }
-    Err(CatalogError(format!(
+    Err(Error::catalog(format!(
         "{source}: no free id from {id} after 16 attempts"
     )))
 }
@@ -666,7 +645,7 @@ fn record(
     parent: Option<(&DocId, usize)>,
     taken: &mut Taken,
     summary: &mut Summary,
-) -> Result<(), CatalogError> {
+) -> Result<(), Error> {
     let x = &stored.extracted;
     let source = match (&x.locator, parent) {
         (_, Some((_, n))) => format!("{}#attachment-{n}", file.relative),

@@ -10,6 +10,7 @@
 //! This crate never touches the network.
 
 pub mod catalog;
+mod error;
 pub mod fence;
 pub mod ingest;
 pub mod model;
@@ -21,5 +22,6 @@ pub mod store;
 pub use common::{files, layout};
 
 pub use catalog::Catalog;
+pub use error::{Error, ErrorKind};
 pub use model::{Blob, DocId, Document, EmailHeaders, Extracted, IdSource, Kind};
 pub use store::Store;

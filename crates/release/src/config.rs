@@ -4,6 +4,8 @@
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
+use crate::{Error, ErrorKind};
+
 pub const CONFIG_FILE: &str = "samizdat.toml";
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -56,15 +58,19 @@ pub struct KeyFiles {
 }
 
 impl Config {
-    pub fn read(archive: &Path) -> Result<Config, String> {
+    pub fn read(archive: &Path) -> Result<Config, Error> {
         let path = archive.join(CONFIG_FILE);
         let text = std::fs::read_to_string(&path).map_err(|e| {
-            format!(
-                "{}: cannot read the archive's configuration: {e}",
-                path.display()
+            Error::new(
+                ErrorKind::Io,
+                format!(
+                    "{}: cannot read the archive's configuration: {e}",
+                    path.display()
+                ),
             )
         })?;
-        toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+        toml::from_str(&text)
+            .map_err(|e| Error::new(ErrorKind::InvalidInput, format!("{}: {e}", path.display())))
     }
 
     pub fn to_toml(&self) -> String {

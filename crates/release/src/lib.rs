@@ -43,34 +43,90 @@ use trust::keys::SigningKey;
 pub use config::CONFIG_FILE;
 pub use rotate::{KeyRole, Rotation};
 
+/// What went wrong, coarsely enough for a caller to decide what to do about it (the binary's
+/// exit code); the message says which file, key or document, and what was expected.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// A file or folder could not be read or written.
+    Io,
+    /// The caller asked for something unusable: a bad option, mirror URL, key role or id, a
+    /// withdrawal without a reason, a new archive in a folder that is not empty.
+    InvalidInput,
+    /// Another samizdat command is working on this archive.
+    Locked,
+    /// A key the command needs is not on this machine (an offline root key, say).
+    KeyMissing,
+    /// The catalog could not be read or written, or holds what it should not.
+    Catalog,
+    /// Reading the documents to add failed as a whole (a bad file is a failure of its own,
+    /// never an error).
+    Ingest,
+    /// The reader site could not be made.
+    Site,
+    /// Signing or checking TUF metadata failed: the trust crate's kind says how.
+    Trust(trust::ErrorKind),
+    /// The archive's files disagree with each other or with their format (a root without a
+    /// role, an unreadable `timestamp.json`, a release that was not planned).
+    Inconsistent,
+}
+
+/// An error of this crate: a kind and a message without trailing period.
 #[derive(Debug)]
-pub struct Error(pub String);
+pub struct Error {
+    kind: ErrorKind,
+    message: String,
+}
+
+impl Error {
+    /// Builds an error of `kind` with `message`.
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Error {
+            kind,
+            message: message.into(),
+        }
+    }
+
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+
+    /// The message (names the file, key or document and what was expected).
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
 
 impl std::fmt::Display for Error {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(&self.message)
     }
 }
 
 impl std::error::Error for Error {}
 
-macro_rules! impl_from {
-    ($($t:ty),*) => {$(
-        impl From<$t> for Error {
-            fn from(e: $t) -> Self { Error(e.to_string()) }
-        }
-    )*};
+impl From<archive::Error> for Error {
+    fn from(e: archive::Error) -> Self {
+        let kind = match e.kind() {
+            archive::ErrorKind::Catalog => ErrorKind::Catalog,
+            archive::ErrorKind::Io => ErrorKind::Io,
+            // A document to withdraw that is not there: the caller's input.
+            archive::ErrorKind::NotFound => ErrorKind::InvalidInput,
+            _ => ErrorKind::Ingest,
+        };
+        Error::new(kind, e.message())
+    }
 }
-impl_from!(
-    archive::catalog::CatalogError,
-    archive::ingest::IngestError,
-    trust::Error,
-    archive::files::WriteError
-);
 
-impl From<String> for Error {
-    fn from(e: String) -> Self {
-        Error(e)
+impl From<trust::Error> for Error {
+    fn from(e: trust::Error) -> Self {
+        Error::new(ErrorKind::Trust(e.kind()), e.message())
+    }
+}
+
+impl From<archive::files::WriteError> for Error {
+    fn from(e: archive::files::WriteError) -> Self {
+        Error::new(ErrorKind::Io, e.to_string())
     }
 }
 
@@ -79,7 +135,7 @@ pub type Result<T> = std::result::Result<T, Error>;
 fn io_err(path: &Path, what: &str) -> impl FnOnce(std::io::Error) -> Error {
     let path = path.display().to_string();
     let what = what.to_owned();
-    move |e| Error(format!("{path}: {what}: {e}"))
+    move |e| Error::new(ErrorKind::Io, format!("{path}: {what}: {e}"))
 }
 
 /// How `init` sets up the keys.
@@ -147,13 +203,19 @@ impl Archive {
     /// interrupted `init` leaves nothing half made.
     pub fn init(dir: &Path, options: &InitOptions) -> Result<PathBuf> {
         if options.root_threshold == 0 || options.root_threshold > options.root_keys {
-            return Err(Error(format!(
-                "root threshold {} must be between 1 and the number of root keys ({})",
-                options.root_threshold, options.root_keys
-            )));
+            return Err(Error::new(
+                ErrorKind::InvalidInput,
+                format!(
+                    "root threshold {} must be between 1 and the number of root keys ({})",
+                    options.root_threshold, options.root_keys
+                ),
+            ));
         }
         if options.timestamp_keys == 0 {
-            return Err(Error("at least one timestamp key is needed".into()));
+            return Err(Error::new(
+                ErrorKind::InvalidInput,
+                "at least one timestamp key is needed",
+            ));
         }
         if dir.exists() {
             let empty = fs::read_dir(dir)
@@ -161,10 +223,13 @@ impl Archive {
                 .next()
                 .is_none();
             if !empty {
-                return Err(Error(format!(
-                    "{}: exists and is not empty; `init` makes a new archive in a new folder",
-                    dir.display()
-                )));
+                return Err(Error::new(
+                    ErrorKind::InvalidInput,
+                    format!(
+                        "{}: exists and is not empty; `init` makes a new archive in a new folder",
+                        dir.display()
+                    ),
+                ));
             }
         }
         let parent = match dir.parent() {
@@ -253,10 +318,13 @@ impl Archive {
         let config = Config::read(dir)?;
         let lock_path = dir.join(".lock");
         let lock = lock_folder(&lock_path).map_err(|e| match e {
-            LockError::Held => Error(format!(
-                "{}: another samizdat command is working on this archive",
-                dir.display()
-            )),
+            LockError::Held => Error::new(
+                ErrorKind::Locked,
+                format!(
+                    "{}: another samizdat command is working on this archive",
+                    dir.display()
+                ),
+            ),
             LockError::Io(e) => io_err(&lock_path, "cannot open the lock file")(e),
         })?;
         let catalog = Catalog::open(&dir.join("catalog.sqlite"))?;
@@ -335,9 +403,12 @@ impl Archive {
     }
 
     pub fn withdraw(&mut self, id: &str, reason: &str) -> Result<()> {
-        let id = DocId::new(id)?;
+        let id = DocId::new(id).map_err(|e| Error::new(ErrorKind::InvalidInput, e))?;
         if reason.trim().is_empty() {
-            return Err(Error("a withdrawal needs a reason (--reason)".into()));
+            return Err(Error::new(
+                ErrorKind::InvalidInput,
+                "a withdrawal needs a reason (--reason)",
+            ));
         }
         let now = OffsetDateTime::now_utc()
             .format(&time::format_description::well_known::Rfc3339)
@@ -373,7 +444,10 @@ impl Archive {
             }
         }
         if newest == 0 {
-            return Err(Error(format!("{}: no N.root.json", dir.display())));
+            return Err(Error::new(
+                ErrorKind::Inconsistent,
+                format!("{}: no N.root.json", dir.display()),
+            ));
         }
         Ok(newest)
     }
@@ -413,7 +487,10 @@ impl Archive {
                 .map(|file| {
                     let name = layout::target_of_plain_path(&format!("/{}", file.path))
                         .ok_or_else(|| {
-                            Error(format!("site file {:?}: not a site path", file.path))
+                            Error::new(
+                                ErrorKind::Site,
+                                format!("site file {:?}: not a site path", file.path),
+                            )
                         })?;
                     Ok((name, file.blob))
                 })
@@ -512,8 +589,12 @@ impl Archive {
             None => {
                 from_changes = false;
                 work = plan::all(&self.catalog, &self.store, &extra, progress)?;
-                sign(take(&mut work))?
-                    .ok_or_else(|| Error("a release of every target was not planned".into()))?
+                sign(take(&mut work))?.ok_or_else(|| {
+                    Error::new(
+                        ErrorKind::Inconsistent,
+                        "a release of every target was not planned",
+                    )
+                })?
             }
         };
         phases.mark("editor");
@@ -566,7 +647,8 @@ impl Archive {
             for update in &work.updates {
                 match &update.rebuilt {
                     Some(state) => {
-                        let id = DocId::new(&update.id).map_err(archive::catalog::CatalogError)?;
+                        let id = DocId::new(&update.id)
+                            .map_err(|e| archive::Error::new(archive::ErrorKind::Catalog, e))?;
                         tx.put_record_built_from(
                             &id,
                             state,
@@ -612,10 +694,13 @@ impl Archive {
                 return self.key(rel);
             }
         }
-        Err(Error(format!(
-            "{}: no timestamp key on this machine; pass --key FILE",
-            self.dir.display()
-        )))
+        Err(Error::new(
+            ErrorKind::KeyMissing,
+            format!(
+                "{}: no timestamp key on this machine; pass --key FILE",
+                self.dir.display()
+            ),
+        ))
     }
 
     /// Re-signs `timestamp.json` with a fresh expiry, pointing at the same snapshot.
@@ -643,18 +728,18 @@ impl Archive {
             key.write_new(&to)?;
             // Read back before deleting anything: the copy must be the same key.
             if SigningKey::read(&to)?.public().key_id() != key.public().key_id() {
-                return Err(Error(format!(
-                    "{}: the exported key does not read back",
-                    to.display()
-                )));
+                return Err(Error::new(
+                    ErrorKind::Io,
+                    format!("{}: the exported key does not read back", to.display()),
+                ));
             }
             written.push(to);
         }
         if written.is_empty() {
-            return Err(Error(format!(
-                "{}: no root key on this machine",
-                self.dir.display()
-            )));
+            return Err(Error::new(
+                ErrorKind::KeyMissing,
+                format!("{}: no root key on this machine", self.dir.display()),
+            ));
         }
         if remove {
             for rel in &self.config.keys.root {
@@ -678,14 +763,18 @@ pub fn refresh_timestamp(metadata_dir: &Path, key: &SigningKey, lifetime: Durati
         &bytes,
         Durability::Fsync,
     )?;
-    let value: serde_json::Value =
-        serde_json::from_slice(&bytes).map_err(|e| Error(format!("timestamp.json: {e}")))?;
+    let value: serde_json::Value = serde_json::from_slice(&bytes)
+        .map_err(|e| Error::new(ErrorKind::Inconsistent, format!("timestamp.json: {e}")))?;
     Ok(value["signed"]["version"].as_u64().unwrap_or_default())
 }
 
 fn tombstones_json(tombstones: &[Tombstone]) -> Result<Vec<u8>> {
-    serde_json::to_vec(&serde_json::json!({ "withdrawn": tombstones }))
-        .map_err(|e| Error(format!("cannot encode the tombstones: {e}")))
+    serde_json::to_vec(&serde_json::json!({ "withdrawn": tombstones })).map_err(|e| {
+        Error::new(
+            ErrorKind::Inconsistent,
+            format!("cannot encode the tombstones: {e}"),
+        )
+    })
 }
 
 /// Puts a stored blob at a target path: a hard link (stored once on disk), else a copy; either way
@@ -711,9 +800,10 @@ fn checked_mirrors(mirrors: &[String]) -> Result<Vec<String>> {
             if !(m.starts_with("https://") || m.starts_with("http://"))
                 || m.contains(['"', '<', '>', ' ', '\\'])
             {
-                return Err(Error(format!(
-                    "mirror {m:?}: expected an http:// or https:// base URL"
-                )));
+                return Err(Error::new(
+                    ErrorKind::InvalidInput,
+                    format!("mirror {m:?}: expected an http:// or https:// base URL"),
+                ));
             }
             Ok(if m.ends_with('/') {
                 m.to_owned()
@@ -743,4 +833,41 @@ fn set_mode(path: &Path, mode: u32) -> Result<()> {
 /// SHA-256 of bytes, hex.
 pub fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_carry_a_kind_a_caller_can_match_and_the_message_it_always_had() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let dir = tmp.path().join("archive");
+        let bad = InitOptions {
+            timestamp_keys: 0,
+            ..InitOptions::default()
+        };
+        let error = Archive::init(&dir, &bad).expect_err("no timestamp key");
+        assert_eq!(error.kind(), ErrorKind::InvalidInput);
+        assert_eq!(error.to_string(), "at least one timestamp key is needed");
+
+        Archive::init(&dir, &InitOptions::default()).expect("init");
+        let mut archive = Archive::open(&dir).expect("open");
+        let error = Archive::open(&dir).err().expect("locked");
+        assert_eq!(error.kind(), ErrorKind::Locked);
+        assert!(
+            error
+                .message()
+                .ends_with("another samizdat command is working on this archive")
+        );
+        let error = archive.withdraw("x", " ").expect_err("no reason");
+        assert_eq!(error.kind(), ErrorKind::InvalidInput);
+        let error = archive.withdraw("_x", "why").expect_err("bad id");
+        assert_eq!(error.kind(), ErrorKind::InvalidInput);
+
+        let error = Archive::open(&tmp.path().join("missing"))
+            .err()
+            .expect("no archive");
+        assert_eq!(error.kind(), ErrorKind::Io);
+    }
 }

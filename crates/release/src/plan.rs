@@ -13,7 +13,7 @@
 //! other road; the tests compare the two).
 
 use crate::records::{self, DocLite, Links};
-use crate::{Error, Result};
+use crate::{Error, ErrorKind, Result};
 use archive::catalog::{LinkInputs, RecordState, ReleaseRow};
 use archive::{Blob, Catalog, DocId, Store, layout};
 use rayon::prelude::*;
@@ -95,8 +95,12 @@ fn check(store: &Store, row: &ReleaseRow, links: &Links, links_json: &str) -> Re
         .doc_sha
         .clone()
         .unwrap_or_else(|| archive::catalog::doc_sha(&row.doc));
-    let doc: archive::Document = serde_json::from_str(&row.doc)
-        .map_err(|e| Error(format!("catalog: document {}: {e}", row.id)))?;
+    let doc: archive::Document = serde_json::from_str(&row.doc).map_err(|e| {
+        Error::new(
+            ErrorKind::Catalog,
+            format!("catalog: document {}: {e}", row.id),
+        )
+    })?;
     let inputs = records::inputs_digest(&doc, links);
     Ok(match &row.record {
         Some(r) if r.state.inputs == inputs => Checked::Known(doc_sha),
@@ -108,25 +112,34 @@ fn check(store: &Store, row: &ReleaseRow, links: &Links, links_json: &str) -> Re
 }
 
 fn lite(row: &ReleaseRow) -> Result<DocLite<'_>> {
-    let doc: DocLite<'_> = serde_json::from_str(&row.doc)
-        .map_err(|e| Error(format!("catalog: document {}: {e}", row.id)))?;
+    let doc: DocLite<'_> = serde_json::from_str(&row.doc).map_err(|e| {
+        Error::new(
+            ErrorKind::Catalog,
+            format!("catalog: document {}: {e}", row.id),
+        )
+    })?;
     if doc.id != row.id {
-        return Err(Error(format!(
-            "catalog: document {} has id {}",
-            row.id, doc.id
-        )));
+        return Err(Error::new(
+            ErrorKind::Catalog,
+            format!("catalog: document {} has id {}", row.id, doc.id),
+        ));
     }
     Ok(doc)
 }
 
 fn links_json(links: &Links) -> Result<String> {
-    serde_json::to_string(links).map_err(|e| Error(format!("links: {e}")))
+    serde_json::to_string(links)
+        .map_err(|e| Error::new(ErrorKind::Inconsistent, format!("links: {e}")))
 }
 
 pub fn entry(name: &str, sha256: &str, length: u64) -> Result<TargetEntry> {
     let mut sha = [0u8; 32];
-    hex::decode_to_slice(sha256, &mut sha)
-        .map_err(|_| Error(format!("target {name}: bad stored hash {sha256}")))?;
+    hex::decode_to_slice(sha256, &mut sha).map_err(|_| {
+        Error::new(
+            ErrorKind::Catalog,
+            format!("target {name}: bad stored hash {sha256}"),
+        )
+    })?;
     Ok(TargetEntry {
         name: trust::TargetName::new(name)?,
         length,
@@ -149,7 +162,7 @@ fn outcome<'a>(
     checked: &'a Checked,
     links_json: &str,
 ) -> Result<(DocTargets<'a>, Option<RecordUpdate>)> {
-    let id = DocId::new(&row.id)?;
+    let id = DocId::new(&row.id).map_err(|e| Error::new(ErrorKind::Catalog, e))?;
     let original = layout::original_target(&id, &doc.ext);
     let (record_blob, rebuilt, doc_sha) = match (checked, &row.record) {
         (Checked::Rebuilt(doc_sha, state), _) => (&state.blob, Some(state), doc_sha.as_str()),
@@ -159,7 +172,12 @@ fn outcome<'a>(
             None,
             row.doc_sha.as_deref().unwrap_or_default(),
         ),
-        (_, None) => return Err(Error(format!("document {}: no record", row.id))),
+        (_, None) => {
+            return Err(Error::new(
+                ErrorKind::Catalog,
+                format!("document {}: no record", row.id),
+            ));
+        }
     };
     let targets = DocTargets {
         original: (
@@ -296,8 +314,12 @@ pub fn changes(
     let parsed: Vec<LinkInputs<'_>> = link_rows
         .iter()
         .map(|r| {
-            serde_json::from_str(&r.links_in)
-                .map_err(|e| Error(format!("catalog: links of {}: {e}", r.id)))
+            serde_json::from_str(&r.links_in).map_err(|e| {
+                Error::new(
+                    ErrorKind::Catalog,
+                    format!("catalog: links of {}: {e}", r.id),
+                )
+            })
         })
         .collect::<Result<_>>()?;
     let with_inputs: HashSet<&str> = link_rows.iter().map(|r| r.id.as_str()).collect();
@@ -380,7 +402,7 @@ pub fn changes(
         Ok(())
     };
     for c in changed.iter().filter(|c| c.withdrawn) {
-        let id = DocId::new(&c.row.id)?;
+        let id = DocId::new(&c.row.id).map_err(|e| Error::new(ErrorKind::Catalog, e))?;
         remove(layout::record_target(&id))?;
         remove(layout::original_target(&id, &lite(&c.row)?.ext))?;
         if let Some(original) = c.row.record.as_ref().and_then(|r| r.original.clone()) {

@@ -4,6 +4,7 @@
 //! A record is rebuilt only when what it is made of changed (its document, its links, its text),
 //! so a release after a small `add` rewrites few records, touches few bins, and re-signs little.
 
+use crate::{Error, ErrorKind};
 use archive::catalog::{LinkInputs, RecordState, ThreadHeaders};
 use archive::{Blob, DocId, Document, Kind, Store};
 use serde::{Deserialize, Serialize};
@@ -36,7 +37,7 @@ struct Record<'a> {
 /// Computes the links of every document. `docs` is every published document, in any order:
 /// [`links_indexed`] over them in id order (the order a release computes records' links in, so
 /// that a Message-ID two documents share resolves the same way for the site and the records).
-pub fn links(docs: &[Document]) -> Result<HashMap<DocId, Links>, String> {
+pub fn links(docs: &[Document]) -> Result<HashMap<DocId, Links>, Error> {
     let mut order: Vec<&Document> = docs.iter().collect();
     order.sort_unstable_by(|a, b| a.id.cmp(&b.id));
     let ids: Vec<&str> = order.iter().map(|d| d.id.as_str()).collect();
@@ -101,7 +102,7 @@ impl DocLite<'_> {
 pub fn links_indexed(
     ids: &[&str],
     inputs: &[Option<&LinkInputs<'_>>],
-) -> Result<Vec<Links>, String> {
+) -> Result<Vec<Links>, Error> {
     let n = ids.len();
     let mut by_message_id: HashMap<&str, usize> = HashMap::new();
     for (i, d) in inputs.iter().enumerate() {
@@ -138,7 +139,8 @@ pub fn links_indexed(
             replies[*p].push(i);
         }
     }
-    let id = |i: usize| DocId::new(ids[i]);
+    // The ids are the catalog's: one that is not an id is the catalog's fault.
+    let id = |i: usize| DocId::new(ids[i]).map_err(|e| Error::new(ErrorKind::Catalog, e));
     let mut out = Vec::with_capacity(n);
     for i in 0..n {
         let mut links = Links::default();
@@ -186,21 +188,31 @@ pub fn build_with_inputs(
     doc: &Document,
     links: &Links,
     inputs: String,
-) -> Result<RecordState, String> {
-    let text = store
-        .read(&doc.text)
-        .map_err(|e| format!("document {}: cannot read its text: {e}", doc.id))?;
+) -> Result<RecordState, Error> {
+    let text = store.read(&doc.text).map_err(|e| {
+        Error::new(
+            ErrorKind::Io,
+            format!("document {}: cannot read its text: {e}", doc.id),
+        )
+    })?;
     let text = String::from_utf8_lossy(&text);
     let record = Record {
         document: doc,
         links,
         text: &text,
     };
-    let bytes = serde_json::to_vec(&record)
-        .map_err(|e| format!("document {}: cannot encode its record: {e}", doc.id))?;
-    let blob: Blob = store
-        .put(&bytes)
-        .map_err(|e| format!("document {}: cannot store its record: {e}", doc.id))?;
+    let bytes = serde_json::to_vec(&record).map_err(|e| {
+        Error::new(
+            ErrorKind::Inconsistent,
+            format!("document {}: cannot encode its record: {e}", doc.id),
+        )
+    })?;
+    let blob: Blob = store.put(&bytes).map_err(|e| {
+        Error::new(
+            ErrorKind::Io,
+            format!("document {}: cannot store its record: {e}", doc.id),
+        )
+    })?;
     Ok(RecordState { inputs, blob })
 }
 

@@ -21,7 +21,7 @@ use trust::editor::{self, RootSpec, Signers};
 use trust::keys::{PublicKey, SigningKey};
 use trust::schema::{Root, Signed};
 
-use crate::{Archive, CONFIG_FILE, Error, Result, io_err, sync_dir};
+use crate::{Archive, CONFIG_FILE, Error, ErrorKind, Result, io_err, sync_dir};
 use archive::files::{Durability, write_atomic};
 
 /// A top-level role whose key `key rotate` replaces.
@@ -52,9 +52,10 @@ impl FromStr for KeyRole {
             "targets" => Ok(KeyRole::Targets),
             "snapshot" => Ok(KeyRole::Snapshot),
             "timestamp" => Ok(KeyRole::Timestamp),
-            other => Err(Error(format!(
-                "role {other:?}: expected root, targets, snapshot or timestamp"
-            ))),
+            other => Err(Error::new(
+                ErrorKind::InvalidInput,
+                format!("role {other:?}: expected root, targets, snapshot or timestamp"),
+            )),
         }
     }
 }
@@ -83,8 +84,12 @@ impl Archive {
         let version = self.root_version()?;
         let root_path = metadata_dir.join(format!("{version}.root.json"));
         let bytes = fs::read(&root_path).map_err(io_err(&root_path, "cannot read"))?;
-        let current: Signed<Root> = serde_json::from_slice(&bytes)
-            .map_err(|e| Error(format!("{}: {e}", root_path.display())))?;
+        let current: Signed<Root> = serde_json::from_slice(&bytes).map_err(|e| {
+            Error::new(
+                ErrorKind::Inconsistent,
+                format!("{}: {e}", root_path.display()),
+            )
+        })?;
         let current = current.signed;
         let new_version = version + 1;
         let old_signers = self.current_root_signers(&current, root_keys_dir)?;
@@ -108,10 +113,13 @@ impl Archive {
                     .enumerate()
                     .find(|(_, file)| self.dir.join(file).exists())
                 else {
-                    return Err(Error(format!(
-                        "{}: no timestamp key on this machine to replace",
-                        self.dir.display()
-                    )));
+                    return Err(Error::new(
+                        ErrorKind::KeyMissing,
+                        format!(
+                            "{}: no timestamp key on this machine to replace",
+                            self.dir.display()
+                        ),
+                    ));
                 };
                 (
                     vec![file.clone()],
@@ -202,7 +210,12 @@ impl Archive {
         let keyids = &root
             .roles
             .get("root")
-            .ok_or_else(|| Error(format!("root version {} has no root role", root.version)))?
+            .ok_or_else(|| {
+                Error::new(
+                    ErrorKind::Inconsistent,
+                    format!("root version {} has no root role", root.version),
+                )
+            })?
             .keyids;
         let mut files: Vec<PathBuf> = self
             .config
@@ -234,12 +247,15 @@ impl Archive {
                 Some(dir) => format!("{} holds too few of them", dir.display()),
                 None => "the root keys are offline? pass --root-keys DIR, the folder `key export-root` wrote them to".into(),
             };
-            return Err(Error(format!(
-                "{}: {} of root version {}'s keys found, {threshold} must sign the new root ({hint})",
-                self.dir.display(),
-                signers.len(),
-                root.version
-            )));
+            return Err(Error::new(
+                ErrorKind::KeyMissing,
+                format!(
+                    "{}: {} of root version {}'s keys found, {threshold} must sign the new root ({hint})",
+                    self.dir.display(),
+                    signers.len(),
+                    root.version
+                ),
+            ));
         }
         Ok(signers)
     }
@@ -286,25 +302,33 @@ impl Archive {
 
 /// The public keys `root` gives `role`, in its order.
 fn role_public(root: &Root, role: &str) -> Result<Vec<PublicKey>> {
-    let role_keys = root
-        .roles
-        .get(role)
-        .ok_or_else(|| Error(format!("root version {} has no {role} role", root.version)))?;
+    let role_keys = root.roles.get(role).ok_or_else(|| {
+        Error::new(
+            ErrorKind::Inconsistent,
+            format!("root version {} has no {role} role", root.version),
+        )
+    })?;
     role_keys
         .keyids
         .iter()
         .map(|keyid| {
             let key = root.keys.get(keyid).ok_or_else(|| {
-                Error(format!(
-                    "root version {}: key {keyid} of {role} is not listed",
-                    root.version
-                ))
+                Error::new(
+                    ErrorKind::Inconsistent,
+                    format!(
+                        "root version {}: key {keyid} of {role} is not listed",
+                        root.version
+                    ),
+                )
             })?;
             PublicKey::from_key(key)?.ok_or_else(|| {
-                Error(format!(
-                    "root version {}: key {keyid} of {role} is not ed25519",
-                    root.version
-                ))
+                Error::new(
+                    ErrorKind::Inconsistent,
+                    format!(
+                        "root version {}: key {keyid} of {role} is not ed25519",
+                        root.version
+                    ),
+                )
             })
         })
         .collect()
@@ -314,7 +338,12 @@ fn role_threshold(root: &Root, role: &str) -> Result<u32> {
     root.roles
         .get(role)
         .map(|role_keys| role_keys.threshold)
-        .ok_or_else(|| Error(format!("root version {} has no {role} role", root.version)))
+        .ok_or_else(|| {
+            Error::new(
+                ErrorKind::Inconsistent,
+                format!("root version {} has no {role} role", root.version),
+            )
+        })
 }
 
 /// What a client checks of a new root (5.3.4): a threshold of the current root's keys and of its
@@ -324,10 +353,12 @@ fn check_root_step(current: &Root, new_root: &[u8], version: u64) -> Result<()> 
     let envelope = trust::verify::Envelope::parse(&file, new_root)?;
     let new: Root = envelope.peek_typed(trust::schema::RoleType::Root)?;
     for root in [current, &new] {
-        let role = root
-            .roles
-            .get("root")
-            .ok_or_else(|| Error(format!("root version {} has no root role", root.version)))?;
+        let role = root.roles.get("root").ok_or_else(|| {
+            Error::new(
+                ErrorKind::Inconsistent,
+                format!("root version {} has no root role", root.version),
+            )
+        })?;
         envelope.verify_threshold("root", &role.keyids, role.threshold, &root.keys)?;
     }
     Ok(())

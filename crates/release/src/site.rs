@@ -44,7 +44,7 @@ pub trait Site {
         true
     }
 
-    fn build(&self, input: &SiteInput<'_>) -> Result<Vec<SiteFile>, String>;
+    fn build(&self, input: &SiteInput<'_>) -> Result<Vec<SiteFile>, crate::Error>;
 }
 
 /// No reader site: a release of documents only.
@@ -55,7 +55,7 @@ impl Site for NoSite {
         false
     }
 
-    fn build(&self, _input: &SiteInput<'_>) -> Result<Vec<SiteFile>, String> {
+    fn build(&self, _input: &SiteInput<'_>) -> Result<Vec<SiteFile>, crate::Error> {
         Ok(Vec::new())
     }
 }

@@ -130,9 +130,9 @@ fn main() -> Result<(), String> {
             sender: source.sender.clone(),
             text,
         };
-        builder.add(doc)?;
+        builder.add(doc).map_err(|e| e.to_string())?;
     }
-    let index = builder.finish()?;
+    let index = builder.finish().map_err(|e| e.to_string())?;
     let build_time = started.elapsed();
     let rss = peak_rss_mb();
 

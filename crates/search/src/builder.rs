@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 
 use crate::codec::{get_varint, put_set, put_varint, zigzag};
 use crate::tokenize::for_each_token;
-use crate::{SearchDoc, SearchFile, SearchIndex};
+use crate::{Error, ErrorKind, SearchDoc, SearchFile, SearchIndex};
 
 /// The builder's term maps (every distinct term of every document goes through two of them):
 /// foldhash, seeded per process, rather than the standard SipHash, which was 8% of a release of
@@ -134,7 +134,7 @@ impl<'a> Builder<'a> {
     /// Hands each file to `sink` as soon as it is written, instead of keeping it for
     /// [`SearchIndex::files`] (then empty): at 250,000 documents the index is ~250 MB, which a
     /// release need not hold all at once.
-    pub fn on_file(&mut self, sink: impl FnMut(SearchFile) -> Result<(), String> + 'a) {
+    pub fn on_file(&mut self, sink: impl FnMut(SearchFile) -> Result<(), Error> + 'a) {
         self.files.sink = Some(Box::new(sink));
     }
 
@@ -150,19 +150,22 @@ impl<'a> Builder<'a> {
     }
 
     /// Adds the next document; its number must be one more than the last one's.
-    pub fn add(&mut self, doc: SearchDoc) -> Result<(), String> {
+    pub fn add(&mut self, doc: SearchDoc) -> Result<(), Error> {
         let number = self.count + 1;
         if doc.number != number {
-            return Err(format!(
-                "document {} ({}): expected number {number}",
-                doc.id, doc.number
+            return Err(Error::new(
+                ErrorKind::OutOfOrder,
+                format!(
+                    "document {} ({}): expected number {number}",
+                    doc.id, doc.number
+                ),
             ));
         }
         if let Some(date) = doc.date {
             if self.dated != self.count {
-                return Err(format!(
-                    "document {} ({number}): dated after an undated one",
-                    doc.id
+                return Err(Error::new(
+                    ErrorKind::OutOfOrder,
+                    format!("document {} ({number}): dated after an undated one", doc.id),
                 ));
             }
             let date = date.to_offset(time::UtcOffset::UTC);
@@ -170,9 +173,12 @@ impl<'a> Builder<'a> {
             match self.months.last_mut() {
                 Some((last, count)) if *last == month => *count += 1,
                 Some((last, _)) if *last > month => {
-                    return Err(format!(
-                        "document {} ({number}): dated before its predecessor",
-                        doc.id
+                    return Err(Error::new(
+                        ErrorKind::OutOfOrder,
+                        format!(
+                            "document {} ({number}): dated before its predecessor",
+                            doc.id
+                        ),
                     ));
                 }
                 _ => self.months.push((month, 1)),
@@ -209,7 +215,7 @@ impl<'a> Builder<'a> {
         }
     }
 
-    fn add_card(&mut self, doc: &SearchDoc) -> Result<(), String> {
+    fn add_card(&mut self, doc: &SearchDoc) -> Result<(), Error> {
         let title: String = doc.title.chars().take(200).collect();
         let date = doc.date.map(|d| {
             let d = d.to_offset(time::UtcOffset::UTC);
@@ -224,11 +230,12 @@ impl<'a> Builder<'a> {
         Ok(())
     }
 
-    fn flush_block(&mut self) -> Result<(), String> {
+    fn flush_block(&mut self) -> Result<(), Error> {
         if self.block.is_empty() {
             return Ok(());
         }
-        let bytes = serde_json::to_vec(&self.block).map_err(|e| format!("card block: {e}"))?;
+        let bytes = serde_json::to_vec(&self.block)
+            .map_err(|e| Error::malformed(format!("card block: {e}")))?;
         self.block.clear();
         let hash = self.files.add("search/c/", "json", bytes)?;
         self.blocks.push(hash);
@@ -291,7 +298,7 @@ impl<'a> Builder<'a> {
     }
 
     /// Writes the index and returns every file.
-    pub fn finish(mut self) -> Result<SearchIndex, String> {
+    pub fn finish(mut self) -> Result<SearchIndex, Error> {
         self.index_pending();
         self.flush_block()?;
         let n = self.count;
@@ -370,7 +377,7 @@ impl<'a> Builder<'a> {
     /// shard's separator key (the shortest prefix of its first term above the previous shard's
     /// last term; empty for the first) and hash, and the hot terms (df, term, term file hash).
     #[allow(clippy::type_complexity)]
-    fn write_terms(&mut self) -> Result<(Vec<(Vec<u8>, Hash)>, Vec<(u32, Vec<u8>, Hash)>), String> {
+    fn write_terms(&mut self) -> Result<(Vec<(Vec<u8>, Hash)>, Vec<(u32, Vec<u8>, Hash)>), Error> {
         let n = self.count;
         let average = if n == 0 {
             1.0
@@ -462,7 +469,7 @@ impl<'a> Builder<'a> {
         Ok((shards, hot))
     }
 
-    fn write_card_pages(&mut self) -> Result<Vec<Hash>, String> {
+    fn write_card_pages(&mut self) -> Result<Vec<Hash>, Error> {
         let blocks = std::mem::take(&mut self.blocks);
         blocks
             .chunks(self.config.card_page as usize)
@@ -471,7 +478,7 @@ impl<'a> Builder<'a> {
     }
 
     /// Writes each kept facet value's set and the facets file; returns the facets file's hash.
-    fn write_facets(&mut self) -> Result<Hash, String> {
+    fn write_facets(&mut self) -> Result<Hash, Error> {
         let mut json = serde_json::Map::new();
         let mut omitted = serde_json::Map::new();
         let facets = std::mem::take(&mut self.facets);
@@ -493,7 +500,8 @@ impl<'a> Builder<'a> {
             json.insert(name.to_string(), list.into());
         }
         json.insert("omitted".into(), omitted.into());
-        let bytes = serde_json::to_vec(&json).map_err(|e| format!("facets: {e}"))?;
+        let bytes =
+            serde_json::to_vec(&json).map_err(|e| Error::malformed(format!("facets: {e}")))?;
         self.files.add("search/f.", "json", bytes)
     }
 }
@@ -518,7 +526,7 @@ fn score(
     lengths: &[u32],
     average: f64,
     limit: usize,
-) -> Result<Scored, String> {
+) -> Result<Scored, Error> {
     let mut docs = Vec::with_capacity(postings.df as usize);
     let mut tfcs = Vec::with_capacity(postings.df as usize);
     let (mut pos, mut number) = (0usize, 0u32);
@@ -558,7 +566,7 @@ fn hex(hash: &[u8]) -> String {
 }
 
 /// Where [`Builder::on_file`] sends each file.
-type Sink<'a> = dyn FnMut(SearchFile) -> Result<(), String> + 'a;
+type Sink<'a> = dyn FnMut(SearchFile) -> Result<(), Error> + 'a;
 
 /// The output files, named by content hash; two different contents under one name fail the build.
 #[derive(Default)]
@@ -569,7 +577,7 @@ struct Files<'a> {
 }
 
 impl Files<'_> {
-    fn add(&mut self, prefix: &str, ext: &str, bytes: Vec<u8>) -> Result<Hash, String> {
+    fn add(&mut self, prefix: &str, ext: &str, bytes: Vec<u8>) -> Result<Hash, Error> {
         let digest: [u8; 32] = Sha256::digest(&bytes).into();
         let mut hash = [0u8; HASH_BYTES];
         hash.copy_from_slice(&digest[..HASH_BYTES]);
@@ -577,9 +585,9 @@ impl Files<'_> {
         match self.seen.get(&path) {
             Some(seen) if *seen == digest => {} // identical content: one file serves both
             Some(_) => {
-                return Err(format!(
+                return Err(Error::malformed(format!(
                     "{path}: two different files share a 48-bit name hash"
-                ));
+                )));
             }
             None => {
                 self.seen.insert(path.clone(), digest);

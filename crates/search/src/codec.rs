@@ -10,6 +10,8 @@
 //! 1% and 12% density, and the decoder is 20 lines of JavaScript. Sets are decoded whole into a
 //! sorted `Uint32Array` on the client, where AND/NOT are merges.
 
+use crate::Error;
+
 /// Appends `value` as a LEB128 varint.
 pub fn put_varint(out: &mut Vec<u8>, mut value: u64) {
     while value >= 0x80 {
@@ -20,11 +22,13 @@ pub fn put_varint(out: &mut Vec<u8>, mut value: u64) {
 }
 
 /// Reads a varint at `*pos`, advancing it.
-pub fn get_varint(bytes: &[u8], pos: &mut usize) -> Result<u64, String> {
+pub fn get_varint(bytes: &[u8], pos: &mut usize) -> Result<u64, Error> {
     let mut value = 0u64;
     let mut shift = 0;
     loop {
-        let byte = *bytes.get(*pos).ok_or("varint past the end")?;
+        let byte = *bytes
+            .get(*pos)
+            .ok_or_else(|| Error::malformed("varint past the end"))?;
         *pos += 1;
         value |= u64::from(byte & 0x7f) << shift;
         if byte < 0x80 {
@@ -32,7 +36,7 @@ pub fn get_varint(bytes: &[u8], pos: &mut usize) -> Result<u64, String> {
         }
         shift += 7;
         if shift > 63 {
-            return Err("varint too long".into());
+            return Err(Error::malformed("varint too long"));
         }
     }
 }
@@ -156,14 +160,18 @@ fn complement(numbers: &[u32], universe: u32) -> Vec<u32> {
 }
 
 /// Reads a set written by [`put_set`] at `*pos`, advancing it.
-pub fn get_set(bytes: &[u8], pos: &mut usize, universe: u32) -> Result<Vec<u32>, String> {
+pub fn get_set(bytes: &[u8], pos: &mut usize, universe: u32) -> Result<Vec<u32>, Error> {
     let count = get_varint(bytes, pos)? as usize;
-    let header = *bytes.get(*pos).ok_or("set header past the end")?;
+    let header = *bytes
+        .get(*pos)
+        .ok_or_else(|| Error::malformed("set header past the end"))?;
     *pos += 1;
     let k = u32::from(header & 0x3f);
     let mut bit = 0usize;
-    let read_bit = |bit: &mut usize| -> Result<bool, String> {
-        let byte = *bytes.get(*pos + *bit / 8).ok_or("set bits past the end")?;
+    let read_bit = |bit: &mut usize| -> Result<bool, Error> {
+        let byte = *bytes
+            .get(*pos + *bit / 8)
+            .ok_or_else(|| Error::malformed("set bits past the end"))?;
         let value = byte >> (*bit % 8) & 1 == 1;
         *bit += 1;
         Ok(value)

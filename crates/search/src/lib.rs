@@ -40,9 +40,11 @@
 
 mod builder;
 pub mod codec;
+mod error;
 pub mod tokenize;
 
 pub use builder::{Builder, Config, Progress};
+pub use error::{Error, ErrorKind};
 pub use tokenize::{MAX_TOKEN_CHARS, tokenize};
 
 /// One document to index.

@@ -21,6 +21,7 @@
 
 mod browse;
 mod document;
+mod error;
 pub mod html;
 mod present;
 
@@ -32,6 +33,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 pub use document::ThreadIndex;
+pub use error::{Error, ErrorKind};
 
 /// The stylesheet, the service worker and its registration, shipped with the binary.
 const STYLE: &str = include_str!("../assets/style.css");
@@ -73,11 +75,13 @@ impl PageCache {
 
     /// Not flushed ([`Durability::NoFsync`]): lost in a power cut, the cache costs only the
     /// time of rendering every page once more.
-    fn save(&self, dir: &std::path::Path) -> Result<(), String> {
-        let fail = |e: &dyn std::fmt::Display| format!("{}: cannot write: {e}", dir.display());
+    fn save(&self, dir: &std::path::Path) -> Result<(), Error> {
+        let fail =
+            |e: &dyn std::fmt::Display| Error::io(format!("{}: cannot write: {e}", dir.display()));
         std::fs::create_dir_all(dir).map_err(|e| fail(&e))?;
         let bytes = serde_json::to_vec(self).map_err(|e| fail(&e))?;
-        write_atomic(&dir.join(PAGE_CACHE), &bytes, Durability::NoFsync).map_err(|e| e.to_string())
+        write_atomic(&dir.join(PAGE_CACHE), &bytes, Durability::NoFsync)
+            .map_err(|e| Error::io(e.to_string()))
     }
 }
 
@@ -136,10 +140,10 @@ fn footer(root: &str) -> String {
     FOOTER.replace("ROOT", root)
 }
 
-fn put(store: &Store, path: String, bytes: &[u8]) -> Result<SiteFile, String> {
+fn put(store: &Store, path: String, bytes: &[u8]) -> Result<SiteFile, Error> {
     let blob = store
         .put(bytes)
-        .map_err(|e| format!("site: cannot store {path}: {e}"))?;
+        .map_err(|e| Error::io(format!("site: cannot store {path}: {e}")))?;
     Ok(SiteFile { path, blob })
 }
 
@@ -155,152 +159,152 @@ fn short_hash(bytes: &[u8]) -> String {
 }
 
 impl Site for ReaderSite {
-    fn build(&self, input: &SiteInput<'_>) -> Result<Vec<SiteFile>, String> {
-        let store = input.store;
-        let docs = input.documents;
-        let mut files = Vec::new();
-        let mut phases = archive::files::Phases::from_env();
-        // Wall time spent rendering pages, inside the stream the index reads.
-        let rendering = std::cell::Cell::new(std::time::Duration::ZERO);
+    fn build(&self, input: &SiteInput<'_>) -> Result<Vec<SiteFile>, release::Error> {
+        Ok(build(input)?)
+    }
+}
 
-        let style = format!("assets/style-{}.css", short_hash(STYLE.as_bytes()));
-        files.push(put(store, style.clone(), STYLE.as_bytes())?);
-        files.push(put(store, "sw.js".into(), SERVICE_WORKER.as_bytes())?);
-        files.push(put(store, "sw-register.js".into(), SW_REGISTER.as_bytes())?);
+/// [`ReaderSite`]'s build, with this crate's error.
+fn build(input: &SiteInput<'_>) -> Result<Vec<SiteFile>, Error> {
+    let store = input.store;
+    let docs = input.documents;
+    let mut files = Vec::new();
+    let mut phases = archive::files::Phases::from_env();
+    // Wall time spent rendering pages, inside the stream the index reads.
+    let rendering = std::cell::Cell::new(std::time::Duration::ZERO);
 
-        let ctx = Context::new(input.title, style, docs, input.links);
+    let style = format!("assets/style-{}.css", short_hash(STYLE.as_bytes()));
+    files.push(put(store, style.clone(), STYLE.as_bytes())?);
+    files.push(put(store, "sw.js".into(), SERVICE_WORKER.as_bytes())?);
+    files.push(put(store, "sw-register.js".into(), SW_REGISTER.as_bytes())?);
 
-        // Document pages, rendered a chunk at a time on every core while the search index
-        // takes the chunk's texts in number order.
-        input.progress.start(docs.len() as u64);
-        let cache = PageCache::load(input.cache_dir);
-        let next_cache = Mutex::new(PageCache::default());
-        let reused = std::sync::atomic::AtomicUsize::new(0);
-        let pages = Mutex::new(Vec::with_capacity(docs.len()));
-        let failure: Mutex<Option<String>> = Mutex::new(None);
-        let stream = docs.chunks(CHUNK).enumerate().flat_map(|(c, chunk)| {
-            let started = std::time::Instant::now();
-            let rendered: Vec<Result<(SiteFile, search::SearchDoc), String>> = chunk
-                .par_iter()
-                .enumerate()
-                .map(|(k, doc)| {
-                    let number = c * CHUNK + k;
-                    let text = store
-                        .read(&doc.text)
-                        .map_err(|e| format!("document {}: cannot read its text: {e}", doc.id))?;
-                    let text = String::from_utf8_lossy(&text).into_owned();
-                    let refs = document::references(&ctx, number, &text);
-                    let key = document::page_key(&ctx, number, &refs);
-                    let path = format!("d/{}/index.html", doc.id);
-                    // The page of the last release, if it is made of the same and whole.
-                    let same = cache
-                        .pages
-                        .get(doc.id.as_str())
-                        .filter(|(k, _, _)| *k == key)
-                        .map(|(_, sha, len)| {
-                            let blob = archive::Blob {
-                                sha256: hex::encode(sha),
-                                len: *len,
-                            };
-                            (*sha, blob)
-                        })
-                        .filter(|(_, blob)| stored_whole(store, blob));
-                    let (file, sha) = match same {
-                        Some((sha, blob)) => {
-                            reused.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                            (SiteFile { path, blob }, Some(sha))
-                        }
-                        None => {
-                            let page = document::page(&ctx, number, &text, &refs);
-                            let file = put(store, path, page.as_bytes())?;
-                            let mut sha = [0u8; 32];
-                            let hex_ok = hex::decode_to_slice(&file.blob.sha256, &mut sha).is_ok();
-                            (file, hex_ok.then_some(sha))
-                        }
-                    };
-                    if let Some(sha) = sha
-                        && let Ok(mut next) = next_cache.lock()
-                    {
-                        next.pages
-                            .insert(doc.id.to_string(), (key, sha, file.blob.len));
+    let ctx = Context::new(input.title, style, docs, input.links);
+
+    // Document pages, rendered a chunk at a time on every core while the search index
+    // takes the chunk's texts in number order.
+    input.progress.start(docs.len() as u64);
+    let cache = PageCache::load(input.cache_dir);
+    let next_cache = Mutex::new(PageCache::default());
+    let reused = std::sync::atomic::AtomicUsize::new(0);
+    let pages = Mutex::new(Vec::with_capacity(docs.len()));
+    let failure: Mutex<Option<Error>> = Mutex::new(None);
+    let stream = docs.chunks(CHUNK).enumerate().flat_map(|(c, chunk)| {
+        let started = std::time::Instant::now();
+        let rendered: Vec<Result<(SiteFile, search::SearchDoc), Error>> = chunk
+            .par_iter()
+            .enumerate()
+            .map(|(k, doc)| {
+                let number = c * CHUNK + k;
+                let text = store.read(&doc.text).map_err(|e| {
+                    Error::io(format!("document {}: cannot read its text: {e}", doc.id))
+                })?;
+                let text = String::from_utf8_lossy(&text).into_owned();
+                let refs = document::references(&ctx, number, &text);
+                let key = document::page_key(&ctx, number, &refs);
+                let path = format!("d/{}/index.html", doc.id);
+                // The page of the last release, if it is made of the same and whole.
+                let same = cache
+                    .pages
+                    .get(doc.id.as_str())
+                    .filter(|(k, _, _)| *k == key)
+                    .map(|(_, sha, len)| {
+                        let blob = archive::Blob {
+                            sha256: hex::encode(sha),
+                            len: *len,
+                        };
+                        (*sha, blob)
+                    })
+                    .filter(|(_, blob)| stored_whole(store, blob));
+                let (file, sha) = match same {
+                    Some((sha, blob)) => {
+                        reused.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        (SiteFile { path, blob }, Some(sha))
                     }
-                    input.progress.advance(doc.id.as_str());
-                    Ok((file, search_doc(number, doc, text)))
-                })
-                .collect();
-            rendering.set(rendering.get() + started.elapsed());
-            let mut out = Vec::with_capacity(rendered.len());
-            for r in rendered {
-                match r {
-                    Ok((file, sdoc)) => {
-                        if let Ok(mut pages) = pages.lock() {
-                            pages.push(file);
-                        }
-                        out.push(sdoc);
+                    None => {
+                        let page = document::page(&ctx, number, &text, &refs);
+                        let file = put(store, path, page.as_bytes())?;
+                        let mut sha = [0u8; 32];
+                        let hex_ok = hex::decode_to_slice(&file.blob.sha256, &mut sha).is_ok();
+                        (file, hex_ok.then_some(sha))
                     }
-                    Err(e) => {
-                        if let Ok(mut f) = failure.lock() {
-                            f.get_or_insert(e);
-                        }
+                };
+                if let Some(sha) = sha
+                    && let Ok(mut next) = next_cache.lock()
+                {
+                    next.pages
+                        .insert(doc.id.to_string(), (key, sha, file.blob.len));
+                }
+                input.progress.advance(doc.id.as_str());
+                Ok((file, search_doc(number, doc, text)))
+            })
+            .collect();
+        rendering.set(rendering.get() + started.elapsed());
+        let mut out = Vec::with_capacity(rendered.len());
+        for r in rendered {
+            match r {
+                Ok((file, sdoc)) => {
+                    if let Ok(mut pages) = pages.lock() {
+                        pages.push(file);
+                    }
+                    out.push(sdoc);
+                }
+                Err(e) => {
+                    if let Ok(mut f) = failure.lock() {
+                        f.get_or_insert(e);
                     }
                 }
             }
-            out
+        }
+        out
+    });
+    // Index files go to the store as the builder writes them (at 250,000 documents they are
+    // ~250 MB, not held until the end).
+    let mut index_files: Vec<SiteFile> = Vec::new();
+    let index = {
+        let mut builder = search::Builder::new(search::Config::default());
+        builder.on_file(|file| {
+            let file = put(store, file.path, &file.bytes)
+                .map_err(|e| search::Error::new(search::ErrorKind::Sink, e.message()))?;
+            index_files.push(file);
+            Ok(())
         });
-        // Index files go to the store as the builder writes them (at 250,000 documents they are
-        // ~250 MB, not held until the end).
-        let mut index_files: Vec<SiteFile> = Vec::new();
-        let index = {
-            let mut builder = search::Builder::new(search::Config::default());
-            builder.on_file(|file| {
-                index_files.push(put(store, file.path, &file.bytes)?);
-                Ok(())
-            });
-            for doc in stream {
-                builder.add(doc)?;
-            }
-            builder.finish()?
-        };
-        input.progress.finish();
-        if std::env::var_os("SAMIZDAT_TIMINGS").is_some() {
-            eprintln!(
-                "samizdat: site: of which {} document pages ({} unchanged, not rendered again): {:.3} s",
-                docs.len(),
-                reused.load(std::sync::atomic::Ordering::Relaxed),
-                rendering.get().as_secs_f64()
-            );
+        for doc in stream {
+            builder.add(doc)?;
         }
-        phases.mark("site: pages and search index");
-        if let Some(e) = failure
-            .into_inner()
-            .map_err(|_| "site: a page failed".to_owned())?
-        {
-            return Err(e);
-        }
-        files.extend(
-            pages
-                .into_inner()
-                .map_err(|_| "site: a page failed".to_owned())?,
+        builder.finish()?
+    };
+    input.progress.finish();
+    if std::env::var_os("SAMIZDAT_TIMINGS").is_some() {
+        eprintln!(
+            "samizdat: site: of which {} document pages ({} unchanged, not rendered again): {:.3} s",
+            docs.len(),
+            reused.load(std::sync::atomic::Ordering::Relaxed),
+            rendering.get().as_secs_f64()
         );
-        // Written before the release makes the store durable: an entry whose blob did not
-        // survive a crash whole fails the length check below and is rendered again.
-        next_cache
-            .into_inner()
-            .map_err(|_| "site: a page failed".to_owned())?
-            .save(input.cache_dir)?;
-        debug_assert!(
-            index.files.is_empty(),
-            "a builder with a sink keeps no file"
-        );
-        files.extend(index_files);
-
-        phases.mark("site: index files stored");
-        for (path, page) in browse::pages(&ctx, input.mirrors, &index) {
-            files.push(put(store, path, page.as_bytes())?);
-        }
-        phases.mark("site: listings");
-        Ok(files)
     }
+    phases.mark("site: pages and search index");
+    if let Some(e) = failure.into_inner().map_err(Error::page_failed)? {
+        return Err(e);
+    }
+    files.extend(pages.into_inner().map_err(Error::page_failed)?);
+    // Written before the release makes the store durable: an entry whose blob did not
+    // survive a crash whole fails the length check below and is rendered again.
+    next_cache
+        .into_inner()
+        .map_err(Error::page_failed)?
+        .save(input.cache_dir)?;
+    debug_assert!(
+        index.files.is_empty(),
+        "a builder with a sink keeps no file"
+    );
+    files.extend(index_files);
+
+    phases.mark("site: index files stored");
+    for (path, page) in browse::pages(&ctx, input.mirrors, &index) {
+        files.push(put(store, path, page.as_bytes())?);
+    }
+    phases.mark("site: listings");
+    Ok(files)
 }
 
 /// What the search index takes of a document.
