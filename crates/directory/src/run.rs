@@ -166,6 +166,8 @@ fn limits(config: &Config) -> net::Limits {
 #[derive(Clone, Debug)]
 pub struct Audited {
     pub round: round::Round,
+    /// How long the round took, audits, records and list together.
+    pub took: Duration,
     /// Every state with its count (zeros included), in the machine's order.
     pub counts: Vec<(MirrorState, usize)>,
 }
@@ -178,6 +180,7 @@ pub fn audit_now(dir: &Path, config: &Config) -> Result<Audited> {
     let root_path = dir.join("archive-root.json");
     let archive_root =
         std::fs::read(&root_path).map_err(|e| Error::state(&root_path, "read", e))?;
+    let started = Instant::now();
     let mut store = Store::open(dir)?;
     let limits = limits(config);
     let connect = |url: &str| net::HttpTransport::new(url, &limits);
@@ -201,6 +204,7 @@ pub fn audit_now(dir: &Path, config: &Config) -> Result<Audited> {
     .collect();
     Ok(Audited {
         round: done,
+        took: started.elapsed(),
         counts,
     })
 }

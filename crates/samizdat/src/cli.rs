@@ -306,6 +306,9 @@ enum DirectoryCommand {
     Audit {
         #[arg(env = "SAMIZDAT_DIRECTORY_DIR")]
         dir: PathBuf,
+        /// Targets downloaded and hashed per mirror [default: DIR/directory.toml's].
+        #[arg(long, env = "SAMIZDAT_DIRECTORY_SAMPLES")]
+        samples: Option<usize>,
     },
 }
 
@@ -539,7 +542,7 @@ fn directory(command: DirectoryCommand) -> Result<Outcome> {
             settings,
         } => commands::directory_init(&dir, &archive_root, settings.into()),
         DirectoryCommand::Run { dir, settings } => commands::directory_run(&dir, settings.into()),
-        DirectoryCommand::Audit { dir } => commands::directory_audit(&dir),
+        DirectoryCommand::Audit { dir, samples } => commands::directory_audit(&dir, samples),
     }
 }
 

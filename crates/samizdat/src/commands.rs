@@ -478,8 +478,13 @@ pub fn directory_run(dir: &Path, settings: directory::config::Overrides) -> Resu
 }
 
 /// `directory audit`: one round now; each change, then the counts by state.
-pub fn directory_audit(dir: &Path) -> Result<Outcome> {
-    let config = directory::config::Config::load(dir)?;
+pub fn directory_audit(dir: &Path, samples: Option<usize>) -> Result<Outcome> {
+    let mut config = directory::config::Config::load(dir)?;
+    directory::config::Overrides {
+        samples,
+        ..Default::default()
+    }
+    .apply(&mut config);
     let audited = directory::run::audit_now(dir, &config)?;
     for change in &audited.round.changes {
         outln!(
@@ -496,8 +501,9 @@ pub fn directory_audit(dir: &Path) -> Result<Outcome> {
         .map(|(state, count)| format!("{count} {state}"))
         .collect();
     outln!(
-        "audited {} mirrors (newest release seen: {}): {}",
+        "audited {} mirrors in {} ms (newest release seen: {}): {}",
         audited.round.audited,
+        audited.took.as_millis(),
         audited.round.newest,
         counts.join(", ")
     );

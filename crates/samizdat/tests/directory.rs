@@ -347,10 +347,27 @@ fn directory_enrols_five_mirrors_delists_a_liar_relists_it_degrades_a_stale_one_
     );
     assert!(head.starts_with("http/1.1 204"), "{head}");
 
-    // kill -9 in the middle of a round: the first round starts as the directory listens, and
-    // with every target sampled it lasts a while; the kills fall at 0, 100 and 200 ms into it.
+    // One round now, from the command line, with every target sampled: how long such a round
+    // lasts (then the kills below fall inside one).
+    let out = run(&["directory", "audit", p(&dir), "--samples", "1000"], 0);
+    let text = stdout(&out);
+    assert!(
+        text.contains("0 pending, 4 active, 1 degraded, 0 delisted"),
+        "{text}"
+    );
+    let round_ms: u64 = text
+        .split("audited 5 mirrors in ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|ms| ms.parse().ok())
+        .unwrap_or_else(|| panic!("no round time in {text}"));
+
+    eprintln!("round with every target sampled: {round_ms} ms");
+    // kill -9 in the middle of a round: a directory's first round starts as it listens, and
+    // with every target sampled it lasts `round_ms`; the kills fall at its start, a third and
+    // two thirds into it.
     kill_9(&directory, &listen);
-    for delay in [0, 100, 200] {
+    for delay in [0, round_ms / 3, 2 * round_ms / 3] {
         directory = Daemon::start(
             &["directory", "run", p(&dir), "--samples", "1000"],
             &tmp.path().join(format!("directory-{delay}.log")),
