@@ -375,7 +375,14 @@ fn directory_enrols_five_mirrors_delists_a_liar_relists_it_degrades_a_stale_one_
         std::thread::sleep(Duration::from_millis(delay));
         kill_9(&directory, &listen);
     }
-    directory = Daemon::start(&["directory", "run", p(&dir)], &log);
+    // Started again, on another port given by the environment over directory.toml's.
+    let moved = format!("127.0.0.159:{}", free_port("127.0.0.159"));
+    let mut command = samizdat();
+    command
+        .args(["directory", "run", p(&dir)])
+        .env("SAMIZDAT_DIRECTORY_LISTEN", &moved);
+    directory = Daemon::start_command(command, &log);
+    assert_eq!(directory.url, format!("http://{moved}/"));
     let after: BTreeMap<String, i64> = status(&directory.url)
         .into_iter()
         .map(|(url, m)| (url, m.id))
@@ -394,4 +401,59 @@ fn directory_enrols_five_mirrors_delists_a_liar_relists_it_degrades_a_stale_one_
     );
     let (code, _) = http_get(&directory.url, "/metadata/timestamp.json");
     assert_eq!(code, 200, "the signed list after kill -9");
+}
+
+/// What the directory's commands are given wrong is named: the file, the setting, the folder.
+#[test]
+fn directory_commands_name_what_is_wrong() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let not_a_root = tmp.path().join("notes.txt");
+    std::fs::write(&not_a_root, "not json").expect("write");
+    let dir = tmp.path().join("directory");
+    let out = run(
+        &[
+            "directory",
+            "init",
+            p(&dir),
+            "--archive-root",
+            p(&not_a_root),
+        ],
+        1,
+    );
+    assert!(
+        stderr(&out).contains("notes.txt") && stderr(&out).contains("not a TUF root.json"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!dir.exists(), "a failed init left {}", dir.display());
+    let missing = tmp.path().join("missing.json");
+    let out = run(
+        &["directory", "init", p(&dir), "--archive-root", p(&missing)],
+        1,
+    );
+    assert!(stderr(&out).contains("missing.json"), "{}", stderr(&out));
+
+    let archive = tmp.path().join("archive");
+    run(&["init", p(&archive)], 0);
+    let out = run(
+        &[
+            "directory",
+            "init",
+            p(&dir),
+            "--archive-root",
+            p(&archive.join("root.json")),
+            "--listen",
+            "localhost",
+        ],
+        1,
+    );
+    assert!(stderr(&out).contains("IP:PORT"), "{}", stderr(&out));
+    for command in ["run", "audit"] {
+        let out = run(&["directory", command, p(&tmp.path().join("nowhere"))], 1);
+        assert!(
+            stderr(&out).contains("directory.toml") && stderr(&out).contains("directory init"),
+            "{command}: {}",
+            stderr(&out)
+        );
+    }
 }
