@@ -457,3 +457,74 @@ fn directory_commands_name_what_is_wrong() {
         );
     }
 }
+
+/// A new mirror enrols while it still has no release (its server answers the challenge before
+/// anything else): it stays pending, audited as serving no complete release, and is listed once
+/// it serves the publisher's first release.
+#[test]
+fn a_mirror_enrols_before_its_first_release_and_is_listed_once_it_serves_one() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let archive = tmp.path().join("archive");
+    run(&["init", p(&archive)], 0);
+    let root = archive.join("root.json");
+    // The origin serves the archive's folder: no release/ in it yet.
+    let origin = StaticServer::start(&archive, "127.0.0.168");
+    let dir = tmp.path().join("mirror");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    std::fs::copy(&root, dir.join("root.json")).expect("copy root");
+    std::fs::write(
+        dir.join("mirror.toml"),
+        format!(
+            "peers = [\"{}/release/\"]\nlisten = [\"127.0.0.168:0\"]\ninterval_secs = 1\n",
+            origin.url.trim_end_matches('/')
+        ),
+    )
+    .expect("write mirror.toml");
+    let mirror = Daemon::start(&["mirror", "run", p(&dir)], &tmp.path().join("mirror.log"));
+
+    let directory_dir = tmp.path().join("directory");
+    run(
+        &[
+            "directory",
+            "init",
+            p(&directory_dir),
+            "--archive-root",
+            p(&root),
+            "--listen",
+            "127.0.0.169:0",
+            "--interval",
+            "1",
+        ],
+        0,
+    );
+    let directory = Daemon::start(
+        &["directory", "run", p(&directory_dir)],
+        &tmp.path().join("directory.log"),
+    );
+    let out = enroll(&dir, &directory.url, &mirror.url, "PT", 0);
+    assert!(stdout(&out).contains(": pending"), "{}", stdout(&out));
+
+    let out = run(&["directory", "audit", p(&directory_dir)], 0);
+    let text = stdout(&out);
+    assert!(
+        text.contains("audited 1 mirrors") && text.contains("1 pending, 0 active"),
+        "{text}"
+    );
+    let (_, body) = http_get(&directory.url, "/status.json");
+    let seen: serde_json::Value = serde_json::from_slice(&body).expect("status.json");
+    assert_eq!(seen[0]["state"], "pending", "{seen}");
+    assert!(seen[0]["failures"].as_u64() >= Some(1), "{seen}");
+
+    run(&["add", p(&archive), p(&sample_documents())], 0);
+    run(&["release", "--no-site", p(&archive)], 0);
+    mirror.wait_for_release(1);
+    wait_for(
+        &directory,
+        "the mirror listed once it serves the release",
+        Duration::from_secs(15),
+        |seen| {
+            seen.get(&mirror.url)
+                .is_some_and(|m| m.state == "active" && m.release == Some(1))
+        },
+    );
+}
