@@ -528,3 +528,55 @@ fn a_mirror_enrols_before_its_first_release_and_is_listed_once_it_serves_one() {
         },
     );
 }
+
+/// `deploy/samizdat-directory.service`, beside the mirror's: `systemd-analyze verify` finds no
+/// error or warning (its `ExecStart=` resolved inside a root laid out as on a server), and
+/// `systemd-analyze security` rates it hardened (exposure 2.0 or less); a misspelt directive
+/// is caught, so the check bites.
+#[test]
+fn the_directory_systemd_unit_verifies_and_is_hardened() {
+    const UNIT: &str = "samizdat-directory.service";
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let root = tmp.path();
+    let units = root.join("etc/systemd/system");
+    std::fs::create_dir_all(&units).expect("mkdir");
+    std::fs::create_dir_all(root.join("usr/local/bin")).expect("mkdir");
+    std::fs::copy(
+        env!("CARGO_BIN_EXE_samizdat"),
+        root.join("usr/local/bin/samizdat"),
+    )
+    .expect("cp");
+    let unit = std::fs::read_to_string(repo().join("deploy").join(UNIT)).expect(UNIT);
+    std::fs::write(units.join(UNIT), &unit).expect("write");
+    let analyze = |args: &[&str], name: &str| {
+        let out = std::process::Command::new("systemd-analyze")
+            .args(args)
+            .arg(format!("--root={}", p(root)))
+            .arg(name)
+            .output()
+            .expect("systemd-analyze not found: ./test.sh installs it (apt-get install systemd)");
+        (
+            out.status.success(),
+            format!("{}{}", stdout(&out), stderr(&out)),
+        )
+    };
+    let verify = ["verify", "--recursive-errors=no", "--man=no"];
+    let (ok, out) = analyze(&verify, UNIT);
+    assert!(
+        ok && out.trim().is_empty(),
+        "systemd-analyze verify {UNIT}:\n{out}"
+    );
+    let security = ["security", "--offline=yes", "--no-pager", "--threshold=20"];
+    let (ok, out) = analyze(&security, UNIT);
+    assert!(ok, "{UNIT} is not hardened enough:\n{out}");
+    std::fs::write(
+        units.join("broken.service"),
+        unit.replace("ProtectSystem=", "ProtectSytem="),
+    )
+    .expect("write");
+    let (ok, out) = analyze(&verify, "broken.service");
+    assert!(
+        !(ok && out.trim().is_empty()) && out.contains("ProtectSytem"),
+        "a misspelt directive passed:\n{out}"
+    );
+}
