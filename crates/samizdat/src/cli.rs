@@ -167,12 +167,14 @@ enum Command {
     #[command(subcommand)]
     Directory(DirectoryCommand),
     /// Run the sample archive end to end: ingest, release, verify, then serve it from an
-    /// origin and two mirrors on loopback until Ctrl-C.
+    /// origin and two mirrors on loopback, enrolled with a directory that audits them, until
+    /// Ctrl-C.
     Demo {
         /// Where to keep the demo archive (and its mirrors).
         #[arg(long, default_value = "samizdat-demo")]
         dir: PathBuf,
-        /// The origin's port on 127.0.0.1; the mirrors take the next two (0: any free ports).
+        /// The origin's port on 127.0.0.1; the mirrors take the next two, the directory the one
+        /// after (0: any free ports).
         #[arg(long, default_value_t = 8480)]
         port: u16,
         /// Stop after this many seconds instead of at Ctrl-C.

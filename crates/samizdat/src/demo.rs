@@ -73,7 +73,8 @@ pub fn run(dir: &Path, network: &Network) -> Result<Outcome> {
         return Ok(outcome);
     }
     outln!("== origin, two mirrors and a directory on loopback");
-    let directory = start_directory(dir, &network.address(MIRRORS.len() as u16 + 1))?;
+    let (directory, directory_config) =
+        start_directory(dir, &network.address(MIRRORS.len() as u16 + 1))?;
     let directory_url = directory.urls.first().cloned().unwrap_or_default();
     let root = std::path::absolute(dir.join("root.json")).context("the demo folder")?;
     let program = std::env::current_exe()
@@ -107,8 +108,21 @@ pub fn run(dir: &Path, network: &Network) -> Result<Outcome> {
                 Err(e) => errln!("{name} not enrolled: {e}"),
             }
         }
+        // A round now rather than in one interval: the mirrors listed as the demo starts.
+        match directory::run::audit_now(&dir.join("directory"), &directory_config) {
+            Ok(audited) => {
+                let counts: Vec<String> = audited
+                    .counts
+                    .iter()
+                    .filter(|(_, count)| *count > 0)
+                    .map(|(state, count)| format!("{count} {state}"))
+                    .collect();
+                outln!("directory audit: {}", counts.join(", "));
+            }
+            Err(e) => errln!("directory audit failed: {e}"),
+        }
         outln!("directory {directory_url}  (audits the mirrors every {DIRECTORY_INTERVAL} s)");
-        outln!("directory status page: {directory_url}   list: {directory_url}status.json");
+        outln!("directory status page: {directory_url}   as JSON: {directory_url}status.json");
         outln!();
         if let Some(first) = urls.first() {
             outln!("open {first}");
@@ -133,7 +147,10 @@ const DIRECTORY_INTERVAL: u64 = 10;
 
 /// The demo's directory in `DIR/directory` (made on the first run) for the demo archive's root,
 /// serving on `listen`, started without blocking.
-fn start_directory(dir: &Path, listen: &str) -> Result<directory::run::Running> {
+fn start_directory(
+    dir: &Path,
+    listen: &str,
+) -> Result<(directory::run::Running, directory::config::Config)> {
     let folder = dir.join("directory");
     let mut config = if directory::config::Config::path(&folder).exists() {
         directory::config::Config::load(&folder)?
@@ -149,7 +166,7 @@ fn start_directory(dir: &Path, listen: &str) -> Result<directory::run::Running> 
     };
     // The ports of this run (another `--port` than the first run's).
     config.listen = vec![listen.to_owned()];
-    Ok(directory::run::start(&folder, &config)?)
+    Ok((directory::run::start(&folder, &config)?, config))
 }
 
 /// `word` as one shell word: as it is when it holds nothing the shell would read, else quoted.

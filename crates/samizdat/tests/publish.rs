@@ -324,6 +324,11 @@ fn demo_releases_the_sample_and_two_mirrors_sync_it() {
         );
     }
     assert!(
+        text.contains("directory audit: 2 active"),
+        "{text}\n{}",
+        stderr(&out)
+    );
+    assert!(
         text.contains("directory status page: http://127.0.0.1:"),
         "{text}"
     );
