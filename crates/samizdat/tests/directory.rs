@@ -253,6 +253,7 @@ fn directory_enrols_five_mirrors_delists_a_liar_relists_it_degrades_a_stale_one_
     );
     // The reload that starts serving the tampered files takes up to 200 ms; then at most one
     // interval until the next round starts, and the round itself.
+    eprintln!("tampered mirror delisted {took:?} after it started serving the tampered files");
     assert!(
         took <= Duration::from_secs(2 * INTERVAL),
         "delisted only after {took:?} (interval {INTERVAL} s)"
