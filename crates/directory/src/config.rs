@@ -160,6 +160,35 @@ impl Config {
     }
 }
 
+/// Settings given for one run (flags, environment) over `directory.toml`'s: each replaces the
+/// file's when given.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Overrides {
+    /// Addresses to serve on (none: the file's).
+    pub listen: Vec<String>,
+    pub interval_secs: Option<u64>,
+    pub samples: Option<usize>,
+    pub timeout_secs: Option<u64>,
+}
+
+impl Overrides {
+    /// `config` with what is given here in place of its own.
+    pub fn apply(self, config: &mut Config) {
+        if !self.listen.is_empty() {
+            config.listen = self.listen;
+        }
+        if let Some(interval) = self.interval_secs {
+            config.interval_secs = interval;
+        }
+        if let Some(samples) = self.samples {
+            config.samples = samples;
+        }
+        if let Some(timeout) = self.timeout_secs {
+            config.timeout_secs = timeout;
+        }
+    }
+}
+
 /// What `init` made.
 pub struct Made {
     /// The directory's root (`DIR/root.json`), for the publisher to vouch for.
@@ -331,6 +360,23 @@ mod tests {
             .expect("refused");
         assert_eq!(error.kind(), ErrorKind::InvalidInput);
         assert!(!dir.exists());
+    }
+
+    #[test]
+    fn overrides_replace_only_what_they_give() {
+        let mut config = Config::default();
+        Overrides::default().apply(&mut config);
+        assert_eq!(config, Config::default());
+        Overrides {
+            listen: vec!["127.0.0.1:9".into()],
+            interval_secs: Some(5),
+            ..Overrides::default()
+        }
+        .apply(&mut config);
+        assert_eq!(config.listen, ["127.0.0.1:9"]);
+        assert_eq!(config.interval_secs, 5);
+        assert_eq!(config.samples, Config::default().samples);
+        assert_eq!(config.timeout_secs, Config::default().timeout_secs);
     }
 
     #[test]

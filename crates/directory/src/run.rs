@@ -15,6 +15,7 @@ use trust::client::Transport;
 use crate::config::{self, Config};
 use crate::enroll::Challenges;
 use crate::error::{Error, ErrorKind, Result};
+use crate::machine::State as MirrorState;
 use crate::round;
 use crate::server::{Directory, app};
 use crate::store::Store;
@@ -35,15 +36,62 @@ pub fn run(
     stop_after: Option<Duration>,
     ready: impl FnOnce(&[String]),
 ) -> Result<()> {
+    let running = start(dir, config)?;
+    ready(&running.urls);
+    if let Some(runtime) = &running.runtime {
+        runtime.block_on(async {
+            match stop_after {
+                Some(duration) => tokio::time::sleep(duration).await,
+                None => stop_signal().await,
+            }
+        });
+    }
+    running.stop();
+    Ok(())
+}
+
+/// A directory started by [`start`]: its servers on a runtime of their own, its audits on a
+/// thread; both stop when it is dropped.
+pub struct Running {
+    /// The URLs it serves on (`http://IP:PORT/`).
+    pub urls: Vec<String>,
+    runtime: Option<tokio::runtime::Runtime>,
+    stop: Arc<AtomicBool>,
+    auditor: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Running {
+    /// Stops the servers and the audits (a round under way finishes its audits first: each is
+    /// bounded by the time-out).
+    pub fn stop(mut self) {
+        self.halt();
+    }
+
+    fn halt(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+        if let Some(auditor) = self.auditor.take() {
+            let _ = auditor.join();
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.halt();
+    }
+}
+
+/// Starts the directory in `dir` without blocking (`samizdat demo` runs one beside its mirrors):
+/// listening on every `config.listen` address, the first audit round at once.
+pub fn start(dir: &Path, config: &Config) -> Result<Running> {
     config.check()?;
     let root_path = dir.join("archive-root.json");
     let archive_root =
         std::fs::read(&root_path).map_err(|e| Error::state(&root_path, "read", e))?;
-    let limits = net::Limits {
-        request_timeout: Duration::from_secs(config.timeout_secs),
-        connect_timeout: Duration::from_secs(config.timeout_secs.min(10)),
-        gzip: false,
-    };
+    let limits = limits(config);
     let fetch_limits = limits.clone();
     let directory = Arc::new(Directory {
         dir: dir.to_owned(),
@@ -65,15 +113,8 @@ pub fn run(
         .enable_all()
         .build()
         .map_err(|e| Error::new(ErrorKind::State, format!("cannot start a runtime: {e}")))?;
-    let stop = Arc::new(AtomicBool::new(false));
-    let auditor = {
-        let (dir, config, stop) = (dir.to_owned(), config.clone(), stop.clone());
-        std::thread::Builder::new()
-            .name("audits".into())
-            .spawn(move || audit_loop(&dir, &config, &archive_root, &limits, &stop))
-            .map_err(|e| Error::new(ErrorKind::State, format!("cannot start the audits: {e}")))?
-    };
-    let served = runtime.block_on(async {
+    // Listen first: an address in use is an error before any audit starts.
+    let urls = runtime.block_on(async {
         let mut urls = Vec::new();
         for address in &config.listen {
             let listener = tokio::net::TcpListener::bind(address).await.map_err(|e| {
@@ -93,17 +134,79 @@ pub fn run(
                 }
             });
         }
-        ready(&urls);
-        match stop_after {
-            Some(duration) => tokio::time::sleep(duration).await,
-            None => stop_signal().await,
-        }
-        Ok::<(), Error>(())
-    });
-    stop.store(true, Ordering::Relaxed);
-    runtime.shutdown_background();
-    let _ = auditor.join();
-    served
+        Ok::<_, Error>(urls)
+    })?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let auditor = {
+        let (dir, config, stop) = (dir.to_owned(), config.clone(), stop.clone());
+        std::thread::Builder::new()
+            .name("audits".into())
+            .spawn(move || audit_loop(&dir, &config, &archive_root, &limits, &stop))
+            .map_err(|e| Error::new(ErrorKind::State, format!("cannot start the audits: {e}")))?
+    };
+    Ok(Running {
+        urls,
+        runtime: Some(runtime),
+        stop,
+        auditor: Some(auditor),
+    })
+}
+
+/// What a client of mirrors may take under `config`: every request to a mirror bounded by its
+/// time-out, bytes as they are.
+fn limits(config: &Config) -> net::Limits {
+    net::Limits {
+        request_timeout: Duration::from_secs(config.timeout_secs),
+        connect_timeout: Duration::from_secs(config.timeout_secs.min(10)),
+        gzip: false,
+    }
+}
+
+/// What [`audit_now`] did: the round, then how many mirrors stand in each state.
+#[derive(Clone, Debug)]
+pub struct Audited {
+    pub round: round::Round,
+    /// How long the round took, audits, records and list together.
+    pub took: Duration,
+    /// Every state with its count (zeros included), in the machine's order.
+    pub counts: Vec<(MirrorState, usize)>,
+}
+
+/// One audit round of the directory in `dir` now (`samizdat directory audit`): every mirror
+/// audited, the outcomes recorded, the list re-published when it changed. Safe beside a running
+/// directory (the state file is shared in WAL mode; each records its own rounds).
+pub fn audit_now(dir: &Path, config: &Config) -> Result<Audited> {
+    config.check()?;
+    let root_path = dir.join("archive-root.json");
+    let archive_root =
+        std::fs::read(&root_path).map_err(|e| Error::state(&root_path, "read", e))?;
+    let started = Instant::now();
+    let mut store = Store::open(dir)?;
+    let limits = limits(config);
+    let connect = |url: &str| net::HttpTransport::new(url, &limits);
+    let done = round::run(
+        dir,
+        &mut store,
+        &archive_root,
+        &config.round(),
+        &connect,
+        OffsetDateTime::now_utc(),
+    )?;
+    let mirrors = store.mirrors()?;
+    let counts = [
+        MirrorState::Pending,
+        MirrorState::Active,
+        MirrorState::Degraded,
+        MirrorState::Delisted,
+    ]
+    .into_iter()
+    .map(|state| (state, mirrors.iter().filter(|m| m.state == state).count()))
+    .collect();
+    Ok(Audited {
+        round: done,
+        took: started.elapsed(),
+        counts,
+    })
 }
 
 async fn stop_signal() {
@@ -163,5 +266,64 @@ fn audit_loop(
         while started.elapsed() < interval && !stop.load(Ordering::Relaxed) {
             std::thread::sleep(Duration::from_millis(100).min(interval));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn archive_root() -> Vec<u8> {
+        let key = trust::keys::SigningKey::generate();
+        let spec = trust::editor::RootSpec {
+            root_keys: vec![key.public()],
+            root_threshold: 1,
+            targets_keys: vec![key.public()],
+            snapshot_keys: vec![key.public()],
+            timestamp_keys: vec![key.public()],
+            timestamp_threshold: 1,
+        };
+        let expires = OffsetDateTime::now_utc() + time::Duration::days(1);
+        trust::editor::sign_root(&spec, 1, expires, &[&key]).expect("root")
+    }
+
+    #[test]
+    fn a_started_directory_answers_until_stopped_and_an_audit_now_counts_every_state() {
+        let parent = tempfile::tempdir().expect("tempdir");
+        let dir = parent.path().join("directory");
+        let config = Config {
+            listen: vec!["127.0.0.169:0".into()],
+            ..Config::default()
+        };
+        config::init(&dir, &archive_root(), &config, OffsetDateTime::now_utc()).expect("init");
+        let running = start(&dir, &config).expect("start");
+        let url = running.urls[0].clone();
+        assert!(url.starts_with("http://127.0.0.169:"), "{url}");
+        let limits = net::Limits {
+            request_timeout: Duration::from_secs(5),
+            ..net::Limits::default()
+        };
+        let status = net::HttpTransport::new(&url, &limits)
+            .fetch("status.json", 1024)
+            .expect("status.json");
+        assert_eq!(status, b"[]");
+        let audited = audit_now(&dir, &config).expect("audit");
+        assert_eq!(audited.round.audited, 0);
+        assert_eq!(
+            audited.counts,
+            [
+                (MirrorState::Pending, 0),
+                (MirrorState::Active, 0),
+                (MirrorState::Degraded, 0),
+                (MirrorState::Delisted, 0)
+            ]
+        );
+        running.stop();
+        assert!(
+            net::HttpTransport::new(&url, &limits)
+                .fetch("status.json", 1024)
+                .is_err(),
+            "still answering after stop"
+        );
     }
 }

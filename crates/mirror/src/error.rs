@@ -32,6 +32,8 @@ pub enum ErrorKind {
     Config,
     /// A thread of this process failed (a bug, not the peers' doing nor the disk's).
     Internal,
+    /// A directory refused an enrolment (its message says why).
+    Refused,
 }
 
 impl ErrorKind {

@@ -11,6 +11,7 @@
 //! DIR/releases.json       when each release became the one served (for collection)
 //! DIR/tmp/                files being written (renamed into place when complete)
 //! DIR/lock                held by a sync or a collection
+//! DIR/enroll.txt          a directory's challenge while `mirror enroll` runs (served)
 //! ```
 //!
 //! Every fallible function of the crate returns its one [`Error`] (an [`ErrorKind`] and a
@@ -23,13 +24,15 @@
 //! [`gc`] (old releases, the lock), [`config`], [`init`] (a mirror folder set up: `mirror
 //! init`, a sync's peers and first root), [`run`] (the daemon), [`demo`] (the demo's origin and
 //! mirrors in one process), [`export`] (a static tree for a plain web root), [`push`] (that tree
-//! sent to one with rsync).
+//! sent to one with rsync), [`enroll`] (enrolling with a directory: its challenge served at
+//! `/.well-known/samizdat/enroll.txt`).
 
 mod answer;
 mod cache;
 pub mod config;
 mod conns;
 pub mod demo;
+pub mod enroll;
 mod error;
 pub mod export;
 mod files;

@@ -9,6 +9,7 @@
 //! | `/targets/<sha256>.<name>`             | content-addressed targets            | immutable, ETag = hash  |
 //! | `/d/<id>/…`, `/withdrawn.json`         | plain site paths (`archive::layout`) | 5 min, ETag = hash      |
 //! | `/.well-known/samizdat/status.json`    | release, last sync, peers            | no-store                |
+//! | `/.well-known/samizdat/enroll.txt`     | a directory's challenge (`enroll`)   | no-store                |
 //! | `/metrics`                             | Prometheus text format               | no-store                |
 //!
 //! Range (one range; several get the whole file, as RFC 9110 allows), If-None-Match, If-Range,
@@ -96,6 +97,8 @@ const GZIP_MAX: u64 = 1 << 20;
 const OPEN_FILES: usize = 16384;
 /// Most large files kept open (few next to the small ones; each is 256 KiB or more on disk).
 const LARGE_FILES: usize = 256;
+/// Where a directory finds the challenge of an enrolment (`enroll`).
+pub const ENROLL_PATH: &str = "/.well-known/samizdat/enroll.txt";
 /// Seconds a client is asked to wait (`Retry-After`) while the mirror has no release yet.
 const NO_RELEASE_RETRY: u64 = 30;
 
@@ -183,10 +186,12 @@ impl App {
     /// 503 for every path of the release while there is none yet (a new mirror's first sync):
     /// an empty `timestamp.json` with an empty ETag, or a home page saying "release 0", would be
     /// answered 200 and cached, and every TUF client would fail to parse it. Never cached;
-    /// status and metrics still answer.
+    /// status, metrics and the enrolment challenge still answer (a mirror may enrol while it
+    /// syncs its first release: the directory lists it once it serves one).
     fn no_release(&self, path: &str) -> Option<Response<Body>> {
         if !self.served.load().timestamp.is_empty()
             || path == "/.well-known/samizdat/status.json"
+            || path == ENROLL_PATH
             || path == "/metrics"
         {
             return None;
@@ -247,6 +252,7 @@ impl App {
                 let body = status.unwrap_or_else(|_| "{}".into());
                 with_type(text(StatusCode::OK, body), "application/json", NO_STORE)
             }
+            ENROLL_PATH => self.challenge(),
             "/metrics" => with_type(
                 text(StatusCode::OK, self.metrics.encode()),
                 "application/openmetrics-text; version=1.0.0; charset=utf-8",
@@ -260,6 +266,32 @@ impl App {
                 home(&served)
             }
             _ => self.plain_path(&want, &served),
+        }
+    }
+
+    /// `ENROLL_PATH`: the challenge `mirror enroll` left in the mirror's folder (beside
+    /// `release/`), read on each request (a few bytes, written atomically), never cached: a new
+    /// enrolment writes a new one.
+    fn challenge(&self) -> Response<Body> {
+        let file = self
+            .release_dir
+            .parent()
+            .unwrap_or(Path::new("."))
+            .join(crate::enroll::CHALLENGE_FILE);
+        let mut token = Vec::new();
+        let read = std::fs::File::open(&file)
+            .and_then(|f| f.take(crate::enroll::CHALLENGE_MAX).read_to_end(&mut token));
+        match read {
+            Ok(_) => with_type(
+                text(StatusCode::OK, token),
+                "text/plain; charset=utf-8",
+                NO_STORE,
+            ),
+            Err(_) => with_type(
+                text(StatusCode::NOT_FOUND, "no enrolment under way\n"),
+                "text/plain; charset=utf-8",
+                NO_STORE,
+            ),
         }
     }
 
@@ -1048,6 +1080,39 @@ mod tests {
             &[("accept-encoding", "gzip")],
         );
         assert_eq!(value(&html, header::CONTENT_ENCODING), None);
+    }
+
+    #[test]
+    fn the_enrolment_challenge_is_served_fresh_before_and_after_a_release() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let syncing = App::new(
+            tmp.path().join("release"),
+            Served::empty(),
+            Status::default(),
+        );
+        let f = fixture();
+        let ready_dir = f._tmp.path().to_owned();
+        for (app, dir) in [(&syncing, tmp.path()), (&f.app, ready_dir.as_path())] {
+            let absent = get(app, ENROLL_PATH, &[]);
+            assert_eq!(absent.status(), StatusCode::NOT_FOUND);
+            assert_eq!(value(&absent, header::CACHE_CONTROL), Some("no-store"));
+            for token in ["1700000900.abcdef\n", "1700000999.012345\n"] {
+                std::fs::write(dir.join(crate::enroll::CHALLENGE_FILE), token).expect("write");
+                let response = get(app, ENROLL_PATH, &[]);
+                assert_eq!(response.status(), StatusCode::OK);
+                assert_eq!(value(&response, header::CACHE_CONTROL), Some("no-store"));
+                assert_eq!(
+                    value(&response, header::CONTENT_TYPE),
+                    Some("text/plain; charset=utf-8")
+                );
+                assert_eq!(body(response), token.as_bytes());
+            }
+            // Capped: a huge file there is not read whole.
+            let huge = vec![b'x'; 1 << 20];
+            std::fs::write(dir.join(crate::enroll::CHALLENGE_FILE), &huge).expect("write");
+            let response = get(app, ENROLL_PATH, &[]);
+            assert_eq!(body(response).len() as u64, crate::enroll::CHALLENGE_MAX);
+        }
     }
 
     #[test]

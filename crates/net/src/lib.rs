@@ -2,7 +2,8 @@
 //! because every server it talks to (origin, mirror, peer) is untrusted.
 //!
 //! [`HttpTransport`] serves the TUF client (`trust::client::Transport`) over HTTP(S); sync, audits
-//! and the reader's fetch will share it.
+//! and the reader's fetch will share it. [`post_json`] is the one POST (a mirror enrolling with a
+//! directory), under the same limits.
 //!
 //! Errors: a request's failure is the `Transport` contract's `trust::client::FetchError` (not
 //! found, too large, or anything else with the URL and why), which the TUF client turns into a
@@ -94,6 +95,69 @@ impl HttpTransport {
             pipeline,
         }
     }
+}
+
+/// The answer to [`post_json`]: its status, whatever it is (but a redirect), and its body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Posted {
+    pub status: u16,
+    pub body: Vec<u8>,
+}
+
+/// POSTs `json` (`Content-Type: application/json`) to `url` and returns the answer: any status
+/// but a redirect, which is not followed (an error naming where it pointed), and a body of at
+/// most `max_len` bytes (else [`FetchError::TooLarge`]). The whole request, body included,
+/// takes at most `limits.request_timeout`. A failure to connect, send or read is
+/// [`FetchError::Other`] with the URL and why.
+pub fn post_json(
+    url: &str,
+    json: &[u8],
+    limits: &Limits,
+    max_len: u64,
+) -> Result<Posted, FetchError> {
+    const USER_AGENT: &str = concat!("samizdat/", env!("CARGO_PKG_VERSION"));
+    let config = ureq::Agent::config_builder()
+        .timeout_global(Some(limits.request_timeout))
+        .timeout_connect(Some(limits.connect_timeout))
+        // No redirect is followed (see `HttpTransport::new`): a POST sent elsewhere than the
+        // URL its caller named is a request to a host nobody chose.
+        .max_redirects(0)
+        // A refusal's body says why: the caller shows it.
+        .http_status_as_error(false)
+        .user_agent(USER_AGENT)
+        .build();
+    let agent: ureq::Agent = config.into();
+    let mut response = agent
+        .post(url)
+        .header("content-type", "application/json")
+        .header("accept-encoding", "identity")
+        .send(json)
+        .map_err(|e| FetchError::Other(format!("{url}: {e}")))?;
+    let status = response.status();
+    if status.is_redirection() {
+        let location = response
+            .headers()
+            .get(ureq::http::header::LOCATION)
+            .map(|l| String::from_utf8_lossy(l.as_bytes()).into_owned())
+            .unwrap_or_default();
+        return Err(FetchError::Other(format!(
+            "{url}: redirect ({status}) to {location:?} not followed: name the server by the URL it answers on"
+        )));
+    }
+    let mut body = Vec::new();
+    response
+        .body_mut()
+        .as_reader()
+        .take(max_len.saturating_add(1))
+        .read_to_end(&mut body)
+        .map_err(|e| FetchError::Other(format!("{url}: {e}")))?;
+    if body.len() as u64 > max_len {
+        return Err(FetchError::TooLarge { limit: max_len });
+    }
+    Ok(Posted {
+        status: status.as_u16(),
+        body,
+    })
 }
 
 /// ureq's resolver with a one-minute cache. With a time-out set, ureq resolves every request's

@@ -163,13 +163,18 @@ enum Command {
     /// Run a mirror.
     #[command(subcommand)]
     Mirror(MirrorCommand),
+    /// Run a directory: enrols mirrors, audits them, publishes a signed list of the good ones.
+    #[command(subcommand)]
+    Directory(DirectoryCommand),
     /// Run the sample archive end to end: ingest, release, verify, then serve it from an
-    /// origin and two mirrors on loopback until Ctrl-C.
+    /// origin and two mirrors on loopback, enrolled with a directory that audits them, until
+    /// Ctrl-C.
     Demo {
         /// Where to keep the demo archive (and its mirrors).
         #[arg(long, default_value = "samizdat-demo")]
         dir: PathBuf,
-        /// The origin's port on 127.0.0.1; the mirrors take the next two (0: any free ports).
+        /// The origin's port on 127.0.0.1; the mirrors take the next two, the directory the one
+        /// after (0: any free ports).
         #[arg(long, default_value_t = 8480)]
         port: u16,
         /// Stop after this many seconds instead of at Ctrl-C.
@@ -247,6 +252,68 @@ impl From<MirrorSettings> for mirror::init::Overrides {
     }
 }
 
+/// A directory's settings, for `directory init` (written to DIR/directory.toml) and
+/// `directory run` (for this run only, over the file's). Each also from the environment.
+#[derive(clap::Args)]
+struct DirectorySettings {
+    /// An address to serve on, IP:PORT (repeat for several) [default: 127.0.0.1:8090].
+    #[arg(long, env = "SAMIZDAT_DIRECTORY_LISTEN", value_delimiter = ',')]
+    listen: Vec<String>,
+    /// Seconds between audit rounds [default: 60].
+    #[arg(long, env = "SAMIZDAT_DIRECTORY_INTERVAL")]
+    interval: Option<u64>,
+    /// Targets downloaded and hashed per mirror per round [default: 3].
+    #[arg(long, env = "SAMIZDAT_DIRECTORY_SAMPLES")]
+    samples: Option<usize>,
+    /// Seconds one request to a mirror may take [default: 20].
+    #[arg(long, env = "SAMIZDAT_DIRECTORY_TIMEOUT")]
+    timeout: Option<u64>,
+}
+
+impl From<DirectorySettings> for directory::config::Overrides {
+    fn from(s: DirectorySettings) -> Self {
+        directory::config::Overrides {
+            listen: s.listen,
+            interval_secs: s.interval,
+            samples: s.samples,
+            timeout_secs: s.timeout,
+        }
+    }
+}
+
+#[derive(Subcommand)]
+enum DirectoryCommand {
+    /// Create a directory in DIR (new or empty) for the archive whose root is ARCHIVE_ROOT: its
+    /// own keys and root (for the publisher to vouch for), an empty signed list, the admin
+    /// token, DIR/directory.toml.
+    Init {
+        #[arg(env = "SAMIZDAT_DIRECTORY_DIR")]
+        dir: PathBuf,
+        /// The archive's root.json: every audit verifies mirrors against it.
+        #[arg(long, env = "SAMIZDAT_ROOT")]
+        archive_root: PathBuf,
+        #[command(flatten)]
+        settings: DirectorySettings,
+    },
+    /// Run the directory in DIR: serve its API, status and signed list, and audit every
+    /// enrolled mirror on an interval, until SIGTERM.
+    Run {
+        #[arg(env = "SAMIZDAT_DIRECTORY_DIR")]
+        dir: PathBuf,
+        #[command(flatten)]
+        settings: DirectorySettings,
+    },
+    /// Audit every enrolled mirror of the directory in DIR once, now: prints each change of
+    /// state and how many mirrors stand in each.
+    Audit {
+        #[arg(env = "SAMIZDAT_DIRECTORY_DIR")]
+        dir: PathBuf,
+        /// Targets downloaded and hashed per mirror [default: DIR/directory.toml's].
+        #[arg(long, env = "SAMIZDAT_DIRECTORY_SAMPLES")]
+        samples: Option<usize>,
+    },
+}
+
 #[derive(Subcommand)]
 enum MirrorCommand {
     /// Create (or reconfigure) a mirror in DIR: the publisher's root.json and DIR/mirror.toml.
@@ -293,6 +360,33 @@ enum MirrorCommand {
     /// `timestamp.json` last. DEST is an rsync destination (`/var/www/samizdat`,
     /// `user@host:/var/www/samizdat`, or `user@host:` through an rrsync-restricted key).
     Push { dir: PathBuf, dest: String },
+    /// Enrol the mirror in DIR with a directory: the directory's challenge is written to
+    /// DIR/enroll.txt, which the running mirror serves at URL/.well-known/samizdat/enroll.txt;
+    /// the directory checks it there, then audits the mirror and lists it once its release is
+    /// complete and correct.
+    Enroll {
+        #[arg(env = "SAMIZDAT_MIRROR_DIR")]
+        dir: PathBuf,
+        /// The directory's URL.
+        #[arg(long, env = "SAMIZDAT_DIRECTORY_URL")]
+        directory: String,
+        /// This mirror's public base URL, as readers reach it.
+        #[arg(long, env = "SAMIZDAT_PUBLIC_URL")]
+        url: String,
+        /// Where it is hosted: an ISO 3166-1 alpha-2 code such as DE.
+        #[arg(long)]
+        country: String,
+        /// Who hosts it (a company or network name).
+        #[arg(long)]
+        provider: String,
+        /// How to reach its operator.
+        #[arg(long, default_value = "")]
+        contact: String,
+        /// Seconds each request to the directory may take (its check of the challenge
+        /// included).
+        #[arg(long, default_value_t = 60)]
+        timeout: u64,
+    },
     /// Sync the mirror in DIR from its peers (the origin or other mirrors), verifying every
     /// file, once.
     Sync {
@@ -381,6 +475,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             root_keys,
         }) => commands::key_rotate(&archive, &role, root_keys.as_deref())?,
         Command::Mirror(command) => mirror(command)?,
+        Command::Directory(command) => directory(command)?,
         Command::Demo {
             dir,
             port,
@@ -413,6 +508,23 @@ fn mirror(command: MirrorCommand) -> Result<Outcome> {
             tls_key,
         } => commands::mirror_serve(&dir, root.as_deref(), &listen, tls_cert.zip(tls_key)),
         MirrorCommand::Collect { dir, grace } => commands::mirror_collect(&dir, grace),
+        MirrorCommand::Enroll {
+            dir,
+            directory,
+            url,
+            country,
+            provider,
+            contact,
+            timeout,
+        } => {
+            let enrolment = mirror::enroll::Enrolment {
+                url,
+                country,
+                provider,
+                contact,
+            };
+            commands::mirror_enroll(&dir, &directory, &enrolment, Duration::from_secs(timeout))
+        }
         MirrorCommand::Push { dir, dest } => commands::push(&dir, &dest),
         MirrorCommand::Sync {
             dir,
@@ -421,6 +533,18 @@ fn mirror(command: MirrorCommand) -> Result<Outcome> {
             timeout,
             json,
         } => commands::mirror_sync(&dir, peers, root.as_deref(), timeout, json),
+    }
+}
+
+fn directory(command: DirectoryCommand) -> Result<Outcome> {
+    match command {
+        DirectoryCommand::Init {
+            dir,
+            archive_root,
+            settings,
+        } => commands::directory_init(&dir, &archive_root, settings.into()),
+        DirectoryCommand::Run { dir, settings } => commands::directory_run(&dir, settings.into()),
+        DirectoryCommand::Audit { dir, samples } => commands::directory_audit(&dir, samples),
     }
 }
 

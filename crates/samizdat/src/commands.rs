@@ -407,3 +407,108 @@ pub fn mirror_sync(
     );
     Ok(Outcome::Done)
 }
+
+/// `mirror enroll`: the challenge asked, served, checked; the enrolment's outcome.
+pub fn mirror_enroll(
+    dir: &Path,
+    directory: &str,
+    enrolment: &mirror::enroll::Enrolment,
+    timeout: Duration,
+) -> Result<Outcome> {
+    let limits = net::Limits {
+        request_timeout: timeout,
+        connect_timeout: timeout.min(Duration::from_secs(10)),
+        gzip: false,
+    };
+    let enrolled = mirror::enroll::enroll(dir, directory, enrolment, &limits)
+        .with_context(|| format!("enrolling {} with {directory}", enrolment.url))?;
+    outln!(
+        "enrolled {} with {directory} as mirror {}: {}",
+        enrolled.url,
+        enrolled.id,
+        enrolled.state
+    );
+    outln!(
+        "the directory lists it once an audit finds its release complete and correct (within one audit interval)"
+    );
+    Ok(Outcome::Done)
+}
+
+/// `directory init`: what was made, and what to hand the publisher.
+pub fn directory_init(
+    dir: &Path,
+    archive_root: &Path,
+    settings: directory::config::Overrides,
+) -> Result<Outcome> {
+    let root = std::fs::read(archive_root)
+        .with_context(|| format!("{}: cannot read", archive_root.display()))?;
+    let mut config = directory::config::Config::default();
+    settings.apply(&mut config);
+    let made = directory::config::init(dir, &root, &config, time::OffsetDateTime::now_utc())
+        .with_context(|| format!("{}: archive root", archive_root.display()))?;
+    outln!("created directory {}", dir.display());
+    outln!(
+        "its root, for the publisher to vouch for: {} (SHA-256 {})",
+        dir.join("root.json").display(),
+        trust::schema::Digest::of(&made.root_json).to_hex()
+    );
+    outln!(
+        "admin token (for disable, enable, weight, remove): {}",
+        dir.join("admin-token").display()
+    );
+    outln!(
+        "serves on {}; audits every {} s; start it with: samizdat directory run {}",
+        config.listen.join(", "),
+        config.interval_secs,
+        dir.display()
+    );
+    Ok(Outcome::Done)
+}
+
+/// `directory run`: until SIGTERM; prints `listening on URL` for each address.
+pub fn directory_run(dir: &Path, settings: directory::config::Overrides) -> Result<Outcome> {
+    let mut config = directory::config::Config::load(dir)?;
+    settings.apply(&mut config);
+    directory::run::run(dir, &config, None, |urls| {
+        for url in urls {
+            outln!("listening on {url}");
+        }
+    })?;
+    Ok(Outcome::Done)
+}
+
+/// `directory audit`: one round now; each change, then the counts by state.
+pub fn directory_audit(dir: &Path, samples: Option<usize>) -> Result<Outcome> {
+    let mut config = directory::config::Config::load(dir)?;
+    directory::config::Overrides {
+        samples,
+        ..Default::default()
+    }
+    .apply(&mut config);
+    let audited = directory::run::audit_now(dir, &config)?;
+    for change in &audited.round.changes {
+        outln!(
+            "{}: {} -> {}: {}",
+            change.url,
+            change.from,
+            change.to,
+            change.reason
+        );
+    }
+    let counts: Vec<String> = audited
+        .counts
+        .iter()
+        .map(|(state, count)| format!("{count} {state}"))
+        .collect();
+    outln!(
+        "audited {} mirrors in {} ms (newest release seen: {}): {}",
+        audited.round.audited,
+        audited.took.as_millis(),
+        audited.round.newest,
+        counts.join(", ")
+    );
+    if let Some(version) = audited.round.published {
+        outln!("mirror list {version} signed");
+    }
+    Ok(Outcome::Done)
+}

@@ -1,10 +1,11 @@
 //! `samizdat demo`: the sample archive that ships in `sample/`, ingested, released and verified;
-//! then the origin and two mirrors on loopback, the mirrors syncing from the origin, until
-//! Ctrl-C. Run it twice: the second run finds nothing new to ingest and signs a release that
+//! then the origin and two mirrors on loopback, the mirrors syncing from the origin, and a
+//! directory that the mirrors enrol with (through its API and the challenge they serve) and that
+//! audits them, until Ctrl-C. Run it twice: the second run finds nothing new to ingest and signs a release that
 //! re-signs nothing but the snapshot and timestamp.
 
 use crate::commands::{Outcome, print_summary, read_options, verify};
-use crate::out::outln;
+use crate::out::{errln, outln};
 use crate::progress::Bar;
 use anyhow::{Context, Result, bail};
 use mirror::demo::{MIRRORS, Network};
@@ -71,7 +72,10 @@ pub fn run(dir: &Path, network: &Network) -> Result<Outcome> {
     if outcome != Outcome::Done {
         return Ok(outcome);
     }
-    outln!("== origin and two mirrors on loopback");
+    outln!("== origin, two mirrors and a directory on loopback");
+    let (directory, directory_config) =
+        start_directory(dir, &network.address(MIRRORS.len() as u16 + 1))?;
+    let directory_url = directory.urls.first().cloned().unwrap_or_default();
     let root = std::path::absolute(dir.join("root.json")).context("the demo folder")?;
     let program = std::env::current_exe()
         .context("cannot find the samizdat executable")?
@@ -83,6 +87,42 @@ pub fn run(dir: &Path, network: &Network) -> Result<Outcome> {
         for ((name, _), url) in MIRRORS.iter().zip(urls) {
             outln!("{name} {url}  (synced from the origin; re-checks it every 10 s)");
         }
+        for ((name, folder), url) in MIRRORS.iter().zip(urls) {
+            let enrolment = mirror::enroll::Enrolment {
+                url: url.clone(),
+                country: "ZZ".into(),
+                provider: "loopback".into(),
+                contact: String::new(),
+            };
+            let limits = net::Limits {
+                request_timeout: Duration::from_secs(10),
+                ..net::Limits::default()
+            };
+            match mirror::enroll::enroll(&dir.join(folder), &directory_url, &enrolment, &limits) {
+                Ok(enrolled) => outln!(
+                    "{name} enrolled with the directory as mirror {}: {}",
+                    enrolled.id,
+                    enrolled.state
+                ),
+                // A second demo run: the directory knows it already.
+                Err(e) => errln!("{name} not enrolled: {e}"),
+            }
+        }
+        // A round now rather than in one interval: the mirrors listed as the demo starts.
+        match directory::run::audit_now(&dir.join("directory"), &directory_config) {
+            Ok(audited) => {
+                let counts: Vec<String> = audited
+                    .counts
+                    .iter()
+                    .filter(|(_, count)| *count > 0)
+                    .map(|(state, count)| format!("{count} {state}"))
+                    .collect();
+                outln!("directory audit: {}", counts.join(", "));
+            }
+            Err(e) => errln!("directory audit failed: {e}"),
+        }
+        outln!("directory {directory_url}  (audits the mirrors every {DIRECTORY_INTERVAL} s)");
+        outln!("directory status page: {directory_url}   as JSON: {directory_url}status.json");
         outln!();
         if let Some(first) = urls.first() {
             outln!("open {first}");
@@ -98,7 +138,35 @@ pub fn run(dir: &Path, network: &Network) -> Result<Outcome> {
         }
         outln!("Ctrl-C stops them.");
     })?;
+    directory.stop();
     Ok(Outcome::Done)
+}
+
+/// Seconds between the demo directory's audit rounds.
+const DIRECTORY_INTERVAL: u64 = 10;
+
+/// The demo's directory in `DIR/directory` (made on the first run) for the demo archive's root,
+/// serving on `listen`, started without blocking.
+fn start_directory(
+    dir: &Path,
+    listen: &str,
+) -> Result<(directory::run::Running, directory::config::Config)> {
+    let folder = dir.join("directory");
+    let mut config = if directory::config::Config::path(&folder).exists() {
+        directory::config::Config::load(&folder)?
+    } else {
+        let root = std::fs::read(dir.join("root.json")).context("the demo archive's root.json")?;
+        let config = directory::config::Config {
+            listen: vec![listen.to_owned()],
+            interval_secs: DIRECTORY_INTERVAL,
+            ..directory::config::Config::default()
+        };
+        directory::config::init(&folder, &root, &config, time::OffsetDateTime::now_utc())?;
+        config
+    };
+    // The ports of this run (another `--port` than the first run's).
+    config.listen = vec![listen.to_owned()];
+    Ok((directory::run::start(&folder, &config)?, config))
 }
 
 /// `word` as one shell word: as it is when it holds nothing the shell would read, else quoted.

@@ -315,6 +315,24 @@ fn demo_releases_the_sample_and_two_mirrors_sync_it() {
     assert!(text.contains("release 1: authentic and fresh"), "{text}");
     assert!(text.contains("mirror A http://127.0.0.1:"), "{text}");
     assert!(text.contains("mirror B http://127.0.0.1:"), "{text}");
+    // The directory: both mirrors enrolled through its API (the challenge each one served).
+    for name in ["mirror A", "mirror B"] {
+        assert!(
+            text.contains(&format!("{name} enrolled with the directory as mirror ")),
+            "{text}\n{}",
+            stderr(&out)
+        );
+    }
+    assert!(
+        text.contains("directory audit: 2 active"),
+        "{text}\n{}",
+        stderr(&out)
+    );
+    assert!(
+        text.contains("directory status page: http://127.0.0.1:"),
+        "{text}"
+    );
+    assert!(dir.join("directory/directory.sqlite").exists());
     for mirror in ["mirror-a", "mirror-b"] {
         let root = dir.join("root.json");
         let out = run(

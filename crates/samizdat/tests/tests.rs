@@ -7,6 +7,7 @@ mod bad_input;
 mod corpora;
 mod crash;
 mod deploy;
+mod directory;
 mod keys;
 mod messages;
 mod mirror;
