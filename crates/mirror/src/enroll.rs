@@ -21,6 +21,8 @@ use crate::error::{Error, ErrorKind, Result};
 
 /// The challenge's file in the mirror's folder.
 pub const CHALLENGE_FILE: &str = "enroll.txt";
+/// Where a mirror serves it, under its base URL (`serve::ENROLL_PATH` without its `/`).
+const CHALLENGE_URL_PATH: &str = ".well-known/samizdat/enroll.txt";
 /// The most bytes of it the server reads (a token is ~80).
 pub const CHALLENGE_MAX: u64 = 1024;
 /// The most bytes of a directory's answer read.
@@ -113,7 +115,22 @@ pub fn enroll(
     )
     .map_err(|e| Error::new(ErrorKind::Io, e.to_string()))?;
     let request = Request { enrolment, token };
-    let answer = post(&base, "api/enroll", &request, limits)?;
+    let answer = post(&base, "api/enroll", &request, limits).map_err(|e| {
+        if e.kind() != ErrorKind::Refused {
+            return e;
+        }
+        // What the operator can check: the file, and where the directory looked for it.
+        Error::new(
+            ErrorKind::Refused,
+            format!(
+                "{}\n  the challenge is in {}; the mirror serving this folder (`samizdat mirror run` or `serve`) answers it at {}{}",
+                e.message(),
+                file.display(),
+                net::base_url(&enrolment.url),
+                CHALLENGE_URL_PATH
+            ),
+        )
+    })?;
     let enrolled: Enrolled = serde_json::from_slice(&answer).map_err(|e| {
         Error::new(
             ErrorKind::Refused,
@@ -175,6 +192,11 @@ fn one_line(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_path_told_is_the_path_served() {
+        assert_eq!(crate::serve::ENROLL_PATH, format!("/{CHALLENGE_URL_PATH}"));
+    }
 
     #[test]
     fn a_directory_message_is_one_line_of_plain_text_and_bounded() {

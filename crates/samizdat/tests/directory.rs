@@ -308,8 +308,14 @@ fn directory_enrols_five_mirrors_delists_a_liar_relists_it_degrades_a_stale_one_
     let out = enroll(&empty, &directory.url, &impostor.url, "FR", 1);
     let err = stderr(&out);
     assert!(
-        err.contains("the directory refused (403)")
-            && err.contains(".well-known/samizdat/enroll.txt"),
+        err.contains("the directory refused (403)") && err.contains("cannot fetch the challenge"),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "{}.well-known/samizdat/enroll.txt",
+            impostor.url.trim_end_matches('/').to_owned() + "/"
+        )) && err.contains(p(&empty.join("enroll.txt"))),
         "{err}"
     );
     // A directory that does not answer: unreachable, 5.
