@@ -38,6 +38,7 @@ seconds=${BENCH_SECONDS:-10}
 warmup=${BENCH_WARMUP:-2}
 connections=${BENCH_CONNECTIONS:-64}
 port=${BENCH_PORT:-18080}
+loads=" ${BENCH_LOADS:-hot random large sync} "  # a subset for a closer look at one of them
 ng=127.0.0.200 sz=127.0.0.201 rs=127.0.0.202
 
 for tool in wrk /usr/sbin/nginx rsync curl /usr/bin/time; do
@@ -177,7 +178,7 @@ run_wrk() {
 }
 
 # ---- The rounds -------------------------------------------------------------------------------
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+ratio() { if [ -n "$1" ] && [ -n "$2" ]; then awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; else echo -; fi; }
 n=${#bins[@]}
 rows=()
 for ((r = 1; r <= rounds; r++)); do
@@ -199,18 +200,19 @@ for ((r = 1; r <= rounds; r++)); do
     if ((r % 2)); then order="nginx ours"; else order="ours nginx"; fi
     for side in $order; do
       if [ "$side" = nginx ]; then host=$ng; else host=$sz; fi
-      run_wrk "$slot.hot-$side" "$connections" "http://$host:$port$hot"
+      [[ $loads != *" hot "* ]] || run_wrk "$slot.hot-$side" "$connections" "http://$host:$port$hot"
     done
     for side in $order; do
       if [ "$side" = nginx ]; then host=$ng; else host=$sz; fi
-      run_wrk "$slot.random-$side" "$connections" "http://$host:$port/" "$root/bench/out/mirror_ab/paths/random"
+      [[ $loads != *" random "* ]] || run_wrk "$slot.random-$side" "$connections" "http://$host:$port/" "$root/bench/out/mirror_ab/paths/random"
     done
     for side in $order; do
       if [ "$side" = nginx ]; then host=$ng; else host=$sz; fi
-      run_wrk "$slot.large-$side" 4 "http://$host:$port$large"
+      [[ $loads != *" large "* ]] || run_wrk "$slot.large-$side" 4 "http://$host:$port$large"
     done
     rss=$(awk '$1 == "VmHWM:" { printf "%.0f", $2 / 1024 }' "/proc/$serve_pid/status")
     if ((r % 2)); then order="rsync ours"; else order="ours rsync"; fi
+    [[ $loads == *" sync "* ]] || order=
     for side in $order; do
       rm -rf "$out/rsync-copy" "$out/mirror"
       sync
@@ -223,13 +225,14 @@ for ((r = 1; r <= rounds; r++)); do
       fi
     done
     stop serve_pid
-    s_ours=$(field "$slot.sync-ours" s) s_rsync=$(field "$slot.sync-rsync" s)
-    hot_r=$(ratio "${rps[$slot.hot-ours]}" "${rps[$slot.hot-nginx]}")
-    random_r=$(ratio "${rps[$slot.random-ours]}" "${rps[$slot.random-nginx]}")
-    large_r=$(ratio "${mbs[$slot.large-ours]}" "${mbs[$slot.large-nginx]}")
+    s_ours= s_rsync=
+    if [[ $loads == *" sync "* ]]; then s_ours=$(field "$slot.sync-ours" s) s_rsync=$(field "$slot.sync-rsync" s); fi
+    hot_r=$(ratio "${rps[$slot.hot-ours]:-}" "${rps[$slot.hot-nginx]:-}")
+    random_r=$(ratio "${rps[$slot.random-ours]:-}" "${rps[$slot.random-nginx]:-}")
+    large_r=$(ratio "${mbs[$slot.large-ours]:-}" "${mbs[$slot.large-nginx]:-}")
     sync_r=$(ratio "$s_ours" "$s_rsync")
-    echo "$name $hot_r $random_r $large_r $sync_r ${cpu[$slot.hot-ours]} ${cpu[$slot.random-ours]}" >>"$out/ratios"
-    rows+=("| $r | $name | ${rps[$slot.hot-ours]} / ${rps[$slot.hot-nginx]} | **$hot_r** | ${cpu[$slot.hot-ours]} / ${cpu[$slot.hot-nginx]} | ${rps[$slot.random-ours]} / ${rps[$slot.random-nginx]} | **$random_r** | ${cpu[$slot.random-ours]} / ${cpu[$slot.random-nginx]} | ${mbs[$slot.large-ours]} / ${mbs[$slot.large-nginx]} | **$large_r** | $s_ours / $s_rsync | **$sync_r** | $rss |")
+    echo "$name $hot_r $random_r $large_r $sync_r ${cpu[$slot.hot-ours]:--} ${cpu[$slot.random-ours]:--}" >>"$out/ratios"
+    rows+=("| $r | $name | ${rps[$slot.hot-ours]:-} / ${rps[$slot.hot-nginx]:-} | **$hot_r** | ${cpu[$slot.hot-ours]:-} / ${cpu[$slot.hot-nginx]:-} | ${rps[$slot.random-ours]:-} / ${rps[$slot.random-nginx]:-} | **$random_r** | ${cpu[$slot.random-ours]:-} / ${cpu[$slot.random-nginx]:-} | ${mbs[$slot.large-ours]:-} / ${mbs[$slot.large-nginx]:-} | **$large_r** | $s_ours / $s_rsync | **$sync_r** | $rss |")
     echo "${rows[-1]}" >&2
     printf '%s\n' "${rows[@]}" >"$out/rows.partial"
   done
@@ -249,8 +252,8 @@ done
     name=$(basename "$b")
     line="| $name |"
     for col in 2 3 4 5 6 7; do
-      line+=" $(awk -v n="$name" -v c="$col" '$1 == n { print $c }' "$out/ratios" | sort -g |
-        awk '{ v[NR] = $1 } END { m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+      line+=" $(awk -v n="$name" -v c="$col" '$1 == n && $c != "-" { print $c }' "$out/ratios" | sort -g |
+        awk '{ v[NR] = $1 } END { if (!NR) { printf "–"; exit } m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
           printf "**%.2f** [%s–%s]", m, v[1], v[NR] }') |"
     done
     echo "$line"
