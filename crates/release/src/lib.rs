@@ -25,6 +25,7 @@ mod plan;
 pub mod records;
 mod rotate;
 pub mod site;
+pub mod vouch;
 
 use archive::catalog::Tombstone;
 use archive::files::{Durability, FolderLock, LockError, lock_folder, write_atomic};
@@ -231,6 +232,7 @@ impl Archive {
                 timestamp: timestamp_files,
             },
             mirrors: checked_mirrors(&options.mirrors)?,
+            directories: Vec::new(),
         };
         write_atomic(
             &root.join(CONFIG_FILE),
@@ -429,6 +431,14 @@ impl Archive {
                 .put(&withdrawn)
                 .map_err(io_err(self.store.dir(), "cannot write"))?,
         )];
+        // The directories vouched for: their roots and the index.
+        for (name, bytes) in vouch::targets(&self.dir, &self.config.directories, now)? {
+            let blob = self
+                .store
+                .put(&bytes)
+                .map_err(io_err(self.store.dir(), "cannot write"))?;
+            extra.push((name, blob));
+        }
         extra.extend(site_targets);
         let released_extra = self.catalog.released_extra()?;
         // How they differ from the committed release's: what the editor changes and, once

@@ -7,6 +7,7 @@ mod bad_input;
 mod corpora;
 mod crash;
 mod deploy;
+mod directory_trust;
 mod keys;
 mod messages;
 mod mirror;
