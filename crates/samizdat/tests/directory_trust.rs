@@ -245,12 +245,12 @@ fn directory_trust_list_verified_end_to_end_and_forgeries_refused() {
         &server_a.url,
         &cache_a,
     );
-    assert!(lines[0].starts_with("REFRESH-FAILED"), "{lines:?}");
-    let out = verify_list(&archive, Some(&state), "main", 1);
     assert!(
-        out.to_lowercase().contains("rollback") || out.contains("version"),
-        "{out}"
+        lines[0].starts_with("REFRESH-FAILED BadVersionNumberError"),
+        "{lines:?}"
     );
+    let out = verify_list(&archive, Some(&state), "main", 1);
+    assert!(out.contains("is older than the trusted"), "{out}");
     assert!(!out.contains("m1.example/ active"), "{out}");
     // Without what it saw before, the old list is authentic: the state is what refuses it.
     verify_list(&archive, None, "main", 0);
@@ -268,7 +268,10 @@ fn directory_trust_list_verified_end_to_end_and_forgeries_refused() {
         &server_a.url,
         &fresh,
     );
-    assert!(lines[0].starts_with("REFRESH-FAILED"), "{lines:?}");
+    assert!(
+        lines[0].starts_with("REFRESH-FAILED UnsignedMetadataError"),
+        "{lines:?}"
+    );
     let out = verify_list(&archive, None, "main", 1);
     assert!(
         out.contains("does not verify") && !out.contains("evil.example"),
@@ -298,6 +301,29 @@ fn directory_trust_list_verified_end_to_end_and_forgeries_refused() {
     );
 
     // The other directory is untouched by all this.
-    verify_list(&archive, None, &b_target[5..b_target.len() - 10], 0);
+    let b_name = &b_target[5..b_target.len() - 10];
+    verify_list(&archive, None, b_name, 0);
+
+    // The next (incremental) release drops a directory no longer vouched for, keeps the other.
+    fs::write(
+        archive.join("samizdat.toml"),
+        format!(
+            "{config}\n[[directories]]\nroot = \"dir-a.json\"\nurl = \"{}\"\nname = \"main\"\n",
+            server_a.url
+        ),
+    )
+    .expect("write");
+    release_a_note(&archive, "note2.txt", "another note");
+    publish(&dir_a, &["http://m4.example/"], now);
+    serve_copy(&dir_a, &www_a);
+    let out = run(&["verify-list", "--root", p(&root), p(&release)], 0);
+    assert!(
+        stdout(&out).contains("m4.example") && !stdout(&out).contains(b_name),
+        "{}",
+        stdout(&out)
+    );
+    verify_list(&archive, None, b_name, 1);
+    verify_archive(&archive, &[&b_target], 1);
+    verify_archive(&archive, &["_dir_main.root.json", "_directories.json"], 0);
     drop(server_b);
 }
