@@ -77,14 +77,18 @@ pub struct ListReport {
     pub archive_version: u64,
     pub archive_freshness: Freshness,
     pub lists: Vec<VerifiedList>,
+    /// The directories whose list could not be had or did not verify, and why: one directory
+    /// that is down or forged hides none of the others.
+    pub failed: Vec<(Directory, Error)>,
 }
 
 /// Verifies the archive behind `archive` from `archive_root`, then the list of each vouched
 /// directory (`only`: the one of that name) over `connect(url)`. `remembered(name)` gives what
-/// was trusted of a directory before. An expired archive is reported in the freshness; an
-/// expired list, a list not signed by the directory's keys, or an older one than remembered is
-/// an error (its kind says which: [`ErrorKind::Expired`], [`ErrorKind::BadSignature`] or
-/// [`ErrorKind::ThresholdNotMet`], [`ErrorKind::Rollback`]).
+/// was trusted of a directory before. An expired archive is reported in the freshness; a
+/// directory whose list is expired, not signed by its keys, or older than remembered is in
+/// [`ListReport::failed`] with the error (its kind says which: [`ErrorKind::Expired`],
+/// [`ErrorKind::BadSignature`] or [`ErrorKind::ThresholdNotMet`], [`ErrorKind::Rollback`]).
+/// An archive that does not verify, or vouches for no directory (of that name), is an error.
 pub fn verify_lists<A, D>(
     archive_root: &[u8],
     archive: A,
@@ -143,37 +147,39 @@ where
         ));
     }
     let mut lists = Vec::new();
+    let mut failed = Vec::new();
     for directory in chosen {
-        let in_directory =
-            |e: Error| Error::new(e.kind(), format!("directory {}: {e}", directory.name));
-        if common::layout::directory_of_target(&directory.root_target)
-            != Some(directory.name.as_str())
-        {
-            return Err(in_directory(Error::new(
-                ErrorKind::Malformed,
-                format!(
-                    "root target {:?} is not this directory's",
-                    directory.root_target
-                ),
-            )));
+        let checked = (|| {
+            if common::layout::directory_of_target(&directory.root_target)
+                != Some(directory.name.as_str())
+            {
+                return Err(Error::new(
+                    ErrorKind::Malformed,
+                    format!(
+                        "root target {:?} is not this directory's",
+                        directory.root_target
+                    ),
+                ));
+            }
+            let vouched_root = client.fetch_target(&TargetName::new(&directory.root_target)?)?;
+            let before = remembered(&directory.name);
+            verify_list(&vouched_root, before, connect(&directory.url), now)
+        })();
+        match checked {
+            Ok((version, mirrors, remember)) => lists.push(VerifiedList {
+                directory,
+                version,
+                mirrors,
+                remember,
+            }),
+            Err(e) => failed.push((directory, e)),
         }
-        let vouched_root = client
-            .fetch_target(&TargetName::new(&directory.root_target)?)
-            .map_err(in_directory)?;
-        let before = remembered(&directory.name);
-        let list = verify_list(&vouched_root, before, connect(&directory.url), now)
-            .map_err(in_directory)?;
-        lists.push(VerifiedList {
-            directory,
-            version: list.0,
-            mirrors: list.1,
-            remember: list.2,
-        });
     }
     Ok(ListReport {
         archive_version: client.version(),
         archive_freshness: client.freshness().clone(),
         lists,
+        failed,
     })
 }
 

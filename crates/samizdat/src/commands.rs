@@ -468,6 +468,31 @@ pub fn verify_list(
             );
         }
     }
+    for (directory, e) in &report.failed {
+        let what = if e.kind().is_unreachable() {
+            "cannot get the mirror list"
+        } else {
+            "the mirror list does not verify"
+        };
+        errln!(
+            "directory {} ({}): {what}: {e}",
+            directory.name,
+            directory.url
+        );
+    }
+    let kinds: Vec<trust::ErrorKind> = report.failed.iter().map(|(_, e)| e.kind()).collect();
+    if kinds
+        .iter()
+        .any(|k| !k.is_unreachable() && *k != trust::ErrorKind::Expired)
+    {
+        return Ok(Outcome::Forged);
+    }
+    if kinds.contains(&trust::ErrorKind::Expired) {
+        return Ok(Outcome::NotFresh);
+    }
+    if !kinds.is_empty() {
+        return Ok(Outcome::Unreachable);
+    }
     match report.archive_freshness {
         trust::client::Freshness::Fresh => Ok(Outcome::Done),
         trust::client::Freshness::Expired { role, since } => {

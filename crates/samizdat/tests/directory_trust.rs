@@ -300,9 +300,16 @@ fn directory_trust_list_verified_end_to_end_and_forgeries_refused() {
         "{out}"
     );
 
-    // The other directory is untouched by all this.
+    // The other directory is untouched by all this, and still listed when both are asked for.
     let b_name = &b_target[5..b_target.len() - 10];
     verify_list(&archive, None, b_name, 0);
+    let out = run(&["verify-list", "--root", p(&root), p(&release)], 3);
+    assert!(
+        stdout(&out).contains("m9.example") && !stdout(&out).contains("m3.example"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(stderr(&out).contains("directory main"), "{}", stderr(&out));
 
     // The next (incremental) release drops a directory no longer vouched for, keeps the other.
     fs::write(
