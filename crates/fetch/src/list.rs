@@ -210,3 +210,157 @@ fn verify_list<D: Transport>(
         },
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+    use trust::client::DirTransport;
+    use trust::editor::{self, Expiries, RootSpec, Signers, TargetEntry};
+    use trust::keys::SigningKey;
+    use trust::schema::Digest;
+
+    /// A one-key TUF repository in `dir` with `targets` (name, bytes), signed at `now`; its root.
+    fn repository(
+        dir: &Path,
+        key: &SigningKey,
+        targets: &[(&str, &[u8])],
+        now: OffsetDateTime,
+    ) -> Vec<u8> {
+        let spec = RootSpec {
+            root_keys: vec![key.public()],
+            root_threshold: 1,
+            targets_keys: vec![key.public()],
+            snapshot_keys: vec![key.public()],
+            timestamp_keys: vec![key.public()],
+            timestamp_threshold: 1,
+        };
+        let metadata = dir.join("metadata");
+        std::fs::create_dir_all(&metadata).expect("mkdir");
+        std::fs::create_dir_all(dir.join("targets")).expect("mkdir");
+        let root_path = metadata.join("1.root.json");
+        let root = match std::fs::read(&root_path) {
+            Ok(root) => root,
+            Err(_) => {
+                let root = editor::sign_root(&spec, 1, now + time::Duration::days(30), &[key])
+                    .expect("root");
+                std::fs::write(&root_path, &root).expect("write");
+                root
+            }
+        };
+        let entries = targets
+            .iter()
+            .map(|(name, bytes)| {
+                let sha = Digest::of(bytes);
+                std::fs::write(
+                    dir.join("targets").join(format!("{}.{name}", sha.to_hex())),
+                    bytes,
+                )
+                .expect("write");
+                TargetEntry {
+                    name: TargetName::new(*name).expect("name"),
+                    length: bytes.len() as u64,
+                    sha256: sha.0,
+                    custom: None,
+                }
+            })
+            .collect();
+        let signers = Signers {
+            targets: key,
+            snapshot: key,
+            timestamp: key,
+        };
+        let expiries = Expiries {
+            targets: time::Duration::days(10),
+            snapshot: time::Duration::days(10),
+            timestamp: time::Duration::days(2),
+        };
+        editor::build_release(&metadata, 1, entries, &signers, &expiries, now)
+            .expect("sign")
+            .write_to(&metadata)
+            .expect("write");
+        root
+    }
+
+    const LIST: &[u8] = br#"{"mirrors":[{"url":"http://m1.example/","country":"DE","provider":"p","state":"active"}]}"#;
+
+    #[test]
+    fn a_vouched_list_verifies_and_a_stranger_or_an_old_one_does_not() {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let now = OffsetDateTime::now_utc();
+        let (archive_key, dir_key, other_key) = (
+            SigningKey::generate(),
+            SigningKey::generate(),
+            SigningKey::generate(),
+        );
+        let dir = tmp.path().join("dir");
+        let dir_root = repository(&dir, &dir_key, &[(LIST_TARGET, LIST)], now);
+        let index = br#"{"directories":[{"name":"main","url":"http://d.example/","root_target":"_dir_main.root.json"}]}"#;
+        let archive = tmp.path().join("archive");
+        let archive_root = repository(
+            &archive,
+            &archive_key,
+            &[
+                ("_directories.json", index),
+                ("_dir_main.root.json", &dir_root),
+            ],
+            now,
+        );
+        let check = |only: Option<&str>, before: Remembered| {
+            verify_lists(
+                &archive_root,
+                DirTransport::new(&archive),
+                |url| {
+                    assert_eq!(url, "http://d.example/");
+                    DirTransport::new(&dir)
+                },
+                |_| before.clone(),
+                only,
+                now,
+            )
+        };
+        let report = check(None, Remembered::default()).expect("verifies");
+        assert!(report.failed.is_empty(), "{:?}", report.failed);
+        assert_eq!(report.lists[0].mirrors[0].url, "http://m1.example/");
+        let seen = report.lists[0].remember.clone();
+        let e = check(Some("other"), Remembered::default()).expect_err("no such directory");
+        assert_eq!(e.kind(), ErrorKind::NotFound);
+
+        // A newer list seen, then the older one again: a rollback.
+        let old = tmp.path().join("old");
+        std::fs::rename(&dir, &old).expect("mv");
+        std::fs::create_dir_all(dir.join("metadata")).expect("mkdir");
+        for sub in ["metadata", "targets"] {
+            for entry in std::fs::read_dir(old.join(sub)).expect("read") {
+                let entry = entry.expect("entry");
+                std::fs::create_dir_all(dir.join(sub)).expect("mkdir");
+                std::fs::copy(entry.path(), dir.join(sub).join(entry.file_name())).expect("cp");
+            }
+        }
+        repository(&dir, &dir_key, &[(LIST_TARGET, b"{\"mirrors\":[]}")], now);
+        let newer = check(None, seen).expect("verifies");
+        assert!(newer.failed.is_empty() && newer.lists[0].mirrors.is_empty());
+        let seen = newer.lists[0].remember.clone();
+        std::fs::remove_dir_all(&dir).expect("rm");
+        std::fs::rename(&old, &dir).expect("mv back");
+        let report = check(None, seen).expect("the archive verifies");
+        assert_eq!(
+            report.failed[0].1.kind(),
+            ErrorKind::Rollback,
+            "{:?}",
+            report.failed
+        );
+
+        // Another directory's repository at the URL.
+        std::fs::remove_dir_all(&dir).expect("rm");
+        repository(&dir, &other_key, &[(LIST_TARGET, LIST)], now);
+        let report = check(None, Remembered::default()).expect("the archive verifies");
+        assert!(report.lists.is_empty());
+        let kind = report.failed[0].1.kind();
+        assert!(
+            matches!(kind, ErrorKind::BadSignature | ErrorKind::ThresholdNotMet),
+            "{:?}",
+            report.failed
+        );
+    }
+}
