@@ -288,6 +288,38 @@ impl Archive {
         Ok(())
     }
 
+    /// Vouches for a directory from the next release on: its `root.json` at `root` (kept by
+    /// this path: relative to the archive folder, or absolute), its repository's base `url`,
+    /// and optionally its `name`; recorded in `samizdat.toml` as `[[directories]]`, replacing
+    /// an entry for the same root file. Refused, naming the file, unless `root` is a TUF root
+    /// signed by its own root keys. Returns the entries the next release will publish.
+    pub fn vouch(
+        &mut self,
+        root: &Path,
+        url: &str,
+        name: Option<&str>,
+    ) -> Result<Vec<vouch::Entry>> {
+        let root = root
+            .to_str()
+            .ok_or_else(|| Error(format!("{}: not a UTF-8 path", root.display())))?
+            .to_owned();
+        let mut directories = self.config.directories.clone();
+        directories.retain(|d| d.root != root);
+        directories.push(config::Vouched {
+            root,
+            url: url.to_owned(),
+            name: name.map(str::to_owned),
+        });
+        let entries = vouch::entries(&self.dir, &directories, OffsetDateTime::now_utc())?;
+        self.config.directories = directories;
+        write_atomic(
+            &self.dir.join(CONFIG_FILE),
+            self.config.to_toml().as_bytes(),
+            Durability::Fsync,
+        )?;
+        Ok(entries)
+    }
+
     pub fn config(&self) -> &Config {
         &self.config
     }

@@ -31,6 +31,11 @@ pub struct Entry {
     pub root_version: u64,
 }
 
+/// The index entries for `directories`, each root checked as [`targets`] checks it.
+pub fn entries(archive: &Path, directories: &[Vouched], now: OffsetDateTime) -> Result<Vec<Entry>> {
+    Ok(checked(archive, directories, now)?.1)
+}
+
 /// The targets vouching for `directories` (paths relative to `archive`): each root's bytes
 /// under its target name, then the index. Nothing when none is configured.
 pub fn targets(
@@ -41,6 +46,20 @@ pub fn targets(
     if directories.is_empty() {
         return Ok(Vec::new());
     }
+    let (mut files, entries) = checked(archive, directories, now)?;
+    let index = serde_json::to_vec_pretty(&serde_json::json!({ "directories": entries }))
+        .map_err(|e| Error(format!("cannot encode {}: {e}", layout::DIRECTORIES_TARGET)))?;
+    files.push((layout::DIRECTORIES_TARGET.to_owned(), index));
+    Ok(files)
+}
+
+/// Each root's target (name, bytes) and the index's entries, by name.
+#[allow(clippy::type_complexity)]
+fn checked(
+    archive: &Path,
+    directories: &[Vouched],
+    now: OffsetDateTime,
+) -> Result<(Vec<(String, Vec<u8>)>, Vec<Entry>)> {
     let mut files = Vec::new();
     let mut entries = Vec::new();
     let mut names = HashSet::new();
@@ -85,10 +104,7 @@ pub fn targets(
         });
     }
     entries.sort_by(|a, b| a.name.cmp(&b.name));
-    let index = serde_json::to_vec_pretty(&serde_json::json!({ "directories": entries }))
-        .map_err(|e| Error(format!("cannot encode {}: {e}", layout::DIRECTORIES_TARGET)))?;
-    files.push((layout::DIRECTORIES_TARGET.to_owned(), index));
-    Ok(files)
+    Ok((files, entries))
 }
 
 /// A root signed by its own threshold of root keys: its version, and the name derived from its

@@ -195,6 +195,19 @@ enum Command {
         #[arg(long)]
         state: Option<PathBuf>,
     },
+    /// Vouch for a directory from the next release on: each release then carries its root.json
+    /// (ROOT: relative to the archive folder, or absolute) as a target, and lists it, with URL,
+    /// in directories.json; recorded in samizdat.toml as [[directories]].
+    Vouch {
+        archive: PathBuf,
+        root: PathBuf,
+        /// The base URL of the directory's repository (where it serves /metadata/).
+        #[arg(long)]
+        url: String,
+        /// Its name in the release (a-z 0-9 -); default: from its root keys' ids.
+        #[arg(long)]
+        name: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -415,6 +428,12 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             directory,
             state,
         } => commands::verify_list(&root, &source, directory.as_deref(), state.as_deref())?,
+        Command::Vouch {
+            archive,
+            root,
+            url,
+            name,
+        } => commands::vouch(&archive, &root, &url, name.as_deref())?,
     };
     Ok(status(outcome))
 }

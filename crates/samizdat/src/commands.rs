@@ -530,3 +530,17 @@ fn write_remembered(state: &Path, name: &str, kept: &fetch::Remembered) -> Resul
     }
     Ok(())
 }
+
+pub fn vouch(archive: &Path, root: &Path, url: &str, name: Option<&str>) -> Result<Outcome> {
+    let mut archive = Archive::open(archive)?;
+    for entry in archive.vouch(root, url, name)? {
+        outln!(
+            "vouching for directory {} ({}, root version {}) as {} from the next release",
+            entry.name,
+            entry.url,
+            entry.root_version,
+            entry.root_target
+        );
+    }
+    Ok(Outcome::Done)
+}

@@ -165,12 +165,34 @@ fn directory_trust_list_verified_end_to_end_and_forgeries_refused() {
     fs::write(
         archive.join("samizdat.toml"),
         format!(
-            "{config}\n[[directories]]\nroot = \"dir-a.json\"\nurl = \"{}\"\nname = \"main\"\n\n\
-             [[directories]]\nroot = \"dir-b.json\"\nurl = \"{}\"\n",
-            server_a.url, server_b.url
+            "{config}\n[[directories]]\nroot = \"dir-a.json\"\nurl = \"{}\"\nname = \"main\"\n",
+            server_a.url
         ),
     )
     .expect("write");
+    // The second by `samizdat vouch`, which checks the file first.
+    let not_root = archive.join("not-a-root.json");
+    let out = run(
+        &[
+            "vouch",
+            p(&archive),
+            p(&not_root),
+            "--url",
+            "http://x.example/",
+        ],
+        1,
+    );
+    assert!(stderr(&out).contains("not-a-root.json"), "{}", stderr(&out));
+    let dir_b_root = archive.join("dir-b.json");
+    let out = run(
+        &["vouch", p(&archive), p(&dir_b_root), "--url", &server_b.url],
+        0,
+    );
+    assert!(
+        stdout(&out).contains("vouching for directory main"),
+        "{}",
+        stdout(&out)
+    );
     release_a_note(&archive, "note.txt", "a note");
     let release = archive.join("release");
     let archive_server = StaticServer::start(&release, "127.0.0.171");
