@@ -9,6 +9,8 @@
 //! | `<id>.html`              | `/d/<id>/index.html`        | the document's page on the reader site |
 //! | `_withdrawn.json`        | `/withdrawn.json`           | tombstones of withdrawn documents      |
 //! | `_s_<a>_<b>_<file>`      | `/<a>/<b>/<file>`           | any other file of the reader site      |
+//! | `_directories.json`      | `/directories.json`         | the directories the publisher vouches for |
+//! | `_dir_<name>.root.json`  | `/directories/<name>.root.json` | a vouched directory's TUF root     |
 //!
 //! Ids never contain `.` nor start with `_`, so these names cannot collide. A site path is made
 //! of segments of `[a-z0-9.-]` (no `_`, none starting with `.`), which is what lets `/` become `_`
@@ -19,6 +21,35 @@ use crate::DocId;
 
 /// The tombstone list: documents withdrawn, why and when (mirrors answer 410 Gone for them).
 pub const WITHDRAWN_TARGET: &str = "_withdrawn.json";
+
+/// The index of the directories the publisher vouches for: `{"directories": [{name, url,
+/// root_target}]}`.
+pub const DIRECTORIES_TARGET: &str = "_directories.json";
+
+const DIRECTORY_PREFIX: &str = "_dir_";
+const DIRECTORY_SUFFIX: &str = ".root.json";
+
+/// Whether `name` may name a vouched directory: 1 to 64 of `[a-z0-9-]`, not starting with `-`.
+pub fn is_directory_name(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && !name.starts_with('-')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+/// The target carrying the root of the directory named `name` (see [`is_directory_name`]).
+pub fn directory_root_target(name: &str) -> String {
+    format!("{DIRECTORY_PREFIX}{name}{DIRECTORY_SUFFIX}")
+}
+
+/// The directory name a target carries the root of, if it is such a target.
+pub fn directory_of_target(target: &str) -> Option<&str> {
+    let name = target
+        .strip_prefix(DIRECTORY_PREFIX)?
+        .strip_suffix(DIRECTORY_SUFFIX)?;
+    is_directory_name(name).then_some(name)
+}
 
 pub fn original_target(id: &DocId, ext: &str) -> String {
     format!("{id}.original.{}", clean_ext(ext))
@@ -67,6 +98,13 @@ pub fn doc_of_target(name: &str) -> Option<&str> {
 pub fn target_of_plain_path(path: &str) -> Option<String> {
     if path == "/withdrawn.json" {
         return Some(WITHDRAWN_TARGET.to_owned());
+    }
+    if path == "/directories.json" {
+        return Some(DIRECTORIES_TARGET.to_owned());
+    }
+    if let Some(file) = path.strip_prefix("/directories/") {
+        let name = file.strip_suffix(DIRECTORY_SUFFIX)?;
+        return is_directory_name(name).then(|| directory_root_target(name));
     }
     let indexed;
     let path = if path.ends_with('/') {
@@ -125,6 +163,12 @@ pub fn plain_path_of_target(name: &str) -> Option<String> {
     if name == WITHDRAWN_TARGET {
         return Some("/withdrawn.json".to_owned());
     }
+    if name == DIRECTORIES_TARGET {
+        return Some("/directories.json".to_owned());
+    }
+    if let Some(directory) = directory_of_target(name) {
+        return Some(format!("/directories/{directory}{DIRECTORY_SUFFIX}"));
+    }
     if let Some(site) = name.strip_prefix(SITE_PREFIX) {
         return Some(format!("/{}", site.replace('_', "/")));
     }
@@ -177,6 +221,11 @@ mod tests {
             ),
             ("/d/m-0123abcd/doc.json", record_target(&id)),
             ("/withdrawn.json", WITHDRAWN_TARGET.to_owned()),
+            ("/directories.json", DIRECTORIES_TARGET.to_owned()),
+            (
+                "/directories/0a1b-main.root.json",
+                directory_root_target("0a1b-main"),
+            ),
             ("/d/m-0123abcd/index.html", page_target(&id)),
             ("/index.html", "_s_index.html".to_owned()),
             (
@@ -199,6 +248,9 @@ mod tests {
             "/d/_x/doc.json",
             "/d/",
             "/_withdrawn.json",
+            "/directories/Main.root.json",
+            "/directories/.root.json",
+            "/directories/a/b.root.json",
             "/Browse/index.html",
             "/a_b/index.html",
             "/a//b.html",

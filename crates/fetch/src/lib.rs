@@ -13,7 +13,11 @@
 //! or of checking what it verified, and a caller tells a network failure
 //! ([`ErrorKind::is_unreachable`]) from a release that does not verify by the kind alone.
 
+mod list;
 mod logged;
+pub use list::{
+    Directory, LIST_TARGET, ListReport, ListedMirror, Remembered, VerifiedList, verify_lists,
+};
 pub use logged::Logged;
 
 use common::layout;

@@ -19,6 +19,27 @@ pub struct Config {
     /// worker fails over to them), until a directory publishes a signed list.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub mirrors: Vec<String>,
+    /// Directories the publisher vouches for: each release carries each one's `root.json` as a
+    /// target (`_dir_<name>.root.json`) and lists them in `_directories.json`, so a reader who
+    /// trusts the archive's root verifies each directory's signed mirror list.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub directories: Vec<Vouched>,
+}
+
+/// One directory the publisher vouches for (`[[directories]]` in `samizdat.toml`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Vouched {
+    /// The directory's `root.json`, relative to the archive folder. Replace the file with the
+    /// directory's newer root after it rotates its keys: the target keeps its name.
+    pub root: String,
+    /// The base URL where the directory serves its repository (`URL/metadata/…`).
+    pub url: String,
+    /// The directory's name in the target (`[a-z0-9-]`, at most 64). Default: the first 16 hex
+    /// digits of the SHA-256 of its root role's key ids, which a rotation of its root keys
+    /// changes; name it here to keep the name across rotations.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
 }
 
 /// Lifetimes of signed metadata, in days. The timestamp is short so that a mirror cannot freeze

@@ -25,6 +25,7 @@ mod plan;
 pub mod records;
 mod rotate;
 pub mod site;
+pub mod vouch;
 
 use archive::catalog::Tombstone;
 use archive::files::{Durability, FolderLock, LockError, lock_folder, write_atomic};
@@ -296,6 +297,7 @@ impl Archive {
                 timestamp: timestamp_files,
             },
             mirrors: checked_mirrors(&options.mirrors)?,
+            directories: Vec::new(),
         };
         write_atomic(
             &root.join(CONFIG_FILE),
@@ -352,6 +354,38 @@ impl Archive {
             Durability::Fsync,
         )?;
         Ok(())
+    }
+
+    /// Vouches for a directory from the next release on: its `root.json` at `root` (kept by
+    /// this path: relative to the archive folder, or absolute), its repository's base `url`,
+    /// and optionally its `name`; recorded in `samizdat.toml` as `[[directories]]`, replacing
+    /// an entry for the same root file. Refused, naming the file, unless `root` is a TUF root
+    /// signed by its own root keys. Returns the entries the next release will publish.
+    pub fn vouch(
+        &mut self,
+        root: &Path,
+        url: &str,
+        name: Option<&str>,
+    ) -> Result<Vec<vouch::Entry>> {
+        let root = root
+            .to_str()
+            .ok_or_else(|| Error::new(ErrorKind::InvalidInput, format!("{}: not a UTF-8 path", root.display())))?
+            .to_owned();
+        let mut directories = self.config.directories.clone();
+        directories.retain(|d| d.root != root);
+        directories.push(config::Vouched {
+            root,
+            url: url.to_owned(),
+            name: name.map(str::to_owned),
+        });
+        let entries = vouch::entries(&self.dir, &directories, OffsetDateTime::now_utc())?;
+        self.config.directories = directories;
+        write_atomic(
+            &self.dir.join(CONFIG_FILE),
+            self.config.to_toml().as_bytes(),
+            Durability::Fsync,
+        )?;
+        Ok(entries)
     }
 
     pub fn config(&self) -> &Config {
@@ -506,6 +540,14 @@ impl Archive {
                 .put(&withdrawn)
                 .map_err(io_err(self.store.dir(), "cannot write"))?,
         )];
+        // The directories vouched for: their roots and the index.
+        for (name, bytes) in vouch::targets(&self.dir, &self.config.directories, now)? {
+            let blob = self
+                .store
+                .put(&bytes)
+                .map_err(io_err(self.store.dir(), "cannot write"))?;
+            extra.push((name, blob));
+        }
         extra.extend(site_targets);
         let released_extra = self.catalog.released_extra()?;
         // How they differ from the committed release's: what the editor changes and, once

@@ -184,6 +184,35 @@ enum Command {
     /// Extract a PDF's text (run by `add` in a child process with limits).
     #[command(hide = true)]
     ExtractPdf { file: PathBuf },
+    /// Verify the signed mirror lists of the directories the archive vouches for, end to end:
+    /// the archive from --root, each directory's root as an archive target, then its
+    /// `mirrors.json` through that root; print the listed mirrors.
+    VerifyList {
+        #[arg(long)]
+        root: PathBuf,
+        /// The archive's release: a folder (with metadata/ and targets/) or its URL.
+        source: String,
+        /// Only the directory of this name (as in the archive's `directories.json`).
+        #[arg(long)]
+        directory: Option<String>,
+        /// A folder where what was trusted of each directory is kept between runs, so that an
+        /// older list served after a newer one is refused (rollback).
+        #[arg(long)]
+        state: Option<PathBuf>,
+    },
+    /// Vouch for a directory from the next release on: each release then carries its root.json
+    /// (ROOT: relative to the archive folder, or absolute) as a target, and lists it, with URL,
+    /// in directories.json; recorded in samizdat.toml as [[directories]].
+    Vouch {
+        archive: PathBuf,
+        root: PathBuf,
+        /// The base URL of the directory's repository (where it serves /metadata/).
+        #[arg(long)]
+        url: String,
+        /// Its name in the release (a-z 0-9 -); default: from its root keys' ids.
+        #[arg(long)]
+        name: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -488,6 +517,18 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             demo::run(&dir, &network)?
         }
         Command::ExtractPdf { file } => commands::extract_pdf(&file),
+        Command::VerifyList {
+            root,
+            source,
+            directory,
+            state,
+        } => commands::verify_list(&root, &source, directory.as_deref(), state.as_deref())?,
+        Command::Vouch {
+            archive,
+            root,
+            url,
+            name,
+        } => commands::vouch(&archive, &root, &url, name.as_deref())?,
     };
     Ok(status(outcome))
 }

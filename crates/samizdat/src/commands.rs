@@ -512,3 +512,140 @@ pub fn directory_audit(dir: &Path, samples: Option<usize>) -> Result<Outcome> {
     }
     Ok(Outcome::Done)
 }
+
+pub fn verify_list(
+    root: &Path,
+    source: &str,
+    directory: Option<&str>,
+    state: Option<&Path>,
+) -> Result<Outcome> {
+    let trusted =
+        std::fs::read(root).with_context(|| format!("{}: cannot read", root.display()))?;
+    let now = time::OffsetDateTime::now_utc();
+    let limits = net::Limits::default();
+    let connect = |url: &str| net::HttpTransport::new(url, &limits);
+    let remembered = |name: &str| read_remembered(state, name);
+    let report = if source.starts_with("http://") || source.starts_with("https://") {
+        let archive = net::HttpTransport::new(source, &limits);
+        fetch::verify_lists(&trusted, archive, connect, remembered, directory, now)
+    } else {
+        let dir = Path::new(source);
+        if !dir.join("metadata").is_dir() {
+            bail!("{source}: not a release folder (no metadata/ inside)");
+        }
+        let archive = trust::client::DirTransport::new(dir);
+        fetch::verify_lists(&trusted, archive, connect, remembered, directory, now)
+    };
+    let report = report.map_err(|e| {
+        let what = if e.kind().is_unreachable() {
+            "cannot get the mirror list, nothing verified"
+        } else {
+            "the mirror list does not verify"
+        };
+        anyhow::Error::new(e).context(format!("{source}: {what}"))
+    })?;
+    for list in &report.lists {
+        if let Some(state) = state {
+            write_remembered(state, &list.directory.name, &list.remember)?;
+        }
+        outln!(
+            "directory {} ({}): list {} verified, {} mirrors",
+            list.directory.name,
+            list.directory.url,
+            list.version,
+            list.mirrors.len()
+        );
+        for mirror in &list.mirrors {
+            outln!(
+                "  {} {} {} {}",
+                mirror.url,
+                mirror.state,
+                if mirror.country.is_empty() {
+                    "-"
+                } else {
+                    &mirror.country
+                },
+                if mirror.provider.is_empty() {
+                    "-"
+                } else {
+                    &mirror.provider
+                },
+            );
+        }
+    }
+    for (directory, e) in &report.failed {
+        let what = if e.kind().is_unreachable() {
+            "cannot get the mirror list"
+        } else {
+            "the mirror list does not verify"
+        };
+        errln!(
+            "directory {} ({}): {what}: {e}",
+            directory.name,
+            directory.url
+        );
+    }
+    let kinds: Vec<trust::ErrorKind> = report.failed.iter().map(|(_, e)| e.kind()).collect();
+    if kinds
+        .iter()
+        .any(|k| !k.is_unreachable() && *k != trust::ErrorKind::Expired)
+    {
+        return Ok(Outcome::Forged);
+    }
+    if kinds.contains(&trust::ErrorKind::Expired) {
+        return Ok(Outcome::NotFresh);
+    }
+    if !kinds.is_empty() {
+        return Ok(Outcome::Unreachable);
+    }
+    match report.archive_freshness {
+        trust::client::Freshness::Fresh => Ok(Outcome::Done),
+        trust::client::Freshness::Expired { role, since } => {
+            errln!(
+                "release {}: authentic, not known fresh since {} ({role} expired)",
+                report.archive_version,
+                since.date()
+            );
+            Ok(Outcome::NotFresh)
+        }
+    }
+}
+
+/// What `verify-list --state DIR` kept of the directory `name`: `DIR/<name>.timestamp.json`
+/// and `DIR/<name>.snapshot.json` (verified again before use).
+fn read_remembered(state: Option<&Path>, name: &str) -> fetch::Remembered {
+    let read = |role: &str| {
+        state.and_then(|dir| std::fs::read(dir.join(format!("{name}.{role}.json"))).ok())
+    };
+    fetch::Remembered {
+        timestamp: read("timestamp"),
+        snapshot: read("snapshot"),
+    }
+}
+
+fn write_remembered(state: &Path, name: &str, kept: &fetch::Remembered) -> Result<()> {
+    std::fs::create_dir_all(state)
+        .with_context(|| format!("{}: cannot create", state.display()))?;
+    for (role, bytes) in [("timestamp", &kept.timestamp), ("snapshot", &kept.snapshot)] {
+        if let Some(bytes) = bytes {
+            let path = state.join(format!("{name}.{role}.json"));
+            archive::files::write_atomic(&path, bytes, archive::files::Durability::Fsync)
+                .with_context(|| format!("{}: cannot write", path.display()))?;
+        }
+    }
+    Ok(())
+}
+
+pub fn vouch(archive: &Path, root: &Path, url: &str, name: Option<&str>) -> Result<Outcome> {
+    let mut archive = Archive::open(archive)?;
+    for entry in archive.vouch(root, url, name)? {
+        outln!(
+            "vouching for directory {} ({}, root version {}) as {} from the next release",
+            entry.name,
+            entry.url,
+            entry.root_version,
+            entry.root_target
+        );
+    }
+    Ok(Outcome::Done)
+}

@@ -8,6 +8,7 @@ mod corpora;
 mod crash;
 mod deploy;
 mod directory;
+mod directory_trust;
 mod keys;
 mod messages;
 mod mirror;

@@ -521,6 +521,12 @@ pub fn plain_path_of(name: &str) -> Option<String> {
     if name == "_withdrawn.json" {
         return Some("/withdrawn.json".into());
     }
+    if name == "_directories.json" {
+        return Some("/directories.json".into());
+    }
+    if let Some(dir) = name.strip_prefix("_dir_") {
+        return Some(format!("/directories/{dir}"));
+    }
     if let Some(site) = name.strip_prefix("_s_") {
         return Some(format!("/{}", site.replace('_', "/")));
     }
