@@ -9,6 +9,7 @@ mod crash;
 mod deploy;
 mod keys;
 mod messages;
+mod metalink;
 mod mirror;
 mod publish;
 mod python_tuf;
