@@ -8,9 +8,11 @@
 //! through [`Exceptions`]: the seam where they will be subtracted.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
 
 use serde::Serialize;
 
+use crate::error::Result;
 use crate::store::Mirror;
 
 /// Documents a mirror does not serve although its release holds them, by document id: the
@@ -106,6 +108,21 @@ pub fn compute(
     }
 }
 
+/// The coverage of the directory in `dir` now: its mirrors, the release it holds, its floor
+/// (`samizdat directory coverage`; an error names a folder that is no directory).
+pub fn report(dir: &Path) -> Result<Coverage> {
+    let config = crate::config::Config::load(dir)?;
+    let mirrors = crate::store::Store::open(dir)?.mirrors()?;
+    let holdings = crate::holdings::Holdings::open(dir)?;
+    Ok(compute(
+        &mirrors,
+        holdings.release()?,
+        &holdings.documents()?,
+        &Exceptions::none(),
+        config.coverage_floor_countries,
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -169,5 +186,12 @@ mod tests {
         // Nothing held: nothing counted.
         let none = compute(&mirrors, None, &[], &Exceptions::none(), 3);
         assert_eq!((none.serving_mirrors, none.documents), (0, 0));
+    }
+
+    #[test]
+    fn a_report_of_a_folder_that_is_no_directory_names_its_configuration() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let error = report(dir.path()).expect_err("no directory.toml");
+        assert!(error.message().contains("directory.toml"), "{error}");
     }
 }

@@ -179,6 +179,9 @@ enum Command {
     /// Extract a PDF's text (run by `add` in a child process with limits).
     #[command(hide = true)]
     ExtractPdf { file: PathBuf },
+    /// Run a directory of mirrors.
+    #[command(subcommand)]
+    Directory(DirectoryCommand),
 }
 
 #[derive(Subcommand)]
@@ -393,6 +396,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             demo::run(&dir, &network)?
         }
         Command::ExtractPdf { file } => commands::extract_pdf(&file),
+        Command::Directory(DirectoryCommand::Coverage { dir, json }) => {
+            commands::directory_coverage(&dir, json)?
+        }
     };
     Ok(status(outcome))
 }
@@ -422,6 +428,19 @@ fn mirror(command: MirrorCommand) -> Result<Outcome> {
             json,
         } => commands::mirror_sync(&dir, peers, root.as_deref(), timeout, json),
     }
+}
+
+#[derive(Subcommand)]
+enum DirectoryCommand {
+    /// How many listed mirrors, countries and providers serve each document; names those
+    /// under the floor (`coverage_floor_countries` in DIR/directory.toml).
+    Coverage {
+        #[arg(env = "SAMIZDAT_DIRECTORY_DIR")]
+        dir: PathBuf,
+        /// Print the whole report as JSON (as `/coverage.json`).
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[cfg(test)]
