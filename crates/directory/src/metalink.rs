@@ -27,6 +27,37 @@ pub struct Source {
     pub country: String,
     /// 1 (best) and up.
     pub priority: u32,
+    /// Its share among equals (admin-set).
+    pub weight: u32,
+}
+
+/// At most this many sources per file: a download manager uses a handful at once (aria2c five),
+/// and a Metalink of the whole archive must not grow with the number of mirrors.
+pub const MAX_SOURCES: usize = 8;
+
+/// `sources` (as [`sources`] ranks them) reordered at random within each priority, each
+/// mirror's chance of coming first in proportion to its weight, and cut to `limit`: readers
+/// spread over all listed mirrors, not over the same first few.
+pub fn spread(
+    mut sources: Vec<Source>,
+    limit: usize,
+    rng: &mut dyn rand_core::RngCore,
+) -> Vec<Source> {
+    // Efraimidis–Spirakis: sort by u^(1/weight), largest first, u uniform in (0, 1].
+    let mut keyed: Vec<(u32, f64, Source)> = sources
+        .drain(..)
+        .map(|source| {
+            let unit = (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
+            let key = (unit.max(f64::MIN_POSITIVE)).powf(1.0 / f64::from(source.weight.max(1)));
+            (source.priority, key, source)
+        })
+        .collect();
+    keyed.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.total_cmp(&a.1)));
+    keyed
+        .into_iter()
+        .take(limit)
+        .map(|(_, _, source)| source)
+        .collect()
 }
 
 /// The listed mirrors among `mirrors` as sources for files of `release`: active ones serving it
@@ -60,6 +91,7 @@ pub fn sources(mirrors: &[Mirror], release: Option<u64>) -> Vec<Source> {
             url: m.url.clone(),
             country: m.country.to_ascii_lowercase(),
             priority,
+            weight: m.weight,
         })
         .collect()
 }
@@ -339,6 +371,34 @@ mod tests {
                 ("3", Some("fr"), format!("http://c/targets/{file}").as_str()),
             ]
         );
+    }
+
+    #[test]
+    fn spreading_keeps_priorities_cuts_to_the_limit_and_follows_weights() {
+        let source = |url: &str, priority, weight| Source {
+            url: url.to_owned(),
+            country: "nl".to_owned(),
+            priority,
+            weight,
+        };
+        let all = vec![
+            source("a", 1, 1),
+            source("b", 1, 9),
+            source("c", 2, 100),
+            source("d", 3, 100),
+        ];
+        let mut first_b = 0;
+        for _ in 0..1000 {
+            let spread = spread(all.clone(), 3, &mut rand_core::OsRng);
+            let urls: Vec<&str> = spread.iter().map(|s| s.url.as_str()).collect();
+            assert_eq!(urls.len(), 3);
+            assert_eq!(urls[2], "c", "{urls:?}");
+            if urls[0] == "b" {
+                first_b += 1;
+            }
+        }
+        // b weighs nine times a: first about 900 times in 1000.
+        assert!((820..=970).contains(&first_b), "{first_b}");
     }
 
     #[test]

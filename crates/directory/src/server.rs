@@ -428,10 +428,11 @@ async fn redirect(
         ],
     )
         .into_response();
-    let alternates = crate::metalink::sources(&mirrors, release)
+    let others = crate::metalink::sources(&mirrors, release)
         .into_iter()
         .filter(|source| source.url != mirror.url)
-        .take(ALTERNATES);
+        .collect();
+    let alternates = crate::metalink::spread(others, ALTERNATES, &mut rand_core::OsRng);
     for source in alternates {
         let geo = if source.country.len() == 2 {
             format!("; geo={}", source.country)
@@ -518,7 +519,11 @@ async fn archive_metalink(State(directory): State<Arc<Directory>>) -> Answer<Res
             "no archive release verified yet: wait for an audit round".to_owned(),
         ));
     }
-    let sources = crate::metalink::sources(&mirrors, release);
+    let sources = crate::metalink::spread(
+        crate::metalink::sources(&mirrors, release),
+        crate::metalink::MAX_SOURCES,
+        &mut rand_core::OsRng,
+    );
     Ok(metalink_response(crate::metalink::document(
         &targets,
         &sources,
@@ -552,7 +557,11 @@ async fn document_metalink(
     if targets.is_empty() {
         return Err(not_found());
     }
-    let sources = crate::metalink::sources(&mirrors, release);
+    let sources = crate::metalink::spread(
+        crate::metalink::sources(&mirrors, release),
+        crate::metalink::MAX_SOURCES,
+        &mut rand_core::OsRng,
+    );
     Ok(metalink_response(crate::metalink::document(
         &targets,
         &sources,
