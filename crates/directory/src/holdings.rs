@@ -134,6 +134,30 @@ impl Holdings {
         self.select("", [])
     }
 
+    /// Calls `f` with every target held, by name, one at a time (the whole list is never in
+    /// memory), until it returns `false`.
+    pub fn each(&self, mut f: impl FnMut(Target) -> bool) -> Result<()> {
+        let fail = |e| Error::state(&self.path, "read", e);
+        let mut statement = self
+            .conn
+            .prepare("SELECT name, length, sha256 FROM targets ORDER BY name")
+            .map_err(fail)?;
+        let mut rows = statement.query([]).map_err(fail)?;
+        while let Some(row) = rows.next().map_err(fail)? {
+            let length: i64 = row.get(1).map_err(fail)?;
+            let sha: Vec<u8> = row.get(2).map_err(fail)?;
+            let target = Target {
+                name: row.get(0).map_err(fail)?,
+                length: u64::try_from(length).unwrap_or(0),
+                sha256: sha.try_into().unwrap_or([0; 32]),
+            };
+            if !f(target) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
     /// The targets of document `id` (`<id>.json`, `<id>.html`, `<id>.original.<ext>`), by name.
     pub fn of_document(&self, id: &str) -> Result<Vec<Target>> {
         // Names of `id` run from `id.` up to, not including, `id/` ('/' follows '.').
@@ -277,6 +301,14 @@ mod tests {
             holdings.target("ab.json").expect("target"),
             Some(target("ab.json", 3))
         );
+        let mut seen = Vec::new();
+        holdings
+            .each(|target| {
+                seen.push(target.name);
+                seen.len() < 2
+            })
+            .expect("each");
+        assert_eq!(seen, ["_s_index.html", "ab-c.json"]);
         holdings.replace(4, &targets[..1]).expect("replace");
         assert_eq!(holdings.all().expect("all"), [target("_s_index.html", 1)]);
         // Reopened: still there.

@@ -494,25 +494,23 @@ fn current_list(dir: &std::path::Path) -> Result<Vec<u8>, String> {
         .map_err(|e| format!("the signed mirror list has no {}: {e}", list::LIST_TARGET))
 }
 
-fn metalink_response(body: String) -> Response {
+fn metalink_response(body: impl Into<axum::body::Body>) -> Response {
     (
         [
             (header::CONTENT_TYPE, crate::metalink::CONTENT_TYPE),
             (header::CACHE_CONTROL, "no-cache"),
             (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
         ],
-        body,
+        body.into(),
     )
         .into_response()
 }
 
-/// Metalink of every target of the release held.
+/// Metalink of every target of the release held, sent as it is written (a chunk at a time
+/// from the holdings: an archive of a million files is never one string in memory).
 async fn archive_metalink(State(directory): State<Arc<Directory>>) -> Answer<Response> {
     let mirrors = with_store(&directory, |store| store.mirrors()).await?;
-    let (release, targets) = with_holdings(&directory, |holdings| {
-        Ok((holdings.release()?, holdings.all()?))
-    })
-    .await?;
+    let release = with_holdings(&directory, |holdings| holdings.release()).await?;
     if release.is_none() {
         return Err(Refusal(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -524,11 +522,61 @@ async fn archive_metalink(State(directory): State<Arc<Directory>>) -> Answer<Res
         crate::metalink::MAX_SOURCES,
         &mut rand_core::OsRng,
     );
-    Ok(metalink_response(crate::metalink::document(
-        &targets,
-        &sources,
-        OffsetDateTime::now_utc(),
-    )))
+    let (sender, receiver) = tokio::sync::mpsc::channel(4);
+    let dir = directory.dir.clone();
+    tokio::task::spawn_blocking(move || {
+        stream_archive(&dir, &sources, &sender);
+    });
+    Ok(metalink_response(axum::body::Body::from_stream(Chunks(
+        receiver,
+    ))))
+}
+
+/// Bytes of a Metalink sent at once.
+const CHUNK: usize = 64 * 1024;
+
+type Chunk = Result<bytes::Bytes, std::io::Error>;
+
+/// Writes the archive's Metalink into `sender`, chunk by chunk; a failure midway ends the
+/// body with an error (the client sees a broken transfer, never a short, well-formed list).
+fn stream_archive(
+    dir: &std::path::Path,
+    sources: &[crate::metalink::Source],
+    sender: &tokio::sync::mpsc::Sender<Chunk>,
+) {
+    let mut out = crate::metalink::head(OffsetDateTime::now_utc());
+    let written = crate::holdings::Holdings::open(dir).and_then(|holdings| {
+        holdings.each(|target| {
+            crate::metalink::write_file(&mut out, &target, sources);
+            // A client gone: stop reading.
+            out.len() < CHUNK
+                || sender
+                    .blocking_send(Ok(std::mem::take(&mut out).into()))
+                    .is_ok()
+        })
+    });
+    let last = match written {
+        Ok(()) => {
+            out.push_str(crate::metalink::TAIL);
+            Ok(out.into())
+        }
+        Err(error) => Err(std::io::Error::other(error.to_string())),
+    };
+    let _ = sender.blocking_send(last);
+}
+
+/// The receiving end of [`stream_archive`] as a body stream.
+struct Chunks(tokio::sync::mpsc::Receiver<Chunk>);
+
+impl futures_core::Stream for Chunks {
+    type Item = Chunk;
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        context: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Chunk>> {
+        self.0.poll_recv(context)
+    }
 }
 
 /// Metalink of document `ID`'s targets (`/d/ID.meta4`).

@@ -586,3 +586,30 @@ async fn metrics_count_mirrors_by_state_and_enrolments() {
     );
     assert!(after.ends_with("# EOF\n"), "{after}");
 }
+
+#[tokio::test]
+async fn the_archive_s_metalink_streams_every_file_of_a_large_release_whole() {
+    let harness = Harness::new();
+    let targets: Vec<crate::holdings::Target> = (0..3000u32)
+        .map(|index| crate::holdings::Target {
+            name: format!("doc{index:05}.json"),
+            length: u64::from(index),
+            sha256: [7; 32],
+        })
+        .collect();
+    crate::holdings::Holdings::open(&harness.directory.dir)
+        .expect("holdings")
+        .replace(9, &targets)
+        .expect("replace");
+    harness.active("http://127.0.0.60/", "NL", 9).await;
+    harness.active("http://127.0.0.61/", "SE", 9).await;
+    let (status, _, body) = harness.get("/archive.meta4").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.len() > 2 * super::CHUNK, "{} bytes", body.len());
+    assert!(body.starts_with("<?xml"), "{}", &body[..100]);
+    assert!(body.ends_with("</metalink>\n"));
+    assert_eq!(body.matches("<file ").count(), 3000);
+    assert_eq!(body.matches("</file>").count(), 3000);
+    assert_eq!(body.matches("<url ").count(), 6000);
+    assert!(body.contains("<file name=\"doc02999.json\">\n<size>2999</size>"));
+}
