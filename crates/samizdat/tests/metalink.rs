@@ -120,7 +120,18 @@ fn directory_for(
 /// Runs aria2c on the Metalink at `url`, saving into `out`; panics with its output unless every
 /// download completed and verified.
 fn aria2(url: &str, out: &Path) {
-    let output = Command::new(aria2c())
+    let output = aria2_output(url, out);
+    assert!(
+        output.status.success(),
+        "aria2c {url} exited {:?}\nstdout:\n{}\nstderr:\n{}",
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+fn aria2_output(url: &str, out: &Path) -> std::process::Output {
+    Command::new(aria2c())
         .args([
             "--no-conf",
             // aria2c's default (`true`): the Metalink is saved, then followed; kept in memory
@@ -146,14 +157,7 @@ fn aria2(url: &str, out: &Path) {
         .env_remove("all_proxy")
         .env_remove("ALL_PROXY")
         .output()
-        .expect("run aria2c");
-    assert!(
-        output.status.success(),
-        "aria2c {url} exited {:?}\nstdout:\n{}\nstderr:\n{}",
-        output.status.code(),
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
+        .expect("run aria2c")
 }
 
 /// The release's targets by name (`SHA256.NAME` files in `release/targets`): their bytes'
@@ -299,6 +303,48 @@ fn aria2c_downloads_a_document_and_the_sample_archive_through_the_directory_meta
         tmp.path(),
         &archive,
         ["127.0.0.181", "127.0.0.182", "127.0.0.183", "127.0.0.184"],
+    );
+}
+
+#[test]
+fn a_file_every_mirror_serves_tampered_fails_aria2c_s_check_against_the_metalink() {
+    aria2c();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let archive = sample_release(tmp.path(), &[]);
+    let mirror = Daemon::start(
+        &["mirror", "serve", p(&archive), "--listen", "127.0.0.189:0"],
+        &tmp.path().join("mirror.log"),
+    );
+    let directory = directory_for(
+        &tmp.path().join("directory"),
+        &archive.join("root.json"),
+        &[(mirror.url.as_str(), "NL", "Greenhost")],
+        "127.0.0.190",
+    );
+    // Audited honest; then its copy of the e-mail changes, same size, one bit.
+    let (email, file) = target_name(&archive.join("release"), ".original.eml");
+    let mut bytes = std::fs::read(&file).expect("read");
+    bytes[0] ^= 1;
+    std::fs::write(&file, &bytes).expect("tamper");
+    let id = email
+        .split_once('.')
+        .and_then(|(_, name)| name.strip_suffix(".original.eml"))
+        .expect("SHA.ID.original.eml")
+        .to_owned();
+    let out = tmp.path().join("out");
+    std::fs::create_dir_all(&out).expect("folder");
+    let output = aria2_output(&format!("{}d/{id}.meta4", directory.url), &out);
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(!output.status.success(), "{text}");
+    assert!(text.contains("original.eml"), "{text}");
+    assert!(text.to_lowercase().contains("checksum"), "{text}");
+    // Whatever it kept of the e-mail, it never passed it as complete.
+    let kept = out.join(format!("{id}.original.eml"));
+    assert!(
+        !kept.exists()
+            || out.join(format!("{id}.original.eml.aria2")).exists()
+            || std::fs::read(&kept).expect("read") != bytes,
+        "aria2c kept the tampered bytes as complete: {text}"
     );
 }
 
