@@ -115,6 +115,29 @@ pub fn percent_encode(segment: &str) -> String {
     out
 }
 
+/// `bytes` in base64 (RFC 4648, padded): the form of an HTTP `Digest: SHA-256=…` header
+/// (RFC 3230, which RFC 6249 asks redirects with duplicates to carry).
+pub fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            chunk.get(1).copied().unwrap_or(0),
+            chunk.get(2).copied().unwrap_or(0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for (index, shift) in [18u32, 12, 6, 0].into_iter().enumerate() {
+            if index <= chunk.len() {
+                out.push(char::from(ALPHABET[((n >> shift) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
 /// Text and attribute values escaped for XML 1.0; characters XML cannot carry at all (most
 /// control characters) become U+FFFD.
 pub fn escape(text: &str) -> String {
@@ -399,6 +422,26 @@ mod tests {
         }
         // b weighs nine times a: first about 900 times in 1000.
         assert!((820..=970).contains(&first_b), "{first_b}");
+    }
+
+    #[test]
+    fn base64_is_rfc_4648() {
+        for (bytes, text) in [
+            (&b""[..], ""),
+            (b"f", "Zg=="),
+            (b"fo", "Zm8="),
+            (b"foo", "Zm9v"),
+            (b"foobar", "Zm9vYmFy"),
+        ] {
+            assert_eq!(base64(bytes), text);
+        }
+        // SHA-256 of nothing, as RFC 3230 headers carry it.
+        let empty = hex::decode("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+            .expect("hex");
+        assert_eq!(
+            base64(&empty),
+            "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
+        );
     }
 
     #[test]

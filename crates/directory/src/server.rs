@@ -9,7 +9,7 @@
 //! | `POST /api/challenge`                | `{url}` → `{token}` to serve at the mirror          |
 //! | `POST /api/enroll`                   | `{url, country, provider, contact?, token}`         |
 //! | `POST /api/mirrors/ID/{disable,enable,weight}`, `DELETE /api/mirrors/ID` | admin (token) |
-//! | `GET /r/PATH`                        | 302 to a listed mirror's `PATH` (or `targets/SHA.PATH` for a target name), `Link: rel=duplicate` alternates |
+//! | `GET /r/PATH`                        | 302 to a listed mirror's `PATH` (or `targets/SHA.PATH` for a target name), `Link: rel=duplicate` alternates, `Digest` of a target |
 //! | `GET /mirrors.json`                  | the signed list's current `mirrors.json` (verified from the directory's root) |
 //! | `GET /d/ID.meta4`, `GET /archive.meta4` | Metalink 4 of a document's files, of every file (`metalink`) |
 //! | `GET /coverage.json`                 | per document: listed mirrors, countries, providers (`coverage`) |
@@ -428,6 +428,14 @@ async fn redirect(
         ],
     )
         .into_response();
+    if let Some(target) = &target
+        && let Ok(value) = HeaderValue::from_str(&format!(
+            "SHA-256={}",
+            crate::metalink::base64(&target.sha256)
+        ))
+    {
+        response.headers_mut().insert("digest", value);
+    }
     let others = crate::metalink::sources(&mirrors, release)
         .into_iter()
         .filter(|source| source.url != mirror.url)

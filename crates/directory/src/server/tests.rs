@@ -461,6 +461,13 @@ async fn a_redirect_for_a_target_goes_to_its_snapshot_file_with_the_others_as_du
         .unwrap_or_else(|| panic!("{location}"));
     let links = header_values(&headers, "link");
     assert_eq!(links.len(), 2, "{links:?}");
+    assert_eq!(
+        header_values(&headers, "digest"),
+        [format!(
+            "SHA-256={}",
+            crate::metalink::base64(&targets[0].sha256)
+        )]
+    );
     for url in urls.iter().filter(|url| *url != chosen) {
         assert!(
             links.contains(&format!(
