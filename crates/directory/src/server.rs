@@ -408,10 +408,19 @@ async fn redirect(
         ),
         None => path.clone(),
     };
-    let Some(mirror) = choose(
-        &mirrors,
-        rand_core::RngCore::next_u64(&mut rand_core::OsRng),
-    ) else {
+    // Mirrors that served the release held at their last audit surely have its files: them
+    // first, when any is listed.
+    let current: Vec<Mirror> = mirrors
+        .iter()
+        .filter(|m| release.is_some() && m.release == release && m.is_listed())
+        .cloned()
+        .collect();
+    let pool = if current.is_empty() {
+        &mirrors
+    } else {
+        &current
+    };
+    let Some(mirror) = choose(pool, rand_core::RngCore::next_u64(&mut rand_core::OsRng)) else {
         return Err(Refusal(
             StatusCode::SERVICE_UNAVAILABLE,
             "no mirror is listed right now".to_owned(),

@@ -451,7 +451,14 @@ async fn a_redirect_for_a_target_goes_to_its_snapshot_file_with_the_others_as_du
     for url in urls {
         harness.active(url, "DE", 2).await;
     }
+    // Behind the release held: never the one redirected to.
+    harness.active("http://127.0.0.23/", "DE", 1).await;
     let file = targets[0].file_name();
+    for _ in 0..20 {
+        let (_, headers, _) = harness.get("/r/ab.json").await;
+        let location = header_values(&headers, "location").remove(0);
+        assert!(!location.starts_with("http://127.0.0.23/"), "{location}");
+    }
     let (status, headers, _) = harness.get("/r/ab.json").await;
     assert_eq!(status, StatusCode::FOUND);
     let location = header_values(&headers, "location").remove(0);
@@ -460,7 +467,13 @@ async fn a_redirect_for_a_target_goes_to_its_snapshot_file_with_the_others_as_du
         .find(|url| location == format!("{url}targets/{file}"))
         .unwrap_or_else(|| panic!("{location}"));
     let links = header_values(&headers, "link");
-    assert_eq!(links.len(), 2, "{links:?}");
+    assert_eq!(links.len(), 3, "{links:?}");
+    assert!(
+        links.contains(&format!(
+            "<http://127.0.0.23/targets/{file}>; rel=duplicate; pri=3; geo=de"
+        )),
+        "{links:?}"
+    );
     assert_eq!(
         header_values(&headers, "digest"),
         [format!(
