@@ -53,6 +53,10 @@ pub struct Config {
     /// An audit longer than this many milliseconds counts as slow.
     #[serde(default = "default_slow_ms")]
     pub slow_ms: u64,
+    /// Documents served in fewer countries than this are named on the status page and by
+    /// `samizdat directory coverage`.
+    #[serde(default = "default_coverage_floor_countries")]
+    pub coverage_floor_countries: usize,
 }
 
 fn default_listen() -> Vec<String> {
@@ -76,6 +80,9 @@ fn default_timeout() -> u64 {
 fn default_slow_ms() -> u64 {
     10_000
 }
+fn default_coverage_floor_countries() -> usize {
+    3
+}
 
 impl Default for Config {
     fn default() -> Self {
@@ -88,6 +95,7 @@ impl Default for Config {
             max_lag: 0,
             timeout_secs: default_timeout(),
             slow_ms: default_slow_ms(),
+            coverage_floor_countries: default_coverage_floor_countries(),
         }
     }
 }

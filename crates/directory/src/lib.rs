@@ -6,7 +6,10 @@
 //!   (pure, so every transition is a unit test);
 //! - [`audit`]: one audit of one mirror: metadata verified from the archive root, random targets
 //!   downloaded and hashed;
-//! - [`list`]: the signed mirror list, a TUF repository of the directory's own.
+//! - [`list`]: the signed mirror list, a TUF repository of the directory's own;
+//! - [`holdings`]: the verified target list of the newest release, loaded once per release;
+//! - [`metalink`], [`coverage`], [`metrics`]: what the server makes of it for download
+//!   managers, for the floor of independent copies, for Prometheus.
 //!
 //! Architecture invariant: the directory never holds the archive's keys and never re-signs the
 //! archive's files; what it signs is its own list, with its own keys. It trusts nothing a mirror
@@ -14,10 +17,14 @@
 
 pub mod audit;
 pub mod config;
+pub mod coverage;
 pub mod enroll;
 pub mod error;
+pub mod holdings;
 pub mod list;
 pub mod machine;
+pub mod metalink;
+pub mod metrics;
 pub mod page;
 pub mod round;
 pub mod run;

@@ -60,6 +60,46 @@ pub fn status(mirrors: &[Mirror]) -> String {
     )
 }
 
+/// The coverage section of the status page: the floor, and the documents under it (at most
+/// `shown`, then how many more).
+pub fn coverage(coverage: &crate::coverage::Coverage, shown: usize) -> String {
+    let release = coverage
+        .release
+        .map(|r| format!("release {r}"))
+        .unwrap_or_else(|| "no release verified yet".to_owned());
+    let mut out = format!(
+        "<h2>Coverage</h2><p>{release}: {documents} documents, {serving} listed mirrors serve it. \
+         Floor: {floor} countries; {under} documents under it \
+         (<a href=\"/coverage.json\">coverage.json</a>).</p>\n",
+        documents = coverage.documents,
+        serving = coverage.serving_mirrors,
+        floor = coverage.floor_countries,
+        under = coverage.under_floor.len(),
+    );
+    if !coverage.under_floor.is_empty() {
+        out.push_str(
+            "<table id=\"under-floor\"><thead><tr><th>Document</th><th>Mirrors</th>\
+             <th>Countries</th><th>Providers</th></tr></thead><tbody>\n",
+        );
+        for document in coverage.under_floor.iter().take(shown) {
+            let _ = writeln!(
+                out,
+                "<tr><td>{id}</td><td>{mirrors}</td><td>{countries}</td><td>{providers}</td></tr>",
+                id = escape(&document.id),
+                mirrors = document.mirrors,
+                countries = document.countries,
+                providers = document.providers,
+            );
+        }
+        out.push_str("</tbody></table>\n");
+        let more = coverage.under_floor.len().saturating_sub(shown);
+        if more > 0 {
+            let _ = writeln!(out, "<p>… and {more} more.</p>");
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

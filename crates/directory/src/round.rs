@@ -53,6 +53,10 @@ pub struct Round {
     pub newest: u64,
     /// The list's release, when it was re-published.
     pub published: Option<u64>,
+    /// The archive release whose targets were loaded this round (`holdings`), when a new one.
+    pub targets_loaded: Option<u64>,
+    /// Why the newest release's targets could not be loaded, when they could not.
+    pub targets_error: Option<String>,
 }
 
 /// Audits every mirror in `store` through `connect(url)` against `archive_root`, records the
@@ -78,6 +82,7 @@ pub fn run<T: Transport>(
     let mut changes = Vec::new();
     for (mirror, observation) in mirrors.iter().zip(&observations) {
         let verdict = observation.verdict(newest, &config.audit);
+        crate::metrics::global().audited(&verdict);
         let transition = next(&mirror.standing(), &verdict, &config.policy);
         store.record_audit(mirror.id, &transition, observation.measured(), unix)?;
         if let Some(reason) = transition.change {
@@ -89,12 +94,29 @@ pub fn run<T: Transport>(
             });
         }
     }
+    // What the archive holds, once per new release, from a mirror that served it verified.
+    let sources: Vec<&str> = mirrors
+        .iter()
+        .zip(&observations)
+        .filter(|(_, seen)| seen.release() == Some(newest))
+        .map(|(mirror, _)| mirror.url.as_str())
+        .collect();
+    let (targets_loaded, targets_error) =
+        match crate::holdings::refresh(dir, archive_root, newest, &sources, connect, now) {
+            Ok(loaded) => (loaded, None),
+            Err(error) => (None, Some(error.to_string())),
+        };
     let published = publish_if_due(dir, &MirrorList::of(&store.mirrors()?), now)?;
+    if published.is_some() {
+        crate::metrics::global().published();
+    }
     Ok(Round {
         audited: mirrors.len(),
         changes,
         newest,
         published,
+        targets_loaded,
+        targets_error,
     })
 }
 
@@ -265,6 +287,16 @@ mod tests {
         let absent = store.by_url(&missing).expect("enrolled");
         assert_eq!((absent.state, absent.failures), (State::Pending, 1));
         assert!(round.published.is_some());
+        assert_eq!((round.targets_loaded, round.targets_error), (Some(1), None));
+        let held = crate::holdings::Holdings::open(directory.path()).expect("holdings");
+        assert_eq!(held.release().expect("release"), Some(1));
+        let names: Vec<String> = held
+            .all()
+            .expect("all")
+            .into_iter()
+            .map(|t| t.name)
+            .collect();
+        assert_eq!(names, ["doc.txt"]);
         let listed = MirrorList::of(&store.mirrors().expect("mirrors"));
         let urls: Vec<&str> = listed.mirrors.iter().map(|m| m.url.as_str()).collect();
         assert_eq!(urls, [good.as_str()]);
@@ -275,6 +307,8 @@ mod tests {
             again.changes.is_empty() && again.published.is_none(),
             "{again:?}"
         );
+        // The release's targets are loaded once, not every round.
+        assert_eq!(again.targets_loaded, None, "{again:?}");
         let later = now + Duration::hours(25);
         let daily = run(
             directory.path(),

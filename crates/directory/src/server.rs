@@ -9,7 +9,11 @@
 //! | `POST /api/challenge`                | `{url}` → `{token}` to serve at the mirror          |
 //! | `POST /api/enroll`                   | `{url, country, provider, contact?, token}`         |
 //! | `POST /api/mirrors/ID/{disable,enable,weight}`, `DELETE /api/mirrors/ID` | admin (token) |
-//! | `GET /r/PATH`                        | 302 to a listed mirror's `PATH`                     |
+//! | `GET /r/PATH`                        | 302 to a listed mirror's `PATH` (or `targets/SHA.PATH` for a target name), `Link: rel=duplicate` alternates, `Digest` of a target |
+//! | `GET /mirrors.json`                  | the signed list's current `mirrors.json` (verified from the directory's root) |
+//! | `GET /d/ID.meta4`, `GET /archive.meta4` | Metalink 4 of a document's files, of every file (`metalink`) |
+//! | `GET /coverage.json`                 | per document: listed mirrors, countries, providers (`coverage`) |
+//! | `GET /metrics`                       | Prometheus text (`metrics`)                          |
 //!
 //! Only enrolment and the admin calls change state; an enrolment must prove control of its URL
 //! (`enroll`), an admin call must carry the admin token.
@@ -59,6 +63,11 @@ pub fn app(directory: Arc<Directory>) -> Router {
         .route("/api/mirrors/{id}/weight", post(weight))
         .route("/api/mirrors/{id}", delete(remove))
         .route("/r/{*path}", get(redirect))
+        .route("/mirrors.json", get(mirrors_json))
+        .route("/archive.meta4", get(archive_metalink))
+        .route("/d/{file}", get(document_metalink))
+        .route("/coverage.json", get(coverage_json))
+        .route("/metrics", get(metrics))
         // Enrolments and admin calls are a few hundred bytes.
         .layer(DefaultBodyLimit::max(16 * 1024))
         .with_state(directory)
@@ -120,7 +129,9 @@ async fn status_json(State(directory): State<Arc<Directory>>) -> Answer<Response
 
 async fn status_page(State(directory): State<Arc<Directory>>) -> Answer<Response> {
     let mirrors = with_store(&directory, |store| store.mirrors()).await?;
-    let page = crate::page::status(&mirrors);
+    let coverage = coverage_of(&directory, mirrors.clone()).await?;
+    let section = crate::page::coverage(&coverage, 100);
+    let page = crate::page::status(&mirrors).replacen("</body>", &format!("{section}</body>"), 1);
     Ok((
         [
             (header::CONTENT_TYPE, "text/html; charset=utf-8"),
@@ -226,6 +237,15 @@ struct EnrollRequest {
 async fn enroll(
     State(directory): State<Arc<Directory>>,
     Json(request): Json<EnrollRequest>,
+) -> Answer<(StatusCode, Json<Mirror>)> {
+    let answer = enroll_checked(directory, request).await;
+    crate::metrics::global().enrolment(answer.is_ok());
+    answer
+}
+
+async fn enroll_checked(
+    directory: Arc<Directory>,
+    request: EnrollRequest,
 ) -> Answer<(StatusCode, Json<Mirror>)> {
     let enrolment = validate(Enrolment {
         url: request.url,
@@ -348,8 +368,13 @@ async fn remove(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// How many `Link: rel=duplicate` alternates a redirect carries.
+const ALTERNATES: usize = 4;
+
 /// 302 to a listed mirror's copy of `path`, active mirrors before degraded ones, chosen by
-/// weight among equals.
+/// weight among equals, with a few other listed mirrors as `Link: <URL>; rel=duplicate`
+/// alternates (RFC 6249). A bare target name the archive holds (`ID.json`) goes to its
+/// consistent-snapshot file, `targets/SHA256.NAME`; anything else to the same path.
 async fn redirect(
     State(directory): State<Arc<Directory>>,
     UrlPath(path): UrlPath<String>,
@@ -364,24 +389,298 @@ async fn redirect(
         ));
     }
     let mirrors = with_store(&directory, |store| store.mirrors()).await?;
-    let Some(mirror) = choose(
-        &mirrors,
-        rand_core::RngCore::next_u64(&mut rand_core::OsRng),
-    ) else {
+    let (release, target) = {
+        let name = path.clone();
+        with_holdings(&directory, move |holdings| {
+            let target = if name.contains('/') {
+                None
+            } else {
+                holdings.target(&name)?
+            };
+            Ok((holdings.release()?, target))
+        })
+        .await?
+    };
+    let suffix = match &target {
+        Some(target) => format!(
+            "targets/{}",
+            crate::metalink::percent_encode(&target.file_name())
+        ),
+        None => path.clone(),
+    };
+    // Mirrors that served the release held at their last audit surely have its files: them
+    // first, when any is listed.
+    let current: Vec<Mirror> = mirrors
+        .iter()
+        .filter(|m| release.is_some() && m.release == release && m.is_listed())
+        .cloned()
+        .collect();
+    let pool = if current.is_empty() {
+        &mirrors
+    } else {
+        &current
+    };
+    let Some(mirror) = choose(pool, rand_core::RngCore::next_u64(&mut rand_core::OsRng)) else {
         return Err(Refusal(
             StatusCode::SERVICE_UNAVAILABLE,
             "no mirror is listed right now".to_owned(),
         ));
     };
-    let location = format!("{}{path}", mirror.url);
-    let location = HeaderValue::from_str(&location)
-        .map_err(|_| Refusal(StatusCode::BAD_REQUEST, format!("/r/{path}: not a path")))?;
-    Ok((
+    let not_a_path = || Refusal(StatusCode::BAD_REQUEST, format!("/r/{path}: not a path"));
+    let location =
+        HeaderValue::from_str(&format!("{}{suffix}", mirror.url)).map_err(|_| not_a_path())?;
+    let mut response = (
         StatusCode::FOUND,
         [
             (header::LOCATION, location),
             (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
         ],
+    )
+        .into_response();
+    if let Some(target) = &target
+        && let Ok(value) = HeaderValue::from_str(&format!(
+            "SHA-256={}",
+            crate::metalink::base64(&target.sha256)
+        ))
+    {
+        response.headers_mut().insert("digest", value);
+    }
+    let others = crate::metalink::sources(&mirrors, release)
+        .into_iter()
+        .filter(|source| source.url != mirror.url)
+        .collect();
+    let alternates = crate::metalink::spread(others, ALTERNATES, &mut rand_core::OsRng);
+    for source in alternates {
+        let geo = if source.country.len() == 2 {
+            format!("; geo={}", source.country)
+        } else {
+            String::new()
+        };
+        let link = format!(
+            "<{}{suffix}>; rel=duplicate; pri={}{geo}",
+            source.url, source.priority
+        );
+        if let Ok(value) = HeaderValue::from_str(&link) {
+            response.headers_mut().append(header::LINK, value);
+        }
+    }
+    Ok(response)
+}
+
+/// Runs `f` on the archive's holdings (SQLite: off the async threads).
+async fn with_holdings<T: Send + 'static>(
+    directory: &Arc<Directory>,
+    f: impl FnOnce(&crate::holdings::Holdings) -> Result<T, Error> + Send + 'static,
+) -> Answer<T> {
+    let dir = directory.dir.clone();
+    tokio::task::spawn_blocking(move || f(&crate::holdings::Holdings::open(&dir)?))
+        .await
+        .map_err(|e| Refusal(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
+        .map_err(Refusal::from)
+}
+
+/// The signed list's current `mirrors.json`: the bytes its timestamp, snapshot and targets
+/// name, verified from the directory's own root (so never a list that is not the signed one).
+async fn mirrors_json(State(directory): State<Arc<Directory>>) -> Answer<Response> {
+    let dir = directory.dir.clone();
+    let bytes = tokio::task::spawn_blocking(move || current_list(&dir))
+        .await
+        .map_err(|e| Refusal(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
+        .map_err(|why| Refusal(StatusCode::SERVICE_UNAVAILABLE, why))?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/json"),
+            (header::CACHE_CONTROL, "no-cache"),
+            (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+fn current_list(dir: &std::path::Path) -> Result<Vec<u8>, String> {
+    use trust::client::{Client, DirTransport, Options};
+    let root_path = dir.join("root.json");
+    let root = std::fs::read(&root_path).map_err(|e| format!("{}: {e}", root_path.display()))?;
+    let transport = DirTransport::new(list::repository(dir));
+    let mut client = Client::load(&root, transport, Options::new(OffsetDateTime::now_utc()))
+        .map_err(|e| format!("the signed mirror list does not verify: {e}"))?;
+    let name = trust::TargetName::new(list::LIST_TARGET).map_err(|e| e.to_string())?;
+    client
+        .fetch_target(&name)
+        .map_err(|e| format!("the signed mirror list has no {}: {e}", list::LIST_TARGET))
+}
+
+fn metalink_response(body: impl Into<axum::body::Body>) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, crate::metalink::CONTENT_TYPE),
+            (header::CACHE_CONTROL, "no-cache"),
+            (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
+        ],
+        body.into(),
+    )
+        .into_response()
+}
+
+/// Metalink of every target of the release held, sent as it is written (a chunk at a time
+/// from the holdings: an archive of a million files is never one string in memory).
+async fn archive_metalink(State(directory): State<Arc<Directory>>) -> Answer<Response> {
+    let mirrors = with_store(&directory, |store| store.mirrors()).await?;
+    let release = with_holdings(&directory, |holdings| holdings.release()).await?;
+    if release.is_none() {
+        return Err(Refusal(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "no archive release verified yet: wait for an audit round".to_owned(),
+        ));
+    }
+    let sources = crate::metalink::spread(
+        crate::metalink::sources(&mirrors, release),
+        crate::metalink::MAX_SOURCES,
+        &mut rand_core::OsRng,
+    );
+    let (sender, receiver) = tokio::sync::mpsc::channel(4);
+    let dir = directory.dir.clone();
+    tokio::task::spawn_blocking(move || {
+        stream_archive(&dir, &sources, &sender);
+    });
+    Ok(metalink_response(axum::body::Body::from_stream(Chunks(
+        receiver,
+    ))))
+}
+
+/// Bytes of a Metalink sent at once.
+const CHUNK: usize = 64 * 1024;
+
+type Chunk = Result<bytes::Bytes, std::io::Error>;
+
+/// Writes the archive's Metalink into `sender`, chunk by chunk; a failure midway ends the
+/// body with an error (the client sees a broken transfer, never a short, well-formed list).
+fn stream_archive(
+    dir: &std::path::Path,
+    sources: &[crate::metalink::Source],
+    sender: &tokio::sync::mpsc::Sender<Chunk>,
+) {
+    let mut out = crate::metalink::head(OffsetDateTime::now_utc());
+    let written = crate::holdings::Holdings::open(dir).and_then(|holdings| {
+        holdings.each(|target| {
+            crate::metalink::write_file(&mut out, &target, sources);
+            // A client gone: stop reading.
+            out.len() < CHUNK
+                || sender
+                    .blocking_send(Ok(std::mem::take(&mut out).into()))
+                    .is_ok()
+        })
+    });
+    let last = match written {
+        Ok(()) => {
+            out.push_str(crate::metalink::TAIL);
+            Ok(out.into())
+        }
+        Err(error) => Err(std::io::Error::other(error.to_string())),
+    };
+    let _ = sender.blocking_send(last);
+}
+
+/// The receiving end of [`stream_archive`] as a body stream.
+struct Chunks(tokio::sync::mpsc::Receiver<Chunk>);
+
+impl futures_core::Stream for Chunks {
+    type Item = Chunk;
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        context: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Chunk>> {
+        self.0.poll_recv(context)
+    }
+}
+
+/// Metalink of document `ID`'s targets (`/d/ID.meta4`).
+async fn document_metalink(
+    State(directory): State<Arc<Directory>>,
+    UrlPath(file): UrlPath<String>,
+) -> Answer<Response> {
+    let not_found = || {
+        Refusal(
+            StatusCode::NOT_FOUND,
+            format!("/d/{file}: no such document"),
+        )
+    };
+    let id = file
+        .strip_suffix(".meta4")
+        .ok_or_else(not_found)?
+        .to_owned();
+    if common::DocId::new(&id).is_err() {
+        return Err(not_found());
+    }
+    let mirrors = with_store(&directory, |store| store.mirrors()).await?;
+    let (release, targets) = with_holdings(&directory, move |holdings| {
+        Ok((holdings.release()?, holdings.of_document(&id)?))
+    })
+    .await?;
+    if targets.is_empty() {
+        return Err(not_found());
+    }
+    let sources = crate::metalink::spread(
+        crate::metalink::sources(&mirrors, release),
+        crate::metalink::MAX_SOURCES,
+        &mut rand_core::OsRng,
+    );
+    Ok(metalink_response(crate::metalink::document(
+        &targets,
+        &sources,
+        OffsetDateTime::now_utc(),
+    )))
+}
+
+/// The coverage of the release held by `mirrors`, under the configured floor.
+async fn coverage_of(
+    directory: &Arc<Directory>,
+    mirrors: Vec<Mirror>,
+) -> Answer<crate::coverage::Coverage> {
+    let floor = crate::config::Config::load(&directory.dir)
+        .map(|config| config.coverage_floor_countries)
+        .unwrap_or_else(|_| crate::config::Config::default().coverage_floor_countries);
+    with_holdings(directory, move |holdings| {
+        let release = holdings.release()?;
+        let documents = holdings.documents()?;
+        Ok(crate::coverage::compute(
+            &mirrors,
+            release,
+            &documents,
+            &crate::coverage::Exceptions::none(),
+            floor,
+        ))
+    })
+    .await
+}
+
+async fn coverage_json(State(directory): State<Arc<Directory>>) -> Answer<Response> {
+    let mirrors = with_store(&directory, |store| store.mirrors()).await?;
+    let coverage = coverage_of(&directory, mirrors).await?;
+    Ok((
+        [
+            (header::CACHE_CONTROL, "no-cache"),
+            (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
+        ],
+        Json(coverage),
+    )
+        .into_response())
+}
+
+async fn metrics(State(directory): State<Arc<Directory>>) -> Answer<Response> {
+    let mirrors = with_store(&directory, |store| store.mirrors()).await?;
+    let release = with_holdings(&directory, |holdings| holdings.release()).await?;
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                "application/openmetrics-text; version=1.0.0; charset=utf-8",
+            ),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        crate::metrics::global().encode(&mirrors, release),
     )
         .into_response())
 }

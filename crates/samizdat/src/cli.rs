@@ -341,6 +341,15 @@ enum DirectoryCommand {
         #[arg(long, env = "SAMIZDAT_DIRECTORY_SAMPLES")]
         samples: Option<usize>,
     },
+    /// How many listed mirrors, countries and providers serve each document; names those
+    /// under the floor (`coverage_floor_countries` in DIR/directory.toml).
+    Coverage {
+        #[arg(env = "SAMIZDAT_DIRECTORY_DIR")]
+        dir: PathBuf,
+        /// Print the whole report as JSON (as `/coverage.json`).
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -586,6 +595,7 @@ fn directory(command: DirectoryCommand) -> Result<Outcome> {
         } => commands::directory_init(&dir, &archive_root, settings.into()),
         DirectoryCommand::Run { dir, settings } => commands::directory_run(&dir, settings.into()),
         DirectoryCommand::Audit { dir, samples } => commands::directory_audit(&dir, samples),
+        DirectoryCommand::Coverage { dir, json } => commands::directory_coverage(&dir, json),
     }
 }
 

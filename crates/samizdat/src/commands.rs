@@ -649,3 +649,33 @@ pub fn vouch(archive: &Path, root: &Path, url: &str, name: Option<&str>) -> Resu
     }
     Ok(Outcome::Done)
 }
+
+/// `samizdat directory coverage`: the documents under the floor, or the whole report as JSON.
+pub fn directory_coverage(dir: &Path, json: bool) -> Result<Outcome> {
+    let coverage = directory::coverage::report(dir)?;
+    if json {
+        outln!("{}", serde_json::to_string_pretty(&coverage)?);
+        return Ok(Outcome::Done);
+    }
+    let release = coverage.release.map_or_else(
+        || "no release verified yet".to_owned(),
+        |r| format!("release {r}"),
+    );
+    outln!(
+        "{release}: {} documents, {} listed mirrors serve it; {} documents under the floor of {} countries",
+        coverage.documents,
+        coverage.serving_mirrors,
+        coverage.under_floor.len(),
+        coverage.floor_countries
+    );
+    for document in &coverage.under_floor {
+        outln!(
+            "{}\t{} mirrors\t{} countries\t{} providers",
+            document.id,
+            document.mirrors,
+            document.countries,
+            document.providers
+        );
+    }
+    Ok(Outcome::Done)
+}

@@ -11,6 +11,7 @@ mod directory;
 mod directory_trust;
 mod keys;
 mod messages;
+mod metalink;
 mod mirror;
 mod publish;
 mod python_tuf;

@@ -322,3 +322,314 @@ fn choice_follows_weights_and_prefers_active_mirrors() {
     assert_eq!(choose(&mirrors[2..], 7).expect("one").url, "c");
     assert!(choose(&mirrors[3..], 0).is_none());
 }
+
+impl Harness {
+    /// Enrols `url` (country `country`) and records a healthy audit at `release`.
+    async fn active(&self, url: &str, country: &str, release: u64) -> i64 {
+        let token = self.challenge(url, true).await;
+        let body = serde_json::json!({
+            "url": url, "country": country, "provider": format!("host of {url}"), "token": token,
+        });
+        let (status, body) = self.post("/api/enroll", body, None).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        let mut store = self.directory.store.lock().expect("lock");
+        let mirror = store.by_url(url).expect("enrolled");
+        let healthy = next(&mirror.standing(), &Verdict::Healthy, &Policy::default());
+        let measured = Measured {
+            release: Some(release),
+            latency_ms: Some(3),
+        };
+        store
+            .record_audit(mirror.id, &healthy, measured, 1)
+            .expect("record");
+        mirror.id
+    }
+
+    /// The archive's release `release` holds `names` (each of length 1 + its index).
+    fn holds(&self, release: u64, names: &[&str]) -> Vec<crate::holdings::Target> {
+        let targets: Vec<crate::holdings::Target> = names
+            .iter()
+            .enumerate()
+            .map(|(index, name)| crate::holdings::Target {
+                name: (*name).to_owned(),
+                length: index as u64 + 1,
+                sha256: [u8::try_from(index).expect("small") + 1; 32],
+            })
+            .collect();
+        crate::holdings::Holdings::open(&self.directory.dir)
+            .expect("holdings")
+            .replace(release, &targets)
+            .expect("replace");
+        targets
+    }
+}
+
+fn header_values(headers: &HeaderMap, name: &str) -> Vec<String> {
+    headers
+        .get_all(name)
+        .iter()
+        .map(|v| v.to_str().expect("ascii").to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_document_s_metalink_lists_its_files_from_every_listed_mirror_and_the_archive_s_all() {
+    let harness = Harness::new();
+    let (status, _, _) = harness.get("/archive.meta4").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "nothing held yet");
+    let targets = harness.holds(
+        5,
+        &[
+            "_s_index.html",
+            "ab.html",
+            "ab.json",
+            "ab.original.pdf",
+            "abc.json",
+        ],
+    );
+    harness.active("http://127.0.0.10/", "NL", 5).await;
+    harness.active("http://127.0.0.11/m/", "IS", 5).await;
+    // Enrolled, never audited: not a source.
+    let token = harness.challenge("http://127.0.0.12/", true).await;
+    harness.enroll("http://127.0.0.12/", &token).await;
+
+    let (status, headers, body) = harness.get("/d/ab.meta4").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        headers.get("content-type").and_then(|v| v.to_str().ok()),
+        Some("application/metalink4+xml")
+    );
+    assert_eq!(body.matches("<file ").count(), 3, "{body}");
+    for target in &targets[1..4] {
+        assert!(
+            body.contains(&format!("<file name=\"{}\">", target.name)),
+            "{body}"
+        );
+        assert!(
+            body.contains(&format!(
+                "<hash type=\"sha-256\">{}</hash>",
+                hex::encode(target.sha256)
+            )),
+            "{body}"
+        );
+        for base in ["http://127.0.0.10/", "http://127.0.0.11/m/"] {
+            assert!(
+                body.contains(&format!(">{base}targets/{}</url>", target.file_name())),
+                "{body}"
+            );
+        }
+    }
+    assert!(body.contains("location=\"is\""), "{body}");
+    assert!(!body.contains("127.0.0.12"), "{body}");
+    assert!(!body.contains("abc.json"), "{body}");
+
+    for missing in [
+        "/d/zz.meta4",
+        "/d/ab.json",
+        "/d/AB.meta4",
+        "/d/..%2Fab.meta4",
+    ] {
+        let (status, _, body) = harness.get(missing).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{missing}: {body}");
+    }
+
+    let (status, _, body) = harness.get("/archive.meta4").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body.matches("<file ").count(), targets.len(), "{body}");
+    assert_eq!(body.matches("<url ").count(), 2 * targets.len(), "{body}");
+}
+
+#[tokio::test]
+async fn a_redirect_for_a_target_goes_to_its_snapshot_file_with_the_others_as_duplicates() {
+    let harness = Harness::new();
+    let targets = harness.holds(2, &["ab.json"]);
+    let urls = [
+        "http://127.0.0.20/",
+        "http://127.0.0.21/",
+        "http://127.0.0.22/",
+    ];
+    for url in urls {
+        harness.active(url, "DE", 2).await;
+    }
+    // Behind the release held: never the one redirected to.
+    harness.active("http://127.0.0.23/", "DE", 1).await;
+    let file = targets[0].file_name();
+    for _ in 0..20 {
+        let (_, headers, _) = harness.get("/r/ab.json").await;
+        let location = header_values(&headers, "location").remove(0);
+        assert!(!location.starts_with("http://127.0.0.23/"), "{location}");
+    }
+    let (status, headers, _) = harness.get("/r/ab.json").await;
+    assert_eq!(status, StatusCode::FOUND);
+    let location = header_values(&headers, "location").remove(0);
+    let chosen = urls
+        .iter()
+        .find(|url| location == format!("{url}targets/{file}"))
+        .unwrap_or_else(|| panic!("{location}"));
+    let links = header_values(&headers, "link");
+    assert_eq!(links.len(), 3, "{links:?}");
+    assert!(
+        links.contains(&format!(
+            "<http://127.0.0.23/targets/{file}>; rel=duplicate; pri=3; geo=de"
+        )),
+        "{links:?}"
+    );
+    assert_eq!(
+        header_values(&headers, "digest"),
+        [format!(
+            "SHA-256={}",
+            crate::metalink::base64(&targets[0].sha256)
+        )]
+    );
+    for url in urls.iter().filter(|url| *url != chosen) {
+        assert!(
+            links.contains(&format!(
+                "<{url}targets/{file}>; rel=duplicate; pri=1; geo=de"
+            )),
+            "{links:?}"
+        );
+    }
+    // A plain path keeps its path, alternates too.
+    let (_, headers, _) = harness.get("/r/d/ab/").await;
+    assert!(header_values(&headers, "location")[0].ends_with("/d/ab/"));
+    assert!(
+        header_values(&headers, "link")
+            .iter()
+            .all(|link| link.contains("/d/ab/>; rel=duplicate")),
+    );
+}
+
+#[tokio::test]
+async fn mirrors_json_is_the_signed_list_s_current_target() {
+    let harness = Harness::new();
+    let (status, _, _) = harness.get("/mirrors.json").await;
+    assert_eq!(
+        status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "nothing published yet"
+    );
+    harness.active("http://127.0.0.30/", "FR", 1).await;
+    let list = list::MirrorList::of(&harness.mirrors());
+    list::publish(&harness.directory.dir, &list, OffsetDateTime::now_utc()).expect("publish");
+    let (status, headers, body) = harness.get("/mirrors.json").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body.contains("http://127.0.0.30/"), "{body}");
+    assert_eq!(
+        headers
+            .get("access-control-allow-origin")
+            .and_then(|v| v.to_str().ok()),
+        Some("*")
+    );
+    let sha = trust::schema::Digest::of(body.as_bytes()).to_hex();
+    let (status, _, signed) = harness.get(&format!("/targets/{sha}.mirrors.json")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(signed, body);
+    // A list written beside the signed one, unsigned, is not what it answers.
+    let repo = list::repository(&harness.directory.dir);
+    let forged = b"{\"mirrors\":[{\"url\":\"http://evil/\"}]}\n";
+    let forged_sha = trust::schema::Digest::of(forged).to_hex();
+    std::fs::write(
+        repo.join(format!("targets/{forged_sha}.mirrors.json")),
+        forged,
+    )
+    .expect("write");
+    let (_, _, again) = harness.get("/mirrors.json").await;
+    assert_eq!(again, body);
+}
+
+#[tokio::test]
+async fn coverage_counts_countries_and_the_status_page_names_documents_under_the_floor() {
+    let harness = Harness::new();
+    harness.holds(3, &["_s_index.html", "ab.json", "cd.json", "cd.html"]);
+    harness.active("http://127.0.0.40/", "NL", 3).await;
+    harness.active("http://127.0.0.41/", "IS", 3).await;
+    harness.active("http://127.0.0.42/", "DE", 2).await;
+    let (status, _, body) = harness.get("/coverage.json").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let coverage: serde_json::Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(coverage["release"], 3);
+    assert_eq!(coverage["documents"], 2);
+    assert_eq!(coverage["floor_countries"], 3);
+    assert_eq!(coverage["serving_mirrors"], 2);
+    assert_eq!(coverage["by_document"][1]["id"], "cd");
+    assert_eq!(coverage["by_document"][1]["countries"], 2);
+    assert_eq!(coverage["under_floor"].as_array().map(Vec::len), Some(2));
+    let (_, _, page) = harness.get("/").await;
+    assert!(page.contains("<h2>Coverage</h2>"), "{page}");
+    assert!(
+        page.contains("<tr><td>cd</td><td>2</td><td>2</td>"),
+        "{page}"
+    );
+    // A floor of 2 countries: nothing under it.
+    let config = crate::config::Config {
+        coverage_floor_countries: 2,
+        ..crate::config::Config::default()
+    };
+    std::fs::write(
+        crate::config::Config::path(&harness.directory.dir),
+        toml::to_string(&config).expect("toml"),
+    )
+    .expect("write");
+    let (_, _, body) = harness.get("/coverage.json").await;
+    let coverage: serde_json::Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(coverage["under_floor"].as_array().map(Vec::len), Some(0));
+}
+
+fn metric(text: &str, series: &str) -> f64 {
+    text.lines()
+        .find_map(|line| line.strip_prefix(series)?.trim().parse().ok())
+        .unwrap_or_else(|| panic!("{series} in\n{text}"))
+}
+
+#[tokio::test]
+async fn metrics_count_mirrors_by_state_and_enrolments() {
+    let harness = Harness::new();
+    let accepted = "samizdat_directory_enrolments_total{outcome=\"accepted\"}";
+    let refused = "samizdat_directory_enrolments_total{outcome=\"refused\"}";
+    let (_, _, before) = harness.get("/metrics").await;
+    harness.active("http://127.0.0.50/", "NL", 1).await;
+    let token = harness.challenge("http://127.0.0.51/", false).await;
+    harness.enroll("http://127.0.0.51/", &token).await;
+    let (status, headers, after) = harness.get("/metrics").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|t| t.starts_with("application/openmetrics-text")),
+    );
+    assert_eq!(metric(&after, accepted) - metric(&before, accepted), 1.0);
+    assert_eq!(metric(&after, refused) - metric(&before, refused), 1.0);
+    assert_eq!(
+        metric(&after, "samizdat_directory_mirrors{state=\"active\"}"),
+        1.0
+    );
+    assert!(after.ends_with("# EOF\n"), "{after}");
+}
+
+#[tokio::test]
+async fn the_archive_s_metalink_streams_every_file_of_a_large_release_whole() {
+    let harness = Harness::new();
+    let targets: Vec<crate::holdings::Target> = (0..3000u32)
+        .map(|index| crate::holdings::Target {
+            name: format!("doc{index:05}.json"),
+            length: u64::from(index),
+            sha256: [7; 32],
+        })
+        .collect();
+    crate::holdings::Holdings::open(&harness.directory.dir)
+        .expect("holdings")
+        .replace(9, &targets)
+        .expect("replace");
+    harness.active("http://127.0.0.60/", "NL", 9).await;
+    harness.active("http://127.0.0.61/", "SE", 9).await;
+    let (status, _, body) = harness.get("/archive.meta4").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.len() > 2 * super::CHUNK, "{} bytes", body.len());
+    assert!(body.starts_with("<?xml"), "{}", &body[..100]);
+    assert!(body.ends_with("</metalink>\n"));
+    assert_eq!(body.matches("<file ").count(), 3000);
+    assert_eq!(body.matches("</file>").count(), 3000);
+    assert_eq!(body.matches("<url ").count(), 6000);
+    assert!(body.contains("<file name=\"doc02999.json\">\n<size>2999</size>"));
+}
