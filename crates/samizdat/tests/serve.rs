@@ -801,7 +801,7 @@ fn https_with_http2_from_certificate_files() {
         ],
         1,
     );
-    assert!(stderr(&out).contains("bad.pem"), "{}", stderr(&out));
+    assert_says(&stderr(&out), "bad.pem");
 }
 
 #[test]

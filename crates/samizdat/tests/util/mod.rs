@@ -626,3 +626,20 @@ window.pwned = true;\r\n\
 --b\r\nContent-Type: image/svg+xml\r\nContent-Disposition: attachment; filename=\"evil.svg\"\r\n\r\n\
 <svg xmlns=\"http://www.w3.org/2000/svg\"><script>alert(1)</script></svg>\r\n\
 --b--\r\n";
+
+/// Fails the test, showing the whole of `text`, unless it contains `needle`.
+#[track_caller]
+pub fn assert_says(text: &str, needle: impl AsRef<str>) {
+    let needle = needle.as_ref();
+    assert!(text.contains(needle), "expected {needle:?} in:\n{text}");
+}
+
+/// `samizdat mirror init DIR --root ROOT --peer P...` plus `extra`, expecting exit `code`.
+pub fn mirror_init(dir: &Path, root: &Path, peers: &[&str], extra: &[&str], code: i32) -> Output {
+    let mut args = vec!["mirror", "init", p(dir), "--root", p(root)];
+    for peer in peers {
+        args.extend(["--peer", peer]);
+    }
+    args.extend(extra);
+    run(&args, code)
+}
