@@ -7,6 +7,7 @@
 //! `archive`, so they build without SQLite, the PDF readers or the mail parser. Keep it so:
 //! no dependency that parses documents, opens a database or speaks HTTP.
 
+mod error;
 pub mod files;
 mod id;
 pub mod layout;
