@@ -3,6 +3,7 @@
 //! by the site's service worker.
 
 use crate::util::browser::{browser_test, metric, validate_html};
+use crate::util::directory_server::directory_for;
 use crate::util::*;
 use archive::{Catalog, Kind};
 use std::path::Path;
@@ -317,5 +318,100 @@ fn the_reader_site_fits_a_phone_and_a_desktop_and_has_its_own_404_page() {
         &mirror.url,
         &repo().join("target/screenshots/layout"),
         &[],
+    );
+}
+
+/// Must-show 4 of the directory (issue 17): three mirrors and a directory that audited them;
+/// the release vouches for the directory and names, of the three, only mirror 2. A reader
+/// loads the site from mirror 1 (its mirrors page shows the directory's live list, the worker
+/// installs and takes the list), then mirrors 1 and 2 die: the reader keeps reading through
+/// mirror 3, which only the directory names, under mirror 1's address.
+#[test]
+fn with_two_of_three_mirrors_dead_the_reader_keeps_reading_from_the_mirror_the_directory_lists() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let ips = ["127.0.0.171", "127.0.0.172", "127.0.0.173"];
+    let listens = ips.map(|ip| format!("{ip}:{}", free_port(ip)));
+    let archive = tmp.path().join("archive");
+    let named = format!("http://{}/", listens[1]);
+    run(
+        &["init", p(&archive), "--title", "Sample", "--mirror", &named],
+        0,
+    );
+    run(&["add", p(&archive), p(&sample_documents())], 0);
+    run(&["release", p(&archive)], 0);
+    let mirrors: Vec<Daemon> = listens
+        .iter()
+        .enumerate()
+        .map(|(i, listen)| serve(&archive, listen, &tmp.path().join(format!("m{i}.log"))))
+        .collect();
+    let enrolled = [
+        (mirrors[0].url.as_str(), "DE", "One Hosting"),
+        (mirrors[1].url.as_str(), "NL", "Two Hosting"),
+        (mirrors[2].url.as_str(), "IS", "Three Hosting"),
+    ];
+    let directory = directory_for(
+        &tmp.path().join("directory"),
+        &archive.join("root.json"),
+        &enrolled,
+        "127.0.0.174",
+    );
+    // The publisher vouches for it; the next release says so, and every mirror serves that.
+    let directory_root = tmp.path().join("directory/root.json");
+    run(
+        &[
+            "vouch",
+            p(&archive),
+            p(&directory_root),
+            "--url",
+            &directory.url,
+        ],
+        0,
+    );
+    run(&["release", p(&archive)], 0);
+    for mirror in &mirrors {
+        mirror.wait_for_release(2);
+    }
+    // What the release itself says: mirror 2, never 3; and the directory.
+    let (code, own) = http_get(&mirrors[0].url, "/mirrors.json");
+    let own = String::from_utf8_lossy(&own).into_owned();
+    assert!(code == 200 && own.contains(&named), "{code} {own}");
+    assert!(
+        !own.contains(&listens[2]),
+        "the release names mirror 3: {own}"
+    );
+    let (code, index) = http_get(&mirrors[0].url, "/directories.json");
+    let index = String::from_utf8_lossy(&index).into_owned();
+    assert!(
+        code == 200 && index.contains(&directory.url),
+        "{code} {index}"
+    );
+
+    // A document page (`SHA.ID.html`), not visited before the mirrors die.
+    let id = std::fs::read_dir(archive.join("release/targets"))
+        .expect("ls")
+        .flatten()
+        .find_map(|e| {
+            let name = e.file_name().into_string().ok()?;
+            let id = name.split_once('.')?.1.strip_suffix(".html")?;
+            (!id.starts_with("_s_") && !id.contains('.')).then(|| id.to_owned())
+        })
+        .expect("a document page among the targets");
+    let pids = [mirrors[0].pid(), mirrors[1].pid()].map(|pid| pid.to_string());
+    let out = browser_test(
+        Path::new("site/directory-failover.mjs"),
+        &mirrors[0].url,
+        &repo().join("target/screenshots/directory-failover"),
+        &[
+            &pids[0],
+            &pids[1],
+            &mirrors[1].url,
+            &mirrors[2].url,
+            &directory.url,
+            &format!("d/{id}/"),
+        ],
+    );
+    assert!(
+        metric(&out, "bytes_from_mirror_3").is_some_and(|b| b > 0.0),
+        "{out}"
     );
 }
