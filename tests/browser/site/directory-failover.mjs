@@ -27,6 +27,16 @@ export default async function ({ browser, base, args, out, lib, assert, record }
   assert.deepEqual(await lib.axeCheck(page), [], 'axe on the mirrors page');
   await lib.screenshot(page, out, 'mirrors-page');
 
+  // Without script: the release's own list, and a word on what script would add.
+  const plain = await browser.newContext({ javaScriptEnabled: false });
+  const noScript = await plain.newPage();
+  await noScript.goto(`${base}/mirrors/`);
+  assert.equal(await noScript.locator('#live-mirrors').isVisible(), false, 'no live section without script');
+  assert.deepEqual(await noScript.locator('main ul.values a').allTextContents(), [mirror2]);
+  assert.match(await noScript.locator('main').textContent(), /With JavaScript, this page also shows/);
+  await lib.screenshot(noScript, out, 'mirrors-page-no-script');
+  await plain.close();
+
   // The worker controls the page, and holds the directory's active mirrors.
   await page.evaluate(() => navigator.serviceWorker.ready);
   if (!(await page.evaluate(() => navigator.serviceWorker.controller !== null))) await page.reload();
