@@ -436,8 +436,9 @@ fn with_two_of_three_mirrors_dead_the_reader_keeps_reading_from_the_mirror_the_d
 /// entries that are not objects; `huge` lists an active mirror in more than the 256 KiB a list
 /// may have; `broken` is not JSON. The mirrors page shows the sound entries as text and says
 /// which directories did not answer; the worker holds exactly the active http(s) mirrors
-/// (1, 3 and the dead one); when every directory then stops answering, a refresh keeps that
-/// list; and with mirror 1 dead, the reader reads through mirror 3.
+/// (1, 3 and the dead one). Then mirror 1 dies and `good` names a new mirror: the worker,
+/// failing over, refreshes from the directories mirror 1 last named; every directory stops
+/// answering: a refresh keeps the list, and the reader reads through mirror 3.
 #[test]
 fn broken_or_hostile_directories_neither_break_reading_nor_add_what_they_do_not_list_as_active() {
     let tmp = tempfile::tempdir().expect("tempdir");
@@ -528,6 +529,7 @@ fn broken_or_hostile_directories_neither_break_reading_nor_add_what_they_do_not_
             &directories.pid().to_string(),
             &base,
             &format!("d/{id}/"),
+            p(&lists),
         ],
     );
 }

@@ -92,20 +92,24 @@
     }));
   }
 
-  // Every vouched directory's list: [{directory, mirrors} or {directory, error}], in the index's
-  // order, the directories asked at once.
-  async function lists(siteRoot) {
-    const found = await directories(siteRoot);
+  // Each of `found` (directory base URLs) with its list: [{directory, mirrors} or
+  // {directory, error}], in that order, the directories asked at once.
+  function listsOf(found) {
     return Promise.all(found.map((directory) => listOf(directory).then(
       (mirrors) => ({ directory, mirrors }),
       (error) => ({ directory, error: String(error && error.message || error) }),
     )));
   }
 
-  // The active mirrors' URLs of the directories that answered, without repeats; null when none
+  // Every directory vouched for under `siteRoot`, with its list (as `listsOf`).
+  async function lists(siteRoot) {
+    return listsOf(await directories(siteRoot));
+  }
+
+  // The active mirrors' URLs that the directories `found` list, without repeats; null when none
   // answered (the caller keeps what it had).
-  async function activeMirrors(siteRoot) {
-    const answered = (await lists(siteRoot)).filter((l) => l.mirrors);
+  async function activeMirrors(found) {
+    const answered = (await listsOf(found)).filter((l) => l.mirrors);
     if (answered.length === 0) return null;
     const urls = answered.flatMap((l) => l.mirrors.filter((m) => m.state === "active").map((m) => m.url));
     return [...new Set(urls)].slice(0, MAX_MIRRORS);
@@ -170,7 +174,7 @@
     }
   }
 
-  global.samizdatLive = { activeMirrors, lists, isWebUrl };
+  global.samizdatLive = { directories, activeMirrors, isWebUrl };
   if (global.document) {
     const doc = global.document;
     if (doc.readyState === "loading") doc.addEventListener("DOMContentLoaded", () => showOnPage(doc));

@@ -3,10 +3,11 @@
 //
 // Every request for the site goes to this mirror first. When that fails (connection refused,
 // timeout, 5xx), the same path is asked of each mirror in turn, and the first good answer is
-// used: first the active mirrors of the directories the publisher vouches for (their live lists,
-// live-mirrors.js), then the release's own mirrors.json. Both are kept in the cache, fetched at
-// install and refreshed when this mirror answers a navigation (the directories' at most every
-// LIVE_EVERY_MS); a refresh that fails in any way keeps the list we had. Pages keep their
+// used: the active mirrors of the directories the publisher vouches for (their live lists,
+// live-mirrors.js) in turn with the release's own mirrors.json. Both are kept in the cache,
+// fetched at install; the release's is refreshed when this mirror answers a navigation, the
+// directories' then and when this mirror fails, at most every LIVE_EVERY_MS; a refresh that
+// fails in any way keeps the list we had. Pages keep their
 // address: the reader stays on the same URL while another mirror serves it.
 //
 // What another mirror sends is not checked against the release's signed hashes here (the worker
@@ -41,6 +42,8 @@ const LIST = new URL("mirrors.json", SCOPE).href;
 // The directories' active mirrors, as {mirrors, checked}: a cache key only, never fetched.
 const LIVE = new URL("samizdat-live-mirrors.json", SCOPE).href;
 const LIVE_EVERY_MS = 10 * 60 * 1000;
+// The directories' base URLs, as this mirror's directories.json last named them: a cache key only.
+const DIRECTORIES = new URL("samizdat-directories.json", SCOPE).href;
 const TIMEOUT_MS = 4000;
 // At most this many other mirrors are asked for one request, within FAILOVER_MS in all.
 const MAX_TRIED = 8;
@@ -67,7 +70,8 @@ async function refreshList() {
 
 // The directories' live lists: at most once every LIVE_EVERY_MS (`force`: now), one refresh at
 // a time; when no directory answers with a list, the one we had is kept (its time renewed, so
-// a broken directory is not asked again at every page).
+// a broken directory is not asked again at every page). Which directories: this mirror's
+// directories.json, or when it does not answer, the copy kept from the last time it did.
 let refreshing = null;
 function refreshLive(force = false) {
   refreshing ??= refreshLiveOnce(force).catch(() => {}).finally(() => { refreshing = null; });
@@ -81,12 +85,23 @@ async function refreshLiveOnce(force) {
   if (!force && kept && Date.now() - kept.checked < LIVE_EVERY_MS) return;
   let found = null;
   try {
-    found = await self.samizdatLive.activeMirrors(SCOPE.href);
+    found = await self.samizdatLive.activeMirrors(await directories(cache));
   } catch (_) {
     // Keep the list we had.
   }
   const body = JSON.stringify({ mirrors: found ?? had, checked: Date.now() });
   await cache.put(LIVE, new Response(body, { headers: { "content-type": "application/json" } }));
+}
+
+async function directories(cache) {
+  try {
+    const found = await self.samizdatLive.directories(SCOPE.href);
+    await cache.put(DIRECTORIES, new Response(JSON.stringify(found), { headers: { "content-type": "application/json" } }));
+    return found;
+  } catch (_) {
+    const kept = await cachedJson(cache, DIRECTORIES);
+    return Array.isArray(kept) ? kept.filter((u) => self.samizdatLive.isWebUrl(u)) : [];
+  }
 }
 
 async function cachedJson(cache, key) {
@@ -151,6 +166,8 @@ async function withFailover(request) {
   } catch (_) {
     // This mirror did not answer: try the others.
   }
+  // This mirror is down: a good time to learn what the directories list now.
+  refreshLive();
   if (script) {
     const kept = await (await caches.open(SCRIPTS)).match(request.url);
     return kept || new Response("", { status: 503 });

@@ -1,12 +1,15 @@
 // Broken and hostile directories (crates/samizdat/tests/site.rs):
-//   node run.mjs site/directory-hostile.mjs MIRROR_1 OUTDIR PID_1 MIRROR_3 DEAD PID_LISTS LISTS DOC_PATH
+//   node run.mjs site/directory-hostile.mjs MIRROR_1 OUTDIR PID_1 MIRROR_3 DEAD PID_LISTS LISTS DOC_PATH LISTS_DIR
 // The release vouches for four directories served as static files under LISTS: good (mirrors
 // 1 and 3), entries (javascript:, ftp:, degraded and dead mirrors among junk), huge (over the
-// size cap), broken (not JSON).
+// size cap), broken (not JSON). LISTS_DIR: the folder LISTS serves (the test rewrites a list).
+import { writeFile, utimes } from 'node:fs/promises';
+import { join } from 'node:path';
+
 export default async function ({ browser, base, args, out, lib, assert }) {
-  const [pid1, mirror3, dead, pidLists, lists, docPath] = args;
-  assert.ok(pid1 && mirror3 && dead && pidLists && lists && docPath,
-    'args: PID_1 MIRROR_3 DEAD PID_LISTS LISTS DOC_PATH');
+  const [pid1, mirror3, dead, pidLists, lists, docPath, listsDir] = args;
+  assert.ok(pid1 && mirror3 && dead && pidLists && lists && docPath && listsDir,
+    'args: PID_1 MIRROR_3 DEAD PID_LISTS LISTS DOC_PATH LISTS_DIR');
   const mirror1 = `${base}/`;
   const page = await browser.newPage();
   const errors = lib.collectErrors(page);
@@ -57,27 +60,46 @@ export default async function ({ browser, base, args, out, lib, assert }) {
   const held = await live();
   assert.deepEqual([...held.mirrors].sort(), [mirror1, mirror3, dead].sort(), JSON.stringify(held));
 
-  // Every directory stops answering; a refresh (made due by ageing the kept list) keeps it.
-  await lib.killServer(Number(pidLists), lists);
-  await page.evaluate(async () => {
-    const cache = await caches.open('samizdat-mirrors-v1');
-    const key = new URL('samizdat-live-mirrors.json', location.origin + '/').href;
-    const kept = await (await cache.match(key)).json();
-    await cache.put(key, new Response(JSON.stringify({ ...kept, checked: 0 })));
-  });
-  await page.goto(`${base}/browse/`);
-  const deadline = Date.now() + 15000;
-  let after = await live();
-  while (!(after && after.checked > 0)) {
-    assert.ok(Date.now() < deadline, `no refresh within 15 s: ${JSON.stringify(after)}`);
-    await new Promise((r) => setTimeout(r, 100));
-    after = await live();
-  }
-  assert.deepEqual([...after.mirrors].sort(), [...held.mirrors].sort(), 'the list survives its directories');
+  // Ages the kept list (so that a refresh is due), runs `action`, and waits (at most 15 s) for
+  // the worker's next refresh; returns the list it then holds.
+  const refreshed = async (action) => {
+    await page.evaluate(async () => {
+      const cache = await caches.open('samizdat-mirrors-v1');
+      const key = new URL('samizdat-live-mirrors.json', location.origin + '/').href;
+      const kept = await (await cache.match(key)).json();
+      await cache.put(key, new Response(JSON.stringify({ ...kept, checked: 0 })));
+    });
+    await action();
+    const deadline = Date.now() + 15000;
+    for (;;) {
+      const now = await live();
+      if (now && now.checked > 0) return [...now.mirrors].sort();
+      assert.ok(Date.now() < deadline, `no refresh within 15 s: ${JSON.stringify(now)}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  };
 
-  // Mirror 1 dies: the page comes from mirror 3 (the dead one, if asked first, costs nothing).
+  // Mirror 1 dies and the good directory's list changes: the worker, failing over, learns it
+  // (which directories: as mirror 1 last named them).
   await lib.killServer(Number(pid1), mirror1);
-  const response = await page.goto(`${base}/${docPath}`);
+  const fresh = 'http://127.0.0.183:1/';
+  const good = join(listsDir, 'good', 'mirrors.json');
+  await writeFile(good, JSON.stringify({ mirrors: [{ url: mirror3, state: 'active' }, { url: fresh, state: 'active' }] }));
+  const later = new Date(Date.now() + 60000);
+  await utimes(good, later, later); // a new Last-Modified, whatever the clock's resolution
+  let response;
+  const during = await refreshed(async () => {
+    response = await page.goto(`${base}/browse/`);
+  });
+  assert.equal(response.status(), 200, `browse/ through the worker: ${(await response.text()).slice(0, 200)}`);
+  assert.deepEqual(during, [mirror3, fresh, dead].sort(), 'the list refreshed while mirror 1 is down');
+
+  // Every directory stops answering too: a refresh keeps the list, and reading goes on.
+  await lib.killServer(Number(pidLists), lists);
+  const kept = await refreshed(async () => {
+    response = await page.goto(`${base}/${docPath}`);
+  });
+  assert.deepEqual(kept, during, 'the list survives its directories');
   assert.equal(response.status(), 200, `the document page through the worker: ${(await response.text()).slice(0, 200)}`);
   const expected = await (await fetch(`${mirror3}${docPath}`)).text();
   const h1 = expected.match(/<h1[^>]*>([\s\S]*?)<\/h1>/);
