@@ -53,8 +53,11 @@ export default async function ({ browser, base, args, out, lib, assert, record }
   await lib.killServer(Number(pid2), mirror2);
 
   let response;
+  let ms;
   const t = await lib.bytesFetched(page, async () => {
+    const t0 = performance.now();
     response = await page.goto(`${base}/${docPath}`);
+    ms = performance.now() - t0;
   });
   assert.equal(response.status(), 200,
     `the document page through the worker: ${(await response.text()).slice(0, 200)}; ${JSON.stringify(t.failed)}`);
@@ -69,6 +72,7 @@ export default async function ({ browser, base, args, out, lib, assert, record }
   assert.ok(t.failed.some((f) => f.startsWith(mirror2)), `mirror 2 was tried first and is dead: ${JSON.stringify(t.failed)}`);
   await lib.screenshot(page, out, 'document-from-mirror-3');
   await record('bytes_from_mirror_3', from3.reduce((a, r) => a + r.bytes, 0), 'bytes');
+  await record('document_page_ms_with_two_mirrors_dead', Math.round(ms), 'ms');
 
   // And on from there: a link of that page, through mirror 3 too.
   await page.getByRole('link', { name: 'Browse', exact: true }).first().click();
