@@ -1,6 +1,6 @@
 // samizdat reader site: the live mirror lists of the directories the publisher vouches for.
 // One classic script for two readers: the service worker (importScripts: its failover list) and
-// the mirrors page (a <script>: the table of what each directory lists now).
+// the mirrors page (a <script>: what each directory lists now).
 //
 // The directories are named by `directories.json` (the release's `_directories.json`, signed by
 // the publisher and served by this mirror); each serves its current list at `<url>mirrors.json`
@@ -115,35 +115,24 @@
     return [...new Set(urls)].slice(0, MAX_MIRRORS);
   }
 
-  // The mirrors page: fills <section id="live-mirrors"> with one table per directory.
-  function cell(row, value) {
-    const td = row.ownerDocument.createElement("td");
-    td.textContent = value;
-    row.appendChild(td);
-    return td;
-  }
-
-  function table(doc, mirrors) {
-    const t = doc.createElement("table");
-    t.className = "meta";
-    const head = t.createTHead().insertRow();
-    for (const name of ["Mirror", "State", "Country", "Provider", "Last audit"]) {
-      const th = doc.createElement("th");
-      th.scope = "col";
-      th.textContent = name;
-      head.appendChild(th);
-    }
-    const body = t.createTBody();
+  // The mirrors page: fills <section id="live-mirrors"> with one list per directory, each
+  // mirror a link and its facts as text ("active, IS, Provider, last audit …").
+  function list(doc, mirrors) {
+    const ul = doc.createElement("ul");
+    ul.className = "live";
     for (const m of mirrors) {
-      const row = body.insertRow();
+      const li = doc.createElement("li");
       const link = doc.createElement("a");
       link.href = m.url;
       link.textContent = m.url;
       link.rel = "nofollow noopener";
-      cell(row, "").appendChild(link);
-      for (const value of [m.state, m.country, m.provider, m.audited]) cell(row, value);
+      li.appendChild(link);
+      const facts = [m.state, m.country, m.provider].filter(Boolean);
+      if (m.audited) facts.push(`last audit ${m.audited}`);
+      if (facts.length) li.appendChild(doc.createTextNode(` — ${facts.join(", ")}`));
+      ul.appendChild(li);
     }
-    return t;
+    return ul;
   }
 
   async function showOnPage(doc) {
@@ -165,7 +154,7 @@
       h.textContent = `Listed now by ${l.directory}`;
       section.appendChild(h);
       if (l.mirrors) {
-        section.appendChild(table(doc, l.mirrors));
+        section.appendChild(list(doc, l.mirrors));
       } else {
         const p = doc.createElement("p");
         p.textContent = `It did not answer: ${l.error}`;

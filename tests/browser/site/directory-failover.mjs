@@ -14,18 +14,28 @@ export default async function ({ browser, base, args, out, lib, assert, record }
   // The mirrors page: the release's own list (mirror 2 only), and the directory's, by script.
   await page.goto(`${base}/mirrors/`);
   const live = page.locator('#live-mirrors');
-  await live.locator('table').waitFor({ timeout: 15000 });
-  const rows = await live.locator('tbody tr').evaluateAll((trs) =>
-    trs.map((tr) => [...tr.cells].map((td) => td.textContent.trim())));
+  await live.locator('ul.live').waitFor({ timeout: 15000 });
+  const rows = await live.locator('ul.live li').evaluateAll((lis) =>
+    lis.map((li) => [li.querySelector('a').textContent, li.textContent]));
   const row3 = rows.find((r) => r[0] === mirror3);
-  assert.ok(row3, `mirror 3 in the directory's table: ${JSON.stringify(rows)}`);
-  assert.deepEqual(row3.slice(1, 4), ['active', 'IS', 'Three Hosting'], JSON.stringify(row3));
+  assert.ok(row3, `mirror 3 in the directory's list: ${JSON.stringify(rows)}`);
+  assert.match(row3[1], /^\S+ — active, IS, Three Hosting, last audit \d{4}-\d\d-\d\dT/, JSON.stringify(row3));
   assert.equal(rows.length, 3, JSON.stringify(rows));
   assert.ok((await live.locator('h3').textContent()).includes(directory), 'the directory named');
   const own = await page.locator('main ul.values a').allTextContents();
   assert.deepEqual(own, [mirror2], 'the release names only mirror 2');
   assert.deepEqual(await lib.axeCheck(page), [], 'axe on the mirrors page');
   await lib.screenshot(page, out, 'mirrors-page');
+
+  // On a phone, the page is no wider than the screen.
+  const phone = await browser.newContext({ viewport: { width: 390, height: 800 }, isMobile: true, hasTouch: true });
+  const small = await phone.newPage();
+  await small.goto(`${base}/mirrors/`);
+  await small.locator('#live-mirrors ul.live').waitFor({ timeout: 15000 });
+  const [scroll, inner] = await small.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
+  assert.ok(scroll <= Math.min(inner, 390), `the mirrors page is ${scroll} px wide on a 390 px screen`);
+  await lib.screenshot(small, out, 'mirrors-page-phone');
+  await phone.close();
 
   // Without script: the release's own list, and a word on what script would add.
   const plain = await browser.newContext({ javaScriptEnabled: false });

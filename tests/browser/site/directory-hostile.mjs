@@ -24,8 +24,8 @@ export default async function ({ browser, base, args, out, lib, assert }) {
   await page.waitForFunction(() => document.querySelectorAll('#live-mirrors h3').length === 4, null, { timeout: 15000 });
   const shown = await page.evaluate(() => [...document.querySelectorAll('#live-mirrors h3')].map((h) => {
     const next = h.nextElementSibling;
-    const rows = next && next.tagName === 'TABLE'
-      ? [...next.tBodies[0].rows].map((r) => [...r.cells].map((c) => c.textContent.trim()))
+    const rows = next && next.tagName === 'UL'
+      ? [...next.children].map((li) => [li.querySelector('a').textContent, li.textContent])
       : null;
     return { heading: h.textContent, rows, said: next && next.tagName === 'P' ? next.textContent : null };
   }));
@@ -34,13 +34,13 @@ export default async function ({ browser, base, args, out, lib, assert }) {
     assert.ok(found, `directory ${name} on the page: ${JSON.stringify(shown)}`);
     return found;
   };
-  assert.deepEqual(of('good').rows.map((r) => r.slice(0, 4)), [
-    [mirror1, 'active', 'DE', 'One'],
-    [mirror3, 'active', 'IS', 'Three'],
+  assert.deepEqual(of('good').rows, [
+    [mirror1, `${mirror1} — active, DE, One`],
+    [mirror3, `${mirror3} — active, IS, Three`],
   ]);
-  assert.deepEqual(of('entries').rows.map((r) => r.slice(0, 4)), [
-    ['http://127.0.0.179:1/', 'degraded', '', '<img src=x onerror=alert(1)>'],
-    [dead, 'active', 'NL', ''],
+  assert.deepEqual(of('entries').rows, [
+    ['http://127.0.0.179:1/', 'http://127.0.0.179:1/ — degraded, <img src=x onerror=alert(1)>'],
+    [dead, `${dead} — active, NL`],
   ], 'only http(s) entries, as text');
   assert.match(of('huge').said || '', /did not answer: .*more than 262144 bytes/);
   assert.match(of('broken').said || '', /did not answer: .*JSON/);
