@@ -71,7 +71,8 @@ async function refreshList() {
 // The directories' live lists: at most once every LIVE_EVERY_MS (`force`: now), one refresh at
 // a time; when no directory answers with a list, the one we had is kept (its time renewed, so
 // a broken directory is not asked again at every page). Which directories: this mirror's
-// directories.json, or when it does not answer, the copy kept from the last time it did.
+// directories.json, or when it does not answer, the copy kept from the last time it did; a
+// directory the publisher no longer vouches for is no longer asked.
 let refreshing = null;
 function refreshLive(force = false) {
   refreshing ??= refreshLiveOnce(force).catch(() => {}).finally(() => { refreshing = null; });
@@ -85,7 +86,9 @@ async function refreshLiveOnce(force) {
   if (!force && kept && Date.now() - kept.checked < LIVE_EVERY_MS) return;
   let found = null;
   try {
-    found = await self.samizdatLive.activeMirrors(await directories(cache));
+    // A release that vouches for no directory (any more) empties the list.
+    const vouched = await directories(cache);
+    found = vouched.length === 0 ? [] : await self.samizdatLive.activeMirrors(vouched);
   } catch (_) {
     // Keep the list we had.
   }
