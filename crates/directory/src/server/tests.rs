@@ -633,3 +633,49 @@ async fn the_archive_s_metalink_streams_every_file_of_a_large_release_whole() {
     assert_eq!(body.matches("<url ").count(), 6000);
     assert!(body.contains("<file name=\"doc02999.json\">\n<size>2999</size>"));
 }
+
+/// Readers' pages fetch the list from another origin: the read-only list answers any origin,
+/// what changes state (enrolment, admin calls) answers none.
+#[tokio::test]
+async fn only_the_read_only_list_answers_cross_origin_requests() {
+    let harness = Harness::new();
+    let id = harness.active("http://127.0.0.31/", "FR", 1).await;
+    let list = list::MirrorList::of(&harness.mirrors());
+    list::publish(&harness.directory.dir, &list, OffsetDateTime::now_utc()).expect("publish");
+    let cross_origin = |headers: &HeaderMap| {
+        headers
+            .get("access-control-allow-origin")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    for path in [
+        "/mirrors.json",
+        "/metadata/timestamp.json",
+        "/metadata/1.root.json",
+    ] {
+        let (status, headers, body) = harness.get(path).await;
+        assert_eq!(status, StatusCode::OK, "{path}: {body}");
+        assert_eq!(cross_origin(&headers).as_deref(), Some("*"), "{path}");
+    }
+    let calls = [
+        Request::post("/api/challenge")
+            .header("content-type", "application/json")
+            .body(Body::from(r#"{"url":"http://127.0.0.32/"}"#)),
+        Request::post(format!("/api/mirrors/{id}/disable"))
+            .header("content-type", "application/json")
+            .header("authorization", "Bearer sesame")
+            .body(Body::from("{}")),
+        Request::post(format!("/api/mirrors/{id}/enable"))
+            .header("content-type", "application/json")
+            .body(Body::from("{}")),
+        Request::delete(format!("/api/mirrors/{id}")).body(Body::empty()),
+    ];
+    for request in calls {
+        let request = request.expect("request");
+        let what = format!("{} {}", request.method(), request.uri());
+        let (_, headers, body) = harness.call(request).await;
+        assert_eq!(cross_origin(&headers), None, "{what}: {body}");
+    }
+    let (_, headers, _) = harness.get("/status.json").await;
+    assert_eq!(cross_origin(&headers), None, "/status.json names operators");
+}

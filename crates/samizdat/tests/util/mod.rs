@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod browser;
+pub mod directory_server;
 
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
