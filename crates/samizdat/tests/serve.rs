@@ -1420,8 +1420,15 @@ fn a_blocked_document_is_hidden_as_a_withdrawn_one_with_the_earlier_releases_tha
     release_a_note(&archive, "other.txt", "Another note.\n");
     let root = fs::read(archive.join("root.json")).expect("root");
     let open = mirror::served::Served::load(&release, &root).expect("load");
-    let blocked: std::collections::HashSet<String> = [GONE_ID.to_owned()].into();
-    let hiding = mirror::served::Served::load_hiding(&release, &root, &blocked).expect("load");
+    let mut blocks = mirror::blocks::Blocks::default();
+    let order = mirror::blocks::Order {
+        authority: "a court".into(),
+        reference: "1/26".into(),
+        url: None,
+        jurisdiction: None,
+    };
+    blocks.orders.insert(GONE_ID.to_owned(), order);
+    let hiding = mirror::served::Served::load_hiding(&release, &root, blocks.into()).expect("load");
     assert_eq!(open.earlier_releases, vec![1]);
     assert!(hiding.earlier_releases.is_empty());
     let note = format!("{GONE_ID}.json");
