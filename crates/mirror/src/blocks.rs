@@ -176,8 +176,6 @@ fn canonical(record: &Record) -> Result<Vec<u8>> {
 pub fn verify(source: &str, bytes: &[u8], expected_key: Option<&str>) -> Result<Verified> {
     let log: Log = serde_json::from_slice(bytes)
         .map_err(|e| bad(format!("{source}: not a blocks log: {e}")))?;
-    let key = PublicKey::from_hex(&log.mirror_key)
-        .map_err(|e| bad(format!("{source}: mirror_key: {e}")))?;
     if let Some(expected) = expected_key
         && !expected.eq_ignore_ascii_case(&log.mirror_key)
     {
@@ -186,6 +184,8 @@ pub fn verify(source: &str, bytes: &[u8], expected_key: Option<&str>) -> Result<
             log.mirror_key
         )));
     }
+    let key = PublicKey::from_hex(&log.mirror_key)
+        .map_err(|e| bad(format!("{source}: mirror_key: {e}")))?;
     let mut blocked = BTreeMap::new();
     let mut head = GENESIS.to_owned();
     for (i, entry) in log.entries.iter().enumerate() {

@@ -777,7 +777,32 @@ pub async fn serve(
 /// One request, counted in the metrics: [`App::answer`] on its parts.
 pub fn handle(app: &App, request: Request<Incoming>) -> Response<Body> {
     let (parts, _body) = request.into_parts();
-    app.answer(Ask::of(&parts))
+    let response = app.answer(Ask::of(&parts));
+    if parts.method == hyper::Method::HEAD {
+        without_body(response)
+    } else {
+        response
+    }
+}
+
+/// The answer to a HEAD: GET's headers, its length said, no body. HTTP/1.1 leaves a body out by
+/// itself, but over HTTP/2 a HEAD answered with one was a stream error (curl:
+/// `PROTOCOL_ERROR`), whatever the status.
+fn without_body(response: Response<Body>) -> Response<Body> {
+    let (mut parts, body) = response.into_parts();
+    let http_body_util::Either::Left(full) = body else {
+        // Streamed bodies are never opened for HEAD (`answer::file_response`).
+        return Response::from_parts(parts, body);
+    };
+    let length = hyper::body::Body::size_hint(&full).exact().unwrap_or(0);
+    parts
+        .headers
+        .entry(header::CONTENT_LENGTH)
+        .or_insert_with(|| HeaderValue::from(length));
+    Response::from_parts(
+        parts,
+        http_body_util::Either::Left(http_body_util::Full::new(Bytes::new())),
+    )
 }
 
 /// A TLS acceptor from PEM certificate chain and private key files (ALPN: h2, http/1.1).

@@ -736,24 +736,7 @@ fn originals_that_a_browser_would_run_are_served_inert_by_plain_path_and_under_t
 fn https_with_http2_from_certificate_files() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let archive = sample_release(tmp.path(), &[]);
-    let (cert, key) = (tmp.path().join("cert.pem"), tmp.path().join("key.pem"));
-    let out = std::process::Command::new("openssl")
-        .args(["req", "-x509", "-newkey", "ec", "-pkeyopt"])
-        .args(["ec_paramgen_curve:prime256v1", "-nodes", "-days", "1"])
-        .args([
-            "-subj",
-            "/CN=127.0.0.22",
-            "-addext",
-            "subjectAltName=IP:127.0.0.22",
-        ])
-        .args(["-keyout", p(&key), "-out", p(&cert)])
-        .output()
-        .expect("openssl (./test.sh installs it)");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (cert, key) = tls_cert(tmp.path(), "127.0.0.22");
     let server = Daemon::start(
         &[
             "mirror",

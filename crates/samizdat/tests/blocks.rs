@@ -1,0 +1,446 @@
+//! Legal blocks (issue 18, must-show 1): `samizdat block` on a running mirror answers 451 on
+//! every way to the document within a second, over HTTP/1.1, HTTP/2 and TLS, with curl as the
+//! client; `unblock` serves it again; the signed log verifies, and a tampered copy does not.
+
+use crate::util::*;
+use std::collections::BTreeSet;
+use std::fs;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+const ORDER_URL: &str = "https://court.example/orders/324-O-1-26";
+
+/// The `/targets/` file names of the note in a release folder (all its releases on disk).
+fn note_files(release: &Path) -> BTreeSet<String> {
+    fs::read_dir(release.join("targets"))
+        .expect("read targets")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .filter(|n| {
+            n.split_once('.')
+                .is_some_and(|(_, name)| name.starts_with(&format!("{GONE_ID}.")))
+        })
+        .collect()
+}
+
+/// One way to ask: a label, the base URL, the path (sent as it is), curl's extra arguments.
+struct Way {
+    label: String,
+    base: String,
+    path: String,
+    extra: Vec<String>,
+    /// Whether the way reaches the document (451 once blocked), or is refused whatever
+    /// (a bad path: 400; another id: 404).
+    reaches: bool,
+}
+
+/// `curl -si --path-as-is` of a way: the status and the lowercased head, and the body.
+fn ask(way: &Way) -> (u16, String, Vec<u8>) {
+    let mut extra: Vec<&str> = vec!["--path-as-is"];
+    extra.extend(way.extra.iter().map(String::as_str));
+    let (head, body) = curl(&format!("{}{}", way.base, way.path), &extra);
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("{}: no status in {head}", way.label));
+    (status, head, body)
+}
+
+fn shows_the_note(body: &[u8]) -> Option<&'static str> {
+    let text = String::from_utf8_lossy(body).to_lowercase();
+    GONE_MARKERS.iter().copied().find(|m| text.contains(m))
+}
+
+/// Every way a reader could try, on the plain mirror (`http`) and the TLS one (`https`, with
+/// `cacert`).
+fn ways(
+    http: &str,
+    https: &str,
+    cacert: &Path,
+    targets: &BTreeSet<String>,
+    etag: &str,
+) -> Vec<Way> {
+    let id = GONE_ID;
+    let way = |label: &str, path: String, extra: &[&str], reaches: bool| Way {
+        label: label.to_owned(),
+        base: http.trim_end_matches('/').to_owned(),
+        path,
+        extra: extra.iter().map(|s| (*s).to_owned()).collect(),
+        reaches,
+    };
+    let mut ways = vec![
+        way("page", format!("/d/{id}/"), &[], true),
+        way("page without its slash", format!("/d/{id}"), &[], true),
+        way(
+            "page as index.html",
+            format!("/d/{id}/index.html"),
+            &[],
+            true,
+        ),
+        way("record", format!("/d/{id}/doc.json"), &[], true),
+        way("original", format!("/d/{id}/original.txt"), &[], true),
+        way("page with a query", format!("/d/{id}/?x=1"), &[], true),
+        way("HEAD page", format!("/d/{id}/"), &["-I"], true),
+        way(
+            "Range of the original",
+            format!("/d/{id}/original.txt"),
+            &["-H", "range: bytes=0-40"],
+            true,
+        ),
+        way(
+            "If-None-Match with the page's ETag",
+            format!("/d/{id}/"),
+            &["-H", &format!("if-none-match: {etag}")],
+            true,
+        ),
+        way(
+            "If-None-Match: *",
+            format!("/d/{id}/doc.json"),
+            &["-H", "if-none-match: *"],
+            true,
+        ),
+        way(
+            "gzip",
+            format!("/d/{id}/doc.json"),
+            &["-H", "accept-encoding: gzip"],
+            true,
+        ),
+        way(
+            "HTTP/2 prior knowledge, page",
+            format!("/d/{id}/"),
+            &["--http2-prior-knowledge"],
+            true,
+        ),
+        way(
+            "HTTP/2 prior knowledge, Range",
+            format!("/d/{id}/original.txt"),
+            &["--http2-prior-knowledge", "-H", "range: bytes=5-"],
+            true,
+        ),
+        way("percent-encoded id", "/d/%67one-txt/".into(), &[], false),
+        way("percent-encoded slash", format!("/d%2F{id}/"), &[], false),
+        way(
+            "upper-case id",
+            format!("/d/{}/", id.to_uppercase()),
+            &[],
+            false,
+        ),
+        way("upper-case folder", format!("/D/{id}/"), &[], false),
+        way("double slash inside", format!("/d//{id}/"), &[], false),
+        way(
+            "double slash at the start",
+            format!("//d/{id}/"),
+            &[],
+            false,
+        ),
+        way("double slash at the end", format!("/d/{id}//"), &[], false),
+        way("dot-dot segment", format!("/d/x/../{id}/"), &[], false),
+        way("dot segment", format!("/d/./{id}/doc.json"), &[], false),
+    ];
+    for file in targets {
+        ways.push(way(
+            &format!("/targets/{file}"),
+            format!("/targets/{file}"),
+            &[],
+            true,
+        ));
+        ways.push(way(
+            &format!("HTTP/2 /targets/{file}"),
+            format!("/targets/{file}"),
+            &["--http2-prior-knowledge", "-H", "if-none-match: *"],
+            true,
+        ));
+    }
+    let cacert = p(cacert);
+    for (label, path, extra) in [
+        ("TLS HTTP/1.1 page", format!("/d/{id}/"), vec!["--http1.1"]),
+        (
+            "TLS HTTP/2 record",
+            format!("/d/{id}/doc.json"),
+            vec!["--http2"],
+        ),
+        (
+            "TLS HTTP/2 HEAD original",
+            format!("/d/{id}/original.txt"),
+            vec!["--http2", "-I"],
+        ),
+    ] {
+        let mut extra: Vec<String> = extra.into_iter().map(str::to_owned).collect();
+        extra.extend(["--cacert".to_owned(), cacert.to_owned()]);
+        ways.push(Way {
+            label: label.to_owned(),
+            base: https.trim_end_matches('/').to_owned(),
+            path,
+            extra,
+            reaches: true,
+        });
+    }
+    if let Some(file) = targets.iter().next() {
+        ways.push(Way {
+            label: format!("TLS HTTP/2 /targets/{file}"),
+            base: https.trim_end_matches('/').to_owned(),
+            path: format!("/targets/{file}"),
+            extra: vec!["--http2".into(), "--cacert".into(), cacert.to_owned()],
+            reaches: true,
+        });
+    }
+    ways
+}
+
+/// Polls `url` every 5 ms until its status is `status`; the time it took.
+fn until_status(base: &str, path: &str, status: u16, limit: Duration) -> Duration {
+    let started = Instant::now();
+    loop {
+        let (got, _) = http_get(base, path);
+        if got == status {
+            return started.elapsed();
+        }
+        assert!(
+            started.elapsed() < limit,
+            "{base}{path}: still {got} after {limit:?}, expected {status}"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+#[test]
+fn a_block_takes_effect_within_a_second_on_every_way_to_the_document_and_is_logged() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let archive = archive_with_a_note_to_withdraw(tmp.path());
+    let root = archive.join("root.json");
+    let log = |name: &str| tmp.path().join(format!("{name}.log"));
+    let origin = Daemon::start(
+        &["mirror", "serve", p(&archive), "--listen", "127.0.0.210:0"],
+        &log("origin"),
+    );
+    let dir = tmp.path().join("mirror");
+    run(
+        &[
+            "mirror",
+            "init",
+            p(&dir),
+            "--root",
+            p(&root),
+            "--peer",
+            &origin.url,
+            "--listen",
+            "127.0.0.211:0",
+            "--interval",
+            "1",
+        ],
+        0,
+    );
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &fs::metadata(dir.join("mirror.key"))
+            .expect("mirror init made a key")
+            .permissions(),
+    );
+    assert_eq!(mode & 0o777, 0o600);
+    let mirror = Daemon::start(&["mirror", "run", p(&dir)], &log("mirror"));
+    mirror.wait_for_release(1);
+    let first = note_files(&dir.join("release"));
+    // A second release: the first one's files stay on disk (and served) for the grace period.
+    let extra = tmp.path().join("extra2");
+    fs::create_dir_all(&extra).expect("mkdir");
+    fs::write(extra.join("other.txt"), "Another note.\n").expect("write");
+    run(&["add", p(&archive), p(&extra)], 0);
+    run(&["release", p(&archive)], 0);
+    mirror.wait_for_release(2);
+    let targets = note_files(&dir.join("release"));
+    assert!(
+        first.is_subset(&targets) && targets.len() >= 3,
+        "{first:?} {targets:?}"
+    );
+    // The same mirror folder served over TLS too (it follows the blocks file as well).
+    let (cert, key) = tls_cert(tmp.path(), "127.0.0.212");
+    let tls = Daemon::start(
+        &[
+            "mirror",
+            "serve",
+            p(&dir),
+            "--listen",
+            "127.0.0.212:0",
+            "--tls-cert",
+            p(&cert),
+            "--tls-key",
+            p(&key),
+        ],
+        &log("tls"),
+    );
+
+    // Before: the note is served on the ways that reach it, and the page is in the caches
+    // (asked twice: the hot path answers the second).
+    let page = format!("/d/{GONE_ID}/");
+    let (head, _) = curl(
+        &format!("{}{}", mirror.url.trim_end_matches('/'), page),
+        &[],
+    );
+    let etag = head
+        .lines()
+        .find_map(|l| l.strip_prefix("etag: "))
+        .unwrap_or_else(|| panic!("the page's etag: {head}"))
+        .trim()
+        .to_owned();
+    let ways = ways(&mirror.url, &tls.url, &cert, &targets, &etag);
+    assert!(ways.len() >= 20, "{}", ways.len());
+    eprintln!("{} ways; the note's files: {targets:?}", ways.len());
+    for way in ways.iter().filter(|w| w.reaches) {
+        let (status, head, _) = ask(way);
+        assert!(
+            matches!(status, 200 | 206 | 301 | 304),
+            "{} before the block: {head}",
+            way.label
+        );
+    }
+    let (_, body) = http_get(&mirror.url, &page);
+    assert!(
+        shows_the_note(&body).is_some(),
+        "the page shows the note before the block"
+    );
+
+    // The block, timed from the command's return to the first 451.
+    let blocked = run(
+        &[
+            "block",
+            p(&dir),
+            GONE_ID,
+            "--authority",
+            "Landgericht Hamburg",
+            "--reference",
+            "324 O 1/26",
+            "--url",
+            ORDER_URL,
+            "--jurisdiction",
+            "de",
+        ],
+        0,
+    );
+    let returned = Instant::now();
+    let took = until_status(&mirror.url, &page, 451, Duration::from_secs(5));
+    eprintln!(
+        "block to first 451: {took:?}; block said: {}",
+        stdout(&blocked).trim()
+    );
+    assert!(took < Duration::from_secs(1), "{took:?}");
+    // The TLS server (another process on the same folder) too, within the second.
+    let tls_page = Way {
+        label: "TLS page".into(),
+        base: tls.url.trim_end_matches('/').to_owned(),
+        path: page.clone(),
+        extra: vec!["--cacert".into(), p(&cert).to_owned()],
+        reaches: true,
+    };
+    while ask(&tls_page).0 != 451 {
+        assert!(
+            returned.elapsed() < Duration::from_secs(1),
+            "the TLS server still serves the page {:?} after the block",
+            returned.elapsed()
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    eprintln!("block to first 451 over TLS: {:?}", returned.elapsed());
+
+    // Every way: no title, no text; the ones that reach the document say 451 and why.
+    for way in &ways {
+        let (status, head, body) = ask(way);
+        assert!(
+            !matches!(status, 200 | 206 | 304),
+            "{}: {status}\n{head}",
+            way.label
+        );
+        assert_eq!(shows_the_note(&body), None, "{}: {head}", way.label);
+        if !way.reaches {
+            assert!(matches!(status, 400 | 404), "{}: {head}", way.label);
+            continue;
+        }
+        assert_eq!(status, 451, "{}: {head}", way.label);
+        assert!(
+            head.contains(&format!(
+                "link: <{}>; rel=\"blocked-by\"",
+                ORDER_URL.to_lowercase()
+            )),
+            "{}: {head}",
+            way.label
+        );
+        if way.extra.iter().any(|e| e == "-I") {
+            assert!(body.is_empty(), "{}: HEAD with a body", way.label);
+            continue;
+        }
+        let text = String::from_utf8_lossy(&body);
+        for shown in ["Landgericht Hamburg", "324 O 1/26", "DE", ORDER_URL] {
+            assert!(
+                text.contains(shown),
+                "{}: no {shown:?} in {text}",
+                way.label
+            );
+        }
+        assert!(!text.contains("<script"), "{text}");
+    }
+    // Still in the release and in sync: the files kept, nothing re-signed.
+    assert_eq!(note_files(&dir.join("release")), targets);
+    assert_eq!(mirror.status()["release"]["version"], 2);
+
+    // The log, signed and served; verify-blocks checks it and names the block.
+    let verified = run(&["verify-blocks", &mirror.url], 0);
+    let said = stdout(&verified);
+    assert!(
+        said.contains("1 entries")
+            && said.contains(&format!("blocked {GONE_ID}: Landgericht Hamburg")),
+        "{said}"
+    );
+
+    // Unblocked: served again, on the plain and the TLS server, within a second.
+    run(&["unblock", p(&dir), GONE_ID], 0);
+    let took = until_status(&mirror.url, &page, 200, Duration::from_secs(5));
+    eprintln!("unblock to first 200: {took:?}");
+    assert!(took < Duration::from_secs(1), "{took:?}");
+    let (_, body) = http_get(&mirror.url, &format!("/d/{GONE_ID}/doc.json"));
+    assert!(shows_the_note(&body).is_some());
+    let (head, body) = curl(
+        &format!("{}d/{GONE_ID}/original.txt", tls.url),
+        &["--cacert", p(&cert), "--http2"],
+    );
+    assert!(head.starts_with("http/2 200"), "{head}");
+    assert!(shows_the_note(&body).is_some());
+    let verified = run(&["verify-blocks", &mirror.url], 0);
+    assert!(
+        stdout(&verified).contains("2 entries"),
+        "{}",
+        stdout(&verified)
+    );
+
+    // A tampered copy of the log, served by another server: refused, naming what is wrong.
+    let (_, log_bytes) = http_get(&mirror.url, "/.well-known/samizdat/blocks.json");
+    let text = String::from_utf8(log_bytes).expect("text");
+    let forged = tmp.path().join("forged");
+    fs::create_dir_all(forged.join(".well-known/samizdat")).expect("mkdir");
+    let tampered = text.replacen("324 O 1/26", "324 O 9/26", 1);
+    assert_ne!(tampered, text);
+    fs::write(forged.join(".well-known/samizdat/blocks.json"), tampered).expect("write");
+    let server = StaticServer::start(&forged, "127.0.0.213");
+    let out = run(&["verify-blocks", &server.url], 1);
+    assert!(
+        stderr(&out).contains("entry 1: bad signature"),
+        "{}",
+        stderr(&out)
+    );
+    // A log signed by another key: refused when the mirror's key is pinned.
+    let key = said
+        .split("signed by key ")
+        .nth(1)
+        .and_then(|rest| rest.split(',').next())
+        .expect("the key");
+    let mut json: serde_json::Value = serde_json::from_str(&text).expect("json");
+    json["mirror_key"] = "ab".repeat(32).into();
+    fs::write(
+        forged.join(".well-known/samizdat/blocks.json"),
+        serde_json::to_vec(&json).expect("json"),
+    )
+    .expect("write");
+    let out = run(&["verify-blocks", &server.url, "--key", key], 1);
+    assert!(
+        stderr(&out).contains("not the expected"),
+        "{}",
+        stderr(&out)
+    );
+}
