@@ -431,10 +431,8 @@ pub fn sync_round(dir: &Path, config: &Config, app: &App, sync_program: Option<&
         Ok(report) => {
             // A new release, or the same one with a re-signed timestamp to serve.
             let switched = report.version != app.served().version || report.metadata_files > 0;
-            if switched {
-                if let Err(e) = reload(app, dir, &dir.join("root.json")) {
-                    error = Some(format!("synced but cannot serve: {e}"));
-                }
+            if switched && let Err(e) = reload(app, dir, &dir.join("root.json")) {
+                error = Some(format!("synced but cannot serve: {e}"));
             }
             let (version, source) = (report.version, &report.source);
             if report.unchanged && !switched && as_before {
