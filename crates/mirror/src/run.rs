@@ -180,7 +180,7 @@ fn reload(app: &App, dir: &Path, root_path: &Path) -> Result<Arc<Served>, String
 /// restart), and for `mirror serve`, `timestamp.json` (the publisher's `samizdat release` or
 /// `timestamp` on the origin: a release that withdraws a document must stop the files that show
 /// it within a second; gone means gone). A change that cannot be loaded leaves what is served
-/// as it was, and is logged.
+/// as it was, is logged, and is tried again every second until it loads.
 async fn follow(app: Arc<App>, dir: PathBuf, root_path: PathBuf, watched: Vec<PathBuf>) {
     use std::os::unix::fs::MetadataExt;
     // A file replaced by a rename is a new inode, whatever its size and time.
@@ -194,23 +194,35 @@ async fn follow(app: Arc<App>, dir: PathBuf, root_path: PathBuf, watched: Vec<Pa
             .collect()
     };
     let mut seen = stamps(&watched);
+    let mut failed = String::new();
     loop {
         tokio::time::sleep(Duration::from_millis(100)).await;
         let now = stamps(&watched);
         if now == seen {
             continue;
         }
-        seen = now;
         let (app, dir, root_path) = (app.clone(), dir.clone(), root_path.clone());
         let shown = dir.display().to_string();
-        match tokio::task::spawn_blocking(move || reload(&app, &dir, &root_path)).await {
-            Ok(Ok(served)) => log!(
-                "samizdat mirror {shown}: now serving release {}, {} documents blocked",
-                served.version,
-                served.blocked_count()
-            ),
-            Ok(Err(e)) => log!("samizdat mirror {shown}: keeps what it served: {e}"),
-            Err(e) => log!("samizdat mirror {shown}: keeps what it served: {e}"),
+        let reloaded = tokio::task::spawn_blocking(move || reload(&app, &dir, &root_path)).await;
+        match reloaded.map_err(|e| e.to_string()).and_then(|r| r) {
+            Ok(served) => {
+                seen = now;
+                failed.clear();
+                log!(
+                    "samizdat mirror {shown}: now serving release {}, {} documents blocked",
+                    served.version,
+                    served.blocked_count()
+                );
+            }
+            // Tried again every second (a block must not be lost to a passing error), and
+            // logged once.
+            Err(e) => {
+                if e != failed {
+                    log!("samizdat mirror {shown}: keeps what it served, tries again: {e}");
+                    failed = e;
+                }
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
         }
     }
 }
