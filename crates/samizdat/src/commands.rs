@@ -277,6 +277,13 @@ fn print_exported(exported: &mirror::export::Exported, out: &Path) {
         exported.withdrawn,
         exported.replaced
     );
+    if exported.blocked > 0 {
+        outln!(
+            "{} documents blocked here: not exported; nginx answers 451 for them with {}",
+            exported.blocked,
+            out.join(mirror::export::NGINX_BLOCKS).display()
+        );
+    }
 }
 
 /// `export`: the release in `dir` (an archive or a mirror folder) as a static tree in `out`.

@@ -444,3 +444,109 @@ fn a_block_takes_effect_within_a_second_on_every_way_to_the_document_and_is_logg
         stderr(&out)
     );
 }
+
+/// A plain web root: the export of a mirror folder that blocks the note leaves none of its
+/// files, turns what an earlier export left into the 451 page, and nginx with
+/// deploy/nginx-samizdat.conf answers 451 (with the order's `Link`) on every path of it; after
+/// `unblock` and another export, it is served again. The mirror had no key before its first
+/// block (synced without `mirror init`): the block made one.
+#[test]
+fn an_export_of_a_mirror_that_blocks_serves_451_from_nginx() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let archive = archive_with_a_note_to_withdraw(tmp.path());
+    let root = archive.join("root.json");
+    let origin = Daemon::start(
+        &["mirror", "serve", p(&archive), "--listen", "127.0.0.214:0"],
+        &tmp.path().join("origin.log"),
+    );
+    let dir = tmp.path().join("mirror");
+    mirror_sync(&dir, &root, &[&origin.url], &[], 0);
+    assert!(!dir.join("mirror.key").exists());
+    let www = tmp.path().join("www");
+    run(&["export", p(&dir), p(&www)], 0);
+    let files: Vec<String> = note_files(&dir.join("release"))
+        .into_iter()
+        .map(|f| format!("/targets/{f}"))
+        .collect();
+    let mut paths = vec![
+        format!("/d/{GONE_ID}/"),
+        format!("/d/{GONE_ID}"),
+        format!("/d/{GONE_ID}/doc.json"),
+        format!("/d/{GONE_ID}/original.txt"),
+    ];
+    paths.extend(files);
+    let conf = fs::read_to_string(repo().join("deploy/nginx-samizdat.conf")).expect("conf");
+    // nginx with deploy/nginx-samizdat.conf over the export; started again after each export,
+    // as `systemctl reload nginx` after a push reads the blocks again.
+    let start = || {
+        Nginx::start_with("127.0.0.215", |port| {
+            conf.replace("listen [::]:80;", "")
+                .replace("listen 80;", &format!("listen 127.0.0.215:{port};"))
+                .replace("/var/www/samizdat", p(&www))
+        })
+    };
+    let status = |site: &Nginx, path: &str| {
+        let (head, body) = curl(&format!("{}{path}", site.url), &["--path-as-is"]);
+        let code: u16 = head
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| panic!("{path}: {head}"));
+        (code, head, body)
+    };
+    let site = start();
+    let (code, _, body) = status(&site, &format!("/d/{GONE_ID}/doc.json"));
+    assert_eq!(code, 200);
+    assert!(shows_the_note(&body).is_some());
+
+    run(
+        &[
+            "block",
+            p(&dir),
+            GONE_ID,
+            "--authority",
+            "Tribunal judiciaire de Paris",
+            "--reference",
+            "RG 26/00001",
+            "--url",
+            "https://court.example/$rg?a=1&b=2",
+        ],
+        0,
+    );
+    assert!(
+        dir.join("mirror.key").exists(),
+        "the first block made the mirror's key"
+    );
+    let out = run(&["export", p(&dir), p(&www)], 0);
+    assert!(
+        stdout(&out).contains("1 documents blocked here"),
+        "{}",
+        stdout(&out)
+    );
+    // What the earlier export left is the 451 page now, whatever serves the folder.
+    let left = fs::read_to_string(www.join(format!("d/{GONE_ID}/doc.json"))).expect("notice");
+    assert!(left.contains("Tribunal judiciaire de Paris"), "{left}");
+    drop(site);
+    let site = start();
+    for path in &paths {
+        let (code, head, body) = status(&site, path);
+        assert_eq!(code, 451, "{path}: {head}");
+        assert!(
+            head.contains("link: <https://court.example/%24rg?a=1&b=2>; rel=\"blocked-by\""),
+            "{path}: {head}"
+        );
+        assert_eq!(shows_the_note(&body), None, "{path}");
+        let text = String::from_utf8_lossy(&body);
+        assert!(text.contains("RG 26/00001"), "{path}: {text}");
+    }
+    let (code, _, _) = status(&site, "/d/10PORTCITY101/doc.json");
+    assert_eq!(code, 200, "another document is served");
+
+    run(&["unblock", p(&dir), GONE_ID], 0);
+    run(&["export", p(&dir), p(&www)], 0);
+    drop(site);
+    let site = start();
+    let (head, body) = curl(&format!("{}/d/{GONE_ID}/doc.json", site.url), &[]);
+    assert!(head.starts_with("http/1.1 200"), "{head}");
+    assert!(shows_the_note(&body).is_some());
+}
