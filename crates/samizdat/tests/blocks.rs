@@ -9,6 +9,8 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 const ORDER_URL: &str = "https://court.example/orders/324-O-1-26";
+/// The other mirror the release names.
+const ELSEWHERE: &str = "https://mirror-b.example/";
 
 /// The `/targets/` file names of the note in a release folder (all its releases on disk).
 fn note_files(release: &Path) -> BTreeSet<String> {
@@ -187,17 +189,17 @@ fn ways(
     ways
 }
 
-/// Polls `url` every 5 ms until its status is `status`; the time it took.
-fn until_status(base: &str, path: &str, status: u16, limit: Duration) -> Duration {
-    let started = Instant::now();
+/// Asks `way` every 5 ms until it answers `status`: the time since `since`, at most 5 s.
+fn until(way: &Way, status: u16, since: Instant) -> Duration {
     loop {
-        let (got, _) = http_get(base, path);
+        let (got, _, _) = ask(way);
         if got == status {
-            return started.elapsed();
+            return since.elapsed();
         }
         assert!(
-            started.elapsed() < limit,
-            "{base}{path}: still {got} after {limit:?}, expected {status}"
+            since.elapsed() < Duration::from_secs(5),
+            "{}: still {got} after 5 s, expected {status}",
+            way.label
         );
         std::thread::sleep(Duration::from_millis(5));
     }
@@ -243,13 +245,32 @@ fn a_block_takes_effect_within_a_second_on_every_way_to_the_document_and_is_logg
     let extra = tmp.path().join("extra2");
     fs::create_dir_all(&extra).expect("mkdir");
     fs::write(extra.join("other.txt"), "Another note.\n").expect("write");
-    run(&["add", p(&archive), p(&extra)], 0);
+    // The note amended: new files, and the first release's stay served for the grace period.
+    let note = tmp.path().join("extra/gone.txt");
+    let amended =
+        fs::read_to_string(&note).expect("the note") + "Amended: the xylophone arrived.\n";
+    fs::write(&note, amended).expect("write");
+    run(
+        &["add", p(&archive), p(&extra), p(&tmp.path().join("extra"))],
+        0,
+    );
+    // The publisher names another mirror: the 451 page sends readers there.
+    let config = archive.join("samizdat.toml");
+    let text = fs::read_to_string(&config).expect("samizdat.toml");
+    let named = text.replacen(
+        "\n[expiry]",
+        &format!("mirrors = [\"{ELSEWHERE}\"]\n\n[expiry]"),
+        1,
+    );
+    assert_ne!(named, text);
+    fs::write(&config, named).expect("write");
     run(&["release", p(&archive)], 0);
     mirror.wait_for_release(2);
     let targets = note_files(&dir.join("release"));
+    let current: BTreeSet<String> = targets.difference(&first).cloned().collect();
     assert!(
-        first.is_subset(&targets) && targets.len() >= 3,
-        "{first:?} {targets:?}"
+        first.len() == 3 && current.len() == 3 && first.is_subset(&targets),
+        "the note's files of release 1 and of release 2: {first:?} {targets:?}"
     );
     // The same mirror folder served over TLS too (it follows the blocks file as well).
     let (cert, key) = tls_cert(tmp.path(), "127.0.0.212");
@@ -316,29 +337,24 @@ fn a_block_takes_effect_within_a_second_on_every_way_to_the_document_and_is_logg
         0,
     );
     let returned = Instant::now();
-    let took = until_status(&mirror.url, &page, 451, Duration::from_secs(5));
+    let page_on = |base: &str, extra: Vec<String>| Way {
+        label: format!("{base}{page}"),
+        base: base.trim_end_matches('/').to_owned(),
+        path: page.clone(),
+        extra,
+        reaches: true,
+    };
+    let plain_page = page_on(&mirror.url, Vec::new());
+    let tls_page = page_on(&tls.url, vec!["--cacert".into(), p(&cert).to_owned()]);
+    let took = until(&plain_page, 451, returned);
+    // The TLS server is another process on the same folder.
+    let took_tls = until(&tls_page, 451, returned);
     eprintln!(
-        "block to first 451: {took:?}; block said: {}",
+        "block to first 451: {took:?}, over TLS {took_tls:?}; block said: {}",
         stdout(&blocked).trim()
     );
     assert!(took < Duration::from_secs(1), "{took:?}");
-    // The TLS server (another process on the same folder) too, within the second.
-    let tls_page = Way {
-        label: "TLS page".into(),
-        base: tls.url.trim_end_matches('/').to_owned(),
-        path: page.clone(),
-        extra: vec!["--cacert".into(), p(&cert).to_owned()],
-        reaches: true,
-    };
-    while ask(&tls_page).0 != 451 {
-        assert!(
-            returned.elapsed() < Duration::from_secs(1),
-            "the TLS server still serves the page {:?} after the block",
-            returned.elapsed()
-        );
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    eprintln!("block to first 451 over TLS: {:?}", returned.elapsed());
+    assert!(took_tls < Duration::from_secs(1), "{took_tls:?}");
 
     // Every way: no title, no text; the ones that reach the document say 451 and why.
     for way in &ways {
@@ -367,7 +383,14 @@ fn a_block_takes_effect_within_a_second_on_every_way_to_the_document_and_is_logg
             continue;
         }
         let text = String::from_utf8_lossy(&body);
-        for shown in ["Landgericht Hamburg", "324 O 1/26", "DE", ORDER_URL] {
+        let elsewhere = format!("<a href=\"{ELSEWHERE}\">");
+        for shown in [
+            "Landgericht Hamburg",
+            "324 O 1/26",
+            "DE",
+            ORDER_URL,
+            &elsewhere,
+        ] {
             assert!(
                 text.contains(shown),
                 "{}: no {shown:?} in {text}",
@@ -391,9 +414,12 @@ fn a_block_takes_effect_within_a_second_on_every_way_to_the_document_and_is_logg
 
     // Unblocked: served again, on the plain and the TLS server, within a second.
     run(&["unblock", p(&dir), GONE_ID], 0);
-    let took = until_status(&mirror.url, &page, 200, Duration::from_secs(5));
-    eprintln!("unblock to first 200: {took:?}");
+    let returned = Instant::now();
+    let took = until(&plain_page, 200, returned);
+    let took_tls = until(&tls_page, 200, returned);
+    eprintln!("unblock to first 200: {took:?}, over TLS {took_tls:?}");
     assert!(took < Duration::from_secs(1), "{took:?}");
+    assert!(took_tls < Duration::from_secs(1), "{took_tls:?}");
     let (_, body) = http_get(&mirror.url, &format!("/d/{GONE_ID}/doc.json"));
     assert!(shows_the_note(&body).is_some());
     let (head, body) = curl(
