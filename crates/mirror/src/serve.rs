@@ -794,11 +794,14 @@ fn without_body(response: Response<Body>) -> Response<Body> {
         // Streamed bodies are never opened for HEAD (`answer::file_response`).
         return Response::from_parts(parts, body);
     };
-    let length = hyper::body::Body::size_hint(&full).exact().unwrap_or(0);
-    parts
-        .headers
-        .entry(header::CONTENT_LENGTH)
-        .or_insert_with(|| HeaderValue::from(length));
+    // A 304 says nothing of a length (it has no content, RFC 9110 §15.4.5).
+    if parts.status != StatusCode::NOT_MODIFIED {
+        let length = hyper::body::Body::size_hint(&full).exact().unwrap_or(0);
+        parts
+            .headers
+            .entry(header::CONTENT_LENGTH)
+            .or_insert_with(|| HeaderValue::from(length));
+    }
     Response::from_parts(
         parts,
         http_body_util::Either::Left(http_body_util::Full::new(Bytes::new())),

@@ -761,6 +761,17 @@ fn https_with_http2_from_certificate_files() {
     );
     let (head, _) = curl(&url, &["--cacert", p(&cert), "--http1.1"]);
     assert!(head.starts_with("http/1.1 200"), "{head}");
+    // HEAD over HTTP/2: GET's length, no body (once a stream error, PROTOCOL_ERROR).
+    let length = fs::metadata(archive.join("release/metadata/timestamp.json"))
+        .expect("timestamp")
+        .len();
+    let (head, body) = curl(&url, &["--cacert", p(&cert), "--http2", "-I"]);
+    assert!(head.starts_with("http/2 200"), "{head}");
+    assert!(
+        head.contains(&format!("content-length: {length}")),
+        "{head}"
+    );
+    assert!(body.is_empty());
     // Plain HTTP/2 (prior knowledge) on a plain listener.
     let plain = serve(&archive, "127.0.0.23", &tmp.path().join("plain.log"));
     let (head, _) = curl(
