@@ -8,8 +8,9 @@
 //! before by `prev`, the SHA-256 of that record's canonical JSON. The blocks in force are the
 //! log replayed ([`verify`]), so the server, `samizdat block` and `samizdat verify-blocks`
 //! read it through the one function, and an entry cannot be changed, dropped or moved without
-//! breaking a signature or the chain. (Dropping the newest entries is seen only by a reader
-//! who remembered the head: `verify-blocks` prints it.)
+//! breaking a signature or the chain. Dropping the newest entries is seen by a reader who
+//! remembered the head: `verify-blocks` prints it, and `--since HEAD` refuses a log that does
+//! not extend it ([`Verified::extends`]).
 //!
 //! [`block`] and [`unblock`] append under `DIR/blocks.lock` (two commands wait for each other
 //! instead of racing) and replace the file atomically, fsynced; a running mirror notices the
@@ -151,6 +152,17 @@ pub struct Verified {
     pub blocked: BTreeMap<String, Order>,
     /// Hex SHA-256 of the newest record (the head a reader may remember), or [`GENESIS`].
     pub head: String,
+    /// The head after each entry, in order.
+    heads: Vec<String>,
+}
+
+impl Verified {
+    /// Whether this log extends the one whose head was `head` (a head it had, or had since):
+    /// a log that dropped its newest entries, or another log, does not.
+    pub fn extends(&self, head: &str) -> bool {
+        head.eq_ignore_ascii_case(GENESIS)
+            || self.heads.iter().any(|h| h.eq_ignore_ascii_case(head))
+    }
 }
 
 /// The blocks a server applies: those in force, and the log's bytes as it serves them.
@@ -188,6 +200,7 @@ pub fn verify(source: &str, bytes: &[u8], expected_key: Option<&str>) -> Result<
         .map_err(|e| bad(format!("{source}: mirror_key: {e}")))?;
     let mut blocked = BTreeMap::new();
     let mut head = GENESIS.to_owned();
+    let mut heads = Vec::with_capacity(log.entries.len());
     for (i, entry) in log.entries.iter().enumerate() {
         let record = &entry.signed;
         let what = format!("{source}: entry {}", i + 1);
@@ -207,12 +220,14 @@ pub fn verify(source: &str, bytes: &[u8], expected_key: Option<&str>) -> Result<
         }
         apply(&mut blocked, record).map_err(|e| bad(format!("{what}: {e}")))?;
         head = Digest::of(&bytes).to_hex();
+        heads.push(head.clone());
     }
     Ok(Verified {
         key,
         entries: log.entries,
         blocked,
         head,
+        heads,
     })
 }
 
@@ -571,5 +586,12 @@ mod tests {
         );
         let pinned = verify("log", &bytes, Some(&"ab".repeat(32))).expect_err("pinned");
         assert!(pinned.message().contains("not the expected"), "{pinned}");
+        // The newest entry dropped: the chain holds, but it does not extend the head seen.
+        let mut truncated: serde_json::Value = serde_json::from_slice(&bytes).expect("json");
+        truncated["entries"].as_array_mut().expect("entries").pop();
+        let shorter = verify("log", &serde_json::to_vec(&truncated).expect("json"), None)
+            .expect("a shorter chain verifies");
+        assert!(good.extends(&shorter.head) && good.extends(GENESIS));
+        assert!(!shorter.extends(&good.head));
     }
 }

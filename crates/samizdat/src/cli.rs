@@ -234,6 +234,10 @@ enum Command {
         /// The mirror's key (64 hex digits), when known: a log signed by another is refused.
         #[arg(long)]
         key: Option<String>,
+        /// A head printed by an earlier check: a log that does not extend it (its newest
+        /// entries dropped, or another log) is refused.
+        #[arg(long)]
+        since: Option<String>,
         /// Seconds the request may take.
         #[arg(long, default_value_t = 60)]
         timeout: u64,
@@ -593,9 +597,17 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             commands::block(&dir, &id, order)?
         }
         Command::Unblock { dir, id } => commands::unblock(&dir, &id)?,
-        Command::VerifyBlocks { url, key, timeout } => {
-            commands::verify_blocks(&url, key.as_deref(), Duration::from_secs(timeout))?
-        }
+        Command::VerifyBlocks {
+            url,
+            key,
+            since,
+            timeout,
+        } => commands::verify_blocks(
+            &url,
+            key.as_deref(),
+            since.as_deref(),
+            Duration::from_secs(timeout),
+        )?,
     };
     Ok(status(outcome))
 }

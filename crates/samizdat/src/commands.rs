@@ -468,9 +468,23 @@ pub fn unblock(dir: &Path, id: &str) -> Result<Outcome> {
 }
 
 /// `verify-blocks`: the key, the head of the chain, the blocks in force.
-pub fn verify_blocks(url: &str, key: Option<&str>, timeout: Duration) -> Result<Outcome> {
+pub fn verify_blocks(
+    url: &str,
+    key: Option<&str>,
+    since: Option<&str>,
+    timeout: Duration,
+) -> Result<Outcome> {
     let log = mirror::blocks::verify_url(url, key, timeout)
         .with_context(|| format!("{url}: the blocks log does not verify"))?;
+    if let Some(head) = since
+        && !log.extends(head)
+    {
+        errln!(
+            "{url}: the blocks log does not extend head {head} (entries dropped, or another log): its head is {}",
+            log.head
+        );
+        return Ok(Outcome::Forged);
+    }
     outln!(
         "{url}: blocks log verified: {} entries signed by key {}, head {}",
         log.entries.len(),

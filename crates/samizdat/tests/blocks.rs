@@ -428,12 +428,21 @@ fn a_block_takes_effect_within_a_second_on_every_way_to_the_document_and_is_logg
     );
     assert!(head.starts_with("http/2 200"), "{head}");
     assert!(shows_the_note(&body).is_some());
-    let verified = run(&["verify-blocks", &mirror.url], 0);
-    assert!(
-        stdout(&verified).contains("2 entries"),
-        "{}",
-        stdout(&verified)
-    );
+    // The log grew: it extends the head a reader saw with the block.
+    let head = said
+        .split("head ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .expect("the head");
+    let verified = run(&["verify-blocks", &mirror.url, "--since", head], 0);
+    let said_after = stdout(&verified);
+    assert!(said_after.contains("2 entries"), "{said_after}");
+    let head_after = said_after
+        .split("head ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .expect("the head")
+        .to_owned();
 
     // A tampered copy of the log, served by another server: refused, naming what is wrong.
     let (_, log_bytes) = http_get(&mirror.url, "/.well-known/samizdat/blocks.json");
@@ -447,6 +456,22 @@ fn a_block_takes_effect_within_a_second_on_every_way_to_the_document_and_is_logg
     let out = run(&["verify-blocks", &server.url], 1);
     assert!(
         stderr(&out).contains("entry 1: bad signature"),
+        "{}",
+        stderr(&out)
+    );
+    // The unblock dropped from a copy (a mirror hiding that it lifted a block, or that it
+    // made one): every signature holds, but it does not extend the head seen.
+    let mut truncated: serde_json::Value = serde_json::from_str(&text).expect("json");
+    truncated["entries"].as_array_mut().expect("entries").pop();
+    fs::write(
+        forged.join(".well-known/samizdat/blocks.json"),
+        serde_json::to_vec(&truncated).expect("json"),
+    )
+    .expect("write");
+    run(&["verify-blocks", &server.url], 0);
+    let out = run(&["verify-blocks", &server.url, "--since", &head_after], 1);
+    assert!(
+        stderr(&out).contains(&format!("does not extend head {head_after}")),
         "{}",
         stderr(&out)
     );
