@@ -530,6 +530,21 @@ mod tests {
         assert_eq!(read(tmp.path()).expect("read").log, blocks.log);
     }
 
+    /// Blocks made at once by several processes' worth of threads: each waits for the lock,
+    /// none is lost, the chain holds.
+    #[test]
+    fn blocks_made_at_once_are_all_kept_in_one_chain() {
+        let tmp = mirror_dir();
+        let dir = tmp.path();
+        std::thread::scope(|scope| {
+            for i in 0..8 {
+                scope.spawn(move || block(dir, &format!("doc-{i}"), order(), i).expect("block"));
+            }
+        });
+        let blocks = read(dir).expect("the chain verifies");
+        assert_eq!(blocks.orders.len(), 8);
+    }
+
     #[test]
     fn any_change_to_the_log_fails_verification_naming_the_entry() {
         let tmp = mirror_dir();
