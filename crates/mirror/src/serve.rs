@@ -578,7 +578,17 @@ fn withheld(served: &Served, target_name: &str) -> Option<Response<Body>> {
         ));
     }
     let order = served.blocked(id)?;
-    let page = crate::blocks::notice(id, order, served.elsewhere());
+    Some(unavailable(id, order, served.elsewhere()))
+}
+
+/// 451 for document `id`, blocked by `order`: the notice page (`blocks::notice`), no script
+/// allowed, the order's URL as `Link: <URL>; rel="blocked-by"` (RFC 7725).
+fn unavailable(
+    id: &str,
+    order: &crate::blocks::Order,
+    elsewhere: &crate::served::Elsewhere,
+) -> Response<Body> {
+    let page = crate::blocks::notice(id, order, elsewhere);
     // Never kept by a cache: an unblock takes effect at once for readers too.
     let mut response = with_type(
         text(StatusCode::UNAVAILABLE_FOR_LEGAL_REASONS, page),
@@ -606,7 +616,7 @@ fn withheld(served: &Served, target_name: &str) -> Option<Response<Body>> {
     {
         h.insert(header::LINK, link);
     }
-    Some(response)
+    response
 }
 
 /// `/.well-known/samizdat/blocks.json`: the transparency log of this mirror's legal blocks, as
