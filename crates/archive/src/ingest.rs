@@ -125,6 +125,8 @@ pub struct Summary {
     pub missing: Vec<Failure>,
     /// Of them, how many were withdrawn.
     pub withdrawn: u64,
+    /// Sidecar files (metadata beside a document, read with it).
+    pub sidecars: u64,
     /// Files that are no document format we read (`.json`, images, scripts...).
     pub unsupported: Vec<Failure>,
     pub failed: Vec<Failure>,
@@ -173,6 +175,22 @@ impl Tally {
         self.line(path, part, report::Outcome::Failed { reason })
     }
 
+    /// A document of a file that failed, named in the summary as `shown` (the file and the
+    /// document's source).
+    fn failed_document(
+        &mut self,
+        shown: String,
+        path: &str,
+        part: Option<&str>,
+        reason: String,
+    ) -> Result<(), Error> {
+        self.summary.failed.push(Failure {
+            path: shown,
+            reason: reason.clone(),
+        });
+        self.line(path, part, report::Outcome::Failed { reason })
+    }
+
     /// The summary line, then the report closed: the summary, naming it.
     fn finish(mut self) -> Result<Summary, Error> {
         let s = &self.summary;
@@ -187,6 +205,7 @@ impl Tally {
             failed: s.failed.len() as u64,
             gone: s.missing.len() as u64,
             withdrawn: s.withdrawn,
+            sidecars: s.sidecars,
         };
         self.summary.report = self.report.finish(&counts)?;
         Ok(self.summary)
@@ -208,6 +227,8 @@ enum Outcome {
         refresh: Option<SourceState>,
     },
     Unsupported(read::Unsupported),
+    /// A sidecar: the metadata of this document file.
+    Sidecar(PathBuf),
     Failed(String),
     Read {
         state: SourceState,
@@ -527,19 +548,22 @@ fn process(
     if let Some(why) = options.fence.refuses_file(&meta) {
         return Outcome::Failed(why);
     }
-    let mtime_ns = meta
-        .modified()
-        .ok()
-        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-        .map(|d| d.as_nanos() as i128)
-        .unwrap_or(0);
+    if let Some(document) = read::sidecar::document_of(&file.path) {
+        return Outcome::Sidecar(document);
+    }
+    // A sidecar is part of its document's source: its size and time count in the quick check,
+    // its bytes in the hash.
+    let sidecar = read::sidecar::path_for(&file.path)
+        .and_then(|path| fs::metadata(&path).ok().map(|meta| (path, meta)));
+    let stat_size = meta.len() + sidecar.as_ref().map_or(0, |(_, m)| m.len());
+    let mtime_ns = mtime_of(&meta) + sidecar.as_ref().map_or(0, |(_, m)| mtime_of(m));
     if let Some(known) = known
-        && known.size == meta.len()
+        && known.size == stat_size
         && known.mtime_ns == mtime_ns
     {
         return Outcome::Unchanged { refresh: None };
     }
-    let (size, sha256) = match hash_file(&file.path) {
+    let (size, sha256) = match source_hash(&file.path, sidecar.as_ref().map(|(p, _)| p.as_path())) {
         Ok(h) => h,
         Err(e) => return Outcome::Failed(format!("cannot read: {e}")),
     };
@@ -567,6 +591,27 @@ fn process(
         Ok(Some(unsupported)) => Outcome::Unsupported(unsupported),
         Ok(None) => Outcome::Read { state, docs },
     }
+}
+
+/// A file's modification time in nanoseconds since the epoch (0 when unknown).
+fn mtime_of(meta: &fs::Metadata) -> i128 {
+    meta.modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| d.as_nanos() as i128)
+        .unwrap_or(0)
+}
+
+/// The size and SHA-256 (hex) a source is known by: its file's, or with a sidecar, their sizes
+/// added and the hash of both hashes.
+fn source_hash(path: &Path, sidecar: Option<&Path>) -> std::io::Result<(u64, String)> {
+    let (size, sha256) = hash_file(path)?;
+    let Some(sidecar) = sidecar else {
+        return Ok((size, sha256));
+    };
+    let (sidecar_size, sidecar_sha256) = hash_file(sidecar)?;
+    let both = Sha256::digest(format!("{sha256}{sidecar_sha256}").as_bytes());
+    Ok((size + sidecar_size, hex::encode(both)))
 }
 
 /// The size and SHA-256 (hex) of a file, read as a stream.
@@ -650,6 +695,11 @@ fn apply(
                 reason,
             };
             tally.line(&shown, None, outcome)?;
+        }
+        Outcome::Sidecar(document) => {
+            tally.summary.sidecars += 1;
+            let of = document.display().to_string();
+            tally.line(&shown, None, report::Outcome::Metadata { of })?;
         }
         Outcome::Failed(reason) => tally.failed(&shown, None, reason)?,
         Outcome::Read { state, docs } => {
@@ -752,7 +802,7 @@ fn record(
         (None, IdSource::Explicit(id)) => match DocId::new(id) {
             Ok(id) => id,
             Err(reason) => {
-                tally.failed(&path, part.or(Some(&source)), reason)?;
+                tally.failed_document(shown, &path, part, reason)?;
                 return Ok(());
             }
         },
@@ -777,7 +827,7 @@ fn record(
         match &x.id_source {
             IdSource::Explicit(_) if parent.is_none() => {
                 let reason = format!("id {id} is already used by a document from {holder}");
-                tally.failed(&path, part.or(Some(&source)), reason)?;
+                tally.failed_document(shown, &path, part, reason)?;
                 return Ok(());
             }
             IdSource::MessageId(_) if parent.is_none() => {

@@ -54,6 +54,8 @@ pub enum DateSource {
     Text,
     /// The file name (`memo-2010-04-12.txt`, `report-2006.txt`).
     FileName,
+    /// The publisher's sidecar file beside the document (`NAME.meta.json`, `NAME.json`).
+    Sidecar,
 }
 
 /// The headers of an e-mail that readers browse by and that link a thread.

@@ -51,6 +51,8 @@ pub enum Outcome {
     Failed { reason: String },
     /// Document `id`'s source is gone; `withdrawn` when `add --withdraw-missing` withdrew it.
     Gone { id: String, withdrawn: bool },
+    /// A sidecar: the metadata of the document file `of`, read with it.
+    Metadata { of: String },
 }
 
 /// The counts of the last line, `{"summary": {...}}`.
@@ -66,6 +68,7 @@ pub struct Counts {
     pub failed: u64,
     pub gone: u64,
     pub withdrawn: u64,
+    pub sidecars: u64,
 }
 
 /// The report being written.

@@ -188,6 +188,11 @@ fn print_lines(lines: &[archive::report::Line]) {
                     escaped(reason)
                 )
             }
+            O::Metadata { of } => format!(
+                "metadata    {}{part}: of {}",
+                quoted(&line.path),
+                quoted(of)
+            ),
             O::Gone { id, withdrawn } => format!(
                 "gone        {}{part}: {id}{}",
                 quoted(&line.path),
@@ -216,7 +221,7 @@ pub fn print_summary(s: &archive::ingest::Summary) {
         errln!("gone: {f}");
     }
     outln!(
-        "{} files: {} documents ingested, {} updated, {} files unchanged, {} duplicates skipped, {} renamed, {} unsupported skipped, {} failed, {} gone ({} withdrawn); report: {}",
+        "{} files: {} documents ingested, {} updated, {} files unchanged, {} duplicates skipped, {} renamed, {} unsupported skipped, {} failed, {} gone ({} withdrawn), {} sidecars; report: {}",
         s.files_seen,
         s.ingested,
         s.updated,
@@ -227,6 +232,7 @@ pub fn print_summary(s: &archive::ingest::Summary) {
         s.failed.len(),
         s.missing.len(),
         s.withdrawn,
+        s.sidecars,
         archive::ingest::escaped(&s.report.display().to_string())
     );
 }

@@ -1,6 +1,6 @@
 //! What `add` makes of a leak-like folder (issue 20): every file named in the report with its
 //! outcome; legacy encodings detected, decoded and recorded; titles a reader can use; dates from
-//! file names marked as such.
+//! file names marked as such; a sidecar's metadata over what was extracted.
 
 use crate::util::*;
 use archive::{Catalog, DateSource, Document};
@@ -91,6 +91,15 @@ fn issue_20_every_file_is_reported_with_its_outcome_and_legacy_text_is_decoded_t
     // A real image without its extension: binary by its content, typed by its magic number.
     fs::copy(base.join("html/_static/minus.png"), docs.join("minus")).expect("copy");
     fs::copy(base.join("html/_static/plus.png"), docs.join("plus.png")).expect("copy");
+    // The publisher's metadata beside a document.
+    let rules_en = linux_doc("Documentation/process/stable-kernel-rules.rst.gz");
+    fs::write(docs.join("stable-kernel-rules.txt"), &rules_en).expect("write");
+    let sidecar = docs.join("stable-kernel-rules.txt.meta.json");
+    fs::write(
+        &sidecar,
+        r#"{"title":"Rules for the stable kernel","date":"2005-03-04","tags":["process"],"origin":"linux-doc"}"#,
+    )
+    .expect("write");
     let pdf = fs::read(sample_documents().join("notes/harbour-report.pdf")).expect("pdf");
     fs::write(docs.join("broken.pdf"), &pdf[..pdf.len() / 2]).expect("write");
 
@@ -124,6 +133,7 @@ fn issue_20_every_file_is_reported_with_its_outcome_and_legacy_text_is_decoded_t
         "memo_2009-11-03",
         "stable_kernel_rules.ja.txt",
         "CREDITS.gz",
+        "stable-kernel-rules.txt",
     ] {
         id_of(file);
     }
@@ -135,13 +145,21 @@ fn issue_20_every_file_is_reported_with_its_outcome_and_legacy_text_is_decoded_t
     let (what, line) = outcome("later/howto-it.txt");
     assert_eq!(what, "duplicate", "{line}");
     assert_eq!(line["of"].as_str(), Some(id_of("howto-it.txt").as_str()));
+    let (what, line) = outcome("stable-kernel-rules.txt.meta.json");
+    assert_eq!(what, "metadata", "{line}");
+    assert!(
+        line["of"]
+            .as_str()
+            .is_some_and(|of| of.ends_with("/stable-kernel-rules.txt"))
+    );
     let (what, line) = outcome("broken.pdf");
     assert_eq!(what, "failed", "{line}");
     assert!(line["reason"].as_str().is_some_and(|r| !r.is_empty()));
-    assert_eq!(lines.len(), 8, "one line a file: {lines:#?}");
+    assert_eq!(lines.len(), 10, "one line a file: {lines:#?}");
     for (count, n) in [
-        ("files", 8),
-        ("ingested", 4),
+        ("files", 10),
+        ("ingested", 5),
+        ("sidecars", 1),
         ("unsupported", 2),
         ("duplicates", 1),
         ("failed", 1),
@@ -213,6 +231,15 @@ fn issue_20_every_file_is_reported_with_its_outcome_and_legacy_text_is_decoded_t
     );
     assert_eq!(memo.date_source, Some(DateSource::FileName));
     assert_eq!(doc("howto-it.txt").date, None, "no date in name or text");
+    let rules = doc("stable-kernel-rules.txt");
+    assert_eq!(rules.title, "Rules for the stable kernel");
+    assert_eq!(
+        rules.date.map(|d| d.date().to_string()).as_deref(),
+        Some("2005-03-04")
+    );
+    assert_eq!(rules.date_source, Some(DateSource::Sidecar));
+    assert_eq!(rules.tags, ["process"]);
+    assert_eq!(rules.origin.as_deref(), Some("linux-doc"));
 
     // The published record carries the encoding and where the date came from.
     run(&["release", "--no-site", p(&archive)], 0);
@@ -221,4 +248,30 @@ fn issue_20_every_file_is_reported_with_its_outcome_and_legacy_text_is_decoded_t
         serde_json::from_slice(&fs::read(&record).expect("record")).expect("record JSON");
     assert_eq!(record["document"]["encoding"], "windows-1252", "{record}");
     assert_eq!(record["document"]["date_source"], "file-name", "{record}");
+
+    // Editing the sidecar alone reads its document again, and only it.
+    fs::write(&sidecar, r#"{"title":"Stable kernel rules, revised"}"#).expect("write");
+    let out = run(&["add", p(&archive), p(&docs)], 4);
+    let last = stdout(&out);
+    let last = last.lines().last().expect("summary");
+    let report = PathBuf::from(last.rsplit_once("report: ").expect("report").1);
+    let (lines, summary) = read_report(&report, &docs);
+    assert_eq!(
+        lines["stable-kernel-rules.txt"]["outcome"], "updated",
+        "{lines:#?}"
+    );
+    assert_eq!(summary["updated"], 1, "{summary}");
+    assert_eq!(summary["unchanged"], 5, "{summary}");
+    let catalog = Catalog::open(&archive.join("catalog.sqlite")).expect("catalog");
+    let rules = catalog
+        .documents()
+        .expect("documents")
+        .into_iter()
+        .find(|d| d.source == "stable-kernel-rules.txt")
+        .expect("the document");
+    assert_eq!(rules.title, "Stable kernel rules, revised");
+    assert_eq!(
+        rules.date, None,
+        "the sidecar's date is gone, none in the text or name"
+    );
 }

@@ -18,6 +18,7 @@ pub mod email;
 pub mod jsonl;
 pub mod maildate;
 pub mod pdf;
+pub mod sidecar;
 pub mod text;
 pub mod title;
 
@@ -251,7 +252,7 @@ pub fn read_each(
         )),
         Format::Pdf => {
             let doc = pdf::read(path, raw, &name, &opts.pdf)?;
-            each(Ok(doc));
+            each(Ok(with_sidecar(path, doc)?));
             Ok(None)
         }
         Format::JsonLines if gzipped => Ok(gzip(
@@ -267,10 +268,20 @@ pub fn read_each(
                 Some(content) => text::read(format, &content, raw, file_ext, &name)?,
                 None => text::read_owned(format, raw, path, file_ext, &name)?,
             };
-            each(Ok(doc));
+            each(Ok(with_sidecar(path, doc)?));
             Ok(None)
         }
     }
+}
+
+/// `doc`, the one document of the file at `path`, with what its sidecar gives (see [`sidecar`]).
+fn with_sidecar(path: &Path, mut doc: Extracted) -> Result<Extracted, ReadError> {
+    if let Some(sidecar_path) = sidecar::path_for(path) {
+        sidecar::read(&sidecar_path)
+            .and_then(|s| s.apply(&mut doc, &sidecar_path))
+            .map_err(ReadError::file)?;
+    }
+    Ok(doc)
 }
 
 /// Picks a format from the (inner, lowercased) extension and the decompressed content; `Err` is the
