@@ -10,6 +10,8 @@
 
 /// Longest title, in characters: longer headings and sentences are cut at a word boundary.
 pub const MAX_TITLE_CHARS: usize = 160;
+/// A line up to this long, over a line that starts anew, is a heading (see [`heads`]).
+const SHORT_HEADING_CHARS: usize = 60;
 /// How many lines are looked at: a title is near the top or nowhere.
 const MAX_LINES: usize = 400;
 /// Among the first lines, a `Title:` or `Subject:` line names the title.
@@ -107,8 +109,40 @@ pub fn plain_title(text: &str) -> Option<String> {
         }
         paragraph.push(clean);
     }
+    if let [first, second, ..] = paragraph.as_slice()
+        && heads(first, second)
+    {
+        return Some(cut_at_word(first, MAX_TITLE_CHARS));
+    }
     // A heading on a line of its own has no sentence end: it is taken whole.
     (!paragraph.is_empty()).then(|| first_sentence(&paragraph.join(" ")))
+}
+
+/// Whether the first line of a paragraph is a heading over the rest rather than the start of a
+/// wrapped sentence: the first of a block of `Field: value` lines (linux-doc's ABI files), or a
+/// short line without end punctuation followed by a line that starts anew (a capital or a
+/// digit), as in a title block (`The Speakup User's Guide` / `For Speakup 3.1.2 and Later`).
+/// Prose wraps mid-sentence, so its next line rarely starts with a capital, and its first line
+/// is long or ends in a word that needs a next one.
+fn heads(first: &str, second: &str) -> bool {
+    let field = |line: &str| {
+        line.split_once(':').is_some_and(|(label, value)| {
+            label.starts_with(|c: char| c.is_ascii_uppercase())
+                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                && !value.trim().is_empty()
+        })
+    };
+    if field(first) && field(second) {
+        return true;
+    }
+    const NEEDS_MORE: &[&str] = &[
+        "a", "an", "the", "of", "and", "or", "in", "on", "to", "for", "with", "by", "from", "at",
+    ];
+    let last_word = first.rsplit(' ').next().unwrap_or("").to_lowercase();
+    first.chars().count() <= SHORT_HEADING_CHARS
+        && !first.ends_with(['.', '!', '?', ':', ',', ';', '-', '('])
+        && !NEEDS_MORE.contains(&last_word.as_str())
+        && second.starts_with(|c: char| c.is_uppercase() || c.is_ascii_digit())
 }
 
 /// A comment or directive line of a source format: `#` (scripts, configuration, shebangs),
@@ -400,6 +434,24 @@ mod tests {
         let title = plain_title(&long).expect("title");
         assert!(title.ends_with("word…"), "{title}");
         assert!(title.chars().count() <= MAX_TITLE_CHARS);
+    }
+
+    #[test]
+    fn a_first_line_over_a_block_is_its_heading() {
+        // linux-doc's admin-guide/spkguide.txt and ABI/testing/sysfs-bus-mei.
+        check(
+            "\nThe Speakup User's Guide\nFor Speakup 3.1.2 and Later\nBy Gene Collins\n",
+            "The Speakup User's Guide",
+        );
+        check(
+            "What:\t\t/sys/bus/mei/devices/.../modalias\nDate:\t\tMarch 2013\nKernelVersion:\t3.10\n",
+            "What: /sys/bus/mei/devices/.../modalias",
+        );
+        // Prose wrapped before a capital is still one sentence.
+        check(
+            "We met the delegation of the\nNetherlands on Monday. It went well.\n",
+            "We met the delegation of the Netherlands on Monday",
+        );
     }
 
     #[test]
