@@ -95,7 +95,8 @@ pub fn plain_title(text: &str) -> Option<String> {
         }
         let clean = match is_markup(line) {
             true => String::new(),
-            false => dialect.clean(line),
+            // A bullet's star is no part of the title (`* Device tree bindings for ...`).
+            false => dialect.clean(line.strip_prefix("* ").unwrap_or(line)),
         };
         let clean = clean.split_whitespace().collect::<Vec<_>>().join(" ");
         if !clean.chars().any(char::is_alphanumeric) {
@@ -156,7 +157,7 @@ fn is_markup(line: &str) -> bool {
         && line[1..]
             .split_once(':')
             .is_some_and(|(name, _)| !name.is_empty() && !name.contains(' '));
-    line.starts_with(['#', ';', '%', '.', '\'', '\\', '*'])
+    line.starts_with(['#', ';', '%', '.', '\'', '\\'])
         || line.starts_with("//")
         || line.starts_with("--")
         || pod
@@ -451,6 +452,15 @@ mod tests {
         check(
             "We met the delegation of the\nNetherlands on Monday. It went well.\n",
             "We met the delegation of the Netherlands on Monday",
+        );
+    }
+
+    #[test]
+    fn a_bullet_heading_is_kept_without_its_star() {
+        // linux-doc's devicetree/bindings/mfd/atmel-gpbr.txt.
+        check(
+            "* Device tree bindings for Atmel GPBR (General Purpose Backup Registers)\n\nThe GPBR are a set of battery-backed registers.\n",
+            "Device tree bindings for Atmel GPBR (General Purpose Backup Registers)",
         );
     }
 
