@@ -11,6 +11,7 @@ use crate::error::{Error, ErrorKind};
 use crate::fence::Fence;
 use crate::model::{Blob, DocId, Document, Extracted, IdSource};
 use crate::read::{self, ReadOptions};
+use crate::report::{self, Line};
 use crate::store::Store;
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
@@ -28,10 +29,18 @@ pub struct AddOptions {
     pub read: ReadOptions,
     /// The archive's own folder: never ingested, even when inside a folder given to `add`.
     pub archive_dir: PathBuf,
+    pub flags: AddFlags,
+}
+
+/// What a publisher chooses for one `add`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AddFlags {
     /// Withdraw the documents whose source is gone (a file deleted from a folder given to `add`,
     /// a row removed from a JSON Lines file, an attachment no longer in a re-read e-mail), with
     /// the reason recorded; without it they are only reported.
     pub withdraw_missing: bool,
+    /// Keep every line of the report in [`Summary::lines`] too (`add --verbose` prints them).
+    pub list: bool,
 }
 
 /// Progress of a long `add` (one step a file); the CLI draws it as a bar.
@@ -116,9 +125,91 @@ pub struct Summary {
     pub missing: Vec<Failure>,
     /// Of them, how many were withdrawn.
     pub withdrawn: u64,
+    /// Sidecar files (metadata beside a document, read with it).
+    pub sidecars: u64,
     /// Files that are no document format we read (`.json`, images, scripts...).
     pub unsupported: Vec<Failure>,
     pub failed: Vec<Failure>,
+    /// The report written (`ARCHIVE/reports/add-<time>.jsonl`).
+    pub report: PathBuf,
+    /// Its lines, when [`AddFlags::list`] asked for them.
+    pub lines: Vec<Line>,
+}
+
+/// The summary being made and the report being written, kept in step: every outcome counted
+/// is also a line of the report.
+struct Tally {
+    summary: Summary,
+    report: report::Writer,
+    list: bool,
+}
+
+impl Tally {
+    fn line(
+        &mut self,
+        path: &str,
+        part: Option<&str>,
+        outcome: report::Outcome,
+    ) -> Result<(), Error> {
+        let line = Line {
+            path: path.to_owned(),
+            part: part.map(str::to_owned),
+            outcome,
+        };
+        self.report.line(&line)?;
+        if self.list {
+            self.summary.lines.push(line);
+        }
+        Ok(())
+    }
+
+    /// A file (`part: None`) or one document of it that failed.
+    fn failed(&mut self, path: &str, part: Option<&str>, reason: String) -> Result<(), Error> {
+        self.summary.failed.push(Failure {
+            path: match part {
+                Some(part) => format!("{path} ({part})"),
+                None => path.to_owned(),
+            },
+            reason: reason.clone(),
+        });
+        self.line(path, part, report::Outcome::Failed { reason })
+    }
+
+    /// A document of a file that failed, named in the summary as `shown` (the file and the
+    /// document's source).
+    fn failed_document(
+        &mut self,
+        shown: String,
+        path: &str,
+        part: Option<&str>,
+        reason: String,
+    ) -> Result<(), Error> {
+        self.summary.failed.push(Failure {
+            path: shown,
+            reason: reason.clone(),
+        });
+        self.line(path, part, report::Outcome::Failed { reason })
+    }
+
+    /// The summary line, then the report closed: the summary, naming it.
+    fn finish(mut self) -> Result<Summary, Error> {
+        let s = &self.summary;
+        let counts = report::Counts {
+            files: s.files_seen,
+            ingested: s.ingested,
+            updated: s.updated,
+            unchanged: s.unchanged,
+            unsupported: s.unsupported.len() as u64,
+            duplicates: s.duplicates.len() as u64,
+            renamed: s.renamed.len() as u64,
+            failed: s.failed.len() as u64,
+            gone: s.missing.len() as u64,
+            withdrawn: s.withdrawn,
+            sidecars: s.sidecars,
+        };
+        self.summary.report = self.report.finish(&counts)?;
+        Ok(self.summary)
+    }
 }
 
 /// One file to read: where it is, the folder it was found under, and its catalog key.
@@ -135,7 +226,9 @@ enum Outcome {
         /// Set when only the modification time changed: the catalog learns the new time.
         refresh: Option<SourceState>,
     },
-    Unsupported(String),
+    Unsupported(read::Unsupported),
+    /// A sidecar: the metadata of this document file.
+    Sidecar(PathBuf),
     Failed(String),
     Read {
         state: SourceState,
@@ -158,17 +251,26 @@ pub fn add(
     options: &AddOptions,
     progress: &dyn Progress,
 ) -> Result<Summary, Error> {
-    let mut summary = Summary::default();
+    let now = OffsetDateTime::now_utc();
+    let mut tally = Tally {
+        summary: Summary::default(),
+        report: report::Writer::create(&options.archive_dir.join("reports"), now)?,
+        list: options.flags.list,
+    };
     let fence = Arc::new(Fence::new(&options.archive_dir));
     let read = ReadOptions {
         fence: fence.clone(),
         ..options.read.clone()
     };
-    let (files, complete) = collect(paths, &fence, &mut summary.failed);
-    summary.files_seen = files.len() as u64;
+    let mut unwalked = Vec::new();
+    let (files, complete) = collect(paths, &fence, &mut unwalked);
+    for failure in unwalked {
+        tally.failed(&failure.path, None, failure.reason)?;
+    }
+    tally.summary.files_seen = files.len() as u64;
     let gone = Gone {
-        withdraw: options.withdraw_missing,
-        at: OffsetDateTime::now_utc()
+        withdraw: options.flags.withdraw_missing,
+        at: now
             .format(&Rfc3339)
             .map_err(|e| Error::new(ErrorKind::Ingest, format!("cannot format the time: {e}")))?,
     };
@@ -195,7 +297,7 @@ pub fn add(
         })?;
         catalog.transaction(|tx| {
             for (file, outcome) in batch.iter().zip(outcomes) {
-                apply(tx, file, outcome, &gone, &mut summary)?;
+                apply(tx, file, outcome, &gone, &mut tally)?;
             }
             Ok(())
         })?;
@@ -216,7 +318,7 @@ pub fn add(
         for key in &deleted {
             let docs = tx.documents_of_source(key)?;
             let why = format!("its file {} is gone", escaped(key));
-            report_gone(tx, docs, &why, &gone, &mut summary)?;
+            report_gone(tx, docs, &why, &gone, &mut tally)?;
             if gone.withdraw {
                 tx.delete_source(key)?;
             }
@@ -224,7 +326,7 @@ pub fn add(
         Ok(())
     })?;
     progress.finish();
-    Ok(summary)
+    tally.finish()
 }
 
 /// What to do with documents whose source is gone, and when.
@@ -240,17 +342,22 @@ fn report_gone(
     docs: Vec<(DocId, String)>,
     why: &str,
     gone: &Gone,
-    summary: &mut Summary,
+    tally: &mut Tally,
 ) -> Result<(), Error> {
     for (id, source) in docs {
         let reason = if gone.withdraw {
             tx.withdraw(&id, &format!("{why} (add --withdraw-missing)"), &gone.at)?;
-            summary.withdrawn += 1;
+            tally.summary.withdrawn += 1;
             format!("document {id}: {why}: withdrawn")
         } else {
             format!("document {id}: {why}: still published (add --withdraw-missing withdraws it)")
         };
-        summary.missing.push(Failure {
+        let outcome = report::Outcome::Gone {
+            id: id.to_string(),
+            withdrawn: gone.withdraw,
+        };
+        tally.line(&source, None, outcome)?;
+        tally.summary.missing.push(Failure {
             path: source,
             reason,
         });
@@ -441,19 +548,22 @@ fn process(
     if let Some(why) = options.fence.refuses_file(&meta) {
         return Outcome::Failed(why);
     }
-    let mtime_ns = meta
-        .modified()
-        .ok()
-        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-        .map(|d| d.as_nanos() as i128)
-        .unwrap_or(0);
+    if let Some(document) = read::sidecar::document_of(&file.path) {
+        return Outcome::Sidecar(document);
+    }
+    // A sidecar is part of its document's source: its size and time count in the quick check,
+    // its bytes in the hash.
+    let sidecar = read::sidecar::path_for(&file.path)
+        .and_then(|path| fs::metadata(&path).ok().map(|meta| (path, meta)));
+    let stat_size = meta.len() + sidecar.as_ref().map_or(0, |(_, m)| m.len());
+    let mtime_ns = mtime_of(&meta) + sidecar.as_ref().map_or(0, |(_, m)| mtime_of(m));
     if let Some(known) = known
-        && known.size == meta.len()
+        && known.size == stat_size
         && known.mtime_ns == mtime_ns
     {
         return Outcome::Unchanged { refresh: None };
     }
-    let (size, sha256) = match hash_file(&file.path) {
+    let (size, sha256) = match source_hash(&file.path, sidecar.as_ref().map(|(p, _)| p.as_path())) {
         Ok(h) => h,
         Err(e) => return Outcome::Failed(format!("cannot read: {e}")),
     };
@@ -478,9 +588,30 @@ fn process(
     });
     match read {
         Err(e) => Outcome::Failed(e.reason),
-        Ok(Some(reason)) => Outcome::Unsupported(reason),
+        Ok(Some(unsupported)) => Outcome::Unsupported(unsupported),
         Ok(None) => Outcome::Read { state, docs },
     }
+}
+
+/// A file's modification time in nanoseconds since the epoch (0 when unknown).
+fn mtime_of(meta: &fs::Metadata) -> i128 {
+    meta.modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| d.as_nanos() as i128)
+        .unwrap_or(0)
+}
+
+/// The size and SHA-256 (hex) a source is known by: its file's, or with a sidecar, their sizes
+/// added and the hash of both hashes.
+fn source_hash(path: &Path, sidecar: Option<&Path>) -> std::io::Result<(u64, String)> {
+    let (size, sha256) = hash_file(path)?;
+    let Some(sidecar) = sidecar else {
+        return Ok((size, sha256));
+    };
+    let (sidecar_size, sidecar_sha256) = hash_file(sidecar)?;
+    let both = Sha256::digest(format!("{sha256}{sidecar_sha256}").as_bytes());
+    Ok((size + sidecar_size, hex::encode(both)))
 }
 
 /// The size and SHA-256 (hex) of a file, read as a stream.
@@ -539,38 +670,45 @@ fn apply(
     file: &SourceFile,
     outcome: Outcome,
     gone: &Gone,
-    summary: &mut Summary,
+    tally: &mut Tally,
 ) -> Result<(), Error> {
     let key = key_of(&file.path);
     let shown = file.path.display().to_string();
     match outcome {
         Outcome::Unchanged { refresh } => {
-            summary.unchanged += 1;
+            tally.summary.unchanged += 1;
+            tally.line(&shown, None, report::Outcome::Unchanged { id: None })?;
             if let Some(state) = refresh {
                 tx.put_source(&key, &state)?;
             }
         }
-        Outcome::Unsupported(reason) => summary.unsupported.push(Failure {
-            path: shown,
+        Outcome::Unsupported(read::Unsupported {
+            detected_type,
             reason,
-        }),
-        Outcome::Failed(reason) => summary.failed.push(Failure {
-            path: shown,
-            reason,
-        }),
+        }) => {
+            tally.summary.unsupported.push(Failure {
+                path: shown.clone(),
+                reason: format!("{reason} (detected: {detected_type})"),
+            });
+            let outcome = report::Outcome::Unsupported {
+                detected_type,
+                reason,
+            };
+            tally.line(&shown, None, outcome)?;
+        }
+        Outcome::Sidecar(document) => {
+            tally.summary.sidecars += 1;
+            let of = document.display().to_string();
+            tally.line(&shown, None, report::Outcome::Metadata { of })?;
+        }
+        Outcome::Failed(reason) => tally.failed(&shown, None, reason)?,
         Outcome::Read { state, docs } => {
-            let failures = summary.failed.len();
+            let failures = tally.summary.failed.len();
             let mut taken = Taken::new();
             for doc in docs {
                 match doc {
-                    Ok(stored) => record(tx, file, &key, stored, None, &mut taken, summary)?,
-                    Err(e) => summary.failed.push(Failure {
-                        path: match &e.locator {
-                            Some(l) => format!("{shown} ({l})"),
-                            None => shown.clone(),
-                        },
-                        reason: e.reason,
-                    }),
+                    Ok(stored) => record(tx, file, &key, stored, None, &mut taken, tally)?,
+                    Err(e) => tally.failed(&shown, e.locator.as_deref(), e.reason)?,
                 }
             }
             // A file read whole: its documents not read again (a row removed, an attachment no
@@ -578,7 +716,7 @@ fn apply(
             // only reported (then the next `add` reads it again and reports them again). A file
             // with a failure is neither: the next `add` reads it again, and what failed is not
             // taken for gone.
-            if summary.failed.len() == failures {
+            if tally.summary.failed.len() == failures {
                 let docs: Vec<(DocId, String)> = tx
                     .documents_of_source(&key)?
                     .into_iter()
@@ -586,7 +724,7 @@ fn apply(
                     .collect();
                 let kept = !docs.is_empty() && !gone.withdraw;
                 let why = format!("no longer in {}", escaped(&file.relative));
-                report_gone(tx, docs, &why, gone, summary)?;
+                report_gone(tx, docs, &why, gone, tally)?;
                 if !kept {
                     tx.put_source(&key, &state)?;
                 }
@@ -644,24 +782,27 @@ fn record(
     stored: Stored,
     parent: Option<(&DocId, usize)>,
     taken: &mut Taken,
-    summary: &mut Summary,
+    tally: &mut Tally,
 ) -> Result<(), Error> {
     let x = &stored.extracted;
-    let source = match (&x.locator, parent) {
-        (_, Some((_, n))) => format!("{}#attachment-{n}", file.relative),
-        (Some(l), None) => format!("{}#{l}", file.relative),
-        (None, None) => file.relative.clone(),
+    let part = match (&x.locator, parent) {
+        (_, Some((_, n))) => Some(format!("attachment-{n}")),
+        (Some(l), None) => Some(l.clone()),
+        (None, None) => None,
     };
-    let shown = format!("{} ({})", file.path.display(), source);
+    let source = match &part {
+        Some(part) => format!("{}#{part}", file.relative),
+        None => file.relative.clone(),
+    };
+    let path = file.path.display().to_string();
+    let part = part.as_deref();
+    let shown = format!("{path} ({source})");
     let id = match (parent, &x.id_source) {
         (Some((parent_id, n)), _) => parent_id.child(n),
         (None, IdSource::Explicit(id)) => match DocId::new(id) {
             Ok(id) => id,
             Err(reason) => {
-                summary.failed.push(Failure {
-                    path: shown,
-                    reason,
-                });
+                tally.failed_document(shown, &path, part, reason)?;
                 return Ok(());
             }
         },
@@ -672,10 +813,11 @@ fn record(
     if parent.is_none()
         && let Some(other) = tx.same_original(&stored.original.sha256, key)?
     {
-        summary.duplicates.push(Failure {
+        tally.summary.duplicates.push(Failure {
             path: shown,
             reason: format!("same bytes as document {other}"),
         });
+        tally.line(&path, part, report::Outcome::Duplicate { of: other })?;
         return Ok(());
     }
     // An id held by another document (of another file, or read before from this one): never
@@ -684,15 +826,13 @@ fn record(
     if let Some(holder) = holder_of(tx, &id, key, taken)? {
         match &x.id_source {
             IdSource::Explicit(_) if parent.is_none() => {
-                summary.failed.push(Failure {
-                    path: shown,
-                    reason: format!("id {id} is already used by a document from {holder}"),
-                });
+                let reason = format!("id {id} is already used by a document from {holder}");
+                tally.failed_document(shown, &path, part, reason)?;
                 return Ok(());
             }
             IdSource::MessageId(_) if parent.is_none() => {
                 let new = disambiguated(tx, &id, &source, key, taken)?;
-                summary.renamed.push(Failure {
+                tally.summary.renamed.push(Failure {
                     path: shown.clone(),
                     reason: format!(
                         "same Message-ID as document {id} from {holder}, a different message: published as {new}"
@@ -706,7 +846,7 @@ fn record(
     }
     taken.insert(id.clone(), source.clone());
     for note in &x.notes {
-        summary.notes.push(Failure {
+        tally.summary.notes.push(Failure {
             path: shown.clone(),
             reason: note.clone(),
         });
@@ -717,6 +857,8 @@ fn record(
         kind: x.kind,
         title: x.title.clone(),
         date: x.date,
+        date_source: x.date_source,
+        encoding: x.encoding.clone(),
         origin: x.origin.clone(),
         tags: x.tags.clone(),
         record_kind: x.record_kind.clone(),
@@ -731,13 +873,21 @@ fn record(
         text: stored.text,
     };
     let changed = tx.put_document(&doc, key)?;
-    match (existed, changed) {
-        (false, _) => summary.ingested += 1,
-        (true, true) => summary.updated += 1,
-        (true, false) => {}
-    }
+    let shown_id = id.to_string();
+    let outcome = match (existed, changed) {
+        (false, _) => {
+            tally.summary.ingested += 1;
+            report::Outcome::Ingested { id: shown_id }
+        }
+        (true, true) => {
+            tally.summary.updated += 1;
+            report::Outcome::Updated { id: shown_id }
+        }
+        (true, false) => report::Outcome::Unchanged { id: Some(shown_id) },
+    };
+    tally.line(&path, part, outcome)?;
     for (n, child) in stored.children.into_iter().enumerate() {
-        record(tx, file, key, child, Some((&id, n + 1)), taken, summary)?;
+        record(tx, file, key, child, Some((&id, n + 1)), taken, tally)?;
     }
     Ok(())
 }

@@ -4,7 +4,8 @@
 //! - [`read`]: the ingest readers (e-mail, mbox, maildir, PDF in a child process, text, Markdown,
 //!   reStructuredText, HTML, gzip, JSON Lines). A reader only parses: it never writes.
 //! - `store`, `catalog`, `ingest`: the content-addressed blob store, the SQLite catalog, and the
-//!   incremental `add` that ties readers to them.
+//!   incremental `add` that ties readers to them; [`report`], the line per file an `add` writes to
+//!   `ARCHIVE/reports/`.
 //! - [`fence`]: the archive's own folder, never read as a document whatever path leads there.
 //!
 //! This crate never touches the network.
@@ -15,6 +16,7 @@ pub mod fence;
 pub mod ingest;
 pub mod model;
 pub mod read;
+pub mod report;
 pub mod store;
 
 /// The shared contract, kept in the leaf crate `common` (which the mirror and the reader use
@@ -23,5 +25,5 @@ pub use common::{files, layout};
 
 pub use catalog::Catalog;
 pub use error::{Error, ErrorKind};
-pub use model::{Blob, DocId, Document, EmailHeaders, Extracted, IdSource, Kind};
+pub use model::{Blob, DateSource, DocId, Document, EmailHeaders, Extracted, IdSource, Kind};
 pub use store::Store;

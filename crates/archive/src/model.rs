@@ -44,6 +44,20 @@ impl Kind {
     }
 }
 
+/// Where a document's date came from when its format has no date of its own: what a reader is
+/// told, since a date guessed from a file name is weaker than a `Date:` header. A date without a
+/// source is the format's own (an e-mail's `Date:`, a PDF's creation date, a row's `date`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DateSource {
+    /// A dateline among the text's first lines (`Date: 12 April 2010`, `Berlin, 12 April 2010`).
+    Text,
+    /// The file name (`memo-2010-04-12.txt`, `report-2006.txt`).
+    FileName,
+    /// The publisher's sidecar file beside the document (`NAME.meta.json`, `NAME.json`).
+    Sidecar,
+}
+
 /// The headers of an e-mail that readers browse by and that link a thread.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EmailHeaders {
@@ -85,6 +99,11 @@ pub struct Extracted {
     pub kind: Kind,
     pub title: String,
     pub date: Option<OffsetDateTime>,
+    /// Where `date` came from, when not from the format's own metadata.
+    pub date_source: Option<DateSource>,
+    /// The character encoding the text was decoded from (`windows-1252`, `KOI8-R`, `UTF-8`), for
+    /// text formats; its WHATWG name.
+    pub encoding: Option<String>,
     pub origin: Option<String>,
     pub tags: Vec<String>,
     /// The publisher's own kind for a JSON Lines row ("cable", say).
@@ -140,6 +159,8 @@ impl Extracted {
             kind,
             title: title.into(),
             date: None,
+            date_source: None,
+            encoding: None,
             origin: None,
             tags: Vec::new(),
             record_kind: None,
@@ -244,6 +265,13 @@ pub struct Document {
         skip_serializing_if = "Option::is_none"
     )]
     pub date: Option<OffsetDateTime>,
+    /// Where `date` came from when not from the format's own metadata (absent: the format's own).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub date_source: Option<DateSource>,
+    /// The character encoding a text document was decoded from (absent in documents ingested
+    /// before it was recorded, and for formats that are not text).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encoding: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub origin: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

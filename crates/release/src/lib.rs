@@ -29,7 +29,7 @@ pub mod vouch;
 
 use archive::catalog::Tombstone;
 use archive::files::{Durability, FolderLock, LockError, lock_folder, write_atomic};
-use archive::ingest::{self, AddOptions, Progress, Summary};
+use archive::ingest::{self, AddFlags, AddOptions, Progress, Summary};
 use archive::layout;
 use archive::{Catalog, DocId, Store};
 use config::{Config, ExpiryDays, KeyFiles};
@@ -386,22 +386,22 @@ impl Archive {
         read: archive::read::ReadOptions,
         progress: &dyn Progress,
     ) -> Result<Summary> {
-        self.add_with(paths, read, false, progress)
+        self.add_with(paths, read, AddFlags::default(), progress)
     }
 
-    /// As [`Archive::add`]; `withdraw_missing`: withdraw the documents whose source is gone
-    /// (see [`AddOptions::withdraw_missing`]) rather than only report them.
+    /// As [`Archive::add`], with the publisher's choices (see [`AddFlags`]). Either way the
+    /// report is written to `ARCHIVE/reports/` ([`Summary::report`]).
     pub fn add_with(
         &mut self,
         paths: &[PathBuf],
         read: archive::read::ReadOptions,
-        withdraw_missing: bool,
+        flags: AddFlags,
         progress: &dyn Progress,
     ) -> Result<Summary> {
         let options = AddOptions {
             read,
             archive_dir: self.dir.clone(),
-            withdraw_missing,
+            flags,
         };
         Ok(ingest::add(
             &mut self.catalog,

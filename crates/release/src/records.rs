@@ -236,6 +236,8 @@ mod tests {
             kind: Kind::Email,
             title: id.to_owned(),
             date: None,
+            date_source: None,
+            encoding: None,
             origin: None,
             tags: vec![],
             record_kind: None,

@@ -120,6 +120,10 @@ enum Command {
         /// attachment no longer in its e-mail), with the reason; without it they are reported.
         #[arg(long)]
         withdraw_missing: bool,
+        /// Print every line of the report (what became of each file) as well as writing it to
+        /// ARCHIVE/reports/.
+        #[arg(long, short)]
+        verbose: bool,
     },
     /// Withdraw a document: the next release leaves it out and publishes why.
     Withdraw {
@@ -523,12 +527,16 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             pdf_timeout,
             pdf_memory_mib,
             withdraw_missing,
+            verbose,
         } => commands::add(
             &archive,
             &paths,
             Duration::from_secs(pdf_timeout),
             pdf_memory_mib << 20,
-            withdraw_missing,
+            archive::ingest::AddFlags {
+                withdraw_missing,
+                list: verbose,
+            },
         )?,
         Command::Withdraw {
             archive,

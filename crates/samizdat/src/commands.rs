@@ -39,11 +39,12 @@ pub fn add(
     paths: &[PathBuf],
     pdf_timeout: Duration,
     pdf_memory: u64,
-    withdraw_missing: bool,
+    flags: archive::ingest::AddFlags,
 ) -> Result<Outcome> {
     let mut a = Archive::open(archive)?;
     let read = read_options(pdf_timeout, pdf_memory)?;
-    let summary = a.add_with(paths, read, withdraw_missing, &Bar::new("adding"))?;
+    let summary = a.add_with(paths, read, flags, &Bar::new("adding"))?;
+    print_lines(&summary.lines);
     print_summary(&summary);
     Ok(if summary.failed.is_empty() {
         Outcome::Done
@@ -153,6 +154,55 @@ pub fn read_options(timeout: Duration, memory: u64) -> Result<archive::read::Rea
     ))
 }
 
+/// `add --verbose`: one line a file, `OUTCOME "PATH" (PART): what`, escaped as failures are.
+fn print_lines(lines: &[archive::report::Line]) {
+    use archive::ingest::{escaped, quoted};
+    use archive::report::Outcome as O;
+    for line in lines {
+        let part = match &line.part {
+            Some(part) => format!(" ({})", escaped(part)),
+            None => String::new(),
+        };
+        let what = match &line.outcome {
+            O::Ingested { id } => format!("ingested    {}{part}: {id}", quoted(&line.path)),
+            O::Updated { id } => format!("updated     {}{part}: {id}", quoted(&line.path)),
+            O::Unchanged { id } => format!(
+                "unchanged   {}{part}{}",
+                quoted(&line.path),
+                id.as_ref().map(|id| format!(": {id}")).unwrap_or_default()
+            ),
+            O::Unsupported {
+                detected_type,
+                reason,
+            } => format!(
+                "unsupported {}{part}: {} ({})",
+                quoted(&line.path),
+                escaped(reason),
+                escaped(detected_type)
+            ),
+            O::Duplicate { of } => format!("duplicate   {}{part}: of {of}", quoted(&line.path)),
+            O::Failed { reason } => {
+                format!(
+                    "failed      {}{part}: {}",
+                    quoted(&line.path),
+                    escaped(reason)
+                )
+            }
+            O::Metadata { of } => format!(
+                "metadata    {}{part}: of {}",
+                quoted(&line.path),
+                quoted(of)
+            ),
+            O::Gone { id, withdrawn } => format!(
+                "gone        {}{part}: {id}{}",
+                quoted(&line.path),
+                if *withdrawn { " (withdrawn)" } else { "" }
+            ),
+        };
+        outln!("{what}");
+    }
+}
+
 pub fn print_summary(s: &archive::ingest::Summary) {
     // `Failure`'s Display quotes and escapes: a file name cannot forge a line or drive the terminal.
     for f in &s.failed {
@@ -171,7 +221,7 @@ pub fn print_summary(s: &archive::ingest::Summary) {
         errln!("gone: {f}");
     }
     outln!(
-        "{} files: {} documents ingested, {} updated, {} files unchanged, {} duplicates skipped, {} renamed, {} unsupported skipped, {} failed, {} gone ({} withdrawn)",
+        "{} files: {} documents ingested, {} updated, {} files unchanged, {} duplicates skipped, {} renamed, {} unsupported skipped, {} failed, {} gone ({} withdrawn), {} sidecars; report: {}",
         s.files_seen,
         s.ingested,
         s.updated,
@@ -181,7 +231,9 @@ pub fn print_summary(s: &archive::ingest::Summary) {
         s.unsupported.len(),
         s.failed.len(),
         s.missing.len(),
-        s.withdrawn
+        s.withdrawn,
+        s.sidecars,
+        archive::ingest::escaped(&s.report.display().to_string())
     );
 }
 

@@ -454,11 +454,7 @@ fn a_block_takes_effect_within_a_second_on_every_way_to_the_document_and_is_logg
     fs::write(forged.join(".well-known/samizdat/blocks.json"), tampered).expect("write");
     let server = StaticServer::start(&forged, "127.0.0.213");
     let out = run(&["verify-blocks", &server.url], 1);
-    assert!(
-        stderr(&out).contains("entry 1: bad signature"),
-        "{}",
-        stderr(&out)
-    );
+    assert_says(&stderr(&out), "entry 1: bad signature");
     // The unblock dropped from a copy (a mirror hiding that it lifted a block, or that it
     // made one): every signature holds, but it does not extend the head seen.
     let mut truncated: serde_json::Value = serde_json::from_str(&text).expect("json");
@@ -470,11 +466,7 @@ fn a_block_takes_effect_within_a_second_on_every_way_to_the_document_and_is_logg
     .expect("write");
     run(&["verify-blocks", &server.url], 0);
     let out = run(&["verify-blocks", &server.url, "--since", &head_after], 1);
-    assert!(
-        stderr(&out).contains(&format!("does not extend head {head_after}")),
-        "{}",
-        stderr(&out)
-    );
+    assert_says(&stderr(&out), format!("does not extend head {head_after}"));
     // A log signed by another key: refused when the mirror's key is pinned.
     let key = said
         .split("signed by key ")
@@ -489,11 +481,7 @@ fn a_block_takes_effect_within_a_second_on_every_way_to_the_document_and_is_logg
     )
     .expect("write");
     let out = run(&["verify-blocks", &server.url, "--key", key], 1);
-    assert!(
-        stderr(&out).contains("not the expected"),
-        "{}",
-        stderr(&out)
-    );
+    assert_says(&stderr(&out), "not the expected");
 }
 
 /// A plain web root: the export of a mirror folder that blocks the note leaves none of its
@@ -569,11 +557,7 @@ fn an_export_of_a_mirror_that_blocks_serves_451_from_nginx() {
         "the first block made the mirror's key"
     );
     let out = run(&["export", p(&dir), p(&www)], 0);
-    assert!(
-        stdout(&out).contains("1 documents blocked here"),
-        "{}",
-        stdout(&out)
-    );
+    assert_says(&stdout(&out), "1 documents blocked here");
     // What the earlier export left is the 451 page now, whatever serves the folder.
     let left = fs::read_to_string(www.join(format!("d/{GONE_ID}/doc.json"))).expect("notice");
     assert!(left.contains("Tribunal judiciaire de Paris"), "{left}");

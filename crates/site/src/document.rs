@@ -411,6 +411,8 @@ mod tests {
             kind,
             title: title.to_owned(),
             date: None,
+            date_source: None,
+            encoding: None,
             origin: None,
             tags: vec![],
             record_kind: None,

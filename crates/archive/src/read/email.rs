@@ -502,7 +502,7 @@ mod tests {
                 docs.iter().all(Result::is_err),
                 "expected the message to fail, got a document"
             ),
-            Ok(ReadOutcome::Unsupported(why)) => panic!("unsupported: {why}"),
+            Ok(ReadOutcome::Unsupported(why)) => panic!("unsupported: {why:?}"),
             Err(e) => assert!(!e.reason.is_empty()),
         }
     }

@@ -12,11 +12,15 @@
 //! bad row or message inside a file that holds several is an `Err` entry in
 //! [`ReadOutcome::Documents`], and the others are still read.
 
+pub mod dates;
+pub mod decode;
 pub mod email;
 pub mod jsonl;
 pub mod maildate;
 pub mod pdf;
+pub mod sidecar;
 pub mod text;
+pub mod title;
 
 use crate::fence::Fence;
 use crate::model::Extracted;
@@ -75,9 +79,53 @@ impl PdfExtractor {
 #[derive(Debug)]
 pub enum ReadOutcome {
     /// Not a document format we ingest (e.g. `.json`, images, `.js`): reported as skipped, with the reason.
-    Unsupported(String),
+    Unsupported(Unsupported),
     /// One entry per document found; a bad row/message is an Err, the others are still ingested.
     Documents(Vec<Result<Extracted, ReadError>>),
+}
+
+/// A file that is no document samizdat reads: what it looks like, and why it is skipped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unsupported {
+    /// The media type its content or, failing that, its name shows (`image/png`).
+    pub detected_type: String,
+    pub reason: String,
+}
+
+impl Unsupported {
+    /// A file whose first bytes are `head` and whose extension is `ext`, skipped for `reason`.
+    fn new(ext: &str, head: &[u8], reason: impl Into<String>) -> Unsupported {
+        Unsupported {
+            detected_type: detected_type(ext, head),
+            reason: reason.into(),
+        }
+    }
+}
+
+/// The media type of a file: by its magic number (`infer`), else by its extension, else
+/// `text/plain` for text and `application/octet-stream` for the rest.
+fn detected_type(ext: &str, head: &[u8]) -> String {
+    if let Some(kind) = infer::get(head) {
+        return kind.mime_type().to_owned();
+    }
+    match media_type_for_ext(ext) {
+        "application/octet-stream" if !head.is_empty() && decode::binary_reason(head).is_none() => {
+            "text/plain".to_owned()
+        }
+        by_name => by_name.to_owned(),
+    }
+}
+
+/// The first bytes of a file (none if it cannot be read: the type is then told by its name).
+fn head_of(path: &Path) -> Vec<u8> {
+    use std::io::Read;
+    let mut head = Vec::new();
+    if let Ok(file) = std::fs::File::open(path) {
+        let _ = file
+            .take(decode::BINARY_SAMPLE as u64)
+            .read_to_end(&mut head);
+    }
+    head
 }
 
 /// Why a file, or one row or message of it, could not be read.
@@ -146,7 +194,7 @@ pub fn read_file(path: &Path, root: &Path, opts: &ReadOptions) -> Result<ReadOut
     let mut docs = Vec::new();
     Ok(
         match read_each(path, root, opts, &mut |doc| docs.push(doc))? {
-            Some(reason) => ReadOutcome::Unsupported(reason),
+            Some(unsupported) => ReadOutcome::Unsupported(unsupported),
             None => ReadOutcome::Documents(docs),
         },
     )
@@ -154,14 +202,14 @@ pub fn read_file(path: &Path, root: &Path, opts: &ReadOptions) -> Result<ReadOut
 
 /// Reads one file, handing each document (or a row's or message's failure) to `each` as soon as
 /// it is read, so that the caller can store it and let it go: a JSON Lines file whose rows each
-/// name a large file costs one row's memory, not all of them. `Ok(Some(reason))`: the file is no
-/// document we read.
+/// name a large file costs one row's memory, not all of them. `Ok(Some(unsupported))`: the file
+/// is no document we read.
 pub fn read_each(
     path: &Path,
     root: &Path,
     opts: &ReadOptions,
     each: &mut dyn FnMut(Result<Extracted, ReadError>),
-) -> Result<Option<String>, ReadError> {
+) -> Result<Option<Unsupported>, ReadError> {
     let name = file_name(path);
     let lower = name.to_ascii_lowercase();
     let (inner_name, gzipped) = match lower.strip_suffix(".gz") {
@@ -170,9 +218,8 @@ pub fn read_each(
     };
     let ext = extension(&inner_name);
     if NOT_DOCUMENTS.contains(&ext.as_str()) {
-        return Ok(Some(format!(
-            "`.{ext}` files are not documents samizdat ingests"
-        )));
+        let reason = format!("`.{ext}` files are not documents samizdat ingests");
+        return Ok(Some(Unsupported::new(&ext, &head_of(path), reason)));
     }
     let raw = std::fs::read(path).map_err(|e| ReadError::file(format!("cannot read: {e}")))?;
     // The decompressed content, or the raw bytes themselves (not a copy: a file of one 200 MiB
@@ -185,31 +232,31 @@ pub fn read_each(
     let content: &[u8] = gunzipped.as_deref().unwrap_or(&raw);
     let format = match detect(&ext, content) {
         Ok(format) => format,
-        Err(reason) => return Ok(Some(reason)),
+        Err(reason) => return Ok(Some(Unsupported::new(&ext, content, reason))),
     };
+    let gzip = |reason: &str| Some(Unsupported::new(&ext, content, reason));
     let mut all = |outcome: ReadOutcome| match outcome {
-        ReadOutcome::Unsupported(reason) => Some(reason),
+        ReadOutcome::Unsupported(unsupported) => Some(unsupported),
         ReadOutcome::Documents(docs) => {
             docs.into_iter().for_each(&mut *each);
             None
         }
     };
     match format {
-        Format::Email if gzipped => Ok(Some(
-            "gzip-compressed e-mail is not ingested: expected an uncompressed message or mbox"
-                .into(),
+        Format::Email if gzipped => Ok(gzip(
+            "gzip-compressed e-mail is not ingested: expected an uncompressed message or mbox",
         )),
         Format::Email => Ok(all(email::read(content, ext == "eml", opts)?)),
-        Format::Pdf if gzipped => Ok(Some(
-            "gzip-compressed PDF is not ingested: expected an uncompressed PDF".into(),
+        Format::Pdf if gzipped => Ok(gzip(
+            "gzip-compressed PDF is not ingested: expected an uncompressed PDF",
         )),
         Format::Pdf => {
             let doc = pdf::read(path, raw, &name, &opts.pdf)?;
-            each(Ok(doc));
+            each(Ok(with_sidecar(path, doc)?));
             Ok(None)
         }
-        Format::JsonLines if gzipped => Ok(Some(
-            "gzip-compressed JSON Lines are not ingested: expected an uncompressed .jsonl".into(),
+        Format::JsonLines if gzipped => Ok(gzip(
+            "gzip-compressed JSON Lines are not ingested: expected an uncompressed .jsonl",
         )),
         Format::JsonLines => {
             jsonl::read(content, path, root, opts, each)?;
@@ -221,10 +268,20 @@ pub fn read_each(
                 Some(content) => text::read(format, &content, raw, file_ext, &name)?,
                 None => text::read_owned(format, raw, path, file_ext, &name)?,
             };
-            each(Ok(doc));
+            each(Ok(with_sidecar(path, doc)?));
             Ok(None)
         }
     }
+}
+
+/// `doc`, the one document of the file at `path`, with what its sidecar gives (see [`sidecar`]).
+fn with_sidecar(path: &Path, mut doc: Extracted) -> Result<Extracted, ReadError> {
+    if let Some(sidecar_path) = sidecar::path_for(path) {
+        sidecar::read(&sidecar_path)
+            .and_then(|s| s.apply(&mut doc, &sidecar_path))
+            .map_err(ReadError::file)?;
+    }
+    Ok(doc)
 }
 
 /// Picks a format from the (inner, lowercased) extension and the decompressed content; `Err` is the
@@ -244,21 +301,13 @@ fn detect(ext: &str, content: &[u8]) -> Result<Format, String> {
     if email::looks_like_email(content) {
         return Ok(Format::Email);
     }
-    if ext == "txt" || ext == "text" {
-        return Ok(Format::Text(text::TextFormat::Plain));
+    // A `.txt` or any other name: text in whatever encoding, unless its content is binary.
+    match decode::binary_reason(content) {
+        Some(why) => Err(format!(
+            "{why}: not text, and no document format samizdat reads"
+        )),
+        None => Ok(Format::Text(text::TextFormat::Plain)),
     }
-    // Unknown extension: text only if it is UTF-8 without NULs.
-    let head = &content[..content.len().min(8192)];
-    if head.contains(&0) {
-        return Err("binary content: expected a document format or UTF-8 text".into());
-    }
-    if let Err(e) = std::str::from_utf8(content) {
-        return Err(format!(
-            "not UTF-8 text (invalid byte at offset {}) and not a known document format",
-            e.valid_up_to()
-        ));
-    }
-    Ok(Format::Text(text::TextFormat::Plain))
 }
 
 /// The `ext` to record for a text document: a known one, else the file's own if it is short and
@@ -317,32 +366,16 @@ pub fn gunzip(data: &[u8], limit: u64) -> Result<Vec<u8>, ReadError> {
     Ok(out)
 }
 
-/// Decodes UTF-8, naming the offset of the first invalid byte; strips a byte-order mark.
-pub(crate) fn decode_utf8(bytes: &[u8]) -> Result<&str, String> {
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    std::str::from_utf8(bytes).map_err(|e| {
-        format!(
-            "invalid UTF-8 at byte offset {}: expected UTF-8 text",
-            e.valid_up_to()
-        )
-    })
-}
-
 /// Longest title taken from a document's first line.
 pub const MAX_TITLE_CHARS: usize = 200;
 
-/// The first non-empty line, trimmed and cut to [`MAX_TITLE_CHARS`].
+/// The first non-empty line, trimmed and cut at a word to [`MAX_TITLE_CHARS`].
 pub(crate) fn first_line_title(text: &str) -> Option<String> {
     let line = text.lines().map(str::trim).find(|l| !l.is_empty())?;
-    Some(truncate_chars(line, MAX_TITLE_CHARS))
+    Some(cut_at_word(line, MAX_TITLE_CHARS))
 }
 
-pub(crate) fn truncate_chars(s: &str, max: usize) -> String {
-    match s.char_indices().nth(max) {
-        Some((i, _)) => s[..i].trim_end().to_owned(),
-        None => s.to_owned(),
-    }
-}
+pub(crate) use title::cut_at_word;
 
 /// A media type for a file extension (as recorded in `Extracted::ext`).
 pub fn media_type_for_ext(ext: &str) -> &'static str {

@@ -89,7 +89,7 @@ pub(crate) fn to_extracted(pdf: PdfText, raw: Vec<u8>, name: &str) -> Extracted 
         .as_deref()
         .map(str::trim)
         .filter(|t| !t.is_empty())
-        .map(|t| super::truncate_chars(t, super::MAX_TITLE_CHARS))
+        .map(|t| super::cut_at_word(t, super::MAX_TITLE_CHARS))
         .or_else(|| super::first_line_title(&text))
         .unwrap_or_else(|| name.to_owned());
     Extracted {
@@ -256,7 +256,7 @@ fn out_of_memory(limit: u64) -> String {
 fn stderr_tail(stderr: &str) -> String {
     let line = stderr.lines().map(str::trim).rfind(|l| !l.is_empty());
     match line {
-        Some(line) => format!(": {}", super::truncate_chars(line, 300)),
+        Some(line) => format!(": {}", super::cut_at_word(line, 300)),
         None => String::new(),
     }
 }

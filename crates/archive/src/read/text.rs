@@ -1,12 +1,16 @@
 //! Plain text, Markdown, reStructuredText and HTML: one file, one document.
 //!
-//! The text of plain, Markdown and reStructuredText files is the source itself (UTF-8 required, the
-//! error names the offset of the first bad byte); HTML is converted to text with `html2text`, after
-//! decoding the charset it declares. Titles come from the format's own markup (`# heading`, an
-//! underlined line, `<title>`), else the first non-empty line, else the file name.
+//! The text is the source itself, decoded from whatever encoding it is in ([`super::decode`]:
+//! UTF-8, else detected; the encoding is recorded); HTML is converted to text with `html2text`,
+//! after decoding the charset it declares (else detected). Titles come from the format's own
+//! markup (`# heading`, an underlined line, `<title>`), for plain text its first heading or first
+//! sentence ([`super::title`]), else the file name. A date comes from a dateline in the text, else
+//! from the file name ([`super::dates`]), marked as such.
 
-use super::{MAX_TITLE_CHARS, ReadError, decode_utf8, first_line_title, truncate_chars};
-use crate::model::{Extracted, Kind};
+use super::decode::{self, Decoded};
+use super::{MAX_TITLE_CHARS, ReadError, cut_at_word, dates, first_line_title, title};
+use crate::model::{DateSource, Extracted, Kind};
+use encoding_rs::Encoding;
 use std::path::Path;
 
 /// The text formats this module reads.
@@ -38,6 +42,18 @@ impl TextFormat {
     }
 }
 
+/// What [`extract`] finds in a text document.
+#[derive(Debug)]
+pub struct Parts {
+    /// The title, if the content has one.
+    pub title: Option<String>,
+    pub text: String,
+    /// The encoding the text was decoded from.
+    pub encoding: &'static Encoding,
+    /// What went amiss in decoding, if anything (see [`Decoded::note`]).
+    pub note: Option<String>,
+}
+
 /// Reads one text document. `content` is the (decompressed) bytes, `original` the file's bytes,
 /// `ext` the extension to record (`rst.gz`), `name` the file name for a title of last resort.
 pub fn read(
@@ -47,7 +63,7 @@ pub fn read(
     ext: String,
     name: &str,
 ) -> Result<Extracted, ReadError> {
-    let (title, text) = extract(format, content).map_err(ReadError::file)?;
+    let parts = extract(format, content).map_err(ReadError::file)?;
     let media_type = if ext.ends_with(".gz") {
         "application/gzip"
     } else {
@@ -55,19 +71,13 @@ pub fn read(
     };
     Ok(Extracted {
         original,
-        text,
-        ..Extracted::new(
-            format.kind(),
-            title.unwrap_or_else(|| name.to_owned()),
-            ext,
-            media_type,
-        )
+        ..document(format, parts, ext, media_type, name)
     })
 }
 
-/// As [`read`] for an uncompressed file at `path` whose bytes are `raw`, without a copy: the
-/// UTF-8 formats keep `raw` as their text and leave the original to be stored from `path` as a
-/// stream (a file of one 200 MiB line costs 200 MiB, not twice that).
+/// As [`read`] for an uncompressed file at `path` whose bytes are `raw`, without a copy: UTF-8
+/// text keeps `raw` as its text, and the original is stored from `path` as a stream (a file of
+/// one 200 MiB line costs 200 MiB, not twice that).
 pub fn read_owned(
     format: TextFormat,
     raw: Vec<u8>,
@@ -75,53 +85,76 @@ pub fn read_owned(
     ext: String,
     name: &str,
 ) -> Result<Extracted, ReadError> {
-    if format == TextFormat::Html {
-        let (title, text) = extract(format, &raw).map_err(ReadError::file)?;
-        let mut doc = read(format, b"", raw, ext, name)?;
-        doc.title = title.unwrap_or_else(|| name.to_owned());
-        doc.text = text;
-        return Ok(doc);
-    }
-    let title = {
-        let text = decode_utf8(&raw).map_err(ReadError::file)?;
-        match format {
-            TextFormat::Markdown => markdown_title(text),
-            TextFormat::Rst => rst_title(text),
-            _ => first_line_title(text),
-        }
+    let parts = match format {
+        TextFormat::Html => extract(format, &raw).map_err(ReadError::file)?,
+        _ => source_parts(format, decode::decode_owned(raw)),
     };
-    let text = match raw.strip_prefix(b"\xEF\xBB\xBF") {
-        Some(rest) => String::from_utf8_lossy(rest).into_owned(),
-        None => String::from_utf8(raw).map_err(|e| ReadError::file(e.to_string()))?,
-    };
-    let mut doc = read(format, b"", Vec::new(), ext, name)?;
-    doc.title = title.unwrap_or_else(|| name.to_owned());
-    doc.text = text;
-    doc.original_file = Some(path.to_owned());
-    Ok(doc)
+    Ok(Extracted {
+        original_file: Some(path.to_owned()),
+        ..document(format, parts, ext, format.media_type(), name)
+    })
 }
 
-/// The title (if the content has one) and the text of a document in `format`.
-pub fn extract(format: TextFormat, content: &[u8]) -> Result<(Option<String>, String), String> {
+/// The document of `parts`: titled by the file `name` when it has no title of its own, dated by
+/// its dateline or its file name.
+fn document(
+    format: TextFormat,
+    parts: Parts,
+    ext: String,
+    media_type: &str,
+    name: &str,
+) -> Extracted {
+    let this_year = time::OffsetDateTime::now_utc().year();
+    let dated = dates::text_date(&parts.text, this_year)
+        .map(|date| (date, DateSource::Text))
+        .or_else(|| dates::name_date(name, this_year).map(|date| (date, DateSource::FileName)));
+    Extracted {
+        text: parts.text,
+        date: dated.map(|(date, _)| date.midnight().assume_utc()),
+        date_source: dated.map(|(_, source)| source),
+        encoding: Some(parts.encoding.name().to_owned()),
+        notes: parts.note.into_iter().collect(),
+        ..Extracted::new(
+            format.kind(),
+            parts.title.unwrap_or_else(|| name.to_owned()),
+            ext,
+            media_type,
+        )
+    }
+}
+
+/// The parts of a document in `format` from its bytes.
+pub fn extract(format: TextFormat, content: &[u8]) -> Result<Parts, String> {
     match format {
         TextFormat::Html => {
-            let html = decode_html(content)?;
-            let text = html_to_text(&html)?;
-            let title = html_title(&html).or_else(|| first_line_title(&text));
-            Ok((title, text))
+            let html = decode_html(content);
+            let text = html_to_text(&html.text)?;
+            let title = html_title(&html.text).or_else(|| first_line_title(&text));
+            Ok(Parts {
+                title,
+                text,
+                encoding: html.encoding,
+                note: html.note(),
+            })
         }
-        TextFormat::Plain => {
-            let text = decode_utf8(content)?;
-            Ok((first_line_title(text), text.to_owned()))
-        }
-        TextFormat::Markdown => {
-            let text = decode_utf8(content)?;
-            Ok((markdown_title(text), text.to_owned()))
-        }
-        TextFormat::Rst => {
-            let text = decode_utf8(content)?;
-            Ok((rst_title(text), text.to_owned()))
-        }
+        _ => Ok(source_parts(format, decode::decode(content))),
+    }
+}
+
+/// The parts of a plain, Markdown or reStructuredText document: its source is its text.
+fn source_parts(format: TextFormat, decoded: Decoded<'_>) -> Parts {
+    let note = decoded.note();
+    let text = decoded.text.into_owned();
+    let title = match format {
+        TextFormat::Markdown => markdown_title(&text),
+        TextFormat::Rst => rst_title(&text),
+        _ => title::plain_title(&text),
+    };
+    Parts {
+        title,
+        text,
+        encoding: decoded.encoding,
+        note,
     }
 }
 
@@ -132,28 +165,25 @@ pub fn html_to_text(html: &str) -> Result<String, String> {
         .map_err(|e| format!("cannot convert HTML to text: {e}"))
 }
 
-/// Decodes HTML bytes: the charset declared in the first few KiB if it is not UTF-8, else UTF-8.
-pub fn decode_html(bytes: &[u8]) -> Result<String, String> {
-    if let Some(rest) = bytes.strip_prefix(b"\xEF\xBB\xBF") {
-        return decode_utf8(rest).map(str::to_owned);
+/// Decodes HTML bytes: by a byte-order mark, else the charset declared in the first few KiB,
+/// else as UTF-8 when valid, else as detected.
+pub fn decode_html(bytes: &[u8]) -> Decoded<'_> {
+    if Encoding::for_bom(bytes).is_some() {
+        return decode::decode(bytes);
     }
-    let declared = declared_charset(&bytes[..bytes.len().min(4096)]);
-    let encoding = declared
-        .as_deref()
-        .and_then(|label| encoding_rs::Encoding::for_label(label.as_bytes()));
-    match encoding {
-        Some(enc) if enc != encoding_rs::UTF_8 => {
-            let (text, _, _) = enc.decode(bytes);
-            Ok(text.into_owned())
+    let declared = declared_charset(&bytes[..bytes.len().min(4096)])
+        .and_then(|label| Encoding::for_label(label.as_bytes()));
+    match declared {
+        // A page declaring UTF-8 that is not: detected, like one declaring nothing.
+        Some(encoding) if encoding != encoding_rs::UTF_8 => {
+            let (text, replaced) = encoding.decode_without_bom_handling(bytes);
+            Decoded {
+                text,
+                encoding,
+                replaced,
+            }
         }
-        _ => decode_utf8(bytes)
-            .map(str::to_owned)
-            .map_err(|e| match declared {
-                Some(label) if encoding.is_none() => {
-                    format!("{e} (the declared charset {label:?} is not one we know)")
-                }
-                _ => e,
-            }),
+        _ => decode::decode(bytes),
     }
 }
 
@@ -211,7 +241,7 @@ pub fn html_title(html: &str) -> Option<String> {
     let close = open_end + lower[open_end..].find("</title")?;
     let title = decode_entities(&html[open_end..close]);
     let title = title.split_whitespace().collect::<Vec<_>>().join(" ");
-    (!title.is_empty()).then(|| truncate_chars(&title, MAX_TITLE_CHARS))
+    (!title.is_empty()).then(|| cut_at_word(&title, MAX_TITLE_CHARS))
 }
 
 /// Decodes the character references that appear in titles: numeric ones and the common named ones.
@@ -268,7 +298,7 @@ pub fn markdown_title(text: &str) -> Option<String> {
         let front = &lines[1..=end];
         let title = front.iter().find_map(|l| {
             let value = l.strip_prefix("title:")?.trim().trim_matches(['"', '\'']);
-            (!value.is_empty()).then(|| truncate_chars(value, MAX_TITLE_CHARS))
+            (!value.is_empty()).then(|| cut_at_word(value, MAX_TITLE_CHARS))
         });
         if title.is_some() {
             return title;
@@ -298,7 +328,7 @@ pub fn markdown_title(text: &str) -> Option<String> {
                 return None;
             }
             let title = rest.trim().trim_end_matches('#').trim();
-            (!title.is_empty()).then(|| truncate_chars(title, MAX_TITLE_CHARS))
+            (!title.is_empty()).then(|| cut_at_word(title, MAX_TITLE_CHARS))
         })
     };
     heading(true)
@@ -314,7 +344,7 @@ fn setext_title(lines: &[&str]) -> Option<String> {
         let is_under = under.len() >= 2
             && (under.bytes().all(|b| b == b'=') || under.bytes().all(|b| b == b'-'));
         (is_under && !title.is_empty() && !w[0].starts_with([' ', '\t']))
-            .then(|| truncate_chars(title, MAX_TITLE_CHARS))
+            .then(|| cut_at_word(title, MAX_TITLE_CHARS))
     })
 }
 
@@ -335,7 +365,7 @@ pub fn rst_title(text: &str) -> Option<String> {
         }
         let under = lines[i + 1].trim_end();
         if is_adornment(under) && under.chars().count() >= title.chars().count().min(3) {
-            return Some(truncate_chars(title, MAX_TITLE_CHARS));
+            return Some(cut_at_word(title, MAX_TITLE_CHARS));
         }
     }
     let prose: Vec<&str> = lines
