@@ -12,6 +12,7 @@ use trust::client::Transport;
 
 use crate::audit::{AuditConfig, Observation, observe};
 use crate::error::{Error, Result};
+use crate::holdings::Held;
 use crate::list::{self, MirrorList};
 use crate::machine::{Policy, State, next};
 use crate::store::Store;
@@ -71,7 +72,9 @@ pub fn run<T: Transport>(
 ) -> Result<Round> {
     let mirrors = store.mirrors()?;
     let urls: Vec<&str> = mirrors.iter().map(|mirror| mirror.url.as_str()).collect();
-    let observations = observe_all(&urls, archive_root, config, connect, now);
+    // Unreadable holdings: every mirror is sampled from its own metadata this round.
+    let held = crate::holdings::Held::open(dir).ok().flatten();
+    let observations = observe_all(&urls, archive_root, held.as_ref(), config, connect, now);
     let newest = observations
         .iter()
         .filter_map(Observation::release)
@@ -82,7 +85,7 @@ pub fn run<T: Transport>(
     let mut changes = Vec::new();
     for (mirror, observation) in mirrors.iter().zip(&observations) {
         let verdict = observation.verdict(newest, &config.audit);
-        crate::metrics::global().audited(&verdict);
+        crate::metrics::global().audited(&verdict, observation.sampled());
         let transition = next(&mirror.standing(), &verdict, &config.policy);
         store.record_audit(mirror.id, &transition, observation.measured(), unix)?;
         if let Some(reason) = transition.change {
@@ -124,6 +127,7 @@ pub fn run<T: Transport>(
 fn observe_all<T: Transport>(
     urls: &[&str],
     archive_root: &[u8],
+    held: Option<&Held>,
     config: &RoundConfig,
     connect: &(dyn Fn(&str) -> T + Sync),
     now: OffsetDateTime,
@@ -137,7 +141,14 @@ fn observe_all<T: Transport>(
                 loop {
                     let index = next_index.fetch_add(1, Ordering::Relaxed);
                     let Some(url) = urls.get(index) else { break };
-                    let seen = observe(connect(url), archive_root, &config.audit, now, &mut OsRng);
+                    let seen = observe(
+                        connect(url),
+                        archive_root,
+                        held,
+                        &config.audit,
+                        now,
+                        &mut OsRng,
+                    );
                     if let Ok(mut results) = results.lock() {
                         results[index] = Some(seen);
                     }

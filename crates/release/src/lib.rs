@@ -369,7 +369,12 @@ impl Archive {
     ) -> Result<Vec<vouch::Entry>> {
         let root = root
             .to_str()
-            .ok_or_else(|| Error::new(ErrorKind::InvalidInput, format!("{}: not a UTF-8 path", root.display())))?
+            .ok_or_else(|| {
+                Error::new(
+                    ErrorKind::InvalidInput,
+                    format!("{}: not a UTF-8 path", root.display()),
+                )
+            })?
             .to_owned();
         let mut directories = self.config.directories.clone();
         directories.retain(|d| d.root != root);

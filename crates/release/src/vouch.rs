@@ -47,8 +47,13 @@ pub fn targets(
         return Ok(Vec::new());
     }
     let (mut files, entries) = checked(archive, directories, now)?;
-    let index = serde_json::to_vec_pretty(&serde_json::json!({ "directories": entries }))
-        .map_err(|e| Error::new(ErrorKind::InvalidInput, format!("cannot encode {}: {e}", layout::DIRECTORIES_TARGET)))?;
+    let index =
+        serde_json::to_vec_pretty(&serde_json::json!({ "directories": entries })).map_err(|e| {
+            Error::new(
+                ErrorKind::InvalidInput,
+                format!("cannot encode {}: {e}", layout::DIRECTORIES_TARGET),
+            )
+        })?;
     files.push((layout::DIRECTORIES_TARGET.to_owned(), index));
     Ok(files)
 }
@@ -67,33 +72,53 @@ fn checked(
         let path = archive.join(&vouched.root);
         let shown = path.display();
         let len = std::fs::metadata(&path)
-            .map_err(|e| Error::new(ErrorKind::Io, format!("{shown}: cannot read the directory's root: {e}")))?
+            .map_err(|e| {
+                Error::new(
+                    ErrorKind::Io,
+                    format!("{shown}: cannot read the directory's root: {e}"),
+                )
+            })?
             .len();
         if len > MAX_ROOT_LEN {
-            return Err(Error::new(ErrorKind::InvalidInput, format!(
-                "{shown}: {len} bytes, more than a TUF root may have ({MAX_ROOT_LEN})"
-            )));
+            return Err(Error::new(
+                ErrorKind::InvalidInput,
+                format!("{shown}: {len} bytes, more than a TUF root may have ({MAX_ROOT_LEN})"),
+            ));
         }
-        let bytes = std::fs::read(&path)
-            .map_err(|e| Error::new(ErrorKind::Io, format!("{shown}: cannot read the directory's root: {e}")))?;
-        let (root_version, derived) = check_root(&bytes, now)
-            .map_err(|e| Error::new(ErrorKind::InvalidInput, format!("{shown}: not a directory's TUF root: {e}")))?;
+        let bytes = std::fs::read(&path).map_err(|e| {
+            Error::new(
+                ErrorKind::Io,
+                format!("{shown}: cannot read the directory's root: {e}"),
+            )
+        })?;
+        let (root_version, derived) = check_root(&bytes, now).map_err(|e| {
+            Error::new(
+                ErrorKind::InvalidInput,
+                format!("{shown}: not a directory's TUF root: {e}"),
+            )
+        })?;
         let name = match &vouched.name {
             Some(name) if layout::is_directory_name(name) => name.clone(),
             Some(name) => {
-                return Err(Error::new(ErrorKind::InvalidInput, format!(
-                    "directory {name:?} ({shown}): a name is 1 to 64 of a-z 0-9 - (not starting with -)"
-                )));
+                return Err(Error::new(
+                    ErrorKind::InvalidInput,
+                    format!(
+                        "directory {name:?} ({shown}): a name is 1 to 64 of a-z 0-9 - (not starting with -)"
+                    ),
+                ));
             }
             None => derived,
         };
         if !names.insert(name.clone()) {
-            return Err(Error::new(ErrorKind::InvalidInput, format!(
-                "directory {name:?} ({shown}): vouched for twice (give each a distinct name)"
-            )));
+            return Err(Error::new(
+                ErrorKind::InvalidInput,
+                format!(
+                    "directory {name:?} ({shown}): vouched for twice (give each a distinct name)"
+                ),
+            ));
         }
-        let url =
-            checked_url(&vouched.url).map_err(|e| Error::new(ErrorKind::InvalidInput, format!("directory {name:?}: {e}")))?;
+        let url = checked_url(&vouched.url)
+            .map_err(|e| Error::new(ErrorKind::InvalidInput, format!("directory {name:?}: {e}")))?;
         let root_target = layout::directory_root_target(&name);
         files.push((root_target.clone(), bytes));
         entries.push(Entry {

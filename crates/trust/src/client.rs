@@ -203,6 +203,12 @@ impl<T: Transport> Client<T> {
         &self.snapshot
     }
 
+    /// The SHA-256 of the verified snapshot's bytes: two clients with the same digest verified
+    /// the same release, byte for byte (a directory audits many mirrors of one release).
+    pub fn snapshot_digest(&self) -> Digest {
+        Digest::of(&self.snapshot_bytes)
+    }
+
     /// Bytes of metadata fetched so far (the trusted root passed in is not counted).
     pub fn metadata_bytes(&self) -> u64 {
         self.metadata_bytes
