@@ -81,22 +81,29 @@ pub fn run<T: Transport>(
         .chain(mirrors.iter().filter_map(|mirror| mirror.release))
         .max()
         .unwrap_or(0);
-    let unix = now.unix_timestamp();
     let mut changes = Vec::new();
+    let mut transitions = Vec::with_capacity(mirrors.len());
     for (mirror, observation) in mirrors.iter().zip(&observations) {
         let verdict = observation.verdict(newest, &config.audit);
         crate::metrics::global().audited(&verdict, observation.sampled());
         let transition = next(&mirror.standing(), &verdict, &config.policy);
-        store.record_audit(mirror.id, &transition, observation.measured(), unix)?;
-        if let Some(reason) = transition.change {
+        if let Some(reason) = &transition.change {
             changes.push(Change {
                 url: mirror.url.clone(),
                 from: mirror.state,
                 to: transition.standing.state,
-                reason,
+                reason: reason.clone(),
             });
         }
+        transitions.push(transition);
     }
+    let outcomes: Vec<_> = mirrors
+        .iter()
+        .zip(&transitions)
+        .zip(&observations)
+        .map(|((mirror, transition), seen)| (mirror.id, transition, seen.measured()))
+        .collect();
+    store.record_audits(&outcomes, now.unix_timestamp())?;
     // What the archive holds, once per new release, from a mirror that served it verified.
     let sources: Vec<&str> = mirrors
         .iter()
