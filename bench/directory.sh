@@ -93,7 +93,7 @@ worker_processes 1;
 worker_rlimit_nofile $nofile;
 pid $out/nginx/nginx.pid;
 error_log $out/nginx/error.log warn;
-events { worker_connections 4096; }
+events { worker_connections $((count + 4096)); }  # its listening sockets count
 http {
   include /etc/nginx/mime.types;
   default_type application/octet-stream;
@@ -125,15 +125,20 @@ EOF
 /usr/sbin/nginx -p "$out/nginx" -c "$out/nginx/nginx.conf" 2>"$out/nginx/stderr" &
 nginx_pid=$!
 
-# wait_http URL: until URL answers 200 (at most 30 s).
+# wait_http URL PID ERR: until URL answers 200 (at most 30 s) while process PID runs (else its
+# stderr ERR is shown).
 wait_http() {
   local i
-  for i in $(seq 300); do curl -sf -o /dev/null "$1" && return 0; sleep 0.1; done
+  for i in $(seq 300); do
+    curl -sf -o /dev/null "$1" && return 0
+    kill -0 "$2" 2>/dev/null || { echo "$1: its server stopped:" >&2; tail -n5 "$3" >&2; exit 1; }
+    sleep 0.1
+  done
   echo "$1: no answer" >&2
   exit 1
 }
 last=$(tail -n1 "$addresses")
-wait_http "http://$last:$port/metadata/timestamp.json"
+wait_http "http://$last:$port/metadata/timestamp.json" "$nginx_pid" "$out/nginx/stderr"
 nginx_requests() { curl -sf "http://$last:$port/nginx-status" | awk 'NR == 3 { print $3 }'; }
 
 # ---- The directory ----------------------------------------------------------------------------------
@@ -147,7 +152,7 @@ concurrency=$(sed -n 's/^concurrency = //p' "$dir/directory.toml")
 "$bin" directory run "$dir" >"$out/directory.out" 2>"$out/directory.err" &
 directory_pid=$!
 directory_url=http://$directory_ip:$port/
-wait_http "${directory_url}status.json"
+wait_http "${directory_url}status.json" "$directory_pid" "$out/directory.err"
 
 # metric NAME: the directory's /metrics value of series NAME (exact, labels included).
 metric() {

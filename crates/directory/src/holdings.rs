@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use rand_core::RngCore;
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 use serde::Serialize;
 use time::OffsetDateTime;
 use trust::client::{Client, Options, Transport};
@@ -84,12 +84,19 @@ impl Holdings {
             .pragma_query_value(None, "user_version", |row| row.get(0))
             .map_err(fail)?;
         if version != SCHEMA_VERSION {
-            let tx = conn.unchecked_transaction().map_err(fail)?;
-            tx.execute_batch("DROP TABLE IF EXISTS release; DROP TABLE IF EXISTS targets;")
+            // Another process may be doing the same: under the write lock, looked at again.
+            let tx =
+                Transaction::new_unchecked(&conn, TransactionBehavior::Immediate).map_err(fail)?;
+            let version: i64 = tx
+                .pragma_query_value(None, "user_version", |row| row.get(0))
                 .map_err(fail)?;
-            tx.execute_batch(SCHEMA).map_err(fail)?;
-            tx.pragma_update(None, "user_version", SCHEMA_VERSION)
-                .map_err(fail)?;
+            if version != SCHEMA_VERSION {
+                tx.execute_batch("DROP TABLE IF EXISTS release; DROP TABLE IF EXISTS targets;")
+                    .map_err(fail)?;
+                tx.execute_batch(SCHEMA).map_err(fail)?;
+                tx.pragma_update(None, "user_version", SCHEMA_VERSION)
+                    .map_err(fail)?;
+            }
             tx.commit().map_err(fail)?;
         }
         Ok(Holdings { conn, path })
@@ -137,7 +144,10 @@ impl Holdings {
     /// is the SHA-256 of the verified snapshot's bytes.
     pub fn replace(&mut self, version: u64, snapshot: [u8; 32], targets: &[Target]) -> Result<()> {
         let fail = |e| Error::state(&self.path, "write", e);
-        let tx = self.conn.transaction().map_err(fail)?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(fail)?;
         tx.execute("DELETE FROM targets", []).map_err(fail)?;
         {
             let mut sorted: Vec<&Target> = targets.iter().collect();
