@@ -18,7 +18,9 @@
 #
 # Environment: BENCH_SECONDS (120) of measured rounds, BENCH_PORT (18190), BENCH_CONCURRENCY
 # (the directory's default when unset), BENCH_SAMPLES (3), BENCH_ENROL_JOBS (4) enrolments at
-# once.
+# once, BENCH_DOCS (0): that many rows of the scale corpus (make_corpus.py, from the real
+# corpora in SAMIZDAT_CORPORA or .cache/corpora) added to the sample documents, for an archive
+# whose metadata (snapshot, bins) each audit verifies is of a real size.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -67,8 +69,19 @@ at_exit 'stop nginx_pid; stop directory_pid'
 # ---- The archive: the sample documents, released with the reader site ----------------------------
 "$bin" init "$out/archive" >/dev/null
 "$bin" add "$out/archive" "$root/sample/documents" >"$out/add.out"
+docs=${BENCH_DOCS:-0}
+if [ "$docs" -gt 0 ]; then
+  corpora=${SAMIZDAT_CORPORA:-$corpora}
+  "$root/../shared/corpora/fetch.sh" all "$corpora" >/dev/null
+  python3 "$root/bench/make_corpus.py" "$corpora" "$out/derived" "$docs" >&2
+  "$bin" add "$out/archive" "$out/derived" >"$out/add-derived.out"
+fi
 "$bin" release "$out/archive" >"$out/release.out"
 targets=$(find "$out/archive/release/targets" -type f | wc -l)
+meta=$out/archive/release/metadata
+roles=$(find "$meta" -name '[0-9]*.json' ! -name '*.root.json' ! -name '*.snapshot.json' \
+  ! -name '*.targets.json' | wc -l)
+snapshot_bytes=$(find "$meta" -name '*.snapshot.json' -printf '%s\n' | sort -n | tail -n1)
 echo "archive: $targets target files" >&2
 
 # ---- The mirrors: one nginx process on $count loopback addresses ----------------------------------
@@ -237,7 +250,8 @@ cores() { awk -v t="$1" -v hz="$hz" -v s="$elapsed" 'BEGIN { printf "%.2f", t / 
 
 {
   echo "Directory bench, $(date -u +%Y-%m-%d), $(nproc) cores, load average $load at start; $count mirrors"
-  echo "(one nginx process on $count addresses 127.77.x.y, the sample archive: $targets target files),"
+  echo "(one nginx process on $count addresses 127.77.x.y; the sample archive$( [ "$docs" -gt 0 ] && echo " + $docs derived rows"):"
+  echo "$targets target files, $roles delegated roles, a snapshot.json of $snapshot_bytes bytes),"
   echo "concurrency $concurrency, $samples samples an audit, rounds back to back, $elapsed s measured."
   echo
   echo "| measure | value |"

@@ -206,8 +206,10 @@ fn sample_held<T: Transport>(
     Ok(targets.len())
 }
 
-/// Downloads `count` targets of the mirror's own verified metadata chosen at random (without
-/// repeats) and checks each: for a release the directory does not hold. Loads every bin.
+/// Downloads `count` targets of the mirror's own verified metadata drawn at random (without
+/// repeats) and checks each: for a release the directory does not hold. Loads the bins on the
+/// draws' paths only (`Client::draw_targets`), never every bin: the memory and requests of an
+/// audit stay those of a few files whatever the release's size and whoever serves it.
 fn sample_own<T: Transport>(
     client: &mut Client<T>,
     count: usize,
@@ -217,16 +219,14 @@ fn sample_own<T: Transport>(
         return Ok(0);
     }
     let targets = client
-        .all_targets()
+        .draw_targets(count, rng)
         .map_err(|error| judge_error("targets metadata", &error))?;
-    let chosen = pick(targets.len(), count, rng);
-    for &index in &chosen {
-        let name: &TargetName = &targets[index].0;
+    for (name, info) in &targets {
         client
-            .fetch_target(name)
+            .fetch_attested(name, info.length, info.hashes.sha256.0)
             .map_err(|error| judge_error(&format!("target {name}"), &error))?;
     }
-    Ok(chosen.len())
+    Ok(targets.len())
 }
 
 /// Up to `count` distinct indices below `len`, at random.
@@ -524,11 +524,12 @@ mod tests {
             !honest.bins_asked().is_empty(),
             "its own bins were not read"
         );
-        // And it is still caught lying.
-        let victim = repo.target_files().into_iter().next().expect("a target");
-        let mut bytes = std::fs::read(&victim).expect("read");
-        bytes[0] ^= 1;
-        std::fs::write(&victim, &bytes).expect("tamper");
+        // And it is still caught lying (every file tampered: whichever is drawn).
+        for victim in repo.target_files() {
+            let mut bytes = std::fs::read(&victim).expect("read");
+            bytes[0] ^= 1;
+            std::fs::write(&victim, &bytes).expect("tamper");
+        }
         let tampered = Recording::new(repo.path());
         match repo.audit_held(&tampered, Some(&held), 7, second).0.verdict {
             Verdict::Lying(why) => assert!(why.contains("target doc-"), "{why}"),
