@@ -24,31 +24,20 @@
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
 use std::collections::HashMap;
-use std::path::Path;
 use std::sync::OnceLock;
-use time::macros::datetime;
-use time::{Duration, OffsetDateTime};
 use trust::cjson;
 use trust::client::{Client, FetchError, Options, Transport, TrustedState};
-use trust::editor::{self, Expiries, RootSpec, Signers, TargetEntry};
-use trust::keys::SigningKey;
 use trust::schema::{
-    DelegatedRole, Digest, RoleType, Root, SNAPSHOT_META, Snapshot, TargetName, Targets, Timestamp,
+    Digest, RoleType, Root, SNAPSHOT_META, Snapshot, TargetName, Targets, Timestamp,
 };
 use trust::verify::Envelope;
 
-/// The client's clock: every fixed document is valid then.
-const NOW: OffsetDateTime = datetime!(2030-01-01 00:00 UTC);
-
-struct Keys {
-    root: SigningKey,
-    targets: SigningKey,
-    snapshot: SigningKey,
-    timestamp: SigningKey,
-}
+#[path = "repo.rs"]
+mod repo;
+use repo::{Keys, NOW, delegates, sign, signed_part};
 
 struct Fixture {
-    keys: Keys,
+    keys: &'static Keys,
     /// Every file of the repository by path (`metadata/1.root.json`, `targets/HASH.NAME`).
     files: HashMap<String, Vec<u8>>,
     root_json: Vec<u8>,
@@ -60,91 +49,26 @@ struct Fixture {
     names: Vec<TargetName>,
 }
 
-/// A fixed ed25519 key: PKCS#8 v1 DER around a 32-byte seed.
-fn key(seed: u8) -> SigningKey {
-    let mut der = vec![
-        0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04,
-        0x20,
-    ];
-    der.extend_from_slice(&[seed; 32]);
-    SigningKey::from_pkcs8_der(&der).expect("fixed key")
-}
-
-fn signed_part<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> T {
-    let value: Value = serde_json::from_slice(bytes).expect("fixture JSON");
-    serde_json::from_value(value["signed"].clone()).expect("fixture document")
-}
-
+/// The shared repository (`repo.rs`) as files by path, its roles parsed.
 fn fixture() -> &'static Fixture {
     static FIXTURE: OnceLock<Fixture> = OnceLock::new();
     FIXTURE.get_or_init(|| {
-        let keys = Keys {
-            root: key(1),
-            targets: key(2),
-            snapshot: key(3),
-            timestamp: key(4),
-        };
-        let spec = RootSpec {
-            root_keys: vec![keys.root.public()],
-            root_threshold: 1,
-            targets_keys: vec![keys.targets.public()],
-            snapshot_keys: vec![keys.snapshot.public()],
-            timestamp_keys: vec![keys.timestamp.public()],
-            timestamp_threshold: 1,
-        };
-        let root_json = editor::sign_root(&spec, 1, NOW + Duration::days(365), &[&keys.root])
-            .expect("sign root");
-        let mut files = HashMap::new();
-        let mut names = Vec::new();
-        let mut entries = Vec::new();
-        // Records in the main bins, originals in the originals family.
-        for i in 0..60u32 {
-            let name = match i % 2 {
-                0 => format!("doc-{i:02}.json"),
-                _ => format!("doc-{i:02}.original.txt"),
-            };
-            let name = TargetName::new(name).expect("name");
-            let content = format!("content of target {i}\n").into_bytes();
-            let sha256 = Digest::of(&content);
-            files.insert(
-                format!("targets/{}.{}", sha256.to_hex(), name),
-                content.clone(),
-            );
-            entries.push(TargetEntry {
-                name: name.clone(),
-                length: content.len() as u64,
-                sha256: sha256.0,
-                custom: (i % 3 == 0).then(|| serde_json::json!({"title": format!("Doc {i}")})),
-            });
-            names.push(name);
-        }
-        let signers = Signers {
-            targets: &keys.targets,
-            snapshot: &keys.snapshot,
-            timestamp: &keys.timestamp,
-        };
-        let expiries = Expiries {
-            targets: Duration::days(365),
-            snapshot: Duration::days(30),
-            timestamp: Duration::days(7),
-        };
-        // No previous release: the folder does not exist.
-        let release = editor::build_release(
-            Path::new("/nonexistent/samizdat-fuzz-metadata"),
-            1,
-            entries,
-            &signers,
-            &expiries,
-            NOW - Duration::days(1),
-        )
-        .expect("build release");
-        for (name, bytes) in &release.versioned {
+        let repo = repo::repo();
+        let mut files: HashMap<String, Vec<u8>> = repo
+            .targets
+            .iter()
+            .map(|(name, content)| {
+                let path = format!("targets/{}.{name}", Digest::of(content).to_hex());
+                (path, content.clone())
+            })
+            .collect();
+        for (name, bytes) in &repo.versioned {
             files.insert(format!("metadata/{name}"), bytes.clone());
         }
-        files.insert("metadata/timestamp.json".into(), release.timestamp.clone());
-        files.insert("metadata/1.root.json".into(), root_json.clone());
-        let snapshot_path = format!("metadata/{}.snapshot.json", release.snapshot_version);
-        let snapshot: Snapshot = signed_part(&files[&snapshot_path]);
+        files.insert("metadata/timestamp.json".into(), repo.timestamp.clone());
+        files.insert("metadata/1.root.json".into(), repo.root_json.clone());
+        let snapshot_path = format!("metadata/{}.snapshot.json", repo.snapshot_version);
+        let snapshot: Snapshot = signed_part(repo.snapshot_bytes());
         // Every targets role by name.
         let roles: HashMap<String, Targets> = snapshot
             .meta
@@ -155,23 +79,15 @@ fn fixture() -> &'static Fixture {
                 Some((role.to_string(), signed_part(bytes)))
             })
             .collect();
-        // To refresh the seeds: SAMIZDAT_FUZZ_DUMP=DIR writes the repository's metadata there.
-        if let Some(dir) = std::env::var_os("SAMIZDAT_FUZZ_DUMP") {
-            for (path, bytes) in &files {
-                if let Some(name) = path.strip_prefix("metadata/") {
-                    std::fs::write(Path::new(&dir).join(name), bytes).expect("dump");
-                }
-            }
-        }
         Fixture {
-            root: signed_part(&root_json),
-            keys,
+            root: signed_part(&repo.root_json),
+            keys: &repo.keys,
             files,
-            root_json,
+            root_json: repo.root_json.clone(),
             snapshot_path,
             snapshot,
             roles,
-            names,
+            names: repo.targets.iter().map(|(name, _)| name.clone()).collect(),
         }
     })
 }
@@ -267,19 +183,10 @@ fn targets_role_for(fixture: &Fixture, signed: &Value) -> String {
         .unwrap_or_else(|| "targets".to_string())
 }
 
-fn delegates(role: &Targets) -> &[DelegatedRole] {
-    role.delegations.as_ref().map_or(&[], |d| &d.roles)
-}
-
 /// Canonical JSON of a file's `signed` part.
 fn canonical_signed(bytes: &[u8]) -> Option<Vec<u8>> {
     let value: Value = serde_json::from_slice(bytes).ok()?;
     cjson::canonical_value(value.get("signed")?).ok()
-}
-
-/// `signed` signed by `key`, as a metadata file; `None` when it cannot be (floats).
-fn sign(signed: &Value, key: &SigningKey) -> Option<Vec<u8>> {
-    editor::sign_document(signed, &[key]).ok()
 }
 
 fuzz_target!(|data: &[u8]| {

@@ -28,27 +28,18 @@
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
 use std::collections::HashMap;
-use std::path::Path;
 use std::sync::OnceLock;
-use time::macros::datetime;
-use time::{Duration, OffsetDateTime};
 use trust::client::{Options, TrustedMetadataSet};
-use trust::editor::{self, Expiries, RootSpec, Signers, TargetEntry};
+use trust::editor;
 use trust::keys::SigningKey;
-use trust::schema::{Digest, SNAPSHOT_META, Snapshot, TargetName, Targets, Timestamp};
+use trust::schema::{Digest, SNAPSHOT_META, Snapshot, Targets, Timestamp};
 
-/// The sets' clock: every fixed document is valid then.
-const NOW: OffsetDateTime = datetime!(2030-01-01 00:00 UTC);
-
-struct Keys {
-    root: SigningKey,
-    targets: SigningKey,
-    snapshot: SigningKey,
-    timestamp: SigningKey,
-}
+#[path = "repo.rs"]
+mod repo;
+use repo::{Keys, NOW, delegates, sign, signed_part};
 
 struct Fixture {
-    keys: Keys,
+    keys: &'static Keys,
     root_json: Vec<u8>,
     timestamp: Vec<u8>,
     timestamp_typed: Timestamp,
@@ -60,78 +51,13 @@ struct Fixture {
     delegated: HashMap<String, Vec<u8>>,
 }
 
-/// A fixed ed25519 key: PKCS#8 v1 DER around a 32-byte seed.
-fn key(seed: u8) -> SigningKey {
-    let mut der = vec![
-        0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04,
-        0x20,
-    ];
-    der.extend_from_slice(&[seed; 32]);
-    SigningKey::from_pkcs8_der(&der).expect("fixed key")
-}
-
-fn signed_part<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> T {
-    let value: Value = serde_json::from_slice(bytes).expect("fixture JSON");
-    serde_json::from_value(value["signed"].clone()).expect("fixture document")
-}
-
-/// The `metadata` target's repository (keep the two the same: they share seeds).
+/// The shared repository (`repo.rs`) as each step's files.
 fn fixture() -> &'static Fixture {
     static FIXTURE: OnceLock<Fixture> = OnceLock::new();
     FIXTURE.get_or_init(|| {
-        let keys = Keys {
-            root: key(1),
-            targets: key(2),
-            snapshot: key(3),
-            timestamp: key(4),
-        };
-        let spec = RootSpec {
-            root_keys: vec![keys.root.public()],
-            root_threshold: 1,
-            targets_keys: vec![keys.targets.public()],
-            snapshot_keys: vec![keys.snapshot.public()],
-            timestamp_keys: vec![keys.timestamp.public()],
-            timestamp_threshold: 1,
-        };
-        let root_json = editor::sign_root(&spec, 1, NOW + Duration::days(365), &[&keys.root])
-            .expect("sign root");
-        let entries = (0..60u32)
-            .map(|i| {
-                let name = match i % 2 {
-                    0 => format!("doc-{i:02}.json"),
-                    _ => format!("doc-{i:02}.original.txt"),
-                };
-                let content = format!("content of target {i}\n").into_bytes();
-                TargetEntry {
-                    name: TargetName::new(name).expect("name"),
-                    length: content.len() as u64,
-                    sha256: Digest::of(&content).0,
-                    custom: (i % 3 == 0).then(|| serde_json::json!({"title": format!("Doc {i}")})),
-                }
-            })
-            .collect();
-        let signers = Signers {
-            targets: &keys.targets,
-            snapshot: &keys.snapshot,
-            timestamp: &keys.timestamp,
-        };
-        let expiries = Expiries {
-            targets: Duration::days(365),
-            snapshot: Duration::days(30),
-            timestamp: Duration::days(7),
-        };
-        // No previous release: the folder does not exist.
-        let release = editor::build_release(
-            Path::new("/nonexistent/samizdat-fuzz-trusted-set"),
-            1,
-            entries,
-            &signers,
-            &expiries,
-            NOW - Duration::days(1),
-        )
-        .expect("build release");
-        let files: HashMap<String, Vec<u8>> = release.versioned.into_iter().collect();
-        let snapshot_bytes = files[&format!("{}.snapshot.json", release.snapshot_version)].clone();
+        let repo = repo::repo();
+        let files = &repo.versioned;
+        let snapshot_bytes = repo.snapshot_bytes().to_vec();
         let snapshot: Snapshot = signed_part(&snapshot_bytes);
         let targets_version = snapshot.meta["targets.json"].version;
         let targets_bytes = files[&format!("{targets_version}.targets.json")].clone();
@@ -148,10 +74,10 @@ fn fixture() -> &'static Fixture {
             })
             .collect();
         Fixture {
-            keys,
-            root_json,
-            timestamp_typed: signed_part(&release.timestamp),
-            timestamp: release.timestamp,
+            keys: &repo.keys,
+            root_json: repo.root_json.clone(),
+            timestamp_typed: signed_part(&repo.timestamp),
+            timestamp: repo.timestamp.clone(),
             snapshot_bytes,
             snapshot,
             targets_bytes,
@@ -161,19 +87,10 @@ fn fixture() -> &'static Fixture {
     })
 }
 
-fn delegates(role: &Targets) -> &[trust::schema::DelegatedRole] {
-    role.delegations.as_ref().map_or(&[], |d| &d.roles)
-}
-
 /// A file's `signed` part, typed (no signature check).
 fn parse_signed<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, serde_json::Error> {
     let value: Value = serde_json::from_slice(bytes)?;
     serde_json::from_value(value.get("signed").cloned().unwrap_or(Value::Null))
-}
-
-/// `signed` signed by `key`, as a metadata file; `None` when it cannot be (floats).
-fn sign(signed: &Value, key: &SigningKey) -> Option<Vec<u8>> {
-    editor::sign_document(signed, &[key]).ok()
 }
 
 /// The step a document is fed to.

@@ -3,8 +3,6 @@
 //! input file is not an error of this kind: it is a per-file failure (`read::ReadError`,
 //! `ingest::Failure`) and never aborts `add`.
 
-use std::fmt;
-
 /// What went wrong, coarsely enough to decide what to do about it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -19,44 +17,17 @@ pub enum ErrorKind {
     Ingest,
 }
 
-/// An error of this crate: a kind and a message without trailing period.
-#[derive(Debug)]
-pub struct Error {
-    kind: ErrorKind,
-    message: String,
+common::kinded_error! {
+    /// An error of this crate: a kind and a message without trailing period.
+    pub struct Error(ErrorKind);
 }
 
 impl Error {
-    /// Builds an error of `kind` with `message`.
-    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Error {
-            kind,
-            message: message.into(),
-        }
-    }
-
-    pub fn kind(&self) -> ErrorKind {
-        self.kind
-    }
-
-    /// The message (names the file or document and what was expected).
-    pub fn message(&self) -> &str {
-        &self.message
-    }
-
     /// A catalog error with `message`.
     pub(crate) fn catalog(message: impl Into<String>) -> Self {
         Error::new(ErrorKind::Catalog, message)
     }
 }
-
-impl fmt::Display for Error {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-impl std::error::Error for Error {}
 
 impl From<rusqlite::Error> for Error {
     fn from(e: rusqlite::Error) -> Self {

@@ -125,6 +125,31 @@ pub fn write_atomic_via(
     Ok(())
 }
 
+/// Creates `path`, which must not exist, with `bytes` and permissions `mode` (0600 for a key or a
+/// secret: no moment when another user could read it), durably: the file and its folder are
+/// flushed before this returns. Refuses to overwrite: a key or secret is made once.
+pub fn write_new(path: &Path, bytes: &[u8], mode: u32) -> Result<(), WriteError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let fail = |action: &'static str| {
+        move |source| WriteError {
+            path: path.to_owned(),
+            action,
+            source,
+        }
+    };
+    let mut file = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(mode)
+        .open(path)
+        .map_err(fail("cannot create"))?;
+    file.write_all(bytes).map_err(fail("cannot write"))?;
+    file.sync_all().map_err(fail("cannot sync"))?;
+    fs::File::open(folder_of(path))
+        .and_then(|d| d.sync_all())
+        .map_err(fail("cannot sync"))
+}
+
 /// The folder `path` is in (`.` for a bare file name).
 fn folder_of(path: &Path) -> &Path {
     path.parent()
@@ -213,6 +238,21 @@ mod tests {
             // No temporary file left beside it.
             assert_eq!(names(dir.path()), ["timestamp.json"]);
         }
+    }
+
+    #[test]
+    fn write_new_makes_a_private_file_once_and_never_overwrites() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("secret");
+        write_new(&path, b"first", 0o600).expect("write_new");
+        let mode = fs::metadata(&path).expect("metadata").permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        let refused = write_new(&path, b"second", 0o600).expect_err("must not overwrite");
+        assert!(
+            refused.to_string().contains("secret: cannot create"),
+            "{refused}"
+        );
+        assert_eq!(fs::read(&path).expect("read"), b"first");
     }
 
     #[test]

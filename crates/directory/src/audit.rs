@@ -13,10 +13,15 @@
 //! hashes: one metadata walk per release, not one per audit. Any other release (newer, older, or
 //! a fork signed by the archive's keys) is sampled from the mirror's own verified bins.
 //!
+//! A mirror's legal blocks (`mirror::blocks`: it answers 451 for a document a court made it
+//! withhold) are read from its signed log first: a blocked document is not sampled, and what
+//! the log says is kept for coverage. A log that does not verify is a lie; no log, no blocks.
+//!
 //! The verdict separates what says nothing about honesty (unreachable: refused, timed out, an
 //! HTTP error) from what does (a file that does not verify, or one its own signed release lists
 //! and it does not serve).
 
+use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use rand_core::RngCore;
@@ -62,6 +67,8 @@ pub enum Observation {
         took: Duration,
         /// Targets downloaded and hashed.
         sampled: usize,
+        /// The documents its signed blocks log says it withholds.
+        blocked: BTreeSet<String>,
     },
     /// The audit stopped at a failure, already judged: unreachable or lying.
     Failed(Verdict),
@@ -72,6 +79,14 @@ impl Observation {
     pub fn release(&self) -> Option<u64> {
         match self {
             Observation::Verified { release, .. } => Some(*release),
+            Observation::Failed(_) => None,
+        }
+    }
+
+    /// The documents the mirror blocks, when its release verified.
+    pub fn blocked(&self) -> Option<&BTreeSet<String>> {
+        match self {
+            Observation::Verified { blocked, .. } => Some(blocked),
             Observation::Failed(_) => None,
         }
     }
@@ -137,6 +152,10 @@ pub fn observe<T: Transport>(
     rng: &mut dyn RngCore,
 ) -> Observation {
     let started = Instant::now();
+    let blocked = match read_blocks(&transport) {
+        Ok(blocked) => blocked,
+        Err(verdict) => return Observation::Failed(verdict),
+    };
     let mut options = Options::new(now);
     // Expired metadata is authentic but stale: recorded, judged by the caller, not a forgery.
     options.allow_expired = true;
@@ -154,10 +173,10 @@ pub fn observe<T: Transport>(
     };
     let drawn = held
         .filter(|held| client.snapshot_digest().0 == held.release.snapshot)
-        .and_then(|held| draw_held(held, config.samples, rng));
+        .and_then(|held| draw_held(held, config.samples, &blocked, rng));
     let sampled = match drawn {
         Some(targets) => sample_held(&client, &targets),
-        None => sample_own(&mut client, config.samples, rng),
+        None => sample_own(&mut client, config.samples, &blocked, rng),
     };
     let sampled = match sampled {
         Ok(sampled) => sampled,
@@ -172,19 +191,74 @@ pub fn observe<T: Transport>(
         expired,
         took: started.elapsed(),
         sampled,
+        blocked,
     }
 }
 
-/// `count` targets of the release held, drawn at random, with their signed lengths and hashes;
-/// `None` when the holdings cannot be read (the directory's trouble, not the mirror's: it is
-/// then sampled from its own metadata).
+/// Where a mirror publishes its legal blocks.
+const BLOCKS_FILE: &str = ".well-known/samizdat/blocks.json";
+
+/// The documents the mirror behind `transport` blocks, from its signed log: none when it
+/// serves no log (a plain web root, an older mirror, or no answer: then the metadata says
+/// more); a log that does not verify is a lie about itself.
+fn read_blocks<T: Transport>(transport: &T) -> Result<BTreeSet<String>, Verdict> {
+    let Ok(bytes) = transport.fetch(BLOCKS_FILE, mirror::blocks::LOG_MAX) else {
+        return Ok(BTreeSet::new());
+    };
+    let source = format!("{} {BLOCKS_FILE}", transport.describe());
+    match mirror::blocks::verify(&source, &bytes, None) {
+        Ok(log) => Ok(log.blocked.into_keys().collect()),
+        Err(error) => Err(Verdict::Lying(format!("blocks log: {}", error.message()))),
+    }
+}
+
+/// Whether target `name` belongs to a document in `blocked`.
+fn is_blocked(name: &str, blocked: &BTreeSet<String>) -> bool {
+    common::layout::doc_of_target(name).is_some_and(|id| blocked.contains(id))
+}
+
+/// Draws (bounded) from `draw` until `count` distinct targets are kept, none of a document in
+/// `blocked`: at most 8 draws.
+fn draw_unblocked<T>(
+    count: usize,
+    blocked: &BTreeSet<String>,
+    name: impl Fn(&T) -> &str,
+    mut draw: impl FnMut() -> Option<Vec<T>>,
+) -> Option<Vec<T>> {
+    let mut kept: Vec<T> = Vec::with_capacity(count);
+    for _ in 0..8 {
+        if kept.len() >= count {
+            break;
+        }
+        for item in draw()? {
+            let known = kept.iter().any(|other| name(other) == name(&item));
+            if kept.len() < count && !known && !is_blocked(name(&item), blocked) {
+                kept.push(item);
+            }
+        }
+        if blocked.is_empty() {
+            break;
+        }
+    }
+    Some(kept)
+}
+
+/// `count` targets of the release held, drawn at random, none of a document in `blocked`, with
+/// their signed lengths and hashes; `None` when the holdings cannot be read (the directory's
+/// trouble, not the mirror's: it is then sampled from its own metadata).
 fn draw_held(
     held: &Held,
     count: usize,
+    blocked: &BTreeSet<String>,
     rng: &mut dyn RngCore,
 ) -> Option<Vec<(TargetName, u64, [u8; 32])>> {
-    let drawn = held.draw(count, rng).ok()?;
-    drawn
+    let targets = draw_unblocked(
+        count,
+        blocked,
+        |target: &crate::holdings::Target| target.name.as_str(),
+        || held.draw(count, rng).ok(),
+    )?;
+    targets
         .into_iter()
         .map(|target| {
             let name = TargetName::new(&target.name).ok()?;
@@ -207,20 +281,36 @@ fn sample_held<T: Transport>(
 }
 
 /// Downloads `count` targets of the mirror's own verified metadata drawn at random (without
-/// repeats) and checks each: for a release the directory does not hold. Loads the bins on the
-/// draws' paths only (`Client::draw_targets`), never every bin: the memory and requests of an
-/// audit stay those of a few files whatever the release's size and whoever serves it.
+/// repeats), none of a document in `blocked`, and checks each: for a release the directory does
+/// not hold. Loads the bins on the draws' paths only (`Client::draw_targets`), never every
+/// bin: the memory and requests of an audit stay those of a few files whatever the release's
+/// size and whoever serves it.
 fn sample_own<T: Transport>(
     client: &mut Client<T>,
     count: usize,
+    blocked: &BTreeSet<String>,
     rng: &mut dyn RngCore,
 ) -> Result<usize, Verdict> {
     if count == 0 {
         return Ok(0);
     }
-    let targets = client
-        .draw_targets(count, rng)
-        .map_err(|error| judge_error("targets metadata", &error))?;
+    let mut failure = None;
+    let targets = draw_unblocked(
+        count,
+        blocked,
+        |(name, _): &(TargetName, trust::schema::TargetInfo)| name.as_str(),
+        || match client.draw_targets(count, rng) {
+            Ok(drawn) => Some(drawn),
+            Err(error) => {
+                failure = Some(judge_error("targets metadata", &error));
+                None
+            }
+        },
+    );
+    if let Some(verdict) = failure {
+        return Err(verdict);
+    }
+    let targets = targets.unwrap_or_default();
     for (name, info) in &targets {
         client
             .fetch_attested(name, info.length, info.hashes.sha256.0)
@@ -545,6 +635,63 @@ mod tests {
         assert_eq!(audit.verdict, Verdict::Healthy);
         assert_eq!(audit.measured.release, Some(version));
         assert!(audit.measured.latency_ms.is_some());
+    }
+
+    /// A mirror that blocks a document (451 for its files: here, not there at all) is healthy:
+    /// its signed log says so, the document is not sampled, and the block is observed. A log
+    /// changed after it was signed is a lie.
+    #[test]
+    fn a_blocked_document_is_not_sampled_and_a_forged_blocks_log_is_lying() {
+        let repo = Repo::new();
+        let version = repo.release(5, Span::days(1));
+        for path in repo.target_files() {
+            if path.to_string_lossy().ends_with(".doc-1.txt") {
+                std::fs::remove_file(path).expect("remove");
+            }
+        }
+        assert!(matches!(repo.audit(version).verdict, Verdict::Lying(_)));
+        let state = tempfile::tempdir().expect("tempdir");
+        std::fs::write(state.path().join("root.json"), "{}").expect("root");
+        let order = mirror::blocks::Order {
+            authority: "a court".into(),
+            reference: "1/26".into(),
+            url: None,
+            jurisdiction: None,
+        };
+        mirror::blocks::block(state.path(), "doc-1", order, 1).expect("block");
+        let log = std::fs::read(state.path().join(mirror::blocks::LOG_FILE)).expect("log");
+        let served = repo.path().join(BLOCKS_FILE);
+        std::fs::create_dir_all(served.parent().expect("folder")).expect("mkdir");
+        std::fs::write(&served, &log).expect("write");
+        let config = AuditConfig {
+            samples: 100,
+            ..AuditConfig::default()
+        };
+        let seen = observe(
+            DirTransport::new(repo.path()),
+            &repo.root_json,
+            None,
+            &config,
+            repo.now,
+            &mut OsRng,
+        );
+        assert_eq!(seen.verdict(version, &config), Verdict::Healthy);
+        let blocked: Vec<&String> = seen.blocked().expect("verified").iter().collect();
+        assert_eq!(blocked, ["doc-1"]);
+        // Drawn from the holdings, every other target and never the blocked one.
+        let directory = tempfile::tempdir().expect("tempdir");
+        let held = repo.hold(directory.path(), version);
+        let (audit, sampled) =
+            repo.audit_held(DirTransport::new(repo.path()), Some(&held), 100, version);
+        assert_eq!((audit.verdict, sampled), (Verdict::Healthy, 4));
+        let forged = String::from_utf8(log)
+            .expect("text")
+            .replace("1/26", "2/26");
+        std::fs::write(&served, forged).expect("write");
+        match repo.audit(version).verdict {
+            Verdict::Lying(why) => assert!(why.contains("blocks log"), "{why}"),
+            other => panic!("a forged blocks log passed as {other:?}"),
+        }
     }
 
     #[test]

@@ -289,19 +289,10 @@ pub fn admin_token(dir: &Path) -> Result<String> {
     Ok(text.trim().to_owned())
 }
 
-/// Writes a new file with `mode`, durably.
+/// Writes a new file with `mode`, durably (refused if it exists).
 fn write_private(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(mode)
-        .open(path)
-        .map_err(|e| Error::state(path, "create", e))?;
-    file.write_all(bytes)
-        .and_then(|()| file.sync_all())
-        .map_err(|e| Error::state(path, "write", e))
+    common::files::write_new(path, bytes, mode)
+        .map_err(|e| Error::new(ErrorKind::State, e.to_string()))
 }
 
 #[cfg(test)]

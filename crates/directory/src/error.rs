@@ -20,32 +20,12 @@ pub enum ErrorKind {
     Refused,
 }
 
-/// An error of this crate: a kind and a message without trailing period.
-#[derive(Debug)]
-pub struct Error {
-    kind: ErrorKind,
-    message: String,
+common::kinded_error! {
+    /// An error of this crate: a kind and a message without trailing period.
+    pub struct Error(ErrorKind);
 }
 
 impl Error {
-    /// Builds an error of `kind` with `message`.
-    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Self {
-            kind,
-            message: message.into(),
-        }
-    }
-
-    /// The kind of the error.
-    pub fn kind(&self) -> ErrorKind {
-        self.kind
-    }
-
-    /// The message.
-    pub fn message(&self) -> &str {
-        &self.message
-    }
-
     /// A failure of the state file at `path` while doing `action`.
     pub(crate) fn state(path: &std::path::Path, action: &str, error: impl fmt::Display) -> Self {
         Self::new(
@@ -54,14 +34,6 @@ impl Error {
         )
     }
 }
-
-impl fmt::Display for Error {
-    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        formatter.write_str(&self.message)
-    }
-}
-
-impl std::error::Error for Error {}
 
 /// `Result` with this crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -140,9 +140,9 @@ pub fn init(dir: &Path, now: OffsetDateTime) -> Result<Vec<u8>> {
         std::fs::create_dir_all(&folder).map_err(|e| io(&folder, e))?;
     }
     let root_path = repo.join("metadata/1.root.json");
-    write_new(&root_path, &root_json)?;
+    write_durably(&root_path, &root_json)?;
     let copy = dir.join("root.json");
-    write_new(&copy, &root_json)?;
+    write_durably(&copy, &root_json)?;
     Ok(root_json)
 }
 
@@ -163,7 +163,7 @@ pub fn publish(dir: &Path, list: &MirrorList, now: OffsetDateTime) -> Result<u64
         .join("targets")
         .join(format!("{}.{LIST_TARGET}", sha256.to_hex()));
     if !file.exists() {
-        write_new(&file, &bytes)?;
+        write_durably(&file, &bytes)?;
     }
     let entry = TargetEntry {
         name: TargetName::new(LIST_TARGET)
@@ -213,18 +213,10 @@ fn newest_root_version(metadata: &Path) -> Result<u64> {
         })
 }
 
-/// Writes a new file durably (temporary file, fsync, rename).
-fn write_new(path: &Path, bytes: &[u8]) -> Result<()> {
-    use std::io::Write;
-    let folder = path.parent().unwrap_or(Path::new("."));
-    let mut tmp =
-        tempfile::NamedTempFile::new_in(folder).map_err(|e| Error::state(path, "create", e))?;
-    tmp.write_all(bytes)
-        .and_then(|()| tmp.as_file().sync_all())
-        .map_err(|e| Error::state(path, "write", e))?;
-    tmp.persist(path)
-        .map_err(|e| Error::state(path, "write", e.error))?;
-    Ok(())
+/// Replaces a file durably (temporary file, fsync, rename, folder fsync).
+fn write_durably(path: &Path, bytes: &[u8]) -> Result<()> {
+    common::files::write_atomic(path, bytes, common::files::Durability::Fsync)
+        .map_err(|e| Error::new(ErrorKind::State, e.to_string()))
 }
 
 #[cfg(test)]

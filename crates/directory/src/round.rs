@@ -104,6 +104,13 @@ pub fn run<T: Transport>(
         .map(|((mirror, transition), seen)| (mirror.id, transition, seen.measured()))
         .collect();
     store.record_audits(&outcomes, now.unix_timestamp())?;
+    // What each blocks, as its log said now (kept as it was when the audit failed).
+    let withheld: Vec<(i64, &std::collections::BTreeSet<String>)> = mirrors
+        .iter()
+        .zip(&observations)
+        .filter_map(|(mirror, seen)| seen.blocked().map(|blocked| (mirror.id, blocked)))
+        .collect();
+    crate::holdings::Holdings::open(dir)?.set_withheld_all(&withheld)?;
     // What the archive holds, once per new release, from a mirror that served it verified.
     let sources: Vec<&str> = mirrors
         .iter()
@@ -274,6 +281,49 @@ mod tests {
                 0,
             )
             .expect("enrol");
+    }
+
+    /// A mirror whose signed blocks log withholds the archive's one document (its file gone
+    /// from it, as a 451 would be) stays listed, and coverage counts it for nothing there.
+    #[test]
+    fn a_mirrors_legal_block_is_recorded_and_subtracted_from_coverage() {
+        let (archive_dir, root) = archive();
+        let mirror_state = tempfile::tempdir().expect("tempdir");
+        std::fs::write(mirror_state.path().join("root.json"), "{}").expect("root");
+        let order = mirror::blocks::Order {
+            authority: "a court".into(),
+            reference: "1/26".into(),
+            url: None,
+            jurisdiction: Some("FR".into()),
+        };
+        mirror::blocks::block(mirror_state.path(), "doc", order, 1).expect("block");
+        let served = archive_dir.path().join(".well-known/samizdat/blocks.json");
+        std::fs::create_dir_all(served.parent().expect("folder")).expect("mkdir");
+        std::fs::copy(mirror_state.path().join(mirror::blocks::LOG_FILE), &served).expect("log");
+        for entry in std::fs::read_dir(archive_dir.path().join("targets")).expect("targets") {
+            std::fs::remove_file(entry.expect("entry").path()).expect("remove");
+        }
+        let directory = tempfile::tempdir().expect("tempdir");
+        list::init(directory.path(), OffsetDateTime::now_utc()).expect("init");
+        let mut store = Store::open(directory.path()).expect("store");
+        enrol(&mut store, &archive_dir.path().display().to_string());
+        let connect = |url: &str| DirTransport::new(url);
+        let now = OffsetDateTime::now_utc();
+        let config = RoundConfig::default();
+        run(directory.path(), &mut store, &root, &config, &connect, now).expect("round");
+        let mirrors = store.mirrors().expect("mirrors");
+        assert_eq!(mirrors[0].state, State::Active, "{mirrors:?}");
+        let held = crate::holdings::Holdings::open(directory.path()).expect("holdings");
+        let exceptions = crate::coverage::Exceptions::of(&held).expect("exceptions");
+        assert_eq!(
+            exceptions.withheld.get("doc"),
+            Some(&[mirrors[0].id].into())
+        );
+        let documents = vec!["doc".to_owned()];
+        let coverage = crate::coverage::compute(&mirrors, Some(1), &documents, &exceptions, 1);
+        assert_eq!(coverage.serving_mirrors, 1);
+        assert_eq!(coverage.by_document[0].mirrors, 0, "{coverage:?}");
+        assert_eq!(coverage.under_floor.len(), 1);
     }
 
     #[test]

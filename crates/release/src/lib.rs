@@ -72,39 +72,10 @@ pub enum ErrorKind {
     Inconsistent,
 }
 
-/// An error of this crate: a kind and a message without trailing period.
-#[derive(Debug)]
-pub struct Error {
-    kind: ErrorKind,
-    message: String,
+common::kinded_error! {
+    /// An error of this crate: a kind and a message without trailing period.
+    pub struct Error(ErrorKind);
 }
-
-impl Error {
-    /// Builds an error of `kind` with `message`.
-    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Error {
-            kind,
-            message: message.into(),
-        }
-    }
-
-    pub fn kind(&self) -> ErrorKind {
-        self.kind
-    }
-
-    /// The message (names the file, key or document and what was expected).
-    pub fn message(&self) -> &str {
-        &self.message
-    }
-}
-
-impl std::fmt::Display for Error {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-impl std::error::Error for Error {}
 
 impl From<archive::Error> for Error {
     fn from(e: archive::Error) -> Self {

@@ -63,18 +63,10 @@ fn killed_after_its_commit_the_next_release_reads_every_document() {
     verify_version(&archive, 2);
     add_more(&archive, &tmp.path().join("batch-1"), 5);
     let out = run(&["release", "--no-site", p(&archive)], 0);
-    assert!(
-        stdout(&out).contains("from every document"),
-        "{}",
-        stdout(&out)
-    );
+    assert_says(&stdout(&out), "from every document");
     verify_version(&archive, 3);
     let out = verify_archive(&archive, &["note-4-txt"], 0);
-    assert!(
-        stdout(&out).contains("2 targets verified"),
-        "{}",
-        stdout(&out)
-    );
+    assert_says(&stdout(&out), "2 targets verified");
     let out = run(&["release", "--no-site", p(&archive)], 0);
     assert!(
         stdout(&out).contains("from the changes since the last release")
@@ -101,17 +93,9 @@ fn kill_at_random_moments_of_a_release_keeps_a_valid_release() {
         let _ = child.kill();
         child.wait().expect("wait");
         let out = verify_archive(&archive, &[], 0);
-        assert!(
-            stdout(&out).contains("authentic and fresh"),
-            "{}",
-            stdout(&out)
-        );
+        assert_says(&stdout(&out), "authentic and fresh");
     }
     run(&["release", p(&archive)], 0);
     let out = verify_archive(&archive, &["note-199-txt"], 0);
-    assert!(
-        stdout(&out).contains("2 targets verified"),
-        "{}",
-        stdout(&out)
-    );
+    assert_says(&stdout(&out), "2 targets verified");
 }

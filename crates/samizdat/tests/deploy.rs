@@ -143,11 +143,7 @@ fn install_sh_installs_into_a_prefix_keeps_the_state_and_refuses_bad_flags() {
     let fresh = tmp.path().join("fresh");
     let out = install(&fresh, &["--peer", origin]);
     assert_ne!(out.status.code(), Some(0));
-    assert!(
-        stderr(&out).contains("--root ROOT.json"),
-        "{}",
-        stderr(&out)
-    );
+    assert_says(&stderr(&out), "--root ROOT.json");
     assert!(!fresh.join("usr/local/bin/samizdat").exists());
     assert!(!fresh.join("var/lib/samizdat-mirror").exists());
 
@@ -156,7 +152,7 @@ fn install_sh_installs_into_a_prefix_keeps_the_state_and_refuses_bad_flags() {
         .output()
         .expect("install.sh --help");
     expect_code(&out, 0, "--help");
-    assert!(stdout(&out).contains("--peer URL"), "{}", stdout(&out));
+    assert_says(&stdout(&out), "--peer URL");
 }
 
 /// `systemd-analyze verify` over a root laid out as install.sh lays it (the test above checks

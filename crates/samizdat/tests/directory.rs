@@ -321,7 +321,7 @@ fn directory_enrols_five_mirrors_delists_a_liar_relists_it_degrades_a_stale_one_
     // A directory that does not answer: unreachable, 5.
     let nowhere = format!("http://127.0.0.167:{}/", free_port("127.0.0.167"));
     let out = enroll(&empty, &nowhere, &impostor.url, "FR", 5);
-    assert!(stderr(&out).contains("does not answer"), "{}", stderr(&out));
+    assert_says(&stderr(&out), "does not answer");
     assert_eq!(
         status(&directory.url).len(),
         5,
@@ -438,7 +438,7 @@ fn directory_commands_name_what_is_wrong() {
         &["directory", "init", p(&dir), "--archive-root", p(&missing)],
         1,
     );
-    assert!(stderr(&out).contains("missing.json"), "{}", stderr(&out));
+    assert_says(&stderr(&out), "missing.json");
 
     let archive = tmp.path().join("archive");
     run(&["init", p(&archive)], 0);
@@ -454,7 +454,7 @@ fn directory_commands_name_what_is_wrong() {
         ],
         1,
     );
-    assert!(stderr(&out).contains("IP:PORT"), "{}", stderr(&out));
+    assert_says(&stderr(&out), "IP:PORT");
     for command in ["run", "audit"] {
         let out = run(&["directory", command, p(&tmp.path().join("nowhere"))], 1);
         assert!(
@@ -509,7 +509,7 @@ fn a_mirror_enrols_before_its_first_release_and_is_listed_once_it_serves_one() {
         &tmp.path().join("directory.log"),
     );
     let out = enroll(&dir, &directory.url, &mirror.url, "PT", 0);
-    assert!(stdout(&out).contains(": pending"), "{}", stdout(&out));
+    assert_says(&stdout(&out), ": pending");
 
     let out = run(&["directory", "audit", p(&directory_dir)], 0);
     let text = stdout(&out);

@@ -182,17 +182,13 @@ fn directory_trust_list_verified_end_to_end_and_forgeries_refused() {
         ],
         1,
     );
-    assert!(stderr(&out).contains("not-a-root.json"), "{}", stderr(&out));
+    assert_says(&stderr(&out), "not-a-root.json");
     let dir_b_root = archive.join("dir-b.json");
     let out = run(
         &["vouch", p(&archive), p(&dir_b_root), "--url", &server_b.url],
         0,
     );
-    assert!(
-        stdout(&out).contains("vouching for directory main"),
-        "{}",
-        stdout(&out)
-    );
+    assert_says(&stdout(&out), "vouching for directory main");
     release_a_note(&archive, "note.txt", "a note");
     let release = archive.join("release");
     let archive_server = StaticServer::start(&release, "127.0.0.171");
@@ -331,7 +327,7 @@ fn directory_trust_list_verified_end_to_end_and_forgeries_refused() {
         "{}",
         stdout(&out)
     );
-    assert!(stderr(&out).contains("directory main"), "{}", stderr(&out));
+    assert_says(&stderr(&out), "directory main");
 
     // The next (incremental) release drops a directory no longer vouched for, keeps the other.
     fs::write(

@@ -33,7 +33,7 @@ fn key_files_are_private_pkcs8() {
     );
     // init refuses to overwrite an archive.
     let out = run(&["init", p(&archive)], 1);
-    assert!(stderr(&out).contains("not empty"), "{}", stderr(&out));
+    assert_says(&stderr(&out), "not empty");
 }
 
 #[test]

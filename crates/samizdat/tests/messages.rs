@@ -61,17 +61,9 @@ fn verify_says_cannot_get_with_status_5_for_a_network_failure_and_does_not_verif
         &["verify", "--root", p(&root), &hangup.url, "10PORTCITY101"],
         5,
     );
-    assert!(
-        stderr(&out).contains("UNREACHABLE 10PORTCITY101"),
-        "{}",
-        stderr(&out)
-    );
+    assert_says(&stderr(&out), "UNREACHABLE 10PORTCITY101");
     assert!(!stderr(&out).contains("FAILED"), "{}", stderr(&out));
-    assert!(
-        stdout(&out).contains("0 FAILED, 1 could not be fetched"),
-        "{}",
-        stdout(&out)
-    );
+    assert_says(&stdout(&out), "0 FAILED, 1 could not be fetched");
 
     // A forged timestamp signature: exit 1, "does not verify".
     let forged = tmp.path().join("forged");
@@ -86,7 +78,7 @@ fn verify_says_cannot_get_with_status_5_for_a_network_failure_and_does_not_verif
     )
     .expect("write");
     let out = run(&["verify", "--root", p(&root), p(&forged)], 1);
-    assert!(stderr(&out).contains("does not verify"), "{}", stderr(&out));
+    assert_says(&stderr(&out), "does not verify");
 }
 
 #[test]
@@ -111,20 +103,12 @@ fn mirror_sync_exits_5_when_no_peer_answers_and_1_when_a_peer_lies() {
     // Metadata served, every file hung up on: unreachable too.
     let hangup = StaticServer::start_evil(&archive.join("release"), "127.0.0.153", "hangup");
     let out = mirror_sync(&dir, &root, &[&hangup.url], &[], 5);
-    assert!(
-        stderr(&out).contains("no peer served it intact"),
-        "{}",
-        stderr(&out)
-    );
+    assert_says(&stderr(&out), "no peer served it intact");
 
     // Files cut in half: a lie, whoever else did not answer.
     let liar = StaticServer::start_evil(&archive.join("release"), "127.0.0.153", "truncate");
     let out = mirror_sync(&dir, &root, &[&liar.url, &dead], &[], 1);
-    assert!(
-        stderr(&out).contains("keeps its last release"),
-        "{}",
-        stderr(&out)
-    );
+    assert_says(&stderr(&out), "keeps its last release");
     assert!(!dir.join("release/metadata/timestamp.json").exists());
 }
 
@@ -135,18 +119,7 @@ fn mirror_sync_takes_its_peers_and_time_limit_from_mirror_toml() {
     let root = archive.join("root.json");
     let origin = StaticServer::start(&archive.join("release"), "127.0.0.154");
     let dir = tmp.path().join("mirror");
-    run(
-        &[
-            "mirror",
-            "init",
-            p(&dir),
-            "--root",
-            p(&root),
-            "--peer",
-            &origin.url,
-        ],
-        0,
-    );
+    mirror_init(&dir, &root, &[&origin.url], &[], 0);
     let out = run(&["mirror", "sync", p(&dir)], 0);
     assert!(
         stdout(&out).starts_with("release 1: 29 targets"),
@@ -157,7 +130,7 @@ fn mirror_sync_takes_its_peers_and_time_limit_from_mirror_toml() {
     // No mirror.toml and no --peer: says what to give.
     let bare = tmp.path().join("bare");
     let out = run(&["mirror", "sync", p(&bare), "--root", p(&root)], 1);
-    assert!(stderr(&out).contains("--peer URL"), "{}", stderr(&out));
+    assert_says(&stderr(&out), "--peer URL");
     assert!(!bare.exists(), "a folder was made for nothing");
 }
 
@@ -170,23 +143,8 @@ fn mirror_init_says_what_each_peer_answered_and_writes_nothing_unless_one_verifi
 
     // Nobody answers: exit 5, and no folder.
     let dead = dead_peer("127.0.0.155");
-    let out = run(
-        &[
-            "mirror",
-            "init",
-            p(&dir),
-            "--root",
-            p(&root),
-            "--peer",
-            &dead,
-        ],
-        5,
-    );
-    assert!(
-        stderr(&out).contains(&format!("peer {dead} does not answer")),
-        "{}",
-        stderr(&out)
-    );
+    let out = mirror_init(&dir, &root, &[&dead], &[], 5);
+    assert_says(&stderr(&out), format!("peer {dead} does not answer"));
     assert!(!dir.exists(), "mirror init left a folder behind");
 
     // Another publisher's release: exit 1, nothing written either.
@@ -194,47 +152,18 @@ fn mirror_init_says_what_each_peer_answered_and_writes_nothing_unless_one_verifi
     fs::create_dir(&other).expect("mkdir");
     let other_archive = sample_release(&other, &[]);
     let stranger = StaticServer::start(&other_archive.join("release"), "127.0.0.155");
-    let out = run(
-        &[
-            "mirror",
-            "init",
-            p(&dir),
-            "--root",
-            p(&root),
-            "--peer",
-            &stranger.url,
-        ],
-        1,
-    );
-    assert!(stderr(&out).contains("does not verify"), "{}", stderr(&out));
+    let out = mirror_init(&dir, &root, &[&stranger.url], &[], 1);
+    assert_says(&stderr(&out), "does not verify");
     assert!(!dir.exists(), "mirror init left a folder behind");
 
     // One of two answers with a release that verifies: created, and each peer's answer said.
     let origin = StaticServer::start(&archive.join("release"), "127.0.0.156");
-    let out = run(
-        &[
-            "mirror",
-            "init",
-            p(&dir),
-            "--root",
-            p(&root),
-            "--peer",
-            &dead,
-            "--peer",
-            &origin.url,
-        ],
-        0,
+    let out = mirror_init(&dir, &root, &[&dead, &origin.url], &[], 0);
+    assert_says(
+        &stdout(&out),
+        format!("peer {} answers: release 1, verified", origin.url),
     );
-    assert!(
-        stdout(&out).contains(&format!("peer {} answers: release 1, verified", origin.url)),
-        "{}",
-        stdout(&out)
-    );
-    assert!(
-        stderr(&out).contains(&format!("peer {dead} does not answer")),
-        "{}",
-        stderr(&out)
-    );
+    assert_says(&stderr(&out), format!("peer {dead} does not answer"));
     assert!(dir.join("mirror.toml").exists() && dir.join("root.json").exists());
 }
 
@@ -309,20 +238,11 @@ fn mirror_run_logs_a_release_once_not_up_to_date_every_round() {
     let root = archive.join("root.json");
     let origin = StaticServer::start(&archive.join("release"), "127.0.0.157");
     let dir = tmp.path().join("mirror");
-    run(
-        &[
-            "mirror",
-            "init",
-            p(&dir),
-            "--root",
-            p(&root),
-            "--peer",
-            &origin.url,
-            "--listen",
-            "127.0.0.157:0",
-            "--interval",
-            "1",
-        ],
+    mirror_init(
+        &dir,
+        &root,
+        &[&origin.url],
+        &["--listen", "127.0.0.157:0", "--interval", "1"],
         0,
     );
     let log = tmp.path().join("mirror.log");

@@ -106,11 +106,7 @@ fn mirror_syncs_verifies_and_keeps_its_release_when_the_origin_lies() {
     // A re-signed timestamp (same release) is taken, and only it.
     run(&["timestamp", p(&archive)], 0);
     let out = run(&["mirror", "sync", p(&dir), "--peer", &origin.url], 0);
-    assert!(
-        stdout(&out).contains(", 1 metadata files"),
-        "{}",
-        stdout(&out)
-    );
+    assert_says(&stdout(&out), ", 1 metadata files");
     assert_eq!(
         fs::read(dir.join("release/metadata/timestamp.json")).expect("mirror's"),
         fs::read(archive.join("release/metadata/timestamp.json")).expect("origin's")
@@ -290,11 +286,7 @@ fn a_mirror_syncs_from_another_mirror_while_the_origin_is_down() {
     drop(origin);
     let served_b = StaticServer::start(&b.join("release"), "127.0.0.14");
     let out = mirror_sync(&c, &root, &[&served_b.url], &[], 0);
-    assert!(
-        stdout(&out).contains(&format!("from {}", served_b.url)),
-        "{}",
-        stdout(&out)
-    );
+    assert_says(&stdout(&out), format!("from {}", served_b.url));
     let served_c = StaticServer::start(&c.join("release"), "127.0.0.15");
     let cache = tmp.path().join("ngclient");
     fs::create_dir_all(&cache).expect("mkdir");
@@ -454,11 +446,7 @@ fn export_links_targets_and_plain_paths_and_is_incremental() {
         0,
     );
     let out = run(&["export", p(&archive), p(&out_dir)], 0);
-    assert!(
-        stdout(&out).contains(": 0 files written"),
-        "{}",
-        stdout(&out)
-    );
+    assert_says(&stdout(&out), ": 0 files written");
 }
 
 /// The evil peer kit's file-level lies: for each, the mirror stores nothing from the liar, names
@@ -547,11 +535,7 @@ fn expired_and_mixed_metadata_peers_are_dropped() {
         0,
     );
     assert!(stdout(&out).starts_with("release 2:"), "{}", stdout(&out));
-    assert!(
-        stdout(&out).contains(&format!("from {}", honest.url)),
-        "{}",
-        stdout(&out)
-    );
+    assert_says(&stdout(&out), format!("from {}", honest.url));
     let err = stderr(&out);
     for (peer, why) in [
         (&expired_peer.url, "expired"),

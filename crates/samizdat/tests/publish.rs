@@ -16,11 +16,7 @@ fn sample_archive_releases_and_verifies() {
         ],
         0,
     );
-    assert!(
-        stdout(&out).contains("authentic and fresh"),
-        "{}",
-        stdout(&out)
-    );
+    assert_says(&stdout(&out), "authentic and fresh");
 
     // Every sample document is there: 3 e-mails + 1 attachment + 2 from the mbox + 5 notes + 3 cables.
     let catalog = archive::Catalog::open(&archive.join("catalog.sqlite")).expect("catalog");
@@ -43,11 +39,7 @@ fn sample_archive_releases_and_verifies() {
         ],
         0,
     );
-    assert!(
-        stdout(&out).contains("2 targets verified"),
-        "{}",
-        stdout(&out)
-    );
+    assert_says(&stdout(&out), "2 targets verified");
 }
 
 #[test]
@@ -55,26 +47,14 @@ fn re_adding_is_free_and_a_small_change_resigns_little() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let archive = sample_release(tmp.path(), &[]);
     let out = run(&["add", p(&archive), p(&sample_documents())], 0);
-    assert!(
-        stdout(&out).contains("0 documents ingested"),
-        "{}",
-        stdout(&out)
-    );
-    assert!(
-        stdout(&out).contains("10 files unchanged"),
-        "{}",
-        stdout(&out)
-    );
+    assert_says(&stdout(&out), "0 documents ingested");
+    assert_says(&stdout(&out), "10 files unchanged");
 
     let extra = tmp.path().join("extra");
     std::fs::create_dir(&extra).expect("mkdir");
     std::fs::write(extra.join("late-note.txt"), "A late note about berth 7.\n").expect("write");
     let out = run(&["add", p(&archive), p(&extra)], 0);
-    assert!(
-        stdout(&out).contains("1 documents ingested"),
-        "{}",
-        stdout(&out)
-    );
+    assert_says(&stdout(&out), "1 documents ingested");
     let out = run(&["release", "--no-site", p(&archive)], 0);
     let text = stdout(&out);
     assert!(text.starts_with("release 2:"), "{text}");
@@ -110,7 +90,7 @@ fn withdrawn_document_leaves_the_next_release_with_a_tombstone() {
         &["verify", "--root", p(&root), p(&release), "10CAPITAL077"],
         1,
     );
-    assert!(stderr(&out).contains("10CAPITAL077"), "{}", stderr(&out));
+    assert_says(&stderr(&out), "10CAPITAL077");
     let tombstones =
         std::fs::read_to_string(target_file(&release, "._withdrawn.json")).expect("read");
     assert!(tombstones.contains("court order 2010/17"), "{tombstones}");
@@ -118,11 +98,7 @@ fn withdrawn_document_leaves_the_next_release_with_a_tombstone() {
         &["withdraw", p(&archive), "no-such-doc", "--reason", "x"],
         1,
     );
-    assert!(
-        stderr(&out).contains("no document with id no-such-doc"),
-        "{}",
-        stderr(&out)
-    );
+    assert_says(&stderr(&out), "no document with id no-such-doc");
 }
 
 #[test]
@@ -177,11 +153,7 @@ fn expired_release_is_authentic_but_not_known_fresh() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let archive = sample_release(tmp.path(), &["--timestamp-expiry-days", "0"]);
     let out = verify_archive(&archive, &[], 3);
-    assert!(
-        stdout(&out).contains("authentic, not known fresh since"),
-        "{}",
-        stdout(&out)
-    );
+    assert_says(&stdout(&out), "authentic, not known fresh since");
 }
 
 #[test]
@@ -189,11 +161,7 @@ fn timestamp_refresh_keeps_the_release_verifying() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let archive = sample_release(tmp.path(), &[]);
     let out = run(&["timestamp", p(&archive)], 0);
-    assert!(
-        stdout(&out).contains("timestamp version 2"),
-        "{}",
-        stdout(&out)
-    );
+    assert_says(&stdout(&out), "timestamp version 2");
     verify_archive(&archive, &[], 0);
 }
 
@@ -205,20 +173,12 @@ fn verify_over_http_checks_documents_and_names_what_is_missing() {
     let server = StaticServer::start(&release, "127.0.0.5");
     let root = archive.join("root.json");
     let out = run(&["verify", "--root", p(&root), &server.url], 0);
-    assert!(
-        stdout(&out).contains("authentic and fresh, 29 targets verified"),
-        "{}",
-        stdout(&out)
-    );
+    assert_says(&stdout(&out), "authentic and fresh, 29 targets verified");
     let out = run(
         &["verify", "--root", p(&root), &server.url, "10PORTCITY101"],
         0,
     );
-    assert!(
-        stdout(&out).contains("2 targets verified"),
-        "{}",
-        stdout(&out)
-    );
+    assert_says(&stdout(&out), "2 targets verified");
 
     // A mirror that lost a file: the document is named, with the path that was missing.
     let record = target_file(&release, "10PORTCITY102.json");
@@ -239,11 +199,7 @@ fn verify_over_http_checks_documents_and_names_what_is_missing() {
         err.contains("FAILED 10PORTCITY102") && err.contains("not found"),
         "{err}"
     );
-    assert!(
-        stdout(&out).contains("2 targets verified, 1 FAILED"),
-        "{}",
-        stdout(&out)
-    );
+    assert_says(&stdout(&out), "2 targets verified, 1 FAILED");
 }
 
 #[test]
@@ -265,11 +221,7 @@ In-Reply-To: <berth7@example.org>\r\n\r\nWho replaced them?\r\n";
     std::fs::write(maildir.join("cur/1273000000.M1P1.host:2,S"), first).expect("write");
     std::fs::write(maildir.join("new/1273009000.M2P2.host"), reply).expect("write");
     let out = run(&["add", p(&archive), p(&tmp.path().join("Mail"))], 0);
-    assert!(
-        stdout(&out).contains("2 documents ingested"),
-        "{}",
-        stdout(&out)
-    );
+    assert_says(&stdout(&out), "2 documents ingested");
     run(&["release", "--no-site", p(&archive)], 0);
 
     let release = archive.join("release");
@@ -552,11 +504,7 @@ fn add_reports_what_disappeared_and_withdraws_it_when_asked() {
     .expect("write");
     // `docs/a.txt` and `docs`: a.txt once.
     let out = run(&["add", p(&archive), p(&docs.join("a.txt")), p(&docs)], 0);
-    assert!(
-        stdout(&out).contains("7 documents ingested"),
-        "{}",
-        stdout(&out)
-    );
+    assert_says(&stdout(&out), "7 documents ingested");
     let catalog = || archive::Catalog::open(&archive.join("catalog.sqlite")).expect("catalog");
     let ids = || -> Vec<String> {
         catalog()
@@ -589,19 +537,11 @@ fn add_reports_what_disappeared_and_withdraws_it_when_asked() {
                 "{gone} not reported gone in:\n{err}"
             );
         }
-        assert!(
-            stdout(&out).contains("3 gone (0 withdrawn)"),
-            "{}",
-            stdout(&out)
-        );
+        assert_says(&stdout(&out), "3 gone (0 withdrawn)");
         assert_eq!(ids().len(), 7);
     }
     let out = run(&["add", "--withdraw-missing", p(&archive), p(&docs)], 0);
-    assert!(
-        stdout(&out).contains("3 gone (3 withdrawn)"),
-        "{}",
-        stdout(&out)
-    );
+    assert_says(&stdout(&out), "3 gone (3 withdrawn)");
     let tombstones = catalog().tombstones().expect("tombstones");
     let withdrawn: Vec<&str> = tombstones.iter().map(|t| t.id.as_str()).collect();
     assert_eq!(withdrawn.len(), 3, "{withdrawn:?}");
@@ -611,7 +551,7 @@ fn add_reports_what_disappeared_and_withdraws_it_when_asked() {
     assert_eq!(ids().len(), 4);
     // Nothing more to report.
     let out = run(&["add", p(&archive), p(&docs)], 0);
-    assert!(stdout(&out).contains("0 gone"), "{}", stdout(&out));
+    assert_says(&stdout(&out), "0 gone");
 
     // A file whose row failed is read again, and its row now resolves.
     let more = tmp.path().join("more");
@@ -624,9 +564,5 @@ fn add_reports_what_disappeared_and_withdraws_it_when_asked() {
     run(&["add", p(&archive), p(&more.join("late.jsonl"))], 4);
     fs::write(more.join("later.txt"), "Here at last.\n").expect("write");
     let out = run(&["add", p(&archive), p(&more.join("late.jsonl"))], 0);
-    assert!(
-        stdout(&out).contains("1 documents ingested"),
-        "{}",
-        stdout(&out)
-    );
+    assert_says(&stdout(&out), "1 documents ingested");
 }

@@ -61,11 +61,7 @@ fn a_timestamp_with_its_signature_twice_is_refused_and_a_mirror_keeps_its_own_by
     );
     assert!(lines[0].starts_with("OK 10PORTCITY101.json"), "{lines:?}");
     let out = mirror_sync(&dir, &root, &[&reformatted.url], &[], 0);
-    assert!(
-        stdout(&out).contains("0 metadata files"),
-        "{}",
-        stdout(&out)
-    );
+    assert_says(&stdout(&out), "0 metadata files");
     assert_eq!(fs::read(&timestamp).expect("timestamp"), ours);
 
     // A new mirror told of the liar first: it takes the origin's bytes, and python-tuf reads
@@ -133,7 +129,7 @@ fn each_role_rotated_then_replayed_releases_are_refused_by_a_mirror_that_synced_
                 0,
             );
             let out = run(&["key", "rotate", p(&archive), role], 1);
-            assert!(stderr(&out).contains("--root-keys"), "{}", stderr(&out));
+            assert_says(&stderr(&out), "--root-keys");
             run(
                 &[
                     "key",
@@ -147,10 +143,9 @@ fn each_role_rotated_then_replayed_releases_are_refused_by_a_mirror_that_synced_
             );
         } else {
             let out = run(&["key", "rotate", p(&archive), role], 0);
-            assert!(
-                stdout(&out).contains(&format!("release {}: signed again", old_version + 1)),
-                "{}",
-                stdout(&out)
+            assert_says(
+                &stdout(&out),
+                format!("release {}: signed again", old_version + 1),
             );
         }
         let root: serde_json::Value =
@@ -269,10 +264,6 @@ fn mirror_init_again_with_the_first_root_after_a_root_rotation_keeps_the_newer_r
 
     let other = sample_release(&tmp.path().join("other"), &[]);
     let out = init(&other.join("root.json"), 1);
-    assert!(
-        stderr(&out).contains("already trusts another root"),
-        "{}",
-        stderr(&out)
-    );
+    assert_says(&stderr(&out), "already trusts another root");
     assert_eq!(fs::read(dir.join("root.json")).expect("root"), newest);
 }

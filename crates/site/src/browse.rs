@@ -502,12 +502,20 @@ fn counted(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
-/// The mirrors page and `mirrors.json` (read by the service worker).
+/// The mirrors page and `mirrors.json` (read by the service worker). The page shows the
+/// release's own list; its script (`live-mirrors.js`) adds, above it, what each directory the
+/// publisher vouches for lists now, with each mirror's state, country and provider.
 fn mirror_pages(ctx: &Context<'_>, mirrors: &[String]) -> Vec<(String, String)> {
     let mut m = String::from(
         "<h1>Mirrors</h1>\n<p>This archive is served by independent mirrors. \
         Every one serves the same signed files: if this one stops answering, use another. \
-        Once you have loaded this site, your browser tries the others by itself.</p>\n",
+        Once you have loaded this site, your browser tries the others by itself.</p>\n\
+        <section id=\"live-mirrors\" data-site=\"../\" aria-labelledby=\"live\" hidden>\
+        <h2 id=\"live\">Listed now by the directories</h2>\
+        <p class=\"live-status\" aria-live=\"polite\">Asking the directories…</p></section>\n\
+        <noscript><p>With JavaScript, this page also shows the mirrors that the directories \
+        the publisher vouches for list now.</p></noscript>\n\
+        <h2>Listed in this release</h2>\n",
     );
     if mirrors.is_empty() {
         m.push_str("<p>The publisher lists no other mirror yet.</p>\n");
@@ -519,12 +527,18 @@ fn mirror_pages(ctx: &Context<'_>, mirrors: &[String]) -> Vec<(String, String)> 
         m.push_str("</ul>\n");
     }
     let footer = crate::footer("../");
+    let head = "<script src=\"../live-mirrors.js\" defer></script>\n";
     let json = serde_json::json!({ "mirrors": mirrors }).to_string();
     vec![
         (
             "mirrors/index.html".into(),
-            ctx.shell("../", &footer)
-                .page("Mirrors", &[("Home", ""), ("Mirrors", "")], &m),
+            ctx.shell("../", &footer).page_with(
+                "Mirrors",
+                &[("Home", ""), ("Mirrors", "")],
+                &m,
+                head,
+                true,
+            ),
         ),
         ("mirrors.json".into(), json),
     ]

@@ -1,8 +1,6 @@
 //! The crate's one error type: an [`ErrorKind`] and a message. A release sees it as a
 //! [`release::Error`] of kind `Site` (or `Io`).
 
-use std::fmt;
-
 /// What went wrong, coarsely enough to decide what to do about it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -15,30 +13,12 @@ pub enum ErrorKind {
     Internal,
 }
 
-/// An error of this crate: a kind and a message without trailing period.
-#[derive(Debug)]
-pub struct Error {
-    kind: ErrorKind,
-    message: String,
+common::kinded_error! {
+    /// An error of this crate: a kind and a message without trailing period.
+    pub struct Error(ErrorKind);
 }
 
 impl Error {
-    /// Builds an error of `kind` with `message`.
-    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Error {
-            kind,
-            message: message.into(),
-        }
-    }
-
-    pub fn kind(&self) -> ErrorKind {
-        self.kind
-    }
-
-    pub fn message(&self) -> &str {
-        &self.message
-    }
-
     pub(crate) fn io(message: impl Into<String>) -> Self {
         Error::new(ErrorKind::Io, message)
     }
@@ -48,14 +28,6 @@ impl Error {
         Error::new(ErrorKind::Internal, "site: a page failed")
     }
 }
-
-impl fmt::Display for Error {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-impl std::error::Error for Error {}
 
 impl From<search::Error> for Error {
     fn from(e: search::Error) -> Self {

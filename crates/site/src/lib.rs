@@ -11,6 +11,7 @@
 //! | `search/index.html`, `search/…`    | the search page and its static sharded index (`search`)|
 //! | `mirrors/index.html`, `mirrors.json` | where else the archive is served                     |
 //! | `assets/…`, `sw.js`, `sw-register.js` | stylesheet, search client, service worker           |
+//! | `live-mirrors.js`                  | the vouched directories' live lists: the worker's failover list, the mirrors page's table |
 //!
 //! Every link is relative, so the site works under any path of any mirror. A document page
 //! depends only on that document, its links and the titles of the documents it links to, so an
@@ -35,10 +36,12 @@ use std::sync::Mutex;
 pub use document::ThreadIndex;
 pub use error::{Error, ErrorKind};
 
-/// The stylesheet, the service worker and its registration, shipped with the binary.
+/// The stylesheet, the service worker, its registration and the directories' live lists it and
+/// the mirrors page read, shipped with the binary.
 const STYLE: &str = include_str!("../assets/style.css");
 const SERVICE_WORKER: &str = include_str!("../assets/sw.js");
 const SW_REGISTER: &str = include_str!("../assets/sw-register.js");
+const LIVE_MIRRORS: &str = include_str!("../assets/live-mirrors.js");
 
 /// The footer of every page: constant, so that a page changes only when what it shows does.
 const FOOTER: &str = "Every file of this archive is signed by its publisher: check it with \
@@ -177,6 +180,11 @@ fn build(input: &SiteInput<'_>) -> Result<Vec<SiteFile>, Error> {
     files.push(put(store, style.clone(), STYLE.as_bytes())?);
     files.push(put(store, "sw.js".into(), SERVICE_WORKER.as_bytes())?);
     files.push(put(store, "sw-register.js".into(), SW_REGISTER.as_bytes())?);
+    files.push(put(
+        store,
+        "live-mirrors.js".into(),
+        LIVE_MIRRORS.as_bytes(),
+    )?);
 
     let ctx = Context::new(input.title, style, docs, input.links);
 

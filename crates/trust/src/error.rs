@@ -1,8 +1,6 @@
 //! The crate's one error type: an [`ErrorKind`] a caller can match on and a message that names the
 //! file, URL or key involved and what was expected.
 
-use std::fmt;
-
 /// What went wrong, coarsely enough to decide what to do about it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -42,32 +40,12 @@ impl ErrorKind {
     }
 }
 
-/// An error of this crate: a kind and a message without trailing period.
-#[derive(Debug)]
-pub struct Error {
-    kind: ErrorKind,
-    message: String,
+common::kinded_error! {
+    /// An error of this crate: a kind and a message without trailing period.
+    pub struct Error(ErrorKind);
 }
 
 impl Error {
-    /// Builds an error of `kind` with `message`.
-    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Self {
-            kind,
-            message: message.into(),
-        }
-    }
-
-    /// The kind of the error.
-    pub fn kind(&self) -> ErrorKind {
-        self.kind
-    }
-
-    /// The message (names the file or URL and what was expected).
-    pub fn message(&self) -> &str {
-        &self.message
-    }
-
     pub(crate) fn io(action: &str, path: &std::path::Path, error: &std::io::Error) -> Self {
         Self::new(
             ErrorKind::Io,
@@ -75,14 +53,6 @@ impl Error {
         )
     }
 }
-
-impl fmt::Display for Error {
-    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        formatter.write_str(&self.message)
-    }
-}
-
-impl std::error::Error for Error {}
 
 /// `Result` with this crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -5,7 +5,6 @@
 //! `client` or `verify` can construct or read a [`SigningKey`].
 
 use std::fmt;
-use std::io::Write;
 use std::path::Path;
 
 use ed25519_dalek::Signer;
@@ -76,28 +75,8 @@ impl SigningKey {
     /// Writes the key as PKCS#8 DER to a new file (mode 0600, fsynced, the folder too).
     /// Refuses to overwrite an existing file.
     pub fn write_new(&self, path: &Path) -> Result<()> {
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            options.mode(0o600);
-        }
-        let mut file = options
-            .open(path)
-            .map_err(|error| Error::io("create key file", path, &error))?;
-        file.write_all(&self.to_pkcs8_der())
-            .and_then(|()| file.sync_all())
-            .map_err(|error| Error::io("write key file", path, &error))?;
-        if let Some(folder) = path
-            .parent()
-            .filter(|folder| !folder.as_os_str().is_empty())
-            && let Ok(folder_handle) = std::fs::File::open(folder)
-        {
-            // Best effort: makes the new directory entry durable on filesystems that allow it.
-            let _ = folder_handle.sync_all();
-        }
-        Ok(())
+        common::files::write_new(path, &self.to_pkcs8_der(), 0o600)
+            .map_err(|error| Error::new(ErrorKind::Io, format!("key file {error}")))
     }
 
     /// The public half.

@@ -633,3 +633,89 @@ async fn the_archive_s_metalink_streams_every_file_of_a_large_release_whole() {
     assert_eq!(body.matches("<url ").count(), 6000);
     assert!(body.contains("<file name=\"doc02999.json\">\n<size>2999</size>"));
 }
+
+/// Readers' pages fetch the list from another origin: the read-only list answers any origin,
+/// what changes state (enrolment, admin calls) answers none.
+#[tokio::test]
+async fn only_the_read_only_list_answers_cross_origin_requests() {
+    let harness = Harness::new();
+    let id = harness.active("http://127.0.0.31/", "FR", 1).await;
+    let list = list::MirrorList::of(&harness.mirrors());
+    list::publish(&harness.directory.dir, &list, OffsetDateTime::now_utc()).expect("publish");
+    let cross_origin = |headers: &HeaderMap| {
+        headers
+            .get("access-control-allow-origin")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    for path in [
+        "/mirrors.json",
+        "/metadata/timestamp.json",
+        "/metadata/1.root.json",
+    ] {
+        let (status, headers, body) = harness.get(path).await;
+        assert_eq!(status, StatusCode::OK, "{path}: {body}");
+        assert_eq!(cross_origin(&headers).as_deref(), Some("*"), "{path}");
+    }
+    let calls = [
+        Request::post("/api/challenge")
+            .header("content-type", "application/json")
+            .body(Body::from(r#"{"url":"http://127.0.0.32/"}"#)),
+        Request::post(format!("/api/mirrors/{id}/disable"))
+            .header("content-type", "application/json")
+            .header("authorization", "Bearer sesame")
+            .body(Body::from("{}")),
+        Request::post(format!("/api/mirrors/{id}/enable"))
+            .header("content-type", "application/json")
+            .body(Body::from("{}")),
+        Request::delete(format!("/api/mirrors/{id}")).body(Body::empty()),
+    ];
+    for request in calls {
+        let request = request.expect("request");
+        let what = format!("{} {}", request.method(), request.uri());
+        let (_, headers, body) = harness.call(request).await;
+        assert_eq!(cross_origin(&headers), None, "{what}: {body}");
+    }
+    let (_, headers, _) = harness.get("/status.json").await;
+    assert_eq!(cross_origin(&headers), None, "/status.json names operators");
+}
+
+/// A mirror whose audit read a legal block of a document: never a redirect, a duplicate or a
+/// Metalink source for it (it answers 451), and coverage counts it out; its other documents
+/// are served from it as before.
+#[tokio::test]
+async fn a_mirror_that_blocks_a_document_is_no_source_for_it() {
+    let harness = Harness::new();
+    harness.holds(2, &["ab.json", "cd.json"]);
+    let blocking = harness.active("http://127.0.0.30/", "FR", 2).await;
+    harness.active("http://127.0.0.31/", "DE", 2).await;
+    crate::holdings::Holdings::open(&harness.directory.dir)
+        .expect("holdings")
+        .set_withheld(blocking, &["ab".to_owned()].into())
+        .expect("withheld");
+    for _ in 0..20 {
+        let (status, headers, _) = harness.get("/r/ab.json").await;
+        assert_eq!(status, StatusCode::FOUND);
+        let location = header_values(&headers, "location").remove(0);
+        assert!(location.starts_with("http://127.0.0.31/"), "{location}");
+        assert!(header_values(&headers, "link").is_empty(), "{headers:?}");
+    }
+    let (_, _, body) = harness.get("/d/ab.meta4").await;
+    assert!(!body.contains("127.0.0.30"), "{body}");
+    assert!(body.contains("127.0.0.31"), "{body}");
+    let (_, _, body) = harness.get("/d/cd.meta4").await;
+    assert!(body.contains("127.0.0.30"), "{body}");
+    let (status, _, body) = harness.get("/coverage.json").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let coverage: serde_json::Value = serde_json::from_str(&body).expect("json");
+    let mirrors_of = |id: &str| {
+        coverage["by_document"]
+            .as_array()
+            .expect("documents")
+            .iter()
+            .find(|d| d["id"] == id)
+            .map(|d| d["mirrors"].clone())
+    };
+    assert_eq!(mirrors_of("ab"), Some(1.into()), "{body}");
+    assert_eq!(mirrors_of("cd"), Some(2.into()), "{body}");
+}

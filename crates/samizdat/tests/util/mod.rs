@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod browser;
+pub mod directory_server;
 
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
@@ -84,6 +85,26 @@ pub fn python() -> PathBuf {
         py.display()
     );
     py
+}
+
+/// A self-signed certificate for `ip` and its key (`DIR/cert.pem`, `DIR/key.pem`), made by
+/// openssl.
+pub fn tls_cert(dir: &Path, ip: &str) -> (PathBuf, PathBuf) {
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    let out = Command::new("openssl")
+        .args(["req", "-x509", "-newkey", "ec", "-pkeyopt"])
+        .args(["ec_paramgen_curve:prime256v1", "-nodes", "-days", "1"])
+        .args(["-subj", &format!("/CN={ip}")])
+        .args(["-addext", &format!("subjectAltName=IP:{ip}")])
+        .args(["-keyout", p(&key), "-out", p(&cert)])
+        .output()
+        .expect("openssl (./test.sh installs it)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (cert, key)
 }
 
 /// A free port on a loopback address.
@@ -626,3 +647,20 @@ window.pwned = true;\r\n\
 --b\r\nContent-Type: image/svg+xml\r\nContent-Disposition: attachment; filename=\"evil.svg\"\r\n\r\n\
 <svg xmlns=\"http://www.w3.org/2000/svg\"><script>alert(1)</script></svg>\r\n\
 --b--\r\n";
+
+/// Fails the test, showing the whole of `text`, unless it contains `needle`.
+#[track_caller]
+pub fn assert_says(text: &str, needle: impl AsRef<str>) {
+    let needle = needle.as_ref();
+    assert!(text.contains(needle), "expected {needle:?} in:\n{text}");
+}
+
+/// `samizdat mirror init DIR --root ROOT --peer P...` plus `extra`, expecting exit `code`.
+pub fn mirror_init(dir: &Path, root: &Path, peers: &[&str], extra: &[&str], code: i32) -> Output {
+    let mut args = vec!["mirror", "init", p(dir), "--root", p(root)];
+    for peer in peers {
+        args.extend(["--peer", peer]);
+    }
+    args.extend(extra);
+    run(&args, code)
+}
