@@ -7,6 +7,12 @@
 //! request is capped in time and bytes by the transport (`net`), and the whole audit's duration is
 //! its latency.
 //!
+//! Where the samples come from: when the snapshot verified for the mirror is, byte for byte, the
+//! one of the release the directory holds (`holdings`, loaded once per release from the
+//! archive's signed metadata), they are drawn from the holdings with their signed lengths and
+//! hashes: one metadata walk per release, not one per audit. Any other release (newer, older, or
+//! a fork signed by the archive's keys) is sampled from the mirror's own verified bins.
+//!
 //! A mirror's legal blocks (`mirror::blocks`: it answers 451 for a document a court made it
 //! withhold) are read from its signed log first: a blocked document is not sampled, and what
 //! the log says is kept for coverage. A log that does not verify is a lie; no log, no blocks.
@@ -23,6 +29,7 @@ use time::OffsetDateTime;
 use trust::TargetName;
 use trust::client::{Client, Freshness, Options, Transport};
 
+use crate::holdings::Held;
 use crate::machine::Verdict;
 use crate::store::Measured;
 
@@ -58,6 +65,8 @@ pub enum Observation {
         /// When the earliest-expiring role expired, if one did (role, time).
         expired: Option<(String, OffsetDateTime)>,
         took: Duration,
+        /// Targets downloaded and hashed.
+        sampled: usize,
         /// The documents its signed blocks log says it withholds.
         blocked: BTreeSet<String>,
     },
@@ -112,6 +121,14 @@ impl Observation {
         Verdict::Healthy
     }
 
+    /// Targets downloaded and hashed (none when the audit failed).
+    pub fn sampled(&self) -> usize {
+        match self {
+            Observation::Verified { sampled, .. } => *sampled,
+            Observation::Failed(_) => 0,
+        }
+    }
+
     /// What is stored with the verdict.
     pub fn measured(&self) -> Measured {
         match self {
@@ -125,10 +142,11 @@ impl Observation {
 }
 
 /// Audits the release `transport` serves against `archive_root` (the archive's `root.json`
-/// bytes) at time `now`.
+/// bytes) at time `now`; samples are drawn from `held` when the mirror serves that release.
 pub fn observe<T: Transport>(
     transport: T,
     archive_root: &[u8],
+    held: Option<&Held>,
     config: &AuditConfig,
     now: OffsetDateTime,
     rng: &mut dyn RngCore,
@@ -153,9 +171,17 @@ pub fn observe<T: Transport>(
         }
         Err(error) => return Observation::Failed(judge_error("metadata", &error)),
     };
-    if let Err(verdict) = sample(&mut client, config.samples, &blocked, rng) {
-        return Observation::Failed(verdict);
-    }
+    let drawn = held
+        .filter(|held| client.snapshot_digest().0 == held.release.snapshot)
+        .and_then(|held| draw_held(held, config.samples, &blocked, rng));
+    let sampled = match drawn {
+        Some(targets) => sample_held(&client, &targets),
+        None => sample_own(&mut client, config.samples, &blocked, rng),
+    };
+    let sampled = match sampled {
+        Ok(sampled) => sampled,
+        Err(verdict) => return Observation::Failed(verdict),
+    };
     let expired = match client.freshness() {
         Freshness::Fresh => None,
         Freshness::Expired { role, since } => Some((role.clone(), *since)),
@@ -164,6 +190,7 @@ pub fn observe<T: Transport>(
         release: client.version(),
         expired,
         took: started.elapsed(),
+        sampled,
         blocked,
     }
 }
@@ -185,38 +212,115 @@ fn read_blocks<T: Transport>(transport: &T) -> Result<BTreeSet<String>, Verdict>
     }
 }
 
-/// Downloads `count` targets chosen at random (without repeats), none of a document in
-/// `blocked`, and checks each against the verified metadata.
-fn sample<T: Transport>(
+/// Whether target `name` belongs to a document in `blocked`.
+fn is_blocked(name: &str, blocked: &BTreeSet<String>) -> bool {
+    common::layout::doc_of_target(name).is_some_and(|id| blocked.contains(id))
+}
+
+/// Draws (bounded) from `draw` until `count` distinct targets are kept, none of a document in
+/// `blocked`: at most 8 draws.
+fn draw_unblocked<T>(
+    count: usize,
+    blocked: &BTreeSet<String>,
+    name: impl Fn(&T) -> &str,
+    mut draw: impl FnMut() -> Option<Vec<T>>,
+) -> Option<Vec<T>> {
+    let mut kept: Vec<T> = Vec::with_capacity(count);
+    for _ in 0..8 {
+        if kept.len() >= count {
+            break;
+        }
+        for item in draw()? {
+            let known = kept.iter().any(|other| name(other) == name(&item));
+            if kept.len() < count && !known && !is_blocked(name(&item), blocked) {
+                kept.push(item);
+            }
+        }
+        if blocked.is_empty() {
+            break;
+        }
+    }
+    Some(kept)
+}
+
+/// `count` targets of the release held, drawn at random, none of a document in `blocked`, with
+/// their signed lengths and hashes; `None` when the holdings cannot be read (the directory's
+/// trouble, not the mirror's: it is then sampled from its own metadata).
+fn draw_held(
+    held: &Held,
+    count: usize,
+    blocked: &BTreeSet<String>,
+    rng: &mut dyn RngCore,
+) -> Option<Vec<(TargetName, u64, [u8; 32])>> {
+    let targets = draw_unblocked(
+        count,
+        blocked,
+        |target: &crate::holdings::Target| target.name.as_str(),
+        || held.draw(count, rng).ok(),
+    )?;
+    targets
+        .into_iter()
+        .map(|target| {
+            let name = TargetName::new(&target.name).ok()?;
+            Some((name, target.length, target.sha256))
+        })
+        .collect()
+}
+
+/// Downloads each of `targets` (name, signed length and SHA-256) and checks it.
+fn sample_held<T: Transport>(
+    client: &Client<T>,
+    targets: &[(TargetName, u64, [u8; 32])],
+) -> Result<usize, Verdict> {
+    for (name, length, sha256) in targets {
+        client
+            .fetch_attested(name, *length, *sha256)
+            .map_err(|error| judge_error(&format!("target {name}"), &error))?;
+    }
+    Ok(targets.len())
+}
+
+/// Downloads `count` targets of the mirror's own verified metadata drawn at random (without
+/// repeats), none of a document in `blocked`, and checks each: for a release the directory does
+/// not hold. Loads the bins on the draws' paths only (`Client::draw_targets`), never every
+/// bin: the memory and requests of an audit stay those of a few files whatever the release's
+/// size and whoever serves it.
+fn sample_own<T: Transport>(
     client: &mut Client<T>,
     count: usize,
     blocked: &BTreeSet<String>,
     rng: &mut dyn RngCore,
-) -> Result<(), Verdict> {
+) -> Result<usize, Verdict> {
     if count == 0 {
-        return Ok(());
+        return Ok(0);
     }
-    let targets = client
-        .all_targets()
-        .map_err(|error| judge_error("targets metadata", &error))?;
-    let served: Vec<&TargetName> = targets
-        .iter()
-        .map(|(name, _)| name)
-        .filter(|name| {
-            common::layout::doc_of_target(name.as_str()).is_none_or(|id| !blocked.contains(id))
-        })
-        .collect();
-    for index in pick(served.len(), count, rng) {
-        let name: &TargetName = served[index];
+    let mut failure = None;
+    let targets = draw_unblocked(
+        count,
+        blocked,
+        |(name, _): &(TargetName, trust::schema::TargetInfo)| name.as_str(),
+        || match client.draw_targets(count, rng) {
+            Ok(drawn) => Some(drawn),
+            Err(error) => {
+                failure = Some(judge_error("targets metadata", &error));
+                None
+            }
+        },
+    );
+    if let Some(verdict) = failure {
+        return Err(verdict);
+    }
+    let targets = targets.unwrap_or_default();
+    for (name, info) in &targets {
         client
-            .fetch_target(name)
+            .fetch_attested(name, info.length, info.hashes.sha256.0)
             .map_err(|error| judge_error(&format!("target {name}"), &error))?;
     }
-    Ok(())
+    Ok(targets.len())
 }
 
 /// Up to `count` distinct indices below `len`, at random.
-fn pick(len: usize, count: usize, rng: &mut dyn RngCore) -> Vec<usize> {
+pub(crate) fn pick(len: usize, count: usize, rng: &mut dyn RngCore) -> Vec<usize> {
     let mut chosen: Vec<usize> = Vec::with_capacity(count.min(len));
     while chosen.len() < count.min(len) {
         let len_u64 = u64::try_from(len).unwrap_or(u64::MAX);
@@ -347,15 +451,179 @@ mod tests {
         }
 
         fn audit_through<T: Transport>(&self, transport: T, newest: u64) -> Audit {
+            self.audit_held(transport, None, 100, newest).0
+        }
+
+        /// An audit taking `samples` samples, drawn from `held` when the mirror serves it;
+        /// also how many targets it hashed.
+        fn audit_held<T: Transport>(
+            &self,
+            transport: T,
+            held: Option<&Held>,
+            samples: usize,
+            newest: u64,
+        ) -> (Audit, usize) {
             let config = AuditConfig {
-                samples: 100,
+                samples,
                 ..AuditConfig::default()
             };
-            let seen = observe(transport, &self.root_json, &config, self.now, &mut OsRng);
-            Audit {
+            let seen = observe(
+                transport,
+                &self.root_json,
+                held,
+                &config,
+                self.now,
+                &mut OsRng,
+            );
+            let audit = Audit {
                 verdict: seen.verdict(newest, &config),
                 measured: seen.measured(),
+            };
+            (audit, seen.sampled())
+        }
+
+        /// The directory's holdings of the release this repository serves now, loaded the
+        /// way a round loads them.
+        fn hold(&self, directory: &Path, version: u64) -> Held {
+            let source = self.path().display().to_string();
+            let loaded = crate::holdings::refresh(
+                directory,
+                &self.root_json,
+                version,
+                &[source.as_str()],
+                &|url: &str| DirTransport::new(url),
+                self.now,
+            )
+            .expect("refresh");
+            assert_eq!(loaded, Some(version));
+            Held::open(directory).expect("open").expect("held")
+        }
+    }
+
+    /// A release folder that records every path asked of it.
+    struct Recording {
+        inner: DirTransport,
+        asked: std::sync::Mutex<Vec<String>>,
+    }
+
+    impl Transport for Recording {
+        fn fetch(&self, path: &str, max_len: u64) -> Result<Vec<u8>, FetchError> {
+            if let Ok(mut asked) = self.asked.lock() {
+                asked.push(path.to_owned());
             }
+            self.inner.fetch(path, max_len)
+        }
+        fn describe(&self) -> String {
+            self.inner.describe()
+        }
+    }
+
+    impl Recording {
+        fn new(path: &Path) -> Recording {
+            Recording {
+                inner: DirTransport::new(path),
+                asked: std::sync::Mutex::new(Vec::new()),
+            }
+        }
+
+        /// The delegated roles' files asked for (bins): none but the top-level ones.
+        fn bins_asked(&self) -> Vec<String> {
+            let top = [
+                "root.json",
+                "timestamp.json",
+                "snapshot.json",
+                ".targets.json",
+            ];
+            self.asked
+                .lock()
+                .expect("asked")
+                .iter()
+                .filter(|path| path.starts_with("metadata/"))
+                .filter(|path| !top.iter().any(|role| path.ends_with(role)))
+                .cloned()
+                .collect()
+        }
+    }
+
+    #[test]
+    fn a_mirror_on_the_release_held_is_sampled_from_the_holdings_without_its_bins() {
+        let repo = Repo::new();
+        let version = repo.release(40, Span::days(1));
+        let directory = tempfile::tempdir().expect("tempdir");
+        let held = repo.hold(directory.path(), version);
+        assert_eq!(held.release.targets, 40);
+        let mirror = Recording::new(repo.path());
+        let (audit, sampled) = repo.audit_held(&mirror, Some(&held), 3, version);
+        assert_eq!(audit.verdict, Verdict::Healthy);
+        assert_eq!(sampled, 3);
+        assert_eq!(mirror.bins_asked(), Vec::<String>::new());
+        let targets_asked = mirror
+            .asked
+            .lock()
+            .expect("asked")
+            .iter()
+            .filter(|path| path.starts_with("targets/"))
+            .count();
+        assert_eq!(targets_asked, 3);
+        // Without holdings, the same audit walks the mirror's own bins.
+        let own = Recording::new(repo.path());
+        let (audit, sampled) = repo.audit_held(&own, None, 3, version);
+        assert_eq!((audit.verdict, sampled), (Verdict::Healthy, 3));
+        assert!(!own.bins_asked().is_empty(), "no bin asked");
+    }
+
+    #[test]
+    fn a_tampered_target_is_caught_when_sampled_from_the_holdings() {
+        let repo = Repo::new();
+        let version = repo.release(5, Span::days(1));
+        let directory = tempfile::tempdir().expect("tempdir");
+        let held = repo.hold(directory.path(), version);
+        let victim = repo.target_files().into_iter().next().expect("a target");
+        let mut bytes = std::fs::read(&victim).expect("read");
+        bytes[0] ^= 1;
+        std::fs::write(&victim, &bytes).expect("tamper");
+        // Every target drawn: the tampered one among them.
+        let mirror = Recording::new(repo.path());
+        match repo.audit_held(&mirror, Some(&held), 5, version).0.verdict {
+            Verdict::Lying(why) => assert!(why.contains("target doc-"), "{why}"),
+            other => panic!("a tampered target passed as {other:?}"),
+        }
+        assert_eq!(mirror.bins_asked(), Vec::<String>::new());
+    }
+
+    #[test]
+    fn a_mirror_on_a_release_not_held_is_audited_from_its_own_metadata() {
+        let repo = Repo::new();
+        let first = repo.release(5, Span::days(1));
+        let directory = tempfile::tempdir().expect("tempdir");
+        let held = repo.hold(directory.path(), first);
+        // The mirror moves on to a release the directory does not hold yet (its files written
+        // again, two more): its snapshot is not the one held.
+        let second = {
+            for path in repo.target_files() {
+                std::fs::remove_file(path).expect("remove");
+            }
+            repo.release(7, Span::days(1))
+        };
+        assert!(second > first);
+        let honest = Recording::new(repo.path());
+        let (audit, sampled) = repo.audit_held(&honest, Some(&held), 3, second);
+        assert_eq!((audit.verdict, sampled), (Verdict::Healthy, 3));
+        assert_eq!(audit.measured.release, Some(second));
+        assert!(
+            !honest.bins_asked().is_empty(),
+            "its own bins were not read"
+        );
+        // And it is still caught lying (every file tampered: whichever is drawn).
+        for victim in repo.target_files() {
+            let mut bytes = std::fs::read(&victim).expect("read");
+            bytes[0] ^= 1;
+            std::fs::write(&victim, &bytes).expect("tamper");
+        }
+        let tampered = Recording::new(repo.path());
+        match repo.audit_held(&tampered, Some(&held), 7, second).0.verdict {
+            Verdict::Lying(why) => assert!(why.contains("target doc-"), "{why}"),
+            other => panic!("a tampered target passed as {other:?}"),
         }
     }
 
@@ -402,6 +670,7 @@ mod tests {
         let seen = observe(
             DirTransport::new(repo.path()),
             &repo.root_json,
+            None,
             &config,
             repo.now,
             &mut OsRng,
@@ -409,6 +678,12 @@ mod tests {
         assert_eq!(seen.verdict(version, &config), Verdict::Healthy);
         let blocked: Vec<&String> = seen.blocked().expect("verified").iter().collect();
         assert_eq!(blocked, ["doc-1"]);
+        // Drawn from the holdings, every other target and never the blocked one.
+        let directory = tempfile::tempdir().expect("tempdir");
+        let held = repo.hold(directory.path(), version);
+        let (audit, sampled) =
+            repo.audit_held(DirTransport::new(repo.path()), Some(&held), 100, version);
+        assert_eq!((audit.verdict, sampled), (Verdict::Healthy, 4));
         let forged = String::from_utf8(log)
             .expect("text")
             .replace("1/26", "2/26");

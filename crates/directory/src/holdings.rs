@@ -1,5 +1,7 @@
 //! What the archive holds: the target list (name, length, SHA-256) of the newest release the
-//! audits verified, kept in `DIR/holdings.sqlite` for Metalink, redirects and coverage.
+//! audits verified, kept in `DIR/holdings.sqlite` for Metalink, redirects, coverage and the
+//! audits' samples (a mirror whose verified snapshot is the one held is sampled from here
+//! ([`Held`]), not from its own bins loaded again at every audit).
 //!
 //! The list is loaded once per new release ([`refresh`], called at the end of an audit round)
 //! through our TUF client from the archive's root, from a mirror that served that release in
@@ -12,8 +14,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
-use rusqlite::{Connection, OptionalExtension, params};
+use rand_core::RngCore;
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 use serde::Serialize;
 use time::OffsetDateTime;
 use trust::client::{Client, Options, Transport};
@@ -23,12 +27,19 @@ use crate::error::{Error, ErrorKind, Result};
 /// The cache's file name in the directory's folder.
 pub const FILE: &str = "holdings.sqlite";
 
+/// `release.snapshot` is the SHA-256 of the verified `snapshot.json`'s bytes; `targets.n`
+/// numbers the targets 0.. in name order, so that a random one is one indexed look-up.
 const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS release(one INTEGER PRIMARY KEY CHECK (one = 1), version INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS release(
+    one INTEGER PRIMARY KEY CHECK (one = 1),
+    version INTEGER NOT NULL,
+    snapshot BLOB NOT NULL
+);
 CREATE TABLE IF NOT EXISTS targets(
     name TEXT PRIMARY KEY,
     length INTEGER NOT NULL,
-    sha256 BLOB NOT NULL
+    sha256 BLOB NOT NULL,
+    n INTEGER NOT NULL UNIQUE
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS withheld(
     mirror INTEGER NOT NULL,
@@ -36,6 +47,10 @@ CREATE TABLE IF NOT EXISTS withheld(
     PRIMARY KEY (mirror, id)
 ) WITHOUT ROWID;
 ";
+
+/// The schema's version (`PRAGMA user_version`). The file is a cache: one of another version
+/// is emptied and loaded again from a mirror.
+const SCHEMA_VERSION: i64 = 2;
 
 /// One target of the archive, as its signed metadata lists it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -73,7 +88,27 @@ impl Holdings {
             .map_err(fail)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))
             .map_err(fail)?;
-        conn.execute_batch(SCHEMA).map_err(fail)?;
+        let version: i64 = conn
+            .pragma_query_value(None, "user_version", |row| row.get(0))
+            .map_err(fail)?;
+        if version != SCHEMA_VERSION {
+            // Another process may be doing the same: under the write lock, looked at again.
+            let tx =
+                Transaction::new_unchecked(&conn, TransactionBehavior::Immediate).map_err(fail)?;
+            let version: i64 = tx
+                .pragma_query_value(None, "user_version", |row| row.get(0))
+                .map_err(fail)?;
+            if version != SCHEMA_VERSION {
+                tx.execute_batch(
+                    "DROP TABLE IF EXISTS release; DROP TABLE IF EXISTS targets; DROP TABLE IF EXISTS withheld;",
+                )
+                    .map_err(fail)?;
+                tx.execute_batch(SCHEMA).map_err(fail)?;
+                tx.pragma_update(None, "user_version", SCHEMA_VERSION)
+                    .map_err(fail)?;
+            }
+            tx.commit().map_err(fail)?;
+        }
         Ok(Holdings { conn, path })
     }
 
@@ -89,46 +124,100 @@ impl Holdings {
         Ok(version.and_then(|v| u64::try_from(v).ok()))
     }
 
-    /// Replaces what is held by release `version`'s `targets`, in one transaction.
-    pub fn replace(&mut self, version: u64, targets: &[Target]) -> Result<()> {
+    /// The release held, its snapshot's digest and how many targets it has, if one is.
+    pub fn held_release(&self) -> Result<Option<HeldRelease>> {
+        let fail = |e| Error::state(&self.path, "read", e);
+        let row: Option<(i64, Vec<u8>)> = self
+            .conn
+            .query_row(
+                "SELECT version, snapshot FROM release WHERE one = 1",
+                [],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
+            .optional()
+            .map_err(fail)?;
+        let Some((version, snapshot)) = row else {
+            return Ok(None);
+        };
+        let count: i64 = self
+            .conn
+            .query_row("SELECT count(*) FROM targets", [], |row| row.get(0))
+            .map_err(fail)?;
+        Ok(Some(HeldRelease {
+            version: u64::try_from(version).unwrap_or(0),
+            snapshot: snapshot.try_into().unwrap_or([0; 32]),
+            targets: u64::try_from(count).unwrap_or(0),
+        }))
+    }
+
+    /// Replaces what is held by release `version`'s `targets`, in one transaction; `snapshot`
+    /// is the SHA-256 of the verified snapshot's bytes.
+    pub fn replace(&mut self, version: u64, snapshot: [u8; 32], targets: &[Target]) -> Result<()> {
         let fail = |e| Error::state(&self.path, "write", e);
-        let tx = self.conn.transaction().map_err(fail)?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(fail)?;
         tx.execute("DELETE FROM targets", []).map_err(fail)?;
         {
+            let mut sorted: Vec<&Target> = targets.iter().collect();
+            sorted.sort_unstable_by(|a, b| a.name.cmp(&b.name));
+            sorted.dedup_by(|a, b| a.name == b.name);
             let mut insert = tx
-                .prepare("INSERT OR REPLACE INTO targets(name, length, sha256) VALUES (?1, ?2, ?3)")
+                .prepare("INSERT INTO targets(name, length, sha256, n) VALUES (?1, ?2, ?3, ?4)")
                 .map_err(fail)?;
-            for target in targets {
+            for (n, target) in sorted.into_iter().enumerate() {
                 insert
                     .execute(params![
                         target.name,
                         i64::try_from(target.length).unwrap_or(i64::MAX),
-                        &target.sha256[..]
+                        &target.sha256[..],
+                        i64::try_from(n).unwrap_or(i64::MAX)
                     ])
                     .map_err(fail)?;
             }
         }
         tx.execute(
-            "INSERT OR REPLACE INTO release(one, version) VALUES (1, ?1)",
-            [i64::try_from(version).unwrap_or(i64::MAX)],
+            "INSERT OR REPLACE INTO release(one, version, snapshot) VALUES (1, ?1, ?2)",
+            params![i64::try_from(version).unwrap_or(i64::MAX), &snapshot[..]],
         )
         .map_err(fail)?;
         tx.commit().map_err(fail)
     }
 
+    /// Target number `n` (0.. in name order), if there is one.
+    fn nth(&self, n: u64) -> Result<Option<Target>> {
+        let n = i64::try_from(n).unwrap_or(i64::MAX);
+        Ok(self.select("WHERE n = ?1", [n])?.into_iter().next())
+    }
+
     /// Records that mirror `mirror` (its id in the store) blocks the documents `ids` now,
     /// instead of what it blocked before.
     pub fn set_withheld(&mut self, mirror: i64, ids: &BTreeSet<String>) -> Result<()> {
+        self.set_withheld_all(&[(mirror, ids)])
+    }
+
+    /// [`Self::set_withheld`] for a round's mirrors, in one transaction (one commit a round, not
+    /// one a mirror).
+    pub fn set_withheld_all(&mut self, withheld: &[(i64, &BTreeSet<String>)]) -> Result<()> {
         let fail = |e| Error::state(&self.path, "write", e);
-        let tx = self.conn.transaction().map_err(fail)?;
-        tx.execute("DELETE FROM withheld WHERE mirror = ?1", [mirror])
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(fail)?;
-        for id in ids {
-            tx.execute(
-                "INSERT OR REPLACE INTO withheld(mirror, id) VALUES (?1, ?2)",
-                params![mirror, id],
-            )
-            .map_err(fail)?;
+        {
+            let mut clear = tx
+                .prepare("DELETE FROM withheld WHERE mirror = ?1")
+                .map_err(fail)?;
+            let mut insert = tx
+                .prepare("INSERT OR REPLACE INTO withheld(mirror, id) VALUES (?1, ?2)")
+                .map_err(fail)?;
+            for (mirror, ids) in withheld {
+                clear.execute([mirror]).map_err(fail)?;
+                for id in *ids {
+                    insert.execute(params![mirror, id]).map_err(fail)?;
+                }
+            }
         }
         tx.commit().map_err(fail)
     }
@@ -262,6 +351,58 @@ impl Holdings {
     }
 }
 
+/// The release held: its version, the SHA-256 of its verified snapshot's bytes, its targets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HeldRelease {
+    pub version: u64,
+    pub snapshot: [u8; 32],
+    pub targets: u64,
+}
+
+/// The release held, for the audits of one round: a mirror whose verified snapshot has the
+/// same digest serves the very release held, so its samples are drawn here, with their signed
+/// lengths and hashes. Shared by the round's audit threads (one connection, behind a lock: a
+/// draw is a few indexed look-ups).
+pub struct Held {
+    pub release: HeldRelease,
+    holdings: Mutex<Holdings>,
+}
+
+impl Held {
+    /// What the cache in `dir` holds, if it holds a release with at least one target.
+    pub fn open(dir: &Path) -> Result<Option<Held>> {
+        let holdings = Holdings::open(dir)?;
+        Ok(holdings
+            .held_release()?
+            .filter(|release| release.targets > 0)
+            .map(|release| Held {
+                release,
+                holdings: Mutex::new(holdings),
+            }))
+    }
+
+    /// Up to `count` distinct targets drawn at random.
+    pub fn draw(&self, count: usize, rng: &mut dyn RngCore) -> Result<Vec<Target>> {
+        let population = usize::try_from(self.release.targets).unwrap_or(usize::MAX);
+        let holdings = self
+            .holdings
+            .lock()
+            .map_err(|_| Error::new(ErrorKind::State, "a thread holding the holdings failed"))?;
+        let mut drawn = Vec::new();
+        for n in crate::audit::pick(population, count, rng) {
+            let target = holdings.nth(n as u64)?.ok_or_else(|| {
+                Error::state(
+                    &holdings.path,
+                    "read",
+                    format!("target number {n} is missing"),
+                )
+            })?;
+            drawn.push(target);
+        }
+        Ok(drawn)
+    }
+}
+
 /// Loads release `newest`'s targets into the cache in `dir` unless it holds them already,
 /// trying `sources` (mirrors that served `newest` when audited) in order; each is verified from
 /// `archive_root`. Returns the release loaded, `None` when nothing was to do.
@@ -282,13 +423,13 @@ pub fn refresh<T: Transport>(
         let mut options = Options::new(now);
         options.allow_expired = true;
         let loaded = Client::load(archive_root, connect(url), options).and_then(|mut client| {
-            let version = client.version();
-            client.all_targets().map(|all| (version, all))
+            let (version, snapshot) = (client.version(), client.snapshot_digest());
+            client.all_targets().map(|all| (version, snapshot, all))
         });
         match loaded {
             // A mirror that moved on since its audit is not what was asked for; the next round
             // loads its release.
-            Ok((version, all)) if version == newest => {
+            Ok((version, snapshot, all)) if version == newest => {
                 let targets: Vec<Target> = all
                     .into_iter()
                     .map(|(name, info)| Target {
@@ -297,10 +438,10 @@ pub fn refresh<T: Transport>(
                         sha256: info.hashes.sha256.0,
                     })
                     .collect();
-                holdings.replace(newest, &targets)?;
+                holdings.replace(newest, snapshot.0, &targets)?;
                 return Ok(Some(newest));
             }
-            Ok((version, _)) => why.push(format!("{url}: serves release {version} now")),
+            Ok((version, _, _)) => why.push(format!("{url}: serves release {version} now")),
             Err(error) => why.push(format!("{url}: {}", error.message())),
         }
     }
@@ -343,7 +484,7 @@ mod tests {
             target("abc.json", 6),
             target("ab.zip", 7),
         ];
-        holdings.replace(3, &targets).expect("replace");
+        holdings.replace(3, [3; 32], &targets).expect("replace");
         assert_eq!(holdings.release().expect("release"), Some(3));
         let names: Vec<String> = holdings
             .of_document("ab")
@@ -368,7 +509,9 @@ mod tests {
             })
             .expect("each");
         assert_eq!(seen, ["_s_index.html", "ab-c.json"]);
-        holdings.replace(4, &targets[..1]).expect("replace");
+        holdings
+            .replace(4, [4; 32], &targets[..1])
+            .expect("replace");
         assert_eq!(holdings.all().expect("all"), [target("_s_index.html", 1)]);
         // Reopened: still there.
         drop(holdings);

@@ -1,6 +1,6 @@
 //! Prometheus metrics (`GET /metrics`, OpenMetrics text by `prometheus-client`): mirrors by
 //! state (read from the state file at each scrape), and counters since the process started:
-//! audits run, audits that failed by verdict, enrolments accepted and refused, list
+//! audits run, audits that failed by verdict, targets the audits downloaded and hashed, enrolments accepted and refused, list
 //! publications, archive releases whose targets were loaded.
 //!
 //! One set per process ([`global`]): the audit loop and the server count into the same one,
@@ -31,6 +31,7 @@ pub struct Metrics {
     mirrors: Family<Labels, Gauge>,
     disabled: Gauge,
     audits: Counter,
+    samples: Counter,
     audit_failures: Family<Labels, Counter>,
     enrolments: Family<Labels, Counter>,
     publications: Counter,
@@ -75,6 +76,12 @@ impl Metrics {
         );
         let audits = Counter::default();
         registry.register("audits", "Audits run", audits.clone());
+        let samples = Counter::default();
+        registry.register(
+            "audit_samples",
+            "Targets audits downloaded whole and hashed against the signed metadata",
+            samples.clone(),
+        );
         let audit_failures = Family::<Labels, Counter>::default();
         registry.register(
             "audit_failures",
@@ -111,6 +118,7 @@ impl Metrics {
             mirrors,
             disabled,
             audits,
+            samples,
             audit_failures,
             enrolments,
             publications,
@@ -118,9 +126,10 @@ impl Metrics {
         }
     }
 
-    /// Counts one audit and its verdict.
-    pub fn audited(&self, verdict: &Verdict) {
+    /// Counts one audit, its verdict and the targets it hashed.
+    pub fn audited(&self, verdict: &Verdict, sampled: usize) {
         self.audits.inc();
+        self.samples.inc_by(sampled as u64);
         if *verdict != Verdict::Healthy {
             self.audit_failures
                 .get_or_create(&label("verdict", verdict_name(verdict)))
@@ -170,13 +179,14 @@ mod tests {
     #[test]
     fn counters_and_states_appear_in_the_text() {
         let metrics = Metrics::new();
-        metrics.audited(&Verdict::Healthy);
-        metrics.audited(&Verdict::Lying("x".into()));
+        metrics.audited(&Verdict::Healthy, 3);
+        metrics.audited(&Verdict::Lying("x".into()), 0);
         metrics.enrolment(false);
         metrics.published();
         let text = metrics.encode(&[], Some(7));
         for line in [
             "samizdat_directory_audits_total 2",
+            "samizdat_directory_audit_samples_total 3",
             "samizdat_directory_audit_failures_total{verdict=\"lying\"} 1",
             "samizdat_directory_audit_failures_total{verdict=\"stale\"} 0",
             "samizdat_directory_enrolments_total{outcome=\"refused\"} 1",

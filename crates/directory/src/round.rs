@@ -12,6 +12,7 @@ use trust::client::Transport;
 
 use crate::audit::{AuditConfig, Observation, observe};
 use crate::error::{Error, Result};
+use crate::holdings::Held;
 use crate::list::{self, MirrorList};
 use crate::machine::{Policy, State, next};
 use crate::store::Store;
@@ -71,35 +72,45 @@ pub fn run<T: Transport>(
 ) -> Result<Round> {
     let mirrors = store.mirrors()?;
     let urls: Vec<&str> = mirrors.iter().map(|mirror| mirror.url.as_str()).collect();
-    let observations = observe_all(&urls, archive_root, config, connect, now);
+    // Unreadable holdings: every mirror is sampled from its own metadata this round.
+    let held = crate::holdings::Held::open(dir).ok().flatten();
+    let observations = observe_all(&urls, archive_root, held.as_ref(), config, connect, now);
     let newest = observations
         .iter()
         .filter_map(Observation::release)
         .chain(mirrors.iter().filter_map(|mirror| mirror.release))
         .max()
         .unwrap_or(0);
-    let unix = now.unix_timestamp();
     let mut changes = Vec::new();
-    let mut holdings = crate::holdings::Holdings::open(dir)?;
+    let mut transitions = Vec::with_capacity(mirrors.len());
     for (mirror, observation) in mirrors.iter().zip(&observations) {
         let verdict = observation.verdict(newest, &config.audit);
-        crate::metrics::global().audited(&verdict);
+        crate::metrics::global().audited(&verdict, observation.sampled());
         let transition = next(&mirror.standing(), &verdict, &config.policy);
-        store.record_audit(mirror.id, &transition, observation.measured(), unix)?;
-        // What it blocks, as its log said now (kept as it was when the audit failed).
-        if let Some(blocked) = observation.blocked() {
-            holdings.set_withheld(mirror.id, blocked)?;
-        }
-        if let Some(reason) = transition.change {
+        if let Some(reason) = &transition.change {
             changes.push(Change {
                 url: mirror.url.clone(),
                 from: mirror.state,
                 to: transition.standing.state,
-                reason,
+                reason: reason.clone(),
             });
         }
+        transitions.push(transition);
     }
-    drop(holdings);
+    let outcomes: Vec<_> = mirrors
+        .iter()
+        .zip(&transitions)
+        .zip(&observations)
+        .map(|((mirror, transition), seen)| (mirror.id, transition, seen.measured()))
+        .collect();
+    store.record_audits(&outcomes, now.unix_timestamp())?;
+    // What each blocks, as its log said now (kept as it was when the audit failed).
+    let withheld: Vec<(i64, &std::collections::BTreeSet<String>)> = mirrors
+        .iter()
+        .zip(&observations)
+        .filter_map(|(mirror, seen)| seen.blocked().map(|blocked| (mirror.id, blocked)))
+        .collect();
+    crate::holdings::Holdings::open(dir)?.set_withheld_all(&withheld)?;
     // What the archive holds, once per new release, from a mirror that served it verified.
     let sources: Vec<&str> = mirrors
         .iter()
@@ -130,6 +141,7 @@ pub fn run<T: Transport>(
 fn observe_all<T: Transport>(
     urls: &[&str],
     archive_root: &[u8],
+    held: Option<&Held>,
     config: &RoundConfig,
     connect: &(dyn Fn(&str) -> T + Sync),
     now: OffsetDateTime,
@@ -143,7 +155,14 @@ fn observe_all<T: Transport>(
                 loop {
                     let index = next_index.fetch_add(1, Ordering::Relaxed);
                     let Some(url) = urls.get(index) else { break };
-                    let seen = observe(connect(url), archive_root, &config.audit, now, &mut OsRng);
+                    let seen = observe(
+                        connect(url),
+                        archive_root,
+                        held,
+                        &config.audit,
+                        now,
+                        &mut OsRng,
+                    );
                     if let Ok(mut results) = results.lock() {
                         results[index] = Some(seen);
                     }

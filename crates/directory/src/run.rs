@@ -248,6 +248,11 @@ fn audit_loop(
         let now = OffsetDateTime::now_utc();
         match round::run(dir, &mut store, archive_root, &round_config, &connect, now) {
             Ok(done) => {
+                log!(
+                    "directory: round of {} audits in {:.2} s",
+                    done.audited,
+                    started.elapsed().as_secs_f64()
+                );
                 for change in &done.changes {
                     log!(
                         "directory: {} {} → {}: {}",

@@ -203,6 +203,12 @@ impl<T: Transport> Client<T> {
         &self.snapshot
     }
 
+    /// The SHA-256 of the verified snapshot's bytes: two clients with the same digest verified
+    /// the same release, byte for byte (a directory audits many mirrors of one release).
+    pub fn snapshot_digest(&self) -> Digest {
+        Digest::of(&self.snapshot_bytes)
+    }
+
     /// Bytes of metadata fetched so far (the trusted root passed in is not counted).
     pub fn metadata_bytes(&self) -> u64 {
         self.metadata_bytes
@@ -298,6 +304,73 @@ impl<T: Transport> Client<T> {
         }
         all.par_sort_unstable_by(|a, b| a.0.as_str().cmp(b.0.as_str()));
         Ok(all)
+    }
+
+    /// Up to `count` distinct targets drawn at random, each by a walk down the delegations:
+    /// from `targets`, a role's own list or one of its delegations chosen at random, loading
+    /// (and verifying) only the roles walked through, then a name of a list at random, resolved
+    /// by the same search as [`Self::target_info`] (a name a role lists outside its delegation is
+    /// not drawn). A draw loads one path's roles (two or three files in a hashed-bin tree) where
+    /// [`Self::all_targets`] loads every role; with hashed bins every target is about as likely.
+    /// Fewer than `count` when walks keep ending in empty roles (at most `8 × count` walks).
+    pub fn draw_targets(
+        &mut self,
+        count: usize,
+        rng: &mut dyn rand_core::RngCore,
+    ) -> Result<Vec<(TargetName, TargetInfo)>> {
+        let mut drawn: Vec<(TargetName, TargetInfo)> = Vec::with_capacity(count);
+        for _ in 0..count.saturating_mul(8) {
+            if drawn.len() >= count {
+                break;
+            }
+            let Some(name) = self.walk(rng)? else {
+                continue;
+            };
+            if drawn.iter().any(|(known, _)| known.as_str() == name) {
+                continue;
+            }
+            let name = TargetName::new(name)?;
+            if let Some(info) = self.target_info(&name)? {
+                drawn.push((name, info));
+            }
+        }
+        Ok(drawn)
+    }
+
+    /// One walk of [`Self::draw_targets`]: a name listed by a role reached from `targets` through
+    /// random delegations (at most `max_delegation_visits` of them), `None` at an empty role.
+    fn walk(&mut self, rng: &mut dyn rand_core::RngCore) -> Result<Option<String>> {
+        let below = |n: usize, rng: &mut dyn rand_core::RngCore| {
+            usize::try_from(rng.next_u64() % n.max(1) as u64).unwrap_or(0)
+        };
+        let mut role = "targets".to_owned();
+        for _ in 0..self.options.max_delegation_visits {
+            let Some(loaded) = self.roles.get(&role) else {
+                return Err(Error::new(
+                    ErrorKind::Malformed,
+                    format!("role {role} walked to but not loaded"),
+                ));
+            };
+            let own = usize::from(!loaded.targets.is_empty());
+            let delegated = loaded.delegations.as_ref().map_or(0, |d| d.roles.len());
+            if own + delegated == 0 {
+                return Ok(None);
+            }
+            let choice = below(own + delegated, rng);
+            if choice < own {
+                let index = below(loaded.targets.len(), rng);
+                return Ok(loaded.targets.keys().nth(index).cloned());
+            }
+            let child = loaded
+                .delegations
+                .as_ref()
+                .and_then(|d| d.roles.get(choice - own))
+                .map(|d| d.name.clone())
+                .unwrap_or_default();
+            self.load_delegated(&child, &role)?;
+            role = child;
+        }
+        Ok(None)
     }
 
     /// How many target names the loaded roles list (the release's targets, when every listing

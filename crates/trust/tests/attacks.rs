@@ -1174,6 +1174,16 @@ fn leaf_bin_listing_a_target_outside_its_prefixes_is_not_trusted() {
         assert_eq!(name.as_str(), expected_name);
         assert_eq!(info.hashes.sha256, Digest::of(expected_bytes));
     }
+    // Random draws (a directory's audit) walk the same delegations: never the planted name,
+    // and every one drawn is what the full walk resolved.
+    let mut fresh = repo.load(&mitm).expect("load");
+    let drawn = fresh
+        .draw_targets(documents.len() * 4, &mut rand_core::OsRng)
+        .expect("draw");
+    assert!(drawn.len() > 1, "{drawn:?}");
+    for drawn in &drawn {
+        assert!(all.contains(drawn), "{drawn:?} drawn, not resolved");
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -358,7 +358,7 @@ impl Harness {
             .collect();
         crate::holdings::Holdings::open(&self.directory.dir)
             .expect("holdings")
-            .replace(release, &targets)
+            .replace(release, [0; 32], &targets)
             .expect("replace");
         targets
     }
@@ -619,7 +619,7 @@ async fn the_archive_s_metalink_streams_every_file_of_a_large_release_whole() {
         .collect();
     crate::holdings::Holdings::open(&harness.directory.dir)
         .expect("holdings")
-        .replace(9, &targets)
+        .replace(9, [9; 32], &targets)
         .expect("replace");
     harness.active("http://127.0.0.60/", "NL", 9).await;
     harness.active("http://127.0.0.61/", "SE", 9).await;
