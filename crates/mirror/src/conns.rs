@@ -32,6 +32,7 @@ use hyper::body::Frame;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::task::AbortHandle;
 
+use crate::guard::Flight;
 use crate::metrics::{Cut, Metrics};
 
 /// A connection hyper has that starts no request for this long, with no answer in flight, is
@@ -129,13 +130,15 @@ impl Conn {
         self.hyper.store(true, Relaxed);
     }
 
-    /// A request starts: its answer's body is counted until hyper drops it.
-    pub(crate) fn answer<B>(self: &Arc<Conn>, body: B) -> Counted<B> {
+    /// A request starts: its answer's body is counted until hyper drops it, and is one of the
+    /// server's answers in flight (`flight`) until then.
+    pub(crate) fn answer<B>(self: &Arc<Conn>, body: B, flight: Flight) -> Counted<B> {
         self.touch();
         self.bodies.fetch_add(1, Relaxed);
         Counted {
             body,
             conn: self.clone(),
+            _flight: flight,
         }
     }
 
@@ -292,6 +295,7 @@ impl Drop for Guard {
 pub(crate) struct Counted<B> {
     body: B,
     conn: Arc<Conn>,
+    _flight: Flight,
 }
 
 impl<B> Drop for Counted<B> {
@@ -481,7 +485,11 @@ mod tests {
         conn.last.store(t, Relaxed);
         assert_eq!(conn.overdue(t + 9), None);
         assert_eq!(conn.overdue(t + 10), Some(Cut::Idle));
-        let body = conn.answer(());
+        let gate = Arc::new(crate::guard::Gate::new(
+            crate::guard::Limits::default(),
+            Arc::new(Metrics::new()),
+        ));
+        let body = conn.answer((), gate.flight());
         conn.last.store(t, Relaxed);
         assert_eq!(conn.overdue(t + 29), None, "an answer in flight");
         assert_eq!(conn.overdue(t + 30), Some(Cut::Stalled));

@@ -98,7 +98,7 @@ pub async fn start_mirror(
         interval_seconds: Some(config.interval_secs),
         ..Status::default()
     };
-    let app = Arc::new(App::new(release_dir, served, status));
+    let app = Arc::new(App::new(release_dir, served, status).with_limits(config.guard.clone()));
     let urls = start_servers(&app, &config.listen, tls(&config)?).await?;
     let (dir, looping) = (dir.to_owned(), app.clone());
     tokio::spawn(async move {

@@ -66,11 +66,12 @@ use tokio::net::TcpListener;
 pub use crate::answer::Body;
 use crate::answer::{
     IMMUTABLE, NO_STORE, PLAIN, SITE_CSP, TIMESTAMP, bytes_response, content_type, entry_response,
-    file_response, is_text, not_found, not_modified, original_content_type, redirect, text,
-    with_type,
+    file_response, is_text, not_found, not_modified, original_content_type, redirect, refused,
+    retry_later, text, with_type,
 };
 use crate::cache::{Caches, Carry, Entry, FileMeta, LargeFile, OpenFile};
 use crate::conns::{Descriptors, Table, Watched};
+use crate::guard::{Client, Gate, Limits};
 use crate::metrics::Metrics;
 use crate::request::{Ask, Screened, accepts_gzip, is_plain, none_match, screen};
 use crate::served::{Served, target_file_name};
@@ -125,6 +126,8 @@ pub struct App {
     /// Connections the server keeps open at most, all threads and addresses together (the
     /// descriptors the file caches leave; `conns`).
     pub(crate) connections: usize,
+    /// The flood guard (`guard`): who may connect, whose request is answered now.
+    pub gate: Arc<Gate>,
 }
 
 impl App {
@@ -137,15 +140,23 @@ impl App {
             .parent()
             .unwrap_or(Path::new("."))
             .join("cache/gz");
+        let metrics = Arc::new(metrics);
         App {
+            gate: Arc::new(Gate::new(Limits::default(), metrics.clone())),
             gz_dir,
             release_dir,
             served: ArcSwap::from_pointee(served),
             status: Mutex::new(status),
-            metrics: Arc::new(metrics),
+            metrics,
             caches: Caches::new(descriptors.small_files, descriptors.large_files),
             connections: descriptors.connections,
         }
+    }
+
+    /// The same app with the flood guard's `limits` instead of the defaults.
+    pub fn with_limits(mut self, limits: Limits) -> App {
+        self.gate = Arc::new(Gate::new(limits, self.metrics.clone()));
+        self
     }
 
     pub fn served(&self) -> Arc<Served> {
@@ -196,24 +207,18 @@ impl App {
         {
             return None;
         }
-        let mut response = with_type(
-            text(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "this mirror has no release yet: it is syncing from its peers\n",
-            ),
-            "text/plain; charset=utf-8",
-            NO_STORE,
-        );
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(NO_RELEASE_RETRY));
-        Some(response)
+        Some(retry_later(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "this mirror has no release yet: it is syncing from its peers\n",
+            NO_RELEASE_RETRY,
+        ))
     }
 
     /// Screens, then routes (the table at the top of this module).
     fn respond(&self, ask: Ask) -> Response<Body> {
-        let head = match screen(ask.method.as_str(), ask.path) {
+        let head = match screen(ask.client, ask.method.as_str(), ask.path) {
             Screened::Read { head } => head,
+            Screened::Refused { why, retry_after } => return refused(why, retry_after),
             Screened::NotAllowed => {
                 let mut response = text(StatusCode::METHOD_NOT_ALLOWED, "only GET and HEAD\n");
                 response
@@ -647,8 +652,9 @@ pub async fn serve(
     let builder = Arc::new(builder);
     let table = Table::new(cap, app.metrics.clone());
     tokio::spawn(table.clone().sweep());
+    tokio::spawn(app.gate.clone().forget_idle());
     loop {
-        let (stream, _) = match listener.accept().await {
+        let (stream, from) = match listener.accept().await {
             Ok(accepted) => accepted,
             Err(e) => {
                 // Out of file descriptors and the like: wait instead of spinning.
@@ -657,6 +663,13 @@ pub async fn serve(
                 continue;
             }
         };
+        // Over its address's or prefix's connection cap: closed at once, with a reset (no
+        // TIME_WAIT kept here for it).
+        let Ok(client) = app.gate.connect(from.ip()) else {
+            let _ = stream.set_zero_linger();
+            continue;
+        };
+        let client = Arc::new(client);
         let _ = stream.set_nodelay(true);
         let (conn, guard) = table.enter();
         let id = guard.id;
@@ -666,17 +679,22 @@ pub async fn serve(
         let task = tokio::spawn(async move {
             let _guard = guard;
             let answers = conn.clone();
+            let asker = client.clone();
             let service = hyper::service::service_fn(move |request| {
                 let app = app.clone();
                 let answers = answers.clone();
+                let client = asker.clone();
                 async move {
-                    let response = handle(&app, request);
-                    Ok::<_, Infallible>(response.map(|body| answers.answer(body)))
+                    let response = handle(&app, request, &client);
+                    let flight = client.gate().flight();
+                    Ok::<_, Infallible>(response.map(|body| answers.answer(body, flight)))
                 }
             });
             match tls {
                 None => {
-                    if let Some(handoff) = crate::hot::answer_hits(&*hot_app, stream, &conn).await {
+                    if let Some(handoff) =
+                        crate::hot::answer_hits(&*hot_app, stream, &conn, &client).await
+                    {
                         let builder = if handoff.answered {
                             &http1_only
                         } else {
@@ -706,10 +724,10 @@ pub async fn serve(
     }
 }
 
-/// One request, counted in the metrics: [`App::answer`] on its parts.
-pub fn handle(app: &App, request: Request<Incoming>) -> Response<Body> {
+/// One request of `client`, counted in the metrics: [`App::answer`] on its parts.
+pub fn handle(app: &App, request: Request<Incoming>, client: &Client) -> Response<Body> {
     let (parts, _body) = request.into_parts();
-    app.answer(Ask::of(&parts))
+    app.answer(Ask::of(&parts, client))
 }
 
 /// A TLS acceptor from PEM certificate chain and private key files (ALPN: h2, http/1.1).
@@ -824,11 +842,18 @@ mod tests {
                 HeaderValue::from_str(value).expect("value"),
             );
         }
+        let client = reader(app);
         app.answer(Ask {
             method: &method,
             path,
             headers: &map,
+            client: &client,
         })
+    }
+
+    /// A client from 127.0.0.1, as the guard admits it.
+    fn reader(app: &App) -> Client {
+        app.gate.connect([127, 0, 0, 1].into()).expect("admitted")
     }
 
     fn get(app: &App, path: &str, headers: &[(&str, &str)]) -> Response<Body> {
@@ -1148,7 +1173,8 @@ mod tests {
 
     /// The head the hot path writes, as sorted `name: value` lines without `date`.
     fn hot_lines(app: &App, request: &str) -> (String, Vec<String>) {
-        let bytes = answer_bytes(app, request.as_bytes()).expect("answered by the hot path");
+        let bytes =
+            answer_bytes(app, &reader(app), request.as_bytes()).expect("answered by the hot path");
         let text = String::from_utf8_lossy(&bytes).into_owned();
         let (head, _) = text.split_once("\r\n\r\n").expect("a head");
         let mut lines = head.lines();
@@ -1223,11 +1249,11 @@ mod tests {
         let request = |line: &str, extra: &str| format!("{line}\r\nhost: x\r\n{extra}\r\n");
         let get_line = format!("GET {path} HTTP/1.1");
         assert!(
-            answer_bytes(&f.app, request(&get_line, "").as_bytes()).is_none(),
+            answer_bytes(&f.app, &reader(&f.app), request(&get_line, "").as_bytes()).is_none(),
             "not served yet: a miss"
         );
         get(&f.app, &path, &[]);
-        assert!(answer_bytes(&f.app, request(&get_line, "").as_bytes()).is_some());
+        assert!(answer_bytes(&f.app, &reader(&f.app), request(&get_line, "").as_bytes()).is_some());
         for (line, extra) in [
             (format!("POST {path} HTTP/1.1"), ""),
             (format!("GET {path} HTTP/1.0"), ""),
@@ -1239,10 +1265,50 @@ mod tests {
         ] {
             let asked = request(&line, extra);
             assert!(
-                answer_bytes(&f.app, asked.as_bytes()).is_none(),
+                answer_bytes(&f.app, &reader(&f.app), asked.as_bytes()).is_none(),
                 "{asked:?}"
             );
         }
+    }
+
+    /// The flood guard's one verdict on both paths: a client over its rate is handed by the hot
+    /// path to hyper, which answers 429 with `Retry-After`; counted once.
+    #[test]
+    fn a_client_over_its_rate_gets_429_with_retry_after_on_both_paths() {
+        let Fixture {
+            _tmp, app, text, ..
+        } = fixture();
+        let app = app.with_limits(Limits {
+            rate: 1,
+            burst: 2,
+            ..Limits::default()
+        });
+        let path = target_path(TEXT, &text);
+        assert_eq!(get(&app, &path, &[]).status(), StatusCode::OK);
+        let flooder = app.gate.connect([192, 0, 2, 7].into()).expect("admitted");
+        let request = format!("GET {path} HTTP/1.1\r\nhost: x\r\n\r\n");
+        let hot = |client: &Client| answer_bytes(&app, client, request.as_bytes());
+        assert!(
+            hot(&flooder).is_some() && hot(&flooder).is_some(),
+            "its burst"
+        );
+        assert!(hot(&flooder).is_none(), "refused: handed to hyper");
+        let headers = HeaderMap::new();
+        let response = app.answer(Ask {
+            method: &Method::GET,
+            path: &path,
+            headers: &headers,
+            client: &flooder,
+        });
+        assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(value(&response, header::RETRY_AFTER), Some("1"));
+        assert_eq!(value(&response, header::CACHE_CONTROL), Some("no-store"));
+        assert!(hot(&reader(&app)).is_some(), "another address is served");
+        let metrics = app.metrics.encode();
+        assert!(
+            metrics.contains("samizdat_mirror_refused_total{reason=\"rate\"} 1"),
+            "{metrics}"
+        );
     }
 
     #[test]
