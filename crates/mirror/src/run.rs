@@ -117,13 +117,18 @@ pub async fn start_mirror(
 }
 
 /// Serves the release in `dir/release` (a mirror's, or an archive's own) without syncing.
-/// `root` defaults to `dir/root.json`, else the release's own `1.root.json`.
+/// `root` defaults to `dir/root.json`, else the release's own `1.root.json`; the flood guard
+/// has its default limits but those given in `guard`.
 pub fn serve_only(
     dir: &Path,
     root: Option<&Path>,
     listen: &[String],
     tls_files: Option<(PathBuf, PathBuf)>,
+    guard: crate::guard::Overrides,
 ) -> Result<(), RunError> {
+    let mut limits = crate::guard::Limits::default();
+    guard.apply(&mut limits);
+    limits.check().map_err(RunError::config)?;
     let release_dir = dir.join("release");
     let root_path = match root {
         Some(path) => path.to_owned(),
@@ -132,7 +137,7 @@ pub fn serve_only(
     };
     let root = read_root(&root_path)?;
     let served = Served::load(&release_dir, &root).map_err(RunError::release)?;
-    let app = Arc::new(App::new(release_dir, served, Status::default()));
+    let app = Arc::new(App::new(release_dir, served, Status::default()).with_limits(limits));
     let tls = match tls_files {
         Some((cert, key)) => Some(tls_acceptor(&cert, &key).map_err(RunError::listen)?),
         None => None,

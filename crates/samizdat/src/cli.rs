@@ -265,6 +265,29 @@ struct MirrorSettings {
     /// PEM private key of the certificate.
     #[arg(long, env = "SAMIZDAT_TLS_KEY", requires = "tls_cert")]
     tls_key: Option<PathBuf>,
+    #[command(flatten)]
+    guard: GuardSettings,
+}
+
+impl From<MirrorSettings> for mirror::init::Overrides {
+    fn from(s: MirrorSettings) -> Self {
+        mirror::init::Overrides {
+            peers: s.peers,
+            listen: s.listen,
+            interval_secs: s.interval,
+            timeout_secs: s.timeout,
+            grace_secs: s.grace,
+            tls_cert: s.tls_cert,
+            tls_key: s.tls_key,
+            guard: s.guard.into(),
+        }
+    }
+}
+
+/// The flood guard's limits, for `mirror init`, `mirror run` and `mirror serve` (over
+/// `mirror.toml`'s, or the defaults). Each also from the environment.
+#[derive(clap::Args)]
+struct GuardSettings {
     /// Flood guard: requests a second one address may make [default: 1000].
     #[arg(long, env = "SAMIZDAT_GUARD_RATE")]
     guard_rate: Option<u32>,
@@ -296,26 +319,17 @@ struct MirrorSettings {
     guard_allow: Vec<String>,
 }
 
-impl From<MirrorSettings> for mirror::init::Overrides {
-    fn from(s: MirrorSettings) -> Self {
-        mirror::init::Overrides {
-            peers: s.peers,
-            listen: s.listen,
-            interval_secs: s.interval,
-            timeout_secs: s.timeout,
-            grace_secs: s.grace,
-            tls_cert: s.tls_cert,
-            tls_key: s.tls_key,
-            guard: mirror::guard::Overrides {
-                rate: s.guard_rate,
-                burst: s.guard_burst,
-                prefix_rate: s.guard_prefix_rate,
-                prefix_burst: s.guard_prefix_burst,
-                connections: s.guard_connections,
-                prefix_connections: s.guard_prefix_connections,
-                in_flight: s.guard_in_flight,
-                allow: s.guard_allow,
-            },
+impl From<GuardSettings> for mirror::guard::Overrides {
+    fn from(s: GuardSettings) -> Self {
+        mirror::guard::Overrides {
+            rate: s.guard_rate,
+            burst: s.guard_burst,
+            prefix_rate: s.guard_prefix_rate,
+            prefix_burst: s.guard_prefix_burst,
+            connections: s.guard_connections,
+            prefix_connections: s.guard_prefix_connections,
+            in_flight: s.guard_in_flight,
+            allow: s.guard_allow,
         }
     }
 }
@@ -423,6 +437,8 @@ enum MirrorCommand {
         tls_cert: Option<PathBuf>,
         #[arg(long, requires = "tls_cert")]
         tls_key: Option<PathBuf>,
+        #[command(flatten)]
+        guard: GuardSettings,
     },
     /// Remove releases replaced more than the grace period ago (a running mirror does this
     /// after each sync).
@@ -595,7 +611,14 @@ fn mirror(command: MirrorCommand) -> Result<Outcome> {
             listen,
             tls_cert,
             tls_key,
-        } => commands::mirror_serve(&dir, root.as_deref(), &listen, tls_cert.zip(tls_key)),
+            guard,
+        } => commands::mirror_serve(
+            &dir,
+            root.as_deref(),
+            &listen,
+            tls_cert.zip(tls_key),
+            guard.into(),
+        ),
         MirrorCommand::Collect { dir, grace } => commands::mirror_collect(&dir, grace),
         MirrorCommand::Enroll {
             dir,

@@ -9,6 +9,7 @@ mod crash;
 mod deploy;
 mod directory;
 mod directory_trust;
+mod flood;
 mod keys;
 mod messages;
 mod metalink;
