@@ -19,10 +19,12 @@
 //!
 //! 1. Until a release is served, 503 on hyper's path ([`App::answer`]; the hot path has
 //!    nothing cached then, so it hands every request to hyper).
-//! 2. [`request::screen`]: method and path, before any routing or cache lookup, on both the
-//!    hot path (`hot`) and hyper's (`App::respond`). **A flood guard goes here**: one
-//!    classification of every request, shared by both paths (a request it refuses, the hot
-//!    path hands to hyper, which answers the refusal).
+//! 2. [`request::screen`]: the flood guard's verdict (`guard`: the client's rate, the answers
+//!    in flight; 429 or 503 with `Retry-After`), then method and path, before any routing or
+//!    cache lookup, on both the hot path (`hot`) and hyper's (`App::respond`): one
+//!    classification of every request (a request it refuses, the hot path hands to hyper,
+//!    which answers the refusal). Before that, at accept, the guard's per-address and
+//!    per-prefix connection caps.
 //! 3. A plain request (no Range, no condition) for a small file served before: the response
 //!    cache (`cache`), by `hot` on plain HTTP/1.1 connections, else here.
 //! 4. Routing: the table above. A target is resolved to a document in one place,
