@@ -638,17 +638,23 @@ pub async fn serve(
     tls: Option<tokio_rustls::TlsAcceptor>,
     cap: usize,
 ) -> std::io::Result<()> {
+    use crate::conns::{ERROR_RESETS_MAX, H2_PING, HEAD_BYTES_MAX, HEADERS_MAX, IDLE, RESETS_MAX};
     let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
     builder
         .http1()
         .timer(TokioTimer::new())
-        .header_read_timeout(crate::conns::IDLE);
+        .header_read_timeout(IDLE)
+        .max_buf_size(HEAD_BYTES_MAX)
+        .max_headers(HEADERS_MAX);
     builder
         .http2()
         .timer(TokioTimer::new())
         .max_concurrent_streams(128)
-        .keep_alive_interval(crate::conns::H2_PING)
-        .keep_alive_timeout(crate::conns::H2_PING);
+        .max_header_list_size(HEAD_BYTES_MAX as u32)
+        .max_pending_accept_reset_streams(RESETS_MAX)
+        .max_local_error_reset_streams(ERROR_RESETS_MAX)
+        .keep_alive_interval(H2_PING)
+        .keep_alive_timeout(H2_PING);
     // After the hot path has answered on a connection, it stays HTTP/1.1.
     let http1_only = Arc::new(builder.clone().http1_only());
     let builder = Arc::new(builder);
@@ -710,8 +716,7 @@ pub async fn serve(
                     }
                 }
                 Some(acceptor) => {
-                    let handshake =
-                        tokio::time::timeout(crate::conns::IDLE, acceptor.accept(stream));
+                    let handshake = tokio::time::timeout(IDLE, acceptor.accept(stream));
                     if let Ok(Ok(stream)) = handshake.await {
                         conn.to_hyper();
                         let stream = Watched::new(stream, conn.clone());

@@ -4,6 +4,7 @@
 
 pub mod browser;
 pub mod directory_server;
+pub mod h2_raw;
 
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
