@@ -1,7 +1,8 @@
 //! The contract every samizdat crate shares, and nothing else: what a document is called
 //! ([`DocId`], [`Blob`]), how its targets are named and where the reader site serves them
 //! ([`layout`]), how a long run reports progress ([`progress`]), and how a file is written
-//! so that readers never see part of it ([`files`]).
+//! so that readers never see part of it ([`files`]), and the
+//! escaping of the few plain HTML pages outside the reader site ([`html`]).
 //!
 //! A leaf crate on purpose: the mirror and the reader's `fetch` depend on it instead of on
 //! `archive`, so they build without SQLite, the PDF readers or the mail parser. Keep it so:
@@ -9,6 +10,7 @@
 
 mod error;
 pub mod files;
+pub mod html;
 mod id;
 pub mod layout;
 pub mod progress;

@@ -7,10 +7,15 @@
 //! request is capped in time and bytes by the transport (`net`), and the whole audit's duration is
 //! its latency.
 //!
+//! A mirror's legal blocks (`mirror::blocks`: it answers 451 for a document a court made it
+//! withhold) are read from its signed log first: a blocked document is not sampled, and what
+//! the log says is kept for coverage. A log that does not verify is a lie; no log, no blocks.
+//!
 //! The verdict separates what says nothing about honesty (unreachable: refused, timed out, an
 //! HTTP error) from what does (a file that does not verify, or one its own signed release lists
 //! and it does not serve).
 
+use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use rand_core::RngCore;
@@ -53,6 +58,8 @@ pub enum Observation {
         /// When the earliest-expiring role expired, if one did (role, time).
         expired: Option<(String, OffsetDateTime)>,
         took: Duration,
+        /// The documents its signed blocks log says it withholds.
+        blocked: BTreeSet<String>,
     },
     /// The audit stopped at a failure, already judged: unreachable or lying.
     Failed(Verdict),
@@ -67,6 +74,14 @@ impl Observation {
         }
     }
 
+    /// The documents the mirror blocks, when its release verified.
+    pub fn blocked(&self) -> Option<&BTreeSet<String>> {
+        match self {
+            Observation::Verified { blocked, .. } => Some(blocked),
+            Observation::Failed(_) => None,
+        }
+    }
+
     /// The verdict, where `newest` is the newest release verified anywhere.
     pub fn verdict(&self, newest: u64, config: &AuditConfig) -> Verdict {
         let (release, expired, took) = match self {
@@ -74,6 +89,7 @@ impl Observation {
                 release,
                 expired,
                 took,
+                ..
             } => (release, expired, took),
             Observation::Failed(verdict) => return verdict.clone(),
         };
@@ -118,6 +134,10 @@ pub fn observe<T: Transport>(
     rng: &mut dyn RngCore,
 ) -> Observation {
     let started = Instant::now();
+    let blocked = match read_blocks(&transport) {
+        Ok(blocked) => blocked,
+        Err(verdict) => return Observation::Failed(verdict),
+    };
     let mut options = Options::new(now);
     // Expired metadata is authentic but stale: recorded, judged by the caller, not a forgery.
     options.allow_expired = true;
@@ -133,7 +153,7 @@ pub fn observe<T: Transport>(
         }
         Err(error) => return Observation::Failed(judge_error("metadata", &error)),
     };
-    if let Err(verdict) = sample(&mut client, config.samples, rng) {
+    if let Err(verdict) = sample(&mut client, config.samples, &blocked, rng) {
         return Observation::Failed(verdict);
     }
     let expired = match client.freshness() {
@@ -144,14 +164,33 @@ pub fn observe<T: Transport>(
         release: client.version(),
         expired,
         took: started.elapsed(),
+        blocked,
     }
 }
 
-/// Downloads `count` targets chosen at random (without repeats) and checks each against the
-/// verified metadata.
+/// Where a mirror publishes its legal blocks.
+const BLOCKS_FILE: &str = ".well-known/samizdat/blocks.json";
+
+/// The documents the mirror behind `transport` blocks, from its signed log: none when it
+/// serves no log (a plain web root, an older mirror, or no answer: then the metadata says
+/// more); a log that does not verify is a lie about itself.
+fn read_blocks<T: Transport>(transport: &T) -> Result<BTreeSet<String>, Verdict> {
+    let Ok(bytes) = transport.fetch(BLOCKS_FILE, mirror::blocks::LOG_MAX) else {
+        return Ok(BTreeSet::new());
+    };
+    let source = format!("{} {BLOCKS_FILE}", transport.describe());
+    match mirror::blocks::verify(&source, &bytes, None) {
+        Ok(log) => Ok(log.blocked.into_keys().collect()),
+        Err(error) => Err(Verdict::Lying(format!("blocks log: {}", error.message()))),
+    }
+}
+
+/// Downloads `count` targets chosen at random (without repeats), none of a document in
+/// `blocked`, and checks each against the verified metadata.
 fn sample<T: Transport>(
     client: &mut Client<T>,
     count: usize,
+    blocked: &BTreeSet<String>,
     rng: &mut dyn RngCore,
 ) -> Result<(), Verdict> {
     if count == 0 {
@@ -160,8 +199,15 @@ fn sample<T: Transport>(
     let targets = client
         .all_targets()
         .map_err(|error| judge_error("targets metadata", &error))?;
-    for index in pick(targets.len(), count, rng) {
-        let name: &TargetName = &targets[index].0;
+    let served: Vec<&TargetName> = targets
+        .iter()
+        .map(|(name, _)| name)
+        .filter(|name| {
+            common::layout::doc_of_target(name.as_str()).is_none_or(|id| !blocked.contains(id))
+        })
+        .collect();
+    for index in pick(served.len(), count, rng) {
+        let name: &TargetName = served[index];
         client
             .fetch_target(name)
             .map_err(|error| judge_error(&format!("target {name}"), &error))?;
@@ -321,6 +367,56 @@ mod tests {
         assert_eq!(audit.verdict, Verdict::Healthy);
         assert_eq!(audit.measured.release, Some(version));
         assert!(audit.measured.latency_ms.is_some());
+    }
+
+    /// A mirror that blocks a document (451 for its files: here, not there at all) is healthy:
+    /// its signed log says so, the document is not sampled, and the block is observed. A log
+    /// changed after it was signed is a lie.
+    #[test]
+    fn a_blocked_document_is_not_sampled_and_a_forged_blocks_log_is_lying() {
+        let repo = Repo::new();
+        let version = repo.release(5, Span::days(1));
+        for path in repo.target_files() {
+            if path.to_string_lossy().ends_with(".doc-1.txt") {
+                std::fs::remove_file(path).expect("remove");
+            }
+        }
+        assert!(matches!(repo.audit(version).verdict, Verdict::Lying(_)));
+        let state = tempfile::tempdir().expect("tempdir");
+        std::fs::write(state.path().join("root.json"), "{}").expect("root");
+        let order = mirror::blocks::Order {
+            authority: "a court".into(),
+            reference: "1/26".into(),
+            url: None,
+            jurisdiction: None,
+        };
+        mirror::blocks::block(state.path(), "doc-1", order, 1).expect("block");
+        let log = std::fs::read(state.path().join(mirror::blocks::LOG_FILE)).expect("log");
+        let served = repo.path().join(BLOCKS_FILE);
+        std::fs::create_dir_all(served.parent().expect("folder")).expect("mkdir");
+        std::fs::write(&served, &log).expect("write");
+        let config = AuditConfig {
+            samples: 100,
+            ..AuditConfig::default()
+        };
+        let seen = observe(
+            DirTransport::new(repo.path()),
+            &repo.root_json,
+            &config,
+            repo.now,
+            &mut OsRng,
+        );
+        assert_eq!(seen.verdict(version, &config), Verdict::Healthy);
+        let blocked: Vec<&String> = seen.blocked().expect("verified").iter().collect();
+        assert_eq!(blocked, ["doc-1"]);
+        let forged = String::from_utf8(log)
+            .expect("text")
+            .replace("1/26", "2/26");
+        std::fs::write(&served, forged).expect("write");
+        match repo.audit(version).verdict {
+            Verdict::Lying(why) => assert!(why.contains("blocks log"), "{why}"),
+            other => panic!("a forged blocks log passed as {other:?}"),
+        }
     }
 
     #[test]

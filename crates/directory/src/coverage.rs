@@ -4,8 +4,9 @@
 //! Today a listed mirror that served release R at its last audit serves every document of R
 //! (the release whose targets the directory holds, [`crate::holdings`]); a mirror on another
 //! release is not counted (its documents are not known: a floor alarm should not be soothed by
-//! a guess). What a mirror does not serve of its release, legal blocks (issue 18), comes in
-//! through [`Exceptions`]: the seam where they will be subtracted.
+//! a guess). What a mirror does not serve of its release, its legal blocks (`mirror::blocks`,
+//! as its signed log said at its last verified audit, kept in `holdings`), comes in through
+//! [`Exceptions`] and is subtracted.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -16,7 +17,7 @@ use crate::error::Result;
 use crate::store::Mirror;
 
 /// Documents a mirror does not serve although its release holds them, by document id: the
-/// mirrors' ids. Empty until blocks are read (issue 18).
+/// mirrors' ids.
 #[derive(Clone, Debug, Default)]
 pub struct Exceptions {
     pub withheld: BTreeMap<String, BTreeSet<i64>>,
@@ -26,6 +27,13 @@ impl Exceptions {
     /// No exceptions: every mirror serves all of its release.
     pub fn none() -> Exceptions {
         Exceptions::default()
+    }
+
+    /// The mirrors' legal blocks, as the audits recorded them.
+    pub fn of(holdings: &crate::holdings::Holdings) -> Result<Exceptions> {
+        Ok(Exceptions {
+            withheld: holdings.withheld()?,
+        })
     }
 }
 
@@ -118,7 +126,7 @@ pub fn report(dir: &Path) -> Result<Coverage> {
         &mirrors,
         holdings.release()?,
         &holdings.documents()?,
-        &Exceptions::none(),
+        &Exceptions::of(&holdings)?,
         config.coverage_floor_countries,
     ))
 }

@@ -6,7 +6,11 @@
 //! the round: every entry is one the archive's keys signed; nothing a mirror says about itself
 //! unsigned is kept. Its own file (not `directory.sqlite`): it is a cache, rebuilt from any
 //! honest mirror, and a reader of it never waits on the audits' writes.
+//!
+//! Beside it, what each mirror withholds of its release by a legal block, as its own signed
+//! blocks log said at its last verified audit (`mirror::blocks`): coverage subtracts it.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OptionalExtension, params};
@@ -25,6 +29,11 @@ CREATE TABLE IF NOT EXISTS targets(
     name TEXT PRIMARY KEY,
     length INTEGER NOT NULL,
     sha256 BLOB NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS withheld(
+    mirror INTEGER NOT NULL,
+    id TEXT NOT NULL,
+    PRIMARY KEY (mirror, id)
 ) WITHOUT ROWID;
 ";
 
@@ -105,6 +114,56 @@ impl Holdings {
         )
         .map_err(fail)?;
         tx.commit().map_err(fail)
+    }
+
+    /// Records that mirror `mirror` (its id in the store) blocks the documents `ids` now,
+    /// instead of what it blocked before.
+    pub fn set_withheld(&mut self, mirror: i64, ids: &BTreeSet<String>) -> Result<()> {
+        let fail = |e| Error::state(&self.path, "write", e);
+        let tx = self.conn.transaction().map_err(fail)?;
+        tx.execute("DELETE FROM withheld WHERE mirror = ?1", [mirror])
+            .map_err(fail)?;
+        for id in ids {
+            tx.execute(
+                "INSERT OR REPLACE INTO withheld(mirror, id) VALUES (?1, ?2)",
+                params![mirror, id],
+            )
+            .map_err(fail)?;
+        }
+        tx.commit().map_err(fail)
+    }
+
+    /// The mirrors (ids in the store) that block document `id`.
+    pub fn withheld_by(&self, id: &str) -> Result<BTreeSet<i64>> {
+        let fail = |e| Error::state(&self.path, "read", e);
+        let mut statement = self
+            .conn
+            .prepare("SELECT mirror FROM withheld WHERE id = ?1")
+            .map_err(fail)?;
+        let rows = statement
+            .query_map([id], |row| row.get::<_, i64>(0))
+            .map_err(fail)?;
+        rows.collect::<rusqlite::Result<_>>().map_err(fail)
+    }
+
+    /// What the mirrors withhold: document id → the mirrors (ids in the store) that block it.
+    pub fn withheld(&self) -> Result<BTreeMap<String, BTreeSet<i64>>> {
+        let fail = |e| Error::state(&self.path, "read", e);
+        let mut statement = self
+            .conn
+            .prepare("SELECT id, mirror FROM withheld")
+            .map_err(fail)?;
+        let rows = statement
+            .query_map([], |row| {
+                Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))
+            })
+            .map_err(fail)?;
+        let mut withheld: BTreeMap<String, BTreeSet<i64>> = BTreeMap::new();
+        for row in rows {
+            let (id, mirror) = row.map_err(fail)?;
+            withheld.entry(id).or_default().insert(mirror);
+        }
+        Ok(withheld)
     }
 
     fn select(&self, filter: &str, args: impl rusqlite::Params) -> Result<Vec<Target>> {

@@ -5,21 +5,7 @@ use std::fmt::Write;
 
 use crate::store::Mirror;
 
-/// `&`, `<`, `>`, `"` and `'` escaped for text and attribute values.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+pub use common::html::escape;
 
 /// The page listing `mirrors`: counts by state, then one row each.
 pub fn status(mirrors: &[Mirror]) -> String {

@@ -80,11 +80,16 @@ pub fn run<T: Transport>(
         .unwrap_or(0);
     let unix = now.unix_timestamp();
     let mut changes = Vec::new();
+    let mut holdings = crate::holdings::Holdings::open(dir)?;
     for (mirror, observation) in mirrors.iter().zip(&observations) {
         let verdict = observation.verdict(newest, &config.audit);
         crate::metrics::global().audited(&verdict);
         let transition = next(&mirror.standing(), &verdict, &config.policy);
         store.record_audit(mirror.id, &transition, observation.measured(), unix)?;
+        // What it blocks, as its log said now (kept as it was when the audit failed).
+        if let Some(blocked) = observation.blocked() {
+            holdings.set_withheld(mirror.id, blocked)?;
+        }
         if let Some(reason) = transition.change {
             changes.push(Change {
                 url: mirror.url.clone(),
@@ -94,6 +99,7 @@ pub fn run<T: Transport>(
             });
         }
     }
+    drop(holdings);
     // What the archive holds, once per new release, from a mirror that served it verified.
     let sources: Vec<&str> = mirrors
         .iter()
@@ -256,6 +262,49 @@ mod tests {
                 0,
             )
             .expect("enrol");
+    }
+
+    /// A mirror whose signed blocks log withholds the archive's one document (its file gone
+    /// from it, as a 451 would be) stays listed, and coverage counts it for nothing there.
+    #[test]
+    fn a_mirrors_legal_block_is_recorded_and_subtracted_from_coverage() {
+        let (archive_dir, root) = archive();
+        let mirror_state = tempfile::tempdir().expect("tempdir");
+        std::fs::write(mirror_state.path().join("root.json"), "{}").expect("root");
+        let order = mirror::blocks::Order {
+            authority: "a court".into(),
+            reference: "1/26".into(),
+            url: None,
+            jurisdiction: Some("FR".into()),
+        };
+        mirror::blocks::block(mirror_state.path(), "doc", order, 1).expect("block");
+        let served = archive_dir.path().join(".well-known/samizdat/blocks.json");
+        std::fs::create_dir_all(served.parent().expect("folder")).expect("mkdir");
+        std::fs::copy(mirror_state.path().join(mirror::blocks::LOG_FILE), &served).expect("log");
+        for entry in std::fs::read_dir(archive_dir.path().join("targets")).expect("targets") {
+            std::fs::remove_file(entry.expect("entry").path()).expect("remove");
+        }
+        let directory = tempfile::tempdir().expect("tempdir");
+        list::init(directory.path(), OffsetDateTime::now_utc()).expect("init");
+        let mut store = Store::open(directory.path()).expect("store");
+        enrol(&mut store, &archive_dir.path().display().to_string());
+        let connect = |url: &str| DirTransport::new(url);
+        let now = OffsetDateTime::now_utc();
+        let config = RoundConfig::default();
+        run(directory.path(), &mut store, &root, &config, &connect, now).expect("round");
+        let mirrors = store.mirrors().expect("mirrors");
+        assert_eq!(mirrors[0].state, State::Active, "{mirrors:?}");
+        let held = crate::holdings::Holdings::open(directory.path()).expect("holdings");
+        let exceptions = crate::coverage::Exceptions::of(&held).expect("exceptions");
+        assert_eq!(
+            exceptions.withheld.get("doc"),
+            Some(&[mirrors[0].id].into())
+        );
+        let documents = vec!["doc".to_owned()];
+        let coverage = crate::coverage::compute(&mirrors, Some(1), &documents, &exceptions, 1);
+        assert_eq!(coverage.serving_mirrors, 1);
+        assert_eq!(coverage.by_document[0].mirrors, 0, "{coverage:?}");
+        assert_eq!(coverage.under_floor.len(), 1);
     }
 
     #[test]

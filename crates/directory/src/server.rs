@@ -389,7 +389,7 @@ async fn redirect(
         ));
     }
     let mirrors = with_store(&directory, |store| store.mirrors()).await?;
-    let (release, target) = {
+    let (release, target, withholding) = {
         let name = path.clone();
         with_holdings(&directory, move |holdings| {
             let target = if name.contains('/') {
@@ -397,10 +397,22 @@ async fn redirect(
             } else {
                 holdings.target(&name)?
             };
-            Ok((holdings.release()?, target))
+            let withholding = match target
+                .as_ref()
+                .and_then(|t| common::layout::doc_of_target(&t.name))
+            {
+                Some(id) => holdings.withheld_by(id)?,
+                None => Default::default(),
+            };
+            Ok((holdings.release()?, target, withholding))
         })
         .await?
     };
+    // Never to a mirror that blocks the document (it would answer 451).
+    let mirrors: Vec<Mirror> = mirrors
+        .into_iter()
+        .filter(|m| !withholding.contains(&m.id))
+        .collect();
     let suffix = match &target {
         Some(target) => format!(
             "targets/{}",
@@ -615,10 +627,16 @@ async fn document_metalink(
         return Err(not_found());
     }
     let mirrors = with_store(&directory, |store| store.mirrors()).await?;
-    let (release, targets) = with_holdings(&directory, move |holdings| {
-        Ok((holdings.release()?, holdings.of_document(&id)?))
+    let (release, targets, withholding) = with_holdings(&directory, move |holdings| {
+        let withholding = holdings.withheld_by(&id)?;
+        Ok((holdings.release()?, holdings.of_document(&id)?, withholding))
     })
     .await?;
+    // No mirror that blocks the document.
+    let mirrors: Vec<Mirror> = mirrors
+        .into_iter()
+        .filter(|m| !withholding.contains(&m.id))
+        .collect();
     if targets.is_empty() {
         return Err(not_found());
     }
@@ -649,7 +667,7 @@ async fn coverage_of(
             &mirrors,
             release,
             &documents,
-            &crate::coverage::Exceptions::none(),
+            &crate::coverage::Exceptions::of(holdings)?,
             floor,
         ))
     })

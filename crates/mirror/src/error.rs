@@ -34,6 +34,9 @@ pub enum ErrorKind {
     Internal,
     /// A directory refused an enrolment (its message says why).
     Refused,
+    /// A command's input makes no sense here (a block of a document blocked already, an
+    /// unblock of one that is not).
+    Invalid,
 }
 
 impl ErrorKind {

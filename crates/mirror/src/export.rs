@@ -7,6 +7,7 @@
 //! OUT/d/<id>/doc.json     the plain site paths, hard links to the same files
 //! OUT/d/<id>/original.EXT
 //! OUT/withdrawn.json
+//! OUT/.samizdat/blocks.nginx.conf   `return 451` for the paths of the documents DIR blocks
 //! ```
 //!
 //! Incremental: a file already in place (same inode, or same length for an immutable target) is
@@ -18,6 +19,12 @@
 //! release nor of an earlier one still allowed (an earlier release's home page, listings and
 //! search shards quote a document withdrawn since), and a plain path that is no target's of
 //! this release.
+//!
+//! Legal blocks (`crate::blocks`, `DIR/blocks.json`): a blocked document's files are not
+//! exported, what an earlier export left of them becomes the 451 page (`blocks::notice`)
+//! under the same name, and `OUT/.samizdat/blocks.nginx.conf` (rewritten by every export,
+//! empty when nothing is blocked) answers 451 for every path of each, with the order's `Link`;
+//! `deploy/nginx-samizdat.conf` includes it.
 
 use std::fs;
 use std::os::unix::fs::MetadataExt;
@@ -39,10 +46,15 @@ pub struct Exported {
     pub withdrawn: usize,
     /// Other files of earlier exports replaced by a notice (not served with this release).
     pub replaced: usize,
+    /// Documents blocked (`DIR/blocks.json`): their files are not exported.
+    pub blocked: usize,
 }
 
 /// What an earlier export's file becomes when the release would not serve it.
 const NOT_SERVED: &str = "not part of the release served here\n";
+
+/// The nginx snippet of the blocks, under the export.
+pub const NGINX_BLOCKS: &str = ".samizdat/blocks.nginx.conf";
 
 /// Exports the release in `dir/release` (an archive's or a mirror's), verified against
 /// `dir/root.json` (else the release's own `1.root.json`), into `out`.
@@ -71,11 +83,13 @@ pub fn export(dir: &Path, out: &Path) -> Result<Exported> {
     let targets = client.all_targets().map_err(context)?;
     // The rule the mirror serves by: this release's targets, and those of the earlier releases
     // still allowed.
-    let served =
-        crate::served::Served::load(&release, &root).map_err(|e| Error::new(ErrorKind::Io, e))?;
+    let blocks = std::sync::Arc::new(crate::blocks::read(dir)?);
+    let served = crate::served::Served::load_hiding(&release, &root, blocks.clone())
+        .map_err(|e| Error::new(ErrorKind::Io, e))?;
     let mut report = Exported {
         version: client.version(),
         targets: targets.len(),
+        blocked: blocks.orders.len(),
         ..Exported::default()
     };
     let tmp = out.join(".tmp");
@@ -87,6 +101,11 @@ pub fn export(dir: &Path, out: &Path) -> Result<Exported> {
 
     // Targets and their plain paths.
     for (name, info) in &targets {
+        if common::layout::doc_of_target(name.as_str())
+            .is_some_and(|id| served.blocked(id).is_some())
+        {
+            continue;
+        }
         let file = trust::client::target_file_name(name, info);
         let source = release.join("targets").join(&file);
         if place(&source, &out.join("targets").join(&file), &tmp)? {
@@ -142,7 +161,8 @@ pub fn export(dir: &Path, out: &Path) -> Result<Exported> {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        if !served.serves_file(&name) && replace(&path, NOT_SERVED, &tmp)? {
+        let target_name = name.split_once('.').map_or("", |(_, n)| n);
+        if !served.serves_file(&name) && replace(&path, &notice(&served, target_name), &tmp)? {
             report.replaced += 1;
         }
     }
@@ -169,7 +189,9 @@ pub fn export(dir: &Path, out: &Path) -> Result<Exported> {
         };
         let withdrawn_notice =
             common::layout::doc_of_target(&name).is_some_and(|id| served.withdrawn(id).is_some());
-        if served.target(&name).is_none() && !withdrawn_notice && replace(&path, NOT_SERVED, &tmp)?
+        if served.target(&name).is_none()
+            && !withdrawn_notice
+            && replace(&path, &notice(&served, &name), &tmp)?
         {
             report.replaced += 1;
         }
@@ -195,8 +217,65 @@ pub fn export(dir: &Path, out: &Path) -> Result<Exported> {
         crate::files::write_atomic(&tmp, &out_timestamp, &timestamp)?;
         report.written += 1;
     }
+    let snippet = out.join(NGINX_BLOCKS);
+    if let Some(folder) = snippet.parent() {
+        fs::create_dir_all(folder).map_err(|e| Error::cannot("create", folder, e))?;
+    }
+    crate::files::write_atomic(&tmp, &snippet, nginx_blocks(&served, &blocks).as_bytes())?;
     let _ = fs::remove_dir(&tmp);
     Ok(report)
+}
+
+/// What a file the release would not serve becomes: the 451 page if it is a blocked
+/// document's (and not withdrawn: that is the publisher's), else [`NOT_SERVED`].
+fn notice(served: &crate::served::Served, target_name: &str) -> String {
+    let order = common::layout::doc_of_target(target_name)
+        .filter(|id| served.withdrawn(id).is_none())
+        .and_then(|id| Some((id, served.blocked(id)?)));
+    match order {
+        Some((id, order)) => crate::blocks::notice(id, order, served.elsewhere()),
+        None => NOT_SERVED.to_owned(),
+    }
+}
+
+/// The nginx `location`s answering 451 for every path of each blocked document (its folder
+/// under `/d/`, its targets of any release), with the 451 page and the order's `Link`. Values
+/// go in nginx strings: the page in single quotes, with `'`, `\` and `$` (a variable there)
+/// written as HTML entities; the URL (printable ASCII without quotes, `Order::check`) with `$`
+/// percent-encoded. Ids are `[A-Za-z0-9_-]`: nothing to escape in a regex.
+fn nginx_blocks(served: &crate::served::Served, blocks: &crate::blocks::Blocks) -> String {
+    use std::fmt::Write;
+    let mut conf = String::from(
+        "# Written by `samizdat export` from the mirror's blocks (samizdat block): do not edit.\n",
+    );
+    for (id, order) in &blocks.orders {
+        if served.withdrawn(id).is_some() || common::DocId::new(id).is_err() {
+            continue;
+        }
+        let page = crate::blocks::notice(id, order, served.elsewhere())
+            .replace('\\', "&#92;")
+            .replace('\'', "&#39;")
+            .replace('$', "&#36;");
+        let link = order.url.as_ref().map(|url| {
+            format!(
+                "    add_header Link \"<{}>; rel=\\\"blocked-by\\\"\" always;\n",
+                url.replace('$', "%24")
+            )
+        });
+        let _ = write!(
+            conf,
+            "location ~ \"^/(d/{id}(/|$)|targets/[0-9a-f]{{64}}\\.{id}\\.)\" {{\n\
+             \x20   default_type \"text/html; charset=utf-8\";\n\
+             \x20   add_header Cache-Control \"no-store\" always;\n\
+             \x20   add_header Content-Security-Policy \"default-src 'none'\" always;\n\
+             \x20   add_header X-Content-Type-Options nosniff always;\n\
+             \x20   add_header Access-Control-Allow-Origin \"*\" always;\n\
+             {}\
+             \x20   return 451 '{page}';\n}}\n",
+            link.unwrap_or_default()
+        );
+    }
+    conf
 }
 
 /// Replaces the file at `path` by `notice` unless it is that already (unlinked first: it may

@@ -40,9 +40,11 @@ pub(crate) const FORGET: Duration = Duration::from_secs(10);
 pub(crate) const OVERLOADED_RETRY: u64 = 1;
 
 /// The flood guard's settings (`[guard]` in `mirror.toml`; each also a flag and a variable of
-/// `mirror run`). The defaults let a browser load a reader-site page with all its files at once
-/// and a mirror sync from this one at full speed, and refuse a single machine that asks for
-/// more than any of them.
+/// `mirror run` and `mirror serve`). The defaults let a browser load a reader-site page with all
+/// its files at once, and a mirror sync up to 20,000 files from this one at full speed (an
+/// incremental sync; a first sync of a large archive runs into the rate after that: allow-list
+/// the mirrors that sync from this one, as a sync does not wait out a 429 yet), and refuse a
+/// single machine that asks for more than any of them, for long.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Limits {
@@ -67,9 +69,9 @@ impl Default for Limits {
     fn default() -> Limits {
         Limits {
             rate: 1000,
-            burst: 5000,
+            burst: 20_000,
             prefix_rate: 4000,
-            prefix_burst: 20000,
+            prefix_burst: 80_000,
             connections: 64,
             prefix_connections: 256,
             in_flight: 4096,

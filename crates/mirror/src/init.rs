@@ -256,7 +256,8 @@ pub fn init(
     })
 }
 
-/// The folder, the root (unless trusted already) and `mirror.toml`.
+/// The folder, the root (unless trusted already), `mirror.toml`, and the mirror's own key
+/// with its empty blocks log (`blocks`).
 fn write(
     dir: &Path,
     trusted: &Path,
@@ -276,7 +277,13 @@ fn write(
     }
     config
         .save(dir)
-        .map_err(|e| InitError::Config(e.to_string()))
+        .map_err(|e| InitError::Config(e.to_string()))?;
+    // The mirror's own key, for its blocks log (kept when the mirror has one).
+    crate::blocks::ensure_key(dir).map_err(|e| InitError::Write {
+        path: dir.join(crate::blocks::KEY_FILE),
+        error: std::io::Error::other(e.to_string()),
+    })?;
+    Ok(())
 }
 
 /// Asks each peer for its release (top metadata, checked against `root`); fails unless one

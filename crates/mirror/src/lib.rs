@@ -12,6 +12,9 @@
 //! DIR/tmp/                files being written (renamed into place when complete)
 //! DIR/lock                held by a sync or a collection
 //! DIR/enroll.txt          a directory's challenge while `mirror enroll` runs (served)
+//! DIR/mirror.key          the mirror's own ed25519 key (0600): signs its blocks log only
+//! DIR/blocks.json         the legal blocks' transparency log (signed, hash-chained; served)
+//! DIR/blocks.lock         held while a block or unblock is appended
 //! ```
 //!
 //! Every fallible function of the crate returns its one [`Error`] (an [`ErrorKind`] and a
@@ -26,9 +29,10 @@
 //! init`, a sync's peers and first root), [`run`] (the daemon), [`demo`] (the demo's origin and
 //! mirrors in one process), [`export`] (a static tree for a plain web root), [`push`] (that tree
 //! sent to one with rsync), [`enroll`] (enrolling with a directory: its challenge served at
-//! `/.well-known/samizdat/enroll.txt`).
+//! `/.well-known/samizdat/enroll.txt`), [`blocks`] (legal blocks and their signed log).
 
 mod answer;
+pub mod blocks;
 mod cache;
 pub mod config;
 mod conns;

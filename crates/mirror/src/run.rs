@@ -93,13 +93,20 @@ pub async fn start_mirror(
     config.check().map_err(RunError::config)?;
     let root = read_root(&dir.join("root.json"))?;
     let release_dir = dir.join("release");
-    let served = load_or_empty(&release_dir, &root);
+    let served = load_or_empty(dir, &root);
     let status = Status {
         interval_seconds: Some(config.interval_secs),
         ..Status::default()
     };
     let app = Arc::new(App::new(release_dir, served, status).with_limits(config.guard.clone()));
     let urls = start_servers(&app, &config.listen, tls(&config)?).await?;
+    let blocks = dir.join(crate::blocks::LOG_FILE);
+    tokio::spawn(follow(
+        app.clone(),
+        dir.to_owned(),
+        dir.join("root.json"),
+        vec![blocks],
+    ));
     let (dir, looping) = (dir.to_owned(), app.clone());
     tokio::spawn(async move {
         loop {
@@ -136,7 +143,7 @@ pub fn serve_only(
         None => release_dir.join("metadata/1.root.json"),
     };
     let root = read_root(&root_path)?;
-    let served = Served::load(&release_dir, &root).map_err(RunError::release)?;
+    let served = load(dir, &root).map_err(RunError::release)?;
     let app = Arc::new(App::new(release_dir, served, Status::default()).with_limits(limits));
     let tls = match tls_files {
         Some((cert, key)) => Some(tls_acceptor(&cert, &key).map_err(RunError::listen)?),
@@ -145,44 +152,82 @@ pub fn serve_only(
     let runtime = runtime()?;
     let result = runtime.block_on(async {
         start_servers(&app, listen, tls).await?;
-        tokio::spawn(follow_releases(app.clone(), dir.join("release"), root));
+        let watched = vec![
+            dir.join("release/metadata/timestamp.json"),
+            dir.join(crate::blocks::LOG_FILE),
+        ];
+        tokio::spawn(follow(app.clone(), dir.to_owned(), root_path, watched));
         stop_signal().await
     });
     runtime.shutdown_background();
     result
 }
 
-/// Serves each new release of the folder as soon as its `timestamp.json` changes (the
-/// publisher's `samizdat release` or `timestamp` on the origin), checked every 200 ms (one
-/// `stat`): a release that withdraws a document must stop the files that show it within a
-/// second (gone means gone).
-async fn follow_releases(app: Arc<App>, release_dir: PathBuf, root: Vec<u8>) {
-    let timestamp = release_dir.join("metadata/timestamp.json");
-    let stamp = |path: &Path| {
-        std::fs::metadata(path)
-            .ok()
-            .map(|m| (m.len(), m.modified().ok()))
+/// The release in `dir/release` as served: verified against `root`, with the documents
+/// `dir/blocks.json` blocks hidden. A blocks log that cannot be read or does not verify is an
+/// error: never a release served as if nothing were blocked.
+pub fn load(dir: &Path, root: &[u8]) -> Result<Served, String> {
+    let blocks = crate::blocks::read(dir).map_err(|e| e.to_string())?;
+    Served::load_hiding(&dir.join("release"), root, Arc::new(blocks))
+}
+
+/// Loads the release in `dir` again (the root read from `root_path`) and serves it, one
+/// reload at a time: what a sync, a new release on disk and a block all go through.
+fn reload(app: &App, dir: &Path, root_path: &Path) -> Result<Arc<Served>, String> {
+    let _one = app.reloading.lock().unwrap_or_else(|e| e.into_inner());
+    let root = read_root(root_path).map_err(|e| e.to_string())?;
+    app.switch(load(dir, &root)?);
+    Ok(app.served())
+}
+
+/// Serves the release again as soon as one of `watched` changes, checked every 100 ms (one
+/// `stat` each): the blocks log (a block or an unblock takes effect within a second, without a
+/// restart), and for `mirror serve`, `timestamp.json` (the publisher's `samizdat release` or
+/// `timestamp` on the origin: a release that withdraws a document must stop the files that show
+/// it within a second; gone means gone). A change that cannot be loaded leaves what is served
+/// as it was, is logged, and is tried again every second until it loads.
+async fn follow(app: Arc<App>, dir: PathBuf, root_path: PathBuf, watched: Vec<PathBuf>) {
+    use std::os::unix::fs::MetadataExt;
+    // A file replaced by a rename is a new inode, whatever its size and time.
+    let stamps = |files: &[PathBuf]| -> Vec<Option<(u64, u64, i64, i64)>> {
+        files
+            .iter()
+            .map(|path| {
+                let m = std::fs::metadata(path).ok()?;
+                Some((m.ino(), m.len(), m.mtime(), m.mtime_nsec()))
+            })
+            .collect()
     };
-    let mut seen = stamp(&timestamp);
+    let mut seen = stamps(&watched);
+    let mut failed = String::new();
     loop {
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        let now = stamp(&timestamp);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let now = stamps(&watched);
         if now == seen {
             continue;
         }
-        seen = now;
-        let (dir, root) = (release_dir.clone(), root.clone());
-        match tokio::task::spawn_blocking(move || Served::load(&dir, &root)).await {
-            Ok(Ok(served)) => {
+        let (app, dir, root_path) = (app.clone(), dir.clone(), root_path.clone());
+        let shown = dir.display().to_string();
+        let reloaded = tokio::task::spawn_blocking(move || reload(&app, &dir, &root_path)).await;
+        match reloaded.map_err(|e| e.to_string()).and_then(|r| r) {
+            Ok(served) => {
+                seen = now;
+                failed.clear();
                 log!(
-                    "samizdat mirror {}: now serving release {}",
-                    release_dir.display(),
-                    served.version
+                    "samizdat mirror {shown}: now serving release {}, {} documents blocked",
+                    served.version,
+                    served.blocked_count()
                 );
-                app.switch(served);
             }
-            Ok(Err(e)) => log!("samizdat mirror: keeps its release: {e}"),
-            Err(e) => log!("samizdat mirror: keeps its release: {e}"),
+            // Tried again every second (a block must not be lost to a passing error), and
+            // logged once.
+            Err(e) => {
+                if e != failed {
+                    log!("samizdat mirror {shown}: keeps what it served, tries again: {e}");
+                    failed = e;
+                }
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
         }
     }
 }
@@ -210,11 +255,11 @@ pub(crate) fn read_root(path: &Path) -> Result<Vec<u8>, RunError> {
     })
 }
 
-fn load_or_empty(release_dir: &Path, root: &[u8]) -> Served {
-    if !release_dir.join("metadata/timestamp.json").exists() {
+fn load_or_empty(dir: &Path, root: &[u8]) -> Served {
+    if !dir.join("release/metadata/timestamp.json").exists() {
         return Served::empty();
     }
-    match Served::load(release_dir, root) {
+    match load(dir, root) {
         Ok(served) => served,
         Err(e) => {
             // The next sync repairs what is missing; serve nothing wrong meanwhile.
@@ -403,11 +448,8 @@ pub fn sync_round(dir: &Path, config: &Config, app: &App, sync_program: Option<&
         Ok(report) => {
             // A new release, or the same one with a re-signed timestamp to serve.
             let switched = report.version != app.served().version || report.metadata_files > 0;
-            if switched {
-                match Served::load(&dir.join("release"), &app_root(dir)) {
-                    Ok(served) => app.switch(served),
-                    Err(e) => error = Some(format!("synced but cannot serve: {e}")),
-                }
+            if switched && let Err(e) = reload(app, dir, &dir.join("root.json")) {
+                error = Some(format!("synced but cannot serve: {e}"));
             }
             let (version, source) = (report.version, &report.source);
             if report.unchanged && !switched && as_before {
@@ -497,8 +539,4 @@ fn sync_in_child(program: &Path, dir: &Path, config: &Config) -> Result<SyncRepo
             ),
         )),
     }
-}
-
-fn app_root(dir: &Path) -> Vec<u8> {
-    std::fs::read(dir.join("root.json")).unwrap_or_default()
 }

@@ -10,10 +10,12 @@
 //! | `/d/<id>/…`, `/withdrawn.json`         | plain site paths (`archive::layout`) | 5 min, ETag = hash      |
 //! | `/.well-known/samizdat/status.json`    | release, last sync, peers            | no-store                |
 //! | `/.well-known/samizdat/enroll.txt`     | a directory's challenge (`enroll`)   | no-store                |
+//! | `/.well-known/samizdat/blocks.json`    | this mirror's legal blocks (`blocks`)| no-store                |
 //! | `/metrics`                             | Prometheus text format               | no-store                |
 //!
 //! Range (one range; several get the whole file, as RFC 9110 allows), If-None-Match, If-Range,
-//! HEAD. A withdrawn document answers 410 Gone with the publisher's reason on every path of it.
+//! HEAD. A withdrawn document answers 410 Gone with the publisher's reason on every path of it;
+//! a document this mirror blocks (`blocks`), 451 with the order and other mirrors.
 //!
 //! The order a request goes through, and where what is still to come hooks in:
 //!
@@ -29,9 +31,9 @@
 //!    cache (`cache`), by `hot` on plain HTTP/1.1 connections, else here.
 //! 4. Routing: the table above. A target is resolved to a document in one place,
 //!    `withheld`, called on `/targets/` names and on plain paths alike before any file is
-//!    read: today it answers 410 for a withdrawn document. **A legal block goes there**: a
-//!    per-document check answering 451 for a blocked id. (The caches need no check of their
-//!    own: a new set of blocks is a new [`Served`] load, which empties them.)
+//!    read: 410 for a withdrawn document, 451 for one this mirror blocks (the caches need no
+//!    check of their own: a new set of blocks is a new [`Served`] load, which empties them,
+//!    and the hot path answers only cache hits of the load served).
 //! 5. The file: its answer described by a `cache::FileMeta` whose headers come from one builder
 //!    (`FileMeta::each_header`) for misses, hits and the hot path alike.
 //!
@@ -130,6 +132,9 @@ pub struct App {
     pub(crate) connections: usize,
     /// The flood guard (`guard`): who may connect, whose request is answered now.
     pub gate: Arc<Gate>,
+    /// Held while a new [`Served`] is loaded and switched to (`run::reload`): a sync's load
+    /// and a block's never cross, so the later one switches to the newer state of both.
+    pub(crate) reloading: Mutex<()>,
 }
 
 impl App {
@@ -152,6 +157,7 @@ impl App {
             metrics,
             caches: Caches::new(descriptors.small_files, descriptors.large_files),
             connections: descriptors.connections,
+            reloading: Mutex::new(()),
         }
     }
 
@@ -260,6 +266,7 @@ impl App {
                 with_type(text(StatusCode::OK, body), "application/json", NO_STORE)
             }
             ENROLL_PATH => self.challenge(),
+            crate::blocks::BLOCKS_PATH => blocks_log(&served),
             "/metrics" => with_type(
                 text(StatusCode::OK, self.metrics.encode()),
                 "application/openmetrics-text; version=1.0.0; charset=utf-8",
@@ -343,21 +350,22 @@ impl App {
     /// its folder, or the site's 404 page.
     fn plain_path(&self, want: &Want, served: &Served) -> Response<Body> {
         let path = want.path;
-        let found =
-            common::layout::target_of_plain_path(path).map(|name| (served.target(&name), name));
-        if let Some((_, name)) = &found
-            && let Some(response) = withheld(served, name)
+        let found = common::layout::target_of_plain_path(path);
+        // A folder asked without its slash (`/d/ID`): its page, to redirect to.
+        let folder = format!("{path}/");
+        let folder_page = common::layout::is_folder_path(path)
+            .then(|| common::layout::target_of_plain_path(&folder))
+            .flatten();
+        if let Some(response) = found
+            .iter()
+            .chain(&folder_page)
+            .find_map(|name| withheld(served, name))
         {
             return response;
         }
-        let Some((Some(target), name)) = found else {
-            // A folder asked without its slash: its pages link relatively, so send
-            // the reader to the folder itself.
-            let folder = format!("{path}/");
-            if common::layout::is_folder_path(path)
-                && common::layout::target_of_plain_path(&folder)
-                    .is_some_and(|n| served.target(&n).is_some())
-            {
+        let Some((Some(target), name)) = found.map(|name| (served.target(&name), name)) else {
+            // Its pages link relatively, so send the reader to the folder itself.
+            if folder_page.is_some_and(|n| served.target(&n).is_some()) {
                 return redirect(&folder);
             }
             return site_not_found(&self.release_dir, served);
@@ -557,18 +565,88 @@ impl crate::hot::Hits for App {
 }
 
 /// The one check where a target is resolved to a document, for `/targets/` names and plain
-/// paths alike, before any file is read: 410 Gone with the publisher's reason if
-/// `target_name` belongs to a withdrawn document. A legal block's 451 (a per-document check of
-/// this mirror's own) belongs here too.
+/// paths alike, before any file is read (and before a condition or a range is looked at, so
+/// neither a 304 nor a part of a file can tell what it holds): 410 Gone with the publisher's
+/// reason if `target_name` belongs to a withdrawn document, else 451 Unavailable For Legal
+/// Reasons if this mirror blocks it (`blocks`).
+///
+/// A document both withdrawn and blocked answers 410: the publisher's withdrawal is the
+/// stronger fact (the document is gone from the release for every mirror, and the publisher
+/// signed it), and it leaves no document for the block to apply to; the block stays in the
+/// log, where it was made.
 fn withheld(served: &Served, target_name: &str) -> Option<Response<Body>> {
     let id = common::layout::doc_of_target(target_name)?;
-    let reason = served.withdrawn(id)?;
-    let body = format!("{id} was withdrawn by the publisher: {reason}\n");
-    Some(with_type(
-        text(StatusCode::GONE, body),
-        "text/plain; charset=utf-8",
-        PLAIN,
-    ))
+    if let Some(reason) = served.withdrawn(id) {
+        let body = format!("{id} was withdrawn by the publisher: {reason}\n");
+        return Some(with_type(
+            text(StatusCode::GONE, body),
+            "text/plain; charset=utf-8",
+            PLAIN,
+        ));
+    }
+    let order = served.blocked(id)?;
+    Some(unavailable(id, order, served.elsewhere()))
+}
+
+/// 451 for document `id`, blocked by `order`: the notice page (`blocks::notice`), no script
+/// allowed, the order's URL as `Link: <URL>; rel="blocked-by"` (RFC 7725).
+fn unavailable(
+    id: &str,
+    order: &crate::blocks::Order,
+    elsewhere: &crate::served::Elsewhere,
+) -> Response<Body> {
+    let page = crate::blocks::notice(id, order, elsewhere);
+    // Never kept by a cache: an unblock takes effect at once for readers too.
+    let mut response = with_type(
+        text(StatusCode::UNAVAILABLE_FOR_LEGAL_REASONS, page),
+        "text/html; charset=utf-8",
+        NO_STORE,
+    );
+    let h = response.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'"),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    // `Order::check` let only printable ASCII without `<>"` in: a valid header value.
+    if let Some(link) = order
+        .url
+        .as_ref()
+        .and_then(|url| HeaderValue::from_str(&format!("<{url}>; rel=\"blocked-by\"")).ok())
+    {
+        h.insert(header::LINK, link);
+    }
+    response
+}
+
+/// `/.well-known/samizdat/blocks.json`: the transparency log of this mirror's legal blocks, as
+/// it was when the blocks served were loaded (404 for a mirror that never had a key).
+fn blocks_log(served: &Served) -> Response<Body> {
+    let log = served.blocks_log();
+    if log.is_empty() {
+        return with_type(
+            text(StatusCode::NOT_FOUND, "this mirror has no blocks log\n"),
+            "text/plain; charset=utf-8",
+            NO_STORE,
+        );
+    }
+    let mut response = with_type(
+        text(StatusCode::OK, log.clone()),
+        "application/json",
+        NO_STORE,
+    );
+    response.headers_mut().insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    response
 }
 
 /// `/` before the reader site (or in a release without it): what this is.
@@ -734,7 +812,35 @@ pub async fn serve(
 /// One request of `client`, counted in the metrics: [`App::answer`] on its parts.
 pub fn handle(app: &App, request: Request<Incoming>, client: &Client) -> Response<Body> {
     let (parts, _body) = request.into_parts();
-    app.answer(Ask::of(&parts, client))
+    let response = app.answer(Ask::of(&parts, client));
+    if parts.method == hyper::Method::HEAD {
+        without_body(response)
+    } else {
+        response
+    }
+}
+
+/// The answer to a HEAD: GET's headers, its length said, no body. HTTP/1.1 leaves a body out by
+/// itself, but over HTTP/2 a HEAD answered with one was a stream error (curl:
+/// `PROTOCOL_ERROR`), whatever the status.
+fn without_body(response: Response<Body>) -> Response<Body> {
+    let (mut parts, body) = response.into_parts();
+    let http_body_util::Either::Left(full) = body else {
+        // Streamed bodies are never opened for HEAD (`answer::file_response`).
+        return Response::from_parts(parts, body);
+    };
+    // A 304 says nothing of a length (it has no content, RFC 9110 §15.4.5).
+    if parts.status != StatusCode::NOT_MODIFIED {
+        let length = hyper::body::Body::size_hint(&full).exact().unwrap_or(0);
+        parts
+            .headers
+            .entry(header::CONTENT_LENGTH)
+            .or_insert_with(|| HeaderValue::from(length));
+    }
+    Response::from_parts(
+        parts,
+        http_body_util::Either::Left(http_body_util::Full::new(Bytes::new())),
+    )
 }
 
 /// A TLS acceptor from PEM certificate chain and private key files (ALPN: h2, http/1.1).
@@ -1023,6 +1129,101 @@ mod tests {
             assert_eq!(response.status(), StatusCode::GONE, "{path}");
             let text = String::from_utf8(body(response)).expect("text");
             assert_eq!(text, "w-1 was withdrawn by the publisher: a court order\n");
+        }
+    }
+
+    /// A blocked document: 451 with the order on every path, before any condition, range or
+    /// cache (the hot path's included) could show it; withdrawn and blocked: 410.
+    #[test]
+    fn a_blocked_document_is_451_on_every_path_and_a_withdrawn_one_stays_410() {
+        let f = fixture();
+        let text_path = target_path(TEXT, &f.text);
+        let etag = value(&get(&f.app, &text_path, &[]), header::ETAG)
+            .expect("etag")
+            .to_owned();
+        let hot = format!("GET {text_path} HTTP/1.1\r\nhost: x\r\n\r\n");
+        assert!(
+            answer_bytes(&f.app, &reader(&f.app), hot.as_bytes()).is_some(),
+            "cached"
+        );
+        let order = crate::blocks::Order {
+            authority: "Court <of> Appeal".into(),
+            reference: "C-1/26".into(),
+            url: Some("https://court.example/c-1".into()),
+            jurisdiction: Some("FR".into()),
+        };
+        let mut blocks = crate::blocks::Blocks::default();
+        for id in ["m-1", "m-2", "w-1"] {
+            blocks.orders.insert(id.into(), order.clone());
+        }
+        let elsewhere = crate::served::Elsewhere {
+            mirrors: vec!["https://other.example/".into()],
+            directory_lists: vec!["https://dir.example/mirrors.json".into()],
+        };
+        let served = f.app.served();
+        let blocked = Served::of_targets(
+            served.version,
+            b"{\"timestamp\":1}",
+            &[(TEXT, sha(&f.text)), (HTML, sha(b"<p>hostile</p>"))],
+            &[("w-1", "a court order")],
+        )
+        .blocking(blocks, elsewhere);
+        f.app.switch(blocked);
+        assert!(
+            answer_bytes(&f.app, &reader(&f.app), hot.as_bytes()).is_none(),
+            "caches emptied"
+        );
+        let other_hash = format!("/targets/{}.{TEXT}", hex::encode([7u8; 32]));
+        let asked: [(Method, &str, Extra); 10] = [
+            (Method::GET, &text_path, &[]),
+            (Method::HEAD, &text_path, &[]),
+            (Method::GET, &text_path, &[("range", "bytes=0-9")]),
+            (Method::GET, &text_path, &[("if-none-match", &etag)]),
+            (Method::GET, &text_path, &[("accept-encoding", "gzip")]),
+            (Method::GET, &other_hash, &[]),
+            (
+                Method::GET,
+                "/d/m-2/original.txt",
+                &[("if-none-match", "*")],
+            ),
+            (Method::GET, "/d/m-1", &[]),
+            (Method::GET, "/d/m-1/", &[]),
+            (Method::GET, "/d/m-1/doc.json", &[]),
+        ];
+        for (method, path, headers) in asked {
+            let response = ask(&f.app, method.clone(), path, headers);
+            assert_eq!(
+                response.status(),
+                StatusCode::UNAVAILABLE_FOR_LEGAL_REASONS,
+                "{method} {path} {headers:?}"
+            );
+            assert_eq!(
+                value(&response, header::LINK),
+                Some("<https://court.example/c-1>; rel=\"blocked-by\"")
+            );
+            assert_eq!(value(&response, header::CACHE_CONTROL), Some("no-store"));
+            assert_eq!(value(&response, header::ETAG), None);
+            let page = String::from_utf8(body(response)).expect("text");
+            if method == Method::HEAD {
+                continue;
+            }
+            assert!(!page.contains("line 0000"), "{path}: {page}");
+            for shown in [
+                "Court &lt;of&gt; Appeal",
+                "C-1/26",
+                "FR",
+                "href=\"https://other.example/\"",
+                "https://dir.example/mirrors.json",
+            ] {
+                assert!(page.contains(shown), "{path}: no {shown} in {page}");
+            }
+            assert!(!page.contains("<script"), "{page}");
+        }
+        // Withdrawn and blocked: the publisher's 410.
+        for path in ["/d/w-1/original.pdf", "/d/w-1"] {
+            let response = get(&f.app, path, &[]);
+            assert_eq!(response.status(), StatusCode::GONE, "{path}");
+            assert_eq!(value(&response, header::LINK), None);
         }
     }
 

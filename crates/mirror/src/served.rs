@@ -20,6 +20,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::Bytes;
@@ -27,6 +28,8 @@ use common::layout;
 use time::OffsetDateTime;
 use trust::client::{Client, DirTransport, Options};
 use trust::schema::{Digest, Signed, Snapshot, Targets};
+
+use crate::blocks::{Blocks, Order};
 
 /// One release, as served.
 pub struct Served {
@@ -42,9 +45,12 @@ pub struct Served {
     /// (name key, SHA-256) of the targets of earlier releases that may still be served under
     /// `/targets/` and are not this release's, sorted.
     earlier: Vec<(u64, [u8; 32])>,
-    /// Documents hidden besides the withdrawn ones (legal blocks): none of their files is
-    /// served, by plain path or under `/targets/`.
-    blocked: HashSet<String>,
+    /// Documents hidden besides the withdrawn ones (legal blocks, `blocks`): none of their
+    /// files is served, by plain path or under `/targets/`.
+    blocks: Arc<Blocks>,
+    /// Where else a reader finds the archive (for the 451 page), read from the release when
+    /// something is blocked.
+    elsewhere: Elsewhere,
     /// The earlier releases whose targets are served too, newest first.
     pub earlier_releases: Vec<u64>,
     /// Unique to this load: what the server's caches are tagged with, so that nothing cached
@@ -259,7 +265,8 @@ impl Served {
             withdrawn: HashMap::new(),
             names: NameMap::default(),
             earlier: Vec::new(),
-            blocked: HashSet::new(),
+            blocks: Arc::default(),
+            elsewhere: Elsewhere::default(),
             earlier_releases: Vec::new(),
             generation: GENERATION.fetch_add(1, Ordering::Relaxed),
         }
@@ -292,18 +299,29 @@ impl Served {
         }
     }
 
+    /// The same release with `blocks` hidden, as a new load (for the server's unit tests).
+    #[cfg(test)]
+    pub(crate) fn blocking(self, blocks: Blocks, elsewhere: Elsewhere) -> Served {
+        Served {
+            blocks: Arc::new(blocks),
+            elsewhere,
+            generation: GENERATION.fetch_add(1, Ordering::Relaxed),
+            ..self
+        }
+    }
+
     /// Loads the release in `release_dir` (`metadata/`, `targets/`) against `root` (the bytes of
     /// a trusted `root.json`): signatures checked, expiry not.
     pub fn load(release_dir: &Path, root: &[u8]) -> Result<Served, String> {
-        Served::load_hiding(release_dir, root, &HashSet::new())
+        Served::load_hiding(release_dir, root, Arc::default())
     }
 
-    /// As [`Served::load`], with the documents `blocked` hidden as the withdrawn ones are:
-    /// no earlier release that showed one of them is served.
+    /// As [`Served::load`], with the documents `blocks` blocks hidden as the withdrawn ones
+    /// are: no earlier release that showed one of them is served.
     pub fn load_hiding(
         release_dir: &Path,
         root: &[u8],
-        blocked: &HashSet<String>,
+        blocks: Arc<Blocks>,
     ) -> Result<Served, String> {
         let options = Options {
             allow_expired: true,
@@ -323,7 +341,7 @@ impl Served {
             None => HashMap::new(),
         };
         let mut hidden: HashSet<String> = withdrawn.keys().cloned().collect();
-        hidden.extend(blocked.iter().cloned());
+        hidden.extend(blocks.orders.keys().cloned());
         let (earlier, earlier_releases) =
             read_earlier(release_dir, version, &names, role_files, &hidden);
 
@@ -331,6 +349,11 @@ impl Served {
         let timestamp = std::fs::read(&timestamp_path)
             .map_err(|e| format!("{}: {e}", timestamp_path.display()))?;
         let timestamp_etag = format!("\"{}\"", &Digest::of(&timestamp).to_hex()[..32]);
+        let elsewhere = if blocks.orders.is_empty() {
+            Elsewhere::default()
+        } else {
+            Elsewhere::read(release_dir, &names)
+        };
         Ok(Served {
             version,
             timestamp: Bytes::from(timestamp),
@@ -339,7 +362,8 @@ impl Served {
             withdrawn,
             names,
             earlier,
-            blocked: blocked.clone(),
+            elsewhere,
+            blocks,
             earlier_releases,
             generation: GENERATION.fetch_add(1, Ordering::Relaxed),
         })
@@ -355,8 +379,28 @@ impl Served {
 
     /// Whether the target `name` belongs to a blocked document.
     fn is_blocked(&self, name: &str) -> bool {
-        !self.blocked.is_empty()
-            && layout::doc_of_target(name).is_some_and(|id| self.blocked.contains(id))
+        !self.blocks.orders.is_empty()
+            && layout::doc_of_target(name).is_some_and(|id| self.blocks.orders.contains_key(id))
+    }
+
+    /// The order that blocks the document `id`, if one does.
+    pub fn blocked(&self, id: &str) -> Option<&Order> {
+        self.blocks.orders.get(id)
+    }
+
+    /// How many documents are blocked.
+    pub fn blocked_count(&self) -> usize {
+        self.blocks.orders.len()
+    }
+
+    /// The blocks log, as served (empty when the mirror has none).
+    pub fn blocks_log(&self) -> &Bytes {
+        &self.blocks.log
+    }
+
+    /// Where else the archive is served, as the release says.
+    pub fn elsewhere(&self) -> &Elsewhere {
+        &self.elsewhere
     }
 
     /// Whether the file `SHA.NAME` may be served under `/targets/`: a target of this release,
@@ -390,6 +434,69 @@ impl Served {
 /// The file name of a target under `targets/` (TUF consistent snapshots: `SHA256.NAME`).
 pub fn target_file_name(name: &str, target: &TargetRef) -> String {
     format!("{}.{name}", hex::encode(target.sha256))
+}
+
+/// Where else a reader may find the archive, as the release says: the mirrors its reader site
+/// lists (`mirrors.json`), and the lists of the directories it vouches for
+/// (`_directories.json`: each directory's `mirrors.json`). Only http(s) URLs; at most
+/// [`ELSEWHERE_MAX`] of each.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Elsewhere {
+    pub mirrors: Vec<String>,
+    pub directory_lists: Vec<String>,
+}
+
+const ELSEWHERE_MAX: usize = 50;
+
+impl Elsewhere {
+    /// Read from the release's own targets (each checked against its hash); what cannot be
+    /// read is left out: the 451 page then says less, nothing more is served.
+    fn read(release_dir: &Path, names: &NameMap) -> Elsewhere {
+        let json = |name: &str| -> Option<serde_json::Value> {
+            let target = names.get(name_key(name))?;
+            let path = release_dir
+                .join("targets")
+                .join(target_file_name(name, &target));
+            let bytes = std::fs::read(path).ok()?;
+            (Digest::of(&bytes).0 == target.sha256)
+                .then(|| serde_json::from_slice(&bytes).ok())
+                .flatten()
+        };
+        let urls = |values: Vec<String>| -> Vec<String> {
+            values
+                .into_iter()
+                .filter(|u| u.starts_with("https://") || u.starts_with("http://"))
+                .take(ELSEWHERE_MAX)
+                .collect()
+        };
+        let strings = |value: Option<&serde_json::Value>| -> Vec<String> {
+            value
+                .and_then(serde_json::Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        };
+        let mirrors = layout::target_of_plain_path("/mirrors.json")
+            .and_then(|name| json(&name))
+            .map(|list| strings(list.get("mirrors")))
+            .unwrap_or_default();
+        let directories: Vec<String> = json(layout::DIRECTORIES_TARGET)
+            .and_then(|index| index.get("directories").cloned())
+            .and_then(|list| list.as_array().cloned())
+            .into_iter()
+            .flatten()
+            .filter_map(|d| {
+                d.get("url")?
+                    .as_str()
+                    .map(|u| format!("{}mirrors.json", net::base_url(u)))
+            })
+            .collect();
+        Elsewhere {
+            mirrors: urls(mirrors),
+            directory_lists: urls(directories),
+        }
+    }
 }
 
 #[derive(serde::Deserialize)]

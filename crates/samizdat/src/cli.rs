@@ -200,6 +200,48 @@ enum Command {
         #[arg(long)]
         state: Option<PathBuf>,
     },
+    /// Block document ID on the mirror in DIR by a legal order: the running mirror answers
+    /// 451 Unavailable For Legal Reasons on every path of it within a second, and the block is
+    /// appended to its signed log (/.well-known/samizdat/blocks.json). The document stays in
+    /// the release and in sync.
+    Block {
+        #[arg(env = "SAMIZDAT_MIRROR_DIR")]
+        dir: PathBuf,
+        id: String,
+        /// The court or authority that ordered it.
+        #[arg(long)]
+        authority: String,
+        /// The order's reference (case number, decision).
+        #[arg(long)]
+        reference: String,
+        /// Where the order is published (sent as `Link: <URL>; rel="blocked-by"`).
+        #[arg(long)]
+        url: Option<String>,
+        /// The jurisdiction: an ISO 3166-1 alpha-2 code such as DE.
+        #[arg(long)]
+        jurisdiction: Option<String>,
+    },
+    /// Lift the block of document ID on the mirror in DIR (appended to its signed log).
+    Unblock {
+        #[arg(env = "SAMIZDAT_MIRROR_DIR")]
+        dir: PathBuf,
+        id: String,
+    },
+    /// Check a mirror's blocks log (URL: the mirror, or its blocks.json): every entry's
+    /// signature by the mirror's key and the hash chain; print the blocks in force.
+    VerifyBlocks {
+        url: String,
+        /// The mirror's key (64 hex digits), when known: a log signed by another is refused.
+        #[arg(long)]
+        key: Option<String>,
+        /// A head printed by an earlier check: a log that does not extend it (its newest
+        /// entries dropped, or another log) is refused.
+        #[arg(long)]
+        since: Option<String>,
+        /// Seconds the request may take.
+        #[arg(long, default_value_t = 60)]
+        timeout: u64,
+    },
     /// Vouch for a directory from the next release on: each release then carries its root.json
     /// (ROOT: relative to the archive folder, or absolute) as a target, and lists it, with URL,
     /// in directories.json; recorded in samizdat.toml as [[directories]].
@@ -291,13 +333,13 @@ struct GuardSettings {
     /// Flood guard: requests a second one address may make [default: 1000].
     #[arg(long, env = "SAMIZDAT_GUARD_RATE")]
     guard_rate: Option<u32>,
-    /// Flood guard: requests one address may make at once above its rate [default: 5000].
+    /// Flood guard: requests one address may make at once above its rate [default: 20000].
     #[arg(long, env = "SAMIZDAT_GUARD_BURST")]
     guard_burst: Option<u32>,
     /// Flood guard: requests a second one /24 (IPv6: /56) may make [default: 4000].
     #[arg(long, env = "SAMIZDAT_GUARD_PREFIX_RATE")]
     guard_prefix_rate: Option<u32>,
-    /// Flood guard: a prefix's burst above its rate [default: 20000].
+    /// Flood guard: a prefix's burst above its rate [default: 80000].
     #[arg(long, env = "SAMIZDAT_GUARD_PREFIX_BURST")]
     guard_prefix_burst: Option<u32>,
     /// Flood guard: connections one address may hold open [default: 64].
@@ -593,6 +635,34 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             url,
             name,
         } => commands::vouch(&archive, &root, &url, name.as_deref())?,
+        Command::Block {
+            dir,
+            id,
+            authority,
+            reference,
+            url,
+            jurisdiction,
+        } => {
+            let order = mirror::blocks::Order {
+                authority,
+                reference,
+                url,
+                jurisdiction: jurisdiction.map(|code| code.to_ascii_uppercase()),
+            };
+            commands::block(&dir, &id, order)?
+        }
+        Command::Unblock { dir, id } => commands::unblock(&dir, &id)?,
+        Command::VerifyBlocks {
+            url,
+            key,
+            since,
+            timeout,
+        } => commands::verify_blocks(
+            &url,
+            key.as_deref(),
+            since.as_deref(),
+            Duration::from_secs(timeout),
+        )?,
     };
     Ok(status(outcome))
 }

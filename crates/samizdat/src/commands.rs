@@ -277,6 +277,13 @@ fn print_exported(exported: &mirror::export::Exported, out: &Path) {
         exported.withdrawn,
         exported.replaced
     );
+    if exported.blocked > 0 {
+        outln!(
+            "{} documents blocked here: not exported; nginx answers 451 for them with {}",
+            exported.blocked,
+            out.join(mirror::export::NGINX_BLOCKS).display()
+        );
+    }
 }
 
 /// `export`: the release in `dir` (an archive or a mirror folder) as a static tree in `out`.
@@ -432,6 +439,71 @@ pub fn mirror_enroll(
     outln!(
         "the directory lists it once an audit finds its release complete and correct (within one audit interval)"
     );
+    Ok(Outcome::Done)
+}
+
+/// `block`: the entry appended to the mirror's log.
+pub fn block(dir: &Path, id: &str, order: mirror::blocks::Order) -> Result<Outcome> {
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let entry = mirror::blocks::block(dir, id, order, now)
+        .with_context(|| format!("cannot block {id} on {}", dir.display()))?;
+    outln!(
+        "blocked {id} on {} (entry {} of its log): a running mirror answers 451 within a second",
+        dir.display(),
+        entry.signed.seq
+    );
+    Ok(Outcome::Done)
+}
+
+/// `unblock`: the entry appended to the mirror's log.
+pub fn unblock(dir: &Path, id: &str) -> Result<Outcome> {
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let entry = mirror::blocks::unblock(dir, id, now)
+        .with_context(|| format!("cannot unblock {id} on {}", dir.display()))?;
+    outln!(
+        "unblocked {id} on {} (entry {} of its log)",
+        dir.display(),
+        entry.signed.seq
+    );
+    Ok(Outcome::Done)
+}
+
+/// `verify-blocks`: the key, the head of the chain, the blocks in force.
+pub fn verify_blocks(
+    url: &str,
+    key: Option<&str>,
+    since: Option<&str>,
+    timeout: Duration,
+) -> Result<Outcome> {
+    let log = mirror::blocks::verify_url(url, key, timeout)
+        .with_context(|| format!("{url}: the blocks log does not verify"))?;
+    if let Some(head) = since
+        && !log.extends(head)
+    {
+        errln!(
+            "{url}: the blocks log does not extend head {head} (entries dropped, or another log): its head is {}",
+            log.head
+        );
+        return Ok(Outcome::Forged);
+    }
+    outln!(
+        "{url}: blocks log verified: {} entries signed by key {}, head {}",
+        log.entries.len(),
+        log.key.to_hex(),
+        log.head
+    );
+    for (id, order) in &log.blocked {
+        outln!(
+            "blocked {id}: {}, {}{}",
+            order.authority,
+            order.reference,
+            order
+                .jurisdiction
+                .as_ref()
+                .map(|c| format!(" ({c})"))
+                .unwrap_or_default()
+        );
+    }
     Ok(Outcome::Done)
 }
 

@@ -736,24 +736,7 @@ fn originals_that_a_browser_would_run_are_served_inert_by_plain_path_and_under_t
 fn https_with_http2_from_certificate_files() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let archive = sample_release(tmp.path(), &[]);
-    let (cert, key) = (tmp.path().join("cert.pem"), tmp.path().join("key.pem"));
-    let out = std::process::Command::new("openssl")
-        .args(["req", "-x509", "-newkey", "ec", "-pkeyopt"])
-        .args(["ec_paramgen_curve:prime256v1", "-nodes", "-days", "1"])
-        .args([
-            "-subj",
-            "/CN=127.0.0.22",
-            "-addext",
-            "subjectAltName=IP:127.0.0.22",
-        ])
-        .args(["-keyout", p(&key), "-out", p(&cert)])
-        .output()
-        .expect("openssl (./test.sh installs it)");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (cert, key) = tls_cert(tmp.path(), "127.0.0.22");
     let server = Daemon::start(
         &[
             "mirror",
@@ -778,6 +761,17 @@ fn https_with_http2_from_certificate_files() {
     );
     let (head, _) = curl(&url, &["--cacert", p(&cert), "--http1.1"]);
     assert!(head.starts_with("http/1.1 200"), "{head}");
+    // HEAD over HTTP/2: GET's length, no body (once a stream error, PROTOCOL_ERROR).
+    let length = fs::metadata(archive.join("release/metadata/timestamp.json"))
+        .expect("timestamp")
+        .len();
+    let (head, body) = curl(&url, &["--cacert", p(&cert), "--http2", "-I"]);
+    assert!(head.starts_with("http/2 200"), "{head}");
+    assert!(
+        head.contains(&format!("content-length: {length}")),
+        "{head}"
+    );
+    assert!(body.is_empty());
     // Plain HTTP/2 (prior knowledge) on a plain listener.
     let plain = serve(&archive, "127.0.0.23", &tmp.path().join("plain.log"));
     let (head, _) = curl(
@@ -1362,8 +1356,15 @@ fn a_blocked_document_is_hidden_as_a_withdrawn_one_with_the_earlier_releases_tha
     release_a_note(&archive, "other.txt", "Another note.\n");
     let root = fs::read(archive.join("root.json")).expect("root");
     let open = mirror::served::Served::load(&release, &root).expect("load");
-    let blocked: std::collections::HashSet<String> = [GONE_ID.to_owned()].into();
-    let hiding = mirror::served::Served::load_hiding(&release, &root, &blocked).expect("load");
+    let mut blocks = mirror::blocks::Blocks::default();
+    let order = mirror::blocks::Order {
+        authority: "a court".into(),
+        reference: "1/26".into(),
+        url: None,
+        jurisdiction: None,
+    };
+    blocks.orders.insert(GONE_ID.to_owned(), order);
+    let hiding = mirror::served::Served::load_hiding(&release, &root, blocks.into()).expect("load");
     assert_eq!(open.earlier_releases, vec![1]);
     assert!(hiding.earlier_releases.is_empty());
     let note = format!("{GONE_ID}.json");

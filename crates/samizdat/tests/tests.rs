@@ -4,6 +4,7 @@
 mod util;
 
 mod bad_input;
+mod blocks;
 mod corpora;
 mod crash;
 mod deploy;

@@ -679,3 +679,43 @@ async fn only_the_read_only_list_answers_cross_origin_requests() {
     let (_, headers, _) = harness.get("/status.json").await;
     assert_eq!(cross_origin(&headers), None, "/status.json names operators");
 }
+
+/// A mirror whose audit read a legal block of a document: never a redirect, a duplicate or a
+/// Metalink source for it (it answers 451), and coverage counts it out; its other documents
+/// are served from it as before.
+#[tokio::test]
+async fn a_mirror_that_blocks_a_document_is_no_source_for_it() {
+    let harness = Harness::new();
+    harness.holds(2, &["ab.json", "cd.json"]);
+    let blocking = harness.active("http://127.0.0.30/", "FR", 2).await;
+    harness.active("http://127.0.0.31/", "DE", 2).await;
+    crate::holdings::Holdings::open(&harness.directory.dir)
+        .expect("holdings")
+        .set_withheld(blocking, &["ab".to_owned()].into())
+        .expect("withheld");
+    for _ in 0..20 {
+        let (status, headers, _) = harness.get("/r/ab.json").await;
+        assert_eq!(status, StatusCode::FOUND);
+        let location = header_values(&headers, "location").remove(0);
+        assert!(location.starts_with("http://127.0.0.31/"), "{location}");
+        assert!(header_values(&headers, "link").is_empty(), "{headers:?}");
+    }
+    let (_, _, body) = harness.get("/d/ab.meta4").await;
+    assert!(!body.contains("127.0.0.30"), "{body}");
+    assert!(body.contains("127.0.0.31"), "{body}");
+    let (_, _, body) = harness.get("/d/cd.meta4").await;
+    assert!(body.contains("127.0.0.30"), "{body}");
+    let (status, _, body) = harness.get("/coverage.json").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let coverage: serde_json::Value = serde_json::from_str(&body).expect("json");
+    let mirrors_of = |id: &str| {
+        coverage["by_document"]
+            .as_array()
+            .expect("documents")
+            .iter()
+            .find(|d| d["id"] == id)
+            .map(|d| d["mirrors"].clone())
+    };
+    assert_eq!(mirrors_of("ab"), Some(1.into()), "{body}");
+    assert_eq!(mirrors_of("cd"), Some(2.into()), "{body}");
+}

@@ -88,6 +88,26 @@ pub fn python() -> PathBuf {
     py
 }
 
+/// A self-signed certificate for `ip` and its key (`DIR/cert.pem`, `DIR/key.pem`), made by
+/// openssl.
+pub fn tls_cert(dir: &Path, ip: &str) -> (PathBuf, PathBuf) {
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    let out = Command::new("openssl")
+        .args(["req", "-x509", "-newkey", "ec", "-pkeyopt"])
+        .args(["ec_paramgen_curve:prime256v1", "-nodes", "-days", "1"])
+        .args(["-subj", &format!("/CN={ip}")])
+        .args(["-addext", &format!("subjectAltName=IP:{ip}")])
+        .args(["-keyout", p(&key), "-out", p(&cert)])
+        .output()
+        .expect("openssl (./test.sh installs it)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (cert, key)
+}
+
 /// A free port on a loopback address.
 pub fn free_port(ip: &str) -> u16 {
     TcpListener::bind((ip, 0))
