@@ -1,7 +1,7 @@
 //! The flood guard: who may open a connection, and whose request is answered now.
 //!
-//! Per client, keyed by its source address and by its prefix (/24 for IPv4, /56 for IPv6: what
-//! one subscriber or one rented server usually holds): a cap on open connections, checked when
+//! Per client, keyed by its source address (an IPv6 one by its /64, [`address_of`]) and by its
+//! prefix (/24 for IPv4, /56 for IPv6: what one subscriber or one rented server usually holds): a cap on open connections, checked when
 //! a connection is accepted (over it, the connection is closed at once), and a request-rate
 //! bucket (`governor`'s GCRA), checked by [`request::screen`](crate::request::screen) on every
 //! request of both paths (over it, 429 with `Retry-After`). The address's bucket is asked first
@@ -198,6 +198,14 @@ pub fn prefix_of(ip: IpAddr) -> IpAddr {
     masked(ip, if ip.is_ipv4() { 24 } else { 56 })
 }
 
+/// The key of an address's own limits: an IPv4 address; for IPv6 its /64, what one host or
+/// subscriber is given (one machine can take any of its 2^64 addresses: keyed by the whole
+/// address, it would have as many buckets, and the guard's memory would grow with them).
+pub fn address_of(ip: IpAddr) -> IpAddr {
+    let ip = ip.to_canonical();
+    if ip.is_ipv4() { ip } else { masked(ip, 64) }
+}
+
 /// Why the guard refused: the label of `samizdat_mirror_refused_total`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Refusal {
@@ -312,6 +320,7 @@ impl Gate {
         let ip = ip.to_canonical();
         let allowed = self.allow.iter().any(|net| net.contains(ip));
         let prefix = prefix_of(ip);
+        let ip = address_of(ip);
         if !allowed {
             let Ok(mut open) = self.open.lock() else {
                 return Err(Refusal::Overloaded);
@@ -490,6 +499,11 @@ mod tests {
             prefix_of(ip("2001:db8:1:23ff:ffff::1")),
             ip("2001:db8:1:2300::")
         );
+        assert_eq!(
+            address_of(ip("2001:db8:1:23ff:ffff::1")),
+            ip("2001:db8:1:23ff::")
+        );
+        assert_eq!(address_of(ip("::ffff:192.0.2.77")), ip("192.0.2.77"));
         let net = Net::parse("10.1.0.0/16").expect("a prefix");
         assert!(net.contains(ip("10.1.200.3")));
         assert!(!net.contains(ip("10.2.0.1")));
@@ -588,6 +602,32 @@ mod tests {
         ] {
             assert!(text.contains(line), "{line} in {text}");
         }
+    }
+
+    /// One machine that takes a new IPv6 address of its /64 for each connection is one client.
+    #[test]
+    fn an_ipv6_client_is_its_slash_64() {
+        let (gate, _) = gate(Limits {
+            connections: 2,
+            rate: 1,
+            burst: 2,
+            ..Limits::default()
+        });
+        let a = gate.connect(ip("2001:db8::1")).expect("first");
+        let b = gate.connect(ip("2001:db8::2")).expect("second");
+        assert_eq!(
+            gate.connect(ip("2001:db8::3")).err(),
+            Some(Refusal::Connections)
+        );
+        assert!(gate.connect(ip("2001:db8:0:1::1")).is_ok(), "another /64");
+        assert_eq!((a.screen(), a.screen()), (Verdict::Pass, Verdict::Pass));
+        assert!(matches!(
+            b.screen(),
+            Verdict::Refused {
+                why: Refusal::Rate,
+                ..
+            }
+        ));
     }
 
     #[test]
