@@ -3,6 +3,7 @@
 //! routing, no release and no cache here: what a path is served as ([`content_type`], the
 //! caching and CSP policies) is decided by `serve` and described by a [`FileMeta`].
 
+use crate::guard::Refusal;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -159,6 +160,32 @@ pub(crate) fn text(status: StatusCode, body: impl Into<Bytes>) -> Response<Body>
         HeaderValue::from_static("text/plain; charset=utf-8"),
     );
     response
+}
+
+/// `status` (429, 503) with `Retry-After: seconds`, never cached: an answer that costs a few
+/// bytes, for a client asked to come back later.
+pub(crate) fn retry_later(status: StatusCode, body: &'static str, seconds: u64) -> Response<Body> {
+    let mut response = with_type(text(status, body), "text/plain; charset=utf-8", NO_STORE);
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    response
+}
+
+/// The flood guard's refusal: 429 for a client over its rate, 503 for a server over its load.
+pub(crate) fn refused(why: Refusal, seconds: u64) -> Response<Body> {
+    match why {
+        Refusal::Overloaded => retry_later(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "this mirror is overloaded: try again shortly, or another mirror\n",
+            seconds,
+        ),
+        _ => retry_later(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too many requests from your address: slow down\n",
+            seconds,
+        ),
+    }
 }
 
 pub(crate) fn not_found() -> Response<Body> {

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::guard::Limits;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -29,6 +30,9 @@ pub struct Config {
     pub tls_cert: Option<PathBuf>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tls_key: Option<PathBuf>,
+    /// The flood guard's limits (`[guard]`; `guard::Limits`, every field optional).
+    #[serde(default)]
+    pub guard: Limits,
 }
 
 fn default_listen() -> Vec<String> {
@@ -54,6 +58,7 @@ impl Config {
             grace_secs: default_grace(),
             tls_cert: None,
             tls_key: None,
+            guard: Limits::default(),
         }
     }
 
@@ -98,7 +103,7 @@ impl Config {
         if self.interval_secs == 0 {
             return wrong("interval_secs must be at least 1".into());
         }
-        Ok(())
+        self.guard.check()
     }
 
     /// Writes the configuration (through a temporary file and a rename).
@@ -145,8 +150,25 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut config = Config::new(vec!["http://127.0.0.1:1/".into()]);
         config.listen = vec!["127.0.0.2:8080".into()];
+        config.guard.rate = 7;
+        config.guard.allow = vec!["192.0.2.0/24".into()];
         config.save(dir.path()).expect("save");
         assert_eq!(Config::load(dir.path()).expect("load"), config);
+        // A `[guard]` table with a few limits: the others keep their defaults.
+        std::fs::write(
+            Config::path(dir.path()),
+            "peers = [\"http://x/\"]\n[guard]\nrate = 3\nallow = [\"::1\"]\n",
+        )
+        .expect("write");
+        let guard = Config::load(dir.path()).expect("load").guard;
+        assert_eq!((guard.rate, guard.burst), (3, Limits::default().burst));
+        std::fs::write(
+            Config::path(dir.path()),
+            "peers = [\"http://x/\"]\n[guard]\nburst = 0\n",
+        )
+        .expect("write");
+        let error = Config::load(dir.path()).expect_err("zero").to_string();
+        assert!(error.contains("guard.burst"), "{error}");
 
         std::fs::write(Config::path(dir.path()), "peers = []\n").expect("write");
         let error = Config::load(dir.path()).expect_err("no peers").to_string();

@@ -32,6 +32,7 @@ use hyper::body::Frame;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::task::AbortHandle;
 
+use crate::guard::Flight;
 use crate::metrics::{Cut, Metrics};
 
 /// A connection hyper has that starts no request for this long, with no answer in flight, is
@@ -41,6 +42,18 @@ pub(crate) const IDLE: Duration = Duration::from_secs(10);
 pub(crate) const WRITE_STALL: Duration = Duration::from_secs(30);
 /// HTTP/2 pings: sent after this long without a frame from the client, answered within it.
 pub(crate) const H2_PING: Duration = Duration::from_secs(20);
+/// A request head's bytes at most (HTTP/1.1: hyper's read buffer, so a longer head is 431;
+/// HTTP/2: the header list size announced, so a longer one, CONTINUATION frames included, is
+/// refused), and its header lines (HTTP/1.1; 431 past them). The hot path hands hyper a head
+/// over its own 8 KiB; the path itself is capped at 1 KiB (`request::path_is_clean`).
+pub(crate) const HEAD_BYTES_MAX: usize = 16 * 1024;
+pub(crate) const HEADERS_MAX: usize = 64;
+/// HTTP/2 streams a client may open and reset before the server takes them up, at once,
+/// before its connection is closed (GOAWAY): a rapid-reset attack (CVE-2023-44487) is cut
+/// after this many (h2's own default, said here). And streams the server may reset for a
+/// client's protocol errors over a connection's life (hyper's default is 1,024).
+pub(crate) const RESETS_MAX: usize = 20;
+pub(crate) const ERROR_RESETS_MAX: usize = 64;
 /// Connections looked at to choose the one to shed.
 const SHED_SAMPLE: usize = 256;
 /// How often the time-outs are checked.
@@ -129,13 +142,15 @@ impl Conn {
         self.hyper.store(true, Relaxed);
     }
 
-    /// A request starts: its answer's body is counted until hyper drops it.
-    pub(crate) fn answer<B>(self: &Arc<Conn>, body: B) -> Counted<B> {
+    /// A request starts: its answer's body is counted until hyper drops it, and is one of the
+    /// server's answers in flight (`flight`) until then.
+    pub(crate) fn answer<B>(self: &Arc<Conn>, body: B, flight: Flight) -> Counted<B> {
         self.touch();
         self.bodies.fetch_add(1, Relaxed);
         Counted {
             body,
             conn: self.clone(),
+            _flight: flight,
         }
     }
 
@@ -292,6 +307,7 @@ impl Drop for Guard {
 pub(crate) struct Counted<B> {
     body: B,
     conn: Arc<Conn>,
+    _flight: Flight,
 }
 
 impl<B> Drop for Counted<B> {
@@ -481,7 +497,11 @@ mod tests {
         conn.last.store(t, Relaxed);
         assert_eq!(conn.overdue(t + 9), None);
         assert_eq!(conn.overdue(t + 10), Some(Cut::Idle));
-        let body = conn.answer(());
+        let gate = Arc::new(crate::guard::Gate::new(
+            crate::guard::Limits::default(),
+            Arc::new(Metrics::new()),
+        ));
+        let body = conn.answer((), gate.flight());
         conn.last.store(t, Relaxed);
         assert_eq!(conn.overdue(t + 29), None, "an answer in flight");
         assert_eq!(conn.overdue(t + 30), Some(Cut::Stalled));

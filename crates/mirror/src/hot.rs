@@ -38,6 +38,7 @@ use tokio::net::TcpStream;
 
 use crate::cache::{Entry, LargeFile};
 use crate::conns::Conn;
+use crate::guard::Client;
 use crate::metrics::Metrics;
 use crate::request::{Screened, accepts_gzip_bytes, screen};
 
@@ -86,6 +87,7 @@ pub(crate) async fn answer_hits(
     app: &impl Hits,
     mut stream: TcpStream,
     conn: &Conn,
+    client: &Client,
 ) -> Option<Handoff> {
     let mut input = BytesMut::with_capacity(4096);
     let mut out = Answers::default();
@@ -94,7 +96,7 @@ pub(crate) async fn answer_hits(
     let mut answered_when_touched = 0u64;
     loop {
         loop {
-            match answer(app, &input, &mut out) {
+            match answer(app, client, &input, &mut out) {
                 Next::Answered(used) => {
                     input.advance(used);
                     answered += 1;
@@ -178,7 +180,7 @@ enum Next {
 }
 
 /// Answers the request at the start of `input` if it is a plain cache hit.
-fn answer(app: &impl Hits, input: &[u8], out: &mut Answers) -> Next {
+fn answer(app: &impl Hits, client: &Client, input: &[u8], out: &mut Answers) -> Next {
     if input.is_empty() || (input.len() < H2_PREFACE.len() && H2_PREFACE.starts_with(input)) {
         return Next::Partial;
     }
@@ -196,8 +198,27 @@ fn answer(app: &impl Hits, input: &[u8], out: &mut Answers) -> Next {
     if path.contains(['?', '#']) {
         return Next::Hyper;
     }
-    // The screen hyper's path applies too; anything it does not pass, hyper answers.
-    let Screened::Read { head: head_only } = screen(method, path) else {
+    // The screen hyper's path applies too; anything it does not pass, hyper answers. The flood
+    // guard's verdict on a request handed to hyper stands (charged and counted once).
+    let next = match screen(client, method, path) {
+        Screened::Read { head } => answer_read(app, &request, head, out, used),
+        _ => Next::Hyper,
+    };
+    if let Next::Hyper = next {
+        client.hand_over();
+    }
+    next
+}
+
+/// Answers a read that passed the screen if it is a plain cache hit.
+fn answer_read(
+    app: &impl Hits,
+    request: &httparse::Request,
+    head_only: bool,
+    out: &mut Answers,
+    used: usize,
+) -> Next {
+    let Some(path) = request.path else {
         return Next::Hyper;
     };
     // HTTP/1.1 only: 1.0 closes after each answer unless asked not to.
@@ -443,9 +464,9 @@ impl AsyncWrite for Prefixed {
 /// body, sent from the file): None when hyper is to answer it. For tests that compare its
 /// answers with hyper's.
 #[cfg(test)]
-pub(crate) fn answer_bytes(app: &impl Hits, input: &[u8]) -> Option<Vec<u8>> {
+pub(crate) fn answer_bytes(app: &impl Hits, client: &Client, input: &[u8]) -> Option<Vec<u8>> {
     let mut out = Answers::default();
-    match answer(app, input, &mut out) {
+    match answer(app, client, input, &mut out) {
         Next::Answered(_) => Some(out.parts.iter().flat_map(|p| p.iter().copied()).collect()),
         Next::Partial | Next::Hyper => None,
     }

@@ -140,6 +140,8 @@ pub struct Overrides {
     /// Both or neither (the certificate decides).
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
+    /// The flood guard's limits given.
+    pub guard: crate::guard::Overrides,
 }
 
 impl Overrides {
@@ -163,6 +165,7 @@ impl Overrides {
             config.tls_cert = self.tls_cert;
             config.tls_key = self.tls_key;
         }
+        self.guard.apply(&mut config.guard);
     }
 }
 
@@ -382,9 +385,19 @@ mod tests {
         Overrides {
             listen: vec!["127.0.0.1:9".into()],
             grace_secs: Some(5),
+            guard: crate::guard::Overrides {
+                rate: Some(9),
+                allow: vec!["10.0.0.0/8".into()],
+                ..Default::default()
+            },
             ..Overrides::default()
         }
         .apply(&mut config);
+        assert_eq!(
+            (config.guard.rate, config.guard.burst),
+            (9, before.guard.burst)
+        );
+        assert_eq!(config.guard.allow, ["10.0.0.0/8"]);
         assert_eq!(config.peers, before.peers);
         assert_eq!(config.listen, ["127.0.0.1:9"]);
         assert_eq!(config.grace_secs, 5);

@@ -23,7 +23,8 @@
 //! Modules: [`sync`] (the client workflow against several peers), [`served`] (the release in
 //! memory), [`serve`] (the HTTP app: routing; `answer` builds its answers, `cache` holds the
 //! caches and the one header builder, [`request`] reads requests; `hot` answers plain cache
-//! hits before hyper; `conns`: the connection cap and time-outs), [`status`], [`metrics`],
+//! hits before hyper; `conns`: the connection cap and time-outs; [`guard`]: the flood guard,
+//! per-client connection caps and request rates, the global load shedding), [`status`], [`metrics`],
 //! [`gc`] (old releases, the lock), [`config`], [`init`] (a mirror folder set up: `mirror
 //! init`, a sync's peers and first root), [`run`] (the daemon), [`demo`] (the demo's origin and
 //! mirrors in one process), [`export`] (a static tree for a plain web root), [`push`] (that tree
@@ -41,6 +42,7 @@ mod error;
 pub mod export;
 mod files;
 pub mod gc;
+pub mod guard;
 mod hot;
 pub mod init;
 pub mod metrics;

@@ -11,6 +11,7 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 
+use crate::guard::Refusal;
 use crate::served::Served;
 
 type Labels = Vec<(String, String)>;
@@ -37,6 +38,8 @@ pub struct Metrics {
     /// least active one closed for a new one), `idle`, `stalled` (`conns`).
     pub(crate) connections: Gauge,
     connections_cut: [Counter; 3],
+    /// Requests and connections the flood guard refused, by [`Refusal`].
+    refused: [Counter; 5],
     /// Peers reported last round, to zero the ones no longer configured.
     peers_seen: Mutex<Vec<String>>,
 }
@@ -100,7 +103,17 @@ impl Metrics {
         );
         let connections_cut = ["shed", "idle", "stalled"]
             .map(|why| (*cut.get_or_create(&vec![("reason".into(), why.into())])).clone());
+        let refusals = Family::<Labels, Counter>::default();
+        registry.register(
+            "refused",
+            "Requests (429, 503) and connections (closed at once) the flood guard refused, by reason",
+            refusals.clone(),
+        );
+        let refused = Refusal::ALL.map(|why| {
+            (*refusals.get_or_create(&vec![("reason".into(), why.label().into())])).clone()
+        });
         Metrics {
+            refused,
             registry,
             connections,
             connections_cut,
@@ -124,6 +137,11 @@ impl Metrics {
     /// A connection the server closed: shed at the cap, idle, or stalled.
     pub(crate) fn cut(&self, why: Cut) {
         self.connections_cut[why as usize].inc();
+    }
+
+    /// A request or connection the flood guard refused.
+    pub(crate) fn refused(&self, why: Refusal) {
+        self.refused[why as usize].inc();
     }
 
     pub fn release(&self, served: &Served) {

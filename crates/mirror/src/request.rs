@@ -1,16 +1,20 @@
 //! Reading a request, for both the hot path (`hot`, on `httparse`'s view of the bytes) and
 //! hyper's (`serve`, on a `HeaderMap`): the screen every request passes first, path checks,
-//! Range, If-None-Match, Accept-Encoding. A leaf: it knows nothing of the release, the caches
-//! or the sockets, so each rule here is unit-tested on strings.
+//! Range, If-None-Match, Accept-Encoding. It knows nothing of the release, the caches or the
+//! sockets (the client is the flood guard's [`Client`], an address), so each rule here is
+//! unit-tested on strings.
 //!
-//! **Where a flood guard goes:** [`screen`] is the one function both paths call on a request
-//! before any routing or cache lookup (`hot::answer`, `serve::App::respond`). A guard that
-//! classifies requests (by client, by cost, by rate) adds its verdict here, so that a request
+//! **The flood guard's place:** [`screen`] is the one function both paths call on a request
+//! before any routing or cache lookup (`hot::answer`, `serve::App::respond`). It asks the
+//! guard (`guard`: the client's rate, the server's answers in flight) first, so that a request
 //! the hot path would answer from memory and one that hyper answers from disk are judged
-//! alike; whatever it refuses, the hot path hands to hyper, which answers the refusal.
+//! alike, a malformed one included; whatever it refuses, the hot path hands to hyper, which
+//! answers the refusal (429 or 503 with `Retry-After`) without charging the request twice.
 
 use hyper::Method;
 use hyper::header::{self, HeaderMap};
+
+use crate::guard::{Client, Refusal, Verdict};
 
 /// A request as the server answers it: no body (GET and HEAD have none the server reads) and
 /// no socket, so that every answer can be unit-tested from these parts alone.
@@ -20,15 +24,18 @@ pub struct Ask<'a> {
     /// The path alone (no query).
     pub path: &'a str,
     pub headers: &'a HeaderMap,
+    /// Who asks: the connection's client, as the flood guard admitted it.
+    pub client: &'a Client,
 }
 
 impl<'a> Ask<'a> {
-    /// The parts of a request hyper parsed.
-    pub fn of(parts: &'a hyper::http::request::Parts) -> Ask<'a> {
+    /// The parts of a request hyper parsed, on `client`'s connection.
+    pub fn of(parts: &'a hyper::http::request::Parts, client: &'a Client) -> Ask<'a> {
         Ask {
             method: &parts.method,
             path: parts.uri.path(),
             headers: &parts.headers,
+            client,
         }
     }
 }
@@ -42,11 +49,17 @@ pub enum Screened {
     NotAllowed,
     /// A path the server will not look at ([`path_is_clean`]): 400, before any file is touched.
     BadPath,
+    /// Refused by the flood guard: 429 (the client's rate) or 503 (the server's load), with
+    /// `Retry-After` in seconds.
+    Refused { why: Refusal, retry_after: u64 },
 }
 
-/// The first look at every request, on both paths, before routing: its method, then its path.
-/// (The flood guard's place: see the module's comment.)
-pub fn screen(method: &str, path: &str) -> Screened {
+/// The first look at every request, on both paths, before routing: the flood guard's verdict
+/// on its client, then its method, then its path.
+pub fn screen(client: &Client, method: &str, path: &str) -> Screened {
+    if let Verdict::Refused { why, retry_after } = client.screen() {
+        return Screened::Refused { why, retry_after };
+    }
     let head = match method {
         "GET" => false,
         "HEAD" => true,
@@ -297,13 +310,35 @@ mod tests {
     }
 
     #[test]
-    fn the_screen_looks_at_the_method_first_then_the_path() {
+    fn the_screen_looks_at_the_guard_first_then_the_method_then_the_path() {
+        let limits = crate::guard::Limits {
+            rate: 1,
+            burst: 6,
+            ..Default::default()
+        };
+        let metrics = std::sync::Arc::new(crate::metrics::Metrics::new());
+        let gate = std::sync::Arc::new(crate::guard::Gate::new(limits, metrics));
+        let client = gate.connect([192, 0, 2, 1].into()).expect("admitted");
+        let screen = |method, path| screen(&client, method, path);
         assert_eq!(screen("GET", "/x"), Screened::Read { head: false });
         assert_eq!(screen("HEAD", "/x"), Screened::Read { head: true });
         assert_eq!(screen("POST", "/x"), Screened::NotAllowed);
         assert_eq!(screen("POST", "/.."), Screened::NotAllowed);
         assert_eq!(screen("get", "/x"), Screened::NotAllowed);
         assert_eq!(screen("GET", "/.."), Screened::BadPath);
+        // Its burst spent, even a malformed request is refused before it is read.
+        for (method, path) in [("GET", "/x"), ("POST", "/.."), ("GET", "/..")] {
+            assert!(
+                matches!(
+                    screen(method, path),
+                    Screened::Refused {
+                        why: Refusal::Rate,
+                        retry_after: 1
+                    }
+                ),
+                "{method} {path}"
+            );
+        }
     }
 
     #[test]

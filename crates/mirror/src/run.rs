@@ -98,7 +98,7 @@ pub async fn start_mirror(
         interval_seconds: Some(config.interval_secs),
         ..Status::default()
     };
-    let app = Arc::new(App::new(release_dir, served, status));
+    let app = Arc::new(App::new(release_dir, served, status).with_limits(config.guard.clone()));
     let urls = start_servers(&app, &config.listen, tls(&config)?).await?;
     let blocks = dir.join(crate::blocks::LOG_FILE);
     tokio::spawn(follow(
@@ -124,13 +124,18 @@ pub async fn start_mirror(
 }
 
 /// Serves the release in `dir/release` (a mirror's, or an archive's own) without syncing.
-/// `root` defaults to `dir/root.json`, else the release's own `1.root.json`.
+/// `root` defaults to `dir/root.json`, else the release's own `1.root.json`; the flood guard
+/// has its default limits but those given in `guard`.
 pub fn serve_only(
     dir: &Path,
     root: Option<&Path>,
     listen: &[String],
     tls_files: Option<(PathBuf, PathBuf)>,
+    guard: crate::guard::Overrides,
 ) -> Result<(), RunError> {
+    let mut limits = crate::guard::Limits::default();
+    guard.apply(&mut limits);
+    limits.check().map_err(RunError::config)?;
     let release_dir = dir.join("release");
     let root_path = match root {
         Some(path) => path.to_owned(),
@@ -139,7 +144,7 @@ pub fn serve_only(
     };
     let root = read_root(&root_path)?;
     let served = load(dir, &root).map_err(RunError::release)?;
-    let app = Arc::new(App::new(release_dir, served, Status::default()));
+    let app = Arc::new(App::new(release_dir, served, Status::default()).with_limits(limits));
     let tls = match tls_files {
         Some((cert, key)) => Some(tls_acceptor(&cert, &key).map_err(RunError::listen)?),
         None => None,

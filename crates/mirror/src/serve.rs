@@ -21,10 +21,12 @@
 //!
 //! 1. Until a release is served, 503 on hyper's path ([`App::answer`]; the hot path has
 //!    nothing cached then, so it hands every request to hyper).
-//! 2. [`request::screen`]: method and path, before any routing or cache lookup, on both the
-//!    hot path (`hot`) and hyper's (`App::respond`). **A flood guard goes here**: one
-//!    classification of every request, shared by both paths (a request it refuses, the hot
-//!    path hands to hyper, which answers the refusal).
+//! 2. [`request::screen`]: the flood guard's verdict (`guard`: the client's rate, the answers
+//!    in flight; 429 or 503 with `Retry-After`), then method and path, before any routing or
+//!    cache lookup, on both the hot path (`hot`) and hyper's (`App::respond`): one
+//!    classification of every request (a request it refuses, the hot path hands to hyper,
+//!    which answers the refusal). Before that, at accept, the guard's per-address and
+//!    per-prefix connection caps.
 //! 3. A plain request (no Range, no condition) for a small file served before: the response
 //!    cache (`cache`), by `hot` on plain HTTP/1.1 connections, else here.
 //! 4. Routing: the table above. A target is resolved to a document in one place,
@@ -68,11 +70,12 @@ use tokio::net::TcpListener;
 pub use crate::answer::Body;
 use crate::answer::{
     IMMUTABLE, NO_STORE, PLAIN, SITE_CSP, TIMESTAMP, bytes_response, content_type, entry_response,
-    file_response, is_text, not_found, not_modified, original_content_type, redirect, text,
-    with_type,
+    file_response, is_text, not_found, not_modified, original_content_type, redirect, refused,
+    retry_later, text, with_type,
 };
 use crate::cache::{Caches, Carry, Entry, FileMeta, LargeFile, OpenFile};
 use crate::conns::{Descriptors, Table, Watched};
+use crate::guard::{Client, Gate, Limits};
 use crate::metrics::Metrics;
 use crate::request::{Ask, Screened, accepts_gzip, is_plain, none_match, screen};
 use crate::served::{Served, target_file_name};
@@ -127,6 +130,8 @@ pub struct App {
     /// Connections the server keeps open at most, all threads and addresses together (the
     /// descriptors the file caches leave; `conns`).
     pub(crate) connections: usize,
+    /// The flood guard (`guard`): who may connect, whose request is answered now.
+    pub gate: Arc<Gate>,
     /// Held while a new [`Served`] is loaded and switched to (`run::reload`): a sync's load
     /// and a block's never cross, so the later one switches to the newer state of both.
     pub(crate) reloading: Mutex<()>,
@@ -142,16 +147,24 @@ impl App {
             .parent()
             .unwrap_or(Path::new("."))
             .join("cache/gz");
+        let metrics = Arc::new(metrics);
         App {
+            gate: Arc::new(Gate::new(Limits::default(), metrics.clone())),
             gz_dir,
             release_dir,
             served: ArcSwap::from_pointee(served),
             status: Mutex::new(status),
-            metrics: Arc::new(metrics),
+            metrics,
             caches: Caches::new(descriptors.small_files, descriptors.large_files),
             connections: descriptors.connections,
             reloading: Mutex::new(()),
         }
+    }
+
+    /// The same app with the flood guard's `limits` instead of the defaults.
+    pub fn with_limits(mut self, limits: Limits) -> App {
+        self.gate = Arc::new(Gate::new(limits, self.metrics.clone()));
+        self
     }
 
     pub fn served(&self) -> Arc<Served> {
@@ -202,24 +215,18 @@ impl App {
         {
             return None;
         }
-        let mut response = with_type(
-            text(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "this mirror has no release yet: it is syncing from its peers\n",
-            ),
-            "text/plain; charset=utf-8",
-            NO_STORE,
-        );
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(NO_RELEASE_RETRY));
-        Some(response)
+        Some(retry_later(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "this mirror has no release yet: it is syncing from its peers\n",
+            NO_RELEASE_RETRY,
+        ))
     }
 
     /// Screens, then routes (the table at the top of this module).
     fn respond(&self, ask: Ask) -> Response<Body> {
-        let head = match screen(ask.method.as_str(), ask.path) {
+        let head = match screen(ask.client, ask.method.as_str(), ask.path) {
             Screened::Read { head } => head,
+            Screened::Refused { why, retry_after } => return refused(why, retry_after),
             Screened::NotAllowed => {
                 let mut response = text(StatusCode::METHOD_NOT_ALLOWED, "only GET and HEAD\n");
                 response
@@ -709,24 +716,31 @@ pub async fn serve(
     tls: Option<tokio_rustls::TlsAcceptor>,
     cap: usize,
 ) -> std::io::Result<()> {
+    use crate::conns::{ERROR_RESETS_MAX, H2_PING, HEAD_BYTES_MAX, HEADERS_MAX, IDLE, RESETS_MAX};
     let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
     builder
         .http1()
         .timer(TokioTimer::new())
-        .header_read_timeout(crate::conns::IDLE);
+        .header_read_timeout(IDLE)
+        .max_buf_size(HEAD_BYTES_MAX)
+        .max_headers(HEADERS_MAX);
     builder
         .http2()
         .timer(TokioTimer::new())
         .max_concurrent_streams(128)
-        .keep_alive_interval(crate::conns::H2_PING)
-        .keep_alive_timeout(crate::conns::H2_PING);
+        .max_header_list_size(HEAD_BYTES_MAX as u32)
+        .max_pending_accept_reset_streams(RESETS_MAX)
+        .max_local_error_reset_streams(ERROR_RESETS_MAX)
+        .keep_alive_interval(H2_PING)
+        .keep_alive_timeout(H2_PING);
     // After the hot path has answered on a connection, it stays HTTP/1.1.
     let http1_only = Arc::new(builder.clone().http1_only());
     let builder = Arc::new(builder);
     let table = Table::new(cap, app.metrics.clone());
     tokio::spawn(table.clone().sweep());
+    tokio::spawn(app.gate.clone().forget_idle());
     loop {
-        let (stream, _) = match listener.accept().await {
+        let (stream, from) = match listener.accept().await {
             Ok(accepted) => accepted,
             Err(e) => {
                 // Out of file descriptors and the like: wait instead of spinning.
@@ -735,6 +749,13 @@ pub async fn serve(
                 continue;
             }
         };
+        // Over its address's or prefix's connection cap: closed at once, with a reset (no
+        // TIME_WAIT kept here for it).
+        let Ok(client) = app.gate.connect(from.ip()) else {
+            let _ = stream.set_zero_linger();
+            continue;
+        };
+        let client = Arc::new(client);
         let _ = stream.set_nodelay(true);
         let (conn, guard) = table.enter();
         let id = guard.id;
@@ -744,17 +765,22 @@ pub async fn serve(
         let task = tokio::spawn(async move {
             let _guard = guard;
             let answers = conn.clone();
+            let asker = client.clone();
             let service = hyper::service::service_fn(move |request| {
                 let app = app.clone();
                 let answers = answers.clone();
+                let client = asker.clone();
                 async move {
-                    let response = handle(&app, request);
-                    Ok::<_, Infallible>(response.map(|body| answers.answer(body)))
+                    let response = handle(&app, request, &client);
+                    let flight = client.gate().flight();
+                    Ok::<_, Infallible>(response.map(|body| answers.answer(body, flight)))
                 }
             });
             match tls {
                 None => {
-                    if let Some(handoff) = crate::hot::answer_hits(&*hot_app, stream, &conn).await {
+                    if let Some(handoff) =
+                        crate::hot::answer_hits(&*hot_app, stream, &conn, &client).await
+                    {
                         let builder = if handoff.answered {
                             &http1_only
                         } else {
@@ -768,8 +794,7 @@ pub async fn serve(
                     }
                 }
                 Some(acceptor) => {
-                    let handshake =
-                        tokio::time::timeout(crate::conns::IDLE, acceptor.accept(stream));
+                    let handshake = tokio::time::timeout(IDLE, acceptor.accept(stream));
                     if let Ok(Ok(stream)) = handshake.await {
                         conn.to_hyper();
                         let stream = Watched::new(stream, conn.clone());
@@ -784,10 +809,10 @@ pub async fn serve(
     }
 }
 
-/// One request, counted in the metrics: [`App::answer`] on its parts.
-pub fn handle(app: &App, request: Request<Incoming>) -> Response<Body> {
+/// One request of `client`, counted in the metrics: [`App::answer`] on its parts.
+pub fn handle(app: &App, request: Request<Incoming>, client: &Client) -> Response<Body> {
     let (parts, _body) = request.into_parts();
-    let response = app.answer(Ask::of(&parts));
+    let response = app.answer(Ask::of(&parts, client));
     if parts.method == hyper::Method::HEAD {
         without_body(response)
     } else {
@@ -930,11 +955,18 @@ mod tests {
                 HeaderValue::from_str(value).expect("value"),
             );
         }
+        let client = reader(app);
         app.answer(Ask {
             method: &method,
             path,
             headers: &map,
+            client: &client,
         })
+    }
+
+    /// A client from 127.0.0.1, as the guard admits it.
+    fn reader(app: &App) -> Client {
+        app.gate.connect([127, 0, 0, 1].into()).expect("admitted")
     }
 
     fn get(app: &App, path: &str, headers: &[(&str, &str)]) -> Response<Body> {
@@ -1110,7 +1142,10 @@ mod tests {
             .expect("etag")
             .to_owned();
         let hot = format!("GET {text_path} HTTP/1.1\r\nhost: x\r\n\r\n");
-        assert!(answer_bytes(&f.app, hot.as_bytes()).is_some(), "cached");
+        assert!(
+            answer_bytes(&f.app, &reader(&f.app), hot.as_bytes()).is_some(),
+            "cached"
+        );
         let order = crate::blocks::Order {
             authority: "Court <of> Appeal".into(),
             reference: "C-1/26".into(),
@@ -1135,7 +1170,7 @@ mod tests {
         .blocking(blocks, elsewhere);
         f.app.switch(blocked);
         assert!(
-            answer_bytes(&f.app, hot.as_bytes()).is_none(),
+            answer_bytes(&f.app, &reader(&f.app), hot.as_bytes()).is_none(),
             "caches emptied"
         );
         let other_hash = format!("/targets/{}.{TEXT}", hex::encode([7u8; 32]));
@@ -1346,7 +1381,8 @@ mod tests {
 
     /// The head the hot path writes, as sorted `name: value` lines without `date`.
     fn hot_lines(app: &App, request: &str) -> (String, Vec<String>) {
-        let bytes = answer_bytes(app, request.as_bytes()).expect("answered by the hot path");
+        let bytes =
+            answer_bytes(app, &reader(app), request.as_bytes()).expect("answered by the hot path");
         let text = String::from_utf8_lossy(&bytes).into_owned();
         let (head, _) = text.split_once("\r\n\r\n").expect("a head");
         let mut lines = head.lines();
@@ -1421,11 +1457,11 @@ mod tests {
         let request = |line: &str, extra: &str| format!("{line}\r\nhost: x\r\n{extra}\r\n");
         let get_line = format!("GET {path} HTTP/1.1");
         assert!(
-            answer_bytes(&f.app, request(&get_line, "").as_bytes()).is_none(),
+            answer_bytes(&f.app, &reader(&f.app), request(&get_line, "").as_bytes()).is_none(),
             "not served yet: a miss"
         );
         get(&f.app, &path, &[]);
-        assert!(answer_bytes(&f.app, request(&get_line, "").as_bytes()).is_some());
+        assert!(answer_bytes(&f.app, &reader(&f.app), request(&get_line, "").as_bytes()).is_some());
         for (line, extra) in [
             (format!("POST {path} HTTP/1.1"), ""),
             (format!("GET {path} HTTP/1.0"), ""),
@@ -1437,10 +1473,50 @@ mod tests {
         ] {
             let asked = request(&line, extra);
             assert!(
-                answer_bytes(&f.app, asked.as_bytes()).is_none(),
+                answer_bytes(&f.app, &reader(&f.app), asked.as_bytes()).is_none(),
                 "{asked:?}"
             );
         }
+    }
+
+    /// The flood guard's one verdict on both paths: a client over its rate is handed by the hot
+    /// path to hyper, which answers 429 with `Retry-After`; counted once.
+    #[test]
+    fn a_client_over_its_rate_gets_429_with_retry_after_on_both_paths() {
+        let Fixture {
+            _tmp, app, text, ..
+        } = fixture();
+        let app = app.with_limits(Limits {
+            rate: 1,
+            burst: 2,
+            ..Limits::default()
+        });
+        let path = target_path(TEXT, &text);
+        assert_eq!(get(&app, &path, &[]).status(), StatusCode::OK);
+        let flooder = app.gate.connect([192, 0, 2, 7].into()).expect("admitted");
+        let request = format!("GET {path} HTTP/1.1\r\nhost: x\r\n\r\n");
+        let hot = |client: &Client| answer_bytes(&app, client, request.as_bytes());
+        assert!(
+            hot(&flooder).is_some() && hot(&flooder).is_some(),
+            "its burst"
+        );
+        assert!(hot(&flooder).is_none(), "refused: handed to hyper");
+        let headers = HeaderMap::new();
+        let response = app.answer(Ask {
+            method: &Method::GET,
+            path: &path,
+            headers: &headers,
+            client: &flooder,
+        });
+        assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(value(&response, header::RETRY_AFTER), Some("1"));
+        assert_eq!(value(&response, header::CACHE_CONTROL), Some("no-store"));
+        assert!(hot(&reader(&app)).is_some(), "another address is served");
+        let metrics = app.metrics.encode();
+        assert!(
+            metrics.contains("samizdat_mirror_refused_total{reason=\"rate\"} 1"),
+            "{metrics}"
+        );
     }
 
     #[test]

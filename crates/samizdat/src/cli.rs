@@ -311,6 +311,8 @@ struct MirrorSettings {
     /// PEM private key of the certificate.
     #[arg(long, env = "SAMIZDAT_TLS_KEY", requires = "tls_cert")]
     tls_key: Option<PathBuf>,
+    #[command(flatten)]
+    guard: GuardSettings,
 }
 
 impl From<MirrorSettings> for mirror::init::Overrides {
@@ -323,6 +325,57 @@ impl From<MirrorSettings> for mirror::init::Overrides {
             grace_secs: s.grace,
             tls_cert: s.tls_cert,
             tls_key: s.tls_key,
+            guard: s.guard.into(),
+        }
+    }
+}
+
+/// The flood guard's limits, for `mirror init`, `mirror run` and `mirror serve` (over
+/// `mirror.toml`'s, or the defaults). Each also from the environment.
+#[derive(clap::Args)]
+struct GuardSettings {
+    /// Flood guard: requests a second one address may make [default: 1000].
+    #[arg(long, env = "SAMIZDAT_GUARD_RATE")]
+    guard_rate: Option<u32>,
+    /// Flood guard: requests one address may make at once above its rate [default: 20000].
+    #[arg(long, env = "SAMIZDAT_GUARD_BURST")]
+    guard_burst: Option<u32>,
+    /// Flood guard: requests a second one /24 (IPv6: /56) may make [default: 4000].
+    #[arg(long, env = "SAMIZDAT_GUARD_PREFIX_RATE")]
+    guard_prefix_rate: Option<u32>,
+    /// Flood guard: a prefix's burst above its rate [default: 80000].
+    #[arg(long, env = "SAMIZDAT_GUARD_PREFIX_BURST")]
+    guard_prefix_burst: Option<u32>,
+    /// Flood guard: connections one address may hold open [default: 64].
+    #[arg(long, env = "SAMIZDAT_GUARD_CONNECTIONS")]
+    guard_connections: Option<u32>,
+    /// Flood guard: connections one prefix may hold open [default: 256].
+    #[arg(long, env = "SAMIZDAT_GUARD_PREFIX_CONNECTIONS")]
+    guard_prefix_connections: Option<u32>,
+    /// Flood guard: answers in flight before new requests get 503 [default: 4096].
+    #[arg(long, env = "SAMIZDAT_GUARD_IN_FLIGHT")]
+    guard_in_flight: Option<u32>,
+    /// Flood guard: an address or prefix (IP/BITS) exempt from the per-client limits: peers,
+    /// directories (repeat, or comma-separate in the environment).
+    #[arg(
+        long = "guard-allow",
+        env = "SAMIZDAT_GUARD_ALLOW",
+        value_delimiter = ','
+    )]
+    guard_allow: Vec<String>,
+}
+
+impl From<GuardSettings> for mirror::guard::Overrides {
+    fn from(s: GuardSettings) -> Self {
+        mirror::guard::Overrides {
+            rate: s.guard_rate,
+            burst: s.guard_burst,
+            prefix_rate: s.guard_prefix_rate,
+            prefix_burst: s.guard_prefix_burst,
+            connections: s.guard_connections,
+            prefix_connections: s.guard_prefix_connections,
+            in_flight: s.guard_in_flight,
+            allow: s.guard_allow,
         }
     }
 }
@@ -430,6 +483,8 @@ enum MirrorCommand {
         tls_cert: Option<PathBuf>,
         #[arg(long, requires = "tls_cert")]
         tls_key: Option<PathBuf>,
+        #[command(flatten)]
+        guard: GuardSettings,
     },
     /// Remove releases replaced more than the grace period ago (a running mirror does this
     /// after each sync).
@@ -634,7 +689,14 @@ fn mirror(command: MirrorCommand) -> Result<Outcome> {
             listen,
             tls_cert,
             tls_key,
-        } => commands::mirror_serve(&dir, root.as_deref(), &listen, tls_cert.zip(tls_key)),
+            guard,
+        } => commands::mirror_serve(
+            &dir,
+            root.as_deref(),
+            &listen,
+            tls_cert.zip(tls_key),
+            guard.into(),
+        ),
         MirrorCommand::Collect { dir, grace } => commands::mirror_collect(&dir, grace),
         MirrorCommand::Enroll {
             dir,

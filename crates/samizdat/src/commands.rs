@@ -404,8 +404,9 @@ pub fn mirror_serve(
     root: Option<&Path>,
     listen: &[String],
     tls: Option<(PathBuf, PathBuf)>,
+    guard: mirror::guard::Overrides,
 ) -> Result<Outcome> {
-    mirror::run::serve_only(dir, root, listen, tls)?;
+    mirror::run::serve_only(dir, root, listen, tls, guard)?;
     Ok(Outcome::Done)
 }
 

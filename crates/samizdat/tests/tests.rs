@@ -10,6 +10,7 @@ mod crash;
 mod deploy;
 mod directory;
 mod directory_trust;
+mod flood;
 mod ingest;
 mod keys;
 mod messages;

@@ -4,6 +4,7 @@
 
 pub mod browser;
 pub mod directory_server;
+pub mod h2_raw;
 
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
@@ -663,4 +664,20 @@ pub fn mirror_init(dir: &Path, root: &Path, peers: &[&str], extra: &[&str], code
     }
     args.extend(extra);
     run(&args, code)
+}
+
+/// A TCP connection to `address` from the loopback address `from`.
+pub fn connect_from(from: &str, address: &str) -> std::net::TcpStream {
+    try_connect_from(from, address).expect("connect")
+}
+
+/// As [`connect_from`], the connection's error given back (a server that resets it at once).
+pub fn try_connect_from(from: &str, address: &str) -> std::io::Result<std::net::TcpStream> {
+    let to: std::net::SocketAddr = address.parse().expect("address");
+    let from: std::net::SocketAddr = format!("{from}:0").parse().expect("from");
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)
+        .expect("a socket (too few descriptors for the test?)");
+    socket.bind(&from.into()).expect("bind the client");
+    socket.connect_timeout(&to.into(), std::time::Duration::from_secs(5))?;
+    Ok(socket.into())
 }
