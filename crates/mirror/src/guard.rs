@@ -42,8 +42,9 @@ pub(crate) const OVERLOADED_RETRY: u64 = 1;
 /// The flood guard's settings (`[guard]` in `mirror.toml`; each also a flag and a variable of
 /// `mirror run` and `mirror serve`). The defaults let a browser load a reader-site page with all
 /// its files at once, and a mirror sync up to 20,000 files from this one at full speed (an
-/// incremental sync; a first sync of a large archive runs into the rate after that: allow-list
-/// the mirrors that sync from this one, as a sync does not wait out a 429 yet), and refuse a
+/// incremental sync; a first sync of a large archive is slowed to the rate after that, as a
+/// sync waits out each 429's `Retry-After`: allow-list the mirrors that sync from this one to
+/// let them go at full speed), and refuse a
 /// single machine that asks for more than any of them, for long.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]

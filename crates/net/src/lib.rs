@@ -81,6 +81,8 @@ impl HttpTransport {
             .max_redirects(0)
             // A mirror syncs with 8 requests at a time: keep that many connections, not 3.
             .max_idle_connections_per_host(16)
+            // Every status is read here (`fetch`): a 429 or 503 carries a Retry-After to obey.
+            .http_status_as_error(false)
             .user_agent(USER_AGENT)
             .build();
         let agent = ureq::Agent::with_parts(
@@ -207,21 +209,64 @@ pub fn base_url(url: &str) -> String {
     base
 }
 
+/// How often one request is asked again after a peer answered 429 or 503 (a flood guard
+/// shedding load, ours among them), and the longest wait obeyed: a peer that asks for more is
+/// treated as not answering, and the round goes on with other peers.
+const BUSY_RETRIES: u32 = 6;
+const BUSY_WAIT_MAX: Duration = Duration::from_secs(15);
+
+/// The wait a busy answer asks for: `Retry-After` in seconds (the HTTP-date form is read as
+/// one second: no clock of ours is compared with a peer's), 1 s when absent; `None` when the
+/// peer asks for more than [`BUSY_WAIT_MAX`].
+fn busy_wait(retry_after: Option<&str>) -> Option<Duration> {
+    let wait = match retry_after.map(str::trim) {
+        Some(value) if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) => {
+            Duration::from_secs(value.parse().unwrap_or(u64::MAX))
+        }
+        _ => Duration::from_secs(1),
+    };
+    (wait <= BUSY_WAIT_MAX).then_some(wait)
+}
+
+impl HttpTransport {
+    /// A GET of `url`, asked again (up to [`BUSY_RETRIES`] times) while the peer answers 429 or
+    /// 503 with a wait it is willing to obey.
+    fn call(&self, url: &str) -> Result<ureq::http::Response<ureq::Body>, FetchError> {
+        let mut attempt = 0;
+        loop {
+            let mut request = self.agent.get(url);
+            if !self.gzip {
+                request = request.header("accept-encoding", "identity");
+            }
+            let response = request
+                .call()
+                .map_err(|e| FetchError::Other(format!("{url}: {e}")))?;
+            let status = response.status().as_u16();
+            if !(status == 429 || status == 503) || attempt == BUSY_RETRIES {
+                return Ok(response);
+            }
+            let retry_after = response
+                .headers()
+                .get(ureq::http::header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok());
+            let Some(wait) = busy_wait(retry_after) else {
+                return Ok(response);
+            };
+            attempt += 1;
+            std::thread::sleep(wait);
+        }
+    }
+}
+
 impl Transport for HttpTransport {
     fn fetch(&self, path: &str, max_len: u64) -> Result<Vec<u8>, FetchError> {
         let url = format!("{}{path}", self.base);
-        let mut request = self.agent.get(&url);
-        if !self.gzip {
-            request = request.header("accept-encoding", "identity");
-        }
-        let response = request.call();
-        let mut response = match response {
-            Ok(r) => r,
-            Err(ureq::Error::StatusCode(404)) => return Err(FetchError::NotFound),
-            Err(e) => return Err(FetchError::Other(format!("{url}: {e}"))),
-        };
-        // Only a 200 is the file (ureq hands back 1xx-3xx answers: a redirect is not followed).
+        let mut response = self.call(&url)?;
+        // Only a 200 is the file (a redirect is not followed).
         let status = response.status();
+        if status == ureq::http::StatusCode::NOT_FOUND {
+            return Err(FetchError::NotFound);
+        }
         if status != ureq::http::StatusCode::OK {
             let location = response
                 .headers()
@@ -269,5 +314,105 @@ impl Transport for HttpTransport {
 
     fn describe(&self) -> String {
         self.base.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    #[test]
+    fn a_busy_peer_is_waited_for_as_it_asks_within_a_bound() {
+        assert_eq!(busy_wait(Some("2")), Some(Duration::from_secs(2)));
+        assert_eq!(busy_wait(None), Some(Duration::from_secs(1)));
+        assert_eq!(
+            busy_wait(Some("Wed, 21 Oct 2015 07:28:00 GMT")),
+            Some(Duration::from_secs(1))
+        );
+        assert_eq!(busy_wait(Some("3600")), None);
+        assert_eq!(busy_wait(Some("99999999999999999999999")), None);
+    }
+
+    /// A peer on loopback that answers its connections with `answers`, one each, then stops.
+    fn peer(answers: Vec<&'static str>) -> (String, std::thread::JoinHandle<usize>) {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let base = format!("http://{}/", listener.local_addr().expect("address"));
+        let handle = std::thread::spawn(move || {
+            let mut served = 0;
+            for answer in answers {
+                let (mut stream, _) = listener.accept().expect("accept");
+                stream
+                    .set_read_timeout(Some(Duration::from_secs(5)))
+                    .expect("timeout");
+                let mut head = Vec::new();
+                let mut byte = [0; 1];
+                while !head.ends_with(b"\r\n\r\n") {
+                    match stream.read(&mut byte) {
+                        Ok(1) => head.push(byte[0]),
+                        _ => return served,
+                    }
+                }
+                stream.write_all(answer.as_bytes()).expect("answer");
+                served += 1;
+            }
+            served
+        });
+        (base, handle)
+    }
+
+    fn transport(base: &str) -> HttpTransport {
+        let limits = Limits {
+            request_timeout: Duration::from_secs(10),
+            connect_timeout: Duration::from_secs(5),
+            gzip: false,
+        };
+        HttpTransport::new(base, &limits)
+    }
+
+    const BUSY: &str = "HTTP/1.1 429 Too Many Requests\r\nRetry-After: 1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+    const OK: &str = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok";
+
+    #[test]
+    fn a_429_with_retry_after_is_waited_out_and_asked_again() {
+        let (base, peer) = peer(vec![BUSY, BUSY, OK]);
+        let started = Instant::now();
+        let body = transport(&base)
+            .fetch("targets/x", 10)
+            .expect("the file after two waits");
+        assert_eq!(body, b"ok");
+        assert!(
+            started.elapsed() >= Duration::from_secs(2),
+            "{:?}",
+            started.elapsed()
+        );
+        assert_eq!(peer.join().expect("peer"), 3);
+    }
+
+    #[test]
+    fn a_peer_that_asks_for_too_long_a_wait_is_an_error_at_once_naming_its_answer() {
+        let (base, peer) = peer(vec![
+            "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 3600\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+        ]);
+        let started = Instant::now();
+        let error = transport(&base)
+            .fetch("targets/x", 10)
+            .expect_err("not waited for");
+        assert!(started.elapsed() < Duration::from_secs(5));
+        assert!(
+            matches!(&error, FetchError::Other(m) if m.contains("answered 503")),
+            "{error:?}"
+        );
+        assert_eq!(peer.join().expect("peer"), 1);
+    }
+
+    #[test]
+    fn a_404_is_not_found() {
+        let (base, peer) = peer(vec![
+            "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+        ]);
+        let error = transport(&base).fetch("targets/x", 10).expect_err("404");
+        assert!(matches!(error, FetchError::NotFound), "{error:?}");
+        peer.join().expect("peer");
     }
 }
