@@ -370,3 +370,26 @@ fn request_heads_over_the_limits_are_refused() {
         assert_eq!(got, status, "{}", &request[..request.len().min(80)]);
     }
 }
+
+/// A mirror syncing from a peer whose guard sheds it waits out each 429 as `Retry-After` asks
+/// and completes: the guard slows a first sync to its rate, it does not break it (the sync
+/// failed at the first 429 before).
+#[test]
+fn a_first_sync_from_a_guarded_peer_is_slowed_to_its_rate_not_refused() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    // 29 targets and the metadata: a burst of 10 at 20 a second refuses some of them.
+    let (server, _, _) = serve(
+        tmp.path(),
+        "127.0.0.220",
+        &["--guard-rate", "20", "--guard-burst", "10"],
+    );
+    let root = tmp.path().join("archive/root.json");
+    let dir = tmp.path().join("mirror");
+    let out = mirror_sync(&dir, &root, &[&server.url], &[], 0);
+    assert_says(&stdout(&out), "release 1");
+    let refused = metric(&server, "samizdat_mirror_refused_total{reason=\"rate\"} ");
+    assert!(
+        refused > 0,
+        "the guard never refused the sync: the test tests nothing"
+    );
+}
