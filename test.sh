@@ -51,9 +51,10 @@ export SAMIZDAT_BROWSER_DIR=$browser
 export SAMIZDAT_CHROMIUM=/usr/bin/chromium
 
 # python-tuf (the independent TUF client our releases must satisfy), in a venv of its own.
-if [ ! -x "$cache/venv/bin/python" ] || ! "$cache/venv/bin/python" -c 'import tuf.ngclient' 2>/dev/null; then
+# mmdb-writer: the directory's tests write a tiny MaxMind-format country database with it.
+if [ ! -x "$cache/venv/bin/python" ] || ! "$cache/venv/bin/python" -c 'import tuf.ngclient, mmdb_writer' 2>/dev/null; then
   python3 -m venv "$cache/venv"
-  "$cache/venv/bin/pip" install -q 'tuf==7.0.1'
+  "$cache/venv/bin/pip" install -q 'tuf==7.0.1' 'mmdb-writer==0.2.7'
 fi
 
 # Real corpora (spam-assassin e-mails, linux-doc prose and HTML, texlive-humanities PDFs).

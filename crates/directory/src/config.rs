@@ -57,6 +57,11 @@ pub struct Config {
     /// `samizdat directory coverage`.
     #[serde(default = "default_coverage_floor_countries")]
     pub coverage_floor_countries: usize,
+    /// A MaxMind-format country database (GeoLite2-Country, DB-IP country lite `.mmdb`): when
+    /// given, `/r/` sends a client to a mirror in its country when one serves the file. Read
+    /// once at start; a relative path is DIR's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub geoip_db: Option<PathBuf>,
 }
 
 fn default_listen() -> Vec<String> {
@@ -96,6 +101,7 @@ impl Default for Config {
             timeout_secs: default_timeout(),
             slow_ms: default_slow_ms(),
             coverage_floor_countries: default_coverage_floor_countries(),
+            geoip_db: None,
         }
     }
 }
@@ -177,6 +183,7 @@ pub struct Overrides {
     pub interval_secs: Option<u64>,
     pub samples: Option<usize>,
     pub timeout_secs: Option<u64>,
+    pub geoip_db: Option<PathBuf>,
 }
 
 impl Overrides {
@@ -193,6 +200,9 @@ impl Overrides {
         }
         if let Some(timeout) = self.timeout_secs {
             config.timeout_secs = timeout;
+        }
+        if let Some(geoip_db) = self.geoip_db {
+            config.geoip_db = Some(geoip_db);
         }
     }
 }

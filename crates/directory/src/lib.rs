@@ -20,6 +20,7 @@ pub mod config;
 pub mod coverage;
 pub mod enroll;
 pub mod error;
+pub mod geo;
 pub mod holdings;
 pub mod list;
 pub mod machine;

@@ -93,6 +93,11 @@ pub fn start(dir: &Path, config: &Config) -> Result<Running> {
         std::fs::read(&root_path).map_err(|e| Error::state(&root_path, "read", e))?;
     let limits = limits(config);
     let fetch_limits = limits.clone();
+    // A bad or missing database stops the start, naming the file.
+    let geo = match &config.geoip_db {
+        Some(path) => Some(crate::geo::Geo::open(&dir.join(path))?),
+        None => None,
+    };
     let directory = Arc::new(Directory {
         dir: dir.to_owned(),
         store: Mutex::new(Store::open(dir)?),
@@ -107,6 +112,7 @@ pub fn start(dir: &Path, config: &Config) -> Result<Running> {
                     trust::client::FetchError::Other(why) => why,
                 })
         }),
+        geo,
     });
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -129,7 +135,9 @@ pub fn start(dir: &Path, config: &Config) -> Result<Running> {
             urls.push(format!("http://{local}/"));
             let router = app(directory.clone());
             tokio::spawn(async move {
-                if let Err(e) = axum::serve(listener, router).await {
+                // The peer's address, for `/r/`'s choice by country.
+                let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
+                if let Err(e) = axum::serve(listener, service).await {
                     log!("directory: the server on {local} stopped: {e}");
                 }
             });
@@ -330,5 +338,110 @@ mod tests {
                 .is_err(),
             "still answering after stop"
         );
+    }
+
+    /// GET `path` from `url` over a connection from `from` (an address of the loopback
+    /// network): the location the directory answers with.
+    fn location_from(url: &str, from: &str, path: &str) -> String {
+        let to: std::net::SocketAddr = url
+            .trim_start_matches("http://")
+            .trim_end_matches('/')
+            .parse()
+            .expect("address");
+        let from: std::net::SocketAddr = format!("{from}:0").parse().expect("address");
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        runtime.block_on(async {
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+            socket.bind(from).expect("bind");
+            let mut stream = socket.connect(to).await.expect("connect");
+            let request = format!("GET {path} HTTP/1.1\r\nHost: {to}\r\nConnection: close\r\n\r\n");
+            stream.write_all(request.as_bytes()).await.expect("write");
+            let mut answer = String::new();
+            stream.read_to_string(&mut answer).await.expect("read");
+            assert!(answer.starts_with("HTTP/1.1 302"), "{answer}");
+            answer
+                .lines()
+                .find_map(|line| {
+                    let (name, value) = line.split_once(':')?;
+                    name.eq_ignore_ascii_case("location")
+                        .then(|| value.trim().to_owned())
+                })
+                .unwrap_or_else(|| panic!("no location: {answer}"))
+        })
+    }
+
+    /// The peer's address reaches `/r/`: with `geoip_db`, a client from a French address goes
+    /// to the French mirror, one from a German address to the German one; a database that
+    /// cannot be read stops the start, naming its file.
+    #[test]
+    fn a_started_directory_with_a_country_database_redirects_by_the_peer_s_country() {
+        let parent = tempfile::tempdir().expect("tempdir");
+        let dir = parent.path().join("directory");
+        let mut config = Config {
+            listen: vec!["127.0.0.170:0".into()],
+            // The mirrors below never answer: let the first round leave them degraded.
+            dead_after: 1000,
+            ..Config::default()
+        };
+        config::init(&dir, &archive_root(), &config, OffsetDateTime::now_utc()).expect("init");
+        {
+            let mut store = Store::open(&dir).expect("store");
+            for (url, country) in [
+                ("http://127.0.0.171:9/", "FR"),
+                ("http://127.0.0.172:9/", "DE"),
+                ("http://127.0.0.173:9/", "US"),
+            ] {
+                let enrolment = crate::store::Enrolment {
+                    url: url.to_owned(),
+                    country: country.to_owned(),
+                    provider: "p".to_owned(),
+                    contact: String::new(),
+                };
+                let mirror = store.enroll(&enrolment, 1).expect("enrol");
+                let policy = crate::machine::Policy { dead_after: 1000 };
+                let healthy = crate::machine::next(
+                    &mirror.standing(),
+                    &crate::machine::Verdict::Healthy,
+                    &policy,
+                );
+                store
+                    .record_audit(mirror.id, &healthy, crate::store::Measured::default(), 1)
+                    .expect("record");
+                let down = crate::machine::next(
+                    &healthy.standing,
+                    &crate::machine::Verdict::Unreachable("test".into()),
+                    &policy,
+                );
+                store
+                    .record_audit(mirror.id, &down, crate::store::Measured::default(), 2)
+                    .expect("record");
+            }
+        }
+        let missing = parent.path().join("absent.mmdb");
+        config.geoip_db = Some(missing.clone());
+        let error = start(&dir, &config).err().expect("refused");
+        assert!(
+            error.message().contains(&missing.display().to_string()),
+            "{}",
+            error.message()
+        );
+        config.geoip_db = Some(crate::geo::test_database(parent.path()));
+        let running = start(&dir, &config).expect("start");
+        let url = running.urls[0].clone();
+        for _ in 0..10 {
+            assert_eq!(
+                location_from(&url, "127.0.0.9", "/r/d/x/"),
+                "http://127.0.0.171:9/d/x/"
+            );
+            assert_eq!(
+                location_from(&url, "127.0.0.140", "/r/d/x/"),
+                "http://127.0.0.172:9/d/x/"
+            );
+        }
+        running.stop();
     }
 }

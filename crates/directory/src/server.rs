@@ -9,7 +9,7 @@
 //! | `POST /api/challenge`                | `{url}` → `{token}` to serve at the mirror          |
 //! | `POST /api/enroll`                   | `{url, country, provider, contact?, token}`         |
 //! | `POST /api/mirrors/ID/{disable,enable,weight}`, `DELETE /api/mirrors/ID` | admin (token) |
-//! | `GET /r/PATH`                        | 302 to a listed mirror's `PATH` (or `targets/SHA.PATH` for a target name), `Link: rel=duplicate` alternates, `Digest` of a target |
+//! | `GET /r/PATH`                        | 302 to a listed mirror's `PATH` (one in the client's country first, with `geoip_db`) (or `targets/SHA.PATH` for a target name), `Link: rel=duplicate` alternates, `Digest` of a target |
 //! | `GET /mirrors.json`                  | the signed list's current `mirrors.json` (verified from the directory's root) |
 //! | `GET /d/ID.meta4`, `GET /archive.meta4` | Metalink 4 of a document's files, of every file (`metalink`) |
 //! | `GET /coverage.json`                 | per document: listed mirrors, countries, providers (`coverage`) |
@@ -47,6 +47,8 @@ pub struct Directory {
     pub challenges: Challenges,
     pub admin_token: String,
     pub fetch: Box<Fetcher>,
+    /// The country database, when one is configured (`geoip_db`).
+    pub geo: Option<crate::geo::Geo>,
 }
 
 /// The directory's routes over `directory`.
@@ -375,10 +377,21 @@ const ALTERNATES: usize = 4;
 /// weight among equals, with a few other listed mirrors as `Link: <URL>; rel=duplicate`
 /// alternates (RFC 6249). A bare target name the archive holds (`ID.json`) goes to its
 /// consistent-snapshot file, `targets/SHA256.NAME`; anything else to the same path.
+///
+/// With a country database (`geoip_db`), the client's address (the connection's peer, never a
+/// header) is looked up and a mirror in its country is chosen when one is among those, in the
+/// best state present; the others remain alternates.
 async fn redirect(
     State(directory): State<Arc<Directory>>,
+    peer: Option<axum::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>,
     UrlPath(path): UrlPath<String>,
 ) -> Answer<Response> {
+    let country = match (&directory.geo, peer) {
+        (Some(geo), Some(axum::Extension(axum::extract::ConnectInfo(peer)))) => {
+            geo.country(peer.ip())
+        }
+        _ => None,
+    };
     if path
         .split('/')
         .any(|segment| segment == ".." || segment == ".")
@@ -432,7 +445,8 @@ async fn redirect(
     } else {
         &current
     };
-    let Some(mirror) = choose(pool, rand_core::RngCore::next_u64(&mut rand_core::OsRng)) else {
+    let roll = rand_core::RngCore::next_u64(&mut rand_core::OsRng);
+    let Some(mirror) = choose_near(pool, country.as_deref(), roll) else {
         return Err(Refusal(
             StatusCode::SERVICE_UNAVAILABLE,
             "no mirror is listed right now".to_owned(),
@@ -701,6 +715,27 @@ async fn metrics(State(directory): State<Arc<Directory>>) -> Answer<Response> {
         crate::metrics::global().encode(&mirrors, release),
     )
         .into_response())
+}
+
+/// [`choose`] among the mirrors in `country` that are in the best state present, when there are
+/// any; else among all.
+pub fn choose_near<'a>(
+    mirrors: &'a [Mirror],
+    country: Option<&str>,
+    roll: u64,
+) -> Option<&'a Mirror> {
+    let best = choose(mirrors, roll)?;
+    if let Some(country) = country {
+        let near: Vec<Mirror> = mirrors
+            .iter()
+            .filter(|m| m.state == best.state && m.country.eq_ignore_ascii_case(country))
+            .cloned()
+            .collect();
+        if let Some(chosen) = choose(&near, roll) {
+            return mirrors.iter().find(|m| m.id == chosen.id);
+        }
+    }
+    Some(best)
 }
 
 /// A listed mirror, weighted by `weight`, from the best state present (active over degraded);

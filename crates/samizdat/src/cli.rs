@@ -396,6 +396,10 @@ struct DirectorySettings {
     /// Seconds one request to a mirror may take [default: 20].
     #[arg(long, env = "SAMIZDAT_DIRECTORY_TIMEOUT")]
     timeout: Option<u64>,
+    /// A MaxMind-format country database (.mmdb; a relative path is DIR's): /r/ then prefers
+    /// mirrors in the client's country [default: none, by weight and health only].
+    #[arg(long, env = "SAMIZDAT_DIRECTORY_GEOIP_DB")]
+    geoip_db: Option<PathBuf>,
 }
 
 impl From<DirectorySettings> for directory::config::Overrides {
@@ -405,6 +409,7 @@ impl From<DirectorySettings> for directory::config::Overrides {
             interval_secs: s.interval,
             samples: s.samples,
             timeout_secs: s.timeout,
+            geoip_db: s.geoip_db,
         }
     }
 }

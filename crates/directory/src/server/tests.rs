@@ -20,6 +20,10 @@ struct Harness {
 
 impl Harness {
     fn new() -> Harness {
+        Harness::with_geo(None)
+    }
+
+    fn with_geo(geo: Option<crate::geo::Geo>) -> Harness {
         let dir = tempfile::tempdir().expect("tempdir");
         list::init(dir.path(), OffsetDateTime::now_utc()).expect("init");
         let served: Arc<Mutex<HashMap<String, Vec<u8>>>> = Arc::default();
@@ -37,6 +41,7 @@ impl Harness {
                     .cloned()
                     .ok_or_else(|| "connection refused".to_owned())
             }),
+            geo,
         });
         Harness {
             _dir: dir,
@@ -718,4 +723,91 @@ async fn a_mirror_that_blocks_a_document_is_no_source_for_it() {
     };
     assert_eq!(mirrors_of("ab"), Some(1.into()), "{body}");
     assert_eq!(mirrors_of("cd"), Some(2.into()), "{body}");
+}
+
+impl Harness {
+    /// GET `path` as a client connected from `peer`.
+    async fn get_from(&self, path: &str, peer: &str) -> (StatusCode, HeaderMap, String) {
+        let peer: std::net::SocketAddr = format!("{peer}:40000").parse().expect("address");
+        let mut request = Request::get(path).body(Body::empty()).expect("request");
+        request
+            .extensions_mut()
+            .insert(axum::extract::ConnectInfo(peer));
+        self.call(request).await
+    }
+}
+
+#[test]
+fn the_country_database_names_the_country_of_an_address() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let geo = crate::geo::Geo::open(&crate::geo::test_database(dir.path())).expect("database");
+    let country = |address: &str| geo.country(address.parse().expect("address"));
+    assert_eq!(country("127.0.0.5").as_deref(), Some("FR"));
+    assert_eq!(country("::ffff:127.0.0.5").as_deref(), Some("FR"));
+    assert_eq!(country("127.0.0.130").as_deref(), Some("DE"));
+    assert_eq!(country("127.0.0.200"), None);
+    assert_eq!(country("10.1.2.3"), None);
+    let bad = dir.path().join("bad.mmdb");
+    std::fs::write(&bad, b"not a database").expect("write");
+    for path in [bad, dir.path().join("absent.mmdb")] {
+        let error = crate::geo::Geo::open(&path).err().expect("refused");
+        assert!(
+            error.message().contains(&path.display().to_string()),
+            "{}",
+            error.message()
+        );
+    }
+}
+
+#[tokio::test]
+async fn with_a_country_database_a_redirect_goes_to_a_mirror_in_the_client_s_country() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let geo = crate::geo::Geo::open(&crate::geo::test_database(dir.path())).expect("database");
+    let harness = Harness::with_geo(Some(geo));
+    harness.holds(2, &["ab.json"]);
+    let france = "http://127.0.1.1/";
+    let germany = "http://127.0.1.2/";
+    let others = ["http://127.0.1.3/", "http://127.0.1.4/"];
+    let french = harness.active(france, "FR", 2).await;
+    harness.active(germany, "DE", 2).await;
+    harness.active(others[0], "US", 2).await;
+    harness.active(others[1], "JP", 2).await;
+    // A French mirror behind the release held is not preferred over current ones elsewhere.
+    harness.active("http://127.0.1.5/", "FR", 1).await;
+    let location = |headers: &HeaderMap| header_values(headers, "location").remove(0);
+    for _ in 0..30 {
+        let (status, headers, _) = harness.get_from("/r/d/x/", "127.0.0.9").await;
+        assert_eq!(status, StatusCode::FOUND);
+        assert_eq!(location(&headers), format!("{france}d/x/"));
+        // The others stay alternates.
+        assert!(!header_values(&headers, "link").is_empty());
+        let (_, headers, _) = harness.get_from("/r/d/x/", "127.0.0.140").await;
+        assert_eq!(location(&headers), format!("{germany}d/x/"));
+    }
+    // Unknown, or no address at all: any current mirror, by weight.
+    let mut seen = std::collections::BTreeSet::new();
+    for round in 0..200 {
+        let (_, headers, _) = if round % 2 == 0 {
+            harness.get_from("/r/d/x/", "127.0.0.200").await
+        } else {
+            harness.get("/r/d/x/").await
+        };
+        seen.insert(location(&headers));
+    }
+    let mut all: Vec<String> = [france, germany, others[0], others[1]]
+        .iter()
+        .map(|url| format!("{url}d/x/"))
+        .collect();
+    all.sort();
+    assert_eq!(seen.into_iter().collect::<Vec<_>>(), all);
+    // A French mirror that blocks a document is no choice for it, even for a French client.
+    crate::holdings::Holdings::open(&harness.directory.dir)
+        .expect("holdings")
+        .set_withheld(french, &["ab".to_owned()].into())
+        .expect("withheld");
+    for _ in 0..20 {
+        let (status, headers, _) = harness.get_from("/r/ab.json", "127.0.0.9").await;
+        assert_eq!(status, StatusCode::FOUND);
+        assert!(!location(&headers).starts_with(france), "{headers:?}");
+    }
 }

@@ -78,6 +78,7 @@ pub fn directory_for(
         challenges: Challenges::new([7; 32]),
         admin_token: "unused".to_owned(),
         fetch: Box::new(|_, _, _| Err("no enrolments in this test".to_owned())),
+        geo: None,
     });
     let listener = std::net::TcpListener::bind((ip, 0)).expect("bind the directory");
     listener.set_nonblocking(true).expect("nonblocking");
