@@ -62,6 +62,11 @@ pub struct Config {
     /// once at start; a relative path is DIR's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub geoip_db: Option<PathBuf>,
+    /// The directory is behind a reverse proxy that appends the client's address to
+    /// `X-Forwarded-For`: `/r/` takes the country of that address, not of the proxy. Off by
+    /// default (a client can write the header itself).
+    #[serde(default)]
+    pub behind_proxy: bool,
 }
 
 fn default_listen() -> Vec<String> {
@@ -102,6 +107,7 @@ impl Default for Config {
             slow_ms: default_slow_ms(),
             coverage_floor_countries: default_coverage_floor_countries(),
             geoip_db: None,
+            behind_proxy: false,
         }
     }
 }
@@ -184,6 +190,7 @@ pub struct Overrides {
     pub samples: Option<usize>,
     pub timeout_secs: Option<u64>,
     pub geoip_db: Option<PathBuf>,
+    pub behind_proxy: Option<bool>,
 }
 
 impl Overrides {
@@ -203,6 +210,9 @@ impl Overrides {
         }
         if let Some(geoip_db) = self.geoip_db {
             config.geoip_db = Some(geoip_db);
+        }
+        if let Some(behind_proxy) = self.behind_proxy {
+            config.behind_proxy = behind_proxy;
         }
     }
 }

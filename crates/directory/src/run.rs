@@ -113,6 +113,7 @@ pub fn start(dir: &Path, config: &Config) -> Result<Running> {
                 })
         }),
         geo,
+        behind_proxy: config.behind_proxy,
     });
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

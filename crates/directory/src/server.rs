@@ -49,6 +49,10 @@ pub struct Directory {
     pub fetch: Box<Fetcher>,
     /// The country database, when one is configured (`geoip_db`).
     pub geo: Option<crate::geo::Geo>,
+    /// Whether the client's address is the last of `X-Forwarded-For` (a reverse proxy in front
+    /// appends it) rather than the connection's peer (`behind_proxy`; off by default: anyone
+    /// can write that header).
+    pub behind_proxy: bool,
 }
 
 /// The directory's routes over `directory`.
@@ -384,14 +388,17 @@ const ALTERNATES: usize = 4;
 async fn redirect(
     State(directory): State<Arc<Directory>>,
     peer: Option<axum::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>,
+    request_headers: HeaderMap,
     UrlPath(path): UrlPath<String>,
 ) -> Answer<Response> {
-    let country = match (&directory.geo, peer) {
-        (Some(geo), Some(axum::Extension(axum::extract::ConnectInfo(peer)))) => {
-            geo.country(peer.ip())
-        }
-        _ => None,
-    };
+    let peer = peer.map(|axum::Extension(axum::extract::ConnectInfo(peer))| peer.ip());
+    let country = directory.geo.as_ref().and_then(|geo| {
+        geo.country(client_address(
+            peer,
+            &request_headers,
+            directory.behind_proxy,
+        )?)
+    });
     if path
         .split('/')
         .any(|segment| segment == ".." || segment == ".")
@@ -715,6 +722,26 @@ async fn metrics(State(directory): State<Arc<Directory>>) -> Answer<Response> {
         crate::metrics::global().encode(&mirrors, release),
     )
         .into_response())
+}
+
+/// The client's address: the connection's peer, or behind a proxy the last address of
+/// `X-Forwarded-For` (the one the proxy appended; what came before it, the client wrote).
+pub fn client_address(
+    peer: Option<std::net::IpAddr>,
+    headers: &HeaderMap,
+    behind_proxy: bool,
+) -> Option<std::net::IpAddr> {
+    if !behind_proxy {
+        return peer;
+    }
+    let forwarded = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .next_back()
+        .and_then(|last| last.trim().parse().ok());
+    forwarded.or(peer)
 }
 
 /// [`choose`] among the mirrors in `country` that are in the best state present, when there are

@@ -400,6 +400,10 @@ struct DirectorySettings {
     /// mirrors in the client's country [default: none, by weight and health only].
     #[arg(long, env = "SAMIZDAT_DIRECTORY_GEOIP_DB")]
     geoip_db: Option<PathBuf>,
+    /// Behind a reverse proxy that appends the client's address to X-Forwarded-For: /r/ takes
+    /// that address's country [default: off, the connection's peer; anyone can write the header].
+    #[arg(long, env = "SAMIZDAT_DIRECTORY_BEHIND_PROXY")]
+    behind_proxy: bool,
 }
 
 impl From<DirectorySettings> for directory::config::Overrides {
@@ -410,6 +414,7 @@ impl From<DirectorySettings> for directory::config::Overrides {
             samples: s.samples,
             timeout_secs: s.timeout,
             geoip_db: s.geoip_db,
+            behind_proxy: s.behind_proxy.then_some(true),
         }
     }
 }

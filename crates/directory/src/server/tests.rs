@@ -20,10 +20,10 @@ struct Harness {
 
 impl Harness {
     fn new() -> Harness {
-        Harness::with_geo(None)
+        Harness::with_geo(None, false)
     }
 
-    fn with_geo(geo: Option<crate::geo::Geo>) -> Harness {
+    fn with_geo(geo: Option<crate::geo::Geo>, behind_proxy: bool) -> Harness {
         let dir = tempfile::tempdir().expect("tempdir");
         list::init(dir.path(), OffsetDateTime::now_utc()).expect("init");
         let served: Arc<Mutex<HashMap<String, Vec<u8>>>> = Arc::default();
@@ -42,6 +42,7 @@ impl Harness {
                     .ok_or_else(|| "connection refused".to_owned())
             }),
             geo,
+            behind_proxy,
         });
         Harness {
             _dir: dir,
@@ -728,8 +729,22 @@ async fn a_mirror_that_blocks_a_document_is_no_source_for_it() {
 impl Harness {
     /// GET `path` as a client connected from `peer`.
     async fn get_from(&self, path: &str, peer: &str) -> (StatusCode, HeaderMap, String) {
+        self.get_forwarded(path, peer, None).await
+    }
+
+    /// GET `path` as a client connected from `peer`, with `X-Forwarded-For: forwarded`.
+    async fn get_forwarded(
+        &self,
+        path: &str,
+        peer: &str,
+        forwarded: Option<&str>,
+    ) -> (StatusCode, HeaderMap, String) {
         let peer: std::net::SocketAddr = format!("{peer}:40000").parse().expect("address");
-        let mut request = Request::get(path).body(Body::empty()).expect("request");
+        let mut builder = Request::get(path);
+        if let Some(forwarded) = forwarded {
+            builder = builder.header("x-forwarded-for", forwarded);
+        }
+        let mut request = builder.body(Body::empty()).expect("request");
         request
             .extensions_mut()
             .insert(axum::extract::ConnectInfo(peer));
@@ -763,7 +778,7 @@ fn the_country_database_names_the_country_of_an_address() {
 async fn with_a_country_database_a_redirect_goes_to_a_mirror_in_the_client_s_country() {
     let dir = tempfile::tempdir().expect("tempdir");
     let geo = crate::geo::Geo::open(&crate::geo::test_database(dir.path())).expect("database");
-    let harness = Harness::with_geo(Some(geo));
+    let harness = Harness::with_geo(Some(geo), false);
     harness.holds(2, &["ab.json"]);
     let france = "http://127.0.1.1/";
     let germany = "http://127.0.1.2/";
@@ -783,6 +798,11 @@ async fn with_a_country_database_a_redirect_goes_to_a_mirror_in_the_client_s_cou
         assert!(!header_values(&headers, "link").is_empty());
         let (_, headers, _) = harness.get_from("/r/d/x/", "127.0.0.140").await;
         assert_eq!(location(&headers), format!("{germany}d/x/"));
+        // Not behind a proxy: what the client writes in X-Forwarded-For is no address.
+        let (_, headers, _) = harness
+            .get_forwarded("/r/d/x/", "127.0.0.9", Some("127.0.0.140"))
+            .await;
+        assert_eq!(location(&headers), format!("{france}d/x/"));
     }
     // Unknown, or no address at all: any current mirror, by weight.
     let mut seen = std::collections::BTreeSet::new();
@@ -809,5 +829,37 @@ async fn with_a_country_database_a_redirect_goes_to_a_mirror_in_the_client_s_cou
         let (status, headers, _) = harness.get_from("/r/ab.json", "127.0.0.9").await;
         assert_eq!(status, StatusCode::FOUND);
         assert!(!location(&headers).starts_with(france), "{headers:?}");
+    }
+}
+
+/// Behind a proxy (`behind_proxy`), the client is the last address of `X-Forwarded-For`, the one
+/// the proxy appended, never one the client wrote before it.
+#[tokio::test]
+async fn behind_a_proxy_the_country_is_the_forwarded_address_s() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let geo = crate::geo::Geo::open(&crate::geo::test_database(dir.path())).expect("database");
+    let harness = Harness::with_geo(Some(geo), true);
+    harness.active("http://127.0.2.1/", "FR", 2).await;
+    harness.active("http://127.0.2.2/", "DE", 2).await;
+    harness.active("http://127.0.2.3/", "US", 2).await;
+    // The proxy's own address is French.
+    let proxy = "127.0.0.1";
+    for _ in 0..20 {
+        for (forwarded, expected) in [
+            (Some("127.0.0.140"), "http://127.0.2.2/d/x/"),
+            (Some("127.0.0.9, 127.0.0.140"), "http://127.0.2.2/d/x/"),
+            (Some("127.0.0.140, 127.0.0.9"), "http://127.0.2.1/d/x/"),
+            // No header (or none that parses): the peer's.
+            (None, "http://127.0.2.1/d/x/"),
+            (Some("unknown"), "http://127.0.2.1/d/x/"),
+        ] {
+            let (status, headers, _) = harness.get_forwarded("/r/d/x/", proxy, forwarded).await;
+            assert_eq!(status, StatusCode::FOUND);
+            assert_eq!(
+                header_values(&headers, "location").remove(0),
+                expected,
+                "{forwarded:?}"
+            );
+        }
     }
 }

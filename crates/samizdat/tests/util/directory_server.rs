@@ -79,6 +79,7 @@ pub fn directory_for(
         admin_token: "unused".to_owned(),
         fetch: Box::new(|_, _, _| Err("no enrolments in this test".to_owned())),
         geo: None,
+        behind_proxy: false,
     });
     let listener = std::net::TcpListener::bind((ip, 0)).expect("bind the directory");
     listener.set_nonblocking(true).expect("nonblocking");
