@@ -38,25 +38,34 @@ pub const MAX_SOURCES: usize = 8;
 /// `sources` (as [`sources`] ranks them) reordered at random within each priority, each
 /// mirror's chance of coming first in proportion to its weight, and cut to `limit`: readers
 /// spread over all listed mirrors, not over the same first few.
-pub fn spread(
+pub fn spread(sources: Vec<Source>, limit: usize, rng: &mut dyn rand_core::RngCore) -> Vec<Source> {
+    spread_near(sources, limit, None, rng)
+}
+
+/// [`spread`], with the sources in `near` (a country code, the client's) first within each
+/// priority, so that the cut keeps them (`priority` itself is unchanged: it says how sure the
+/// directory is that the mirror has the file).
+pub fn spread_near(
     mut sources: Vec<Source>,
     limit: usize,
+    near: Option<&str>,
     rng: &mut dyn rand_core::RngCore,
 ) -> Vec<Source> {
     // Efraimidis–Spirakis: sort by u^(1/weight), largest first, u uniform in (0, 1].
-    let mut keyed: Vec<(u32, f64, Source)> = sources
+    let mut keyed: Vec<(u32, bool, f64, Source)> = sources
         .drain(..)
         .map(|source| {
             let unit = (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
             let key = (unit.max(f64::MIN_POSITIVE)).powf(1.0 / f64::from(source.weight.max(1)));
-            (source.priority, key, source)
+            let far = near.is_none_or(|near| !source.country.eq_ignore_ascii_case(near));
+            (source.priority, far, key, source)
         })
         .collect();
-    keyed.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.total_cmp(&a.1)));
+    keyed.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)).then(b.2.total_cmp(&a.2)));
     keyed
         .into_iter()
         .take(limit)
-        .map(|(_, _, source)| source)
+        .map(|(_, _, _, source)| source)
         .collect()
 }
 

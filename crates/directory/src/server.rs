@@ -387,18 +387,11 @@ const ALTERNATES: usize = 4;
 /// best state present; the others remain alternates.
 async fn redirect(
     State(directory): State<Arc<Directory>>,
-    peer: Option<axum::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>,
+    peer: Peer,
     request_headers: HeaderMap,
     UrlPath(path): UrlPath<String>,
 ) -> Answer<Response> {
-    let peer = peer.map(|axum::Extension(axum::extract::ConnectInfo(peer))| peer.ip());
-    let country = directory.geo.as_ref().and_then(|geo| {
-        geo.country(client_address(
-            peer,
-            &request_headers,
-            directory.behind_proxy,
-        )?)
-    });
+    let country = client_country(&directory, peer, &request_headers);
     if path
         .split('/')
         .any(|segment| segment == ".." || segment == ".")
@@ -482,7 +475,12 @@ async fn redirect(
         .into_iter()
         .filter(|source| source.url != mirror.url)
         .collect();
-    let alternates = crate::metalink::spread(others, ALTERNATES, &mut rand_core::OsRng);
+    let alternates = crate::metalink::spread_near(
+        others,
+        ALTERNATES,
+        country.as_deref(),
+        &mut rand_core::OsRng,
+    );
     for source in alternates {
         let geo = if source.country.len() == 2 {
             format!("; geo={}", source.country)
@@ -629,11 +627,15 @@ impl futures_core::Stream for Chunks {
     }
 }
 
-/// Metalink of document `ID`'s targets (`/d/ID.meta4`).
+/// Metalink of document `ID`'s targets (`/d/ID.meta4`); with a country database, the mirrors
+/// in the client's country come first within each priority (and so are never cut).
 async fn document_metalink(
     State(directory): State<Arc<Directory>>,
+    peer: Peer,
+    request_headers: HeaderMap,
     UrlPath(file): UrlPath<String>,
 ) -> Answer<Response> {
+    let country = client_country(&directory, peer, &request_headers);
     let not_found = || {
         Refusal(
             StatusCode::NOT_FOUND,
@@ -661,9 +663,10 @@ async fn document_metalink(
     if targets.is_empty() {
         return Err(not_found());
     }
-    let sources = crate::metalink::spread(
+    let sources = crate::metalink::spread_near(
         crate::metalink::sources(&mirrors, release),
         crate::metalink::MAX_SOURCES,
+        country.as_deref(),
         &mut rand_core::OsRng,
     );
     Ok(metalink_response(crate::metalink::document(
@@ -722,6 +725,16 @@ async fn metrics(State(directory): State<Arc<Directory>>) -> Answer<Response> {
         crate::metrics::global().encode(&mirrors, release),
     )
         .into_response())
+}
+
+/// The connection's peer, as handlers take it (absent when served without `ConnectInfo`).
+type Peer = Option<axum::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>;
+
+/// The client's country (upper case), when a country database is configured and knows it.
+fn client_country(directory: &Directory, peer: Peer, headers: &HeaderMap) -> Option<String> {
+    let geo = directory.geo.as_ref()?;
+    let peer = peer.map(|axum::Extension(axum::extract::ConnectInfo(peer))| peer.ip());
+    geo.country(client_address(peer, headers, directory.behind_proxy)?)
 }
 
 /// The client's address: the connection's peer, or behind a proxy the last address of

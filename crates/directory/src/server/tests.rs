@@ -863,3 +863,42 @@ async fn behind_a_proxy_the_country_is_the_forwarded_address_s() {
         }
     }
 }
+
+/// With a country database, a document's Metalink names the mirror in the client's country
+/// first among those of its priority, every time, though more mirrors are listed than a file
+/// has sources; an unknown address gets the spread of before.
+#[tokio::test]
+async fn with_a_country_database_a_metalink_names_the_client_s_country_first() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let geo = crate::geo::Geo::open(&crate::geo::test_database(dir.path())).expect("database");
+    let harness = Harness::with_geo(Some(geo), false);
+    harness.holds(2, &["ab.json"]);
+    let countries = [
+        "US", "JP", "BR", "NL", "SE", "FI", "NO", "IT", "ES", "DE", "FR",
+    ];
+    for (index, country) in countries.iter().enumerate() {
+        harness
+            .active(&format!("http://127.0.3.{}/", index + 1), country, 2)
+            .await;
+    }
+    assert!(countries.len() > crate::metalink::MAX_SOURCES);
+    let first_url = |body: &str| {
+        let start = body.find("<url ").expect("a source");
+        let from = start + body[start..].find('>').expect("tag") + 1;
+        let to = from + body[from..].find('<').expect("end");
+        body[from..to].to_owned()
+    };
+    let french = "http://127.0.3.11/";
+    let german = "http://127.0.3.10/";
+    let mut unknown_first = std::collections::BTreeSet::new();
+    for _ in 0..40 {
+        let (status, _, body) = harness.get_from("/d/ab.meta4", "127.0.0.9").await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert!(first_url(&body).starts_with(french), "{body}");
+        let (_, _, body) = harness.get_from("/d/ab.meta4", "127.0.0.140").await;
+        assert!(first_url(&body).starts_with(german), "{body}");
+        let (_, _, body) = harness.get_from("/d/ab.meta4", "127.0.0.200").await;
+        unknown_first.insert(first_url(&body));
+    }
+    assert!(unknown_first.len() > 1, "{unknown_first:?}");
+}
