@@ -356,89 +356,10 @@ mod tests {
         measured: Measured,
     }
     use trust::client::{DirTransport, FetchError};
-    use trust::editor::{self, Expiries, RootSpec, Signers, TargetEntry};
-    use trust::keys::SigningKey;
-    use trust::schema::Digest;
 
-    /// A publisher's release in a folder: what a mirror serves.
-    struct Repo {
-        dir: tempfile::TempDir,
-        keys: [SigningKey; 4],
-        root_json: Vec<u8>,
-        now: OffsetDateTime,
-    }
+    use crate::testing::Repo;
 
     impl Repo {
-        fn new() -> Repo {
-            let dir = tempfile::tempdir().expect("tempdir");
-            let keys = [(); 4].map(|()| SigningKey::generate());
-            let now = OffsetDateTime::now_utc()
-                .replace_nanosecond(0)
-                .expect("seconds");
-            let spec = RootSpec {
-                root_keys: vec![keys[0].public()],
-                root_threshold: 1,
-                targets_keys: vec![keys[1].public()],
-                snapshot_keys: vec![keys[2].public()],
-                timestamp_keys: vec![keys[3].public()],
-                timestamp_threshold: 1,
-            };
-            let root_json = editor::sign_root(&spec, 1, now + Span::days(3650), &[&keys[0]])
-                .expect("sign root");
-            for folder in ["metadata", "targets"] {
-                std::fs::create_dir_all(dir.path().join(folder)).expect("folder");
-            }
-            std::fs::write(dir.path().join("metadata/1.root.json"), &root_json).expect("root");
-            Repo {
-                dir,
-                keys,
-                root_json,
-                now,
-            }
-        }
-
-        fn path(&self) -> &Path {
-            self.dir.path()
-        }
-
-        /// Publishes `count` documents; returns the release's version.
-        fn release(&self, count: usize, timestamp_expires: Span) -> u64 {
-            let mut entries = Vec::new();
-            for index in 0..count {
-                let bytes = format!("document {index}\n").into_bytes();
-                let sha256 = Digest::of(&bytes);
-                let name = format!("doc-{index}.txt");
-                std::fs::write(
-                    self.path()
-                        .join("targets")
-                        .join(format!("{}.{name}", sha256.to_hex())),
-                    &bytes,
-                )
-                .expect("target");
-                entries.push(TargetEntry {
-                    name: TargetName::new(&name).expect("name"),
-                    length: bytes.len() as u64,
-                    sha256: sha256.0,
-                    custom: None,
-                });
-            }
-            let signers = Signers {
-                targets: &self.keys[1],
-                snapshot: &self.keys[2],
-                timestamp: &self.keys[3],
-            };
-            let expiries = Expiries {
-                targets: Span::days(365),
-                snapshot: Span::days(30),
-                timestamp: timestamp_expires,
-            };
-            let metadata = self.path().join("metadata");
-            let files = editor::build_release(&metadata, 1, entries, &signers, &expiries, self.now)
-                .expect("release");
-            files.write_to(&metadata).expect("write");
-            files.snapshot_version
-        }
-
         fn target_files(&self) -> Vec<PathBuf> {
             std::fs::read_dir(self.path().join("targets"))
                 .expect("targets")

@@ -319,19 +319,7 @@ fn write_private(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
 mod tests {
     use super::*;
 
-    fn archive_root() -> Vec<u8> {
-        let key = trust::keys::SigningKey::generate();
-        let spec = trust::editor::RootSpec {
-            root_keys: vec![key.public()],
-            root_threshold: 1,
-            targets_keys: vec![key.public()],
-            snapshot_keys: vec![key.public()],
-            timestamp_keys: vec![key.public()],
-            timestamp_threshold: 1,
-        };
-        let expires = OffsetDateTime::now_utc() + time::Duration::days(1);
-        trust::editor::sign_root(&spec, 1, expires, &[&key]).expect("root")
-    }
+    use crate::testing::archive_root;
 
     #[test]
     fn init_makes_a_directory_whose_parts_are_private_and_that_loads() {

@@ -31,5 +31,7 @@ pub mod round;
 pub mod run;
 pub mod server;
 pub mod store;
+#[cfg(test)]
+mod testing;
 
 pub use error::{Error, ErrorKind, Result};

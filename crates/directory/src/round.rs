@@ -215,58 +215,17 @@ fn publish_if_due(dir: &Path, list: &MirrorList, now: OffsetDateTime) -> Result<
 mod tests {
     use super::*;
     use crate::store::Enrolment;
+    use crate::testing::Repo;
     use trust::client::DirTransport;
 
-    /// An archive release served from a folder by the `samizdat` publisher core would be nicer;
-    /// the audit tests build one with the editor, and so does this.
-    fn archive() -> (tempfile::TempDir, Vec<u8>) {
-        use trust::editor::{self, Expiries, RootSpec, Signers, TargetEntry};
-        use trust::keys::SigningKey;
-        let dir = tempfile::tempdir().expect("tempdir");
-        let keys = [(); 4].map(|()| SigningKey::generate());
-        let now = OffsetDateTime::now_utc();
-        let spec = RootSpec {
-            root_keys: vec![keys[0].public()],
-            root_threshold: 1,
-            targets_keys: vec![keys[1].public()],
-            snapshot_keys: vec![keys[2].public()],
-            timestamp_keys: vec![keys[3].public()],
-            timestamp_threshold: 1,
-        };
-        let root =
-            editor::sign_root(&spec, 1, now + Duration::days(365), &[&keys[0]]).expect("root");
-        for folder in ["metadata", "targets"] {
-            std::fs::create_dir_all(dir.path().join(folder)).expect("folder");
-        }
-        let bytes = b"a document\n";
-        let sha = trust::schema::Digest::of(bytes);
-        std::fs::write(
-            dir.path().join(format!("targets/{}.doc.txt", sha.to_hex())),
-            bytes,
-        )
-        .expect("target");
-        let entry = TargetEntry {
-            name: trust::TargetName::new("doc.txt").expect("name"),
-            length: bytes.len() as u64,
-            sha256: sha.0,
-            custom: None,
-        };
-        let signers = Signers {
-            targets: &keys[1],
-            snapshot: &keys[2],
-            timestamp: &keys[3],
-        };
-        let expiries = Expiries {
-            targets: Duration::days(30),
-            snapshot: Duration::days(7),
-            timestamp: Duration::days(1),
-        };
-        let metadata = dir.path().join("metadata");
-        editor::build_release(&metadata, 1, vec![entry], &signers, &expiries, now)
-            .expect("release")
-            .write_to(&metadata)
-            .expect("write");
-        (dir, root)
+    /// An archive of one document, `doc.txt`, released once.
+    fn archive() -> Repo {
+        let repo = Repo::new();
+        repo.release_files(
+            &[("doc.txt".to_owned(), b"a document\n".to_vec())],
+            Duration::days(1),
+        );
+        repo
     }
 
     fn enrol(store: &mut Store, url: &str) {
@@ -287,7 +246,8 @@ mod tests {
     /// from it, as a 451 would be) stays listed, and coverage counts it for nothing there.
     #[test]
     fn a_mirrors_legal_block_is_recorded_and_subtracted_from_coverage() {
-        let (archive_dir, root) = archive();
+        let archive_dir = archive();
+        let root = archive_dir.root_json.clone();
         let mirror_state = tempfile::tempdir().expect("tempdir");
         std::fs::write(mirror_state.path().join("root.json"), "{}").expect("root");
         let order = mirror::blocks::Order {
@@ -328,7 +288,8 @@ mod tests {
 
     #[test]
     fn a_round_lists_the_honest_mirror_and_not_the_missing_one_and_publishes_once() {
-        let (archive_dir, root) = archive();
+        let archive_dir = archive();
+        let root = archive_dir.root_json.clone();
         let directory = tempfile::tempdir().expect("tempdir");
         list::init(directory.path(), OffsetDateTime::now_utc()).expect("init");
         let mut store = Store::open(directory.path()).expect("store");
