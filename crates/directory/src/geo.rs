@@ -55,8 +55,8 @@ impl Geo {
 }
 
 /// A MaxMind-format country database in `dir` (written by `mmdb-writer` under
-/// `SAMIZDAT_PYTHON`, as GeoLite2-Country is shaped): 127.0.0.0/25 → FR, 127.0.0.128/26 → DE,
-/// the rest unknown.
+/// `SAMIZDAT_PYTHON`, as GeoLite2-Country is shaped: an IPv6 tree, IPv4 under `::/96`):
+/// 127.0.0.0/25 → FR, 127.0.0.128/26 → DE, 2001:db8::/32 → SE, the rest unknown.
 #[cfg(test)]
 pub(crate) fn test_database(dir: &std::path::Path) -> std::path::PathBuf {
     let path = dir.join("country.mmdb");
@@ -64,9 +64,10 @@ pub(crate) fn test_database(dir: &std::path::Path) -> std::path::PathBuf {
     let script = "import sys\n\
 from mmdb_writer import MMDBWriter\n\
 from netaddr import IPSet\n\
-w = MMDBWriter(ip_version=4, database_type='GeoLite2-Country')\n\
+w = MMDBWriter(ip_version=6, ipv4_compatible=True, database_type='GeoLite2-Country')\n\
 w.insert_network(IPSet(['127.0.0.0/25']), {'country': {'iso_code': 'FR'}})\n\
 w.insert_network(IPSet(['127.0.0.128/26']), {'country': {'iso_code': 'DE'}})\n\
+w.insert_network(IPSet(['2001:db8::/32']), {'country': {'iso_code': 'SE'}})\n\
 w.to_db_file(sys.argv[1])\n";
     let status = std::process::Command::new(&python)
         .args(["-c", script])

@@ -762,6 +762,8 @@ fn the_country_database_names_the_country_of_an_address() {
     assert_eq!(country("127.0.0.130").as_deref(), Some("DE"));
     assert_eq!(country("127.0.0.200"), None);
     assert_eq!(country("10.1.2.3"), None);
+    assert_eq!(country("2001:db8::5").as_deref(), Some("SE"));
+    assert_eq!(country("2001:db9::5"), None);
     let bad = dir.path().join("bad.mmdb");
     std::fs::write(&bad, b"not a database").expect("write");
     for path in [bad, dir.path().join("absent.mmdb")] {
