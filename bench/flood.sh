@@ -156,8 +156,8 @@ sed '/limit_req zone\|limit_conn conns/d' "$out/nginx/nginx.conf" >"$nolimit_con
 for ((k = 0; k < reps; k++)); do
   for side in defaults wide nginx; do
     case $side in
-      defaults) start_serve cost-$k $raised; r=$(wrk_rps "http://$sz:$port$hot"); stop serve_pid ;;
-      wide) start_serve cost-$k $wide; r=$(wrk_rps "http://$sz:$port$hot"); stop serve_pid ;;
+      defaults) start_serve cost-defaults-$k $raised; r=$(wrk_rps "http://$sz:$port$hot"); stop serve_pid ;;
+      wide) start_serve cost-wide-$k $wide; r=$(wrk_rps "http://$sz:$port$hot"); stop serve_pid ;;
       nginx) /usr/sbin/nginx -p "$out/nginx" -c "$nolimit_conf" -g 'daemon off;' & nginx_pid=$!
         until curl -sf -o /dev/null "http://$ng:$port$hot"; do sleep 0.05; done
         r=$(wrk_rps "http://$ng:$port$hot"); stop nginx_pid ;;
