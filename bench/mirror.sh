@@ -32,11 +32,7 @@ out=$root/bench/out/mirror
 # at full speed, which its default limits answer with 429 after a burst (and its connection cap
 # at 64 an address). `BENCH_GUARD=default` measures with the defaults. Environment, not flags,
 # so that a binary from before the guard runs the same commands.
-if [ "${BENCH_GUARD:-wide}" = wide ]; then
-  export SAMIZDAT_GUARD_RATE=1000000000 SAMIZDAT_GUARD_BURST=1000000000 \
-    SAMIZDAT_GUARD_PREFIX_RATE=1000000000 SAMIZDAT_GUARD_PREFIX_BURST=1000000000 \
-    SAMIZDAT_GUARD_CONNECTIONS=1000000 SAMIZDAT_GUARD_PREFIX_CONNECTIONS=1000000
-fi
+[ "${BENCH_GUARD:-wide}" != wide ] || guard_wide
 
 seconds=${BENCH_SECONDS:-10}
 reps=${BENCH_REPS:-3}
