@@ -69,6 +69,10 @@ pub enum Observation {
         sampled: usize,
         /// The documents its signed blocks log says it withholds.
         blocked: BTreeSet<String>,
+        /// The archive's root the client ended on, when it is not the one the audit started
+        /// from: the publisher rotated its root keys, and the chain to the new root verified
+        /// (TUF 5.3.8: the directory keeps the newest, see `round`).
+        newer_root: Option<Vec<u8>>,
     },
     /// The audit stopped at a failure, already judged: unreachable or lying.
     Failed(Verdict),
@@ -119,6 +123,14 @@ impl Observation {
             ));
         }
         Verdict::Healthy
+    }
+
+    /// The newer archive root the audit verified, if any.
+    pub fn newer_root(&self) -> Option<&[u8]> {
+        match self {
+            Observation::Verified { newer_root, .. } => newer_root.as_deref(),
+            Observation::Failed(_) => None,
+        }
     }
 
     /// Targets downloaded and hashed (none when the audit failed).
@@ -186,12 +198,15 @@ pub fn observe<T: Transport>(
         Freshness::Fresh => None,
         Freshness::Expired { role, since } => Some((role.clone(), *since)),
     };
+    let newer_root =
+        (client.trusted_root_json() != archive_root).then(|| client.trusted_root_json().to_vec());
     Observation::Verified {
         release: client.version(),
         expired,
         took: started.elapsed(),
         sampled,
         blocked,
+        newer_root,
     }
 }
 

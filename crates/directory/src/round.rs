@@ -11,7 +11,7 @@ use time::{Duration, OffsetDateTime};
 use trust::client::Transport;
 
 use crate::audit::{AuditConfig, Observation, observe};
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::holdings::Held;
 use crate::list::{self, MirrorList};
 use crate::machine::{Policy, State, next};
@@ -58,6 +58,9 @@ pub struct Round {
     pub targets_loaded: Option<u64>,
     /// Why the newest release's targets could not be loaded, when they could not.
     pub targets_error: Option<String>,
+    /// The archive root this round moved to (its version and bytes), when an audit verified a
+    /// newer one: already kept in `DIR/archive-root.json`, for the next rounds.
+    pub new_root: Option<(u64, Vec<u8>)>,
 }
 
 /// Audits every mirror in `store` through `connect(url)` against `archive_root`, records the
@@ -75,6 +78,10 @@ pub fn run<T: Transport>(
     // Unreadable holdings: every mirror is sampled from its own metadata this round.
     let held = crate::holdings::Held::open(dir).ok().flatten();
     let observations = observe_all(&urls, archive_root, held.as_ref(), config, connect, now);
+    let new_root = keep_newest_root(dir, archive_root, &observations)?;
+    let archive_root = new_root
+        .as_ref()
+        .map_or(archive_root, |(_, json)| json.as_slice());
     let newest = observations
         .iter()
         .filter_map(Observation::release)
@@ -134,7 +141,42 @@ pub fn run<T: Transport>(
         published,
         targets_loaded,
         targets_error,
+        new_root,
     })
+}
+
+/// The version a root file says it is (0 when unreadable: never newer than a verified one).
+fn root_version(json: &[u8]) -> u64 {
+    serde_json::from_slice::<serde_json::Value>(json)
+        .ok()
+        .and_then(|root| root["signed"]["version"].as_u64())
+        .unwrap_or(0)
+}
+
+/// The newest archive root any audit verified, when newer than `archive_root`, written to
+/// `DIR/archive-root.json` (atomically, durably) before anything relies on it (TUF 5.3.8): after
+/// the publisher rotates its root keys, a mirror that serves only the old chain can no longer
+/// pass with metadata signed by the old keys. Each candidate was reached from the trusted root
+/// through signatures, so any mirror's chain is as good as another's; the highest wins.
+fn keep_newest_root(
+    dir: &Path,
+    archive_root: &[u8],
+    observations: &[Observation],
+) -> Result<Option<(u64, Vec<u8>)>> {
+    let current = root_version(archive_root);
+    let Some((version, json)) = observations
+        .iter()
+        .filter_map(Observation::newer_root)
+        .map(|json| (root_version(json), json))
+        .filter(|(version, _)| *version > current)
+        .max_by_key(|(version, _)| *version)
+    else {
+        return Ok(None);
+    };
+    let path = dir.join("archive-root.json");
+    common::files::write_atomic(&path, json, common::files::Durability::Fsync)
+        .map_err(|e| Error::new(ErrorKind::State, e.to_string()))?;
+    Ok(Some((version, json.to_vec())))
 }
 
 /// Observations of `urls`, in order, `config.concurrency` at a time.
@@ -240,6 +282,43 @@ mod tests {
                 0,
             )
             .expect("enrol");
+    }
+
+    /// After the publisher rotates its root key, the first round that verifies the new root
+    /// through the chain keeps it in `DIR/archive-root.json` and says so; the next round, started
+    /// from it, finds nothing newer. A root that was not reached through signatures is never
+    /// kept: the mirror's copy of the old one changes nothing.
+    #[test]
+    fn a_rotated_archive_root_verified_through_the_chain_is_kept_for_the_next_rounds() {
+        let mut archive = Repo::new();
+        let first_root = archive.root_json.clone();
+        archive.release(2, Duration::days(1));
+        let rotated = archive.rotate_root(2);
+        archive.release(2, Duration::days(1));
+        let directory = tempfile::tempdir().expect("tempdir");
+        list::init(directory.path(), OffsetDateTime::now_utc()).expect("init");
+        std::fs::write(directory.path().join("archive-root.json"), &first_root).expect("root");
+        let mut store = Store::open(directory.path()).expect("store");
+        enrol(&mut store, &archive.path().display().to_string());
+        let connect = |url: &str| DirTransport::new(url);
+        let config = RoundConfig::default();
+        let now = OffsetDateTime::now_utc();
+        let round = run(
+            directory.path(),
+            &mut store,
+            &first_root,
+            &config,
+            &connect,
+            now,
+        )
+        .expect("round");
+        assert_eq!(round.new_root, Some((2, rotated.clone())));
+        let kept = std::fs::read(directory.path().join("archive-root.json")).expect("read");
+        assert_eq!(kept, rotated, "the newer root is kept on disk");
+        assert_eq!(store.mirrors().expect("mirrors")[0].state, State::Active);
+        let again =
+            run(directory.path(), &mut store, &kept, &config, &connect, now).expect("round");
+        assert_eq!(again.new_root, None);
     }
 
     /// A mirror whose signed blocks log withholds the archive's one document (its file gone

@@ -242,6 +242,8 @@ fn audit_loop(
     limits: &net::Limits,
     stop: &AtomicBool,
 ) {
+    // The root moves forward when the publisher rotates its root keys (`round` keeps it).
+    let mut archive_root = archive_root.to_vec();
     let mut store = match Store::open(dir) {
         Ok(store) => store,
         Err(e) => {
@@ -255,8 +257,12 @@ fn audit_loop(
     while !stop.load(Ordering::Relaxed) {
         let started = Instant::now();
         let now = OffsetDateTime::now_utc();
-        match round::run(dir, &mut store, archive_root, &round_config, &connect, now) {
+        match round::run(dir, &mut store, &archive_root, &round_config, &connect, now) {
             Ok(done) => {
+                if let Some((version, json)) = done.new_root {
+                    log!("directory: the archive's root is now version {version}");
+                    archive_root = json;
+                }
                 log!(
                     "directory: round of {} audits in {:.2} s",
                     done.audited,

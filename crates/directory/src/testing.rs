@@ -66,6 +66,27 @@ impl Repo {
         }
     }
 
+    /// The publisher rotates its root key: root version `version`, signed by the old and the
+    /// new root keys, published as `metadata/<version>.root.json`; returns its bytes.
+    pub fn rotate_root(&mut self, version: u64) -> Vec<u8> {
+        let new_root = SigningKey::generate();
+        let spec = RootSpec {
+            root_keys: vec![new_root.public()],
+            root_threshold: 1,
+            targets_keys: vec![self.keys[1].public()],
+            snapshot_keys: vec![self.keys[2].public()],
+            timestamp_keys: vec![self.keys[3].public()],
+            timestamp_threshold: 1,
+        };
+        let expires = self.now + Duration::days(3650);
+        let json = editor::sign_root(&spec, version, expires, &[&self.keys[0], &new_root])
+            .expect("sign root");
+        let path = self.path().join(format!("metadata/{version}.root.json"));
+        std::fs::write(path, &json).expect("root");
+        self.keys[0] = new_root;
+        json
+    }
+
     pub fn path(&self) -> &Path {
         self.dir.path()
     }
