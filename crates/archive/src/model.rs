@@ -5,12 +5,7 @@ use time::OffsetDateTime;
 
 pub use common::{Blob, DocId};
 
-/// The Unicode bidirectional controls: embeddings and overrides (U+202A-U+202E) and isolates
-/// (U+2066-U+2069). In a title they make `invoice<RLO>gnp.exe` show as `invoiceexe.png`, and on a
-/// terminal they reorder the rest of the line.
-pub fn is_bidi_control(c: char) -> bool {
-    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
-}
+pub use common::html::is_bidi_control;
 
 /// What a document was made from. Facets and the reader site group by it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

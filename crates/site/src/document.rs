@@ -64,10 +64,12 @@ pub fn references(ctx: &Context<'_>, number: usize, text: &str) -> References {
 /// page again. A module this file uses must be listed (a test checks it): the sender helpers
 /// once lived in `browse`, outside the key, and a change to them left cached e-mail pages with
 /// stale sender links.
-const RENDERER_SOURCES: [(&str, &str); 4] = [
+const RENDERER_SOURCES: [(&str, &str); 5] = [
     ("document", include_str!("document.rs")),
     ("present", include_str!("present.rs")),
     ("html", include_str!("html.rs")),
+    // The escaping rule the pages use lives in the shared crate.
+    ("common html", include_str!("../../common/src/html.rs")),
     ("lib", include_str!("lib.rs")),
 ];
 

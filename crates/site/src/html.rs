@@ -12,27 +12,8 @@ pub fn esc(text: &str) -> String {
     out
 }
 
-/// Appends `text` escaped; control characters other than tab and newline are dropped (they are
-/// not allowed in HTML and come from broken mail), and so are the bidirectional embeddings,
-/// overrides and isolates: a title `invoice<RLO>gnp.exe` would show as `invoiceexe.png`, and
-/// an override spills over whatever follows it on the page.
-pub fn push_esc(out: &mut String, text: &str) {
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            '\t' | '\n' => out.push(c),
-            '\r' => {}
-            c if c.is_control() || archive::model::is_bidi_control(c) => {}
-            // Noncharacters are parse errors in HTML.
-            c if matches!(c as u32, 0xFDD0..=0xFDEF) || (c as u32 & 0xFFFE) == 0xFFFE => {}
-            c => out.push(c),
-        }
-    }
-}
+/// Appends `text` escaped (the one rule for every page: `common::html::push_escaped`).
+pub use common::html::push_escaped as push_esc;
 
 /// What every page shares.
 pub struct Shell<'a> {
