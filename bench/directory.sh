@@ -56,14 +56,6 @@ rm -rf "$out" && mkdir -p "$out"
 cp "$root/target/release/samizdat" "$out/samizdat"
 bin=$out/samizdat
 
-# stop VAR: ends the process (one this script started) whose id is in $VAR, and waits for it.
-stop() {
-  local pid=${!1:-}
-  [ -n "$pid" ] || return 0
-  kill "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-  printf -v "$1" '%s' ''
-}
 at_exit 'stop nginx_pid; stop directory_pid'
 
 # ---- The archive: the sample documents, released with the reader site ----------------------------

@@ -59,7 +59,6 @@ hotfile=$(find "$archive/release/targets" -type f -size -20k -printf '%s %p\n' |
 hot=/targets/$(basename "$hotfile")
 echo "hot document: $hot ($(stat -c %s "$hotfile") B)" >&2
 
-stop() { local pid=${!1:-}; [ -z "$pid" ] || { kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true; }; eval "$1="; }
 at_exit 'stop serve_pid; stop nginx_pid'
 
 # start_serve LABEL [VAR=VALUE...]: `samizdat mirror serve` on $sz with that environment.

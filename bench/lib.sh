@@ -26,6 +26,15 @@ _run_at_exit() {
   local cmd
   for cmd in "${_at_exit[@]}"; do eval "$cmd" || true; done
 }
+
+# stop VAR: ends the process (one this script started) whose id is in $VAR, and waits for it.
+stop() {
+  local pid=${!1:-}
+  [ -n "$pid" ] || return 0
+  kill "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  printf -v "$1" '%s' ''
+}
 at_exit() {
   _at_exit=("$1" "${_at_exit[@]}")
   trap _run_at_exit EXIT

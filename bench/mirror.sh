@@ -67,14 +67,6 @@ fresh_fs "$out" "$cache/bench-mirror.img"
 # processes (and the PDF readers `add` starts from it).
 cp "$bin" "$out/samizdat" && bin=$out/samizdat
 
-# stop VAR: ends the process (one this script started) whose id is in $VAR, and waits for it.
-stop() {
-  local pid=${!1:-}
-  [ -n "$pid" ] || return 0
-  kill "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-  printf -v "$1" '%s' ''
-}
 at_exit 'stop serve_pid; stop nginx_pid; stop rsyncd_pid'
 
 # ---- The archive, with one large document ----------------------------------------------------

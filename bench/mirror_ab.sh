@@ -62,13 +62,6 @@ for address in $ng $sz $rs; do
 done
 read -r load _ </proc/loadavg
 
-stop() {
-  local pid=${!1:-}
-  [ -n "$pid" ] || return 0
-  kill "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-  printf -v "$1" '%s' ''
-}
 at_exit 'stop serve_pid; stop nginx_pid; stop rsyncd_pid'
 
 # ---- The archive, made once and kept ---------------------------------------------------------

@@ -11,14 +11,7 @@ use trust::schema::Digest;
 /// A root signed by one new key for every role, valid for a day.
 pub fn archive_root() -> Vec<u8> {
     let key = SigningKey::generate();
-    let spec = RootSpec {
-        root_keys: vec![key.public()],
-        root_threshold: 1,
-        targets_keys: vec![key.public()],
-        snapshot_keys: vec![key.public()],
-        timestamp_keys: vec![key.public()],
-        timestamp_threshold: 1,
-    };
+    let spec = RootSpec::one_key(key.public());
     editor::sign_root(
         &spec,
         1,

@@ -227,14 +227,7 @@ mod tests {
         targets: &[(&str, &[u8])],
         now: OffsetDateTime,
     ) -> Vec<u8> {
-        let spec = RootSpec {
-            root_keys: vec![key.public()],
-            root_threshold: 1,
-            targets_keys: vec![key.public()],
-            snapshot_keys: vec![key.public()],
-            timestamp_keys: vec![key.public()],
-            timestamp_threshold: 1,
-        };
+        let spec = RootSpec::one_key(key.public());
         let metadata = dir.join("metadata");
         std::fs::create_dir_all(&metadata).expect("mkdir");
         std::fs::create_dir_all(dir.join("targets")).expect("mkdir");

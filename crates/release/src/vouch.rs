@@ -172,14 +172,7 @@ mod tests {
     use trust::keys::SigningKey;
 
     fn root_file(dir: &Path, file: &str, key: &SigningKey, version: u64) -> Vec<u8> {
-        let spec = RootSpec {
-            root_keys: vec![key.public()],
-            root_threshold: 1,
-            targets_keys: vec![key.public()],
-            snapshot_keys: vec![key.public()],
-            timestamp_keys: vec![key.public()],
-            timestamp_threshold: 1,
-        };
+        let spec = RootSpec::one_key(key.public());
         let now = OffsetDateTime::now_utc();
         let bytes =
             editor::sign_root(&spec, version, now + time::Duration::days(9), &[key]).expect("sign");

@@ -60,6 +60,21 @@ pub struct RootSpec {
     pub timestamp_threshold: u32,
 }
 
+impl RootSpec {
+    /// Every role held by `key` alone, thresholds 1: a test's repository, or a small one
+    /// whose publisher keeps one key.
+    pub fn one_key(key: PublicKey) -> RootSpec {
+        RootSpec {
+            root_keys: vec![key],
+            root_threshold: 1,
+            targets_keys: vec![key],
+            snapshot_keys: vec![key],
+            timestamp_keys: vec![key],
+            timestamp_threshold: 1,
+        }
+    }
+}
+
 /// Signs version `version` of root: the bytes of `metadata/VERSION.root.json`.
 ///
 /// `signers` must include at least `root_threshold` of `spec.root_keys`; for a rotation, also pass
