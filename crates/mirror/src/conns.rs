@@ -54,6 +54,55 @@ pub(crate) const HEADERS_MAX: usize = 64;
 /// client's protocol errors over a connection's life (hyper's default is 1,024).
 pub(crate) const RESETS_MAX: usize = 20;
 pub(crate) const ERROR_RESETS_MAX: usize = 64;
+/// Why hyper or h2 ended a connection, when it was the client's conduct (`None` for the
+/// ordinary ends: closed by the client, reset, a write that failed). Every abuse that h2 stops
+/// (rapid reset, a CONTINUATION flood, a header list far over its size, too many streams reset
+/// for errors) ends with its own GOAWAY `ENHANCE_YOUR_CALM`; hyper's HTTP/1.1 refusals are its
+/// parse errors and its head time-out.
+pub(crate) fn why_ended(error: &(dyn std::error::Error + 'static)) -> Option<Cut> {
+    let mut cause = Some(error);
+    while let Some(e) = cause {
+        if let Some(h2) = e.downcast_ref::<h2::Error>() {
+            return match h2.reason() {
+                Some(h2::Reason::ENHANCE_YOUR_CALM) if h2.is_go_away() && h2.is_library() => {
+                    Some(Cut::Http2Abuse)
+                }
+                Some(h2::Reason::PROTOCOL_ERROR | h2::Reason::COMPRESSION_ERROR)
+                    if h2.is_go_away() && h2.is_library() =>
+                {
+                    Some(Cut::Malformed)
+                }
+                _ => None,
+            };
+        }
+        if let Some(hyper) = e.downcast_ref::<hyper::Error>() {
+            if hyper.is_parse_too_large() {
+                return Some(Cut::HeadTooLarge);
+            }
+            if hyper.is_timeout() {
+                return Some(Cut::HeadTimeout);
+            }
+            if hyper.is_parse() {
+                return Some(Cut::Malformed);
+            }
+        }
+        cause = e.source();
+    }
+    None
+}
+
+/// Counts a connection's end in `metrics` when [`why_ended`] names the client's conduct.
+pub(crate) fn ended(
+    metrics: &Metrics,
+    result: Result<(), Box<dyn std::error::Error + Send + Sync>>,
+) {
+    if let Err(e) = result
+        && let Some(why) = why_ended(&*e)
+    {
+        metrics.cut(why);
+    }
+}
+
 /// Connections looked at to choose the one to shed.
 const SHED_SAMPLE: usize = 256;
 /// How often the time-outs are checked.

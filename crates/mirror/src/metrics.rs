@@ -16,12 +16,46 @@ use crate::served::Served;
 
 type Labels = Vec<(String, String)>;
 
-/// Why the server closed a connection.
+/// Why the server closed a connection: by its own sweep (`conns`: shed, idle, stalled), or
+/// because hyper or h2 ended it for the client's conduct (`conns::ended`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Cut {
     Shed = 0,
     Idle = 1,
     Stalled = 2,
+    /// HTTP/2 GOAWAY `ENHANCE_YOUR_CALM`: rapid reset, too many CONTINUATION frames, a header
+    /// list far over its size, too many streams reset for errors.
+    Http2Abuse = 3,
+    /// HTTP/1.1: a head over its bytes or header lines (431).
+    HeadTooLarge = 4,
+    /// HTTP/1.1: a head not complete in time (slowloris on hyper's path).
+    HeadTimeout = 5,
+    /// HTTP/1.1: a head that does not parse (400), HTTP/2: a protocol error.
+    Malformed = 6,
+}
+
+impl Cut {
+    const ALL: [Cut; 7] = [
+        Cut::Shed,
+        Cut::Idle,
+        Cut::Stalled,
+        Cut::Http2Abuse,
+        Cut::HeadTooLarge,
+        Cut::HeadTimeout,
+        Cut::Malformed,
+    ];
+
+    fn label(self) -> &'static str {
+        match self {
+            Cut::Shed => "shed",
+            Cut::Idle => "idle",
+            Cut::Stalled => "stalled",
+            Cut::Http2Abuse => "http2_abuse",
+            Cut::HeadTooLarge => "head_too_large",
+            Cut::HeadTimeout => "head_timeout",
+            Cut::Malformed => "malformed",
+        }
+    }
 }
 
 pub struct Metrics {
@@ -37,7 +71,7 @@ pub struct Metrics {
     /// Connections open now, and those the server closed, by why: `shed` (at the cap, the
     /// least active one closed for a new one), `idle`, `stalled` (`conns`).
     pub(crate) connections: Gauge,
-    connections_cut: [Counter; 3],
+    connections_cut: [Counter; 7],
     /// Requests and connections the flood guard refused, by [`Refusal`].
     refused: [Counter; 5],
     /// Peers reported last round, to zero the ones no longer configured.
@@ -98,11 +132,12 @@ impl Metrics {
         let cut = Family::<Labels, Counter>::default();
         registry.register(
             "connections_closed",
-            "Connections the server closed: shed at the cap, idle, or stalled on write",
+            "Connections the server closed, by reason: shed at the cap, idle, stalled on write, \
+             HTTP/2 abuse (GOAWAY ENHANCE_YOUR_CALM), a head too large, late or malformed",
             cut.clone(),
         );
-        let connections_cut = ["shed", "idle", "stalled"]
-            .map(|why| (*cut.get_or_create(&vec![("reason".into(), why.into())])).clone());
+        let connections_cut = Cut::ALL
+            .map(|why| (*cut.get_or_create(&vec![("reason".into(), why.label().into())])).clone());
         let refusals = Family::<Labels, Counter>::default();
         registry.register(
             "refused",
@@ -134,7 +169,7 @@ impl Metrics {
         self.response_bytes.inc_by(body_bytes);
     }
 
-    /// A connection the server closed: shed at the cap, idle, or stalled.
+    /// A connection the server closed, and why.
     pub(crate) fn cut(&self, why: Cut) {
         self.connections_cut[why as usize].inc();
     }

@@ -788,9 +788,10 @@ pub async fn serve(
                         };
                         conn.to_hyper();
                         let stream = Watched::new(handoff.stream, conn.clone());
-                        let _ = builder
+                        let result = builder
                             .serve_connection(TokioIo::new(stream), service)
                             .await;
+                        crate::conns::ended(&hot_app.metrics, result);
                     }
                 }
                 Some(acceptor) => {
@@ -798,9 +799,10 @@ pub async fn serve(
                     if let Ok(Ok(stream)) = handshake.await {
                         conn.to_hyper();
                         let stream = Watched::new(stream, conn.clone());
-                        let _ = builder
+                        let result = builder
                             .serve_connection(TokioIo::new(stream), service)
                             .await;
+                        crate::conns::ended(&hot_app.metrics, result);
                     }
                 }
             }

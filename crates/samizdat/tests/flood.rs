@@ -252,22 +252,29 @@ fn a_reader_is_served_while_a_slowloris_holds_thousands_of_connections() {
     drop(held);
 }
 
-/// What the server sent an HTTP/2 client: streams answered (HEADERS frames) and whether it
-/// ended the connection with GOAWAY ENHANCE_YOUR_CALM.
-fn h2_frames(bytes: &[u8]) -> (usize, bool) {
-    let (mut answered, mut calm, mut at) = (0, false, 0);
+/// What the server sent an HTTP/2 client: streams answered (HEADERS frames) and the error code
+/// of its GOAWAY, if it sent one.
+fn h2_frames(bytes: &[u8]) -> (usize, Option<u32>) {
+    let (mut answered, mut goaway, mut at) = (0, None, 0);
     while at + 9 <= bytes.len() {
         let length = u32::from_be_bytes([0, bytes[at], bytes[at + 1], bytes[at + 2]]) as usize;
         let payload = &bytes[(at + 9).min(bytes.len())..(at + 9 + length).min(bytes.len())];
         match bytes[at + 3] {
             1 => answered += 1,
-            7 if payload.len() >= 8 => calm |= payload[4..8] == 0xbu32.to_be_bytes(),
+            7 if payload.len() >= 8 => {
+                goaway = Some(u32::from_be_bytes([
+                    payload[4], payload[5], payload[6], payload[7],
+                ]))
+            }
             _ => {}
         }
         at += 9 + length;
     }
-    (answered, calm)
+    (answered, goaway)
 }
+
+/// HTTP/2's ENHANCE_YOUR_CALM error code.
+const ENHANCE_YOUR_CALM: u32 = 0xb;
 
 /// An HTTP/2 rapid-reset attacker (CVE-2023-44487) on 127.0.0.51: connection after connection,
 /// each sends 1,000 requests for a document and cancels each at once, for 6 s at most (and 300
@@ -307,8 +314,8 @@ fn a_reader_is_served_while_an_http2_rapid_reset_attacker_opens_and_cancels_stre
                 let mut got = Vec::new();
                 // Ends when the server closes; a time-out (the server kept it) fails below.
                 let _ = stream.read_to_end(&mut got);
-                let (answered, calm) = h2_frames(&got);
-                calmed += u64::from(calm);
+                let (answered, goaway) = h2_frames(&got);
+                calmed += u64::from(goaway == Some(ENHANCE_YOUR_CALM));
                 answered_most = answered_most.max(answered);
             }
             (calmed, answered_most)
@@ -327,6 +334,11 @@ fn a_reader_is_served_while_an_http2_rapid_reset_attacker_opens_and_cancels_stre
     );
     assert!(connections >= 3, "{connections}");
     assert_eq!(calmed, connections, "every attacker connection cut");
+    let counted = metric(
+        &server,
+        "samizdat_mirror_connections_closed_total{reason=\"http2_abuse\"} ",
+    );
+    assert_eq!(counted, calmed, "each cut counted in /metrics");
     assert!(
         answered_most < 200,
         "{answered_most} of 1,000 streams answered on one"
@@ -335,8 +347,159 @@ fn a_reader_is_served_while_an_http2_rapid_reset_attacker_opens_and_cancels_stre
     assert!(peak <= MEMORY_MAX, "peak memory {peak} bytes");
 }
 
+/// A CONTINUATION flood (CVE-2024-27316 and kin) from 127.0.0.55, two ways, each connection
+/// after connection for 5 s at most (and 200 connections), while a reader on 127.0.0.56 reads
+/// the document: a header block left open by 100,000 empty CONTINUATION frames, and one fed
+/// 10 MB of header fields in CONTINUATION frames of 1 KiB. The server ends every attacker
+/// connection with a GOAWAY (ENHANCE_YOUR_CALM, or COMPRESSION_ERROR when the block only grows
+/// past its size) without answering, counts each in `/metrics`, serves the reader within 5 s
+/// each time and stays under 150 MB.
+#[test]
+fn a_reader_is_served_while_an_http2_continuation_flood_keeps_header_blocks_open() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (server, path, body) = serve(tmp.path(), "127.0.0.57", &[]);
+    let address = address(&server);
+    let empty: Vec<u8> = (0..100_000)
+        .flat_map(|_| h2_raw::continuation(1, &[]))
+        .collect();
+    let fields: Vec<u8> = (0..10)
+        .flat_map(|_| h2_raw::literal("x-a", &"a".repeat(96)))
+        .collect();
+    let grown: Vec<u8> = (0..10_000)
+        .flat_map(|_| h2_raw::continuation(1, &fields))
+        .collect();
+    let floods: Vec<Vec<u8>> = [empty, grown]
+        .into_iter()
+        .map(|flood| [h2_raw::hello(false), h2_raw::get(&path, false), flood].concat())
+        .collect();
+    let connections = Arc::new(AtomicU64::new(0));
+    let until = Instant::now() + Duration::from_secs(5);
+    let attacker = {
+        let (address, connections) = (address.clone(), connections.clone());
+        std::thread::spawn(move || {
+            let mut codes = Vec::new();
+            while Instant::now() < until && connections.load(Relaxed) < 200 {
+                let flood = &floods[codes.len() % 2];
+                let Ok(mut stream) = try_connect_from("127.0.0.55", &address) else {
+                    continue;
+                };
+                connections.fetch_add(1, Relaxed);
+                stream
+                    .set_read_timeout(Some(Duration::from_secs(5)))
+                    .expect("timeout");
+                // The server may close before the whole flood is written: the write then fails.
+                let writer = stream.try_clone().expect("clone");
+                let flood = flood.clone();
+                let sender = std::thread::spawn(move || {
+                    let _ = (&writer).write_all(&flood);
+                });
+                let mut got = Vec::new();
+                let _ = stream.read_to_end(&mut got);
+                let _ = stream.shutdown(std::net::Shutdown::Both);
+                let _ = sender.join();
+                codes.push(h2_frames(&got));
+            }
+            codes
+        })
+    };
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while connections.load(Relaxed) < 2 {
+        assert!(Instant::now() < deadline, "the attack never started");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let slowest = read_documents(&server, "127.0.0.56", &path, &body, 20);
+    let codes = attacker.join().expect("attacker");
+    eprintln!(
+        "continuation flood: {} connections, GOAWAY codes {:?}; reader's slowest {slowest:?}",
+        codes.len(),
+        codes
+            .iter()
+            .map(|(_, code)| *code)
+            .collect::<std::collections::BTreeSet<_>>()
+    );
+    assert!(codes.len() >= 2, "{} connections", codes.len());
+    for (i, (answered, code)) in codes.iter().enumerate() {
+        assert_eq!(*answered, 0, "connection {i}: the open block was answered");
+        assert!(
+            matches!(code, Some(0xb | 0x9)),
+            "connection {i}: ended with GOAWAY {code:?}, not ENHANCE_YOUR_CALM or COMPRESSION_ERROR"
+        );
+    }
+    let counted = metric(
+        &server,
+        "samizdat_mirror_connections_closed_total{reason=\"http2_abuse\"} ",
+    ) + metric(
+        &server,
+        "samizdat_mirror_connections_closed_total{reason=\"malformed\"} ",
+    );
+    assert_eq!(counted, codes.len() as u64, "each cut counted in /metrics");
+    let peak = peak_memory(&server);
+    assert!(peak <= MEMORY_MAX, "peak memory {peak} bytes");
+}
+
+/// Load shedding: with at most 4 answers in flight (`--guard-in-flight 4`), four HTTP/2
+/// clients from 127.0.0.58 that ask for the document with a flow-control window of 0 (their
+/// answers can send no byte, so they stay in flight) make a fifth request, from 127.0.0.59,
+/// get 503 at once with `Retry-After`, counted in `/metrics`; once they leave, it is served.
+#[test]
+fn over_its_answers_in_flight_the_server_answers_503_at_once_and_recovers() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (server, path, body) = serve(tmp.path(), "127.0.0.60", &["--guard-in-flight", "4"]);
+    let address = address(&server);
+    let held: Vec<std::net::TcpStream> = (0..4)
+        .map(|_| {
+            let mut stream = connect_from("127.0.0.58", &address);
+            stream
+                .write_all(&[h2_raw::hello(true), h2_raw::get(&path, true)].concat())
+                .expect("send");
+            stream
+        })
+        .collect();
+    let url = format!("{}{}", server.url, path.trim_start_matches('/'));
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let head = loop {
+        let started = Instant::now();
+        let (head, _) = curl(&url, &["--interface", "127.0.0.59", "--max-time", "5"]);
+        if head.starts_with("http/1.1 503") {
+            assert!(
+                started.elapsed() < Duration::from_secs(1),
+                "503 after {:?}",
+                started.elapsed()
+            );
+            break head;
+        }
+        // The held answers may not all be in flight yet.
+        assert!(Instant::now() < deadline, "never refused: {head}");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(head.contains("retry-after: 1"), "{head}");
+    drop(held);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let (head, got) = curl(&url, &["--interface", "127.0.0.59", "--max-time", "5"]);
+        if head.starts_with("http/1.1 200") {
+            assert!(got == body, "not the document");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "not served once the holders left: {head}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // Asked last: while overloaded, `/metrics` too gets 503.
+    assert!(
+        metric(
+            &server,
+            "samizdat_mirror_refused_total{reason=\"overloaded\"} "
+        ) >= 1,
+        "the 503 counted"
+    );
+}
+
 /// Request heads over the limits, on hyper's path (the hot path hands them over): a header
-/// line of 20 KiB and 80 header lines get 431, a path of 2 KiB 400, before any routing.
+/// line of 20 KiB and 80 header lines get 431 (each counted in `/metrics`), a path of 2 KiB
+/// 400, before any routing.
 #[test]
 fn request_heads_over_the_limits_are_refused() {
     let tmp = tempfile::tempdir().expect("tempdir");
@@ -369,6 +532,11 @@ fn request_heads_over_the_limits_are_refused() {
         let got = read_answer(&mut reader).expect("an answer");
         assert_eq!(got, status, "{}", &request[..request.len().min(80)]);
     }
+    let counted = metric(
+        &server,
+        "samizdat_mirror_connections_closed_total{reason=\"head_too_large\"} ",
+    );
+    assert_eq!(counted, 2, "each 431 counted in /metrics");
 }
 
 /// A mirror syncing from a peer whose guard sheds it waits out each 429 as `Retry-After` asks

@@ -54,3 +54,20 @@ pub fn get_on(stream: u32, path: &str, whole: bool) -> Vec<u8> {
     let flags = if whole { 0x4 | 0x1 } else { 0x1 };
     frame(1, flags, stream, &block)
 }
+
+/// A CONTINUATION frame of `stream` carrying `block` (a piece of a header block), without
+/// END_HEADERS: the header block stays open.
+pub fn continuation(stream: u32, block: &[u8]) -> Vec<u8> {
+    frame(9, 0, stream, block)
+}
+
+/// HPACK: a literal header field without indexing, new name (RFC 7541 §6.2.2), for names and
+/// values under 127 bytes.
+pub fn literal(name: &str, value: &str) -> Vec<u8> {
+    assert!(name.len() < 127 && value.len() < 127, "short strings only");
+    let mut out = vec![0, name.len() as u8];
+    out.extend(name.as_bytes());
+    out.push(value.len() as u8);
+    out.extend(value.as_bytes());
+    out
+}
