@@ -16,6 +16,9 @@
 //! A mirror's legal blocks (`mirror::blocks`: it answers 451 for a document a court made it
 //! withhold) are read from its signed log first: a blocked document is not sampled, and what
 //! the log says is kept for coverage. A log that does not verify is a lie; no log, no blocks.
+//! The log is append-only: once one verified, the next must be signed by the same key and
+//! extend the head seen (`store::BlocksSeen`), else the mirror rewrote its public record of
+//! what it withheld, and that is a lie too (so is serving no log after serving one).
 //!
 //! The verdict separates what says nothing about honesty (unreachable: refused, timed out, an
 //! HTTP error) from what does (a file that does not verify, or one its own signed release lists
@@ -31,7 +34,7 @@ use trust::client::{Client, Freshness, Options, Transport};
 
 use crate::holdings::Held;
 use crate::machine::Verdict;
-use crate::store::Measured;
+use crate::store::{BlocksSeen, Measured};
 
 /// How an audit judges.
 #[derive(Clone, Debug)]
@@ -69,6 +72,8 @@ pub enum Observation {
         sampled: usize,
         /// The documents its signed blocks log says it withholds.
         blocked: BTreeSet<String>,
+        /// Its blocks log's key and head, when it serves one.
+        blocks_log: Option<BlocksSeen>,
         /// The archive's root the client ended on, when it is not the one the audit started
         /// from: the publisher rotated its root keys, and the chain to the new root verified
         /// (TUF 5.3.8: the directory keeps the newest, see `round`).
@@ -144,9 +149,15 @@ impl Observation {
     /// What is stored with the verdict.
     pub fn measured(&self) -> Measured {
         match self {
-            Observation::Verified { release, took, .. } => Measured {
+            Observation::Verified {
+                release,
+                took,
+                blocks_log,
+                ..
+            } => Measured {
                 release: Some(*release),
                 latency_ms: Some(u64::try_from(took.as_millis()).unwrap_or(u64::MAX)),
+                blocks_log: blocks_log.clone(),
             },
             Observation::Failed(_) => Measured::default(),
         }
@@ -154,17 +165,19 @@ impl Observation {
 }
 
 /// Audits the release `transport` serves against `archive_root` (the archive's `root.json`
-/// bytes) at time `now`; samples are drawn from `held` when the mirror serves that release.
+/// bytes) at time `now`; samples are drawn from `held` when the mirror serves that release;
+/// `known` is the mirror's blocks log as last verified.
 pub fn observe<T: Transport>(
     transport: T,
     archive_root: &[u8],
     held: Option<&Held>,
+    known: Option<&BlocksSeen>,
     config: &AuditConfig,
     now: OffsetDateTime,
     rng: &mut dyn RngCore,
 ) -> Observation {
     let started = Instant::now();
-    let blocked = match read_blocks(&transport) {
+    let (blocked, blocks_log) = match read_blocks(&transport, known) {
         Ok(blocked) => blocked,
         Err(verdict) => return Observation::Failed(verdict),
     };
@@ -206,6 +219,7 @@ pub fn observe<T: Transport>(
         took: started.elapsed(),
         sampled,
         blocked,
+        blocks_log,
         newer_root,
     }
 }
@@ -213,18 +227,50 @@ pub fn observe<T: Transport>(
 /// Where a mirror publishes its legal blocks.
 const BLOCKS_FILE: &str = ".well-known/samizdat/blocks.json";
 
-/// The documents the mirror behind `transport` blocks, from its signed log: none when it
-/// serves no log (a plain web root, an older mirror, or no answer: then the metadata says
-/// more); a log that does not verify is a lie about itself.
-fn read_blocks<T: Transport>(transport: &T) -> Result<BTreeSet<String>, Verdict> {
-    let Ok(bytes) = transport.fetch(BLOCKS_FILE, mirror::blocks::LOG_MAX) else {
-        return Ok(BTreeSet::new());
-    };
+/// The documents the mirror behind `transport` blocks, from its signed log, and the log's key
+/// and head: none when it serves no log (a plain web root, an older mirror: then the metadata
+/// says more). A log that does not verify is a lie about itself; so is, when `known` (the log
+/// last verified) is given, a log signed by another key, one that does not extend the head
+/// seen (entries dropped or rewritten), or no log at all.
+fn read_blocks<T: Transport>(
+    transport: &T,
+    known: Option<&BlocksSeen>,
+) -> Result<(BTreeSet<String>, Option<BlocksSeen>), Verdict> {
     let source = format!("{} {BLOCKS_FILE}", transport.describe());
-    match mirror::blocks::verify(&source, &bytes, None) {
-        Ok(log) => Ok(log.blocked.into_keys().collect()),
-        Err(error) => Err(Verdict::Lying(format!("blocks log: {}", error.message()))),
+    let bytes = match (transport.fetch(BLOCKS_FILE, mirror::blocks::LOG_MAX), known) {
+        (Ok(bytes), _) => bytes,
+        (Err(_), None) => return Ok((BTreeSet::new(), None)),
+        (Err(trust::client::FetchError::NotFound), Some(known)) => {
+            return Err(Verdict::Lying(format!(
+                "blocks log: {source} is gone, though it served one signed by key {}",
+                known.key
+            )));
+        }
+        (Err(trust::client::FetchError::TooLarge { limit }), Some(_)) => {
+            return Err(Verdict::Lying(format!(
+                "blocks log: {source} is over {limit} bytes"
+            )));
+        }
+        (Err(trust::client::FetchError::Other(why)), Some(_)) => {
+            return Err(Verdict::Unreachable(format!("blocks log: {source}: {why}")));
+        }
+    };
+    let lie = |why: String| Verdict::Lying(format!("blocks log: {why}"));
+    let log = mirror::blocks::verify(&source, &bytes, known.map(|known| known.key.as_str()))
+        .map_err(|error| lie(error.message().to_owned()))?;
+    if let Some(known) = known
+        && !log.extends(&known.head)
+    {
+        return Err(lie(format!(
+            "{source} does not extend the log seen before (head {}): entries dropped or rewritten",
+            known.head
+        )));
     }
+    let seen = BlocksSeen {
+        key: log.key.to_hex(),
+        head: log.head.clone(),
+    };
+    Ok((log.blocked.into_keys().collect(), Some(seen)))
 }
 
 /// Whether target `name` belongs to a document in `blocked`.
@@ -407,6 +453,7 @@ mod tests {
                 transport,
                 &self.root_json,
                 held,
+                None,
                 &config,
                 self.now,
                 &mut OsRng,
@@ -607,6 +654,7 @@ mod tests {
             DirTransport::new(repo.path()),
             &repo.root_json,
             None,
+            None,
             &config,
             repo.now,
             &mut OsRng,
@@ -628,6 +676,72 @@ mod tests {
             Verdict::Lying(why) => assert!(why.contains("blocks log"), "{why}"),
             other => panic!("a forged blocks log passed as {other:?}"),
         }
+    }
+
+    /// The blocks log is append-only: after one verified, a log signed by another key, one
+    /// that dropped its newest entry, or no log at all is a lie; a log that grew is fine.
+    #[test]
+    fn a_blocks_log_rewritten_or_gone_after_an_audit_saw_it_is_lying() {
+        let repo = Repo::new();
+        let version = repo.release(5, Span::days(1));
+        let served = repo.path().join(BLOCKS_FILE);
+        std::fs::create_dir_all(served.parent().expect("folder")).expect("mkdir");
+        let order = || mirror::blocks::Order {
+            authority: "a court".into(),
+            reference: "1/26".into(),
+            url: None,
+            jurisdiction: None,
+        };
+        let state = tempfile::tempdir().expect("tempdir");
+        std::fs::write(state.path().join("root.json"), "{}").expect("root");
+        let log_of =
+            |state: &Path| std::fs::read(state.join(mirror::blocks::LOG_FILE)).expect("log");
+        let config = AuditConfig::default();
+        let observe_with = |known: Option<&BlocksSeen>| {
+            let seen = observe(
+                DirTransport::new(repo.path()),
+                &repo.root_json,
+                None,
+                known,
+                &config,
+                repo.now,
+                &mut OsRng,
+            );
+            (seen.verdict(version, &config), seen.measured().blocks_log)
+        };
+        mirror::blocks::block(state.path(), "doc-1", order(), 1).expect("block");
+        let one = log_of(state.path());
+        std::fs::write(&served, &one).expect("write");
+        let (verdict, first) = observe_with(None);
+        assert_eq!(verdict, Verdict::Healthy);
+        let first = first.expect("the log seen");
+        mirror::blocks::unblock(state.path(), "doc-1", 2).expect("unblock");
+        std::fs::write(&served, log_of(state.path())).expect("write");
+        let (verdict, second) = observe_with(Some(&first));
+        assert_eq!(verdict, Verdict::Healthy, "a log that grew");
+        let second = second.expect("the log seen");
+        assert_eq!(second.key, first.key);
+        assert_ne!(second.head, first.head);
+        let lying = |known: &BlocksSeen, says: &str| match observe_with(Some(known)).0 {
+            Verdict::Lying(why) => assert!(why.contains(says), "{why}"),
+            other => panic!("passed as {other:?}, not a lie: {says}"),
+        };
+        // The unblock's entry dropped: back to the log with the block alone.
+        std::fs::write(&served, &one).expect("write");
+        lying(&second, "does not extend");
+        // Another key: a new log made from scratch, with the same one block.
+        let other = tempfile::tempdir().expect("tempdir");
+        std::fs::write(other.path().join("root.json"), "{}").expect("root");
+        mirror::blocks::block(other.path(), "doc-1", order(), 1).expect("block");
+        std::fs::write(&served, log_of(other.path())).expect("write");
+        lying(&first, "not the expected");
+        std::fs::remove_file(&served).expect("remove");
+        lying(&first, "is gone");
+        assert_eq!(
+            observe_with(None).0,
+            Verdict::Healthy,
+            "no log ever seen, none served"
+        );
     }
 
     #[test]

@@ -241,6 +241,7 @@ mod tests {
             audited_at: Some(86_400),
             release: Some(4),
             latency_ms: Some(12),
+            blocks_log: None,
         }
     }
 

@@ -244,6 +244,7 @@ mod tests {
             audited_at: None,
             release: Some(release),
             latency_ms: None,
+            blocks_log: None,
         }
     }
 

@@ -74,10 +74,9 @@ pub fn run<T: Transport>(
     now: OffsetDateTime,
 ) -> Result<Round> {
     let mirrors = store.mirrors()?;
-    let urls: Vec<&str> = mirrors.iter().map(|mirror| mirror.url.as_str()).collect();
     // Unreadable holdings: every mirror is sampled from its own metadata this round.
     let held = crate::holdings::Held::open(dir).ok().flatten();
-    let observations = observe_all(&urls, archive_root, held.as_ref(), config, connect, now);
+    let observations = observe_all(&mirrors, archive_root, held.as_ref(), config, connect, now);
     let new_root = keep_newest_root(dir, archive_root, &observations)?;
     let archive_root = new_root
         .as_ref()
@@ -179,9 +178,9 @@ fn keep_newest_root(
     Ok(Some((version, json.to_vec())))
 }
 
-/// Observations of `urls`, in order, `config.concurrency` at a time.
+/// Observations of `mirrors`, in order, `config.concurrency` at a time.
 fn observe_all<T: Transport>(
-    urls: &[&str],
+    mirrors: &[crate::store::Mirror],
     archive_root: &[u8],
     held: Option<&Held>,
     config: &RoundConfig,
@@ -189,18 +188,21 @@ fn observe_all<T: Transport>(
     now: OffsetDateTime,
 ) -> Vec<Observation> {
     let next_index = AtomicUsize::new(0);
-    let results: Mutex<Vec<Option<Observation>>> = Mutex::new(vec![None; urls.len()]);
-    let workers = config.concurrency.clamp(1, urls.len().max(1));
+    let results: Mutex<Vec<Option<Observation>>> = Mutex::new(vec![None; mirrors.len()]);
+    let workers = config.concurrency.clamp(1, mirrors.len().max(1));
     std::thread::scope(|scope| {
         for _ in 0..workers {
             scope.spawn(|| {
                 loop {
                     let index = next_index.fetch_add(1, Ordering::Relaxed);
-                    let Some(url) = urls.get(index) else { break };
+                    let Some(mirror) = mirrors.get(index) else {
+                        break;
+                    };
                     let seen = observe(
-                        connect(url),
+                        connect(&mirror.url),
                         archive_root,
                         held,
+                        mirror.blocks_log.as_ref(),
                         &config.audit,
                         now,
                         &mut OsRng,

@@ -17,9 +17,18 @@ use crate::machine::{Standing, State, Transition};
 /// The state file's name in the directory's folder.
 pub const FILE: &str = "directory.sqlite";
 
-/// Schema version (`PRAGMA user_version`); a file of another version is refused, not guessed at.
-const SCHEMA_VERSION: i64 = 1;
+/// Schema version (`PRAGMA user_version`); a file of a newer version is refused, not guessed
+/// at; an older one is brought up to this one (`MIGRATIONS`) in one transaction.
+const SCHEMA_VERSION: i64 = 2;
 
+/// From version *i + 1* to *i + 2*: what each version added.
+const MIGRATIONS: [&str; 1] = [
+    // 2: the blocks log each mirror signed, as last verified.
+    "ALTER TABLE mirrors ADD COLUMN blocks_key TEXT;
+     ALTER TABLE mirrors ADD COLUMN blocks_head TEXT;",
+];
+
+/// Version 1, which a new file starts from before [`MIGRATIONS`].
 const SCHEMA: &str = "
 CREATE TABLE mirrors(
     id INTEGER PRIMARY KEY,
@@ -74,6 +83,18 @@ pub struct Mirror {
     /// The release (snapshot version) it served at its last audit that verified.
     pub release: Option<u64>,
     pub latency_ms: Option<u64>,
+    /// Its signed blocks log as last verified: later logs must be signed by the same key and
+    /// extend that head.
+    pub blocks_log: Option<BlocksSeen>,
+}
+
+/// A mirror's blocks log as one audit verified it (`mirror::blocks`): its key and its head.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct BlocksSeen {
+    /// The mirror's ed25519 public key, hex.
+    pub key: String,
+    /// Hex SHA-256 of its newest entry (`mirror::blocks::GENESIS` for an empty log).
+    pub head: String,
 }
 
 impl Mirror {
@@ -111,11 +132,13 @@ pub struct Event {
 }
 
 /// What one audit measured, stored with the transition it caused.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Measured {
     /// Release served, when its metadata verified.
     pub release: Option<u64>,
     pub latency_ms: Option<u64>,
+    /// The blocks log verified, when the mirror serves one (what was known is kept otherwise).
+    pub blocks_log: Option<BlocksSeen>,
 }
 
 /// The open state file.
@@ -153,24 +176,29 @@ impl Store {
             .conn
             .pragma_query_value(None, "user_version", |row| row.get(0))
             .map_err(fail)?;
-        match version {
-            0 => {
-                let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)
-                    .map_err(fail)?;
-                tx.execute_batch(SCHEMA).map_err(fail)?;
-                tx.pragma_update(None, "user_version", SCHEMA_VERSION)
-                    .map_err(fail)?;
-                tx.commit().map_err(fail)
-            }
-            SCHEMA_VERSION => Ok(()),
-            other => Err(Error::state(
+        if !(0..=SCHEMA_VERSION).contains(&version) {
+            return Err(Error::state(
                 &self.path,
                 "use",
                 format!(
-                    "schema version {other}, this samizdat knows {SCHEMA_VERSION} (a newer samizdat made it?)"
+                    "schema version {version}, this samizdat knows {SCHEMA_VERSION} (a newer samizdat made it?)"
                 ),
-            )),
+            ));
         }
+        if version == SCHEMA_VERSION {
+            return Ok(());
+        }
+        let tx =
+            Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate).map_err(fail)?;
+        if version == 0 {
+            tx.execute_batch(SCHEMA).map_err(fail)?;
+        }
+        for migration in &MIGRATIONS[version.max(1) as usize - 1..] {
+            tx.execute_batch(migration).map_err(fail)?;
+        }
+        tx.pragma_update(None, "user_version", SCHEMA_VERSION)
+            .map_err(fail)?;
+        tx.commit().map_err(fail)
     }
 
     /// Enrols a mirror as [`State::Pending`] at `now` (Unix seconds), recording the event.
@@ -279,7 +307,9 @@ impl Store {
                 .prepare(
                     "UPDATE mirrors SET state = ?2, failures = ?3, audited_at = ?4,
                          release = COALESCE(?5, release), latency_ms = ?6,
-                         reason = COALESCE(?7, reason)
+                         reason = COALESCE(?7, reason),
+                         blocks_key = COALESCE(?8, blocks_key),
+                         blocks_head = COALESCE(?9, blocks_head)
                      WHERE id = ?1",
                 )
                 .map_err(fail)?;
@@ -300,7 +330,9 @@ impl Store {
                         now,
                         measured.release.and_then(|v| i64::try_from(v).ok()),
                         measured.latency_ms.and_then(|v| i64::try_from(v).ok()),
-                        transition.change
+                        transition.change,
+                        measured.blocks_log.as_ref().map(|log| &log.key),
+                        measured.blocks_log.as_ref().map(|log| &log.head),
                     ])
                     .map_err(fail)?;
                 if let Some(reason) = &transition.change {
@@ -379,7 +411,8 @@ impl Store {
 }
 
 const COLUMNS: &str = "id, url, country, provider, contact, state, reason, failures, weight, \
-                       disabled, enrolled_at, audited_at, release, latency_ms";
+                       disabled, enrolled_at, audited_at, release, latency_ms, blocks_key, \
+                       blocks_head";
 
 fn row_to_mirror(row: &rusqlite::Row<'_>) -> rusqlite::Result<Mirror> {
     Ok(Mirror {
@@ -397,6 +430,10 @@ fn row_to_mirror(row: &rusqlite::Row<'_>) -> rusqlite::Result<Mirror> {
         audited_at: row.get(11)?,
         release: unsigned(row.get(12)?),
         latency_ms: unsigned(row.get(13)?),
+        blocks_log: match (row.get(14)?, row.get(15)?) {
+            (Some(key), Some(head)) => Some(BlocksSeen { key, head }),
+            _ => None,
+        },
     })
 }
 
@@ -491,6 +528,7 @@ mod tests {
                 let measured = Measured {
                     release: Some(7),
                     latency_ms: Some(3),
+                    blocks_log: None,
                 };
                 store
                     .record_audit(mirror.id, &transition, measured, at)
@@ -542,10 +580,14 @@ mod tests {
         let measured = Measured {
             release: Some(3),
             latency_ms: Some(9),
+            blocks_log: None,
         };
         store
             .record_audits(
-                &[(kept.id, &healthy, measured), (removed.id, &dead, measured)],
+                &[
+                    (kept.id, &healthy, measured.clone()),
+                    (removed.id, &dead, measured),
+                ],
                 5,
             )
             .expect("record");
@@ -583,6 +625,48 @@ mod tests {
             .pop()
             .expect("an event");
         assert_eq!(last.reason, "disabled by an admin: abuse report");
+    }
+
+    /// A state file of version 1 (before the blocks log was kept) is brought up to date with
+    /// its mirrors, and what an audit verified of a blocks log is kept, never erased by an
+    /// audit that saw none.
+    #[test]
+    fn a_version_1_state_file_is_migrated_and_the_blocks_log_seen_is_kept() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        {
+            let conn = Connection::open(dir.path().join(FILE)).expect("open");
+            conn.execute_batch(SCHEMA).expect("version 1");
+            conn.pragma_update(None, "user_version", 1).expect("pragma");
+            conn.execute(
+                "INSERT INTO mirrors(url, country, provider, state, enrolled_at)
+                 VALUES ('http://127.0.0.4/', 'DE', 'x', 'active', 5)",
+                [],
+            )
+            .expect("insert");
+        }
+        let mut store = Store::open(dir.path()).expect("migrated");
+        let mirror = store.by_url("http://127.0.0.4/").expect("kept");
+        assert_eq!(mirror.blocks_log, None);
+        let seen = BlocksSeen {
+            key: "ab".repeat(32),
+            head: "cd".repeat(32),
+        };
+        let transition = next(&mirror.standing(), &Verdict::Healthy, &Policy::default());
+        let measured = |blocks_log| Measured {
+            release: Some(1),
+            latency_ms: Some(1),
+            blocks_log,
+        };
+        store
+            .record_audit(mirror.id, &transition, measured(Some(seen.clone())), 10)
+            .expect("record");
+        store
+            .record_audit(mirror.id, &transition, measured(None), 20)
+            .expect("record");
+        drop(store);
+        let store = Store::open(dir.path()).expect("reopen");
+        let mirror = store.by_url("http://127.0.0.4/").expect("kept");
+        assert_eq!(mirror.blocks_log, Some(seen));
     }
 
     #[test]

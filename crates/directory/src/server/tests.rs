@@ -314,6 +314,7 @@ fn choice_follows_weights_and_prefers_active_mirrors() {
         audited_at: None,
         release: None,
         latency_ms: None,
+        blocks_log: None,
     };
     let mirrors = [
         mirror("a", MirrorState::Active, 1),
@@ -344,6 +345,7 @@ impl Harness {
         let measured = Measured {
             release: Some(release),
             latency_ms: Some(3),
+            blocks_log: None,
         };
         store
             .record_audit(mirror.id, &healthy, measured, 1)
