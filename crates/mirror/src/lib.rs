@@ -53,6 +53,7 @@ pub mod serve;
 pub mod served;
 pub mod status;
 pub mod sync;
+mod withhold;
 
 pub use error::{Error, ErrorKind, Result};
 pub use sync::{PARALLEL_FETCHES, SyncReport, sync_from, sync_with_progress};

@@ -80,6 +80,7 @@ use crate::metrics::Metrics;
 use crate::request::{Ask, Screened, accepts_gzip, is_plain, none_match, screen};
 use crate::served::{Served, target_file_name};
 use crate::status::Status;
+use crate::withhold;
 
 /// What the file paths need of a request.
 struct Want<'a> {
@@ -322,8 +323,11 @@ impl App {
         if !served.serves_file(name) {
             return not_found();
         }
-        let etag = format!("\"{sha}\"");
         let file = self.release_dir.join("targets").join(name);
+        if let Some(response) = quotes_blocked(served, &file, target_name) {
+            return response;
+        }
+        let etag = format!("\"{sha}\"");
         self.file(want, &file, &etag, IMMUTABLE, target_name, Asked::Target)
     }
 
@@ -374,6 +378,9 @@ impl App {
             .release_dir
             .join("targets")
             .join(target_file_name(&name, &target));
+        if let Some(response) = self.withholding(want, served, &file, &name) {
+            return response;
+        }
         let etag = format!("\"{}\"", hex::encode(target.sha256));
         // The site's assets and search files carry a hash of their bytes in their
         // path: they never change under it.
@@ -383,6 +390,40 @@ impl App {
             PLAIN
         };
         self.file(want, &file, &etag, caching, &name, Asked::PlainPath)
+    }
+
+    /// The site file `name` (at `path`), asked by its plain path, with what it shows of the
+    /// documents this mirror blocks withheld ([`withhold`]). Worked out once for each load and
+    /// path, and kept in the response cache beside the path's own entry (empty: it quotes
+    /// none); never kept by the reader's cache, so that an unblock shows at once. None when
+    /// nothing is blocked or the file quotes none of them: it is answered as it is.
+    fn withholding(
+        &self,
+        want: &Want,
+        served: &Served,
+        path: &Path,
+        name: &str,
+    ) -> Option<Response<Body>> {
+        if served.blocked_count() == 0 || !withhold::may_quote(name) {
+            return None;
+        }
+        let key = format!("{}\0withheld", want.path);
+        let (page, meta) = match self.caches.answer(&key, want.generation) {
+            Some(entry) => (entry.body.clone(), entry.meta().clone()),
+            None => {
+                let page = read_quoting(path)
+                    .and_then(|bytes| withhold::withhold(name, &bytes, served))
+                    .map(|withheld| Bytes::from(withheld.page))
+                    .unwrap_or_default();
+                let etag = format!("\"w-{}\"", &trust::schema::Digest::of(&page).to_hex()[..32]);
+                let meta = file_meta(&etag, NO_STORE, name, Asked::PlainPath);
+                let entry = Entry::new(want.generation, page.clone(), meta.clone(), false);
+                self.caches.put_answer(key, entry);
+                (page, meta)
+            }
+        };
+        (!page.is_empty())
+            .then(|| bytes_response(want.headers, page, &meta, Carry::Bytes { gzip: false }))
     }
 
     /// Answers with the file at `path`: metadata or a target (content-addressed, served
@@ -586,6 +627,32 @@ fn withheld(served: &Served, target_name: &str) -> Option<Response<Body>> {
     }
     let order = served.blocked(id)?;
     Some(unavailable(id, order, served.elsewhere()))
+}
+
+/// The answer to the `/targets/` name of the site file `name` (at `path`) when it quotes a
+/// document this mirror blocks: its signed bytes cannot be changed, so it is not served (451
+/// for the first document it quotes, [`withhold`]). Not kept: a peer that syncs asks for it
+/// once, and fetches it from another.
+fn quotes_blocked(served: &Served, path: &Path, name: &str) -> Option<Response<Body>> {
+    if served.blocked_count() == 0 || !withhold::may_quote(name) {
+        return None;
+    }
+    let bytes = read_quoting(path)?;
+    let first = withhold::withhold(name, &bytes, served)?.first;
+    let id = common::DocId::new(&first).ok()?;
+    withheld(served, &common::layout::page_target(&id))
+}
+
+/// A site file read whole to look for mentions, unless it cannot be read or is over
+/// [`withhold::READ_MAX`] (it is then answered as it is, or not at all).
+fn read_quoting(path: &Path) -> Option<Vec<u8>> {
+    let mut file = std::fs::File::open(path).ok()?;
+    if file.metadata().ok()?.len() > withhold::READ_MAX {
+        return None;
+    }
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes).ok()?;
+    Some(bytes)
 }
 
 /// 451 for document `id`, blocked by `order`: the notice page (`blocks::notice`), no script
@@ -1136,6 +1203,102 @@ mod tests {
 
     /// A blocked document: 451 with the order on every path, before any condition, range or
     /// cache (the hot path's included) could show it; withdrawn and blocked: 410.
+    #[test]
+    fn pages_that_quote_a_blocked_document_withhold_its_title_and_their_signed_names_are_451() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let release = tmp.path().join("release");
+        std::fs::create_dir_all(release.join("targets")).expect("mkdir");
+        let mut home = String::from("<ol><li>");
+        common::mention::open_link(&mut home, "", "m-1");
+        home.push_str("Seals of the court</a> ");
+        common::mention::open_by(&mut home, "m-1");
+        home.push_str("Ann Sender</span></li><li>");
+        common::mention::open_link(&mut home, "", "m-3");
+        home.push_str("Kept title</a></li></ol>");
+        let cards = br#"[["m-1","Seals of the court","2002-01-02","email","Ann Sender",null]]"#;
+        let files: [(&str, Vec<u8>); 4] = [
+            ("_s_index.html", home.clone().into_bytes()),
+            ("_s_browse_index.html", b"<p>no mention</p>".to_vec()),
+            ("_s_search_c_3fa9c2e1b0d4.json", cards.to_vec()),
+            (PAGE, b"<p>blocked</p>".to_vec()),
+        ];
+        let targets: Vec<(&str, [u8; 32])> = files.iter().map(|(n, b)| (*n, sha(b))).collect();
+        for (name, bytes) in &files {
+            let file = release
+                .join("targets")
+                .join(format!("{}.{name}", hex::encode(sha(bytes))));
+            std::fs::write(file, bytes).expect("write");
+        }
+        let open = Served::of_targets(1, b"{\"timestamp\":1}", &targets, &[]);
+        let app = App::new(release, open, Status::default());
+        assert_eq!(
+            body(get(&app, "/", &[])),
+            home.as_bytes(),
+            "nothing blocked"
+        );
+
+        let order = crate::blocks::Order {
+            authority: "Court".into(),
+            reference: "C-1".into(),
+            url: None,
+            jurisdiction: None,
+        };
+        let mut blocks = crate::blocks::Blocks::default();
+        blocks.orders.insert("m-1".into(), order);
+        let blocking = Served::of_targets(1, b"{\"timestamp\":1}", &targets, &[])
+            .blocking(blocks, crate::served::Elsewhere::default());
+        app.switch(blocking);
+        for round in ["read", "cached"] {
+            let response = get(&app, "/", &[]);
+            assert_eq!(response.status(), StatusCode::OK, "{round}");
+            assert_eq!(value(&response, header::CACHE_CONTROL), Some("no-store"));
+            let etag = value(&response, header::ETAG).expect("etag").to_owned();
+            assert_ne!(etag, format!("\"{}\"", hex::encode(sha(home.as_bytes()))));
+            let page = String::from_utf8(body(response)).expect("utf-8");
+            assert!(
+                !page.contains("Seals") && !page.contains("Ann"),
+                "{round}: {page}"
+            );
+            assert!(page.contains("<a href=\"d/m-1/\">[withheld]</a>"), "{page}");
+            assert!(page.contains("Kept title"), "{page}");
+            // The hot path has nothing of it to answer: never the signed page.
+            let hot = "GET / HTTP/1.1\r\nhost: x\r\n\r\n";
+            assert!(
+                answer_bytes(&app, &reader(&app), hot.as_bytes()).is_none(),
+                "{round}"
+            );
+            let head = ask(&app, Method::HEAD, "/index.html", &[]);
+            assert_eq!(head.status(), StatusCode::OK);
+            assert_eq!(value(&head, header::ETAG), Some(etag.as_str()));
+            let again = get(&app, "/", &[("if-none-match", &etag)]);
+            assert_eq!(again.status(), StatusCode::NOT_MODIFIED, "{round}");
+            let gz = body(get(
+                &app,
+                "/search/c/3fa9c2e1b0d4.json",
+                &[("accept-encoding", "gzip")],
+            ));
+            let gz = String::from_utf8(gz).expect("utf-8");
+            assert!(
+                gz.contains("[withheld]") && !gz.contains("Seals") && !gz.contains("Ann"),
+                "{gz}"
+            );
+        }
+        assert_eq!(body(get(&app, "/browse/", &[])), b"<p>no mention</p>");
+        for (name, bytes) in &files[..3] {
+            let path = target_path(name, bytes);
+            let status = get(&app, &path, &[]).status();
+            if name.contains("browse") {
+                assert_eq!(status, StatusCode::OK, "{path}");
+            } else {
+                assert_eq!(status, StatusCode::UNAVAILABLE_FOR_LEGAL_REASONS, "{path}");
+            }
+        }
+
+        let unblocked = Served::of_targets(1, b"{\"timestamp\":1}", &targets, &[]);
+        app.switch(unblocked);
+        assert_eq!(body(get(&app, "/", &[])), home.as_bytes(), "unblocked");
+    }
+
     #[test]
     fn a_blocked_document_is_451_on_every_path_and_a_withdrawn_one_stays_410() {
         let f = fixture();
