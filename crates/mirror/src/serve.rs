@@ -210,9 +210,8 @@ impl App {
     /// syncs its first release: the directory lists it once it serves one).
     fn no_release(&self, path: &str) -> Option<Response<Body>> {
         if !self.served.load().timestamp.is_empty()
-            || path == "/.well-known/samizdat/status.json"
+            || crate::request::MONITORING.contains(&path)
             || path == ENROLL_PATH
-            || path == "/metrics"
         {
             return None;
         }
