@@ -70,8 +70,8 @@ use tokio::net::TcpListener;
 pub use crate::answer::Body;
 use crate::answer::{
     IMMUTABLE, NO_STORE, PLAIN, SITE_CSP, TIMESTAMP, bytes_response, content_type, entry_response,
-    file_response, is_text, not_found, not_modified, original_content_type, redirect, refused,
-    retry_later, text, with_type,
+    file_response, is_text, not_found, not_modified, original_content_type, own_page, redirect,
+    refused, retry_later, text, with_type,
 };
 use crate::cache::{Caches, Carry, Entry, FileMeta, LargeFile, OpenFile};
 use crate::conns::{Descriptors, Table, Watched};
@@ -663,24 +663,13 @@ fn unavailable(
 ) -> Response<Body> {
     let page = crate::blocks::notice(id, order, elsewhere);
     // Never kept by a cache: an unblock takes effect at once for readers too.
-    let mut response = with_type(
-        text(StatusCode::UNAVAILABLE_FOR_LEGAL_REASONS, page),
-        "text/html; charset=utf-8",
+    let mut response = own_page(
+        StatusCode::UNAVAILABLE_FOR_LEGAL_REASONS,
+        page,
+        "default-src 'none'",
         NO_STORE,
     );
     let h = response.headers_mut();
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("default-src 'none'"),
-    );
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    h.insert(
-        header::ACCESS_CONTROL_ALLOW_ORIGIN,
-        HeaderValue::from_static("*"),
-    );
     // `Order::check` let only printable ASCII without `<>"` in: a valid header value.
     if let Some(link) = order
         .url
@@ -744,25 +733,7 @@ fn site_not_found(release_dir: &Path, served: &Served) -> Response<Body> {
     let Ok(body) = std::fs::read(&file) else {
         return not_found();
     };
-    let mut response = with_type(
-        text(StatusCode::NOT_FOUND, body),
-        "text/html; charset=utf-8",
-        PLAIN,
-    );
-    let h = response.headers_mut();
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(SITE_CSP),
-    );
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    h.insert(
-        header::ACCESS_CONTROL_ALLOW_ORIGIN,
-        HeaderValue::from_static("*"),
-    );
-    response
+    own_page(StatusCode::NOT_FOUND, body, SITE_CSP, PLAIN)
 }
 
 /// How many files to keep open and connections to take: the soft descriptor limit is first
