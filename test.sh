@@ -61,6 +61,23 @@ fi
 corpora=$cache/corpora
 "$root/../shared/corpora/fetch.sh" all "$corpora" >/dev/null
 
+# Real Outlook samples, from packages of the registries: the three .msg files the PyPI sdist of
+# msg-parser 1.2.0 ships (its tests), and the PST and OST files the npm package pst-extractor
+# 1.12.0 ships (its examples).
+outlook=$corpora/outlook
+if [ ! -e "$outlook/.done" ]; then
+  rm -rf "$outlook"
+  mkdir -p "$outlook/dl" "$outlook/msg" "$outlook/pst"
+  "$cache/venv/bin/pip" download -q --no-deps --no-binary :all: 'msg-parser==1.2.0' -d "$outlook/dl"
+  tar xzf "$outlook/dl/msg_parser-1.2.0.tar.gz" -C "$outlook/dl"
+  cp "$outlook"/dl/msg_parser-1.2.0/tests/files/*.msg "$outlook/msg/"
+  (cd "$outlook/dl" && npm pack --silent pst-extractor@1.12.0 >/dev/null)
+  tar xzf "$outlook/dl/pst-extractor-1.12.0.tgz" -C "$outlook/dl"
+  cp "$outlook"/dl/package/example/testdata/*.pst "$outlook"/dl/package/example/testdata/*.ost "$outlook/pst/"
+  rm -rf "$outlook/dl"
+  touch "$outlook/.done"
+fi
+
 export SAMIZDAT_CORPORA=$corpora
 export SAMIZDAT_PYTHON=$cache/venv/bin/python
 

@@ -17,6 +17,7 @@ pub mod decode;
 pub mod email;
 pub mod jsonl;
 pub mod maildate;
+pub mod outlook;
 pub mod pdf;
 pub mod sidecar;
 pub mod text;
