@@ -25,6 +25,11 @@ if [ ! -x /usr/sbin/nginx ] || ! command -v rsync >/dev/null || ! command -v cur
   fi
 fi
 
+# readpst (Debian pst-utils, libpst): ingest reads PST and OST mailboxes through it.
+if ! command -v readpst >/dev/null; then
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pst-utils >/dev/null
+fi
+
 # Browser tests of the reader site (tests/browser/README.md): Debian's Chromium, with fonts so
 # screenshots show text; playwright-core (drives it), axe-core and html-validate from npm, pinned
 # by tests/browser/package-lock.json and reinstalled (npm ci) when that file changes.

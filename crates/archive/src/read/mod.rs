@@ -12,6 +12,7 @@
 //! bad row or message inside a file that holds several is an `Err` entry in
 //! [`ReadOutcome::Documents`], and the others are still read.
 
+mod child;
 pub mod dates;
 pub mod decode;
 pub mod email;

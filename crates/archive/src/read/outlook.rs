@@ -531,6 +531,130 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }
 
+/// How `readpst` is run on a mailbox.
+#[derive(Debug, Clone)]
+pub struct PstLimits {
+    /// Killed after this long.
+    pub timeout: std::time::Duration,
+    /// Its address space, at most (`prlimit --as`).
+    pub memory_bytes: u64,
+    /// What it may write, at most: stopped past this.
+    pub output_bytes: u64,
+}
+
+impl Default for PstLimits {
+    fn default() -> Self {
+        PstLimits {
+            timeout: std::time::Duration::from_secs(600),
+            memory_bytes: 1 << 30,
+            output_bytes: 8 << 30,
+        }
+    }
+}
+
+/// The messages of a PST or OST mailbox, written out by Debian's `readpst` (libpst, package
+/// `pst-utils`: no Rust crate reads PST files well) in a child process within `limits`, one
+/// RFC 5322 file per message, read one at a time through [`Mailbox::read`].
+pub fn pst_messages(path: &std::path::Path, limits: &PstLimits) -> Result<Mailbox, String> {
+    use std::process::{Command, Stdio};
+    let dir = tempfile::Builder::new()
+        .prefix("samizdat-pst-")
+        .tempdir()
+        .map_err(|e| format!("cannot make a temporary folder: {e}"))?;
+    let out = dir.path().join("out");
+    std::fs::create_dir(&out).map_err(|e| format!("cannot make a temporary folder: {e}"))?;
+    let stderr_path = dir.path().join("stderr");
+    let stderr = std::fs::File::create(&stderr_path)
+        .map_err(|e| format!("cannot make a temporary file: {e}"))?;
+    // -e: a file per message, with its attachments; -D: deleted items too; -b: no RTF copies
+    // of bodies; -8: UTF-8; -q: quiet.
+    let mut child = Command::new("prlimit")
+        .arg(format!("--as={}", limits.memory_bytes))
+        .args(["--", "readpst", "-e", "-D", "-b", "-8", "-q", "-o"])
+        .arg(&out)
+        .arg(path)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(stderr)
+        .spawn()
+        .map_err(|e| {
+            format!("cannot start readpst (Debian package pst-utils) through prlimit: {e}")
+        })?;
+    let checked = std::cell::Cell::new(std::time::Instant::now());
+    let too_much = || {
+        if checked.get().elapsed() < std::time::Duration::from_millis(500) {
+            return None;
+        }
+        checked.set(std::time::Instant::now());
+        (folder_bytes(&out) > limits.output_bytes).then(|| {
+            format!(
+                "the mailbox's messages are larger than {} MiB",
+                limits.output_bytes >> 20
+            )
+        })
+    };
+    let status = super::child::wait_within(&mut child, limits.timeout, "readpst", too_much)?;
+    if let Some(reason) = (folder_bytes(&out) > limits.output_bytes).then(|| {
+        format!(
+            "the mailbox's messages are larger than {} MiB",
+            limits.output_bytes >> 20
+        )
+    }) {
+        return Err(reason);
+    }
+    if !status.success() {
+        let said = std::fs::read(&stderr_path).unwrap_or_default();
+        let said = String::from_utf8_lossy(&said[said.len().saturating_sub(400)..]);
+        return Err(format!(
+            "readpst could not read it ({status}): {}",
+            one_line(&said)
+        ));
+    }
+    let mut messages: Vec<String> = walkdir::WalkDir::new(&out)
+        .follow_links(false)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_file())
+        .filter_map(|e| {
+            let relative = e.path().strip_prefix(&out).ok()?;
+            Some(relative.to_string_lossy().into_owned())
+        })
+        .collect();
+    messages.sort();
+    Ok(Mailbox {
+        _dir: dir,
+        out,
+        messages,
+    })
+}
+
+/// A mailbox's messages written out by `readpst`, removed when dropped.
+pub struct Mailbox {
+    /// Removed when dropped.
+    _dir: tempfile::TempDir,
+    out: std::path::PathBuf,
+    /// Each message's path in the mailbox: its folders, then `N.eml` (sorted).
+    pub messages: Vec<String>,
+}
+
+impl Mailbox {
+    /// The bytes of message `i`.
+    pub fn read(&self, i: usize) -> std::io::Result<Vec<u8>> {
+        std::fs::read(self.out.join(&self.messages[i]))
+    }
+}
+
+/// The bytes of the files under `dir`.
+fn folder_bytes(dir: &std::path::Path) -> u64 {
+    walkdir::WalkDir::new(dir)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter_map(|e| e.metadata().ok())
+        .filter(std::fs::Metadata::is_file)
+        .map(|m| m.len())
+        .sum()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -777,5 +901,63 @@ mod tests {
             .expect("the attached message");
         assert_eq!(inner.subject(), Some("test"));
         assert_eq!(inner.body_text(0).as_deref().map(str::trim), Some("body"));
+    }
+
+    /// A real mailbox: the Enron PST the npm package `pst-extractor` 1.12.0 ships (fetched by
+    /// ./test.sh), and an OST of the same package.
+    #[test]
+    fn a_real_pst_mailbox_gives_every_message_with_its_folder() {
+        let base = std::env::var("SAMIZDAT_CORPORA").unwrap_or_else(|_| {
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../../.cache/corpora").to_owned()
+        });
+        let dir = std::path::Path::new(&base).join("outlook/pst");
+        let enron = dir.join("enron.pst");
+        assert!(enron.exists(), "{}: run ./test.sh", enron.display());
+        let mailbox = pst_messages(&enron, &PstLimits::default()).expect("read");
+        assert_eq!(mailbox.messages.len(), 71, "{:?}", mailbox.messages);
+        let sent = mailbox
+            .messages
+            .iter()
+            .position(|m| m.contains("Sent Items/"))
+            .expect("a sent message");
+        let eml = mailbox.read(sent).expect("its bytes");
+        let message = mail_parser::MessageParser::default()
+            .parse(&eml)
+            .expect("parses");
+        assert!(message.subject().is_some() && message.message_id().is_some());
+
+        let ost = pst_messages(
+            &dir.join("pstextractortest@outlook.com.ost"),
+            &PstLimits::default(),
+        )
+        .expect("read");
+        assert!(ost.messages.len() > 100, "{}", ost.messages.len());
+    }
+
+    #[test]
+    fn a_mailbox_that_is_not_one_or_takes_too_long_is_refused_with_the_reason() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let bad = tmp.path().join("bad.pst");
+        std::fs::write(&bad, b"!BDN not really a mailbox").expect("write");
+        let why = pst_messages(&bad, &PstLimits::default())
+            .err()
+            .expect("refused");
+        assert!(why.contains("readpst could not read it"), "{why}");
+        let base = std::env::var("SAMIZDAT_CORPORA").unwrap_or_else(|_| {
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../../.cache/corpora").to_owned()
+        });
+        let enron = std::path::Path::new(&base).join("outlook/pst/enron.pst");
+        let small = PstLimits {
+            output_bytes: 1000,
+            ..PstLimits::default()
+        };
+        let why = pst_messages(&enron, &small).err().expect("cut");
+        assert!(why.contains("larger than 0 MiB"), "{why}");
+        let hurried = PstLimits {
+            timeout: std::time::Duration::ZERO,
+            ..PstLimits::default()
+        };
+        let why = pst_messages(&enron, &hurried).err().expect("cut");
+        assert!(why.contains("timed out"), "{why}");
     }
 }
