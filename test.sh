@@ -25,9 +25,13 @@ if [ ! -x /usr/sbin/nginx ] || ! command -v rsync >/dev/null || ! command -v cur
   fi
 fi
 
-# readpst (Debian pst-utils, libpst): ingest reads PST and OST mailboxes through it.
-if ! command -v readpst >/dev/null; then
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pst-utils >/dev/null
+# Ingest's tools, each run in a child process: readpst (pst-utils: PST and OST mailboxes),
+# Tesseract with English and French (OCR), pdftoppm and pdftotext (poppler-utils: a PDF's pages as
+# images for OCR; the text layer its test compares with).
+if ! command -v readpst >/dev/null || ! command -v tesseract >/dev/null \
+  || [ ! -e /usr/share/tesseract-ocr/5/tessdata/fra.traineddata ] || ! command -v pdftoppm >/dev/null; then
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pst-utils tesseract-ocr tesseract-ocr-eng \
+    tesseract-ocr-fra poppler-utils >/dev/null
 fi
 
 # Browser tests of the reader site (tests/browser/README.md): Debian's Chromium, with fonts so

@@ -34,3 +34,51 @@ pub(crate) fn wait_within(
     let _ = child.wait();
     Err(outcome)
 }
+
+/// Runs `program` with `args` under `prlimit --as=memory_bytes`, within `timeout`: what it
+/// printed (through a file, so it never blocks on a pipe; at most `stdout_max` bytes), or why
+/// it failed, naming `program` (and the end of what it said on stderr).
+pub(crate) fn run_limited(
+    program: &str,
+    args: &[&std::ffi::OsStr],
+    memory_bytes: u64,
+    timeout: Duration,
+    stdout_max: u64,
+) -> Result<Vec<u8>, String> {
+    use std::io::{Read, Seek};
+    use std::process::{Command, Stdio};
+    let scratch = |what: &str| {
+        tempfile::tempfile().map_err(|e| format!("cannot make a temporary file for {what}: {e}"))
+    };
+    let mut stdout = scratch(program)?;
+    let mut stderr = scratch(program)?;
+    let mut child = Command::new("prlimit")
+        .arg(format!("--as={memory_bytes}"))
+        .arg("--")
+        .arg(program)
+        .args(args)
+        // Tesseract's OpenMP threads: the files are read in parallel already.
+        .env("OMP_THREAD_LIMIT", "1")
+        .stdin(Stdio::null())
+        .stdout(stdout.try_clone().map_err(|e| e.to_string())?)
+        .stderr(stderr.try_clone().map_err(|e| e.to_string())?)
+        .spawn()
+        .map_err(|e| format!("cannot start {program} through prlimit: {e}"))?;
+    let status = wait_within(&mut child, timeout, program, || None)
+        .map_err(|why| format!("{program}: {why}"))?;
+    let mut said = Vec::new();
+    let _ = stderr.rewind().and_then(|()| stderr.read_to_end(&mut said));
+    let stderr = String::from_utf8_lossy(&said[said.len().saturating_sub(400)..])
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    if !status.success() {
+        return Err(format!("{program} failed ({status}): {stderr}"));
+    }
+    let mut printed = Vec::new();
+    stdout
+        .rewind()
+        .and_then(|()| (&mut stdout).take(stdout_max).read_to_end(&mut printed))
+        .map_err(|e| format!("cannot read what {program} printed: {e}"))?;
+    Ok(printed)
+}

@@ -18,6 +18,7 @@ pub mod decode;
 pub mod email;
 pub mod jsonl;
 pub mod maildate;
+pub mod ocr;
 pub mod outlook;
 pub mod pdf;
 pub mod sidecar;
