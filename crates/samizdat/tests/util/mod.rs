@@ -443,6 +443,29 @@ impl Daemon {
         self.child.id()
     }
 
+    /// Sends it SIGTERM (with kill(1): the tests hold no unsafe code), as systemd stops it.
+    pub fn terminate(&self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.pid().to_string()])
+            .status()
+            .expect("kill");
+        assert!(status.success(), "kill -TERM {}: {status}", self.pid());
+    }
+
+    /// Its exit status once it has exited, waiting at most `limit`; None if it still runs.
+    pub fn exited_within(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                return Some(status);
+            }
+            if Instant::now() > deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// The parsed `/.well-known/samizdat/status.json`.
     pub fn status(&self) -> serde_json::Value {
         let out = Command::new("curl")
