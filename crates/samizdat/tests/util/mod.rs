@@ -443,13 +443,11 @@ impl Daemon {
         self.child.id()
     }
 
-    /// Sends it SIGTERM (with kill(1): the tests hold no unsafe code), as systemd stops it.
+    /// Sends it SIGTERM, as systemd stops it.
     pub fn terminate(&self) {
-        let status = Command::new("kill")
-            .args(["-TERM", &self.pid().to_string()])
-            .status()
-            .expect("kill");
-        assert!(status.success(), "kill -TERM {}: {status}", self.pid());
+        let pid = i32::try_from(self.pid()).expect("a pid");
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::SIGTERM)
+            .unwrap_or_else(|e| panic!("SIGTERM to {pid}: {e}"));
     }
 
     /// Its exit status once it has exited, waiting at most `limit`; None if it still runs.
