@@ -25,12 +25,17 @@ const LARGE: usize = 8 << 20;
 
 /// `samizdat mirror serve DIR ARGS` on `socket`, passed as systemd passes it.
 fn serve_activated(socket: &TcpListener, dir: &Path, args: &[&str], log: &Path) -> Daemon {
+    activated(socket, &[&["mirror", "serve", p(dir)], args].concat(), log)
+}
+
+/// `samizdat ARGS` on `socket`, passed as systemd passes it: as fd 3, with `LISTEN_FDS=1` and
+/// `LISTEN_PID` its own pid (set by `sh`, which then execs samizdat).
+fn activated(socket: &TcpListener, args: &[&str], log: &Path) -> Daemon {
     let mut command = Command::new("sh");
     command
         .arg("-c")
         .arg(r#"export LISTEN_PID=$$ LISTEN_FDS=1; exec "$0" "$@""#)
         .arg(env!("CARGO_BIN_EXE_samizdat"))
-        .args(["mirror", "serve", p(dir)])
         .args(args);
     let fd = socket.try_clone().expect("duplicate the listening socket");
     command
@@ -592,4 +597,94 @@ fn a_drain_closes_idle_connections_at_once_and_ends_at_the_limit() {
         "{address} still takes connections"
     );
     drop(stalled);
+}
+
+/// `mirror run` (what the systemd unit runs) socket-activated, with a certificate: it serves
+/// HTTPS on the socket it was passed and binds none of its `listen` addresses; stopped, it
+/// leaves the socket open (a connection made meanwhile waits in the backlog), and the next
+/// process answers that connection, over HTTP/2.
+#[test]
+fn mirror_run_serves_https_on_the_passed_socket_and_leaves_it_to_the_next_process() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let archive = sample_release(tmp.path(), &[]);
+    let origin = StaticServer::start(&archive.join("release"), "127.0.0.185");
+    let (cert, key) = tls_cert(tmp.path(), "127.0.0.184");
+    let dir = tmp.path().join("mirror");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    std::fs::copy(archive.join("root.json"), dir.join("root.json")).expect("copy root");
+    // `listen` is a busy address: binding it would fail, so it must not be bound.
+    let busy = TcpListener::bind("127.0.0.184:0").expect("bind");
+    let busy_address = busy.local_addr().expect("address");
+    std::fs::write(
+        dir.join("mirror.toml"),
+        format!(
+            "peers = [\"{}\"]\nlisten = [\"{busy_address}\"]\ntls_cert = \"{}\"\n\
+             tls_key = \"{}\"\ndrain_secs = 5\n",
+            origin.url,
+            p(&cert),
+            p(&key)
+        ),
+    )
+    .expect("write mirror.toml");
+    let socket = TcpListener::bind("127.0.0.184:0").expect("bind 127.0.0.184");
+    let address = socket.local_addr().expect("address").to_string();
+    let url = format!("https://{address}/metadata/timestamp.json");
+    let timestamp = std::fs::read(archive.join("release/metadata/timestamp.json")).expect("read");
+    let run = |log: &str| activated(&socket, &["mirror", "run", p(&dir)], &tmp.path().join(log));
+
+    let mut old = run("a.log");
+    assert_eq!(old.url, format!("https://{address}/"), "{}", old.log());
+    // The first sync round runs at once: the release is served within seconds.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (head, body) = curl(&url, &["--cacert", p(&cert), "--http2"]);
+        if head.starts_with("http/2 200") {
+            assert_eq!(body, timestamp);
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no release after 30 s: {head}\n{}",
+            old.log()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    old.terminate();
+    let status = old
+        .exited_within(Duration::from_secs(7))
+        .unwrap_or_else(|| panic!("still running 7 s after SIGTERM:\n{}", old.log()));
+    assert!(status.success(), "{status}\n{}", old.log());
+    assert_says(&old.log(), "every connection finished");
+    // No process serves the socket now; the kernel still takes connections into its backlog:
+    // a reader who asks now is answered by the next process.
+    let waiting = TcpStream::connect(&address).expect("the socket is still open");
+    let reader = Command::new("curl")
+        .args([
+            "-sS",
+            "--http2",
+            "--max-time",
+            "20",
+            "--cacert",
+            p(&cert),
+            &url,
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("curl (./test.sh installs it)");
+    // Not a synchronisation: had curl not connected by then, it connects to the new process.
+    std::thread::sleep(Duration::from_millis(200));
+    let new = run("b.log");
+    assert_eq!(new.url, format!("https://{address}/"), "{}", new.log());
+    drop(waiting);
+    let out = reader.wait_with_output().expect("curl");
+    assert!(
+        out.status.success() && out.stdout == timestamp,
+        "{}: {}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr),
+        new.log()
+    );
+    drop((socket, busy));
 }
