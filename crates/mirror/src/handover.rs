@@ -28,7 +28,7 @@
 //! drain lasts (the longest answer in flight, at most the limit; the service's
 //! `TimeoutStopSec=` is above it), and is then answered: no connection is refused or cut
 //! (`crates/samizdat/tests/handover.rs`: with two slow downloads in flight, the drain and the
-//! longest wait both took 6.2 s, and none of ~1,400 requests failed).
+//! longest wait both took 6.2 s, and none of ~520 requests failed).
 
 use std::net::TcpListener;
 use std::thread::JoinHandle;
