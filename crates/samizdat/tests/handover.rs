@@ -2,7 +2,9 @@
 //! processes: the test plays systemd's socket activation. It binds the listening socket and
 //! starts `samizdat mirror serve` with it as fd 3 (`LISTEN_FDS=1`, and `LISTEN_PID` the child's
 //! own, set by a `sh` that then execs samizdat, as systemd sets it after its fork); while
-//! readers ask, it stops that process with SIGTERM and starts the next one on the same socket.
+//! readers ask (fresh connections, keep-alive over HTTP/1.1 and HTTP/2, slow downloads), it
+//! stops that process with SIGTERM and, once it has exited, starts the next one on the same
+//! socket, as `systemctl restart` does.
 //! (Without socket activation a second server on a served address is refused:
 //! `serve::a_second_server_on_the_same_address_is_refused_and_the_first_keeps_serving`.)
 
@@ -18,8 +20,8 @@ use std::time::{Duration, Instant};
 
 /// The old process's drain limit in the hand-over test.
 const DRAIN_SECS: u64 = 20;
-/// The slow downloads' rate (bytes a second) and the large file's size: 5 to 8 s each (curl
-/// reads in bursts above its rate at first).
+/// The slow downloads' rate (bytes a second) and the large file's size: 5 to 8 s each (the
+/// kernel's socket buffers take the first megabytes at once).
 const SLOW_RATE: u64 = 1 << 20;
 const LARGE: usize = 8 << 20;
 
@@ -337,8 +339,8 @@ fn a_restart_on_the_socket_systemd_holds_loses_no_reader_and_finishes_slow_downl
     assert_eq!(old.url, format!("{base}/"), "{}", old.log());
     assert_says(&old.log(), "serving the sockets systemd passed");
 
-    // The large file read once at full speed first: curl keeps to its --limit-rate only when
-    // the first bytes come at once, which they do from the mirror's warm cache.
+    // The large file read once at full speed first (and checked), so that the slow downloads
+    // start from the mirror's caches: curl's --limit-rate did not hold on a cold first answer.
     assert_eq!(
         fresh_get(&address, &large_path).as_deref(),
         Ok(&large[..]),
@@ -399,7 +401,8 @@ fn a_restart_on_the_socket_systemd_holds_loses_no_reader_and_finishes_slow_downl
         let every = Duration::from_millis(40);
         std::thread::spawn(move || h2_keep_alive(&address, &path, 150, every, &expected))
     };
-    // Slow downloads of the large file, about 4 s each, one over each protocol.
+    // Slow downloads of the large file, 5 to 8 s each: HTTP/1.1 (read here at a set pace) and
+    // HTTP/2 (curl --limit-rate).
     let slow = {
         let (file1, file2) = (tmp.path().join("slow1"), tmp.path().join("slow2"));
         let (into1, into2) = (file1.clone(), file2.clone());
