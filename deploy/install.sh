@@ -10,15 +10,17 @@ usage() {
   cat <<EOF
 Usage: sudo deploy/install.sh --root ROOT.json --peer URL [--peer URL...] [OPTIONS]
 
-Installs the samizdat binary to PREFIX/usr/local/bin, the systemd unit to
-PREFIX/etc/systemd/system/$unit_name.service, creates the system user 'samizdat', writes the
-mirror's configuration to PREFIX/var/lib/$unit_name (samizdat mirror init), and starts the
-service (systemctl enable, restart).
+Installs the samizdat binary to PREFIX/usr/local/bin, the systemd units to
+PREFIX/etc/systemd/system/$unit_name.{service,socket}, creates the system user 'samizdat',
+writes the mirror's configuration to PREFIX/var/lib/$unit_name (samizdat mirror init), and
+starts the service (systemctl enable, restart). The socket unit holds the listening socket
+across restarts: an upgrade refuses no reader.
 
 Options:
   --root FILE         the publisher's trusted root.json
   --peer URL          a peer to sync from (the origin or another mirror); repeat for several
-  --listen ADDR:PORT  the address the mirror serves HTTP on (default: samizdat's)
+  --listen ADDR:PORT  the address the mirror serves HTTP on (default: samizdat's); also the
+                      socket unit's ListenStream= (a drop-in, $unit_name.socket.d/listen.conf)
   --interval SECS     seconds between two syncs (default: samizdat's)
   --binary PATH       the samizdat binary to install (default: target/release/samizdat of this
                       checkout, built with cargo when missing)
@@ -112,6 +114,7 @@ fi
 if [ ! -f "$binary" ] || [ ! -x "$binary" ]; then die "--binary $binary: not an executable file"; fi
 "$binary" --version >/dev/null 2>&1 || die "$binary does not run here (wrong architecture?)"
 [ -f "$here/$unit_name.service" ] || die "missing $here/$unit_name.service"
+[ -f "$here/$unit_name.socket" ] || die "missing $here/$unit_name.socket"
 
 # Runs `samizdat mirror init DIR` with the flags given (and no SAMIZDAT_* from the environment).
 mirror_init() {
@@ -168,7 +171,22 @@ install_file() {
 }
 install_file 0755 "$binary" "$bindir/samizdat"
 install_file 0644 "$here/$unit_name.service" "$unitdir/$unit_name.service"
-echo "installed $bindir/samizdat ($("$bindir/samizdat" --version)) and $unitdir/$unit_name.service"
+# The socket unit listens where mirror.toml does: the --listen addresses in a drop-in, or the
+# unit's own (samizdat's default) when a new configuration has none; kept on an upgrade.
+socket_before=$(cat "$unitdir/$unit_name.socket" "$unitdir/$unit_name.socket.d/listen.conf" 2>/dev/null || true)
+install_file 0644 "$here/$unit_name.socket" "$unitdir/$unit_name.socket"
+if [ -n "$listen" ]; then
+  mkdir -p "$unitdir/$unit_name.socket.d"
+  printf '# Written by install.sh --listen: the addresses of mirror.toml.\n[Socket]\nListenStream=\n' \
+    >"$unitdir/$unit_name.socket.d/listen.conf.new"
+  IFS=, read -ra addresses <<<"$listen"
+  printf 'ListenStream=%s\n' "${addresses[@]}" >>"$unitdir/$unit_name.socket.d/listen.conf.new"
+  mv -f "$unitdir/$unit_name.socket.d/listen.conf.new" "$unitdir/$unit_name.socket.d/listen.conf"
+elif $configure; then
+  rm -f "$unitdir/$unit_name.socket.d/listen.conf"
+fi
+socket_after=$(cat "$unitdir/$unit_name.socket" "$unitdir/$unit_name.socket.d/listen.conf" 2>/dev/null || true)
+echo "installed $bindir/samizdat ($("$bindir/samizdat" --version)), $unitdir/$unit_name.service and .socket"
 
 if ! $system; then
   echo "prefix $prefix is not /: no system user created, systemd not touched"
@@ -185,9 +203,15 @@ chown -R samizdat:samizdat "$state"
 
 if [ -d /run/systemd/system ]; then
   systemctl daemon-reload
-  systemctl enable "$unit_name.service"
+  systemctl enable "$unit_name.socket" "$unit_name.service"
+  if [ "$socket_before" != "$socket_after" ] || ! systemctl is-active --quiet "$unit_name.socket"; then
+    # A new or moved socket: the running mirror (which may hold the address itself) stops
+    # first, so this restart refuses connections for a moment; later upgrades do not.
+    systemctl stop "$unit_name.service"
+    systemctl restart "$unit_name.socket"
+  fi
   systemctl restart "$unit_name.service"
   echo "started $unit_name: systemctl status $unit_name; journalctl -u $unit_name -f"
 else
-  echo "systemd is not running here: start it later with systemctl daemon-reload && systemctl enable --now $unit_name"
+  echo "systemd is not running here: start it later with systemctl daemon-reload && systemctl enable --now $unit_name.socket $unit_name.service"
 fi

@@ -33,6 +33,10 @@ pub struct Config {
     /// The flood guard's limits (`[guard]`; `guard::Limits`, every field optional).
     #[serde(default)]
     pub guard: Limits,
+    /// Seconds the open connections are given to finish after SIGTERM (`handover`); written
+    /// only when not the default.
+    #[serde(default = "default_drain", skip_serializing_if = "is_default_drain")]
+    pub drain_secs: u64,
 }
 
 fn default_listen() -> Vec<String> {
@@ -47,6 +51,12 @@ fn default_timeout() -> u64 {
 fn default_grace() -> u64 {
     86_400
 }
+pub(crate) fn default_drain() -> u64 {
+    30
+}
+fn is_default_drain(secs: &u64) -> bool {
+    *secs == default_drain()
+}
 
 impl Config {
     pub fn new(peers: Vec<String>) -> Config {
@@ -59,6 +69,7 @@ impl Config {
             tls_cert: None,
             tls_key: None,
             guard: Limits::default(),
+            drain_secs: default_drain(),
         }
     }
 
@@ -152,6 +163,7 @@ mod tests {
         config.listen = vec!["127.0.0.2:8080".into()];
         config.guard.rate = 7;
         config.guard.allow = vec!["192.0.2.0/24".into()];
+        config.drain_secs = 5;
         config.save(dir.path()).expect("save");
         assert_eq!(Config::load(dir.path()).expect("load"), config);
         // A `[guard]` table with a few limits: the others keep their defaults.

@@ -142,6 +142,8 @@ pub struct Overrides {
     pub tls_key: Option<PathBuf>,
     /// The flood guard's limits given.
     pub guard: crate::guard::Overrides,
+    /// Seconds connections are given to finish after SIGTERM.
+    pub drain_secs: Option<u64>,
 }
 
 impl Overrides {
@@ -160,6 +162,9 @@ impl Overrides {
         }
         if let Some(v) = self.grace_secs {
             config.grace_secs = v;
+        }
+        if let Some(v) = self.drain_secs {
+            config.drain_secs = v;
         }
         if self.tls_cert.is_some() {
             config.tls_cert = self.tls_cert;

@@ -26,7 +26,8 @@
 //! hits before hyper; `conns`: the connection cap and time-outs; [`guard`]: the flood guard,
 //! per-client connection caps and request rates, the global load shedding), [`status`], [`metrics`],
 //! [`gc`] (old releases, the lock), [`config`], [`init`] (a mirror folder set up: `mirror
-//! init`, a sync's peers and first root), [`run`] (the daemon), [`demo`] (the demo's origin and
+//! init`, a sync's peers and first root), [`run`] (the daemon), [`handover`] (sockets inherited
+//! from systemd's socket activation, the graceful drain on SIGTERM), [`demo`] (the demo's origin and
 //! mirrors in one process), [`export`] (a static tree for a plain web root), [`push`] (that tree
 //! sent to one with rsync), [`enroll`] (enrolling with a directory: its challenge served at
 //! `/.well-known/samizdat/enroll.txt`), [`blocks`] (legal blocks and their signed log).
@@ -43,6 +44,7 @@ pub mod export;
 mod files;
 pub mod gc;
 pub mod guard;
+pub mod handover;
 mod hot;
 pub mod init;
 pub mod metrics;

@@ -65,6 +65,7 @@ use hyper::body::Incoming;
 use hyper::header::{self, HeaderMap, HeaderValue};
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulConnection;
 use tokio::net::TcpListener;
 
 pub use crate::answer::Body;
@@ -74,8 +75,9 @@ use crate::answer::{
     refused, retry_later, text, with_type,
 };
 use crate::cache::{Caches, Carry, Entry, FileMeta, LargeFile, OpenFile};
-use crate::conns::{Descriptors, Table, Watched};
+use crate::conns::{Conn, Descriptors, Table, Watched};
 use crate::guard::{Client, Gate, Limits};
+use crate::handover::Drain;
 use crate::metrics::Metrics;
 use crate::request::{Ask, Screened, accepts_gzip, is_plain, none_match, screen};
 use crate::served::{Served, target_file_name};
@@ -743,15 +745,18 @@ fn descriptors() -> Descriptors {
     Descriptors::of(limit, OPEN_FILES, LARGE_FILES)
 }
 
-/// Accepts connections on `listener` until the process ends: HTTP/1.1 or HTTP/2 (by preface or
-/// ALPN), TLS when `tls` is given. At most `cap` connections at once (`conns`: at the cap the
+/// Accepts connections on `listener` until `drain` says to stop: HTTP/1.1 or HTTP/2 (by preface
+/// or ALPN), TLS when `tls` is given. At most `cap` connections at once (`conns`: at the cap the
 /// least active one is shed); slow clients are cut: 10 s to send a request head or a TLS
-/// handshake, 10 s idle, 30 s without write progress, HTTP/2 pings unanswered for 20 s.
-pub async fn serve(
+/// handshake, 10 s idle, 30 s without write progress, HTTP/2 pings unanswered for 20 s. Once
+/// drained, the listener is closed at once, every connection is told to finish (`finish`,
+/// `hot`), and this returns when none is left (`handover`).
+pub(crate) async fn serve(
     app: Arc<App>,
     listener: TcpListener,
     tls: Option<tokio_rustls::TlsAcceptor>,
     cap: usize,
+    mut drain: Drain,
 ) -> std::io::Result<()> {
     use crate::conns::{ERROR_RESETS_MAX, H2_PING, HEAD_BYTES_MAX, HEADERS_MAX, IDLE, RESETS_MAX};
     let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
@@ -777,7 +782,12 @@ pub async fn serve(
     tokio::spawn(table.clone().sweep());
     tokio::spawn(app.gate.clone().forget_idle());
     loop {
-        let (stream, from) = match listener.accept().await {
+        let accepted = tokio::select! {
+            biased;
+            () = drain.started() => break,
+            accepted = listener.accept() => accepted,
+        };
+        let (stream, from) = match accepted {
             Ok(accepted) => accepted,
             Err(e) => {
                 // Out of file descriptors and the like: wait instead of spinning.
@@ -799,6 +809,7 @@ pub async fn serve(
         let (app, hot_app) = (app.clone(), app.clone());
         let (builder, http1_only) = (builder.clone(), http1_only.clone());
         let tls = tls.clone();
+        let mut drain = drain.clone();
         let task = tokio::spawn(async move {
             let _guard = guard;
             let answers = conn.clone();
@@ -816,7 +827,7 @@ pub async fn serve(
             match tls {
                 None => {
                     if let Some(handoff) =
-                        crate::hot::answer_hits(&*hot_app, stream, &conn, &client).await
+                        crate::hot::answer_hits(&*hot_app, stream, &conn, &client, &mut drain).await
                     {
                         let builder = if handoff.answered {
                             &http1_only
@@ -825,9 +836,8 @@ pub async fn serve(
                         };
                         conn.to_hyper();
                         let stream = Watched::new(handoff.stream, conn.clone());
-                        let result = builder
-                            .serve_connection(TokioIo::new(stream), service)
-                            .await;
+                        let connection = builder.serve_connection(TokioIo::new(stream), service);
+                        let result = finish(connection, &conn, drain).await;
                         crate::conns::ended(&hot_app.metrics, result);
                     }
                 }
@@ -836,9 +846,8 @@ pub async fn serve(
                     if let Ok(Ok(stream)) = handshake.await {
                         conn.to_hyper();
                         let stream = Watched::new(stream, conn.clone());
-                        let result = builder
-                            .serve_connection(TokioIo::new(stream), service)
-                            .await;
+                        let connection = builder.serve_connection(TokioIo::new(stream), service);
+                        let result = finish(connection, &conn, drain).await;
                         crate::conns::ended(&hot_app.metrics, result);
                     }
                 }
@@ -846,6 +855,44 @@ pub async fn serve(
         });
         table.started(id, task.abort_handle());
     }
+    // A listening socket systemd passed stays open there: what waits in its backlog goes to
+    // the next process.
+    drop(listener);
+    table.emptied().await;
+    Ok(())
+}
+
+/// Serves one of hyper's connections to its end; once the server drains, tells it to finish
+/// (HTTP/1.1: the answer in flight goes with `Connection: close`, an idle connection is closed;
+/// HTTP/2: GOAWAY, the streams open finish). Only once it has asked something: a connection
+/// accepted just before the drain has its first request answered (or meets the usual 10 s
+/// limits), so that a reader who had just connected is not turned away.
+async fn finish<C>(
+    connection: C,
+    conn: &Conn,
+    mut drain: Drain,
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>>
+where
+    C: GracefulConnection,
+    C::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    /// How often a connection told to finish is looked at until it has asked something.
+    const ASKED: Duration = Duration::from_millis(20);
+    let mut connection = std::pin::pin!(connection);
+    tokio::select! {
+        biased;
+        result = connection.as_mut() => return result.map_err(Into::into),
+        () = drain.started() => {}
+    }
+    while !conn.asked() {
+        tokio::select! {
+            biased;
+            result = connection.as_mut() => return result.map_err(Into::into),
+            () = tokio::time::sleep(ASKED) => {}
+        }
+    }
+    connection.as_mut().graceful_shutdown();
+    connection.await.map_err(Into::into)
 }
 
 /// One request of `client`, counted in the metrics: [`App::answer`] on its parts.

@@ -311,6 +311,9 @@ struct MirrorSettings {
     /// PEM private key of the certificate.
     #[arg(long, env = "SAMIZDAT_TLS_KEY", requires = "tls_cert")]
     tls_key: Option<PathBuf>,
+    /// Seconds the open connections are given to finish after SIGTERM [default: 30].
+    #[arg(long, env = "SAMIZDAT_DRAIN", value_name = "SECS")]
+    drain: Option<u64>,
     #[command(flatten)]
     guard: GuardSettings,
 }
@@ -326,6 +329,7 @@ impl From<MirrorSettings> for mirror::init::Overrides {
             tls_cert: s.tls_cert,
             tls_key: s.tls_key,
             guard: s.guard.into(),
+            drain_secs: s.drain,
         }
     }
 }
@@ -473,7 +477,9 @@ enum MirrorCommand {
         #[command(flatten)]
         settings: MirrorSettings,
     },
-    /// Run the mirror in DIR: sync from its peers on an interval and serve, until SIGTERM.
+    /// Run the mirror in DIR: sync from its peers on an interval and serve, until SIGTERM
+    /// (then the open connections finish). Socket-activated (LISTEN_FDS), it serves the
+    /// sockets systemd passes instead of binding its listen addresses.
     Run {
         #[arg(env = "SAMIZDAT_MIRROR_DIR")]
         dir: PathBuf,
@@ -481,6 +487,7 @@ enum MirrorCommand {
         settings: MirrorSettings,
     },
     /// Serve the release in DIR (a mirror's, or an archive's own) as it is, without syncing.
+    /// Socket-activated (LISTEN_FDS), it serves the sockets systemd passes instead of --listen.
     Serve {
         dir: PathBuf,
         /// The trusted root.json [default: DIR/root.json, else the release's 1.root.json].
@@ -493,6 +500,9 @@ enum MirrorCommand {
         tls_cert: Option<PathBuf>,
         #[arg(long, requires = "tls_cert")]
         tls_key: Option<PathBuf>,
+        /// Seconds the open connections are given to finish after SIGTERM.
+        #[arg(long, default_value_t = 30, value_name = "SECS")]
+        drain: u64,
         #[command(flatten)]
         guard: GuardSettings,
     },
@@ -699,6 +709,7 @@ fn mirror(command: MirrorCommand) -> Result<Outcome> {
             listen,
             tls_cert,
             tls_key,
+            drain,
             guard,
         } => commands::mirror_serve(
             &dir,
@@ -706,6 +717,7 @@ fn mirror(command: MirrorCommand) -> Result<Outcome> {
             &listen,
             tls_cert.zip(tls_key),
             guard.into(),
+            std::time::Duration::from_secs(drain),
         ),
         MirrorCommand::Collect { dir, grace } => commands::mirror_collect(&dir, grace),
         MirrorCommand::Enroll {

@@ -11,6 +11,7 @@ mod deploy;
 mod directory;
 mod directory_trust;
 mod flood;
+mod handover;
 mod ingest;
 mod keys;
 mod messages;
