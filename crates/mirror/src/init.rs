@@ -142,10 +142,58 @@ pub struct Overrides {
     pub tls_key: Option<PathBuf>,
     /// The flood guard's limits given.
     pub guard: crate::guard::Overrides,
+    /// Automatic HTTPS: the domain (sets `[acme]`) and its other settings.
+    pub acme: AcmeOverrides,
+}
+
+/// The `[acme]` settings given for one command; all but `domain` change an `[acme]` there is.
+#[derive(Debug, Clone, Default)]
+pub struct AcmeOverrides {
+    pub domain: Option<String>,
+    pub directory: Option<String>,
+    pub email: Option<String>,
+    pub ca_cert: Option<PathBuf>,
+    /// None: the file's.
+    pub plain_listen: Vec<String>,
+    /// Only ever turns it on (a flag).
+    pub plain_for_peers: bool,
+}
+
+impl AcmeOverrides {
+    /// Over `config`: a domain given makes the `[acme]` table if there was none, and moves
+    /// `listen` from the default plain port to HTTPS's unless addresses were given.
+    fn apply(self, config: &mut Config, listen_given: bool) {
+        if let Some(domain) = self.domain {
+            match &mut config.acme {
+                Some(acme) => acme.domain = domain,
+                None => config.acme = Some(crate::config::Acme::new(domain)),
+            }
+            if !listen_given && config.listen == crate::config::default_listen() {
+                config.listen = crate::config::default_https_listen();
+            }
+        }
+        let Some(acme) = &mut config.acme else {
+            return;
+        };
+        if let Some(directory) = self.directory {
+            acme.directory = directory;
+        }
+        if self.email.is_some() {
+            acme.email = self.email;
+        }
+        if self.ca_cert.is_some() {
+            acme.ca_cert = self.ca_cert;
+        }
+        if !self.plain_listen.is_empty() {
+            acme.plain_listen = self.plain_listen;
+        }
+        acme.plain_for_peers |= self.plain_for_peers;
+    }
 }
 
 impl Overrides {
     pub fn apply(self, config: &mut Config) {
+        self.acme.apply(config, !self.listen.is_empty());
         if !self.peers.is_empty() {
             config.peers = self.peers;
         }
