@@ -84,6 +84,99 @@ fn pebble_tls(dir: &Path, ip: &str) -> (PathBuf, PathBuf, PathBuf) {
     paths
 }
 
+/// Pebble and its DNS mock (every name resolves to [`MIRROR_IP`]), on [`PEBBLE_IP`]; killed on
+/// drop.
+struct Pebble {
+    /// The CA of Pebble's own HTTPS (`--acme-ca-cert`).
+    ca: PathBuf,
+    directory: String,
+    management_port: u16,
+    /// Where Pebble asks HTTP-01 challenges (on [`MIRROR_IP`]).
+    http_port: u16,
+    log: PathBuf,
+    pebble: Option<Killed>,
+    _dns: Killed,
+}
+
+impl Pebble {
+    /// `validity`: its certificates' lifetime in seconds (None: Pebble's default, 5 years).
+    fn start(dir: &Path, validity: Option<u64>) -> Pebble {
+        let (ca, cert, key) = pebble_tls(dir, PEBBLE_IP);
+        let (acme_port, management_port, dns_port) = (
+            free_port(PEBBLE_IP),
+            free_port(PEBBLE_IP),
+            free_port(PEBBLE_IP),
+        );
+        let http_port = free_port(MIRROR_IP);
+        let config = dir.join("pebble.json");
+        let mut json = serde_json::json!({"pebble": {
+            "listenAddress": format!("{PEBBLE_IP}:{acme_port}"),
+            "managementListenAddress": format!("{PEBBLE_IP}:{management_port}"),
+            "certificate": p(&cert),
+            "privateKey": p(&key),
+            "httpPort": http_port,
+            "tlsPort": free_port(MIRROR_IP),
+            "ocspResponderURL": "",
+            "externalAccountBindingRequired": false,
+        }});
+        if let Some(validity) = validity {
+            json["pebble"]["certificateValidityPeriod"] = validity.into();
+        }
+        fs::write(&config, json.to_string()).expect("write");
+        let dns = format!("{PEBBLE_IP}:{dns_port}");
+        let management = format!("{PEBBLE_IP}:{}", free_port(PEBBLE_IP));
+        let dns_mock = spawn(
+            "pebble-challtestsrv",
+            &[
+                "-defaultIPv4",
+                MIRROR_IP,
+                "-defaultIPv6",
+                "",
+                "-dns01",
+                &dns,
+                "-http01",
+                "",
+                "-https01",
+                "",
+                "-tlsalpn01",
+                "",
+                "-management",
+                &management,
+            ],
+            &[],
+            &dir.join("challtestsrv.log"),
+        );
+        let log = dir.join("pebble.log");
+        let pebble_env = [
+            ("PEBBLE_VA_NOSLEEP", "1"),
+            ("PEBBLE_WFE_NONCEREJECT", "0"),
+            // Every order validates anew: each renewal answers a challenge.
+            ("PEBBLE_AUTHZREUSE", "0"),
+        ];
+        let pebble = spawn(
+            "pebble",
+            &["-config", p(&config), "-dnsserver", &dns],
+            &pebble_env,
+            &log,
+        );
+        wait_for(PEBBLE_IP, acme_port, "pebble", &log);
+        wait_for(PEBBLE_IP, management_port, "pebble", &log);
+        Pebble {
+            ca,
+            directory: format!("https://{PEBBLE_IP}:{acme_port}/dir"),
+            management_port,
+            http_port,
+            log,
+            pebble: Some(pebble),
+            _dns: dns_mock,
+        }
+    }
+
+    fn stop(&mut self) {
+        self.pebble = None;
+    }
+}
+
 /// `curl` with `args`: exit code, stdout.
 fn curl_run(args: &[&str]) -> (i32, Vec<u8>) {
     let out = Command::new("curl")
@@ -110,70 +203,16 @@ fn a_mirror_gets_renews_and_keeps_a_certificate_from_pebble() {
         &log("origin"),
     );
 
-    // Pebble, and its DNS mock answering every name with the mirror's address.
-    let (pebble_ca, pebble_cert, pebble_key) = pebble_tls(tmp.path(), PEBBLE_IP);
-    let (acme_port, management_port, dns_port) = (
-        free_port(PEBBLE_IP),
-        free_port(PEBBLE_IP),
-        free_port(PEBBLE_IP),
-    );
-    let (http_port, https_port) = (free_port(MIRROR_IP), free_port(MIRROR_IP));
-    let config = tmp.path().join("pebble.json");
-    let json = serde_json::json!({"pebble": {
-        "listenAddress": format!("{PEBBLE_IP}:{acme_port}"),
-        "managementListenAddress": format!("{PEBBLE_IP}:{management_port}"),
-        "certificate": p(&pebble_cert),
-        "privateKey": p(&pebble_key),
-        "httpPort": http_port,
-        "tlsPort": free_port(MIRROR_IP),
-        "ocspResponderURL": "",
-        "externalAccountBindingRequired": false,
-        "certificateValidityPeriod": VALIDITY_SECS,
-    }});
-    fs::write(&config, json.to_string()).expect("write");
-    let dns = format!("{PEBBLE_IP}:{dns_port}");
-    let management = format!("{PEBBLE_IP}:{}", free_port(PEBBLE_IP));
-    let _dns = spawn(
-        "pebble-challtestsrv",
-        &[
-            "-defaultIPv4",
-            MIRROR_IP,
-            "-defaultIPv6",
-            "",
-            "-dns01",
-            &dns,
-            "-http01",
-            "",
-            "-https01",
-            "",
-            "-tlsalpn01",
-            "",
-            "-management",
-            &management,
-        ],
-        &[],
-        &log("challtestsrv"),
-    );
-    let pebble_env = [
-        ("PEBBLE_VA_NOSLEEP", "1"),
-        ("PEBBLE_WFE_NONCEREJECT", "0"),
-        // Every order validates anew: each renewal answers a challenge.
-        ("PEBBLE_AUTHZREUSE", "0"),
-    ];
-    let mut pebble = spawn(
-        "pebble",
-        &["-config", p(&config), "-dnsserver", &dns],
-        &pebble_env,
-        &log("pebble"),
-    );
-    wait_for(PEBBLE_IP, acme_port, "pebble", &log("pebble"));
-    wait_for(PEBBLE_IP, management_port, "pebble", &log("pebble"));
+    let mut pebble = Pebble::start(tmp.path(), Some(VALIDITY_SECS));
+    let (http_port, https_port) = (pebble.http_port, free_port(MIRROR_IP));
+    let (pebble_ca, management_port) = (pebble.ca.clone(), pebble.management_port);
+    let pebble_log = pebble.log.clone();
 
     // The mirror, with a domain.
     let dir = tmp.path().join("mirror");
     let https_at = format!("{MIRROR_IP}:{https_port}");
     let plain_at = format!("{MIRROR_IP}:{http_port}");
-    let directory = format!("https://{PEBBLE_IP}:{acme_port}/dir");
+    let directory = pebble.directory.clone();
     mirror_init(
         &dir,
         &archive.join("root.json"),
@@ -215,7 +254,7 @@ fn a_mirror_gets_renews_and_keeps_a_certificate_from_pebble() {
                 Instant::now() < deadline,
                 "{what} not within {secs} s: {now}\nmirror:\n{}\npebble:\n{}",
                 mirror.log(),
-                fs::read_to_string(log("pebble")).unwrap_or_default()
+                fs::read_to_string(&pebble_log).unwrap_or_default()
             );
             std::thread::sleep(Duration::from_millis(200));
         }
@@ -291,7 +330,19 @@ fn a_mirror_gets_renews_and_keeps_a_certificate_from_pebble() {
         .to_owned();
     let size = fs::metadata(&ledger).expect("ledger").len();
     assert!(size > 4_000_000, "{size}");
-    let expires_before = status()["https"]["certificate_expires"].clone();
+    // Started with the next renewal at least 3 s (and at most 20 s) away: it falls within.
+    let renewal_in = |s: &serde_json::Value| {
+        let next = s["https"]["next_attempt"].as_str().and_then(|t| {
+            time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok()
+        });
+        next.map_or(0.0, |t| {
+            (t - time::OffsetDateTime::now_utc()).as_seconds_f64()
+        })
+    };
+    let now = wait_until("the next renewal 3 s away or more", 30, &|s| {
+        renewal_in(s) >= 3.0
+    });
+    let expires_before = now["https"]["certificate_expires"].clone();
     let download = tmp.path().join("ledger.download");
     let rate = (size / 25).to_string();
     let mut slow = Command::new("curl")
@@ -333,8 +384,7 @@ fn a_mirror_gets_renews_and_keeps_a_certificate_from_pebble() {
     // Pebble gone: the next renewal fails, the old certificate is still served, and the
     // failure is in the log, the status and the metrics.
     let current = status()["https"]["certificate_expires"].clone();
-    let _ = pebble.0.kill();
-    let _ = pebble.0.wait();
+    pebble.stop();
     let failed = wait_until("a failed renewal", 40, &|s| {
         s["https"]["failures_in_a_row"].as_u64().unwrap_or(0) >= 1
     });
@@ -358,4 +408,153 @@ fn a_mirror_gets_renews_and_keeps_a_certificate_from_pebble() {
     assert_says(&metrics, "samizdat_mirror_tls_certificate_expiry_seconds ");
     assert_says(&mirror.log(), "warning: certificate order for");
     eprintln!("done in {:.1} s", started.elapsed().as_secs_f64());
+}
+
+/// The base64 SHA-256 of the public key (SPKI) of the first certificate in `pem` (Chromium's
+/// `--ignore-certificate-errors-spki-list`), by openssl.
+fn spki_hash(pem: &Path) -> String {
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(
+            "openssl x509 -in \"$1\" -pubkey -noout | openssl pkey -pubin -outform der \
+             | openssl dgst -sha256 -binary | openssl base64 -A",
+        )
+        .args(["sh", p(pem)])
+        .output()
+        .expect("openssl (./test.sh installs it)");
+    let hash = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    assert!(
+        out.status.success() && hash.len() == 44,
+        "SPKI hash of {}: {hash} {}",
+        pem.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    hash
+}
+
+/// The reader site over HTTPS: mirror A (`mirror run --domain`, its certificate from Pebble)
+/// and mirror B (`mirror serve` with certificate files), both named by the publisher; the
+/// service worker installs from A and, A killed, the next page comes from B.
+#[test]
+fn the_service_worker_fails_over_between_https_mirrors() {
+    use crate::util::browser::{browser_test, metric};
+    const DOMAIN_A: &str = "mirror-a.samizdat.test";
+    const DOMAIN_B: &str = "mirror-b.samizdat.test";
+    const IP_B: &str = "127.0.0.233";
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let log = |name: &str| tmp.path().join(format!("{name}.log"));
+    let (port_a, port_b) = (free_port(MIRROR_IP), free_port(IP_B));
+    let (url_a, url_b) = (
+        format!("https://{DOMAIN_A}:{port_a}"),
+        format!("https://{DOMAIN_B}:{port_b}"),
+    );
+    // The sample with the site, its publisher naming both mirrors.
+    let archive = tmp.path().join("archive");
+    run(
+        &[
+            "init",
+            p(&archive),
+            "--title",
+            "Sample",
+            "--mirror",
+            &url_a,
+            "--mirror",
+            &url_b,
+        ],
+        0,
+    );
+    run(&["add", p(&archive), p(&sample_documents())], 0);
+    run(&["release", p(&archive)], 0);
+    let origin = Daemon::start(
+        &["mirror", "serve", p(&archive), "--listen", "127.0.0.230:0"],
+        &log("origin"),
+    );
+
+    // A: a certificate from Pebble.
+    let pebble = Pebble::start(tmp.path(), None);
+    let dir = tmp.path().join("mirror-a");
+    let plain_at = format!("{MIRROR_IP}:{}", pebble.http_port);
+    mirror_init(
+        &dir,
+        &archive.join("root.json"),
+        &[&origin.url],
+        &[
+            "--listen",
+            &format!("{MIRROR_IP}:{port_a}"),
+            "--interval",
+            "1",
+            "--domain",
+            DOMAIN_A,
+            "--acme-directory",
+            &pebble.directory,
+            "--acme-ca-cert",
+            p(&pebble.ca),
+            "--plain-listen",
+            &plain_at,
+            "--plain-http-for-peers",
+        ],
+        0,
+    );
+    let a = Daemon::start(&["mirror", "run", p(&dir)], &log("mirror-a"));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (_, body) = curl_run(&[&format!(
+            "http://{plain_at}/.well-known/samizdat/status.json"
+        )]);
+        let status: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+        if status["https"]["certificate_expires"].is_string() && status["release"]["version"] == 1 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "mirror A: no certificate and release within 60 s: {status}\n{}",
+            a.log()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+
+    // B: certificate files (rcgen), serving the origin's release.
+    let b_dir = tmp.path().join("b");
+    fs::create_dir_all(&b_dir).expect("mkdir");
+    let (b_cert, b_key) = {
+        let key = rcgen::KeyPair::generate().expect("key");
+        let params = rcgen::CertificateParams::new(vec![DOMAIN_B.to_owned()]).expect("params");
+        let cert = params.self_signed(&key).expect("certificate");
+        let paths = (b_dir.join("cert.pem"), b_dir.join("key.pem"));
+        fs::write(&paths.0, cert.pem()).expect("write");
+        fs::write(&paths.1, key.serialize_pem()).expect("write");
+        paths
+    };
+    let _b = Daemon::start(
+        &[
+            "mirror",
+            "serve",
+            p(&archive),
+            "--listen",
+            &format!("{IP_B}:{port_b}"),
+            "--tls-cert",
+            p(&b_cert),
+            "--tls-key",
+            p(&b_key),
+        ],
+        &log("mirror-b"),
+    );
+
+    let spki = format!(
+        "{},{}",
+        spki_hash(&dir.join("acme/cert.pem")),
+        spki_hash(&b_cert)
+    );
+    let rules = format!("MAP {DOMAIN_A} {MIRROR_IP}, MAP {DOMAIN_B} {IP_B}");
+    let pid_a = a.pid().to_string();
+    let out = browser_test(
+        Path::new("site/failover-https.mjs"),
+        &url_a,
+        &repo().join("target/screenshots/failover-https"),
+        &[&spki, &rules, &pid_a, &url_b],
+    );
+    assert!(
+        metric(&out, "failover_bytes_from_b").is_some_and(|b| b > 0.0),
+        "{out}"
+    );
 }
