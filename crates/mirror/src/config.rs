@@ -288,6 +288,54 @@ mod tests {
     }
 
     #[test]
+    fn an_acme_table_round_trips_and_its_mistakes_are_named() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut config = Config::new(vec!["http://127.0.0.1:1/".into()]);
+        let mut acme = Acme::new("mirror.example.org".into());
+        acme.email = Some("ops@example.org".into());
+        acme.plain_for_peers = true;
+        config.acme = Some(acme.clone());
+        config.save(dir.path()).expect("save");
+        assert_eq!(Config::load(dir.path()).expect("load"), config);
+        assert!(
+            acme.directory
+                .starts_with("https://acme-v02.api.letsencrypt.org/")
+        );
+        let wrong = |change: &dyn Fn(&mut Config), needle: &str| {
+            let mut bad = config.clone();
+            change(&mut bad);
+            let error = bad.check().expect_err(needle).to_string();
+            assert!(error.contains(needle), "{needle}: {error}");
+        };
+        for domain in [
+            "localhost",
+            "mirror..example.org",
+            "-x.example.org",
+            "a b.example.org",
+        ] {
+            wrong(
+                &|c| c.acme.as_mut().expect("acme").domain = domain.into(),
+                "is not a domain name",
+            );
+        }
+        wrong(
+            &|c| c.acme.as_mut().expect("acme").directory = "http://acme.example/dir".into(),
+            "is not an https:// URL",
+        );
+        wrong(
+            &|c| c.acme.as_mut().expect("acme").plain_listen = vec!["80".into()],
+            "acme.plain_listen address \"80\"",
+        );
+        wrong(
+            &|c| {
+                c.tls_cert = Some("c.pem".into());
+                c.tls_key = Some("k.pem".into());
+            },
+            "exclude each other",
+        );
+    }
+
+    #[test]
     fn every_mistake_is_a_config_error_naming_the_file() {
         let dir = tempfile::tempdir().expect("tempdir");
         let missing = Config::load(dir.path()).expect_err("no mirror.toml");

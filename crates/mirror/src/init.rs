@@ -453,6 +453,37 @@ mod tests {
     }
 
     #[test]
+    fn a_domain_makes_the_acme_table_and_moves_the_default_listen_to_https() {
+        let mut config = Config::new(vec!["http://a.example/".into()]);
+        let acme = |domain: Option<&str>| Overrides {
+            acme: AcmeOverrides {
+                domain: domain.map(str::to_owned),
+                email: Some("ops@example.org".into()),
+                plain_listen: vec!["127.0.0.1:8081".into()],
+                ..AcmeOverrides::default()
+            },
+            ..Overrides::default()
+        };
+        // Without a domain nor an `[acme]` table, the ACME settings change nothing.
+        acme(None).apply(&mut config);
+        assert_eq!(config.acme, None);
+        acme(Some("mirror.example.org")).apply(&mut config);
+        assert_eq!(config.listen, crate::config::default_https_listen());
+        let table = config.acme.clone().expect("[acme]");
+        assert_eq!(table.domain, "mirror.example.org");
+        assert_eq!(table.email.as_deref(), Some("ops@example.org"));
+        assert_eq!(table.plain_listen, ["127.0.0.1:8081"]);
+        // Addresses given stay as given.
+        let mut config = Config::new(vec!["http://a.example/".into()]);
+        Overrides {
+            listen: vec!["127.0.0.1:8443".into()],
+            ..acme(Some("mirror.example.org"))
+        }
+        .apply(&mut config);
+        assert_eq!(config.listen, ["127.0.0.1:8443"]);
+    }
+
+    #[test]
     fn init_refuses_what_is_not_a_root_and_writes_nothing() {
         let dir = tempfile::tempdir().expect("tempdir");
         let root = dir.path().join("root.json");
