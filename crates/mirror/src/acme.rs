@@ -580,23 +580,32 @@ impl Front {
     }
 
     fn answer(&self, request: Request<Incoming>, client: &Client) -> Response<Body> {
-        let path = request.uri().path();
+        match self.own_answer(request.uri()) {
+            Some(response) => response,
+            None => crate::serve::handle(&self.app, request, client),
+        }
+    }
+
+    /// The challenge's answer or the redirect to HTTPS; None for what the mirror's server
+    /// answers (with `for_peers`, what peers and TUF clients read).
+    fn own_answer(&self, uri: &hyper::Uri) -> Option<Response<Body>> {
+        let path = uri.path();
         if let Some(token) = path.strip_prefix(CHALLENGE_PREFIX) {
-            return match self.challenges.answer(token) {
+            return Some(match self.challenges.answer(token) {
                 Some(key_authorization) => plain(StatusCode::OK, key_authorization),
                 None => plain(StatusCode::NOT_FOUND, "no such challenge\n".into()),
-            };
+            });
         }
         if self.for_peers && PEER_PREFIXES.iter().any(|p| path.starts_with(p)) {
-            return crate::serve::handle(&self.app, request, client);
+            return None;
         }
-        let target = request.uri().path_and_query().map_or("/", |pq| pq.as_str());
+        let target = uri.path_and_query().map_or("/", |pq| pq.as_str());
         let location = format!("{}{target}", self.origin);
         let mut response = plain(StatusCode::MOVED_PERMANENTLY, format!("{location}\n"));
         if let Ok(value) = header::HeaderValue::from_str(&location) {
             response.headers_mut().insert(header::LOCATION, value);
         }
-        response
+        Some(response)
     }
 }
 
@@ -617,6 +626,121 @@ fn plain(status: StatusCode, text: String) -> Response<Body> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn app(dir: &Path) -> Arc<App> {
+        Arc::new(App::new(
+            dir.join("release"),
+            crate::served::Served::empty(),
+            crate::status::Status::default(),
+        ))
+    }
+
+    fn self_signed(domain: &str) -> (String, String) {
+        let Ok(cert) = rcgen::generate_simple_self_signed(vec![domain.into()]) else {
+            panic!("rcgen cannot make a certificate");
+        };
+        (cert.cert.pem(), cert.signing_key.serialize_pem())
+    }
+
+    #[test]
+    fn plain_http_answers_challenges_redirects_readers_and_keeps_peers_paths_when_asked() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let challenges = Arc::new(Challenges::default());
+        challenges.set("tok".into(), "tok.thumb".into());
+        let mut front = Front {
+            app: app(dir.path()),
+            challenges,
+            origin: "https://mirror.example.org:8443".into(),
+            for_peers: false,
+        };
+        let ask = |front: &Front, uri: &str| {
+            let uri: hyper::Uri = uri.parse().expect("uri");
+            front.own_answer(&uri).map(|r| {
+                let location = r
+                    .headers()
+                    .get(header::LOCATION)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_owned);
+                (r.status(), location)
+            })
+        };
+        assert_eq!(
+            ask(&front, "/.well-known/acme-challenge/tok"),
+            Some((StatusCode::OK, None))
+        );
+        assert_eq!(
+            ask(&front, "/.well-known/acme-challenge/other"),
+            Some((StatusCode::NOT_FOUND, None))
+        );
+        for path in [
+            "/d/x/?q=1",
+            "/metadata/timestamp.json",
+            "/targets/a.b",
+            "/metrics",
+        ] {
+            assert_eq!(
+                ask(&front, path),
+                Some((
+                    StatusCode::MOVED_PERMANENTLY,
+                    Some(format!("https://mirror.example.org:8443{path}"))
+                )),
+                "{path}"
+            );
+        }
+        front.for_peers = true;
+        for path in [
+            "/metadata/timestamp.json",
+            "/targets/a.b",
+            "/.well-known/samizdat/status.json",
+            "/metrics",
+        ] {
+            assert_eq!(ask(&front, path), None, "{path}");
+        }
+        assert_eq!(
+            ask(&front, "/browse/").map(|(status, _)| status),
+            Some(StatusCode::MOVED_PERMANENTLY)
+        );
+    }
+
+    #[test]
+    fn a_certificate_in_the_folder_is_served_at_start_and_a_broken_one_is_not() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = config::Acme::new("mirror.example.org".into());
+        let acme_dir = dir.path().join(ACME_DIR);
+        // None yet: nothing served, an order is due at once.
+        let auto = Auto::new(app(dir.path()), dir.path(), &config).expect("auto");
+        assert!(auto.certs.0.load().is_none() && auto.held.is_none());
+        let mode = std::os::unix::fs::PermissionsExt::mode(
+            &std::fs::metadata(&acme_dir).expect("acme/").permissions(),
+        );
+        assert_eq!(mode & 0o777, 0o700);
+        let (cert, key) = self_signed("mirror.example.org");
+        write_private(&acme_dir.join(CERT_FILE), cert.as_bytes()).expect("write");
+        write_private(&acme_dir.join(KEY_FILE), key.as_bytes()).expect("write");
+        let mode = std::os::unix::fs::PermissionsExt::mode(
+            &std::fs::metadata(acme_dir.join(KEY_FILE))
+                .expect("key")
+                .permissions(),
+        );
+        assert_eq!(mode & 0o777, 0o600);
+        let app = app(dir.path());
+        let auto = Auto::new(app.clone(), dir.path(), &config).expect("auto");
+        assert!(auto.certs.0.load().is_some() && auto.held.is_some());
+        let https = app.status.lock().expect("status").https.clone();
+        let https = https.expect("https in the status");
+        assert_eq!(https.domain, "mirror.example.org");
+        assert!(https.not_after.is_some() && https.next_attempt.is_some());
+        assert!(
+            app.metrics
+                .encode()
+                .contains("samizdat_mirror_tls_certificate_expiry_seconds")
+        );
+        // A key that is not the certificate's: not served.
+        let (_, other_key) = self_signed("other.example.org");
+        write_private(&acme_dir.join(KEY_FILE), other_key.as_bytes()).expect("write");
+        let auto = Auto::new(app, dir.path(), &config).expect("auto");
+        assert!(auto.certs.0.load().is_none());
+    }
 
     #[test]
     fn the_back_off_doubles_from_five_seconds_to_an_hour() {
