@@ -62,6 +62,8 @@ const PEER_PREFIXES: [&str; 4] = [
 /// [`RETRY_MAX`].
 const RETRY_FIRST: Duration = Duration::from_secs(5);
 const RETRY_MAX: Duration = Duration::from_secs(3600);
+/// The longest the renewal task sleeps before it looks at the clock again.
+const NAP_MAX: Duration = Duration::from_secs(3600);
 /// One request to the ACME server, body included.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// The most an ACME answer may weigh (a certificate chain is a few KiB).
@@ -301,6 +303,11 @@ impl Auto {
                     Duration::from_secs(u64::try_from(due - now).unwrap_or(0))
                 }
             };
+            // Never a long sleep on the monotonic clock: after a suspend, the wall clock decides.
+            if wait > NAP_MAX {
+                tokio::time::sleep(NAP_MAX).await;
+                continue;
+            }
             tokio::time::sleep(wait).await;
             let ordered = tokio::time::timeout(ORDER_TIMEOUT, self.order()).await;
             let result = match ordered {
