@@ -34,6 +34,16 @@ if ! command -v readpst >/dev/null || ! command -v tesseract >/dev/null \
     tesseract-ocr-fra poppler-utils >/dev/null
 fi
 
+# Pebble (Let's Encrypt's RFC 8555 test server) and its DNS mock pebble-challtestsrv: the ACME
+# test's certificate authority (tests/acme.rs).
+if ! command -v pebble >/dev/null || ! command -v pebble-challtestsrv >/dev/null; then
+  if [ "$(id -u)" = 0 ]; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pebble >/dev/null
+  else
+    echo "test.sh: not root: install pebble yourself" >&2
+  fi
+fi
+
 # Browser tests of the reader site (tests/browser/README.md): Debian's Chromium, with fonts so
 # screenshots show text; playwright-core (drives it), axe-core and html-validate from npm, pinned
 # by tests/browser/package-lock.json and reinstalled (npm ci) when that file changes.

@@ -32,6 +32,7 @@
 //! sent to one with rsync), [`enroll`] (enrolling with a directory: its challenge served at
 //! `/.well-known/samizdat/enroll.txt`), [`blocks`] (legal blocks and their signed log).
 
+pub mod acme;
 mod answer;
 pub mod blocks;
 mod cache;

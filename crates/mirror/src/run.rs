@@ -109,7 +109,17 @@ pub async fn start_mirror(
         ..Status::default()
     };
     let app = Arc::new(App::new(release_dir, served, status).with_limits(config.guard.clone()));
-    let urls = start_servers(&app, &config.listen, tls(&config)?, servers).await?;
+    let urls = match &config.acme {
+        None => start_servers(&app, &config.listen, tls(&config)?, servers).await?,
+        Some(acme) => {
+            // Automatic HTTPS: `listen` serves the certificate `acme` keeps renewed.
+            let auto = crate::acme::Auto::new(app.clone(), dir, acme).map_err(RunError::listen)?;
+            let tls = auto.acceptor().map_err(RunError::listen)?;
+            let mut urls = start_servers(&app, &config.listen, Some(tls), servers).await?;
+            urls.extend(auto.start(&config.listen).await.map_err(RunError::listen)?);
+            urls
+        }
+    };
     let blocks = dir.join(crate::blocks::LOG_FILE);
     tokio::spawn(follow(
         app.clone(),

@@ -3,6 +3,7 @@
 
 mod util;
 
+mod acme;
 mod bad_input;
 mod blocks;
 mod corpora;
