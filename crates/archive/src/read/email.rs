@@ -15,7 +15,6 @@ use mail_parser::{
     Address, HeaderValue, Message, MessageParser, MessagePart, MimeHeaders, PartType,
 };
 use rayon::prelude::*;
-use std::io::Write;
 use std::time::Instant;
 use time::OffsetDateTime;
 
@@ -439,17 +438,9 @@ fn ext_for_content_type(content_type: Option<&str>, part: &MessagePart) -> Optio
     Some(ext)
 }
 
-/// Writes an attached PDF to a temporary file and extracts it in the child process.
+/// Extracts an attached PDF in the child process, through a temporary file.
 fn extract_pdf_bytes(bytes: &[u8], opts: &ReadOptions) -> Result<pdf::PdfText, ReadError> {
-    let mut tmp = tempfile::Builder::new()
-        .prefix("samizdat-attachment-")
-        .suffix(".pdf")
-        .tempfile()
-        .map_err(|e| ReadError::file(format!("cannot create a temporary file: {e}")))?;
-    tmp.write_all(bytes)
-        .and_then(|()| tmp.flush())
-        .map_err(|e| ReadError::file(format!("cannot write a temporary file: {e}")))?;
-    pdf::extract(tmp.path(), &opts.pdf)
+    pdf::extract_bytes(bytes, &opts.pdf)
 }
 
 #[cfg(test)]

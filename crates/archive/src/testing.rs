@@ -1,0 +1,141 @@
+//! Hostile archives for tests, built here once for the crate's unit tests and the binary's
+//! integration tests: a zip bomb written as a stream (10 GiB of zeros in about 10 MiB, without
+//! compressing 10 GiB), and the nesting around it. Not used by `add`.
+
+use std::io::{self, Write};
+
+const MIB: u64 = 1 << 20;
+
+/// Writes a zip holding one member `name` that expands to `mib` MiB of zeros (zip64 sizes),
+/// and declares `declared` bytes (the true size, or a lie) in its headers. The deflate stream is
+/// one compressed MiB of zeros repeated: each repetition is a block of its own that refers
+/// only to the zeros just before it.
+pub fn zeros_zip(out: &mut impl Write, name: &str, mib: u64, declared: u64) -> io::Result<()> {
+    let mut encoder = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::best());
+    encoder.write_all(&vec![0u8; MIB as usize])?;
+    encoder.flush()?;
+    let chunk = std::mem::take(encoder.get_mut());
+    // The final, empty stored block.
+    const END: [u8; 5] = [0x01, 0x00, 0x00, 0xFF, 0xFF];
+    let compressed = chunk.len() as u64 * mib + END.len() as u64;
+    let mut one = crc32fast::Hasher::new();
+    one.update(&vec![0u8; MIB as usize]);
+    let mut crc = crc32fast::Hasher::new();
+    for _ in 0..mib {
+        crc.combine(&one);
+    }
+    let crc = crc.finalize();
+    let name = name.as_bytes();
+    let mut local = Vec::new();
+    local.extend_from_slice(&0x04034b50u32.to_le_bytes());
+    local.extend_from_slice(&45u16.to_le_bytes()); // version needed: zip64
+    local.extend_from_slice(&0u16.to_le_bytes()); // flags
+    local.extend_from_slice(&8u16.to_le_bytes()); // deflate
+    local.extend_from_slice(&0u16.to_le_bytes()); // time
+    local.extend_from_slice(&0x21u16.to_le_bytes()); // date: 1980-01-01
+    local.extend_from_slice(&crc.to_le_bytes());
+    local.extend_from_slice(&u32::MAX.to_le_bytes());
+    local.extend_from_slice(&u32::MAX.to_le_bytes());
+    local.extend_from_slice(&(name.len() as u16).to_le_bytes());
+    local.extend_from_slice(&20u16.to_le_bytes());
+    local.extend_from_slice(name);
+    local.extend_from_slice(&1u16.to_le_bytes());
+    local.extend_from_slice(&16u16.to_le_bytes());
+    local.extend_from_slice(&declared.to_le_bytes());
+    local.extend_from_slice(&compressed.to_le_bytes());
+    out.write_all(&local)?;
+    for _ in 0..mib {
+        out.write_all(&chunk)?;
+    }
+    out.write_all(&END)?;
+    let cd_offset = local.len() as u64 + compressed;
+    let mut central = Vec::new();
+    central.extend_from_slice(&0x02014b50u32.to_le_bytes());
+    central.extend_from_slice(&45u16.to_le_bytes());
+    central.extend_from_slice(&45u16.to_le_bytes());
+    central.extend_from_slice(&0u16.to_le_bytes());
+    central.extend_from_slice(&8u16.to_le_bytes());
+    central.extend_from_slice(&0u16.to_le_bytes());
+    central.extend_from_slice(&0x21u16.to_le_bytes());
+    central.extend_from_slice(&crc.to_le_bytes());
+    central.extend_from_slice(&u32::MAX.to_le_bytes());
+    central.extend_from_slice(&u32::MAX.to_le_bytes());
+    central.extend_from_slice(&(name.len() as u16).to_le_bytes());
+    central.extend_from_slice(&28u16.to_le_bytes()); // extra
+    central.extend_from_slice(&0u16.to_le_bytes()); // comment
+    central.extend_from_slice(&0u16.to_le_bytes()); // disk
+    central.extend_from_slice(&0u16.to_le_bytes()); // internal attributes
+    central.extend_from_slice(&0u32.to_le_bytes()); // external attributes
+    central.extend_from_slice(&u32::MAX.to_le_bytes()); // local header offset: in zip64
+    central.extend_from_slice(name);
+    central.extend_from_slice(&1u16.to_le_bytes());
+    central.extend_from_slice(&24u16.to_le_bytes());
+    central.extend_from_slice(&declared.to_le_bytes());
+    central.extend_from_slice(&compressed.to_le_bytes());
+    central.extend_from_slice(&0u64.to_le_bytes());
+    let eocd64_offset = cd_offset + central.len() as u64;
+    let mut end = Vec::new();
+    end.extend_from_slice(&0x06064b50u32.to_le_bytes());
+    end.extend_from_slice(&44u64.to_le_bytes());
+    end.extend_from_slice(&45u16.to_le_bytes());
+    end.extend_from_slice(&45u16.to_le_bytes());
+    end.extend_from_slice(&0u32.to_le_bytes());
+    end.extend_from_slice(&0u32.to_le_bytes());
+    end.extend_from_slice(&1u64.to_le_bytes());
+    end.extend_from_slice(&1u64.to_le_bytes());
+    end.extend_from_slice(&(central.len() as u64).to_le_bytes());
+    end.extend_from_slice(&cd_offset.to_le_bytes());
+    end.extend_from_slice(&0x07064b50u32.to_le_bytes());
+    end.extend_from_slice(&0u32.to_le_bytes());
+    end.extend_from_slice(&eocd64_offset.to_le_bytes());
+    end.extend_from_slice(&1u32.to_le_bytes());
+    end.extend_from_slice(&0x06054b50u32.to_le_bytes());
+    end.extend_from_slice(&0u16.to_le_bytes());
+    end.extend_from_slice(&0u16.to_le_bytes());
+    end.extend_from_slice(&u16::MAX.to_le_bytes());
+    end.extend_from_slice(&u16::MAX.to_le_bytes());
+    end.extend_from_slice(&u32::MAX.to_le_bytes());
+    end.extend_from_slice(&u32::MAX.to_le_bytes());
+    end.extend_from_slice(&0u16.to_le_bytes());
+    out.write_all(&central)?;
+    out.write_all(&end)?;
+    Ok(())
+}
+
+/// A zip of `members` (name, bytes), deflated.
+pub fn zip_of(members: &[(&str, &[u8])]) -> io::Result<Vec<u8>> {
+    let mut zip = zip::ZipWriter::new(io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated)
+        .large_file(false);
+    for (name, bytes) in members {
+        zip.start_file(*name, options).map_err(io::Error::other)?;
+        zip.write_all(bytes)?;
+    }
+    Ok(zip.finish().map_err(io::Error::other)?.into_inner())
+}
+
+/// 42.zip's shape: `width` copies of the zip one level down, `levels` times, around
+/// [`zeros_zip`] of `leaf_mib` MiB.
+pub fn nested_bomb(width: usize, levels: usize, leaf_mib: u64) -> io::Result<Vec<u8>> {
+    let mut current = Vec::new();
+    zeros_zip(&mut current, "0.txt", leaf_mib, leaf_mib * MIB)?;
+    for level in 0..levels {
+        let names: Vec<String> = (0..width).map(|i| format!("{level}-{i}.zip")).collect();
+        let members: Vec<(&str, &[u8])> = names
+            .iter()
+            .map(|n| (n.as_str(), current.as_slice()))
+            .collect();
+        current = zip_of(&members)?;
+    }
+    Ok(current)
+}
+
+/// A zip `depth` zips deep around one text member.
+pub fn deep_zip(depth: usize, text: &[u8]) -> io::Result<Vec<u8>> {
+    let mut current = zip_of(&[("deepest.txt", text)])?;
+    for level in (1..depth).rev() {
+        current = zip_of(&[(&format!("level-{level}.zip"), &current)])?;
+    }
+    Ok(current)
+}
