@@ -3,6 +3,7 @@
 
 mod util;
 
+mod archives;
 mod bad_input;
 mod blocks;
 mod corpora;
