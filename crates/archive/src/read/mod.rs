@@ -7,6 +7,8 @@
 //! - [`pdf`]: PDF text and metadata, extracted in a child process with a time and memory limit;
 //! - [`text`]: plain text, Markdown, reStructuredText and HTML, each optionally gzip-compressed;
 //! - [`jsonl`]: a publisher's JSON Lines import, one document per line;
+//! - [`office`]: DOCX, PPTX, XLSX, ODT, ODP, ODS (zip + streamed XML, calamine for XLSX) and
+//!   RTF, with title, author and dates, slide by slide and sheet by sheet;
 //! - [`container`]: zip, tar (plain, gzip, xz, zstd) and 7z archives, opened recursively within
 //!   bounds, each member read by this same dispatch ([`read_member`]).
 //!
@@ -20,6 +22,7 @@ pub mod decode;
 pub mod email;
 pub mod jsonl;
 pub mod maildate;
+pub mod office;
 pub mod pdf;
 pub mod sidecar;
 pub mod text;
@@ -208,6 +211,10 @@ const NOT_DOCUMENTS: &[&str] = &[
     "db", "sqlite",
 ];
 
+/// Legacy Office binary formats (OLE compound files), not read yet.
+const LEGACY_OFFICE: &[&str] = &["doc", "dot", "xls", "xlt", "ppt", "pot", "pps"];
+const OLE_MAGIC: &[u8] = b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1";
+
 /// Archive formats that are not opened (zip, tar, 7z, xz and zstd are).
 const CLOSED_ARCHIVES: &[&str] = &["bz2", "tbz", "tbz2", "rar", "lz", "lzma", "cab", "arj", "z"];
 
@@ -307,6 +314,20 @@ fn read_content(
         _ => (lower.clone(), false),
     };
     let ext = extension(&inner_name);
+    if !gzipped {
+        if let Some(format) = office::Office::detect(&ext, &raw) {
+            let doc = office::read(format, raw, name, office::Caps::default())?;
+            each(Ok(match file {
+                Some((path, _)) => with_sidecar(path, doc)?,
+                None => doc,
+            }));
+            return Ok(None);
+        }
+        if LEGACY_OFFICE.contains(&ext.as_str()) || raw.starts_with(OLE_MAGIC) {
+            let reason = "a legacy Office binary file (DOC, XLS, PPT): not read yet";
+            return Ok(Some(Unsupported::new(&ext, &raw, reason)));
+        }
+    }
     // The decompressed content, or the raw bytes themselves (not a copy: a file of one 200 MiB
     // line must not cost two).
     let gunzipped = if gzipped {
