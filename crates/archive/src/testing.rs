@@ -1,6 +1,6 @@
 //! Hostile archives for tests, built here once for the crate's unit tests and the binary's
 //! integration tests: a zip bomb written as a stream (10 GiB of zeros in about 10 MiB, without
-//! compressing 10 GiB), and the nesting around it. Not used by `add`.
+//! compressing 10 GiB), the nesting around it, and office documents. Not used by `add`.
 
 use std::io::{self, Write};
 
@@ -11,17 +11,29 @@ const MIB: u64 = 1 << 20;
 /// one compressed MiB of zeros repeated: each repetition is a block of its own that refers
 /// only to the zeros just before it.
 pub fn zeros_zip(out: &mut impl Write, name: &str, mib: u64, declared: u64) -> io::Result<()> {
+    repeated_zip(out, name, &vec![0u8; MIB as usize], mib, declared)
+}
+
+/// As [`zeros_zip`], the member being `unit` repeated `count` times (a 1 GiB XML part of
+/// one paragraph repeated, say).
+pub fn repeated_zip(
+    out: &mut impl Write,
+    name: &str,
+    unit: &[u8],
+    count: u64,
+    declared: u64,
+) -> io::Result<()> {
     let mut encoder = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::best());
-    encoder.write_all(&vec![0u8; MIB as usize])?;
+    encoder.write_all(unit)?;
     encoder.flush()?;
     let chunk = std::mem::take(encoder.get_mut());
     // The final, empty stored block.
     const END: [u8; 5] = [0x01, 0x00, 0x00, 0xFF, 0xFF];
-    let compressed = chunk.len() as u64 * mib + END.len() as u64;
+    let compressed = chunk.len() as u64 * count + END.len() as u64;
     let mut one = crc32fast::Hasher::new();
-    one.update(&vec![0u8; MIB as usize]);
+    one.update(unit);
     let mut crc = crc32fast::Hasher::new();
-    for _ in 0..mib {
+    for _ in 0..count {
         crc.combine(&one);
     }
     let crc = crc.finalize();
@@ -44,7 +56,7 @@ pub fn zeros_zip(out: &mut impl Write, name: &str, mib: u64, declared: u64) -> i
     local.extend_from_slice(&declared.to_le_bytes());
     local.extend_from_slice(&compressed.to_le_bytes());
     out.write_all(&local)?;
-    for _ in 0..mib {
+    for _ in 0..count {
         out.write_all(&chunk)?;
     }
     out.write_all(&END)?;
@@ -138,4 +150,24 @@ pub fn deep_zip(depth: usize, text: &[u8]) -> io::Result<Vec<u8>> {
         current = zip_of(&[(&format!("level-{level}.zip"), &current)])?;
     }
     Ok(current)
+}
+
+/// A minimal XLSX of one sheet named `Ledger` whose `<sheetData>` is `rows`.
+pub fn xlsx_of(rows: &str) -> io::Result<Vec<u8>> {
+    let types = r#"<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>"#;
+    let rels = r#"<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>"#;
+    let core = r#"<?xml version="1.0" encoding="UTF-8"?><cp:coreProperties xmlns:cp="http://schemas.openxmlformats.org/package/2006/metadata/core-properties" xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:dcterms="http://purl.org/dc/terms/"><dc:title>Harbour &amp; docks</dc:title><dc:creator>Alice Example</dc:creator><dcterms:created>2010-04-12T10:00:00Z</dcterms:created></cp:coreProperties>"#;
+    let workbook = r#"<?xml version="1.0"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets><sheet name="Ledger" sheetId="1" r:id="rId1"/></sheets></workbook>"#;
+    let wb_rels = r#"<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/></Relationships>"#;
+    let sheet = format!(
+        r#"<?xml version="1.0"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>{rows}</sheetData></worksheet>"#
+    );
+    zip_of(&[
+        ("[Content_Types].xml", types.as_bytes()),
+        ("_rels/.rels", rels.as_bytes()),
+        ("docProps/core.xml", core.as_bytes()),
+        ("xl/workbook.xml", workbook.as_bytes()),
+        ("xl/_rels/workbook.xml.rels", wb_rels.as_bytes()),
+        ("xl/worksheets/sheet1.xml", sheet.as_bytes()),
+    ])
 }

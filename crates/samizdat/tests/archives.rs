@@ -10,6 +10,12 @@ use std::time::{Duration, Instant};
 
 /// `add --verbose ARCHIVE DOCS` under GNU time: its exit code, stdout, and peak RSS in KiB.
 fn add_measured(archive: &Path, docs: &Path) -> (i32, String, u64) {
+    let (code, out, _, kib) = add_measured_all(archive, docs);
+    (code, out, kib)
+}
+
+/// As [`add_measured`], with stderr too.
+fn add_measured_all(archive: &Path, docs: &Path) -> (i32, String, String, u64) {
     let time = Path::new("/usr/bin/time");
     assert!(time.exists(), "this test needs GNU time at /usr/bin/time");
     let out = std::process::Command::new(time)
@@ -27,7 +33,7 @@ fn add_measured(archive: &Path, docs: &Path) -> (i32, String, u64) {
         })
         .and_then(|n| n.trim().parse().ok())
         .unwrap_or_else(|| panic!("no maximum resident set size in:\n{err}"));
-    (out.status.code().unwrap_or(-1), stdout(&out), kib)
+    (out.status.code().unwrap_or(-1), stdout(&out), err, kib)
 }
 
 /// The report's lines (all but the summary) of the last `add`, whose output is `printed`.
@@ -202,4 +208,68 @@ fn issue_20_archives_are_opened_member_by_member_and_bombs_stop_at_a_named_bound
     assert_eq!(outcome, "unchanged", "{line}");
     let (outcome, line) = line_of(&lines, "traversal.zip", None);
     assert_eq!(outcome, "unchanged", "{line}");
+}
+
+#[test]
+fn issue_20_a_docx_with_a_1_gib_xml_part_is_cut_and_a_million_empty_rows_cost_nothing() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let archive = tmp.path().join("archive");
+    run(&["init", p(&archive)], 0);
+    let docs = tmp.path().join("office");
+    fs::create_dir_all(&docs).expect("mkdir");
+
+    // 1 GiB of paragraphs in word/document.xml, in about 1 MiB of zip.
+    let paragraph = "<w:p><w:r><w:t>All work and no play makes Jack a dull boy.</w:t></w:r></w:p>";
+    let unit = paragraph.repeat((1 << 20) / paragraph.len());
+    let count = (1u64 << 30) / unit.len() as u64;
+    let mut docx = std::io::BufWriter::new(fs::File::create(docs.join("huge.docx")).expect("docx"));
+    testing::repeated_zip(
+        &mut docx,
+        "word/document.xml",
+        unit.as_bytes(),
+        count,
+        unit.len() as u64 * count,
+    )
+    .expect("docx");
+    std::io::Write::flush(&mut docx).expect("flush");
+    drop(docx);
+    let empty: String = (2..1_000_002)
+        .map(|r| format!(r#"<row r="{r}"/>"#))
+        .collect();
+    let rows = format!(
+        r#"<row r="1"><c r="A1" t="inlineStr"><is><t>Rope</t></is></c><c r="B1"><v>12</v></c></row>{empty}<row r="1000002"><c r="XFD1000002" t="inlineStr"><is><t>end</t></is></c></row>"#
+    );
+    fs::write(
+        docs.join("rows.xlsx"),
+        testing::xlsx_of(&rows).expect("xlsx"),
+    )
+    .expect("write");
+
+    let started = Instant::now();
+    let (code, printed, err, kib) = add_measured_all(&archive, &docs);
+    let took = started.elapsed();
+    eprintln!("add: {took:.1?}, peak RSS {} MiB", kib >> 10);
+    assert_eq!(code, 0, "{printed}\n{err}");
+    assert!(kib < 1 << 20, "peak RSS {} MiB", kib >> 10);
+    assert!(took < Duration::from_secs(120), "add took {took:?}");
+    assert!(
+        err.lines().any(|l| l.starts_with("warning: ")
+            && l.contains("huge.docx")
+            && (l.contains("text cut at 64 MiB") || l.contains("larger than 256 MiB: cut there"))),
+        "{err}"
+    );
+    let lines = report_lines(&printed);
+    let (outcome, _) = line_of(&lines, "huge.docx", None);
+    assert_eq!(outcome, "ingested");
+    let (outcome, _) = line_of(&lines, "rows.xlsx", None);
+    assert_eq!(outcome, "ingested");
+    let catalog = archive::Catalog::open(&archive.join("catalog.sqlite")).expect("catalog");
+    let sheet = catalog
+        .documents()
+        .expect("documents")
+        .into_iter()
+        .find(|d| d.source == "rows.xlsx")
+        .expect("the spreadsheet");
+    assert_eq!(sheet.kind, archive::Kind::Spreadsheet);
+    assert_eq!(sheet.title, "Harbour & docks");
 }
