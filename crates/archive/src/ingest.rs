@@ -809,7 +809,11 @@ fn record(
     let x = &stored.extracted;
     // An archive's member is at `!/NAME` (`read::container`): its attachments are inside it.
     let part = match (&x.locator, parent) {
-        (_, Some((_, n, Some(member)))) if member.starts_with("!/") => {
+        // A member of an attached archive: inside its attachment.
+        (Some(l), Some((_, _, Some(attachment)))) if l.starts_with("!/") => {
+            Some(format!("{attachment}{l}"))
+        }
+        (_, Some((_, n, Some(member)))) if member.contains("!/") => {
             Some(format!("{member}#attachment-{n}"))
         }
         (_, Some((_, n, _))) => Some(format!("attachment-{n}")),

@@ -97,6 +97,12 @@ fn issue_20_archives_are_opened_member_by_member_and_bombs_stop_at_a_named_bound
         testing::zip_of(&members).expect("zip")
     };
     fs::write(docs.join("leak.zip"), leak(true)).expect("write");
+    let attached = testing::zip_of(&[("minutes.txt", b"Minutes of the meeting.\n")]).expect("zip");
+    let files = format!(
+        "From: a@example.org\r\nTo: b@example.org\r\nSubject: Files\r\nDate: Mon, 12 Apr 2010 10:00:00 +0000\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nSee attached.\r\n--b\r\nContent-Type: application/zip\r\nContent-Disposition: attachment; filename=files.zip\r\nContent-Transfer-Encoding: base64\r\n\r\n{}\r\n--b--\r\n",
+        testing::base64(&attached)
+    );
+    fs::write(docs.join("files.eml"), files).expect("write");
     let mut bomb = std::io::BufWriter::new(fs::File::create(docs.join("bomb.zip")).expect("bomb"));
     testing::zeros_zip(&mut bomb, "zeros.txt", 10 << 10, 10 << 30).expect("bomb");
     std::io::Write::flush(&mut bomb).expect("flush");
@@ -137,6 +143,11 @@ fn issue_20_archives_are_opened_member_by_member_and_bombs_stop_at_a_named_bound
         "!/inner.zip!/b.txt",
     ] {
         let (outcome, line) = line_of(&lines, "leak.zip", Some(part));
+        assert_eq!(outcome, "ingested", "{line}");
+    }
+    // An e-mail's attached zip: kept as the attachment, its members inside it.
+    for part in ["attachment-1", "attachment-1!/minutes.txt"] {
+        let (outcome, line) = line_of(&lines, "files.eml", Some(part));
         assert_eq!(outcome, "ingested", "{line}");
     }
     let (outcome, line) = line_of(&lines, "leak.zip", Some("!/photo.png"));

@@ -900,6 +900,47 @@ mod tests {
     }
 
     #[test]
+    fn an_attached_archive_s_members_and_an_attached_docx_are_read() {
+        let zip = testing::zip_of(&[
+            ("minutes.txt", b"Minutes of the meeting.\n"),
+            (
+                "deeper.zip",
+                &testing::deep_zip(10, b"Deep.\n").expect("zip"),
+            ),
+        ])
+        .expect("zip");
+        let docx = testing::zip_of(&[(
+            "word/document.xml",
+            b"<w:document xmlns:w=\"w\"><w:body><w:p><w:r><w:t>Attached words.</w:t></w:r></w:p></w:body></w:document>",
+        )])
+        .expect("docx");
+        let mail = format!(
+            "From: a@example.org\r\nTo: b@example.org\r\nSubject: Files\r\nDate: Mon, 12 Apr 2010 10:00:00 +0000\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nSee attached.\r\n--b\r\nContent-Type: application/zip\r\nContent-Disposition: attachment; filename=files.zip\r\nContent-Transfer-Encoding: base64\r\n\r\n{}\r\n--b\r\nContent-Type: application/octet-stream\r\nContent-Disposition: attachment; filename=words.docx\r\nContent-Transfer-Encoding: base64\r\n\r\n{}\r\n--b--\r\n",
+            testing::base64(&zip),
+            testing::base64(&docx)
+        );
+        let got = read_as("files.eml", mail.as_bytes(), Limits::default());
+        assert!(got.failed.is_empty(), "{:?}", got.failed);
+        let message = &got.docs[0];
+        assert_eq!(message.children.len(), 2);
+        let archive = &message.children[0];
+        let members: Vec<(&str, &str)> = archive
+            .children
+            .iter()
+            .map(|c| (c.locator.as_deref().unwrap_or(""), c.text.as_str()))
+            .collect();
+        assert_eq!(members, [("!/minutes.txt", "Minutes of the meeting.\n")]);
+        assert!(
+            archive.notes.iter().any(|n| n.contains("nested 6 deep")),
+            "{:?}",
+            archive.notes
+        );
+        let words = &message.children[1];
+        assert_eq!(words.kind, crate::model::Kind::Document);
+        assert_eq!(words.text, "Attached words.\n");
+    }
+
+    #[test]
     fn traversal_and_absolute_member_names_are_only_text_in_a_place() {
         let zip = testing::zip_of(&[
             ("../../../../tmp/samizdat-escape.txt", b"escape\n"),

@@ -412,8 +412,66 @@ fn attachment(
                     .push(format!("PDF attachment kept without its text: {e}")),
             }
         }
-        _ => {}
+        _ => return opened(child, opts),
     }
+    child
+}
+
+/// An attachment that is an office document or an archive, read as a file would be: an office
+/// document becomes the attachment's document; an archive stays the attachment, its members
+/// its children (placed `!/NAME` in it), and a member not read is a note of the attachment.
+/// The members are held until the message is stored, so all of an attached archive's members
+/// together may expand to one member's cap (`--archive-member-mib`), not the file's.
+fn opened(mut child: Extracted, opts: &ReadOptions) -> Extracted {
+    use super::{container, office};
+    if let Some(format) = office::Office::detect(&child.ext, &child.original) {
+        let read = office::read(
+            format,
+            child.original.clone(),
+            &child.title,
+            office::Caps::default(),
+        );
+        return match read {
+            Ok(mut doc) => {
+                doc.locator = child.locator;
+                doc.date = doc.date.or(child.date);
+                doc
+            }
+            Err(e) => {
+                let note = format!("{} attachment kept without its text: {e}", format.name());
+                child.notes.push(note);
+                child
+            }
+        };
+    }
+    let lower = child.title.to_ascii_lowercase();
+    let Some(kind) = container::detect(&lower, &child.original) else {
+        return child;
+    };
+    let mut inner = opts.clone();
+    inner.archives.max_total_bytes = opts
+        .archives
+        .max_total_bytes
+        .min(opts.archives.max_member_bytes);
+    inner.nesting.budget = None;
+    let mut members = Vec::new();
+    let mut notes = Vec::new();
+    let source = Box::new(std::io::Cursor::new(child.original.as_slice()));
+    let outcome = container::read(source, &child.title, kind, &inner, &mut |doc| match doc {
+        Ok(doc) => members.push(doc),
+        Err(e) => notes.push(format!(
+            "{} not read: {}",
+            e.locator.as_deref().unwrap_or("a member"),
+            e.reason
+        )),
+    });
+    match outcome {
+        Ok(None) => {}
+        Ok(Some(unsupported)) => notes.push(unsupported.reason),
+        Err(e) => notes.push(format!("the attached archive is not read: {e}")),
+    }
+    child.children = members;
+    child.notes.append(&mut notes);
     child
 }
 

@@ -72,6 +72,19 @@ impl Office {
         })
     }
 
+    /// How messages name the format ("DOCX").
+    pub fn name(self) -> &'static str {
+        match self {
+            Office::Docx => "DOCX",
+            Office::Pptx => "PPTX",
+            Office::Xlsx => "XLSX",
+            Office::Odt => "ODT",
+            Office::Odp => "ODP",
+            Office::Ods => "ODS",
+            Office::Rtf => "RTF",
+        }
+    }
+
     fn kind(self) -> Kind {
         match self {
             Office::Docx | Office::Odt | Office::Rtf => Kind::Document,
