@@ -1069,6 +1069,45 @@ mod tests {
     }
 
     #[test]
+    fn a_7z_bomb_is_refused_by_its_header_and_a_bare_xz_stream_by_what_it_expands_to() {
+        let mut seven = sevenz_rust2::ArchiveWriter::new(io::Cursor::new(Vec::new())).expect("7z");
+        seven
+            .push_archive_entry(
+                sevenz_rust2::ArchiveEntry::new_file("zeros.txt"),
+                Some(io::repeat(0).take(16 << 20)),
+            )
+            .expect("7z");
+        let seven = seven.finish().expect("7z").into_inner();
+        assert!(seven.len() < 1 << 20, "{}", seven.len());
+        let got = read_as("bomb.7z", &seven, Limits::default());
+        assert!(got.docs.is_empty());
+        assert_eq!(got.failed.len(), 1, "{:?}", got.failed);
+        assert!(
+            got.failed[0]
+                .reason
+                .contains("a compression bomb: 16 MiB from"),
+            "{}",
+            got.failed[0].reason
+        );
+
+        // A bare .xz declares no size at all: the member cap stops it as it expands.
+        let mut xz =
+            lzma_rust2::XzWriter::new(Vec::new(), lzma_rust2::XzOptions::default()).expect("xz");
+        io::copy(&mut io::repeat(b'a').take(12 << 20), &mut xz).expect("xz");
+        let xz = xz.finish().expect("xz");
+        let limits = Limits {
+            max_ratio: u64::MAX,
+            max_member_bytes: 4 << 20,
+            ..Limits::default()
+        };
+        let got = read_as("notes.txt.xz", &xz, limits);
+        assert!(got.docs.is_empty());
+        got.assert_failed("!/notes.txt", "more than the 4 MiB a member may");
+        let got = read_as("notes.txt.xz", &xz, Limits::default());
+        got.assert_failed("!/notes.txt", "a compression bomb");
+    }
+
+    #[test]
     fn a_nested_bomb_like_42_zip_stops_at_the_file_s_bounds() {
         let bomb = testing::nested_bomb(16, 4, 1 << 10).expect("bomb");
         assert!(bomb.len() < 4 << 20, "{}", bomb.len());
