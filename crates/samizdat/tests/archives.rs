@@ -284,3 +284,51 @@ fn issue_20_a_docx_with_a_1_gib_xml_part_is_cut_and_a_million_empty_rows_cost_no
     assert_eq!(sheet.kind, archive::Kind::Spreadsheet);
     assert_eq!(sheet.title, "Harbour & docks");
 }
+
+#[test]
+fn issue_20_the_archive_bounds_are_add_flags() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let archive = tmp.path().join("archive");
+    run(&["init", p(&archive)], 0);
+    let docs = tmp.path().join("docs");
+    fs::create_dir_all(&docs).expect("mkdir");
+    fs::write(
+        docs.join("deep.zip"),
+        testing::deep_zip(3, b"At the bottom.\n").expect("zip"),
+    )
+    .expect("write");
+    let big = vec![b'x'; 2 << 20];
+    fs::write(
+        docs.join("big.zip"),
+        testing::zip_of(&[("big.txt", &big), ("small.txt", b"Small.\n")]).expect("zip"),
+    )
+    .expect("write");
+    let out = run(
+        &[
+            "add",
+            "--verbose",
+            "--archive-depth",
+            "2",
+            "--archive-member-mib",
+            "1",
+            p(&archive),
+            p(&docs),
+        ],
+        4,
+    );
+    let lines = report_lines(&stdout(&out));
+    let (outcome, line) = line_of(&lines, "deep.zip", Some("!/level-1.zip!/level-2.zip"));
+    assert_eq!(outcome, "failed");
+    assert!(
+        reason(line).contains("nested 3 deep, more than 2 (--archive-depth)"),
+        "{line}"
+    );
+    let (outcome, line) = line_of(&lines, "big.zip", Some("!/big.txt"));
+    assert_eq!(outcome, "failed");
+    assert!(
+        reason(line).contains("expands to 2 MiB, more than the 1 MiB a member may"),
+        "{line}"
+    );
+    let (outcome, _) = line_of(&lines, "big.zip", Some("!/small.txt"));
+    assert_eq!(outcome, "ingested");
+}

@@ -952,9 +952,8 @@ mod tests {
             got.locators(),
             [
                 "!/../../../../tmp/samizdat-escape.txt",
-                "!/etc/samizdat-absolute.txt"
+                "!//etc/samizdat-absolute.txt"
             ]
-            .map(|s| s.replace("!/etc", "!//etc"))
         );
         assert!(!Path::new("/tmp/samizdat-escape.txt").exists());
         assert!(!Path::new("/etc/samizdat-absolute.txt").exists());
