@@ -106,7 +106,7 @@ enum Command {
         mirrors: Vec<String>,
     },
     /// Ingest files and folders (e-mail, mbox, maildir, PDF, text, Markdown, rst, HTML, .gz, JSON
-    /// Lines; zip, tar and 7z archives, opened recursively).
+    /// Lines, DOCX, PPTX, XLSX, ODT, ODP, ODS, RTF; zip, tar and 7z archives, opened recursively).
     Add {
         archive: PathBuf,
         #[arg(required = true)]

@@ -207,7 +207,7 @@ pub fn read(
     };
     let compressed = Rc::new(Cell::new(0u64));
     match container {
-        Container::Zip => walk.zip(source),
+        Container::Zip => walk.zip(source, name),
         Container::SevenZ => walk.seven_z(source),
         Container::Tar(codec) => {
             let counted = Counted {
@@ -551,9 +551,29 @@ impl Walk<'_> {
         Err(ReadError::file(why))
     }
 
-    fn zip(&mut self, source: Box<dyn Source + '_>) -> Result<Option<Unsupported>, ReadError> {
+    fn zip(
+        &mut self,
+        source: Box<dyn Source + '_>,
+        name: &str,
+    ) -> Result<Option<Unsupported>, ReadError> {
         let mut zip = zip::ZipArchive::new(source)
             .map_err(|e| ReadError::file(format!("not a readable zip archive: {e}")))?;
+        // An office document under a name that does not say so (`report`, `scan.bin`).
+        if let Some(format) = super::office::Office::sniff(&mut zip) {
+            let cap = self.limits.max_member_bytes;
+            let mut source = zip.into_inner();
+            let mut raw = Vec::new();
+            source
+                .seek(SeekFrom::Start(0))
+                .and_then(|_| source.take(cap + 1).read_to_end(&mut raw))
+                .map_err(|e| ReadError::file(format!("cannot read: {e}")))?;
+            if raw.len() as u64 > cap {
+                return Err(ReadError::file(too_big(cap)));
+            }
+            let doc = super::office::read(format, raw, name, super::office::Caps::default())?;
+            (self.each)(Ok(doc));
+            return Ok(None);
+        }
         for i in 0..zip.len() {
             if self.budget.exhausted() {
                 break;
@@ -938,6 +958,26 @@ mod tests {
         let words = &message.children[1];
         assert_eq!(words.kind, crate::model::Kind::Document);
         assert_eq!(words.text, "Attached words.\n");
+    }
+
+    #[test]
+    fn an_office_document_under_another_name_is_read_as_one_not_opened() {
+        let docx = testing::zip_of(&[
+            ("[Content_Types].xml", b"<Types/>"),
+            (
+                "word/document.xml",
+                b"<w:document xmlns:w=\"w\"><w:body><w:p><w:r><w:t>Misnamed words.</w:t></w:r></w:p></w:body></w:document>",
+            ),
+        ])
+        .expect("docx");
+        let got = read_as("report", &docx, Limits::default());
+        assert_eq!(got.docs.len(), 1, "{:?}", got.failed);
+        assert_eq!(got.docs[0].kind, crate::model::Kind::Document);
+        assert_eq!(got.docs[0].text, "Misnamed words.\n");
+        let zip = testing::zip_of(&[("scan.bin", &docx)]).expect("zip");
+        let got = read_as("outer.zip", &zip, Limits::default());
+        assert_eq!(got.locators(), ["!/scan.bin"]);
+        assert_eq!(got.docs[0].text, "Misnamed words.\n");
     }
 
     #[test]

@@ -72,6 +72,32 @@ impl Office {
         })
     }
 
+    /// The office format of an open zip, told from the parts it holds, whatever its name.
+    pub fn sniff<R: Read + Seek>(zip: &mut zip::ZipArchive<R>) -> Option<Office> {
+        let has = |name: &str| zip.index_for_name(name).is_some();
+        if has("word/document.xml") {
+            return Some(Office::Docx);
+        }
+        if has("xl/workbook.xml") {
+            return Some(Office::Xlsx);
+        }
+        if has("ppt/presentation.xml") || has("ppt/slides/slide1.xml") {
+            return Some(Office::Pptx);
+        }
+        if has("content.xml") && has("mimetype") {
+            let mut mimetype = String::new();
+            let file = zip.by_name("mimetype").ok()?;
+            file.take(100).read_to_string(&mut mimetype).ok()?;
+            return match mimetype.trim() {
+                "application/vnd.oasis.opendocument.text" => Some(Office::Odt),
+                "application/vnd.oasis.opendocument.spreadsheet" => Some(Office::Ods),
+                "application/vnd.oasis.opendocument.presentation" => Some(Office::Odp),
+                _ => None,
+            };
+        }
+        None
+    }
+
     /// How messages name the format ("DOCX").
     pub fn name(self) -> &'static str {
         match self {
