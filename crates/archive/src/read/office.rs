@@ -585,8 +585,8 @@ fn xlsx(
     let mut book: Xlsx<_> = Xlsx::new(io::Cursor::new(raw))
         .map_err(|e| ReadError::file(format!("not a readable xlsx: {e}")))?;
     let mut cells = 0u64;
-    for name in book.sheet_names() {
-        text.section(&format!("Sheet: {name}"));
+    for (n, name) in book.sheet_names().into_iter().enumerate() {
+        text.section(&format!("Sheet {}: {name}", n + 1));
         let mut reader = book
             .worksheet_cells_reader(&name)
             .map_err(|e| ReadError::file(format!("sheet {name}: {e}")))?;
@@ -784,7 +784,7 @@ mod tests {
         let doc = read_as(Office::Xlsx, raw, Caps::default());
         assert_eq!(
             doc.text,
-            "## Sheet: Ledger\n\nItem\tEuro\nRope\t12.5\nend\n"
+            "## Sheet 1: Ledger\n\nItem\tEuro\nRope\t12.5\nend\n"
         );
         assert_eq!(doc.title, "Harbour & docks");
         assert!(started.elapsed().as_secs() < 30);
