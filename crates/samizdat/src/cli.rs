@@ -106,7 +106,8 @@ enum Command {
         mirrors: Vec<String>,
     },
     /// Ingest files and folders (e-mail, mbox, maildir, PDF, text, Markdown, rst, HTML, .gz, JSON
-    /// Lines, DOCX, PPTX, XLSX, ODT, ODP, ODS, RTF; zip, tar and 7z archives, opened recursively).
+    /// Lines, DOCX, PPTX, XLSX, ODT, ODP, ODS, RTF, DOC, XLS; zip, tar and 7z archives, opened
+    /// recursively).
     Add {
         archive: PathBuf,
         #[arg(required = true)]

@@ -211,7 +211,8 @@ const NOT_DOCUMENTS: &[&str] = &[
     "db", "sqlite",
 ];
 
-/// Legacy Office binary formats (OLE compound files), not read yet.
+/// Legacy Office binary formats (OLE compound files): DOC and XLS are read by a tool
+/// (`office::legacy`), the others not.
 const LEGACY_OFFICE: &[&str] = &["doc", "dot", "xls", "xlt", "ppt", "pot", "pps"];
 const OLE_MAGIC: &[u8] = b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1";
 
@@ -323,8 +324,16 @@ fn read_content(
             }));
             return Ok(None);
         }
+        if let Some(format) = office::legacy::Legacy::detect(&ext) {
+            let doc = office::legacy::read(format, raw, name, &opts.pdf)?;
+            each(Ok(match file {
+                Some((path, _)) => with_sidecar(path, doc)?,
+                None => doc,
+            }));
+            return Ok(None);
+        }
         if LEGACY_OFFICE.contains(&ext.as_str()) || raw.starts_with(OLE_MAGIC) {
-            let reason = "a legacy Office binary file (DOC, XLS, PPT): not read yet";
+            let reason = "a legacy Office binary file that is not DOC or XLS by its name (PPT, say): not read";
             return Ok(Some(Unsupported::new(&ext, &raw, reason)));
         }
     }

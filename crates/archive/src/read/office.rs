@@ -7,10 +7,12 @@
 //! enforces) is checked against the cap, since calamine loads the shared strings whole. Title,
 //! author and dates come from `docProps/core.xml` (OOXML) or `meta.xml` (ODF).
 //!
-//! Not read here: legacy DOC, XLS and PPT (binary formats; reported unsupported), and the
+//! Legacy DOC and XLS are read by Debian's catdoc tools in a child process ([`legacy`]); PPT
+//! is reported unsupported. The
 //! order of PPTX slides is their file number (`slide1.xml`, `slide2.xml`...), which is the
 //! order every common producer writes, not the order `presentation.xml` lists.
 
+pub mod legacy;
 pub mod rtf;
 
 use super::ReadError;
