@@ -332,3 +332,74 @@ fn issue_20_the_archive_bounds_are_add_flags() {
     let (outcome, _) = line_of(&lines, "big.zip", Some("!/small.txt"));
     assert_eq!(outcome, "ingested");
 }
+
+/// Outlook files given to `add` (issue 20): the three real `.msg` files of PyPI's msg-parser
+/// 1.2.0, each an e-mail whose original is the `.msg` itself, its attachments documents of their
+/// own; and the Enron PST of npm's pst-extractor 1.12.0, every one of its 71 messages an e-mail
+/// placed at `enron.pst!/FOLDERS/N.eml`, threads and all.
+#[test]
+fn issue_20_outlook_messages_and_mailboxes_are_emails_with_their_attachments() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let archive = tmp.path().join("archive");
+    run(&["init", p(&archive)], 0);
+    let docs = tmp.path().join("outlook");
+    fs::create_dir_all(&docs).expect("mkdir");
+    let samples = corpus("outlook");
+    for name in [
+        "msg/complete.msg",
+        "msg/other.msg",
+        "msg/outer.msg",
+        "pst/enron.pst",
+    ] {
+        let from = samples.join(name);
+        let to = docs.join(from.file_name().expect("name"));
+        fs::copy(&from, &to).unwrap_or_else(|e| panic!("{}: {e}", from.display()));
+    }
+    let (code, printed, kib) = add_measured(&archive, &docs);
+    eprintln!("add: peak RSS {} MiB", kib >> 10);
+    assert_eq!(code, 0, "{printed}");
+    let lines = report_lines(&printed);
+    let (outcome, _) = line_of(&lines, "complete.msg", None);
+    assert_eq!(outcome, "ingested", "{lines:#?}");
+    let in_pst: Vec<&serde_json::Value> = lines
+        .iter()
+        .filter(|l| {
+            l["path"]
+                .as_str()
+                .is_some_and(|p| p.ends_with("/enron.pst"))
+        })
+        .collect();
+    let messages = in_pst
+        .iter()
+        .filter(|l| {
+            l["part"]
+                .as_str()
+                .is_some_and(|p| p.starts_with("!/") && p.ends_with(".eml"))
+        })
+        .count();
+    assert_eq!(messages, 71, "{in_pst:#?}");
+    assert!(
+        in_pst.iter().all(|l| l["outcome"] == "ingested"),
+        "{in_pst:#?}"
+    );
+
+    // The catalog: the .msg's original is the .msg, its ten attachments are its children.
+    let catalog = archive::Catalog::open(&archive.join("catalog.sqlite")).expect("catalog");
+    let documents = catalog.documents().expect("documents");
+    let complete = documents
+        .iter()
+        .find(|d| d.source.ends_with("complete.msg"))
+        .expect("complete.msg's document");
+    assert_eq!(complete.title, "Test Multiple attachments complete email!!");
+    assert_eq!(complete.original.len, 15_833_088, "{}", complete.source);
+    let children = documents
+        .iter()
+        .filter(|d| d.source.contains("complete.msg#attachment"))
+        .count();
+    assert_eq!(children, 10);
+    let sent = documents
+        .iter()
+        .find(|d| d.source.contains("enron.pst!/") && d.source.contains("/Sent Items/"))
+        .expect("a sent message of the mailbox");
+    assert_eq!(sent.kind, archive::Kind::Email, "{}", sent.source);
+}

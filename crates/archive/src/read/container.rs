@@ -798,7 +798,10 @@ pub fn place_of(name: &str) -> String {
 }
 
 /// A document (or failure) of a member, placed inside the member at `place`.
-fn relocate(doc: Result<Extracted, ReadError>, place: &str) -> Result<Extracted, ReadError> {
+pub(crate) fn relocate(
+    doc: Result<Extracted, ReadError>,
+    place: &str,
+) -> Result<Extracted, ReadError> {
     match doc {
         Ok(mut doc) => {
             doc.locator = Some(join(place, doc.locator.as_deref()));

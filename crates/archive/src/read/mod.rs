@@ -283,6 +283,10 @@ pub fn read_each(
         )));
     }
     let cannot_read = |e: std::io::Error| ReadError::file(format!("cannot read: {e}"));
+    if outlook::is_mailbox(&head_of(path)) {
+        outlook::read_mailbox(path, opts, each)?;
+        return Ok(None);
+    }
     if let Some(kind) = container::detect(&lower, &head_of(path)) {
         let file = std::fs::File::open(path).map_err(cannot_read)?;
         return container::read(Box::new(file), &name, kind, opts, each);
@@ -326,6 +330,15 @@ fn read_content(
                 None => doc,
             }));
             return Ok(None);
+        }
+        if ext == "msg" || outlook::is_message(&raw) {
+            return Ok(match outlook::read_msg(raw, opts)? {
+                ReadOutcome::Unsupported(unsupported) => Some(unsupported),
+                ReadOutcome::Documents(docs) => {
+                    docs.into_iter().for_each(&mut *each);
+                    None
+                }
+            });
         }
         if let Some(format) = office::legacy::Legacy::detect(&ext) {
             let doc = office::legacy::read(format, raw, name, &opts.pdf)?;
