@@ -95,21 +95,36 @@ fn install_sh_installs_into_a_prefix_keeps_the_state_and_refuses_bad_flags() {
     assert_eq!(text(&state.join("mirror.toml")), toml);
     assert!(synced.exists(), "the upgrade lost the mirror's release");
 
-    // New flags: a new configuration (the root kept when not given), the release kept.
+    // New flags: a new configuration (the root kept when not given), the release kept; what
+    // follows `--` goes to `samizdat mirror init` as it is.
     let other_server = StaticServer::start(&archive.join("release"), "127.0.0.161");
     let other = other_server.url.as_str();
-    let out = install(&prefix, &["--peer", other, "--listen", "127.0.0.1:8081"]);
+    let out = install(
+        &prefix,
+        &[
+            "--peer",
+            other,
+            "--listen",
+            "127.0.0.1:8081",
+            "--",
+            "--timeout",
+            "17",
+        ],
+    );
     expect_code(&out, 0, "reconfigure");
     let toml2 = text(&state.join("mirror.toml"));
     assert!(
-        toml2.contains(other) && !toml2.contains(origin) && toml2.contains("127.0.0.1:8081"),
+        toml2.contains(other)
+            && !toml2.contains(origin)
+            && toml2.contains("127.0.0.1:8081")
+            && toml2.contains("timeout_secs = 17"),
         "{toml2}"
     );
     assert_eq!(read(&state.join("root.json")), read(&root));
     assert!(synced.exists(), "reconfiguring lost the mirror's release");
 
     // Bad input: a clear message, a non-zero exit, and the installed mirror untouched.
-    let cases: [(&[&str], &str); 5] = [
+    let cases: [(&[&str], &str); 7] = [
         (&["--bogus"], "--bogus"),
         (&["--peer"], "--peer needs a value"),
         (&["--peer", "origin.example"], "not an http"),
@@ -118,6 +133,11 @@ fn install_sh_installs_into_a_prefix_keeps_the_state_and_refuses_bad_flags() {
             "/nonexistent/root.json",
         ),
         (&["--peer", origin, "--interval", "soon"], "soon"),
+        (
+            &["--peer", origin, "--", "--no-such-flag"],
+            "--no-such-flag",
+        ),
+        (&["--deb", "samizdat.deb"], "no --prefix"),
     ];
     for (args, message) in cases {
         let out = install(&prefix, args);
