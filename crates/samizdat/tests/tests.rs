@@ -16,6 +16,7 @@ mod keys;
 mod messages;
 mod metalink;
 mod mirror;
+mod package;
 mod publish;
 mod python_tuf;
 mod serve;
