@@ -85,8 +85,11 @@ if [ ! -f "$cache/debian-bookworm.tar" ] && [ "$(id -u)" = 0 ]; then
     "$cache/debian-bookworm.tar.tmp" http://deb.debian.org/debian
   mv "$cache/debian-bookworm.tar.tmp" "$cache/debian-bookworm.tar"
 fi
-# The release build the package test installs, here rather than inside the test.
-"$root/deploy/build-dist.sh" --out "$root/dist"
+# The release build the package test installs, here rather than inside the test; in the
+# environment the test gives it (PATH and HOME, rustup's and cargo's homes), so that its own
+# run of build-dist.sh finds the build fresh.
+env -i PATH="$PATH" HOME="$HOME" ${RUSTUP_HOME:+RUSTUP_HOME="$RUSTUP_HOME"} \
+  ${CARGO_HOME:+CARGO_HOME="$CARGO_HOME"} "$root/deploy/build-dist.sh" --out "$root/dist"
 
 cargo build --workspace --all-targets --locked
 cargo nextest run --workspace --locked --no-fail-fast "$@"

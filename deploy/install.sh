@@ -21,10 +21,10 @@ enable, restart). samizdat comes from, in this order:
                    in /lib/systemd/system);
   --binary FILE    a prebuilt binary (the static one of deploy/build-dist.sh), installed to
                    PREFIX/usr/local/bin with the unit to PREFIX/etc/systemd/system;
-  the installed package, when this script is /usr/sbin/samizdat-install-mirror or the package
-  is installed;
-  ./samizdat beside this script (the static tarball), else target/release/samizdat of this
-  checkout, installed as with --binary.
+  the installed package, when this script is /usr/sbin/samizdat-install-mirror;
+  ./samizdat beside this script (the static tarball), installed as with --binary;
+  the installed package;
+  target/release/samizdat of this checkout, installed as with --binary.
 
 Options:
   --root FILE         the publisher's trusted root.json
@@ -131,11 +131,12 @@ if [ -n "$deb" ]; then
   [ -f "$deb" ] || die "--deb $deb: no such file (the samizdat .deb)"
   packaged=true
 elif [ -z "$binary" ]; then
-  if $system && { [ "$here" = /usr/sbin ] ||
-    dpkg-query -W -f='${Status}' samizdat 2>/dev/null | grep -q 'ok installed'; }; then
+  if $system && [ "$here" = /usr/sbin ]; then
     packaged=true
   elif [ -x "$here/samizdat" ]; then
     binary=$here/samizdat
+  elif $system && dpkg-query -W -f='${Status}' samizdat 2>/dev/null | grep -q 'ok installed'; then
+    packaged=true
   elif [ -x "${CARGO_TARGET_DIR:-$repo/target}/release/samizdat" ]; then
     binary=${CARGO_TARGET_DIR:-$repo/target}/release/samizdat
   else

@@ -78,7 +78,16 @@ fn in_root(root: &Path, script: &str) -> String {
 
 /// `deploy/build-dist.sh ARGS --out OUT`: the static binary and the .deb it made.
 fn build_dist(out: &Path, args: &[&str]) -> (PathBuf, PathBuf) {
-    let run = Command::new(repo().join("deploy/build-dist.sh"))
+    // Only PATH and HOME (and rustup's and cargo's homes): the CARGO_* and other variables of
+    // the test run made cargo rebuild the whole release build that ./test.sh had just made.
+    let mut command = Command::new(repo().join("deploy/build-dist.sh"));
+    command.env_clear();
+    for name in ["PATH", "HOME", "RUSTUP_HOME", "CARGO_HOME"] {
+        if let Some(value) = std::env::var_os(name) {
+            command.env(name, value);
+        }
+    }
+    let run = command
         .args(args)
         .args(["--out", p(out)])
         .output()
@@ -324,6 +333,37 @@ fn the_deb_makes_a_mirror_on_a_bare_debian_and_a_newer_one_keeps_its_state() {
         ],
         &tmp.join("origin.log"),
     );
+    // The static tarball's install.sh takes the binary beside it (here into a prefix: no
+    // systemd, no user).
+    let name = binary.file_name().expect("name").to_string_lossy();
+    let tarball = binary.with_file_name(format!("{name}.tar.gz"));
+    let out = Command::new("tar")
+        .args(["-C", p(tmp), "-xzf", p(&tarball)])
+        .output()
+        .expect("tar");
+    expect_ok(&out, "unpack the static tarball");
+    let prefix = tmp.join("prefix");
+    let out = Command::new(tmp.join(&*name).join("install.sh"))
+        .args(["--prefix", p(&prefix), "--root", p(&root_json)])
+        .args(["--peer", &origin.url, "--listen", "127.0.0.1:8080"])
+        .output()
+        .expect("the tarball's install.sh");
+    expect_ok(&out, "the tarball's install.sh --prefix");
+    assert!(
+        fs::read(prefix.join("usr/local/bin/samizdat")).expect("installed binary")
+            == fs::read(&binary).expect("static binary"),
+        "the tarball's install.sh installed another binary"
+    );
+    assert!(
+        prefix
+            .join("etc/systemd/system/samizdat-mirror.service")
+            .is_file()
+    );
+    let toml = fs::read_to_string(prefix.join("var/lib/samizdat-mirror/mirror.toml"))
+        .expect("mirror.toml of the tarball's install");
+    assert!(toml.contains(&origin.url), "{toml}");
+    step("the static tarball's install.sh");
+
     let port = free_port("127.0.0.1");
     let root_in_root = put(&root, &root_json);
     let out = in_root(
