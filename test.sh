@@ -25,6 +25,25 @@ if [ ! -x /usr/sbin/nginx ] || ! command -v rsync >/dev/null || ! command -v cur
   fi
 fi
 
+# Ingest's tools, each run in a child process: readpst (pst-utils: PST and OST mailboxes),
+# Tesseract with English and French (OCR), pdftoppm and pdftotext (poppler-utils: a PDF's pages as
+# images for OCR; the text layer its test compares with).
+if ! command -v readpst >/dev/null || ! command -v tesseract >/dev/null \
+  || [ ! -e /usr/share/tesseract-ocr/5/tessdata/fra.traineddata ] || ! command -v pdftoppm >/dev/null; then
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pst-utils tesseract-ocr tesseract-ocr-eng \
+    tesseract-ocr-fra poppler-utils >/dev/null
+fi
+
+# Pebble (Let's Encrypt's RFC 8555 test server) and its DNS mock pebble-challtestsrv: the ACME
+# test's certificate authority (tests/acme.rs).
+if ! command -v pebble >/dev/null || ! command -v pebble-challtestsrv >/dev/null; then
+  if [ "$(id -u)" = 0 ]; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pebble >/dev/null
+  else
+    echo "test.sh: not root: install pebble yourself" >&2
+  fi
+fi
+
 # Browser tests of the reader site (tests/browser/README.md): Debian's Chromium, with fonts so
 # screenshots show text; playwright-core (drives it), axe-core and html-validate from npm, pinned
 # by tests/browser/package-lock.json and reinstalled (npm ci) when that file changes.
@@ -60,6 +79,23 @@ fi
 # Real corpora (spam-assassin e-mails, linux-doc prose and HTML, texlive-humanities PDFs).
 corpora=$cache/corpora
 "$root/../shared/corpora/fetch.sh" all "$corpora" >/dev/null
+
+# Real Outlook samples, from packages of the registries: the three .msg files the PyPI sdist of
+# msg-parser 1.2.0 ships (its tests), and the PST and OST files the npm package pst-extractor
+# 1.12.0 ships (its examples).
+outlook=$corpora/outlook
+if [ ! -e "$outlook/.done" ]; then
+  rm -rf "$outlook"
+  mkdir -p "$outlook/dl" "$outlook/msg" "$outlook/pst"
+  "$cache/venv/bin/pip" download -q --no-deps --no-binary :all: 'msg-parser==1.2.0' -d "$outlook/dl"
+  tar xzf "$outlook/dl/msg_parser-1.2.0.tar.gz" -C "$outlook/dl"
+  cp "$outlook"/dl/msg_parser-1.2.0/tests/files/*.msg "$outlook/msg/"
+  (cd "$outlook/dl" && npm pack --silent pst-extractor@1.12.0 >/dev/null)
+  tar xzf "$outlook/dl/pst-extractor-1.12.0.tgz" -C "$outlook/dl"
+  cp "$outlook"/dl/package/example/testdata/*.pst "$outlook"/dl/package/example/testdata/*.ost "$outlook/pst/"
+  rm -rf "$outlook/dl"
+  touch "$outlook/.done"
+fi
 
 export SAMIZDAT_CORPORA=$corpora
 export SAMIZDAT_PYTHON=$cache/venv/bin/python

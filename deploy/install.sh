@@ -16,11 +16,12 @@ Usage: sudo deploy/install.sh --root ROOT.json --peer URL [--peer URL...] [OPTIO
 Installs samizdat, creates the system user 'samizdat', writes the mirror's configuration to
 PREFIX/var/lib/$unit_name (samizdat mirror init, which prints the SHA-256 of the root.json it
 trusts: compare it with the one the publisher publishes), and starts the service (systemctl
-enable, restart). samizdat comes from, in this order:
+enable, restart). The socket unit ($unit_name.socket) holds the listening socket across
+restarts: an upgrade refuses no reader. samizdat comes from, in this order:
   --deb FILE       the Debian package, installed with apt-get (binary /usr/bin/samizdat, units
                    in /lib/systemd/system);
   --binary FILE    a prebuilt binary (the static one of deploy/build-dist.sh), installed to
-                   PREFIX/usr/local/bin with the unit to PREFIX/etc/systemd/system;
+                   PREFIX/usr/local/bin with the units to PREFIX/etc/systemd/system;
   the installed package, when this script is /usr/sbin/samizdat-install-mirror;
   ./samizdat beside this script (the static tarball), installed as with --binary;
   the installed package;
@@ -29,9 +30,11 @@ enable, restart). samizdat comes from, in this order:
 Options:
   --root FILE         the publisher's trusted root.json
   --peer URL          a peer to sync from (the origin or another mirror); repeat for several
-  --listen ADDR:PORT  the address the mirror serves HTTP on (default: samizdat's)
+  --listen ADDR:PORT  the address the mirror serves HTTP on (default: samizdat's); also the
+                      socket unit's ListenStream= (a drop-in, $unit_name.socket.d/listen.conf)
   --interval SECS     seconds between two syncs (default: samizdat's)
-  --domain NAME, --acme-directory URL, --acme-email ADDR, --acme-*
+  --domain NAME, --acme-directory URL, --acme-email ADDR, --acme-*, --plain-listen ADDR,
+  --plain-http-for-peers
                       passed to samizdat mirror init (HTTPS with an ACME certificate), as is
                       everything after --
   --deb FILE          the Debian package to install
@@ -76,9 +79,10 @@ while [ "$#" -gt 0 ]; do
     --binary) need_value "$@"; binary=$2; shift 2 ;;
     --deb) need_value "$@"; deb=$2; shift 2 ;;
     --prefix) need_value "$@"; prefix=$2; shift 2 ;;
-    --domain | --acme-*) need_value "$@"; init_flags+=("$1" "$2"); shift 2 ;;
+    --domain | --acme-* | --plain-listen) need_value "$@"; init_flags+=("$1" "$2"); shift 2 ;;
+    --plain-http-for-peers) init_flags+=("$1"); shift ;;
     --root=* | --peer=* | --listen=* | --interval=* | --binary=* | --deb=* | --prefix=* \
-      | --domain=* | --acme-*=*)
+      | --domain=* | --acme-*=* | --plain-listen=*)
       set -- "${1%%=*}" "${1#*=}" "${@:2}" ;;
     --) init_flags+=("${@:2}"); break ;;
     *) die "unknown argument '$1' (see --help)" ;;
@@ -160,12 +164,15 @@ if $packaged; then
     [ -x "$binary" ] || die "--deb $deb: no usr/bin/samizdat in it"
   fi
   [ -x "$binary" ] || die "the samizdat package is not installed: give --deb FILE"
-  if [ -f "$unitdir/$unit_name.service" ]; then
-    echo "install.sh: warning: $unitdir/$unit_name.service (an install with --binary) overrides the package's unit: remove it and $bindir/samizdat" >&2
-  fi
+  for unit in "$unit_name.service" "$unit_name.socket"; do
+    if [ -f "$unitdir/$unit" ]; then
+      echo "install.sh: warning: $unitdir/$unit (an install with --binary) overrides the package's unit: remove it and $bindir/samizdat" >&2
+    fi
+  done
 else
   if [ ! -f "$binary" ] || [ ! -x "$binary" ]; then die "--binary $binary: not an executable file"; fi
   [ -f "$here/$unit_name.service" ] || die "missing $here/$unit_name.service"
+  [ -f "$here/$unit_name.socket" ] || die "missing $here/$unit_name.socket"
 fi
 "$binary" --version >/dev/null 2>&1 || die "$binary does not run here (wrong architecture?)"
 
@@ -220,17 +227,38 @@ install_file() {
   install -m "$mode" "$from" "$to.new"
   mv -f "$to.new" "$to"
 }
+# The socket unit listens where mirror.toml does: the --listen addresses in a drop-in (in
+# PREFIX/etc/systemd/system, for the package's unit too), or the unit's own (samizdat's
+# default) when a new configuration has none; kept on an upgrade.
+if $packaged; then socket_unit=/lib/systemd/system/$unit_name.socket; else socket_unit=$unitdir/$unit_name.socket; fi
+socket_before=$(cat "$socket_unit" "$unitdir/$unit_name.socket.d/listen.conf" 2>/dev/null || true)
 if $packaged; then
   if [ -n "$deb" ]; then
     case "$deb" in /*) ;; *) deb=$(pwd)/$deb ;; esac
     DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$deb" ||
       die "apt-get install $deb failed (see above); the mirror's configuration is in $state"
   fi
-  echo "installed the samizdat package ($(/usr/bin/samizdat --version)): /usr/bin/samizdat, /lib/systemd/system/$unit_name.service"
+  [ -f "$socket_unit" ] || die "the samizdat package has no $socket_unit: install a newer one"
 else
   install_file 0755 "$binary" "$bindir/samizdat"
   install_file 0644 "$here/$unit_name.service" "$unitdir/$unit_name.service"
-  echo "installed $bindir/samizdat ($("$bindir/samizdat" --version)) and $unitdir/$unit_name.service"
+  install_file 0644 "$here/$unit_name.socket" "$socket_unit"
+fi
+if [ -n "$listen" ]; then
+  mkdir -p "$unitdir/$unit_name.socket.d"
+  printf '# Written by install.sh --listen: the addresses of mirror.toml.\n[Socket]\nListenStream=\n' \
+    >"$unitdir/$unit_name.socket.d/listen.conf.new"
+  IFS=, read -ra addresses <<<"$listen"
+  printf 'ListenStream=%s\n' "${addresses[@]}" >>"$unitdir/$unit_name.socket.d/listen.conf.new"
+  mv -f "$unitdir/$unit_name.socket.d/listen.conf.new" "$unitdir/$unit_name.socket.d/listen.conf"
+elif $configure; then
+  rm -f "$unitdir/$unit_name.socket.d/listen.conf"
+fi
+socket_after=$(cat "$socket_unit" "$unitdir/$unit_name.socket.d/listen.conf" 2>/dev/null || true)
+if $packaged; then
+  echo "installed the samizdat package ($(/usr/bin/samizdat --version)): /usr/bin/samizdat, /lib/systemd/system/$unit_name.service and .socket"
+else
+  echo "installed $bindir/samizdat ($("$bindir/samizdat" --version)), $unitdir/$unit_name.service and .socket"
 fi
 
 if ! $system; then
@@ -248,9 +276,15 @@ chown -R samizdat:samizdat "$state"
 
 if [ -d /run/systemd/system ]; then
   systemctl daemon-reload
-  systemctl enable "$unit_name.service"
+  systemctl enable "$unit_name.socket" "$unit_name.service"
+  if [ "$socket_before" != "$socket_after" ] || ! systemctl is-active --quiet "$unit_name.socket"; then
+    # A new or moved socket: the running mirror (which may hold the address itself) stops
+    # first, so this restart refuses connections for a moment; later upgrades do not.
+    systemctl stop "$unit_name.service"
+    systemctl restart "$unit_name.socket"
+  fi
   systemctl restart "$unit_name.service"
   echo "started $unit_name: systemctl status $unit_name; journalctl -u $unit_name -f"
 else
-  echo "systemd is not running here: start it later with systemctl daemon-reload && systemctl enable --now $unit_name"
+  echo "systemd is not running here: start it later with systemctl daemon-reload && systemctl enable --now $unit_name.socket $unit_name.service"
 fi

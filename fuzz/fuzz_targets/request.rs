@@ -37,7 +37,7 @@ fuzz_target!(|data: &[u8]| {
     let prefix = mirror::guard::prefix_of(ip);
     assert_eq!(mirror::guard::prefix_of(prefix), prefix);
     if let Ok(client) = gate().connect(ip) {
-        let _ = client.screen();
+        let _ = client.screen(ip.is_loopback());
     }
 
     let mut lines = [httparse::EMPTY_HEADER; 64];

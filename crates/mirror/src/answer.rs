@@ -162,6 +162,31 @@ pub(crate) fn text(status: StatusCode, body: impl Into<Bytes>) -> Response<Body>
     response
 }
 
+/// A page of the server's own (not a file's): `status`, HTML under `csp`, `nosniff`, readable
+/// by the reader site's service worker on another mirror (CORS), cached as `caching` says.
+pub(crate) fn own_page(
+    status: StatusCode,
+    body: impl Into<Bytes>,
+    csp: &'static str,
+    caching: &'static str,
+) -> Response<Body> {
+    let mut response = with_type(text(status, body), "text/html; charset=utf-8", caching);
+    let h = response.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(csp),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    response
+}
+
 /// `status` (429, 503) with `Retry-After: seconds`, never cached: an answer that costs a few
 /// bytes, for a client asked to come back later.
 pub(crate) fn retry_later(status: StatusCode, body: &'static str, seconds: u64) -> Response<Body> {

@@ -140,6 +140,11 @@ impl Entry {
         }
     }
 
+    /// How the file is answered.
+    pub(crate) fn meta(&self) -> &FileMeta {
+        &self.meta
+    }
+
     /// The headers of the whole file's answer (but `Content-Length` and `Date`): for both
     /// hyper's cache hit and `hot`.
     pub(crate) fn each_header(&self, header: impl FnMut(HeaderName, HeaderValue)) {

@@ -167,6 +167,8 @@ pub(crate) struct Conn {
     hyper: AtomicBool,
     /// Shed or stalled: closed with a reset, see [`Watched`].
     reset: AtomicBool,
+    /// A request has started on it (hyper's path): a drain may tell it to finish.
+    asked: AtomicBool,
 }
 
 impl Conn {
@@ -177,7 +179,13 @@ impl Conn {
             bodies: AtomicUsize::new(0),
             hyper: AtomicBool::new(false),
             reset: AtomicBool::new(false),
+            asked: AtomicBool::new(false),
         }
+    }
+
+    /// Whether a request has started on it since hyper took it (`serve::finish`).
+    pub(crate) fn asked(&self) -> bool {
+        self.asked.load(Relaxed)
     }
 
     /// A sign of life: a request answered or started, an answer's progress.
@@ -196,6 +204,7 @@ impl Conn {
     pub(crate) fn answer<B>(self: &Arc<Conn>, body: B, flight: Flight) -> Counted<B> {
         self.touch();
         self.bodies.fetch_add(1, Relaxed);
+        self.asked.store(true, Relaxed);
         Counted {
             body,
             conn: self.clone(),
@@ -296,6 +305,14 @@ impl Table {
             && let Some(entry) = entries.get_mut(&guard_id)
         {
             entry.task = Some(task);
+        }
+    }
+
+    /// Returns once no connection is left (the server drains: `handover`). Looked at every
+    /// 20 ms; bounded by the connections' own time-outs, and by the drain limit.
+    pub(crate) async fn emptied(&self) {
+        while self.entries.lock().map(|e| !e.is_empty()).unwrap_or(false) {
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
 

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::config::Config;
+use crate::handover::Servers;
 use crate::run::{RunError, read_root, runtime, start_mirror, start_servers, stop_signal};
 use crate::serve::App;
 use crate::served::Served;
@@ -91,9 +92,11 @@ impl Network {
                 origin_served,
                 Status::default(),
             ));
-            let origin_url = start_servers(&origin_app, &[self.address(0)], None)
-                .await?
-                .remove(0);
+            // The demo's servers are never drained: they end with the process.
+            let origin_url =
+                start_servers(&origin_app, &[self.address(0)], None, &mut Servers::bind())
+                    .await?
+                    .remove(0);
             let mut apps = Vec::new();
             let mut urls = Vec::new();
             for (dir, listen) in &mirrors {
@@ -112,7 +115,8 @@ impl Network {
                 config
                     .save(dir)
                     .map_err(|e| DemoError::Start(e.to_string()))?;
-                let (app, mut served_on) = start_mirror(dir, config, None).await?;
+                let (app, mut served_on) =
+                    start_mirror(dir, config, None, &mut Servers::bind()).await?;
                 apps.push(app);
                 urls.push(served_on.remove(0));
             }

@@ -24,7 +24,9 @@
 //! exported, what an earlier export left of them becomes the 451 page (`blocks::notice`)
 //! under the same name, and `OUT/.samizdat/blocks.nginx.conf` (rewritten by every export,
 //! empty when nothing is blocked) answers 451 for every path of each, with the order's `Link`;
-//! `deploy/nginx-samizdat.conf` includes it.
+//! `deploy/nginx-samizdat.conf` includes it. The site's pages and search cards that quote a
+//! blocked document are exported with its title withheld at their plain paths and not under
+//! `targets/` (`crate::withhold`, as a mirror serves them).
 
 use std::fs;
 use std::os::unix::fs::MetadataExt;
@@ -108,6 +110,17 @@ pub fn export(dir: &Path, out: &Path) -> Result<Exported> {
         }
         let file = trust::client::target_file_name(name, info);
         let source = release.join("targets").join(&file);
+        if withhold_quotes(
+            &served,
+            name.as_str(),
+            &source,
+            &out.join("targets").join(&file),
+            out,
+            &tmp,
+        )? {
+            report.replaced += 1;
+            continue;
+        }
         if place(&source, &out.join("targets").join(&file), &tmp)? {
             report.written += 1;
         }
@@ -276,6 +289,45 @@ fn nginx_blocks(served: &crate::served::Served, blocks: &crate::blocks::Blocks) 
         );
     }
     conf
+}
+
+/// When the site file `name` (at `source`) quotes a document this mirror blocks: its plain
+/// path gets the page with the mentions withheld (`crate::withhold`), and its `targets/`
+/// name (`dest`), whose signed bytes cannot change, is not exported (what an earlier export
+/// left there becomes the 451 page). Whether it did.
+fn withhold_quotes(
+    served: &crate::served::Served,
+    name: &str,
+    source: &Path,
+    dest: &Path,
+    out: &Path,
+    tmp: &Path,
+) -> Result<bool> {
+    if served.blocked_count() == 0 || !crate::withhold::may_quote(name) {
+        return Ok(false);
+    }
+    let bytes = fs::read(source).map_err(|e| Error::io(source, e))?;
+    let Some(withheld) = crate::withhold::withhold(name, &bytes, served) else {
+        return Ok(false);
+    };
+    if dest.exists()
+        && let Ok(id) = common::DocId::new(&withheld.first)
+    {
+        let page = common::layout::page_target(&id);
+        replace(dest, &notice(served, &page), tmp)?;
+    }
+    if let Some(plain) = common::layout::plain_path_of_target(name) {
+        let path = out.join(&plain[1..]);
+        if fs::read(&path).ok().as_deref() != Some(&withheld.page[..]) {
+            if let Some(parent) = path.parent() {
+                fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+            }
+            // Unlinked first: it may be a hard link to the release's file.
+            let _ = fs::remove_file(&path);
+            crate::files::write_atomic(tmp, &path, &withheld.page)?;
+        }
+    }
+    Ok(true)
 }
 
 /// Replaces the file at `path` by `notice` unless it is that already (unlinked first: it may

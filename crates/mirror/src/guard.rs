@@ -410,8 +410,10 @@ pub struct Client {
 
 impl Client {
     /// The guard's verdict on a request of this client, the refusal counted: over its rate
-    /// (unless allowed), then the server over its answers in flight.
-    pub fn screen(&self) -> Verdict {
+    /// (unless allowed), then the server over its answers in flight, unless the request is
+    /// `monitoring` (`/metrics`, the status: small answers from memory, which an operator needs
+    /// most while the server sheds load).
+    pub fn screen(&self, monitoring: bool) -> Verdict {
         if self.handed_over.swap(false, Relaxed) {
             return Verdict::of_code(self.last.load(Relaxed));
         }
@@ -422,7 +424,8 @@ impl Client {
         };
         let verdict = match verdict {
             Verdict::Pass
-                if self.gate.in_flight.load(Relaxed) >= self.gate.limits.in_flight as usize =>
+                if !monitoring
+                    && self.gate.in_flight.load(Relaxed) >= self.gate.limits.in_flight as usize =>
             {
                 Verdict::Refused {
                     why: Refusal::Overloaded,
@@ -534,7 +537,7 @@ mod tests {
             ..Limits::default()
         });
         let attacker = gate.connect(ip("127.0.0.2")).expect("admitted");
-        let verdicts: Vec<Verdict> = (0..10).map(|_| attacker.screen()).collect();
+        let verdicts: Vec<Verdict> = (0..10).map(|_| attacker.screen(false)).collect();
         assert_eq!(verdicts[..3], [Verdict::Pass; 3]);
         for verdict in &verdicts[3..] {
             assert!(
@@ -544,14 +547,14 @@ mod tests {
         }
         // The same /24: the attacker spent only 3 of the prefix's 12.
         let reader = gate.connect(ip("127.0.0.3")).expect("admitted");
-        assert_eq!(reader.screen(), Verdict::Pass);
+        assert_eq!(reader.screen(false), Verdict::Pass);
         // Prefix exhausted by many addresses: the prefix's own refusal.
         let many: Vec<Client> = (10..20)
             .map(|i| gate.connect(ip(&format!("127.0.0.{i}"))).expect("admitted"))
             .collect();
         let refused = many
             .iter()
-            .flat_map(|c| [c.screen(), c.screen()])
+            .flat_map(|c| [c.screen(false), c.screen(false)])
             .filter(|v| {
                 matches!(
                     v,
@@ -593,7 +596,7 @@ mod tests {
         let allowed: Vec<Client> = (0..10)
             .map(|_| gate.connect(ip("127.0.0.9")).expect("allowed"))
             .collect();
-        assert!(allowed.iter().all(|c| c.screen() == Verdict::Pass));
+        assert!(allowed.iter().all(|c| c.screen(false) == Verdict::Pass));
         drop(a1);
         assert!(gate.connect(ip("127.0.0.2")).is_ok(), "given back");
         let text = metrics.encode();
@@ -621,9 +624,12 @@ mod tests {
             Some(Refusal::Connections)
         );
         assert!(gate.connect(ip("2001:db8:0:1::1")).is_ok(), "another /64");
-        assert_eq!((a.screen(), a.screen()), (Verdict::Pass, Verdict::Pass));
+        assert_eq!(
+            (a.screen(false), a.screen(false)),
+            (Verdict::Pass, Verdict::Pass)
+        );
         assert!(matches!(
-            b.screen(),
+            b.screen(false),
             Verdict::Refused {
                 why: Refusal::Rate,
                 ..
@@ -632,7 +638,7 @@ mod tests {
     }
 
     #[test]
-    fn over_the_answers_in_flight_every_client_gets_503_even_allowed_ones() {
+    fn over_the_answers_in_flight_every_client_gets_503_even_allowed_ones_but_for_monitoring() {
         let (gate, _) = gate(Limits {
             in_flight: 2,
             allow: vec!["10.0.0.0/8".into()],
@@ -645,10 +651,11 @@ mod tests {
             why: Refusal::Overloaded,
             retry_after: OVERLOADED_RETRY,
         };
-        assert_eq!(client.screen(), overloaded);
-        assert_eq!(peer.screen(), overloaded);
+        assert_eq!(client.screen(false), overloaded);
+        assert_eq!(peer.screen(false), overloaded);
+        assert_eq!(client.screen(true), Verdict::Pass, "monitoring is answered");
         drop(flights);
-        assert_eq!(client.screen(), Verdict::Pass);
+        assert_eq!(client.screen(false), Verdict::Pass);
     }
 
     #[test]
@@ -659,10 +666,10 @@ mod tests {
             ..Limits::default()
         });
         let client = gate.connect(ip("192.0.2.1")).expect("admitted");
-        assert_eq!(client.screen(), Verdict::Pass);
+        assert_eq!(client.screen(false), Verdict::Pass);
         client.hand_over();
-        assert_eq!(client.screen(), Verdict::Pass, "its verdict stands");
-        let refused = client.screen();
+        assert_eq!(client.screen(false), Verdict::Pass, "its verdict stands");
+        let refused = client.screen(false);
         assert!(
             matches!(
                 refused,
@@ -674,7 +681,7 @@ mod tests {
             "{refused:?}"
         );
         client.hand_over();
-        assert_eq!(client.screen(), refused);
+        assert_eq!(client.screen(false), refused);
         let text = metrics.encode();
         assert!(
             text.contains("samizdat_mirror_refused_total{reason=\"rate\"} 1"),

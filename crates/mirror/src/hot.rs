@@ -39,6 +39,7 @@ use tokio::net::TcpStream;
 use crate::cache::{Entry, LargeFile};
 use crate::conns::Conn;
 use crate::guard::Client;
+use crate::handover::Drain;
 use crate::metrics::Metrics;
 use crate::request::{Screened, accepts_gzip_bytes, screen};
 
@@ -82,12 +83,16 @@ pub(crate) struct Handoff {
 }
 
 /// Answers the requests on `stream` while they are plain cache hits. Returns the connection for
-/// hyper, or None once the client closed it, went idle or could not be written to.
+/// hyper, or None once the client closed it, went idle or could not be written to, or the
+/// server drains (`handover`): then a connection idle between requests is closed at once (as
+/// hyper closes its own), and one that has yet to send its first request, or is midway
+/// through one, gets that answer with `Connection: close` and is closed after it.
 pub(crate) async fn answer_hits(
     app: &impl Hits,
     mut stream: TcpStream,
     conn: &Conn,
     client: &Client,
+    drain: &mut Drain,
 ) -> Option<Handoff> {
     let mut input = BytesMut::with_capacity(4096);
     let mut out = Answers::default();
@@ -100,6 +105,14 @@ pub(crate) async fn answer_hits(
                 Next::Answered(used) => {
                     input.advance(used);
                     answered += 1;
+                    if out.closing {
+                        // Its answer says `Connection: close`: the last one here.
+                        out.write(&mut stream)
+                            .await
+                            .map_err(|_| reset(&stream))
+                            .ok()?;
+                        return None;
+                    }
                     if out.full() {
                         out.write(&mut stream)
                             .await
@@ -130,6 +143,12 @@ pub(crate) async fn answer_hits(
         if input.len() >= HEAD_MAX {
             return Some(Handoff::new(input, stream, answered));
         }
+        if !out.closing && drain.draining() {
+            if answered > 0 && input.is_empty() {
+                return None;
+            }
+            out.closing = true;
+        }
         // Takes back the space of the requests answered once they all are.
         input.reserve(4096);
         tokio::select! {
@@ -138,6 +157,8 @@ pub(crate) async fn answer_hits(
                 Ok(0) | Err(_) => return None,
                 Ok(_) => {}
             },
+            // Looked at again above.
+            () = drain.started(), if !out.closing => {}
             () = &mut idle => {
                 if answered == answered_by_last_tick {
                     return None;
@@ -274,6 +295,8 @@ struct Answers {
     bytes: usize,
     /// The large file whose bytes follow the parts.
     file: Option<Arc<LargeFile>>,
+    /// The server drains: the next answer says `Connection: close` and is the last.
+    closing: bool,
 }
 
 impl Answers {
@@ -317,6 +340,9 @@ impl Answers {
             head.extend_from_slice(b"content-length: ");
             head.extend_from_slice(length.to_string().as_bytes());
             head.extend_from_slice(b"\r\n");
+        }
+        if self.closing {
+            head.extend_from_slice(b"connection: close\r\n");
         }
         head.extend_from_slice(b"date: ");
         date(&mut head);

@@ -142,10 +142,60 @@ pub struct Overrides {
     pub tls_key: Option<PathBuf>,
     /// The flood guard's limits given.
     pub guard: crate::guard::Overrides,
+    /// Seconds connections are given to finish after SIGTERM.
+    pub drain_secs: Option<u64>,
+    /// Automatic HTTPS: the domain (sets `[acme]`) and its other settings.
+    pub acme: AcmeOverrides,
+}
+
+/// The `[acme]` settings given for one command; all but `domain` change an `[acme]` there is.
+#[derive(Debug, Clone, Default)]
+pub struct AcmeOverrides {
+    pub domain: Option<String>,
+    pub directory: Option<String>,
+    pub email: Option<String>,
+    pub ca_cert: Option<PathBuf>,
+    /// None: the file's.
+    pub plain_listen: Vec<String>,
+    /// Only ever turns it on (a flag).
+    pub plain_for_peers: bool,
+}
+
+impl AcmeOverrides {
+    /// Over `config`: a domain given makes the `[acme]` table if there was none, and moves
+    /// `listen` from the default plain port to HTTPS's unless addresses were given.
+    fn apply(self, config: &mut Config, listen_given: bool) {
+        if let Some(domain) = self.domain {
+            match &mut config.acme {
+                Some(acme) => acme.domain = domain,
+                None => config.acme = Some(crate::config::Acme::new(domain)),
+            }
+            if !listen_given && config.listen == crate::config::default_listen() {
+                config.listen = crate::config::default_https_listen();
+            }
+        }
+        let Some(acme) = &mut config.acme else {
+            return;
+        };
+        if let Some(directory) = self.directory {
+            acme.directory = directory;
+        }
+        if self.email.is_some() {
+            acme.email = self.email;
+        }
+        if self.ca_cert.is_some() {
+            acme.ca_cert = self.ca_cert;
+        }
+        if !self.plain_listen.is_empty() {
+            acme.plain_listen = self.plain_listen;
+        }
+        acme.plain_for_peers |= self.plain_for_peers;
+    }
 }
 
 impl Overrides {
     pub fn apply(self, config: &mut Config) {
+        self.acme.apply(config, !self.listen.is_empty());
         if !self.peers.is_empty() {
             config.peers = self.peers;
         }
@@ -160,6 +210,9 @@ impl Overrides {
         }
         if let Some(v) = self.grace_secs {
             config.grace_secs = v;
+        }
+        if let Some(v) = self.drain_secs {
+            config.drain_secs = v;
         }
         if self.tls_cert.is_some() {
             config.tls_cert = self.tls_cert;
@@ -402,6 +455,37 @@ mod tests {
         assert_eq!(config.listen, ["127.0.0.1:9"]);
         assert_eq!(config.grace_secs, 5);
         assert_eq!(config.interval_secs, before.interval_secs);
+    }
+
+    #[test]
+    fn a_domain_makes_the_acme_table_and_moves_the_default_listen_to_https() {
+        let mut config = Config::new(vec!["http://a.example/".into()]);
+        let acme = |domain: Option<&str>| Overrides {
+            acme: AcmeOverrides {
+                domain: domain.map(str::to_owned),
+                email: Some("ops@example.org".into()),
+                plain_listen: vec!["127.0.0.1:8081".into()],
+                ..AcmeOverrides::default()
+            },
+            ..Overrides::default()
+        };
+        // Without a domain nor an `[acme]` table, the ACME settings change nothing.
+        acme(None).apply(&mut config);
+        assert_eq!(config.acme, None);
+        acme(Some("mirror.example.org")).apply(&mut config);
+        assert_eq!(config.listen, crate::config::default_https_listen());
+        let table = config.acme.clone().expect("[acme]");
+        assert_eq!(table.domain, "mirror.example.org");
+        assert_eq!(table.email.as_deref(), Some("ops@example.org"));
+        assert_eq!(table.plain_listen, ["127.0.0.1:8081"]);
+        // Addresses given stay as given.
+        let mut config = Config::new(vec!["http://a.example/".into()]);
+        Overrides {
+            listen: vec!["127.0.0.1:8443".into()],
+            ..acme(Some("mirror.example.org"))
+        }
+        .apply(&mut config);
+        assert_eq!(config.listen, ["127.0.0.1:8443"]);
     }
 
     #[test]

@@ -26,11 +26,13 @@
 //! hits before hyper; `conns`: the connection cap and time-outs; [`guard`]: the flood guard,
 //! per-client connection caps and request rates, the global load shedding), [`status`], [`metrics`],
 //! [`gc`] (old releases, the lock), [`config`], [`init`] (a mirror folder set up: `mirror
-//! init`, a sync's peers and first root), [`run`] (the daemon), [`demo`] (the demo's origin and
+//! init`, a sync's peers and first root), [`run`] (the daemon), [`handover`] (sockets inherited
+//! from systemd's socket activation, the graceful drain on SIGTERM), [`demo`] (the demo's origin and
 //! mirrors in one process), [`export`] (a static tree for a plain web root), [`push`] (that tree
 //! sent to one with rsync), [`enroll`] (enrolling with a directory: its challenge served at
 //! `/.well-known/samizdat/enroll.txt`), [`blocks`] (legal blocks and their signed log).
 
+pub mod acme;
 mod answer;
 pub mod blocks;
 mod cache;
@@ -43,6 +45,7 @@ pub mod export;
 mod files;
 pub mod gc;
 pub mod guard;
+pub mod handover;
 mod hot;
 pub mod init;
 pub mod metrics;
@@ -53,6 +56,7 @@ pub mod serve;
 pub mod served;
 pub mod status;
 pub mod sync;
+mod withhold;
 
 pub use error::{Error, ErrorKind, Result};
 pub use sync::{PARALLEL_FETCHES, SyncReport, sync_from, sync_with_progress};

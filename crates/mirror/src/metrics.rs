@@ -74,6 +74,10 @@ pub struct Metrics {
     connections_cut: [Counter; 7],
     /// Requests and connections the flood guard refused, by [`Refusal`].
     refused: [Counter; 5],
+    /// ACME orders by result, and the served certificate's end of validity (`acme`).
+    acme_orders: Family<Labels, Counter>,
+    acme_failures: Counter,
+    certificate_expiry: Gauge,
     /// Peers reported last round, to zero the ones no longer configured.
     peers_seen: Mutex<Vec<String>>,
 }
@@ -147,7 +151,28 @@ impl Metrics {
         let refused = Refusal::ALL.map(|why| {
             (*refusals.get_or_create(&vec![("reason".into(), why.label().into())])).clone()
         });
+        let acme_orders = Family::<Labels, Counter>::default();
+        registry.register(
+            "acme_orders",
+            "Certificate orders to the ACME server (first and renewals), by result",
+            acme_orders.clone(),
+        );
+        let acme_failures = Counter::default();
+        registry.register(
+            "acme_renewal_failures",
+            "Certificate orders that failed (the certificate served stays)",
+            acme_failures.clone(),
+        );
+        let certificate_expiry = Gauge::default();
+        registry.register(
+            "tls_certificate_expiry_seconds",
+            "Unix time the served certificate expires (0: none yet)",
+            certificate_expiry.clone(),
+        );
         Metrics {
+            acme_orders,
+            acme_failures,
+            certificate_expiry,
             refused,
             registry,
             connections,
@@ -206,6 +231,22 @@ impl Metrics {
                 .get_or_create(&vec![("peer".into(), peer.clone())])
                 .set(i64::from(*up));
         }
+    }
+
+    /// A certificate order: obtained (`not_after`, its expiry) or failed.
+    pub(crate) fn acme_order(&self, obtained: Option<i64>) {
+        let result = if obtained.is_some() { "ok" } else { "failed" };
+        self.acme_orders
+            .get_or_create(&vec![("result".into(), result.into())])
+            .inc();
+        if obtained.is_none() {
+            self.acme_failures.inc();
+        }
+    }
+
+    /// The certificate served now expires at `not_after` (Unix time).
+    pub(crate) fn certificate(&self, not_after: i64) {
+        self.certificate_expiry.set(not_after);
     }
 
     pub fn encode(&self) -> String {

@@ -12,6 +12,7 @@ use net::{HttpTransport, Limits};
 use time::OffsetDateTime;
 
 use crate::config::Config;
+use crate::handover::Servers;
 use crate::serve::{App, serve, tls_acceptor};
 use crate::served::Served;
 use crate::status::{PeerState, Status};
@@ -66,29 +67,38 @@ macro_rules! log {
 }
 
 /// Syncs the mirror in `dir` from its peers every `config.interval_secs` and serves it on
-/// `config.listen` until SIGTERM or Ctrl-C. Prints `listening on URL` for each address.
+/// `config.listen` (or the sockets systemd passed: `handover`) until SIGTERM or Ctrl-C, then
+/// lets the open connections finish for at most `config.drain_secs`. Prints `listening on URL`
+/// for each address.
 ///
 /// With `sync_program` (this binary), each round runs as `SYNC_PROGRAM mirror sync --json` in a
 /// child process: the server keeps its small footprint (a sync of 550k targets peaks at
 /// ~480 MB, which a long-lived process would keep), and a sync that fails hard cannot take the
 /// server down.
 pub fn run(dir: &Path, config: Config, sync_program: Option<PathBuf>) -> Result<(), RunError> {
+    // First, while this is the only thread: it takes LISTEN_FDS out of the environment.
+    let mut servers = Servers::from_env()?;
+    let drain = Duration::from_secs(config.drain_secs);
     let runtime = runtime()?;
     let result = runtime.block_on(async {
-        start_mirror(dir, config, sync_program).await?;
-        stop_signal().await
+        let (app, _) = start_mirror(dir, config, sync_program, &mut servers).await?;
+        stop_signal().await?;
+        drain_servers(servers, &app, drain).await;
+        Ok(())
     });
     // A sync still running is simply abandoned: a sync killed at any moment is safe.
     runtime.shutdown_background();
     result
 }
 
-/// Starts the mirror in `dir` inside the current runtime: its servers, and its sync loop (the
-/// first round at once). Returns the app and the URLs it serves on.
+/// Starts the mirror in `dir` inside the current runtime: its servers (registered in
+/// `servers`), and its sync loop (the first round at once). Returns the app and the URLs it
+/// serves on.
 pub async fn start_mirror(
     dir: &Path,
     config: Config,
     sync_program: Option<PathBuf>,
+    servers: &mut Servers,
 ) -> Result<(Arc<App>, Vec<String>), RunError> {
     config.check().map_err(RunError::config)?;
     let root = read_root(&dir.join("root.json"))?;
@@ -99,7 +109,17 @@ pub async fn start_mirror(
         ..Status::default()
     };
     let app = Arc::new(App::new(release_dir, served, status).with_limits(config.guard.clone()));
-    let urls = start_servers(&app, &config.listen, tls(&config)?).await?;
+    let urls = match &config.acme {
+        None => start_servers(&app, &config.listen, tls(&config)?, servers).await?,
+        Some(acme) => {
+            // Automatic HTTPS: `listen` serves the certificate `acme` keeps renewed.
+            let auto = crate::acme::Auto::new(app.clone(), dir, acme).map_err(RunError::listen)?;
+            let tls = auto.acceptor().map_err(RunError::listen)?;
+            let mut urls = start_servers(&app, &config.listen, Some(tls), servers).await?;
+            urls.extend(auto.start(&config.listen).await.map_err(RunError::listen)?);
+            urls
+        }
+    };
     let blocks = dir.join(crate::blocks::LOG_FILE);
     tokio::spawn(follow(
         app.clone(),
@@ -123,16 +143,20 @@ pub async fn start_mirror(
     Ok((app, urls))
 }
 
-/// Serves the release in `dir/release` (a mirror's, or an archive's own) without syncing.
-/// `root` defaults to `dir/root.json`, else the release's own `1.root.json`; the flood guard
-/// has its default limits but those given in `guard`.
+/// Serves the release in `dir/release` (a mirror's, or an archive's own) without syncing, on
+/// `listen` or the sockets systemd passed, until SIGTERM; then the open connections have
+/// `drain` to finish. `root` defaults to `dir/root.json`, else the release's own
+/// `1.root.json`; the flood guard has its default limits but those given in `guard`.
 pub fn serve_only(
     dir: &Path,
     root: Option<&Path>,
     listen: &[String],
     tls_files: Option<(PathBuf, PathBuf)>,
     guard: crate::guard::Overrides,
+    drain: Duration,
 ) -> Result<(), RunError> {
+    // First, while this is the only thread: it takes LISTEN_FDS out of the environment.
+    let mut servers = Servers::from_env()?;
     let mut limits = crate::guard::Limits::default();
     guard.apply(&mut limits);
     limits.check().map_err(RunError::config)?;
@@ -151,16 +175,25 @@ pub fn serve_only(
     };
     let runtime = runtime()?;
     let result = runtime.block_on(async {
-        start_servers(&app, listen, tls).await?;
+        start_servers(&app, listen, tls, &mut servers).await?;
         let watched = vec![
             dir.join("release/metadata/timestamp.json"),
             dir.join(crate::blocks::LOG_FILE),
         ];
         tokio::spawn(follow(app.clone(), dir.to_owned(), root_path, watched));
-        stop_signal().await
+        stop_signal().await?;
+        drain_servers(servers, &app, drain).await;
+        Ok(())
     });
     runtime.shutdown_background();
     result
+}
+
+/// Stops `servers` accepting and waits, at most `limit`, for their connections to finish
+/// (`handover`), logging how it went.
+async fn drain_servers(servers: Servers, app: &App, limit: Duration) {
+    let open = || app.metrics.connections.get();
+    servers.drain(limit, open, |line| log!("{line}")).await;
 }
 
 /// The release in `dir/release` as served: verified against `root`, with the documents
@@ -269,28 +302,30 @@ fn load_or_empty(dir: &Path, root: &[u8]) -> Served {
     }
 }
 
-/// Binds every address and serves `app` on it; prints and returns the URLs.
+/// Binds every address (or takes the sockets systemd passed, when `servers` has them) and
+/// serves `app` on it; prints and returns the URLs. The server threads are registered in
+/// `servers`, which drains them.
 ///
 /// One server thread per core, each with a single-threaded runtime and its own listening
 /// socket on the address (`SO_REUSEPORT`: the kernel spreads connections over them), as nginx
 /// runs one worker per core. With one work-stealing runtime, a hot document's requests spent
 /// most of their time in the kernel waking threads (perf: 18% in wake-ups and context
-/// switches, 1.3% in our handler).
+/// switches, 1.3% in our handler). An inherited socket is shared by the threads instead (each
+/// a duplicate of it: one accept queue).
 pub(crate) async fn start_servers(
     app: &Arc<App>,
     listen: &[String],
     tls: Option<tokio_rustls::TlsAcceptor>,
+    servers: &mut Servers,
 ) -> Result<Vec<String>, RunError> {
     let scheme = if tls.is_some() { "https" } else { "http" };
     let threads = std::thread::available_parallelism().map_or(2, usize::from);
+    let sources = sources(listen, servers.take_inherited())?;
     let mut urls = Vec::new();
-    for address in listen {
-        let address: SocketAddr = address.parse().map_err(|e| {
-            RunError::Listen(format!("listen address {address:?}: {e} (want IP:PORT)"))
-        })?;
+    for source in &sources {
         // The connection cap is the app's, shared out over every listening socket.
-        let cap = app.connections / (threads * listen.len()).max(1);
-        let local = spawn_server_threads(app, address, tls.clone(), threads, cap)?;
+        let cap = app.connections / (threads * sources.len()).max(1);
+        let local = spawn_server_threads(app, source, tls.clone(), threads, cap, servers)?;
         let url = format!("{scheme}://{local}/");
         // Never a panic: a closed stdout (`demo | head`) is no reason to stop serving.
         let _ = writeln!(std::io::stdout().lock(), "listening on {url}");
@@ -299,21 +334,76 @@ pub(crate) async fn start_servers(
     Ok(urls)
 }
 
-/// Starts `threads` server threads on `address` (port 0: the first one's port for all);
-/// returns the address bound once every thread listens.
+/// Where a server listens: an address it binds, or a socket systemd passed (`handover`).
+enum Source {
+    Address(SocketAddr),
+    Inherited(std::net::TcpListener),
+}
+
+/// The sockets to serve: the `inherited` ones when there are any (said in the log when they
+/// are not the `listen` addresses, which are then not bound), else the `listen` addresses.
+fn sources(
+    listen: &[String],
+    inherited: Vec<std::net::TcpListener>,
+) -> Result<Vec<Source>, RunError> {
+    if inherited.is_empty() {
+        return listen
+            .iter()
+            .map(|address| {
+                address.parse().map(Source::Address).map_err(|e| {
+                    RunError::Listen(format!("listen address {address:?}: {e} (want IP:PORT)"))
+                })
+            })
+            .collect();
+    }
+    let passed: Vec<String> = inherited
+        .iter()
+        .map(|socket| socket.local_addr().map(|a| a.to_string()))
+        .collect::<Result<_, _>>()
+        .map_err(|e| RunError::Listen(format!("an inherited socket (LISTEN_FDS): {e}")))?;
+    let mut wanted = listen.to_vec();
+    let mut have = passed.clone();
+    wanted.sort();
+    have.sort();
+    if wanted != have {
+        log!(
+            "samizdat mirror: serving the sockets systemd passed ({}), not the listen addresses ({})",
+            passed.join(", "),
+            listen.join(", ")
+        );
+    }
+    Ok(inherited.into_iter().map(Source::Inherited).collect())
+}
+
+/// Starts `threads` server threads on `source` (an address with port 0: the first one's port
+/// for all); returns the address bound once every thread listens.
 fn spawn_server_threads(
     app: &Arc<App>,
-    address: SocketAddr,
+    source: &Source,
     tls: Option<tokio_rustls::TlsAcceptor>,
     threads: usize,
     cap: usize,
+    servers: &mut Servers,
 ) -> Result<SocketAddr, RunError> {
     let (bound_tx, bound_rx) = std::sync::mpsc::channel::<Result<SocketAddr, RunError>>();
-    let mut bound = address;
+    let mut bound = match source {
+        Source::Address(address) => *address,
+        Source::Inherited(socket) => socket
+            .local_addr()
+            .map_err(|e| RunError::Listen(format!("an inherited socket (LISTEN_FDS): {e}")))?,
+    };
+    let address = bound;
     for i in 0..threads.max(1) {
         let (app, tls, bound_tx) = (app.clone(), tls.clone(), bound_tx.clone());
+        let drain = servers.drain_signal();
         let at = bound;
-        std::thread::Builder::new()
+        let inherited = match source {
+            Source::Address(_) => None,
+            Source::Inherited(socket) => Some(socket.try_clone().map_err(|e| {
+                RunError::Listen(format!("cannot share the inherited socket on {at}: {e}"))
+            })?),
+        };
+        let thread = std::thread::Builder::new()
             .name(format!("serve-{i}"))
             .spawn(move || {
                 let runtime = tokio::runtime::Builder::new_current_thread()
@@ -329,17 +419,20 @@ fn spawn_server_threads(
                     }
                 };
                 runtime.block_on(async move {
-                    let listener = match bind_shared(at, i == 0) {
-                        Ok(listener) => listener,
-                        Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
-                            let _ = bound_tx.send(Err(RunError::Listen(format!(
+                    let listener = match inherited {
+                        Some(socket) => adopt(socket)
+                            .map_err(|e| RunError::Listen(format!("cannot listen on {at}: {e}"))),
+                        None => bind_shared(at, i == 0).map_err(|e| match e.kind() {
+                            std::io::ErrorKind::AddrInUse => RunError::Listen(format!(
                                 "cannot listen on {at}: {at} is already in use by another process"
-                            ))));
-                            return;
-                        }
+                            )),
+                            _ => RunError::Listen(format!("cannot listen on {at}: {e}")),
+                        }),
+                    };
+                    let listener = match listener {
+                        Ok(listener) => listener,
                         Err(e) => {
-                            let _ = bound_tx
-                                .send(Err(RunError::Listen(format!("cannot listen on {at}: {e}"))));
+                            let _ = bound_tx.send(Err(e));
                             return;
                         }
                     };
@@ -347,15 +440,22 @@ fn spawn_server_threads(
                         .local_addr()
                         .map_err(|e| RunError::Listen(format!("{at}: {e}")));
                     let _ = bound_tx.send(local);
-                    let _ = serve(app, listener, tls, cap).await;
+                    let _ = serve(app, listener, tls, cap, drain).await;
                 });
             })
             .map_err(|e| RunError::Start(format!("cannot start a server thread: {e}")))?;
+        servers.started(thread);
         bound = bound_rx
             .recv()
             .map_err(|_| RunError::Start(format!("{address}: a server thread stopped")))??;
     }
     Ok(bound)
+}
+
+/// A listening socket systemd passed, for this thread's runtime.
+fn adopt(socket: std::net::TcpListener) -> std::io::Result<tokio::net::TcpListener> {
+    socket.set_nonblocking(true)?;
+    tokio::net::TcpListener::from_std(socket)
 }
 
 /// A listening socket that the other server threads of this process share (`SO_REUSEPORT`),
@@ -365,9 +465,8 @@ fn spawn_server_threads(
 /// full one); only then is `SO_REUSEPORT` set, before `listen`, for this process's other
 /// threads to join (Linux checks the flag at each later bind). Another samizdat's first socket
 /// is refused by ours in turn, with no window between a check and the bind. One socket per
-/// thread stays (the kernel spreads connections, no accept lock). A zero-downtime hand-over
-/// (a new process joining on purpose) would bind with `SO_REUSEPORT` from the start; none is
-/// offered yet.
+/// thread stays (the kernel spreads connections, no accept lock). The zero-downtime hand-over
+/// to a new process is explicit instead: systemd's socket activation (`handover`).
 fn bind_shared(address: SocketAddr, first: bool) -> std::io::Result<tokio::net::TcpListener> {
     let socket = if address.is_ipv4() {
         tokio::net::TcpSocket::new_v4()?

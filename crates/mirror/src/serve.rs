@@ -65,21 +65,24 @@ use hyper::body::Incoming;
 use hyper::header::{self, HeaderMap, HeaderValue};
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulConnection;
 use tokio::net::TcpListener;
 
 pub use crate::answer::Body;
 use crate::answer::{
     IMMUTABLE, NO_STORE, PLAIN, SITE_CSP, TIMESTAMP, bytes_response, content_type, entry_response,
-    file_response, is_text, not_found, not_modified, original_content_type, redirect, refused,
-    retry_later, text, with_type,
+    file_response, is_text, not_found, not_modified, original_content_type, own_page, redirect,
+    refused, retry_later, text, with_type,
 };
 use crate::cache::{Caches, Carry, Entry, FileMeta, LargeFile, OpenFile};
-use crate::conns::{Descriptors, Table, Watched};
+use crate::conns::{Conn, Descriptors, Table, Watched};
 use crate::guard::{Client, Gate, Limits};
+use crate::handover::Drain;
 use crate::metrics::Metrics;
 use crate::request::{Ask, Screened, accepts_gzip, is_plain, none_match, screen};
 use crate::served::{Served, target_file_name};
 use crate::status::Status;
+use crate::withhold;
 
 /// What the file paths need of a request.
 struct Want<'a> {
@@ -209,9 +212,8 @@ impl App {
     /// syncs its first release: the directory lists it once it serves one).
     fn no_release(&self, path: &str) -> Option<Response<Body>> {
         if !self.served.load().timestamp.is_empty()
-            || path == "/.well-known/samizdat/status.json"
+            || crate::request::MONITORING.contains(&path)
             || path == ENROLL_PATH
-            || path == "/metrics"
         {
             return None;
         }
@@ -322,8 +324,11 @@ impl App {
         if !served.serves_file(name) {
             return not_found();
         }
-        let etag = format!("\"{sha}\"");
         let file = self.release_dir.join("targets").join(name);
+        if let Some(response) = quotes_blocked(served, &file, target_name) {
+            return response;
+        }
+        let etag = format!("\"{sha}\"");
         self.file(want, &file, &etag, IMMUTABLE, target_name, Asked::Target)
     }
 
@@ -374,6 +379,9 @@ impl App {
             .release_dir
             .join("targets")
             .join(target_file_name(&name, &target));
+        if let Some(response) = self.withholding(want, served, &file, &name) {
+            return response;
+        }
         let etag = format!("\"{}\"", hex::encode(target.sha256));
         // The site's assets and search files carry a hash of their bytes in their
         // path: they never change under it.
@@ -383,6 +391,40 @@ impl App {
             PLAIN
         };
         self.file(want, &file, &etag, caching, &name, Asked::PlainPath)
+    }
+
+    /// The site file `name` (at `path`), asked by its plain path, with what it shows of the
+    /// documents this mirror blocks withheld ([`withhold`]). Worked out once for each load and
+    /// path, and kept in the response cache beside the path's own entry (empty: it quotes
+    /// none); never kept by the reader's cache, so that an unblock shows at once. None when
+    /// nothing is blocked or the file quotes none of them: it is answered as it is.
+    fn withholding(
+        &self,
+        want: &Want,
+        served: &Served,
+        path: &Path,
+        name: &str,
+    ) -> Option<Response<Body>> {
+        if served.blocked_count() == 0 || !withhold::may_quote(name) {
+            return None;
+        }
+        let key = format!("{}\0withheld", want.path);
+        let (page, meta) = match self.caches.answer(&key, want.generation) {
+            Some(entry) => (entry.body.clone(), entry.meta().clone()),
+            None => {
+                let page = read_quoting(path)
+                    .and_then(|bytes| withhold::withhold(name, &bytes, served))
+                    .map(|withheld| Bytes::from(withheld.page))
+                    .unwrap_or_default();
+                let etag = format!("\"w-{}\"", &trust::schema::Digest::of(&page).to_hex()[..32]);
+                let meta = file_meta(&etag, NO_STORE, name, Asked::PlainPath);
+                let entry = Entry::new(want.generation, page.clone(), meta.clone(), false);
+                self.caches.put_answer(key, entry);
+                (page, meta)
+            }
+        };
+        (!page.is_empty())
+            .then(|| bytes_response(want.headers, page, &meta, Carry::Bytes { gzip: false }))
     }
 
     /// Answers with the file at `path`: metadata or a target (content-addressed, served
@@ -588,6 +630,32 @@ fn withheld(served: &Served, target_name: &str) -> Option<Response<Body>> {
     Some(unavailable(id, order, served.elsewhere()))
 }
 
+/// The answer to the `/targets/` name of the site file `name` (at `path`) when it quotes a
+/// document this mirror blocks: its signed bytes cannot be changed, so it is not served (451
+/// for the first document it quotes, [`withhold`]). Not kept: a peer that syncs asks for it
+/// once, and fetches it from another.
+fn quotes_blocked(served: &Served, path: &Path, name: &str) -> Option<Response<Body>> {
+    if served.blocked_count() == 0 || !withhold::may_quote(name) {
+        return None;
+    }
+    let bytes = read_quoting(path)?;
+    let first = withhold::withhold(name, &bytes, served)?.first;
+    let id = common::DocId::new(&first).ok()?;
+    withheld(served, &common::layout::page_target(&id))
+}
+
+/// A site file read whole to look for mentions, unless it cannot be read or is over
+/// [`withhold::READ_MAX`] (it is then answered as it is, or not at all).
+fn read_quoting(path: &Path) -> Option<Vec<u8>> {
+    let mut file = std::fs::File::open(path).ok()?;
+    if file.metadata().ok()?.len() > withhold::READ_MAX {
+        return None;
+    }
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes).ok()?;
+    Some(bytes)
+}
+
 /// 451 for document `id`, blocked by `order`: the notice page (`blocks::notice`), no script
 /// allowed, the order's URL as `Link: <URL>; rel="blocked-by"` (RFC 7725).
 fn unavailable(
@@ -597,24 +665,13 @@ fn unavailable(
 ) -> Response<Body> {
     let page = crate::blocks::notice(id, order, elsewhere);
     // Never kept by a cache: an unblock takes effect at once for readers too.
-    let mut response = with_type(
-        text(StatusCode::UNAVAILABLE_FOR_LEGAL_REASONS, page),
-        "text/html; charset=utf-8",
+    let mut response = own_page(
+        StatusCode::UNAVAILABLE_FOR_LEGAL_REASONS,
+        page,
+        "default-src 'none'",
         NO_STORE,
     );
     let h = response.headers_mut();
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("default-src 'none'"),
-    );
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    h.insert(
-        header::ACCESS_CONTROL_ALLOW_ORIGIN,
-        HeaderValue::from_static("*"),
-    );
     // `Order::check` let only printable ASCII without `<>"` in: a valid header value.
     if let Some(link) = order
         .url
@@ -678,25 +735,7 @@ fn site_not_found(release_dir: &Path, served: &Served) -> Response<Body> {
     let Ok(body) = std::fs::read(&file) else {
         return not_found();
     };
-    let mut response = with_type(
-        text(StatusCode::NOT_FOUND, body),
-        "text/html; charset=utf-8",
-        PLAIN,
-    );
-    let h = response.headers_mut();
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(SITE_CSP),
-    );
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    h.insert(
-        header::ACCESS_CONTROL_ALLOW_ORIGIN,
-        HeaderValue::from_static("*"),
-    );
-    response
+    own_page(StatusCode::NOT_FOUND, body, SITE_CSP, PLAIN)
 }
 
 /// How many files to keep open and connections to take: the soft descriptor limit is first
@@ -706,15 +745,18 @@ fn descriptors() -> Descriptors {
     Descriptors::of(limit, OPEN_FILES, LARGE_FILES)
 }
 
-/// Accepts connections on `listener` until the process ends: HTTP/1.1 or HTTP/2 (by preface or
-/// ALPN), TLS when `tls` is given. At most `cap` connections at once (`conns`: at the cap the
+/// Accepts connections on `listener` until `drain` says to stop: HTTP/1.1 or HTTP/2 (by preface
+/// or ALPN), TLS when `tls` is given. At most `cap` connections at once (`conns`: at the cap the
 /// least active one is shed); slow clients are cut: 10 s to send a request head or a TLS
-/// handshake, 10 s idle, 30 s without write progress, HTTP/2 pings unanswered for 20 s.
-pub async fn serve(
+/// handshake, 10 s idle, 30 s without write progress, HTTP/2 pings unanswered for 20 s. Once
+/// drained, the listener is closed at once, every connection is told to finish (`finish`,
+/// `hot`), and this returns when none is left (`handover`).
+pub(crate) async fn serve(
     app: Arc<App>,
     listener: TcpListener,
     tls: Option<tokio_rustls::TlsAcceptor>,
     cap: usize,
+    mut drain: Drain,
 ) -> std::io::Result<()> {
     use crate::conns::{ERROR_RESETS_MAX, H2_PING, HEAD_BYTES_MAX, HEADERS_MAX, IDLE, RESETS_MAX};
     let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
@@ -740,7 +782,12 @@ pub async fn serve(
     tokio::spawn(table.clone().sweep());
     tokio::spawn(app.gate.clone().forget_idle());
     loop {
-        let (stream, from) = match listener.accept().await {
+        let accepted = tokio::select! {
+            biased;
+            () = drain.started() => break,
+            accepted = listener.accept() => accepted,
+        };
+        let (stream, from) = match accepted {
             Ok(accepted) => accepted,
             Err(e) => {
                 // Out of file descriptors and the like: wait instead of spinning.
@@ -762,6 +809,7 @@ pub async fn serve(
         let (app, hot_app) = (app.clone(), app.clone());
         let (builder, http1_only) = (builder.clone(), http1_only.clone());
         let tls = tls.clone();
+        let mut drain = drain.clone();
         let task = tokio::spawn(async move {
             let _guard = guard;
             let answers = conn.clone();
@@ -779,7 +827,7 @@ pub async fn serve(
             match tls {
                 None => {
                     if let Some(handoff) =
-                        crate::hot::answer_hits(&*hot_app, stream, &conn, &client).await
+                        crate::hot::answer_hits(&*hot_app, stream, &conn, &client, &mut drain).await
                     {
                         let builder = if handoff.answered {
                             &http1_only
@@ -788,9 +836,8 @@ pub async fn serve(
                         };
                         conn.to_hyper();
                         let stream = Watched::new(handoff.stream, conn.clone());
-                        let result = builder
-                            .serve_connection(TokioIo::new(stream), service)
-                            .await;
+                        let connection = builder.serve_connection(TokioIo::new(stream), service);
+                        let result = finish(connection, &conn, drain).await;
                         crate::conns::ended(&hot_app.metrics, result);
                     }
                 }
@@ -799,9 +846,8 @@ pub async fn serve(
                     if let Ok(Ok(stream)) = handshake.await {
                         conn.to_hyper();
                         let stream = Watched::new(stream, conn.clone());
-                        let result = builder
-                            .serve_connection(TokioIo::new(stream), service)
-                            .await;
+                        let connection = builder.serve_connection(TokioIo::new(stream), service);
+                        let result = finish(connection, &conn, drain).await;
                         crate::conns::ended(&hot_app.metrics, result);
                     }
                 }
@@ -809,6 +855,44 @@ pub async fn serve(
         });
         table.started(id, task.abort_handle());
     }
+    // A listening socket systemd passed stays open there: what waits in its backlog goes to
+    // the next process.
+    drop(listener);
+    table.emptied().await;
+    Ok(())
+}
+
+/// Serves one of hyper's connections to its end; once the server drains, tells it to finish
+/// (HTTP/1.1: the answer in flight goes with `Connection: close`, an idle connection is closed;
+/// HTTP/2: GOAWAY, the streams open finish). Only once it has asked something: a connection
+/// accepted just before the drain has its first request answered (or meets the usual 10 s
+/// limits), so that a reader who had just connected is not turned away.
+async fn finish<C>(
+    connection: C,
+    conn: &Conn,
+    mut drain: Drain,
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>>
+where
+    C: GracefulConnection,
+    C::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    /// How often a connection told to finish is looked at until it has asked something.
+    const ASKED: Duration = Duration::from_millis(20);
+    let mut connection = std::pin::pin!(connection);
+    tokio::select! {
+        biased;
+        result = connection.as_mut() => return result.map_err(Into::into),
+        () = drain.started() => {}
+    }
+    while !conn.asked() {
+        tokio::select! {
+            biased;
+            result = connection.as_mut() => return result.map_err(Into::into),
+            () = tokio::time::sleep(ASKED) => {}
+        }
+    }
+    connection.as_mut().graceful_shutdown();
+    connection.await.map_err(Into::into)
 }
 
 /// One request of `client`, counted in the metrics: [`App::answer`] on its parts.
@@ -1136,6 +1220,102 @@ mod tests {
 
     /// A blocked document: 451 with the order on every path, before any condition, range or
     /// cache (the hot path's included) could show it; withdrawn and blocked: 410.
+    #[test]
+    fn pages_that_quote_a_blocked_document_withhold_its_title_and_their_signed_names_are_451() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let release = tmp.path().join("release");
+        std::fs::create_dir_all(release.join("targets")).expect("mkdir");
+        let mut home = String::from("<ol><li>");
+        common::mention::open_link(&mut home, "", "m-1");
+        home.push_str("Seals of the court</a> ");
+        common::mention::open_by(&mut home, "m-1");
+        home.push_str("Ann Sender</span></li><li>");
+        common::mention::open_link(&mut home, "", "m-3");
+        home.push_str("Kept title</a></li></ol>");
+        let cards = br#"[["m-1","Seals of the court","2002-01-02","email","Ann Sender",null]]"#;
+        let files: [(&str, Vec<u8>); 4] = [
+            ("_s_index.html", home.clone().into_bytes()),
+            ("_s_browse_index.html", b"<p>no mention</p>".to_vec()),
+            ("_s_search_c_3fa9c2e1b0d4.json", cards.to_vec()),
+            (PAGE, b"<p>blocked</p>".to_vec()),
+        ];
+        let targets: Vec<(&str, [u8; 32])> = files.iter().map(|(n, b)| (*n, sha(b))).collect();
+        for (name, bytes) in &files {
+            let file = release
+                .join("targets")
+                .join(format!("{}.{name}", hex::encode(sha(bytes))));
+            std::fs::write(file, bytes).expect("write");
+        }
+        let open = Served::of_targets(1, b"{\"timestamp\":1}", &targets, &[]);
+        let app = App::new(release, open, Status::default());
+        assert_eq!(
+            body(get(&app, "/", &[])),
+            home.as_bytes(),
+            "nothing blocked"
+        );
+
+        let order = crate::blocks::Order {
+            authority: "Court".into(),
+            reference: "C-1".into(),
+            url: None,
+            jurisdiction: None,
+        };
+        let mut blocks = crate::blocks::Blocks::default();
+        blocks.orders.insert("m-1".into(), order);
+        let blocking = Served::of_targets(1, b"{\"timestamp\":1}", &targets, &[])
+            .blocking(blocks, crate::served::Elsewhere::default());
+        app.switch(blocking);
+        for round in ["read", "cached"] {
+            let response = get(&app, "/", &[]);
+            assert_eq!(response.status(), StatusCode::OK, "{round}");
+            assert_eq!(value(&response, header::CACHE_CONTROL), Some("no-store"));
+            let etag = value(&response, header::ETAG).expect("etag").to_owned();
+            assert_ne!(etag, format!("\"{}\"", hex::encode(sha(home.as_bytes()))));
+            let page = String::from_utf8(body(response)).expect("utf-8");
+            assert!(
+                !page.contains("Seals") && !page.contains("Ann"),
+                "{round}: {page}"
+            );
+            assert!(page.contains("<a href=\"d/m-1/\">[withheld]</a>"), "{page}");
+            assert!(page.contains("Kept title"), "{page}");
+            // The hot path has nothing of it to answer: never the signed page.
+            let hot = "GET / HTTP/1.1\r\nhost: x\r\n\r\n";
+            assert!(
+                answer_bytes(&app, &reader(&app), hot.as_bytes()).is_none(),
+                "{round}"
+            );
+            let head = ask(&app, Method::HEAD, "/index.html", &[]);
+            assert_eq!(head.status(), StatusCode::OK);
+            assert_eq!(value(&head, header::ETAG), Some(etag.as_str()));
+            let again = get(&app, "/", &[("if-none-match", &etag)]);
+            assert_eq!(again.status(), StatusCode::NOT_MODIFIED, "{round}");
+            let gz = body(get(
+                &app,
+                "/search/c/3fa9c2e1b0d4.json",
+                &[("accept-encoding", "gzip")],
+            ));
+            let gz = String::from_utf8(gz).expect("utf-8");
+            assert!(
+                gz.contains("[withheld]") && !gz.contains("Seals") && !gz.contains("Ann"),
+                "{gz}"
+            );
+        }
+        assert_eq!(body(get(&app, "/browse/", &[])), b"<p>no mention</p>");
+        for (name, bytes) in &files[..3] {
+            let path = target_path(name, bytes);
+            let status = get(&app, &path, &[]).status();
+            if name.contains("browse") {
+                assert_eq!(status, StatusCode::OK, "{path}");
+            } else {
+                assert_eq!(status, StatusCode::UNAVAILABLE_FOR_LEGAL_REASONS, "{path}");
+            }
+        }
+
+        let unblocked = Served::of_targets(1, b"{\"timestamp\":1}", &targets, &[]);
+        app.switch(unblocked);
+        assert_eq!(body(get(&app, "/", &[])), home.as_bytes(), "unblocked");
+    }
+
     #[test]
     fn a_blocked_document_is_451_on_every_path_and_a_withdrawn_one_stays_410() {
         let f = fixture();

@@ -23,6 +23,24 @@ pub struct Status {
     pub last_success: Option<OffsetDateTime>,
     pub last_error: Option<String>,
     pub peers: Vec<PeerState>,
+    /// Automatic HTTPS, when the mirror has a domain (`acme`).
+    pub https: Option<HttpsState>,
+}
+
+/// The certificate of a mirror with a domain and how its renewals go (`acme`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HttpsState {
+    pub domain: String,
+    /// The certificate served (None: none obtained yet, HTTPS refuses handshakes).
+    pub not_after: Option<OffsetDateTime>,
+    /// When the next order is due (a renewal, or a retry after a failure).
+    pub next_attempt: Option<OffsetDateTime>,
+    /// The last certificate obtained.
+    pub last_obtained: Option<OffsetDateTime>,
+    /// Why the last order failed, while it is the last one (the old certificate is served).
+    pub last_error: Option<String>,
+    /// Orders failed since the last that succeeded.
+    pub failures_in_a_row: u32,
 }
 
 impl Status {
@@ -61,6 +79,17 @@ impl Status {
             },
             "peers": peers,
         });
+        let mut value = value;
+        if let Some(https) = &self.https {
+            value["https"] = json!({
+                "domain": https.domain,
+                "certificate_expires": when(&https.not_after),
+                "next_attempt": when(&https.next_attempt),
+                "last_obtained": when(&https.last_obtained),
+                "last_error": https.last_error,
+                "failures_in_a_row": https.failures_in_a_row,
+            });
+        }
         value.to_string()
     }
 }

@@ -319,8 +319,54 @@ struct MirrorSettings {
     /// PEM private key of the certificate.
     #[arg(long, env = "SAMIZDAT_TLS_KEY", requires = "tls_cert")]
     tls_key: Option<PathBuf>,
+    /// Seconds the open connections are given to finish after SIGTERM [default: 30].
+    #[arg(long, env = "SAMIZDAT_DRAIN", value_name = "SECS")]
+    drain: Option<u64>,
     #[command(flatten)]
     guard: GuardSettings,
+    /// Boxed: the largest of the settings, kept out of `Command`'s size.
+    #[command(flatten)]
+    acme: Box<AcmeSettings>,
+}
+
+/// Automatic HTTPS (ACME): for `mirror init` and `mirror run`. Each also from the environment.
+#[derive(clap::Args)]
+struct AcmeSettings {
+    /// Obtain and renew a certificate for this domain (ACME, HTTP-01): serve HTTPS on `--listen`
+    /// [default then: 0.0.0.0:443] and plain HTTP on `--plain-listen`.
+    #[arg(long, env = "SAMIZDAT_DOMAIN", conflicts_with = "tls_cert")]
+    domain: Option<String>,
+    /// The ACME server's directory URL [default: Let's Encrypt's].
+    #[arg(long, env = "SAMIZDAT_ACME_DIRECTORY", value_name = "URL")]
+    acme_directory: Option<String>,
+    /// A contact address for the ACME account.
+    #[arg(long, env = "SAMIZDAT_ACME_EMAIL")]
+    acme_email: Option<String>,
+    /// Check the ACME server's HTTPS against this PEM CA certificate (a test CA such as
+    /// Pebble's) instead of the usual roots.
+    #[arg(long, env = "SAMIZDAT_ACME_CA_CERT", value_name = "FILE")]
+    acme_ca_cert: Option<PathBuf>,
+    /// Where to serve plain HTTP with a domain, IP:PORT: the ACME challenge, and a redirect to
+    /// HTTPS [default: 0.0.0.0:80].
+    #[arg(long, env = "SAMIZDAT_PLAIN_LISTEN", value_delimiter = ',')]
+    plain_listen: Vec<String>,
+    /// With a domain, keep serving peers and TUF clients (`/metadata/`, `/targets/`,
+    /// `/.well-known/samizdat/`, `/metrics`) over plain HTTP instead of redirecting them.
+    #[arg(long, env = "SAMIZDAT_PLAIN_HTTP_FOR_PEERS")]
+    plain_http_for_peers: bool,
+}
+
+impl From<AcmeSettings> for mirror::init::AcmeOverrides {
+    fn from(s: AcmeSettings) -> Self {
+        mirror::init::AcmeOverrides {
+            domain: s.domain,
+            directory: s.acme_directory,
+            email: s.acme_email,
+            ca_cert: s.acme_ca_cert,
+            plain_listen: s.plain_listen,
+            plain_for_peers: s.plain_http_for_peers,
+        }
+    }
 }
 
 impl From<MirrorSettings> for mirror::init::Overrides {
@@ -334,6 +380,8 @@ impl From<MirrorSettings> for mirror::init::Overrides {
             tls_cert: s.tls_cert,
             tls_key: s.tls_key,
             guard: s.guard.into(),
+            drain_secs: s.drain,
+            acme: (*s.acme).into(),
         }
     }
 }
@@ -481,7 +529,9 @@ enum MirrorCommand {
         #[command(flatten)]
         settings: MirrorSettings,
     },
-    /// Run the mirror in DIR: sync from its peers on an interval and serve, until SIGTERM.
+    /// Run the mirror in DIR: sync from its peers on an interval and serve, until SIGTERM
+    /// (then the open connections finish). Socket-activated (LISTEN_FDS), it serves the
+    /// sockets systemd passes instead of binding its listen addresses.
     Run {
         #[arg(env = "SAMIZDAT_MIRROR_DIR")]
         dir: PathBuf,
@@ -489,6 +539,7 @@ enum MirrorCommand {
         settings: MirrorSettings,
     },
     /// Serve the release in DIR (a mirror's, or an archive's own) as it is, without syncing.
+    /// Socket-activated (LISTEN_FDS), it serves the sockets systemd passes instead of --listen.
     Serve {
         dir: PathBuf,
         /// The trusted root.json [default: DIR/root.json, else the release's 1.root.json].
@@ -501,6 +552,9 @@ enum MirrorCommand {
         tls_cert: Option<PathBuf>,
         #[arg(long, requires = "tls_cert")]
         tls_key: Option<PathBuf>,
+        /// Seconds the open connections are given to finish after SIGTERM.
+        #[arg(long, default_value_t = 30, value_name = "SECS")]
+        drain: u64,
         #[command(flatten)]
         guard: GuardSettings,
     },
@@ -709,6 +763,7 @@ fn mirror(command: MirrorCommand) -> Result<Outcome> {
             listen,
             tls_cert,
             tls_key,
+            drain,
             guard,
         } => commands::mirror_serve(
             &dir,
@@ -716,6 +771,7 @@ fn mirror(command: MirrorCommand) -> Result<Outcome> {
             &listen,
             tls_cert.zip(tls_key),
             guard.into(),
+            std::time::Duration::from_secs(drain),
         ),
         MirrorCommand::Collect { dir, grace } => commands::mirror_collect(&dir, grace),
         MirrorCommand::Enroll {

@@ -421,8 +421,9 @@ pub fn mirror_serve(
     listen: &[String],
     tls: Option<(PathBuf, PathBuf)>,
     guard: mirror::guard::Overrides,
+    drain: std::time::Duration,
 ) -> Result<Outcome> {
-    mirror::run::serve_only(dir, root, listen, tls, guard)?;
+    mirror::run::serve_only(dir, root, listen, tls, guard, drain)?;
     Ok(Outcome::Done)
 }
 

@@ -24,6 +24,29 @@ fn note_files(release: &Path) -> BTreeSet<String> {
         .collect()
 }
 
+/// The note's title, as the site's pages and the search's cards show it.
+const NOTE_TITLE: &str = "Zqxjvortex minutes of the harbour";
+
+/// The plain paths of the site's pages and search card blocks on disk in a mirror's release
+/// folder (but the note's own page), which may quote other documents. Site file names are
+/// `_s_` and the path with `/` as `_` (a site path has no `_`); a document page is `ID.html`.
+fn quoting_paths(release: &Path) -> BTreeSet<String> {
+    let names = fs::read_dir(release.join("targets"))
+        .expect("read targets")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned());
+    names
+        .filter_map(|file| {
+            let (_, name) = file.split_once('.')?;
+            if let Some(site) = name.strip_prefix("_s_") {
+                let quotes = site.ends_with(".html") || site.starts_with("search_c_");
+                return quotes.then(|| format!("/{}", site.replace('_', "/")));
+            }
+            let id = name.strip_suffix(".html")?;
+            (id != GONE_ID && !id.contains('.')).then(|| format!("/d/{id}/"))
+        })
+        .collect()
+}
+
 /// One way to ask: a label, the base URL, the path (sent as it is), curl's extra arguments.
 struct Way {
     label: String,
@@ -319,6 +342,20 @@ fn a_block_takes_effect_within_a_second_on_every_way_to_the_document_and_is_logg
         "the page shows the note before the block"
     );
 
+    // The pages and cards that show the note's title, as the release signed them.
+    let quoting: Vec<String> = quoting_paths(&dir.join("release"))
+        .into_iter()
+        .filter(|path| {
+            let (_, body) = http_get(&mirror.url, path);
+            String::from_utf8_lossy(&body).contains(NOTE_TITLE)
+        })
+        .collect();
+    assert!(
+        quoting.iter().any(|p| p.starts_with("/browse/"))
+            && quoting.iter().any(|p| p.starts_with("/search/c/")),
+        "listings and a search card show the note: {quoting:?}"
+    );
+
     // The block, timed from the command's return to the first 451.
     let blocked = run(
         &[
@@ -399,6 +436,20 @@ fn a_block_takes_effect_within_a_second_on_every_way_to_the_document_and_is_logg
         }
         assert!(!text.contains("<script"), "{text}");
     }
+    // The pages that quote the note are served with its title withheld, its link kept.
+    for path in &quoting {
+        let (status, body) = http_get(&mirror.url, path);
+        let text = String::from_utf8_lossy(&body);
+        assert_eq!(status, 200, "{path}");
+        assert!(
+            !text.contains(NOTE_TITLE) && text.contains("[withheld]"),
+            "{path}: {text}"
+        );
+    }
+    eprintln!(
+        "{} pages and cards served with the title withheld: {quoting:?}",
+        quoting.len()
+    );
     // Still in the release and in sync: the files kept, nothing re-signed.
     assert_eq!(note_files(&dir.join("release")), targets);
     assert_eq!(mirror.status()["release"]["version"], 2);
@@ -422,6 +473,8 @@ fn a_block_takes_effect_within_a_second_on_every_way_to_the_document_and_is_logg
     assert!(took_tls < Duration::from_secs(1), "{took_tls:?}");
     let (_, body) = http_get(&mirror.url, &format!("/d/{GONE_ID}/doc.json"));
     assert!(shows_the_note(&body).is_some());
+    let (_, listing) = http_get(&mirror.url, &quoting[0]);
+    assert!(String::from_utf8_lossy(&listing).contains(NOTE_TITLE));
     let (head, body) = curl(
         &format!("{}d/{GONE_ID}/original.txt", tls.url),
         &["--cacert", p(&cert), "--http2"],
@@ -537,6 +590,14 @@ fn an_export_of_a_mirror_that_blocks_serves_451_from_nginx() {
     let (code, _, body) = status(&site, &format!("/d/{GONE_ID}/doc.json"));
     assert_eq!(code, 200);
     assert!(shows_the_note(&body).is_some());
+    // A listing that quotes the note's title.
+    let listing = "/browse/kind/text/";
+    let shows_title = |site: &Nginx| {
+        let (code, head, body) = status(site, listing);
+        assert_eq!(code, 200, "{listing}: {head}");
+        String::from_utf8_lossy(&body).contains(NOTE_TITLE)
+    };
+    assert!(shows_title(&site));
 
     run(
         &[
@@ -576,6 +637,7 @@ fn an_export_of_a_mirror_that_blocks_serves_451_from_nginx() {
     }
     let (code, _, _) = status(&site, "/d/10PORTCITY101/doc.json");
     assert_eq!(code, 200, "another document is served");
+    assert!(!shows_title(&site), "the listing withholds the title");
 
     run(&["unblock", p(&dir), GONE_ID], 0);
     run(&["export", p(&dir), p(&www)], 0);
@@ -584,4 +646,5 @@ fn an_export_of_a_mirror_that_blocks_serves_451_from_nginx() {
     let (head, body) = curl(&format!("{}/d/{GONE_ID}/doc.json", site.url), &[]);
     assert!(head.starts_with("http/1.1 200"), "{head}");
     assert!(shows_the_note(&body).is_some());
+    assert!(shows_title(&site), "the listing shows the title again");
 }

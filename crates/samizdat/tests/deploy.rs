@@ -9,6 +9,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 const UNIT: &str = "samizdat-mirror.service";
+/// The listening socket systemd holds across the service's restarts (`mirror::handover`).
+const SOCKET: &str = "samizdat-mirror.socket";
+/// install.sh --listen's drop-in: the socket listens where mirror.toml does.
+const LISTEN_DROP_IN: &str = "samizdat-mirror.socket.d/listen.conf";
 
 fn deploy() -> PathBuf {
     repo().join("deploy")
@@ -66,6 +70,12 @@ fn install_sh_installs_into_a_prefix_keeps_the_state_and_refuses_bad_flags() {
     let mode = fs::metadata(&bin).expect("stat").permissions().mode();
     assert_eq!(mode & 0o777, 0o755, "binary mode {mode:o}");
     assert_eq!(read(&unit), read(&deploy().join(UNIT)));
+    let units = prefix.join("etc/systemd/system");
+    assert_eq!(read(&units.join(SOCKET)), read(&deploy().join(SOCKET)));
+    assert!(
+        !units.join(LISTEN_DROP_IN).exists(),
+        "a drop-in without --listen: the socket unit's own address is samizdat's default"
+    );
     assert_eq!(read(&state.join("root.json")), read(&root));
     let toml = text(&state.join("mirror.toml"));
     assert!(
@@ -122,6 +132,12 @@ fn install_sh_installs_into_a_prefix_keeps_the_state_and_refuses_bad_flags() {
     );
     assert_eq!(read(&state.join("root.json")), read(&root));
     assert!(synced.exists(), "reconfiguring lost the mirror's release");
+    let drop_in = text(&units.join(LISTEN_DROP_IN));
+    assert_eq!(
+        drop_in,
+        "# Written by install.sh --listen: the addresses of mirror.toml.\n\
+         [Socket]\nListenStream=\nListenStream=127.0.0.1:8081\n"
+    );
 
     // Bad input: a clear message, a non-zero exit, and the installed mirror untouched.
     let cases: [(&[&str], &str); 7] = [
@@ -152,7 +168,11 @@ fn install_sh_installs_into_a_prefix_keeps_the_state_and_refuses_bad_flags() {
             toml2,
             "{args:?} changed the config"
         );
+        assert_eq!(text(&units.join(LISTEN_DROP_IN)), drop_in, "{args:?}");
     }
+    // An upgrade keeps the socket's addresses with the configuration.
+    expect_code(&install(&prefix, &[]), 0, "upgrade after --listen");
+    assert_eq!(text(&units.join(LISTEN_DROP_IN)), drop_in);
     let leftovers: Vec<_> = fs::read_dir(prefix.join("var/lib"))
         .expect("ls")
         .map(|e| e.expect("entry").file_name())
@@ -216,9 +236,42 @@ fn systemd_analyze_verifies_the_unit_and_rates_it_hardened() {
     .expect("cp");
     let unit = text(&deploy().join(UNIT));
     fs::write(units.join(UNIT), &unit).expect("write");
+    let socket = text(&deploy().join(SOCKET));
+    fs::write(units.join(SOCKET), &socket).expect("write");
 
     let (ok, out) = analyze(root, UNIT);
     assert!(ok, "systemd-analyze verify {UNIT}:\n{out}");
+    // The socket unit (verify also finds the service it starts), alone and with install.sh
+    // --listen's drop-in.
+    let (ok, out) = analyze(root, SOCKET);
+    assert!(ok, "systemd-analyze verify {SOCKET}:\n{out}");
+    let drop_in = units.join(LISTEN_DROP_IN);
+    fs::create_dir_all(drop_in.parent().expect("parent")).expect("mkdir");
+    fs::write(
+        &drop_in,
+        "[Socket]\nListenStream=\nListenStream=127.0.0.1:8081\nListenStream=[::1]:8081\n",
+    )
+    .expect("write");
+    let (ok, out) = analyze(root, SOCKET);
+    assert!(
+        ok,
+        "systemd-analyze verify {SOCKET} with {LISTEN_DROP_IN}:\n{out}"
+    );
+    fs::write(
+        &drop_in,
+        "[Socket]\nListenStream=\nListenStream=127.0.0.1:80810\n",
+    )
+    .expect("write");
+    let (ok, out) = analyze(root, SOCKET);
+    assert!(
+        !ok && out.contains("80810"),
+        "a drop-in with a bad port verified:\n{out}"
+    );
+    fs::remove_file(&drop_in).expect("rm");
+    let broken = socket.replace("FreeBind=", "FreeBnd=");
+    fs::write(units.join("broken.socket"), broken).expect("write");
+    let (ok, out) = analyze(root, "broken.socket");
+    assert!(!ok && out.contains("FreeBnd"), "{out}");
     // Exposure 2.0 or less ("OK"): the hardening directives are all in effect.
     let (ok, out) = exposure_at_most(root, UNIT, 20);
     assert!(ok, "{UNIT} is not hardened enough:\n{out}");

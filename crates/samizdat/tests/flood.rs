@@ -440,7 +440,8 @@ fn a_reader_is_served_while_an_http2_continuation_flood_keeps_header_blocks_open
 /// Load shedding: with at most 4 answers in flight (`--guard-in-flight 4`), four HTTP/2
 /// clients from 127.0.0.58 that ask for the document with a flow-control window of 0 (their
 /// answers can send no byte, so they stay in flight) make a fifth request, from 127.0.0.59,
-/// get 503 at once with `Retry-After`, counted in `/metrics`; once they leave, it is served.
+/// get 503 at once with `Retry-After`, counted in `/metrics` (which is answered meanwhile); once
+/// they leave, it is served.
 #[test]
 fn over_its_answers_in_flight_the_server_answers_503_at_once_and_recovers() {
     let tmp = tempfile::tempdir().expect("tempdir");
@@ -473,6 +474,14 @@ fn over_its_answers_in_flight_the_server_answers_503_at_once_and_recovers() {
         std::thread::sleep(Duration::from_millis(50));
     };
     assert!(head.contains("retry-after: 1"), "{head}");
+    // The operator still sees the server while it sheds load.
+    assert!(
+        metric(
+            &server,
+            "samizdat_mirror_refused_total{reason=\"overloaded\"} "
+        ) >= 1,
+        "the 503 counted, and /metrics answered while overloaded"
+    );
     drop(held);
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
@@ -487,14 +496,6 @@ fn over_its_answers_in_flight_the_server_answers_503_at_once_and_recovers() {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
-    // Asked last: while overloaded, `/metrics` too gets 503.
-    assert!(
-        metric(
-            &server,
-            "samizdat_mirror_refused_total{reason=\"overloaded\"} "
-        ) >= 1,
-        "the 503 counted"
-    );
 }
 
 /// Request heads over the limits, on hyper's path (the hot path hands them over): a header

@@ -303,12 +303,15 @@ fn the_deb_makes_a_mirror_on_a_bare_debian_and_a_newer_one_keeps_its_state() {
     }
     let units = in_root(&root, "ls /lib/systemd/system/ | grep '^samizdat-'");
     assert!(
-        units.contains("samizdat-mirror.service") && units.contains("samizdat-directory.service"),
+        units.contains("samizdat-mirror.service")
+            && units.contains("samizdat-mirror.socket")
+            && units.contains("samizdat-directory.service"),
         "{units}"
     );
     let verify = in_root(
         &root,
-        "systemd-analyze verify --man=no samizdat-mirror.service samizdat-directory.service 2>&1",
+        "systemd-analyze verify --man=no samizdat-mirror.socket samizdat-mirror.service \
+         samizdat-directory.service 2>&1",
     );
     assert!(
         verify.trim().is_empty(),
@@ -316,7 +319,8 @@ fn the_deb_makes_a_mirror_on_a_bare_debian_and_a_newer_one_keeps_its_state() {
     );
     in_root(
         &root,
-        "! test -e /etc/systemd/system/multi-user.target.wants/samizdat-mirror.service",
+        "! test -e /etc/systemd/system/multi-user.target.wants/samizdat-mirror.service \
+         && ! test -e /etc/systemd/system/sockets.target.wants/samizdat-mirror.socket",
     );
     in_root(&root, "getent passwd samizdat | grep -q nologin");
 
@@ -382,6 +386,14 @@ fn the_deb_makes_a_mirror_on_a_bare_debian_and_a_newer_one_keeps_its_state() {
     let toml =
         fs::read_to_string(root.join("var/lib/samizdat-mirror/mirror.toml")).expect("mirror.toml");
     assert!(toml.contains("timeout_secs = 17"), "{toml}");
+    // The package's socket unit listens where mirror.toml does (a drop-in in /etc).
+    let listen =
+        fs::read_to_string(root.join("etc/systemd/system/samizdat-mirror.socket.d/listen.conf"))
+            .expect("the socket's listen.conf");
+    assert!(
+        listen.contains(&format!("ListenStream=127.0.0.1:{port}")),
+        "{listen}"
+    );
     assert_eq!(
         in_root(&root, "stat -c %U /var/lib/samizdat-mirror").trim(),
         "samizdat"

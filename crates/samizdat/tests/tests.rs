@@ -3,6 +3,7 @@
 
 mod util;
 
+mod acme;
 mod bad_input;
 mod blocks;
 mod corpora;
@@ -11,6 +12,7 @@ mod deploy;
 mod directory;
 mod directory_trust;
 mod flood;
+mod handover;
 mod ingest;
 mod keys;
 mod messages;

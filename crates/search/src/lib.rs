@@ -88,3 +88,59 @@ pub struct SearchIndex {
     /// Site-relative path of the client's small stylesheet; the client also links it itself.
     pub style: Option<String>,
 }
+
+/// A card block (`search/c/<h>.json`) with the cards of the documents that are `blocked` (a
+/// mirror's legal blocks) showing [`common::mention::WITHHELD`] as their title and neither sender
+/// nor origin; `None` when it has none of them, or is not a card block. A mirror serves this in
+/// place of the signed block, as it withholds titles from the site's pages
+/// ([`common::mention::withhold`]).
+pub fn withhold_cards(
+    block: &[u8],
+    blocked: impl Fn(&str) -> bool,
+) -> Option<common::mention::Withheld> {
+    let mut cards: Vec<Vec<serde_json::Value>> = serde_json::from_slice(block).ok()?;
+    let mut first = None;
+    for card in &mut cards {
+        let Some(id) = card.first().and_then(serde_json::Value::as_str) else {
+            continue;
+        };
+        if !blocked(id) {
+            continue;
+        }
+        first.get_or_insert_with(|| id.to_owned());
+        // [id, title, date, kind, sender, origin]: the date and the kind say nothing of it.
+        for (at, value) in card.iter_mut().enumerate() {
+            match at {
+                1 => *value = common::mention::WITHHELD.into(),
+                4 | 5 => *value = serde_json::Value::Null,
+                _ => {}
+            }
+        }
+    }
+    Some(common::mention::Withheld {
+        page: serde_json::to_vec(&cards).ok()?,
+        first: first?,
+    })
+}
+
+#[cfg(test)]
+mod withhold_tests {
+    use super::withhold_cards;
+
+    #[test]
+    fn a_blocked_documents_card_keeps_its_date_and_kind_and_nothing_that_names_it() {
+        let block = br#"[["m-a","Seals","2002-08-01","email","Ann <a@x>","lists/a"],["m-b","Other",null,"pdf",null,"b.pdf"]]"#;
+        let w = withhold_cards(block, |id| id == "m-a").expect("withheld");
+        assert_eq!(w.first, "m-a");
+        let cards: serde_json::Value = serde_json::from_slice(&w.page).expect("json");
+        assert_eq!(
+            cards,
+            serde_json::json!([
+                ["m-a", "[withheld]", "2002-08-01", "email", null, null],
+                ["m-b", "Other", null, "pdf", null, "b.pdf"]
+            ])
+        );
+        assert_eq!(withhold_cards(block, |id| id == "m-c"), None);
+        assert_eq!(withhold_cards(b"{\"not\": \"cards\"}", |_| true), None);
+    }
+}

@@ -4,6 +4,7 @@
 use crate::Context;
 use crate::html::{esc, page_file, pager, push_esc, slug};
 use crate::present::{KINDS, kind_label, sender_key, sender_name, time_tag, title_of};
+use common::mention;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
@@ -64,7 +65,7 @@ fn list(out: &mut String, ctx: &Context<'_>, root: &str, docs: &[usize]) {
             out.push_str(&time);
             out.push(' ');
         }
-        let _ = write!(out, "<a href=\"{root}d/{}/\">", d.id);
+        mention::open_link(out, root, d.id.as_str());
         push_esc(out, title_of(d));
         out.push_str("</a> <span class=\"kind\">");
         out.push_str(kind_label(d.kind));
@@ -76,7 +77,8 @@ fn list(out: &mut String, ctx: &Context<'_>, root: &str, docs: &[usize]) {
             .map(sender_name)
             .or(d.origin.as_deref());
         if let Some(by) = by {
-            out.push_str(" <span class=\"by\">");
+            out.push(' ');
+            mention::open_by(out, d.id.as_str());
             push_esc(out, by);
             out.push_str("</span>");
         }

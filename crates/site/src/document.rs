@@ -5,6 +5,7 @@ use crate::Context;
 use crate::html::{esc, push_esc, size};
 use crate::present::{date_attr, kind_label, sender_key, sender_name, time_tag, title_of};
 use archive::{DocId, Document};
+use common::mention;
 use release::records::Links;
 use std::collections::HashMap;
 use std::fmt::Write;
@@ -37,7 +38,7 @@ const THREAD_SHOWN: usize = 200;
 /// A link to document `i` from a page `root` away from the site root.
 fn doc_link(out: &mut String, ctx: &Context<'_>, root: &str, i: usize) {
     let d = &ctx.docs[i];
-    let _ = write!(out, "<a href=\"{root}d/{}/\">", d.id);
+    mention::open_link(out, root, d.id.as_str());
     push_esc(out, title_of(d));
     out.push_str("</a>");
     if let Some(time) = time_tag(d, false) {
@@ -64,12 +65,17 @@ pub fn references(ctx: &Context<'_>, number: usize, text: &str) -> References {
 /// page again. A module this file uses must be listed (a test checks it): the sender helpers
 /// once lived in `browse`, outside the key, and a change to them left cached e-mail pages with
 /// stale sender links.
-const RENDERER_SOURCES: [(&str, &str); 5] = [
+const RENDERER_SOURCES: [(&str, &str); 6] = [
     ("document", include_str!("document.rs")),
     ("present", include_str!("present.rs")),
     ("html", include_str!("html.rs")),
     // The escaping rule the pages use lives in the shared crate.
     ("common html", include_str!("../../common/src/html.rs")),
+    // So does the shape of a mention, which a blocking mirror reads.
+    (
+        "common mention",
+        include_str!("../../common/src/mention.rs"),
+    ),
     ("lib", include_str!("lib.rs")),
 ];
 
@@ -394,7 +400,7 @@ fn text_with_links(m: &mut String, ctx: &Context<'_>, root: &str, text: &str, re
     let mut at = 0;
     for (span, i) in refs {
         push_esc(m, &text[at..span.start]);
-        let _ = write!(m, "<a href=\"{root}d/{}/\">", ctx.docs[*i].id);
+        mention::open_link(m, root, ctx.docs[*i].id.as_str());
         push_esc(m, &text[span.clone()]);
         m.push_str("</a>");
         at = span.end;

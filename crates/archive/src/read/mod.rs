@@ -12,11 +12,14 @@
 //! bad row or message inside a file that holds several is an `Err` entry in
 //! [`ReadOutcome::Documents`], and the others are still read.
 
+mod child;
 pub mod dates;
 pub mod decode;
 pub mod email;
 pub mod jsonl;
 pub mod maildate;
+pub mod ocr;
+pub mod outlook;
 pub mod pdf;
 pub mod sidecar;
 pub mod text;

@@ -141,35 +141,16 @@ pub fn extract(path: &Path, extractor: &PdfExtractor) -> Result<PdfText, ReadErr
         .take()
         .map(|err| std::thread::spawn(move || read_capped(err, MAX_STDERR_BYTES, None)));
 
-    let started = Instant::now();
-    let mut pause = Duration::from_millis(1);
-    let outcome = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break Ok(status),
-            Ok(None) => {}
-            Err(e) => break Err(format!("cannot wait for the PDF extractor: {e}")),
-        }
-        if overflow.load(Ordering::Relaxed) {
-            break Err(format!(
+    let too_much = || {
+        overflow.load(Ordering::Relaxed).then(|| {
+            format!(
                 "extractor output larger than {} MiB",
                 MAX_OUTPUT_BYTES >> 20
-            ));
-        }
-        if started.elapsed() >= timeout {
-            break Err(format!("timed out after {:.1} s", timeout.as_secs_f64()));
-        }
-        std::thread::sleep(pause);
-        pause = (pause * 2).min(Duration::from_millis(25));
+            )
+        })
     };
-    let status = match outcome {
-        Ok(status) => status,
-        Err(reason) => {
-            // Already exited if kill fails; either way reap it so no zombie is left.
-            let _ = child.kill();
-            let _ = child.wait();
-            return Err(ReadError::file(reason));
-        }
-    };
+    let status = super::child::wait_within(&mut child, timeout, "the PDF extractor", too_much)
+        .map_err(ReadError::file)?;
     let out = stdout.and_then(|h| h.join().ok()).unwrap_or_default();
     let err = stderr.and_then(|h| h.join().ok()).unwrap_or_default();
     if overflow.load(Ordering::Relaxed) {

@@ -443,6 +443,27 @@ impl Daemon {
         self.child.id()
     }
 
+    /// Sends it SIGTERM, as systemd stops it.
+    pub fn terminate(&self) {
+        let pid = i32::try_from(self.pid()).expect("a pid");
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::SIGTERM)
+            .unwrap_or_else(|e| panic!("SIGTERM to {pid}: {e}"));
+    }
+
+    /// Its exit status once it has exited, waiting at most `limit`; None if it still runs.
+    pub fn exited_within(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                return Some(status);
+            }
+            if Instant::now() > deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// The parsed `/.well-known/samizdat/status.json`.
     pub fn status(&self) -> serde_json::Value {
         let out = Command::new("curl")
