@@ -244,6 +244,12 @@ else
   install_file 0644 "$here/$unit_name.service" "$unitdir/$unit_name.service"
   install_file 0644 "$here/$unit_name.socket" "$socket_unit"
 fi
+# A new configuration without --listen may still move the address (--domain makes it HTTPS's,
+# 0.0.0.0:443): the socket takes mirror.toml's top-level `listen = ["ADDR", ...]`.
+if [ -z "$listen" ] && $configure; then
+  listen=$(sed -n '/^\[/q; s/^listen = \[\(.*\)\]$/\1/p' "$state/mirror.toml" | tr -d '" ')
+  if [ "$listen" = "0.0.0.0:8080" ]; then listen=""; fi
+fi
 if [ -n "$listen" ]; then
   mkdir -p "$unitdir/$unit_name.socket.d"
   printf '# Written by install.sh --listen: the addresses of mirror.toml.\n[Socket]\nListenStream=\n' \

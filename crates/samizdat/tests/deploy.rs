@@ -179,6 +179,21 @@ fn install_sh_installs_into_a_prefix_keeps_the_state_and_refuses_bad_flags() {
         .collect();
     assert_eq!(leftovers, ["samizdat-mirror"], "a staging folder was left");
 
+    // --domain goes to mirror init, which moves `listen` to HTTPS's port: the socket follows
+    // mirror.toml, not only --listen.
+    let out = install(
+        &prefix,
+        &["--peer", other, "--domain", "mirror.example.org"],
+    );
+    expect_code(&out, 0, "--domain");
+    let toml3 = text(&state.join("mirror.toml"));
+    assert!(toml3.contains("mirror.example.org"), "{toml3}");
+    assert_eq!(
+        text(&units.join(LISTEN_DROP_IN)),
+        "# Written by install.sh --listen: the addresses of mirror.toml.\n\
+         [Socket]\nListenStream=\nListenStream=0.0.0.0:443\n"
+    );
+
     // A fresh prefix needs the publisher's root: nothing is installed without it.
     let fresh = tmp.path().join("fresh");
     let out = install(&fresh, &["--peer", origin]);
