@@ -13,15 +13,17 @@ mkdir -p "$cache"
 # Real peers the tests start: nginx and rsync (the plain web root a volunteer mirror pushes to
 # and serves), curl and openssl (the HTTP client and test certificates for the mirror's server),
 # systemd-analyze (checks deploy/samizdat-mirror.service; systemd need not be the init system),
-# aria2c (downloads through the directory's Metalink).
+# aria2c (downloads through the directory's Metalink), GNU time (/usr/bin/time -v: the peak
+# memory of `add` on bombs and large files), catdoc (catdoc and xls2csv, which `add` runs on
+# legacy DOC and XLS files).
 # Installed when missing and we are root; otherwise the tests that need one name it.
 if [ ! -x /usr/sbin/nginx ] || ! command -v rsync >/dev/null || ! command -v curl >/dev/null \
   || ! command -v openssl >/dev/null || ! command -v systemd-analyze >/dev/null \
-  || ! command -v aria2c >/dev/null; then
+  || ! command -v aria2c >/dev/null || [ ! -x /usr/bin/time ] || ! command -v catdoc >/dev/null; then
   if [ "$(id -u)" = 0 ]; then
-    apt-get install -y -qq nginx rsync curl openssl systemd aria2 >/dev/null
+    apt-get install -y -qq nginx rsync curl openssl systemd aria2 time catdoc >/dev/null
   else
-    echo "test.sh: not root: install nginx rsync curl openssl systemd aria2 yourself" >&2
+    echo "test.sh: not root: install nginx rsync curl openssl systemd aria2 time catdoc yourself" >&2
   fi
 fi
 

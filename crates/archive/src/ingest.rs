@@ -175,6 +175,28 @@ impl Tally {
         self.line(path, part, report::Outcome::Failed { reason })
     }
 
+    /// A file (`part: None`), or a member of an archive, that is no document samizdat reads.
+    fn unsupported(
+        &mut self,
+        path: &str,
+        part: Option<&str>,
+        detected_type: String,
+        reason: String,
+    ) -> Result<(), Error> {
+        self.summary.unsupported.push(Failure {
+            path: match part {
+                Some(part) => format!("{path} ({part})"),
+                None => path.to_owned(),
+            },
+            reason: format!("{reason} (detected: {detected_type})"),
+        });
+        let outcome = report::Outcome::Unsupported {
+            detected_type,
+            reason,
+        };
+        self.line(path, part, outcome)
+    }
+
     /// A document of a file that failed, named in the summary as `shown` (the file and the
     /// document's source).
     fn failed_document(
@@ -583,7 +605,11 @@ fn process(
         docs.push(doc.and_then(|mut extracted| {
             extracted.bound();
             let locator = extracted.locator.clone();
-            store_all(store, extracted).map_err(|reason| read::ReadError { locator, reason })
+            store_all(store, extracted).map_err(|reason| read::ReadError {
+                locator,
+                reason,
+                detected_type: None,
+            })
         }));
     });
     match read {
@@ -685,17 +711,7 @@ fn apply(
         Outcome::Unsupported(read::Unsupported {
             detected_type,
             reason,
-        }) => {
-            tally.summary.unsupported.push(Failure {
-                path: shown.clone(),
-                reason: format!("{reason} (detected: {detected_type})"),
-            });
-            let outcome = report::Outcome::Unsupported {
-                detected_type,
-                reason,
-            };
-            tally.line(&shown, None, outcome)?;
-        }
+        }) => tally.unsupported(&shown, None, detected_type, reason)?,
         Outcome::Sidecar(document) => {
             tally.summary.sidecars += 1;
             let of = document.display().to_string();
@@ -708,7 +724,13 @@ fn apply(
             for doc in docs {
                 match doc {
                     Ok(stored) => record(tx, file, &key, stored, None, &mut taken, tally)?,
-                    Err(e) => tally.failed(&shown, e.locator.as_deref(), e.reason)?,
+                    Err(e) => match e.detected_type {
+                        Some(detected_type) => {
+                            let part = e.locator.as_deref();
+                            tally.unsupported(&shown, part, detected_type, e.reason)?;
+                        }
+                        None => tally.failed(&shown, e.locator.as_deref(), e.reason)?,
+                    },
                 }
             }
             // A file read whole: its documents not read again (a row removed, an attachment no
@@ -780,17 +802,26 @@ fn record(
     file: &SourceFile,
     key: &str,
     stored: Stored,
-    parent: Option<(&DocId, usize)>,
+    parent: Option<(&DocId, usize, Option<&str>)>,
     taken: &mut Taken,
     tally: &mut Tally,
 ) -> Result<(), Error> {
     let x = &stored.extracted;
+    // An archive's member is at `!/NAME` (`read::container`): its attachments are inside it.
     let part = match (&x.locator, parent) {
-        (_, Some((_, n))) => Some(format!("attachment-{n}")),
+        // A member of an attached archive: inside its attachment.
+        (Some(l), Some((_, _, Some(attachment)))) if l.starts_with("!/") => {
+            Some(format!("{attachment}{l}"))
+        }
+        (_, Some((_, n, Some(member)))) if member.contains("!/") => {
+            Some(format!("{member}#attachment-{n}"))
+        }
+        (_, Some((_, n, _))) => Some(format!("attachment-{n}")),
         (Some(l), None) => Some(l.clone()),
         (None, None) => None,
     };
     let source = match &part {
+        Some(part) if part.starts_with("!/") => format!("{}{part}", file.relative),
         Some(part) => format!("{}#{part}", file.relative),
         None => file.relative.clone(),
     };
@@ -798,7 +829,7 @@ fn record(
     let part = part.as_deref();
     let shown = format!("{path} ({source})");
     let id = match (parent, &x.id_source) {
-        (Some((parent_id, n)), _) => parent_id.child(n),
+        (Some((parent_id, n, _)), _) => parent_id.child(n),
         (None, IdSource::Explicit(id)) => match DocId::new(id) {
             Ok(id) => id,
             Err(reason) => {
@@ -865,7 +896,7 @@ fn record(
         author: x.author.clone(),
         email: x.email.clone(),
         pages: x.pages,
-        parent: parent.map(|(p, _)| p.clone()),
+        parent: parent.map(|(p, _, _)| p.clone()),
         source,
         original: stored.original,
         ext: x.ext.clone(),
@@ -887,7 +918,7 @@ fn record(
     };
     tally.line(&path, part, outcome)?;
     for (n, child) in stored.children.into_iter().enumerate() {
-        record(tx, file, key, child, Some((&id, n + 1)), taken, tally)?;
+        record(tx, file, key, child, Some((&id, n + 1, part)), taken, tally)?;
     }
     Ok(())
 }

@@ -22,6 +22,12 @@ pub enum Kind {
     Record,
     /// Any other file (an attachment that is an image, say): kept and published, no text.
     Binary,
+    /// A word-processing document (DOCX, ODT, RTF).
+    Document,
+    /// A spreadsheet (XLSX, ODS), its text sheet by sheet.
+    Spreadsheet,
+    /// A presentation (PPTX, ODP), its text slide by slide.
+    Presentation,
 }
 
 impl Kind {
@@ -35,6 +41,9 @@ impl Kind {
             Kind::Html => "html",
             Kind::Record => "record",
             Kind::Binary => "binary",
+            Kind::Document => "document",
+            Kind::Spreadsheet => "spreadsheet",
+            Kind::Presentation => "presentation",
         }
     }
 }

@@ -38,7 +38,7 @@ use tokio::net::TcpStream;
 
 use crate::cache::{Entry, LargeFile};
 use crate::conns::Conn;
-use crate::guard::Client;
+use crate::guard::{Client, Gate};
 use crate::handover::Drain;
 use crate::metrics::Metrics;
 use crate::request::{Screened, accepts_gzip_bytes, screen};
@@ -107,14 +107,14 @@ pub(crate) async fn answer_hits(
                     answered += 1;
                     if out.closing {
                         // Its answer says `Connection: close`: the last one here.
-                        out.write(&mut stream)
+                        out.write(&mut stream, client.gate())
                             .await
                             .map_err(|_| reset(&stream))
                             .ok()?;
                         return None;
                     }
                     if out.full() {
-                        out.write(&mut stream)
+                        out.write(&mut stream, client.gate())
                             .await
                             .map_err(|_| reset(&stream))
                             .ok()?;
@@ -122,7 +122,7 @@ pub(crate) async fn answer_hits(
                 }
                 Next::Partial => break,
                 Next::Hyper => {
-                    out.write(&mut stream)
+                    out.write(&mut stream, client.gate())
                         .await
                         .map_err(|_| reset(&stream))
                         .ok()?;
@@ -130,7 +130,7 @@ pub(crate) async fn answer_hits(
                 }
             }
         }
-        out.write(&mut stream)
+        out.write(&mut stream, client.gate())
             .await
             .map_err(|_| reset(&stream))
             .ok()?;
@@ -353,7 +353,13 @@ impl Answers {
 
     /// Writes every answer gathered, in one `writev` when the socket takes it all, then the
     /// large file's bytes with `sendfile`.
-    async fn write(&mut self, stream: &mut TcpStream) -> std::io::Result<()> {
+    /// While they are written, they count as answers in flight for `gate`'s load shedding, as
+    /// hyper's answers do (a large file's `sendfile` may take as long as the reader makes it).
+    async fn write(&mut self, stream: &mut TcpStream, gate: &Arc<Gate>) -> std::io::Result<()> {
+        if self.parts.is_empty() && self.file.is_none() {
+            return Ok(());
+        }
+        let _flight = gate.flight();
         for chunk in self.parts.chunks(OUT_PARTS + 2) {
             let mut slices = [IoSlice::new(&[]); OUT_PARTS + 2];
             for (slice, part) in slices.iter_mut().zip(chunk) {

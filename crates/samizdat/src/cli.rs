@@ -105,7 +105,9 @@ enum Command {
         #[arg(long = "mirror")]
         mirrors: Vec<String>,
     },
-    /// Ingest files and folders (e-mail, mbox, maildir, PDF, text, Markdown, rst, HTML, .gz, JSON Lines).
+    /// Ingest files and folders (e-mail, mbox, maildir, PDF, text, Markdown, rst, HTML, .gz, JSON
+    /// Lines, DOCX, PPTX, XLSX, ODT, ODP, ODS, RTF, DOC, XLS; zip, tar and 7z archives, opened
+    /// recursively).
     Add {
         archive: PathBuf,
         #[arg(required = true)]
@@ -124,6 +126,8 @@ enum Command {
         /// ARCHIVE/reports/.
         #[arg(long, short)]
         verbose: bool,
+        #[command(flatten)]
+        archives: ArchiveLimits,
     },
     /// Withdraw a document: the next release leaves it out and publishes why.
     Withdraw {
@@ -291,6 +295,50 @@ enum KeyCommand {
         #[arg(long, value_name = "DIR")]
         root_keys: Option<PathBuf>,
     },
+}
+
+/// How far `add` opens archives (zip, tar, 7z) within one file: bombs and deep nesting stop
+/// at these, and each member left unread is named in the report with the bound.
+#[derive(clap::Args)]
+struct ArchiveLimits {
+    /// Archives nested one in another, the outermost counting 1.
+    #[arg(long, default_value_t = Defaults::ARCHIVE.max_depth)]
+    archive_depth: u32,
+    /// Members of one archive.
+    #[arg(long, default_value_t = Defaults::ARCHIVE.max_members)]
+    archive_members: u64,
+    /// Members of all the archives in one file.
+    #[arg(long, default_value_t = Defaults::ARCHIVE.max_total_members)]
+    archive_members_total: u64,
+    /// MiB one member may expand to.
+    #[arg(long, default_value_t = Defaults::ARCHIVE.max_member_bytes >> 20)]
+    archive_member_mib: u64,
+    /// MiB all the archives in one file may expand to.
+    #[arg(long, default_value_t = Defaults::ARCHIVE.max_total_bytes >> 20)]
+    archive_total_mib: u64,
+    /// How many times its compressed size a member may expand to (past its first 8 MiB).
+    #[arg(long, default_value_t = Defaults::ARCHIVE.max_ratio)]
+    archive_ratio: u64,
+}
+
+/// Defaults shown by `--help`, from the library's.
+struct Defaults;
+
+impl Defaults {
+    const ARCHIVE: archive::read::container::Limits = archive::read::container::Limits::DEFAULT;
+}
+
+impl From<ArchiveLimits> for archive::read::container::Limits {
+    fn from(a: ArchiveLimits) -> Self {
+        archive::read::container::Limits {
+            max_depth: a.archive_depth,
+            max_members: a.archive_members,
+            max_total_members: a.archive_members_total,
+            max_member_bytes: a.archive_member_mib.saturating_mul(1 << 20),
+            max_total_bytes: a.archive_total_mib.saturating_mul(1 << 20),
+            max_ratio: a.archive_ratio,
+        }
+    }
 }
 
 /// A mirror's settings, for `mirror init` (written to DIR/mirror.toml) and `mirror run` (for
@@ -655,11 +703,13 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             pdf_memory_mib,
             withdraw_missing,
             verbose,
+            archives,
         } => commands::add(
             &archive,
             &paths,
             Duration::from_secs(pdf_timeout),
             pdf_memory_mib << 20,
+            archives.into(),
             archive::ingest::AddFlags {
                 withdraw_missing,
                 list: verbose,

@@ -50,10 +50,14 @@ pub fn add(
     paths: &[PathBuf],
     pdf_timeout: Duration,
     pdf_memory: u64,
+    archives: archive::read::container::Limits,
     flags: archive::ingest::AddFlags,
 ) -> Result<Outcome> {
     let mut a = Archive::open(archive)?;
-    let read = read_options(pdf_timeout, pdf_memory)?;
+    let read = archive::read::ReadOptions {
+        archives,
+        ..read_options(pdf_timeout, pdf_memory)?
+    };
     let summary = a.add_with(paths, read, flags, &Bar::new("adding"))?;
     print_lines(&summary.lines);
     print_summary(&summary);

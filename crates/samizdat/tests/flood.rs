@@ -498,6 +498,83 @@ fn over_its_answers_in_flight_the_server_answers_503_at_once_and_recovers() {
     }
 }
 
+/// The hot path's answers count as in flight too: with at most 2 answers in flight, two
+/// HTTP/1.1 readers from 127.0.0.61 that ask for a 16 MiB file the server has sent before (a
+/// hot hit, sent with `sendfile`) and do not read it keep the server at its cap, so a request
+/// from 127.0.0.62 gets 503; once they leave, it is served.
+#[test]
+fn answers_the_hot_path_is_sending_count_as_in_flight() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let archive = sample_release(tmp.path(), &[]);
+    let text: String = (0..320_000u32)
+        .map(|i| format!("line {i:08} of a file larger than the sockets hold\n"))
+        .collect();
+    release_a_note(&archive, "large.txt", &text);
+    let (name, _) = target_name(&archive.join("release"), "large-txt.original.txt");
+    let path = format!("/targets/{name}");
+    let args = [
+        "mirror",
+        "serve",
+        p(&archive),
+        "--listen",
+        "127.0.0.63:0",
+        "--guard-in-flight",
+        "2",
+    ];
+    let server = Daemon::start(&args, &tmp.path().join("serve.log"));
+    let address = address(&server);
+    let url = format!("{}{}", server.url, path.trim_start_matches('/'));
+    // Read once whole: the file is kept open, and the next asks are hot hits.
+    let (head, got) = curl(&url, &["--interface", "127.0.0.62"]);
+    assert!(
+        head.starts_with("http/1.1 200") && got.len() > 16 << 20,
+        "{head}"
+    );
+    let ask = format!("GET {path} HTTP/1.1\r\nhost: x\r\n\r\n");
+    let held: Vec<std::net::TcpStream> = (0..2)
+        .map(|_| {
+            let mut stream = connect_from("127.0.0.61", &address);
+            stream.write_all(ask.as_bytes()).expect("send");
+            stream
+        })
+        .collect();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let small = format!("{}metrics", server.url);
+    loop {
+        let (head, _) = curl(
+            &url,
+            &["--interface", "127.0.0.62", "--max-time", "5", "-r", "0-9"],
+        );
+        if head.starts_with("http/1.1 503") {
+            assert!(head.contains("retry-after: 1"), "{head}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "never refused: {head}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let (head, _) = curl(&small, &["--interface", "127.0.0.62"]);
+    assert!(
+        head.starts_with("http/1.1 200"),
+        "monitoring answered: {head}"
+    );
+    drop(held);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let (head, _) = curl(
+            &url,
+            &["--interface", "127.0.0.62", "--max-time", "5", "-r", "0-9"],
+        );
+        if head.starts_with("http/1.1 206") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "not served once the holders left: {head}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 /// Request heads over the limits, on hyper's path (the hot path hands them over): a header
 /// line of 20 KiB and 80 header lines get 431 (each counted in `/metrics`), a path of 2 KiB
 /// 400, before any routing.

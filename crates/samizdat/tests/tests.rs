@@ -4,6 +4,7 @@
 mod util;
 
 mod acme;
+mod archives;
 mod bad_input;
 mod blocks;
 mod corpora;

@@ -56,7 +56,8 @@ pub struct SearchDoc {
     pub id: String,
     pub title: String,
     pub date: Option<time::OffsetDateTime>,
-    /// "email", "pdf", "text", "markdown", "rst", "html", "record", "binary".
+    /// "email", "pdf", "text", "markdown", "rst", "html", "record", "binary",
+    /// "document", "spreadsheet", "presentation".
     pub kind: String,
     pub origin: Option<String>,
     pub tags: Vec<String>,

@@ -38,7 +38,7 @@ pub fn title_of(doc: &Document) -> &str {
 
 /// Every kind, in the order the search page lists their labels (a new kind fails to build in
 /// [`kind_label`]; add it here too).
-pub const KINDS: [Kind; 8] = [
+pub const KINDS: [Kind; 11] = [
     Kind::Email,
     Kind::Pdf,
     Kind::Text,
@@ -46,6 +46,9 @@ pub const KINDS: [Kind; 8] = [
     Kind::Rst,
     Kind::Html,
     Kind::Record,
+    Kind::Document,
+    Kind::Spreadsheet,
+    Kind::Presentation,
     Kind::Binary,
 ];
 
@@ -60,6 +63,9 @@ pub fn kind_label(kind: Kind) -> &'static str {
         Kind::Html => "HTML",
         Kind::Record => "Record",
         Kind::Binary => "Other file",
+        Kind::Document => "Document",
+        Kind::Spreadsheet => "Spreadsheet",
+        Kind::Presentation => "Presentation",
     }
 }
 

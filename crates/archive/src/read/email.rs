@@ -15,7 +15,6 @@ use mail_parser::{
     Address, HeaderValue, Message, MessageParser, MessagePart, MimeHeaders, PartType,
 };
 use rayon::prelude::*;
-use std::io::Write;
 use std::time::Instant;
 use time::OffsetDateTime;
 
@@ -413,8 +412,66 @@ fn attachment(
                     .push(format!("PDF attachment kept without its text: {e}")),
             }
         }
-        _ => {}
+        _ => return opened(child, opts),
     }
+    child
+}
+
+/// An attachment that is an office document or an archive, read as a file would be: an office
+/// document becomes the attachment's document; an archive stays the attachment, its members
+/// its children (placed `!/NAME` in it), and a member not read is a note of the attachment.
+/// The members are held until the message is stored, so all of an attached archive's members
+/// together may expand to one member's cap (`--archive-member-mib`), not the file's.
+fn opened(mut child: Extracted, opts: &ReadOptions) -> Extracted {
+    use super::{container, office};
+    if let Some(format) = office::Office::detect(&child.ext, &child.original) {
+        let read = office::read(
+            format,
+            child.original.clone(),
+            &child.title,
+            office::Caps::default(),
+        );
+        return match read {
+            Ok(mut doc) => {
+                doc.locator = child.locator;
+                doc.date = doc.date.or(child.date);
+                doc
+            }
+            Err(e) => {
+                let note = format!("{} attachment kept without its text: {e}", format.name());
+                child.notes.push(note);
+                child
+            }
+        };
+    }
+    let lower = child.title.to_ascii_lowercase();
+    let Some(kind) = container::detect(&lower, &child.original) else {
+        return child;
+    };
+    let mut inner = opts.clone();
+    inner.archives.max_total_bytes = opts
+        .archives
+        .max_total_bytes
+        .min(opts.archives.max_member_bytes);
+    inner.nesting.budget = None;
+    let mut members = Vec::new();
+    let mut notes = Vec::new();
+    let source = Box::new(std::io::Cursor::new(child.original.as_slice()));
+    let outcome = container::read(source, &child.title, kind, &inner, &mut |doc| match doc {
+        Ok(doc) => members.push(doc),
+        Err(e) => notes.push(format!(
+            "{} not read: {}",
+            e.locator.as_deref().unwrap_or("a member"),
+            e.reason
+        )),
+    });
+    match outcome {
+        Ok(None) => {}
+        Ok(Some(unsupported)) => notes.push(unsupported.reason),
+        Err(e) => notes.push(format!("the attached archive is not read: {e}")),
+    }
+    child.children = members;
+    child.notes.append(&mut notes);
     child
 }
 
@@ -439,17 +496,9 @@ fn ext_for_content_type(content_type: Option<&str>, part: &MessagePart) -> Optio
     Some(ext)
 }
 
-/// Writes an attached PDF to a temporary file and extracts it in the child process.
+/// Extracts an attached PDF in the child process, through a temporary file.
 fn extract_pdf_bytes(bytes: &[u8], opts: &ReadOptions) -> Result<pdf::PdfText, ReadError> {
-    let mut tmp = tempfile::Builder::new()
-        .prefix("samizdat-attachment-")
-        .suffix(".pdf")
-        .tempfile()
-        .map_err(|e| ReadError::file(format!("cannot create a temporary file: {e}")))?;
-    tmp.write_all(bytes)
-        .and_then(|()| tmp.flush())
-        .map_err(|e| ReadError::file(format!("cannot write a temporary file: {e}")))?;
-    pdf::extract(tmp.path(), &opts.pdf)
+    pdf::extract_bytes(bytes, &opts.pdf)
 }
 
 #[cfg(test)]

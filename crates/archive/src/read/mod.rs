@@ -6,19 +6,25 @@
 //! - [`email`]: single RFC 5322 messages, mbox files, maildir entries; attachments become children;
 //! - [`pdf`]: PDF text and metadata, extracted in a child process with a time and memory limit;
 //! - [`text`]: plain text, Markdown, reStructuredText and HTML, each optionally gzip-compressed;
-//! - [`jsonl`]: a publisher's JSON Lines import, one document per line.
+//! - [`jsonl`]: a publisher's JSON Lines import, one document per line;
+//! - [`office`]: DOCX, PPTX, XLSX, ODT, ODP, ODS (zip + streamed XML, calamine for XLSX) and
+//!   RTF, with title, author and dates, slide by slide and sheet by sheet;
+//! - [`container`]: zip, tar (plain, gzip, xz, zstd) and 7z archives, opened recursively within
+//!   bounds, each member read by this same dispatch ([`read_member`]).
 //!
 //! A reader only parses: it never writes to the archive. A failure of the whole file is an `Err`; a
 //! bad row or message inside a file that holds several is an `Err` entry in
 //! [`ReadOutcome::Documents`], and the others are still read.
 
 mod child;
+pub mod container;
 pub mod dates;
 pub mod decode;
 pub mod email;
 pub mod jsonl;
 pub mod maildate;
 pub mod ocr;
+pub mod office;
 pub mod outlook;
 pub mod pdf;
 pub mod sidecar;
@@ -31,12 +37,18 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-/// How to read files: how PDFs are extracted, and what must never be read.
+/// How to read files: how PDFs are extracted, how far archives are opened, and what must never
+/// be read.
 #[derive(Clone, Debug)]
 pub struct ReadOptions {
     pub pdf: PdfExtractor,
     /// The archive's own folder: a file a JSON Lines row names there is refused (`add` sets it).
     pub fence: std::sync::Arc<Fence>,
+    /// The bounds on archives (zip bombs, deep nesting).
+    pub archives: container::Limits,
+    /// Inside an archive: how deep, and what the file's archives used so far (the container
+    /// reader sets it for the members it reads).
+    pub nesting: container::Nesting,
 }
 
 impl ReadOptions {
@@ -44,6 +56,8 @@ impl ReadOptions {
         ReadOptions {
             pdf,
             fence: Default::default(),
+            archives: container::Limits::default(),
+            nesting: container::Nesting::default(),
         }
     }
 }
@@ -138,6 +152,9 @@ pub struct ReadError {
     pub locator: Option<String>,
     /// What was wrong and what was expected, without a trailing period.
     pub reason: String,
+    /// Set when the part is no document samizdat reads (an image inside a zip): the media type
+    /// detected. Reported as unsupported, not as a failure.
+    pub detected_type: Option<String>,
 }
 
 impl ReadError {
@@ -146,6 +163,7 @@ impl ReadError {
         ReadError {
             locator: None,
             reason: reason.into(),
+            detected_type: None,
         }
     }
 
@@ -154,6 +172,16 @@ impl ReadError {
         ReadError {
             locator: Some(locator.into()),
             reason: reason.into(),
+            detected_type: None,
+        }
+    }
+
+    /// A part of the file (an archive's member) that is no document samizdat reads.
+    pub fn unsupported(locator: impl Into<String>, unsupported: Unsupported) -> ReadError {
+        ReadError {
+            locator: Some(locator.into()),
+            reason: unsupported.reason,
+            detected_type: Some(unsupported.detected_type),
         }
     }
 }
@@ -181,10 +209,41 @@ enum Format {
 /// Extensions that are never documents, skipped without looking at their content.
 const NOT_DOCUMENTS: &[&str] = &[
     "json", "js", "mjs", "map", "css", "png", "jpg", "jpeg", "gif", "svg", "svgz", "ico", "bmp",
-    "tif", "tiff", "webp", "woff", "woff2", "ttf", "otf", "eot", "zip", "tar", "tgz", "bz2", "xz",
-    "zst", "7z", "rar", "deb", "rpm", "exe", "dll", "so", "o", "a", "class", "jar", "pyc", "wasm",
-    "mp3", "mp4", "ogg", "wav", "avi", "mov", "webm", "db", "sqlite",
+    "tif", "tiff", "webp", "woff", "woff2", "ttf", "otf", "eot", "deb", "rpm", "exe", "dll", "so",
+    "o", "a", "class", "jar", "pyc", "wasm", "mp3", "mp4", "ogg", "wav", "avi", "mov", "webm",
+    "db", "sqlite",
 ];
+
+/// Legacy Office binary formats (OLE compound files): DOC and XLS are read by a tool
+/// (`office::legacy`), the others not.
+const LEGACY_OFFICE: &[&str] = &["doc", "dot", "xls", "xlt", "ppt", "pot", "pps"];
+const OLE_MAGIC: &[u8] = b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1";
+
+/// Archive formats that are not opened (zip, tar, 7z, xz and zstd are).
+const CLOSED_ARCHIVES: &[&str] = &["bz2", "tbz", "tbz2", "rar", "lz", "lzma", "cab", "arj", "z"];
+
+/// Why a file named `lower_name` (lowercase) is no document, told from its name alone: `None`
+/// when its content must be looked at.
+pub(crate) fn not_a_document(lower_name: &str) -> Option<Unsupported> {
+    let inner = match lower_name.strip_suffix(".gz") {
+        Some(inner) if !inner.is_empty() && !inner.ends_with(".tar") => inner,
+        _ => lower_name,
+    };
+    let ext = extension(inner);
+    let reason = if NOT_DOCUMENTS.contains(&ext.as_str()) {
+        format!("`.{ext}` files are not documents samizdat ingests")
+    } else if CLOSED_ARCHIVES.contains(&ext.as_str()) {
+        format!(
+            "`.{ext}` archives are not opened: samizdat opens zip, tar (plain, .gz, .xz, .zst) and 7z"
+        )
+    } else {
+        return None;
+    };
+    Some(Unsupported {
+        detected_type: media_type_for_ext(&ext).to_owned(),
+        reason,
+    })
+}
 
 /// Largest size a gzip-compressed document may decompress to.
 pub const MAX_GUNZIPPED_BYTES: u64 = 256 << 20;
@@ -215,16 +274,72 @@ pub fn read_each(
 ) -> Result<Option<Unsupported>, ReadError> {
     let name = file_name(path);
     let lower = name.to_ascii_lowercase();
+    if let Some(unsupported) = not_a_document(&lower) {
+        let ext = extension(&lower);
+        return Ok(Some(Unsupported::new(
+            &ext,
+            &head_of(path),
+            unsupported.reason,
+        )));
+    }
+    let cannot_read = |e: std::io::Error| ReadError::file(format!("cannot read: {e}"));
+    if let Some(kind) = container::detect(&lower, &head_of(path)) {
+        let file = std::fs::File::open(path).map_err(cannot_read)?;
+        return container::read(Box::new(file), &name, kind, opts, each);
+    }
+    let raw = std::fs::read(path).map_err(cannot_read)?;
+    read_content(&name, raw, Some((path, root)), opts, each)
+}
+
+/// Reads one member of an archive, named `name` (its last component), whose bytes are `raw`:
+/// the same dispatch as a file, but without a path (a PDF goes through a temporary file), a
+/// sidecar, or JSON Lines (whose rows are ranges of their file).
+pub fn read_member(
+    name: &str,
+    raw: Vec<u8>,
+    opts: &ReadOptions,
+    each: &mut dyn FnMut(Result<Extracted, ReadError>),
+) -> Result<Option<Unsupported>, ReadError> {
+    read_content(name, raw, None, opts, each)
+}
+
+/// The dispatch on a file's bytes `raw`, named `name`; `file`: its path and the folder given
+/// to `add`, for a file on disk.
+fn read_content(
+    name: &str,
+    raw: Vec<u8>,
+    file: Option<(&Path, &Path)>,
+    opts: &ReadOptions,
+    each: &mut dyn FnMut(Result<Extracted, ReadError>),
+) -> Result<Option<Unsupported>, ReadError> {
+    let lower = name.to_ascii_lowercase();
     let (inner_name, gzipped) = match lower.strip_suffix(".gz") {
         Some(inner) if !inner.is_empty() => (inner.to_owned(), true),
         _ => (lower.clone(), false),
     };
     let ext = extension(&inner_name);
-    if NOT_DOCUMENTS.contains(&ext.as_str()) {
-        let reason = format!("`.{ext}` files are not documents samizdat ingests");
-        return Ok(Some(Unsupported::new(&ext, &head_of(path), reason)));
+    if !gzipped {
+        if let Some(format) = office::Office::detect(&ext, &raw) {
+            let doc = office::read(format, raw, name, office::Caps::default())?;
+            each(Ok(match file {
+                Some((path, _)) => with_sidecar(path, doc)?,
+                None => doc,
+            }));
+            return Ok(None);
+        }
+        if let Some(format) = office::legacy::Legacy::detect(&ext) {
+            let doc = office::legacy::read(format, raw, name, &opts.pdf)?;
+            each(Ok(match file {
+                Some((path, _)) => with_sidecar(path, doc)?,
+                None => doc,
+            }));
+            return Ok(None);
+        }
+        if LEGACY_OFFICE.contains(&ext.as_str()) || raw.starts_with(OLE_MAGIC) {
+            let reason = "a legacy Office binary file that is not DOC or XLS by its name (PPT, say): not read";
+            return Ok(Some(Unsupported::new(&ext, &raw, reason)));
+        }
     }
-    let raw = std::fs::read(path).map_err(|e| ReadError::file(format!("cannot read: {e}")))?;
     // The decompressed content, or the raw bytes themselves (not a copy: a file of one 200 MiB
     // line must not cost two).
     let gunzipped = if gzipped {
@@ -254,24 +369,37 @@ pub fn read_each(
             "gzip-compressed PDF is not ingested: expected an uncompressed PDF",
         )),
         Format::Pdf => {
-            let doc = pdf::read(path, raw, &name, &opts.pdf)?;
-            each(Ok(with_sidecar(path, doc)?));
+            let doc = match file {
+                Some((path, _)) => with_sidecar(path, pdf::read(path, raw, name, &opts.pdf)?)?,
+                None => pdf::read_bytes(raw, name, &opts.pdf)?,
+            };
+            each(Ok(doc));
             Ok(None)
         }
         Format::JsonLines if gzipped => Ok(gzip(
             "gzip-compressed JSON Lines are not ingested: expected an uncompressed .jsonl",
         )),
-        Format::JsonLines => {
-            jsonl::read(content, path, root, opts, each)?;
-            Ok(None)
-        }
+        Format::JsonLines => match file {
+            Some((path, root)) => {
+                jsonl::read(content, path, root, opts, each)?;
+                Ok(None)
+            }
+            None => Ok(gzip(
+                "JSON Lines inside an archive are not read: a row's original is a range of its own file",
+            )),
+        },
         Format::Text(format) => {
             let file_ext = stored_ext(&ext, format, gzipped);
-            let doc = match gunzipped {
-                Some(content) => text::read(format, &content, raw, file_ext, &name)?,
-                None => text::read_owned(format, raw, path, file_ext, &name)?,
+            let doc = match (gunzipped, file) {
+                (Some(content), _) => text::read(format, &content, raw, file_ext, name)?,
+                (None, Some((path, _))) => text::read_owned(format, raw, path, file_ext, name)?,
+                (None, None) => text::read_vec(format, raw, file_ext, name)?,
             };
-            each(Ok(with_sidecar(path, doc)?));
+            let doc = match file {
+                Some((path, _)) => with_sidecar(path, doc)?,
+                None => doc,
+            };
+            each(Ok(doc));
             Ok(None)
         }
     }

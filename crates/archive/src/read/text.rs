@@ -75,6 +75,21 @@ pub fn read(
     })
 }
 
+/// As [`read`] for bytes `raw` that are both the content and the original (an archive's
+/// member): read, then kept as the original, without a copy.
+pub fn read_vec(
+    format: TextFormat,
+    raw: Vec<u8>,
+    ext: String,
+    name: &str,
+) -> Result<Extracted, ReadError> {
+    let parts = extract(format, &raw).map_err(ReadError::file)?;
+    Ok(Extracted {
+        original: raw,
+        ..document(format, parts, ext, format.media_type(), name)
+    })
+}
+
 /// As [`read`] for an uncompressed file at `path` whose bytes are `raw`, without a copy: UTF-8
 /// text keeps `raw` as its text, and the original is stored from `path` as a stream (a file of
 /// one 200 MiB line costs 200 MiB, not twice that).

@@ -1,0 +1,334 @@
+//! Archives given to `add` (issue 20): zip members become documents placed at
+//! `FILE!/MEMBER`, and hostile archives (a 10 GiB zip bomb, a 42.zip-like nesting, 20 zips
+//! deep) are each stopped with the bound named in the report, within bounded memory and time.
+
+use crate::util::*;
+use archive::testing;
+use std::fs;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// `add --verbose ARCHIVE DOCS` under GNU time: its exit code, stdout, and peak RSS in KiB.
+fn add_measured(archive: &Path, docs: &Path) -> (i32, String, u64) {
+    let (code, out, _, kib) = add_measured_all(archive, docs);
+    (code, out, kib)
+}
+
+/// As [`add_measured`], with stderr too.
+fn add_measured_all(archive: &Path, docs: &Path) -> (i32, String, String, u64) {
+    let time = Path::new("/usr/bin/time");
+    assert!(time.exists(), "this test needs GNU time at /usr/bin/time");
+    let out = std::process::Command::new(time)
+        .arg("-v")
+        .arg(env!("CARGO_BIN_EXE_samizdat"))
+        .args(["add", "--verbose", p(archive), p(docs)])
+        .output()
+        .expect("run /usr/bin/time");
+    let err = stderr(&out);
+    let kib = err
+        .lines()
+        .find_map(|l| {
+            l.trim()
+                .strip_prefix("Maximum resident set size (kbytes): ")
+        })
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no maximum resident set size in:\n{err}"));
+    (out.status.code().unwrap_or(-1), stdout(&out), err, kib)
+}
+
+/// The report's lines (all but the summary) of the last `add`, whose output is `printed`.
+fn report_lines(printed: &str) -> Vec<serde_json::Value> {
+    let last = printed.lines().last().expect("a summary line");
+    let report = last
+        .rsplit_once("report: ")
+        .unwrap_or_else(|| panic!("the summary names the report: {last}"))
+        .1;
+    let text = fs::read_to_string(report).unwrap_or_else(|e| panic!("{report}: {e}"));
+    let mut lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}")))
+        .collect();
+    lines.pop();
+    lines
+}
+
+/// The line of file `name` (its last component) at `part`: its outcome and the line.
+fn line_of<'a>(
+    lines: &'a [serde_json::Value],
+    name: &str,
+    part: Option<&str>,
+) -> (&'a str, &'a serde_json::Value) {
+    let line = lines
+        .iter()
+        .find(|l| {
+            l["path"]
+                .as_str()
+                .is_some_and(|p| p.ends_with(&format!("/{name}")))
+                && l["part"].as_str() == part
+        })
+        .unwrap_or_else(|| panic!("no line for {name} {part:?} in {lines:#?}"));
+    (line["outcome"].as_str().expect("outcome"), line)
+}
+
+fn reason(line: &serde_json::Value) -> &str {
+    line["reason"].as_str().unwrap_or_default()
+}
+
+const MAIL: &[u8] = b"From: Alice <alice@example.org>\r\nTo: bob@example.org\r\nSubject: The plan\r\nDate: Mon, 12 Apr 2010 10:00:00 +0000\r\nMessage-ID: <plan@example.org>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nSee the notes.\r\n--b\r\nContent-Type: text/plain\r\nContent-Disposition: attachment; filename=notes.txt\r\n\r\nThe notes themselves.\r\n--b--\r\n";
+
+#[test]
+fn issue_20_archives_are_opened_member_by_member_and_bombs_stop_at_a_named_bound() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let archive = tmp.path().join("archive");
+    run(&["init", p(&archive)], 0);
+    let docs = tmp.path().join("leak");
+    fs::create_dir_all(&docs).expect("mkdir");
+
+    let inner = testing::zip_of(&[("b.txt", b"The inner memo.\n")]).expect("zip");
+    let leak = |with_memo: bool| {
+        let mut members: Vec<(&str, &[u8])> = vec![
+            ("mail/plan.eml", MAIL),
+            ("inner.zip", &inner),
+            ("photo.png", b"\x89PNG\r\n\x1a\n...."),
+        ];
+        if with_memo {
+            members.push(("memo.txt", b"A memo about the harbour.\n"));
+        }
+        testing::zip_of(&members).expect("zip")
+    };
+    fs::write(docs.join("leak.zip"), leak(true)).expect("write");
+    let attached = testing::zip_of(&[("minutes.txt", b"Minutes of the meeting.\n")]).expect("zip");
+    let files = format!(
+        "From: a@example.org\r\nTo: b@example.org\r\nSubject: Files\r\nDate: Mon, 12 Apr 2010 10:00:00 +0000\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nSee attached.\r\n--b\r\nContent-Type: application/zip\r\nContent-Disposition: attachment; filename=files.zip\r\nContent-Transfer-Encoding: base64\r\n\r\n{}\r\n--b--\r\n",
+        testing::base64(&attached)
+    );
+    fs::write(docs.join("files.eml"), files).expect("write");
+    let mut bomb = std::io::BufWriter::new(fs::File::create(docs.join("bomb.zip")).expect("bomb"));
+    testing::zeros_zip(&mut bomb, "zeros.txt", 10 << 10, 10 << 30).expect("bomb");
+    std::io::Write::flush(&mut bomb).expect("flush");
+    drop(bomb);
+    // 16^4 leaves of 1 GiB each: 64 TiB declared, 65,536 members.
+    fs::write(
+        docs.join("42.zip"),
+        testing::nested_bomb(16, 4, 1 << 10).expect("bomb"),
+    )
+    .expect("write");
+    fs::write(
+        docs.join("deep.zip"),
+        testing::deep_zip(20, b"At the bottom.\n").expect("zip"),
+    )
+    .expect("write");
+    fs::write(
+        docs.join("traversal.zip"),
+        testing::zip_of(&[("../../../escaped.txt", b"Only a name.\n")]).expect("zip"),
+    )
+    .expect("write");
+
+    let started = Instant::now();
+    let (code, printed, kib) = add_measured(&archive, &docs);
+    let took = started.elapsed();
+    eprintln!("add: {took:.1?}, peak RSS {} MiB", kib >> 10);
+    assert_eq!(
+        code, 4,
+        "members failed, so `add` is incomplete:\n{printed}"
+    );
+    assert!(kib < 1 << 20, "peak RSS {} MiB", kib >> 10);
+    assert!(took < Duration::from_secs(120), "add took {took:?}");
+    let lines = report_lines(&printed);
+
+    for part in [
+        "!/memo.txt",
+        "!/mail/plan.eml",
+        "!/mail/plan.eml#attachment-1",
+        "!/inner.zip!/b.txt",
+    ] {
+        let (outcome, line) = line_of(&lines, "leak.zip", Some(part));
+        assert_eq!(outcome, "ingested", "{line}");
+    }
+    // An e-mail's attached zip: kept as the attachment, its members inside it.
+    for part in ["attachment-1", "attachment-1!/minutes.txt"] {
+        let (outcome, line) = line_of(&lines, "files.eml", Some(part));
+        assert_eq!(outcome, "ingested", "{line}");
+    }
+    let (outcome, line) = line_of(&lines, "leak.zip", Some("!/photo.png"));
+    assert_eq!(outcome, "unsupported", "{line}");
+
+    let (outcome, line) = line_of(&lines, "bomb.zip", Some("!/zeros.txt"));
+    assert_eq!(outcome, "failed");
+    assert!(
+        reason(line).contains(
+            "expands to 10240 MiB, more than the 256 MiB a member may (--archive-member-mib)"
+        ),
+        "{line}"
+    );
+    let bombed: Vec<&serde_json::Value> = lines
+        .iter()
+        .filter(|l| l["path"].as_str().is_some_and(|p| p.ends_with("/42.zip")))
+        .collect();
+    assert!(
+        bombed.iter().all(|l| l["outcome"] == "failed"),
+        "{bombed:#?}"
+    );
+    assert!(
+        bombed
+            .iter()
+            .any(|l| reason(l).contains("more than 1024 MiB")
+                || reason(l).contains("a member may (--archive-member-mib)")),
+        "{bombed:#?}"
+    );
+    assert!(bombed.len() <= 100_001, "{}", bombed.len());
+    let (outcome, line) = line_of(
+        &lines,
+        "deep.zip",
+        Some("!/level-1.zip!/level-2.zip!/level-3.zip!/level-4.zip!/level-5.zip"),
+    );
+    assert_eq!(outcome, "failed");
+    assert!(
+        reason(line).contains("nested 6 deep, more than 5 (--archive-depth)"),
+        "{line}"
+    );
+    let (outcome, line) = line_of(&lines, "traversal.zip", Some("!/../../../escaped.txt"));
+    assert_eq!(outcome, "ingested", "{line}");
+    assert!(!tmp.path().join("escaped.txt").exists());
+    assert!(!Path::new("/escaped.txt").exists());
+
+    // The catalog places each member's document inside its archive.
+    let catalog = archive::Catalog::open(&archive.join("catalog.sqlite")).expect("catalog");
+    let sources: Vec<String> = catalog
+        .documents()
+        .expect("documents")
+        .into_iter()
+        .map(|d| d.source)
+        .collect();
+    assert!(
+        sources.iter().any(|s| s == "leak.zip!/inner.zip!/b.txt"),
+        "{sources:?}"
+    );
+    drop(catalog);
+
+    // Again, with the memo gone from the archive: reported gone, the rest unchanged.
+    fs::write(docs.join("leak.zip"), leak(false)).expect("write");
+    let (_, printed, _) = add_measured(&archive, &docs);
+    let lines = report_lines(&printed);
+    let gone = lines
+        .iter()
+        .find(|l| l["path"] == "leak.zip!/memo.txt")
+        .unwrap_or_else(|| panic!("the memo is not reported gone: {lines:#?}"));
+    assert_eq!(gone["outcome"], "gone", "{gone}");
+    let (outcome, line) = line_of(&lines, "leak.zip", Some("!/inner.zip!/b.txt"));
+    assert_eq!(outcome, "unchanged", "{line}");
+    let (outcome, line) = line_of(&lines, "traversal.zip", None);
+    assert_eq!(outcome, "unchanged", "{line}");
+}
+
+#[test]
+fn issue_20_a_docx_with_a_1_gib_xml_part_is_cut_and_a_million_empty_rows_cost_nothing() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let archive = tmp.path().join("archive");
+    run(&["init", p(&archive)], 0);
+    let docs = tmp.path().join("office");
+    fs::create_dir_all(&docs).expect("mkdir");
+
+    // 1 GiB of paragraphs in word/document.xml, in about 1 MiB of zip.
+    let paragraph = "<w:p><w:r><w:t>All work and no play makes Jack a dull boy.</w:t></w:r></w:p>";
+    let unit = paragraph.repeat((1 << 20) / paragraph.len());
+    let count = (1u64 << 30) / unit.len() as u64;
+    let mut docx = std::io::BufWriter::new(fs::File::create(docs.join("huge.docx")).expect("docx"));
+    testing::repeated_zip(
+        &mut docx,
+        "word/document.xml",
+        unit.as_bytes(),
+        count,
+        unit.len() as u64 * count,
+    )
+    .expect("docx");
+    std::io::Write::flush(&mut docx).expect("flush");
+    drop(docx);
+    let empty: String = (2..1_000_002)
+        .map(|r| format!(r#"<row r="{r}"/>"#))
+        .collect();
+    let rows = format!(
+        r#"<row r="1"><c r="A1" t="inlineStr"><is><t>Rope</t></is></c><c r="B1"><v>12</v></c></row>{empty}<row r="1000002"><c r="XFD1000002" t="inlineStr"><is><t>end</t></is></c></row>"#
+    );
+    fs::write(
+        docs.join("rows.xlsx"),
+        testing::xlsx_of(&rows).expect("xlsx"),
+    )
+    .expect("write");
+
+    let started = Instant::now();
+    let (code, printed, err, kib) = add_measured_all(&archive, &docs);
+    let took = started.elapsed();
+    eprintln!("add: {took:.1?}, peak RSS {} MiB", kib >> 10);
+    assert_eq!(code, 0, "{printed}\n{err}");
+    assert!(kib < 1 << 20, "peak RSS {} MiB", kib >> 10);
+    assert!(took < Duration::from_secs(120), "add took {took:?}");
+    assert!(
+        err.lines().any(|l| l.starts_with("warning: ")
+            && l.contains("huge.docx")
+            && (l.contains("text cut at 64 MiB") || l.contains("larger than 256 MiB: cut there"))),
+        "{err}"
+    );
+    let lines = report_lines(&printed);
+    let (outcome, _) = line_of(&lines, "huge.docx", None);
+    assert_eq!(outcome, "ingested");
+    let (outcome, _) = line_of(&lines, "rows.xlsx", None);
+    assert_eq!(outcome, "ingested");
+    let catalog = archive::Catalog::open(&archive.join("catalog.sqlite")).expect("catalog");
+    let sheet = catalog
+        .documents()
+        .expect("documents")
+        .into_iter()
+        .find(|d| d.source == "rows.xlsx")
+        .expect("the spreadsheet");
+    assert_eq!(sheet.kind, archive::Kind::Spreadsheet);
+    assert_eq!(sheet.title, "Harbour & docks");
+}
+
+#[test]
+fn issue_20_the_archive_bounds_are_add_flags() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let archive = tmp.path().join("archive");
+    run(&["init", p(&archive)], 0);
+    let docs = tmp.path().join("docs");
+    fs::create_dir_all(&docs).expect("mkdir");
+    fs::write(
+        docs.join("deep.zip"),
+        testing::deep_zip(3, b"At the bottom.\n").expect("zip"),
+    )
+    .expect("write");
+    let big = vec![b'x'; 2 << 20];
+    fs::write(
+        docs.join("big.zip"),
+        testing::zip_of(&[("big.txt", &big), ("small.txt", b"Small.\n")]).expect("zip"),
+    )
+    .expect("write");
+    let out = run(
+        &[
+            "add",
+            "--verbose",
+            "--archive-depth",
+            "2",
+            "--archive-member-mib",
+            "1",
+            p(&archive),
+            p(&docs),
+        ],
+        4,
+    );
+    let lines = report_lines(&stdout(&out));
+    let (outcome, line) = line_of(&lines, "deep.zip", Some("!/level-1.zip!/level-2.zip"));
+    assert_eq!(outcome, "failed");
+    assert!(
+        reason(line).contains("nested 3 deep, more than 2 (--archive-depth)"),
+        "{line}"
+    );
+    let (outcome, line) = line_of(&lines, "big.zip", Some("!/big.txt"));
+    assert_eq!(outcome, "failed");
+    assert!(
+        reason(line).contains("expands to 2 MiB, more than the 1 MiB a member may"),
+        "{line}"
+    );
+    let (outcome, _) = line_of(&lines, "big.zip", Some("!/small.txt"));
+    assert_eq!(outcome, "ingested");
+}
