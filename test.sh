@@ -102,6 +102,33 @@ fi
 export SAMIZDAT_CORPORA=$corpora
 export SAMIZDAT_PYTHON=$cache/venv/bin/python
 
+# The Debian package and the static binary (deploy/build-dist.sh; tests/package.rs installs
+# them on a bare Debian 12 root): the musl target and musl-gcc (ring and SQLite are C),
+# cargo-deb (pinned), `file`, and mmdebstrap for the root, made once and cached as a tarball.
+if ! rustup target list --installed | grep -qx x86_64-unknown-linux-musl; then
+  rustup target add x86_64-unknown-linux-musl
+fi
+if ! command -v musl-gcc >/dev/null || ! command -v mmdebstrap >/dev/null || ! command -v file >/dev/null; then
+  if [ "$(id -u)" = 0 ]; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq musl-tools mmdebstrap file >/dev/null
+  else
+    echo "test.sh: not root: install musl-tools mmdebstrap file yourself" >&2
+  fi
+fi
+if [ "$(cargo deb --version 2>/dev/null)" != "cargo-deb 3.8.0" ]; then
+  cargo install cargo-deb --version 3.8.0 --locked --quiet
+fi
+if [ ! -f "$cache/debian-bookworm.tar" ] && [ "$(id -u)" = 0 ]; then
+  mmdebstrap --quiet --format=tar --variant=minbase --include=man-db,systemd bookworm \
+    "$cache/debian-bookworm.tar.tmp" http://deb.debian.org/debian
+  mv "$cache/debian-bookworm.tar.tmp" "$cache/debian-bookworm.tar"
+fi
+# The release build the package test installs, here rather than inside the test; in the
+# environment the test gives it (PATH and HOME, rustup's and cargo's homes), so that its own
+# run of build-dist.sh finds the build fresh.
+env -i PATH="$PATH" HOME="$HOME" ${RUSTUP_HOME:+RUSTUP_HOME="$RUSTUP_HOME"} \
+  ${CARGO_HOME:+CARGO_HOME="$CARGO_HOME"} "$root/deploy/build-dist.sh" --out "$root/dist"
+
 cargo build --workspace --all-targets --locked
 cargo nextest run --workspace --locked --no-fail-fast "$@"
 

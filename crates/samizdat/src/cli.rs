@@ -4,7 +4,7 @@
 use crate::commands::{self, Outcome};
 use crate::demo;
 use anyhow::Result;
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use release::InitOptions;
 use release::config::ExpiryDays;
 use std::path::PathBuf;
@@ -192,6 +192,14 @@ enum Command {
     /// Extract a PDF's text (run by `add` in a child process with limits).
     #[command(hide = true)]
     ExtractPdf { file: PathBuf },
+    /// Write the manual pages (samizdat.1 and one per subcommand, samizdat-mirror-init.1...)
+    /// into DIR, for packages (deploy/build-dist.sh).
+    #[command(hide = true)]
+    Man { dir: PathBuf },
+    /// Print the completion script for SHELL (bash, zsh, fish, elvish, powershell), for
+    /// packages (deploy/build-dist.sh).
+    #[command(hide = true)]
+    Completions { shell: clap_complete::Shell },
     /// Verify the signed mirror lists of the directories the archive vouches for, end to end:
     /// the archive from --root, each directory's root as an archive target, then its
     /// `mirrors.json` through that root; print the listed mirrors.
@@ -745,6 +753,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             demo::run(&dir, &network)?
         }
         Command::ExtractPdf { file } => commands::extract_pdf(&file),
+        Command::Man { dir } => commands::man(Cli::command(), &dir)?,
+        Command::Completions { shell } => commands::completions(Cli::command(), shell),
         Command::VerifyList {
             root,
             source,

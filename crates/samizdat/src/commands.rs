@@ -30,8 +30,19 @@ pub enum Outcome {
 pub fn init(archive: &Path, options: &InitOptions) -> Result<Outcome> {
     let root = Archive::init(archive, options)?;
     outln!("created archive {}", archive.display());
-    outln!("trusted root for mirrors and readers: {}", root.display());
+    outln!(
+        "trusted root for mirrors and readers: {} (SHA-256 {}: publish it beside the file)",
+        root.display(),
+        root_fingerprint(&root)?
+    );
     Ok(Outcome::Done)
+}
+
+/// A root's fingerprint as operators compare it: the SHA-256 of the file's bytes (what
+/// `sha256sum root.json` prints, as for a directory's root in `directory init`).
+fn root_fingerprint(root: &Path) -> Result<String> {
+    let bytes = std::fs::read(root).with_context(|| format!("{}: cannot read", root.display()))?;
+    Ok(trust::schema::Digest::of(&bytes).to_hex())
 }
 
 pub fn add(
@@ -378,6 +389,11 @@ pub fn mirror_init(dir: &Path, root: &Path, settings: mirror::init::Overrides) -
         }
     };
     let made = mirror::init::init(dir, root, settings, answered)?;
+    outln!(
+        "trusting root {} (SHA-256 {}): check it is the one the publisher publishes",
+        root_file,
+        root_fingerprint(root)?
+    );
     outln!(
         "{} mirror {}: peers {}; serves on {}; syncs every {} s",
         if made.reconfigured {
@@ -808,4 +824,22 @@ pub fn directory_coverage(dir: &Path, json: bool) -> Result<Outcome> {
         );
     }
     Ok(Outcome::Done)
+}
+
+/// `man DIR`: the manual pages of `cli` (the top page and one per visible subcommand), from
+/// the same clap definition that parses the command line, so they never drift from it.
+pub fn man(cli: clap::Command, dir: &Path) -> Result<Outcome> {
+    std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot create", dir.display()))?;
+    clap_mangen::generate_to(cli, dir)
+        .with_context(|| format!("{}: cannot write the manual pages", dir.display()))?;
+    outln!("manual pages written to {}", dir.display());
+    Ok(Outcome::Done)
+}
+
+/// `completions SHELL`: the shell's completion script for `cli`, on stdout.
+pub fn completions(mut cli: clap::Command, shell: clap_complete::Shell) -> Outcome {
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut cli, "samizdat", &mut script);
+    outln!("{}", String::from_utf8_lossy(&script).trim_end());
+    Outcome::Done
 }

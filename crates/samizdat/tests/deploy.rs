@@ -105,14 +105,29 @@ fn install_sh_installs_into_a_prefix_keeps_the_state_and_refuses_bad_flags() {
     assert_eq!(text(&state.join("mirror.toml")), toml);
     assert!(synced.exists(), "the upgrade lost the mirror's release");
 
-    // New flags: a new configuration (the root kept when not given), the release kept.
+    // New flags: a new configuration (the root kept when not given), the release kept; what
+    // follows `--` goes to `samizdat mirror init` as it is.
     let other_server = StaticServer::start(&archive.join("release"), "127.0.0.161");
     let other = other_server.url.as_str();
-    let out = install(&prefix, &["--peer", other, "--listen", "127.0.0.1:8081"]);
+    let out = install(
+        &prefix,
+        &[
+            "--peer",
+            other,
+            "--listen",
+            "127.0.0.1:8081",
+            "--",
+            "--timeout",
+            "17",
+        ],
+    );
     expect_code(&out, 0, "reconfigure");
     let toml2 = text(&state.join("mirror.toml"));
     assert!(
-        toml2.contains(other) && !toml2.contains(origin) && toml2.contains("127.0.0.1:8081"),
+        toml2.contains(other)
+            && !toml2.contains(origin)
+            && toml2.contains("127.0.0.1:8081")
+            && toml2.contains("timeout_secs = 17"),
         "{toml2}"
     );
     assert_eq!(read(&state.join("root.json")), read(&root));
@@ -125,7 +140,7 @@ fn install_sh_installs_into_a_prefix_keeps_the_state_and_refuses_bad_flags() {
     );
 
     // Bad input: a clear message, a non-zero exit, and the installed mirror untouched.
-    let cases: [(&[&str], &str); 5] = [
+    let cases: [(&[&str], &str); 7] = [
         (&["--bogus"], "--bogus"),
         (&["--peer"], "--peer needs a value"),
         (&["--peer", "origin.example"], "not an http"),
@@ -134,6 +149,11 @@ fn install_sh_installs_into_a_prefix_keeps_the_state_and_refuses_bad_flags() {
             "/nonexistent/root.json",
         ),
         (&["--peer", origin, "--interval", "soon"], "soon"),
+        (
+            &["--peer", origin, "--", "--no-such-flag"],
+            "--no-such-flag",
+        ),
+        (&["--deb", "samizdat.deb"], "no --prefix"),
     ];
     for (args, message) in cases {
         let out = install(&prefix, args);
@@ -158,6 +178,21 @@ fn install_sh_installs_into_a_prefix_keeps_the_state_and_refuses_bad_flags() {
         .map(|e| e.expect("entry").file_name())
         .collect();
     assert_eq!(leftovers, ["samizdat-mirror"], "a staging folder was left");
+
+    // --domain goes to mirror init, which moves `listen` to HTTPS's port: the socket follows
+    // mirror.toml, not only --listen.
+    let out = install(
+        &prefix,
+        &["--peer", other, "--domain", "mirror.example.org"],
+    );
+    expect_code(&out, 0, "--domain");
+    let toml3 = text(&state.join("mirror.toml"));
+    assert!(toml3.contains("mirror.example.org"), "{toml3}");
+    assert_eq!(
+        text(&units.join(LISTEN_DROP_IN)),
+        "# Written by install.sh --listen: the addresses of mirror.toml.\n\
+         [Socket]\nListenStream=\nListenStream=0.0.0.0:443\n"
+    );
 
     // A fresh prefix needs the publisher's root: nothing is installed without it.
     let fresh = tmp.path().join("fresh");

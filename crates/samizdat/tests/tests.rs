@@ -19,6 +19,7 @@ mod keys;
 mod messages;
 mod metalink;
 mod mirror;
+mod package;
 mod publish;
 mod python_tuf;
 mod serve;
