@@ -197,17 +197,7 @@ pub fn read(format: Office, raw: Vec<u8>, name: &str, caps: Caps) -> Result<Extr
             Office::Rtf => {}
         }
     }
-    if doc.title.trim().is_empty() {
-        // A slide's or a sheet's first line is no title of the file.
-        doc.title = Some(&text.out)
-            .filter(|_| format.kind() == Kind::Document)
-            .and_then(|t| super::title::plain_title(t))
-            .filter(|t| !t.is_empty())
-            .unwrap_or_else(|| name.to_owned());
-    }
-    doc.notes.append(&mut text.notes);
-    doc.text = text.out;
-    doc.original = raw;
+    text.finish(&mut doc, name, raw);
     Ok(doc)
 }
 
@@ -222,6 +212,23 @@ pub struct Text {
 }
 
 impl Text {
+    /// Puts the text read into `doc` (of file `name`, whose bytes are `raw`), with its notes,
+    /// and gives it a title when its format gave none: the text's first heading or sentence for
+    /// a document, the file's name for a spreadsheet or slides (their first line is no title
+    /// of the file).
+    pub(crate) fn finish(mut self, doc: &mut Extracted, name: &str, raw: Vec<u8>) {
+        if doc.title.trim().is_empty() {
+            doc.title = Some(&self.out)
+                .filter(|_| doc.kind == Kind::Document)
+                .and_then(|t| super::title::plain_title(t))
+                .filter(|t| !t.is_empty())
+                .unwrap_or_else(|| name.to_owned());
+        }
+        doc.notes.append(&mut self.notes);
+        doc.text = self.out;
+        doc.original = raw;
+    }
+
     fn new(cap: usize) -> Text {
         Text {
             out: String::new(),

@@ -15,6 +15,7 @@
 //! Bounded: at most [`STREAM_MAX`] bytes of any one property, [`DEPTH_MAX`] messages attached
 //! in messages. An RTF-only body (compressed RTF, no plain or HTML form) is left out.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::io::{Cursor, Read, Seek};
 
@@ -131,11 +132,12 @@ pub(crate) fn read_mailbox(
 
 /// The RFC 5322 message an Outlook `.msg` file stands for, or why it is not one.
 pub fn to_eml(content: &[u8]) -> Result<Vec<u8>, String> {
-    let opened = CompoundFile::open(Cursor::new(content.to_vec())).or_else(|e| {
+    // Borrowed: only a file cut short is copied (to be padded).
+    let opened = CompoundFile::open(Cursor::new(Cow::Borrowed(content))).or_else(|e| {
         // Files cut short by a sector or two (their FAT counts sectors past the end) are
         // common; their lost sectors are read as zeros, as olefile does, when few are lost.
         let padded = padded(content).ok_or(e)?;
-        CompoundFile::open(Cursor::new(padded))
+        CompoundFile::open(Cursor::new(Cow::Owned(padded)))
     });
     let mut file = opened.map_err(|e| format!("not an Outlook message (no compound file): {e}"))?;
     if !file.is_stream("/__properties_version1.0") {

@@ -98,14 +98,7 @@ pub fn read(
         Legacy::Xls => ("xls", "application/vnd.ms-excel"),
     };
     let mut doc = Extracted::new(kind, String::new(), ext.to_owned(), media_type.to_owned());
-    doc.title = Some(&text.out)
-        .filter(|_| kind == Kind::Document)
-        .and_then(|t| crate::read::title::plain_title(t))
-        .filter(|t| !t.is_empty())
-        .unwrap_or_else(|| name.to_owned());
-    doc.notes.append(&mut text.notes);
-    doc.text = text.out;
-    doc.original = raw;
+    text.finish(&mut doc, name, raw);
     Ok(doc)
 }
 
