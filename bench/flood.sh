@@ -3,7 +3,7 @@
 # and throughput, unloaded and under each attack, against `samizdat mirror serve` (release build)
 # and nginx (limit_req/limit_conn) on the same files; the guard's cost unloaded.
 #
-#   bash bench/flood.sh          BENCH_SECONDS (15) an attack, BENCH_READER_RATE (200) req/s
+#   bash bench/flood.sh          BENCH_SECONDS (15) a reader, BENCH_READER_RATE (200) req/s
 #
 # - the archive: the repository's sample (`sample/documents`: init, add, release --no-site);
 #   the hot document is its largest target under 20 KB.
@@ -11,11 +11,15 @@
 #   limit_req 1000 r/s burst 20000 an address, limit_conn 64 an address, h2c on port+1 for the
 #   reset attack); each restarted for each phase, so peak RSS (VmHWM) and refusal counts are the
 #   phase's own.
-# - the reader (bench/flood_clients.py reader): from 127.0.1.2, another /24 than every attacker,
-#   4 keep-alive connections asking the hot document at BENCH_READER_RATE req/s in all (paced;
-#   a late request goes at once), for BENCH_SECONDS: p50/p99 of its 2xx answers, their rate, and
-#   its refusals (other statuses, connection errors).
-# - attacks, each started 2 s before the reader and ending after it:
+# - the readers (bench/flood_clients.py reader), each for BENCH_SECONDS, one after the other
+#   under the same attack, from other /24s than every attacker:
+#   paced, for latency: from 127.0.1.2, 4 keep-alive connections asking the hot document at
+#   BENCH_READER_RATE req/s in all (a late request goes at once): p50/p99 of its 2xx answers;
+#   unpaced, for throughput: 4 keep-alive connections from 127.0.4.2, 127.0.5.2, 127.0.6.2 and
+#   127.0.7.2 (four readers, each within the per-address rate its burst allows for 15 s), each
+#   asking again as soon as it has its answer: the rate of 2xx answers.
+#   The refusals counted are both readers' (other statuses, connection errors).
+# - attacks, each started 2 s before the first reader and ending 2 s after the second:
 #   flood: wrk -t2 -c64 on the hot document (source 127.0.0.1);
 #   slowloris: 2,000 connections from 127.0.2.1-8, a header byte each every 3 s, reopened when
 #   closed; reset: HTTP/2 rapid reset (HEADERS + RST_STREAM at once) on 8 h2c connections from
@@ -24,8 +28,9 @@
 #   log "limiting" lines; the attacker's share = (refusals - the reader's) / refusals.
 # - guard cost: wrk -t2 -c64 BENCH_WRK_SECONDS (10) on the hot document, BENCH_REPS (3)
 #   alternating: guard at defaults with the rate buckets raised (wrk asks from one address; at the
-#   defaults it is refused after its burst: connection caps and in-flight limit stay at defaults)
-#   vs every limit wide (lib.sh guard_wide), and nginx without limits.
+#   defaults it is refused after its burst: connection caps and in-flight limit stay at defaults,
+#   every bucket is still checked) vs the guard off (`--guard-off`: nothing checked but the one
+#   in-flight count), and nginx without limits.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -38,6 +43,7 @@ wrk_seconds=${BENCH_WRK_SECONDS:-10}
 reps=${BENCH_REPS:-3}
 port=${BENCH_PORT:-18090}
 ng=127.0.0.31 sz=127.0.0.32 reader=127.0.1.2 probe=127.0.1.9
+readers=127.0.4.2,127.0.5.2,127.0.6.2,127.0.7.2
 clients=$root/bench/flood_clients.py
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"  # slowloris: 2,000 sockets, the servers as many
 
@@ -124,7 +130,7 @@ phase() {
   local server=$1 attack=$2 host h2port label=$1-$2 apid=
   if [ "$server" = nginx ]; then host=$ng h2port=$((port + 1)); start_nginx
   else host=$sz h2port=$port; start_serve "$label"; fi
-  local dur=$((seconds + 4))
+  local dur=$((2 * seconds + 4))
   case $attack in
     flood) wrk -t2 -c64 -d"${dur}s" "http://$host:$port$hot" >"$out/$label.attack" 2>&1 & apid=$! ;;
     slowloris) python3 "$clients" slowloris 127.0.2 8 "$host" "$port" 2000 "$dur" 3 >"$out/$label.attack" 2>&1 & apid=$! ;;
@@ -132,11 +138,12 @@ phase() {
   esac
   [ -z "$apid" ] || sleep 2
   python3 "$clients" reader "$reader" "$host" "$port" "$hot" "$seconds" "$reader_rate" 4 "$out/$label.json" >/dev/null
+  python3 "$clients" reader "$readers" "$host" "$port" "$hot" "$seconds" 0 4 "$out/$label.unpaced.json" >/dev/null
   [ -z "$apid" ] || wait "$apid" || true
   local total peak
   total=$(refusals "$server" "$label"); peak=$(peak_rss_mib "$server")
-  python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(sys.argv[2], sys.argv[3], "%.2f %.2f %.1f %d" % (r["p50"], r["p99"], r["rps"], r["refused"] + r["errors"]), sys.argv[4], sys.argv[5])' \
-    "$out/$label.json" "$server" "$attack" "$total" "$peak" | tee -a "$out/phases" >&2
+  python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); u=json.load(open(sys.argv[2])); print(sys.argv[3], sys.argv[4], "%.2f %.2f %.1f %d" % (r["p50"], r["p99"], u["rps"], r["refused"] + r["errors"] + u["refused"] + u["errors"]), sys.argv[5], sys.argv[6])' \
+    "$out/$label.json" "$out/$label.unpaced.json" "$server" "$attack" "$total" "$peak" | tee -a "$out/phases" >&2
   echo "  attack: $(tail -n1 "$out/$label.attack" 2>/dev/null) load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
   if [ "$server" = nginx ]; then stop nginx_pid; else stop serve_pid; fi
 }
@@ -148,15 +155,14 @@ wrk_rps() {
   if grep -q 'Non-2xx' "$out/wrk.last"; then echo "refused answers in a guard-cost run" >&2; grep Non-2xx "$out/wrk.last" >&2; fi
 }
 raised="SAMIZDAT_GUARD_RATE=1000000000 SAMIZDAT_GUARD_BURST=1000000000 SAMIZDAT_GUARD_PREFIX_RATE=1000000000 SAMIZDAT_GUARD_PREFIX_BURST=1000000000"
-wide="$raised SAMIZDAT_GUARD_CONNECTIONS=1000000 SAMIZDAT_GUARD_PREFIX_CONNECTIONS=1000000"
 nolimit_conf=$out/nginx/nolimit.conf
 sed '/limit_req zone\|limit_conn conns/d' "$out/nginx/nginx.conf" >"$nolimit_conf"
 : >"$out/cost"
 for ((k = 0; k < reps; k++)); do
-  for side in defaults wide nginx; do
+  for side in defaults off nginx; do
     case $side in
       defaults) start_serve cost-defaults-$k $raised; r=$(wrk_rps "http://$sz:$port$hot"); stop serve_pid ;;
-      wide) start_serve cost-wide-$k $wide; r=$(wrk_rps "http://$sz:$port$hot"); stop serve_pid ;;
+      off) start_serve cost-off-$k SAMIZDAT_GUARD_OFF=1; r=$(wrk_rps "http://$sz:$port$hot"); stop serve_pid ;;
       nginx) /usr/sbin/nginx -p "$out/nginx" -c "$nolimit_conf" -g 'daemon off;' & nginx_pid=$!
         until curl -sf -o /dev/null "http://$ng:$port$hot"; do sleep 0.05; done
         r=$(wrk_rps "http://$ng:$port$hot"); stop nginx_pid ;;
@@ -175,14 +181,14 @@ done
 median() { sort -n | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
 med() { awk -v s="$1" '$1 == s {print $2}' "$out/cost" | median; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f×", a / b }'; }
-d=$(med defaults) w=$(med wide) n=$(med nginx)
+d=$(med defaults) w=$(med off) n=$(med nginx)
 echo
 echo "| guard cost, hot document ($(stat -c %s "$hotfile") B), wrk -t2 -c64 ${wrk_seconds} s, median of $reps | req/s | ratio | target |"
 echo "|---|---|---|---|"
-echo "| guard at defaults (rate buckets raised) vs every limit wide | $d vs $w ($(awk '$1=="defaults"{printf "%s ", $2}' "$out/cost")vs $(awk '$1=="wide"{printf "%s ", $2}' "$out/cost")) | **$(ratio "$d" "$w")** | ≥ 0.95× |"
+echo "| guard at defaults (rate buckets raised) vs guard off | $d vs $w ($(awk '$1=="defaults"{printf "%s ", $2}' "$out/cost")vs $(awk '$1=="off"{printf "%s ", $2}' "$out/cost")) | **$(ratio "$d" "$w")** | ≥ 0.95× |"
 echo "| mirror (defaults, buckets raised) vs nginx without limits ($(awk '$1=="nginx"{printf "%s ", $2}' "$out/cost")) | $d vs $n | **$(ratio "$d" "$n")** | ≥ 1.2× |"
 echo
-echo "| server | attack | reader p50 / p99 ms | reader req/s (of $reader_rate) | p99 ÷ unloaded (≤ 3×) | req/s ÷ unloaded (≥ 0.5×) | refusals: reader's / all (attacker's share) | peak RSS MiB |"
+echo "| server | attack | paced reader p50 / p99 ms ($reader_rate req/s) | unpaced readers req/s | p99 ÷ unloaded (≤ 3×) | req/s ÷ unloaded (≥ 0.5×) | refusals: reader's / all (attacker's share) | peak RSS MiB |"
 echo "|---|---|---|---|---|---|---|---|"
 awk '{ if ($2 == "none") { p[$1] = $4; r[$1] = $5 }
   share = $7 > 0 ? sprintf("%.1f%%", 100 * ($7 - $6) / $7) : "–"

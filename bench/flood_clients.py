@@ -2,8 +2,9 @@
 """Clients for bench/flood.sh (issue 18).
 
 reader SRC HOST PORT PATH SECONDS RATE THREADS OUT.json
-    a legitimate reader from source address SRC: THREADS keep-alive connections, each asking
-    PATH at RATE/THREADS requests a second (paced; a late request goes at once), for SECONDS.
+    a legitimate reader from source address SRC (or SRC,SRC,... taken in turn by the threads):
+    THREADS keep-alive connections, each asking PATH at RATE/THREADS requests a second (paced; a
+    late request goes at once; RATE 0: unpaced, as fast as the answers come), for SECONDS.
     Writes latencies (ms) of 2xx answers, counts of other statuses and connection errors.
 slowloris SRC_PREFIX ADDRS HOST PORT CONNS SECONDS INTERVAL
     CONNS connections from ADDRS source addresses SRC_PREFIX.1..ADDRS, each sending a request
@@ -19,9 +20,12 @@ def reader(src, host, port, path, seconds, rate, threads, out):
     lat, status, errors = [], {}, [0]
     lock = threading.Lock()
     end = time.monotonic() + seconds
-    period = threads / rate
+    # rate 0: unpaced, each thread asks again as soon as it has its answer.
+    period = threads / rate if rate > 0 else 0.0
+    # src: one address, or several comma-separated, taken in turn by the threads.
+    sources = src.split(",")
 
-    def run():
+    def run(src):
         conn = None
         nxt = time.monotonic()
         while True:
@@ -54,7 +58,7 @@ def reader(src, host, port, path, seconds, rate, threads, out):
                 conn = None
                 time.sleep(0.01)
 
-    ts = [threading.Thread(target=run) for _ in range(threads)]
+    ts = [threading.Thread(target=run, args=(sources[i % len(sources)],)) for i in range(threads)]
     start = time.monotonic()
     for t in ts: t.start()
     for t in ts: t.join()

@@ -270,11 +270,12 @@ mod tests {
         // A `[guard]` table with a few limits: the others keep their defaults.
         std::fs::write(
             Config::path(dir.path()),
-            "peers = [\"http://x/\"]\n[guard]\nrate = 3\nallow = [\"::1\"]\n",
+            "peers = [\"http://x/\"]\n[guard]\nrate = 3\nallow = [\"::1\"]\noff = true\n",
         )
         .expect("write");
         let guard = Config::load(dir.path()).expect("load").guard;
         assert_eq!((guard.rate, guard.burst), (3, Limits::default().burst));
+        assert!(guard.off && !Limits::default().off);
         std::fs::write(
             Config::path(dir.path()),
             "peers = [\"http://x/\"]\n[guard]\nburst = 0\n",

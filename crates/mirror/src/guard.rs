@@ -64,6 +64,9 @@ pub struct Limits {
     pub in_flight: u32,
     /// Addresses and prefixes (`IP` or `IP/BITS`) exempt from the per-client limits.
     pub allow: Vec<String>,
+    /// The guard refuses nothing: for a mirror behind a proxy or CDN that guards it (where
+    /// every request comes from the proxy's address), and to measure what the guard costs.
+    pub off: bool,
 }
 
 impl Default for Limits {
@@ -77,6 +80,7 @@ impl Default for Limits {
             prefix_connections: 256,
             in_flight: 4096,
             allow: Vec::new(),
+            off: false,
         }
     }
 }
@@ -118,6 +122,8 @@ pub struct Overrides {
     pub prefix_connections: Option<u32>,
     pub in_flight: Option<u32>,
     pub allow: Vec<String>,
+    /// `Some(true)`: the guard off for this command, whatever the file says.
+    pub off: Option<bool>,
 }
 
 impl Overrides {
@@ -138,6 +144,9 @@ impl Overrides {
         }
         if !self.allow.is_empty() {
             limits.allow = self.allow;
+        }
+        if let Some(off) = self.off {
+            limits.off = off;
         }
     }
 }
@@ -319,7 +328,7 @@ impl Gate {
     /// gives its place back when dropped), or the reason it is refused (counted).
     pub fn connect(self: &Arc<Gate>, ip: IpAddr) -> std::result::Result<Client, Refusal> {
         let ip = ip.to_canonical();
-        let allowed = self.allow.iter().any(|net| net.contains(ip));
+        let allowed = self.limits.off || self.allow.iter().any(|net| net.contains(ip));
         let prefix = prefix_of(ip);
         let ip = address_of(ip);
         if !allowed {
@@ -425,6 +434,7 @@ impl Client {
         let verdict = match verdict {
             Verdict::Pass
                 if !monitoring
+                    && !self.gate.limits.off
                     && self.gate.in_flight.load(Relaxed) >= self.gate.limits.in_flight as usize =>
             {
                 Verdict::Refused {
@@ -656,6 +666,44 @@ mod tests {
         assert_eq!(client.screen(true), Verdict::Pass, "monitoring is answered");
         drop(flights);
         assert_eq!(client.screen(false), Verdict::Pass);
+    }
+
+    #[test]
+    fn a_guard_that_is_off_refuses_nothing() {
+        let tight = Limits {
+            rate: 1,
+            burst: 1,
+            prefix_rate: 1,
+            prefix_burst: 1,
+            connections: 1,
+            prefix_connections: 1,
+            in_flight: 1,
+            ..Limits::default()
+        };
+        let (on, _) = gate(tight.clone());
+        let first = on.connect(ip("192.0.2.1")).expect("admitted");
+        assert_eq!(
+            on.connect(ip("192.0.2.1")).err(),
+            Some(Refusal::Connections)
+        );
+        assert_eq!(first.screen(false), Verdict::Pass);
+        assert!(matches!(first.screen(false), Verdict::Refused { .. }));
+
+        let (off, metrics) = gate(Limits { off: true, ..tight });
+        let clients: Vec<Client> = (0..100)
+            .map(|_| off.connect(ip("192.0.2.1")).expect("admitted"))
+            .collect();
+        let _flights: Vec<Flight> = (0..10).map(|_| off.flight()).collect();
+        for client in &clients {
+            for _ in 0..10 {
+                assert_eq!(client.screen(false), Verdict::Pass);
+            }
+        }
+        let text = metrics.encode();
+        let refused = text
+            .lines()
+            .filter(|l| l.starts_with("samizdat_mirror_refused_total{") && !l.ends_with(" 0"));
+        assert_eq!(refused.count(), 0, "{text}");
     }
 
     #[test]

@@ -166,6 +166,10 @@ impl App {
 
     /// The same app with the flood guard's `limits` instead of the defaults.
     pub fn with_limits(mut self, limits: Limits) -> App {
+        if limits.off {
+            let line = "flood guard off: no request is refused for its rate, connections or load\n";
+            let _ = std::io::Write::write_all(&mut std::io::stderr().lock(), line.as_bytes());
+        }
         self.gate = Arc::new(Gate::new(limits, self.metrics.clone()));
         self
     }

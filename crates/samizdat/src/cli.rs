@@ -467,6 +467,10 @@ struct GuardSettings {
         value_delimiter = ','
     )]
     guard_allow: Vec<String>,
+    /// Flood guard off: refuse nothing (a mirror behind a proxy that guards it; measuring the
+    /// guard's cost). Time-outs and header limits still hold.
+    #[arg(long, env = "SAMIZDAT_GUARD_OFF")]
+    guard_off: bool,
 }
 
 impl From<GuardSettings> for mirror::guard::Overrides {
@@ -480,6 +484,7 @@ impl From<GuardSettings> for mirror::guard::Overrides {
             prefix_connections: s.guard_prefix_connections,
             in_flight: s.guard_in_flight,
             allow: s.guard_allow,
+            off: s.guard_off.then_some(true),
         }
     }
 }
