@@ -31,12 +31,16 @@ for run in $(seq 1 "$runs"); do
 done
 
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+bytes=$(du -sbLc "$@" | tail -1 | cut -f1)
 for name in before after; do
     times=$(grep -hv "^Command" "$out"/$name-*.time)
     wall=$(awk '{ print $1 }' <<<"$times" | median)
     cpu=$(awk '{ print $3 + $4 }' <<<"$times" | median)
     rss=$(awk '{ print $2 }' <<<"$times" | sort -n | tail -1)
-    echo "$name: median wall $wall s, median CPU (user + system) $cpu s, peak RSS $((rss / 1024)) MiB; $runs runs"
+    docs=$(python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("SELECT count(*) FROM documents").fetchone()[0])' "$out/$name-1/catalog.sqlite")
+    echo "$name: median wall $wall s, median CPU (user + system) $cpu s, peak RSS $((rss / 1024)) MiB; $runs runs;" \
+        "$docs documents of $((bytes / 1000000)) MB: $(awk -v d="$docs" -v b="$bytes" -v w="$wall" -v c="$cpu" \
+        'BEGIN { printf "%.0f documents/s and %.1f MB/s of wall time, %.0f documents/s and %.1f MB/s of CPU time", d / w, b / 1e6 / w, d / c, b / 1e6 / c }')"
 done
 
 python3 - "$out/before-1/catalog.sqlite" "$out/after-1/catalog.sqlite" <<'EOF'

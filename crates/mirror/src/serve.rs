@@ -329,7 +329,7 @@ impl App {
             return not_found();
         }
         let file = self.release_dir.join("targets").join(name);
-        if let Some(response) = quotes_blocked(served, &file, target_name) {
+        if let Some(response) = self.quotes_blocked(want, served, &file, name) {
             return response;
         }
         let etag = format!("\"{sha}\"");
@@ -429,6 +429,40 @@ impl App {
         };
         (!page.is_empty())
             .then(|| bytes_response(want.headers, page, &meta, Carry::Bytes { gzip: false }))
+    }
+
+    /// The answer to `/targets/NAME` (`name`, at `path`) when that site file quotes a document
+    /// this mirror blocks: its signed bytes cannot be changed, so it is not served (451 for the
+    /// first document it quotes, [`withhold`]). Worked out once for each load and name, and kept
+    /// in the response cache (the first quoted document's id; empty: it quotes none), so that a
+    /// client asking again and again does not make the file read and scanned each time.
+    fn quotes_blocked(
+        &self,
+        want: &Want,
+        served: &Served,
+        path: &Path,
+        name: &str,
+    ) -> Option<Response<Body>> {
+        let (_, target_name) = name.split_once('.')?;
+        if served.blocked_count() == 0 || !withhold::may_quote(target_name) {
+            return None;
+        }
+        let key = format!("/targets/{name}\0quotes");
+        let first = match self.caches.answer(&key, want.generation) {
+            Some(entry) => entry.body.clone(),
+            None => {
+                let first = read_quoting(path)
+                    .and_then(|bytes| withhold::withhold(target_name, &bytes, served))
+                    .map(|withheld| Bytes::from(withheld.first))
+                    .unwrap_or_default();
+                let meta = file_meta("", NO_STORE, target_name, Asked::Target);
+                let entry = Entry::new(want.generation, first.clone(), meta, false);
+                self.caches.put_answer(key, entry);
+                first
+            }
+        };
+        let id = common::DocId::new(std::str::from_utf8(&first).ok()?).ok()?;
+        withheld(served, &common::layout::page_target(&id))
     }
 
     /// Answers with the file at `path`: metadata or a target (content-addressed, served
@@ -632,20 +666,6 @@ fn withheld(served: &Served, target_name: &str) -> Option<Response<Body>> {
     }
     let order = served.blocked(id)?;
     Some(unavailable(id, order, served.elsewhere()))
-}
-
-/// The answer to the `/targets/` name of the site file `name` (at `path`) when it quotes a
-/// document this mirror blocks: its signed bytes cannot be changed, so it is not served (451
-/// for the first document it quotes, [`withhold`]). Not kept: a peer that syncs asks for it
-/// once, and fetches it from another.
-fn quotes_blocked(served: &Served, path: &Path, name: &str) -> Option<Response<Body>> {
-    if served.blocked_count() == 0 || !withhold::may_quote(name) {
-        return None;
-    }
-    let bytes = read_quoting(path)?;
-    let first = withhold::withhold(name, &bytes, served)?.first;
-    let id = common::DocId::new(&first).ok()?;
-    withheld(served, &common::layout::page_target(&id))
 }
 
 /// A site file read whole to look for mentions, unless it cannot be read or is over
@@ -1305,19 +1325,31 @@ mod tests {
             );
         }
         assert_eq!(body(get(&app, "/browse/", &[])), b"<p>no mention</p>");
-        for (name, bytes) in &files[..3] {
-            let path = target_path(name, bytes);
-            let status = get(&app, &path, &[]).status();
-            if name.contains("browse") {
-                assert_eq!(status, StatusCode::OK, "{path}");
-            } else {
-                assert_eq!(status, StatusCode::UNAVAILABLE_FOR_LEGAL_REASONS, "{path}");
+        // Twice: read and scanned, then from the response cache.
+        for round in ["read", "cached"] {
+            for (name, bytes) in &files[..3] {
+                let path = target_path(name, bytes);
+                let status = get(&app, &path, &[]).status();
+                if name.contains("browse") {
+                    assert_eq!(status, StatusCode::OK, "{round} {path}");
+                } else {
+                    assert_eq!(
+                        status,
+                        StatusCode::UNAVAILABLE_FOR_LEGAL_REASONS,
+                        "{round} {path}"
+                    );
+                }
             }
         }
 
         let unblocked = Served::of_targets(1, b"{\"timestamp\":1}", &targets, &[]);
         app.switch(unblocked);
         assert_eq!(body(get(&app, "/", &[])), home.as_bytes(), "unblocked");
+        // Nothing kept from the blocking load: the signed names answer again.
+        for (name, bytes) in &files[..3] {
+            let path = target_path(name, bytes);
+            assert_eq!(get(&app, &path, &[]).status(), StatusCode::OK, "{path}");
+        }
     }
 
     #[test]

@@ -469,7 +469,7 @@ struct GuardSettings {
     guard_allow: Vec<String>,
     /// Flood guard off: refuse nothing (a mirror behind a proxy that guards it; measuring the
     /// guard's cost). Time-outs and header limits still hold.
-    #[arg(long, env = "SAMIZDAT_GUARD_OFF")]
+    #[arg(long, env = "SAMIZDAT_GUARD_OFF", value_parser = clap::builder::BoolishValueParser::new())]
     guard_off: bool,
 }
 
