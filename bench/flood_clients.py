@@ -5,6 +5,7 @@ reader SRC HOST PORT PATH SECONDS RATE THREADS OUT.json
     a legitimate reader from source address SRC (or SRC,SRC,... taken in turn by the threads):
     THREADS keep-alive connections, each asking PATH at RATE/THREADS requests a second (paced; a
     late request goes at once; RATE 0: unpaced, as fast as the answers come), for SECONDS.
+    SRC A.B.C.* is a crowd: the thread moves to the next address of that /24 every 500 requests.
     Writes latencies (ms) of 2xx answers, counts of other statuses and connection errors.
 slowloris SRC_PREFIX ADDRS HOST PORT CONNS SECONDS INTERVAL
     CONNS connections from ADDRS source addresses SRC_PREFIX.1..ADDRS, each sending a request
@@ -16,22 +17,43 @@ reset SRC HOST PORT PATH SECONDS CONNS
 import json, socket, sys, threading, time, http.client, selectors, errno
 
 
+ROTATE = 500
+
+
 def reader(src, host, port, path, seconds, rate, threads, out):
     lat, status, errors = [], {}, [0]
     lock = threading.Lock()
     end = time.monotonic() + seconds
     # rate 0: unpaced, each thread asks again as soon as it has its answer.
     period = threads / rate if rate > 0 else 0.0
-    # src: one address, or several comma-separated, taken in turn by the threads.
+    # src: one address, or several comma-separated, taken in turn by the threads; A.B.C.*
+    # stands for a crowd in that /24: the thread moves to the next address (A.B.C.2 to .251,
+    # a new connection) every ROTATE requests, so that no address asks more than a reader would.
     sources = src.split(",")
+
+    def addresses(src):
+        if not src.endswith(".*"):
+            while True:
+                yield src
+        while True:
+            for k in range(2, 252):
+                yield f"{src[:-2]}.{k}"
 
     def run(src):
         conn = None
         nxt = time.monotonic()
+        source = addresses(src)
+        src = next(source)
+        asked = 0
         while True:
             now = time.monotonic()
             if now >= end:
                 break
+            asked += 1
+            if src != (moved := src if asked % ROTATE else next(source)):
+                src = moved
+                if conn is not None:
+                    conn.close(); conn = None
             if nxt > now:
                 time.sleep(nxt - now)
             nxt += period

@@ -38,6 +38,8 @@ use crate::metrics::Metrics;
 pub(crate) const FORGET: Duration = Duration::from_secs(10);
 /// `Retry-After` of a 503 (overloaded): a second, the time answers in flight take to drain.
 pub(crate) const OVERLOADED_RETRY: u64 = 1;
+/// The longest tarpit: each waiting refusal holds its connection.
+const TARPIT_MAX_MS: u32 = 10_000;
 
 /// The flood guard's settings (`[guard]` in `mirror.toml`; each also a flag and a variable of
 /// `mirror run` and `mirror serve`). The defaults let a browser load a reader-site page with all
@@ -62,6 +64,10 @@ pub struct Limits {
     pub prefix_connections: u32,
     /// Answers in flight at once, all clients together, before new requests get 503.
     pub in_flight: u32,
+    /// Milliseconds a 429 (a client over its rate) waits before it is sent: a flooding client
+    /// then asks at most once a tarpit a connection instead of as fast as 429s can be written,
+    /// which costs the server far less. 0: at once. A waiting refusal is not in flight.
+    pub tarpit_ms: u32,
     /// Addresses and prefixes (`IP` or `IP/BITS`) exempt from the per-client limits.
     pub allow: Vec<String>,
     /// The guard refuses nothing: for a mirror behind a proxy or CDN that guards it (where
@@ -79,6 +85,7 @@ impl Default for Limits {
             connections: 64,
             prefix_connections: 256,
             in_flight: 4096,
+            tarpit_ms: 500,
             allow: Vec::new(),
             off: false,
         }
@@ -103,6 +110,12 @@ impl Limits {
                 format!("guard.{name} must be at least 1"),
             ));
         }
+        if self.tarpit_ms > TARPIT_MAX_MS {
+            return Err(Error::new(
+                ErrorKind::Config,
+                format!("guard.tarpit_ms must be at most {TARPIT_MAX_MS} (10 s)"),
+            ));
+        }
         for entry in &self.allow {
             Net::parse(entry)?;
         }
@@ -121,6 +134,7 @@ pub struct Overrides {
     pub connections: Option<u32>,
     pub prefix_connections: Option<u32>,
     pub in_flight: Option<u32>,
+    pub tarpit_ms: Option<u32>,
     pub allow: Vec<String>,
     /// `Some(true)`: the guard off for this command, whatever the file says.
     pub off: Option<bool>,
@@ -136,6 +150,7 @@ impl Overrides {
             (self.connections, &mut limits.connections),
             (self.prefix_connections, &mut limits.prefix_connections),
             (self.in_flight, &mut limits.in_flight),
+            (self.tarpit_ms, &mut limits.tarpit_ms),
         ];
         for (given, field) in fields {
             if let Some(value) = given {
@@ -360,6 +375,14 @@ impl Gate {
             last: AtomicU64::new(0),
             handed_over: AtomicBool::new(false),
         })
+    }
+
+    /// How long a 429 waits before it is sent ([`Limits::tarpit_ms`]); zero when the guard is off.
+    pub(crate) fn tarpit(&self) -> std::time::Duration {
+        if self.limits.off {
+            return std::time::Duration::ZERO;
+        }
+        std::time::Duration::from_millis(u64::from(self.limits.tarpit_ms))
     }
 
     /// An answer starts: in flight until the returned token is dropped.
@@ -765,6 +788,21 @@ mod tests {
                 .expect_err("bad")
                 .message()
                 .contains("peer.example")
+        );
+        let no_tarpit = Limits {
+            tarpit_ms: 0,
+            ..Limits::default()
+        };
+        assert!(no_tarpit.check().is_ok());
+        let long = Limits {
+            tarpit_ms: 60_000,
+            ..Limits::default()
+        };
+        assert!(
+            long.check()
+                .expect_err("long")
+                .message()
+                .contains("tarpit_ms")
         );
     }
 }

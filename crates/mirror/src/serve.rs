@@ -844,6 +844,10 @@ pub(crate) async fn serve(
                 let client = asker.clone();
                 async move {
                     let response = handle(&app, request, &client);
+                    if response.status() == StatusCode::TOO_MANY_REQUESTS {
+                        // The guard's tarpit: a flooding client waits for its refusal.
+                        tokio::time::sleep(client.gate().tarpit()).await;
+                    }
                     let flight = client.gate().flight();
                     Ok::<_, Infallible>(response.map(|body| answers.answer(body, flight)))
                 }

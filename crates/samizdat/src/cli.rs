@@ -459,6 +459,10 @@ struct GuardSettings {
     /// Flood guard: answers in flight before new requests get 503 [default: 4096].
     #[arg(long, env = "SAMIZDAT_GUARD_IN_FLIGHT")]
     guard_in_flight: Option<u32>,
+    /// Flood guard: milliseconds a 429 waits before it is sent, so that a flooding client asks
+    /// at most once that long a connection (0: at once) [default: 500].
+    #[arg(long, env = "SAMIZDAT_GUARD_TARPIT_MS")]
+    guard_tarpit_ms: Option<u32>,
     /// Flood guard: an address or prefix (IP/BITS) exempt from the per-client limits: peers,
     /// directories (repeat, or comma-separate in the environment).
     #[arg(
@@ -483,6 +487,7 @@ impl From<GuardSettings> for mirror::guard::Overrides {
             connections: s.guard_connections,
             prefix_connections: s.guard_prefix_connections,
             in_flight: s.guard_in_flight,
+            tarpit_ms: s.guard_tarpit_ms,
             allow: s.guard_allow,
             off: s.guard_off.then_some(true),
         }

@@ -152,14 +152,22 @@ fn read_documents(server: &Daemon, from: &str, path: &str, body: &[u8], count: u
 /// A full-speed attacker (4 keep-alive connections from 127.0.0.41) asks for a document as fast
 /// as the server answers for 6 s, while a reader on 127.0.0.42 reads it 20 times: the reader
 /// gets every one within 5 s; the attacker gets mostly 429 (its address over its rate), each
-/// refusal counted in `/metrics`; the server stays under 150 MB.
+/// refusal counted in `/metrics`; the server stays under 150 MB. No tarpit: each 429 is sent at
+/// once, the most a flood can make the server write.
 #[test]
 fn a_reader_is_served_while_an_attacker_floods_from_its_own_address() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let (server, path, body) = serve(
         tmp.path(),
         "127.0.0.40",
-        &["--guard-rate", "100", "--guard-burst", "200"],
+        &[
+            "--guard-rate",
+            "100",
+            "--guard-burst",
+            "200",
+            "--guard-tarpit-ms",
+            "0",
+        ],
     );
     let address = address(&server);
     let seen = Arc::new(Seen::default());
@@ -200,6 +208,68 @@ fn a_reader_is_served_while_an_attacker_floods_from_its_own_address() {
     assert!(counted >= refused, "{counted} counted, {refused} seen");
     let peak = peak_memory(&server);
     assert!(peak <= MEMORY_MAX, "peak memory {peak} bytes");
+}
+
+/// The tarpit: a client over its rate waits `--guard-tarpit-ms` (300) for each 429, so an
+/// attacker on 4 keep-alive connections from 127.0.0.65 gets at most about 4 refusals each
+/// 300 ms once its burst of 5 is spent, not as many as the server can write; the refusals that
+/// wait are not answers in flight: with `--guard-in-flight 2` a reader on 127.0.0.66 (exempt
+/// from the rate by the allow-list, not from the in-flight cap) is served all along (it would
+/// get 503 if they were).
+#[test]
+fn a_client_over_its_rate_waits_in_the_tarpit_for_each_429_outside_the_in_flight_count() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (server, path, body) = serve(
+        tmp.path(),
+        "127.0.0.64",
+        &[
+            "--guard-rate",
+            "1",
+            "--guard-burst",
+            "5",
+            "--guard-tarpit-ms",
+            "300",
+            "--guard-in-flight",
+            "2",
+            // The reader's rate is not the point; the in-flight cap holds for it all the same.
+            "--guard-allow",
+            "127.0.0.66",
+        ],
+    );
+    let address = address(&server);
+    let seen = Arc::new(Seen::default());
+    let started = Instant::now();
+    let until = started + Duration::from_secs(3);
+    let attackers: Vec<_> = (0..4)
+        .map(|_| {
+            let (address, path, seen) = (address.clone(), path.clone(), seen.clone());
+            std::thread::spawn(move || attack("127.0.0.65", &address, &path, until, 100_000, &seen))
+        })
+        .collect();
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while seen.too_many.load(Relaxed) == 0 {
+        assert!(Instant::now() < deadline, "the attacker was never refused");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    read_documents(&server, "127.0.0.66", &path, &body, 10);
+    for attacker in attackers {
+        attacker.join().expect("attacker");
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let (ok, refused) = (seen.ok.load(Relaxed), seen.too_many.load(Relaxed));
+    let other = seen.other.load(Relaxed);
+    eprintln!("attacker: {ok} answered, {refused} refused (429), {other} other in {elapsed:.1} s");
+    assert_eq!(other, 0, "an attacker's answer neither 200 nor 429");
+    assert!(ok <= 5 + 4, "{ok} answered: over its burst and rate");
+    // Four connections, one refusal each 300 ms at most (and one more each that was waiting
+    // when the attack ended).
+    let most = (4.0 * (elapsed / 0.3 + 1.0)) as u64;
+    assert!(
+        (4..=most).contains(&refused),
+        "{refused} refused in {elapsed:.1} s: the tarpit allows 4..={most}"
+    );
+    let counted = metric(&server, "samizdat_mirror_refused_total{reason=\"rate\"} ");
+    assert!(counted >= refused, "{counted} counted, {refused} seen");
 }
 
 /// A slowloris attacker holds 2,000 connections from 40 addresses of one /24 (127.0.1.x), each
