@@ -151,10 +151,22 @@ impl Tally {
         part: Option<&str>,
         outcome: report::Outcome,
     ) -> Result<(), Error> {
+        self.line_ocr(path, part, outcome, None)
+    }
+
+    /// A line that says, for an image or a PDF, what OCR did.
+    fn line_ocr(
+        &mut self,
+        path: &str,
+        part: Option<&str>,
+        outcome: report::Outcome,
+        ocr: Option<String>,
+    ) -> Result<(), Error> {
         let line = Line {
             path: path.to_owned(),
             part: part.map(str::to_owned),
             outcome,
+            ocr,
         };
         self.report.line(&line)?;
         if self.list {
@@ -890,6 +902,7 @@ fn record(
         date: x.date,
         date_source: x.date_source,
         encoding: x.encoding.clone(),
+        text_source: x.text_source,
         origin: x.origin.clone(),
         tags: x.tags.clone(),
         record_kind: x.record_kind.clone(),
@@ -916,7 +929,7 @@ fn record(
         }
         (true, false) => report::Outcome::Unchanged { id: Some(shown_id) },
     };
-    tally.line(&path, part, outcome)?;
+    tally.line_ocr(&path, part, outcome, x.ocr.clone())?;
     for (n, child) in stored.children.into_iter().enumerate() {
         record(tx, file, key, child, Some((&id, n + 1, part)), taken, tally)?;
     }

@@ -51,11 +51,13 @@ pub fn add(
     pdf_timeout: Duration,
     pdf_memory: u64,
     archives: archive::read::container::Limits,
+    ocr: Option<archive::read::ocr::Ocr>,
     flags: archive::ingest::AddFlags,
 ) -> Result<Outcome> {
     let mut a = Archive::open(archive)?;
     let read = archive::read::ReadOptions {
         archives,
+        ocr,
         ..read_options(pdf_timeout, pdf_memory)?
     };
     let summary = a.add_with(paths, read, flags, &Bar::new("adding"))?;
@@ -214,7 +216,10 @@ fn print_lines(lines: &[archive::report::Line]) {
                 if *withdrawn { " (withdrawn)" } else { "" }
             ),
         };
-        outln!("{what}");
+        match &line.ocr {
+            Some(ocr) => outln!("{what}; OCR {}", escaped(ocr)),
+            None => outln!("{what}"),
+        }
     }
 }
 
