@@ -591,6 +591,8 @@ fn process(
         .and_then(|path| fs::metadata(&path).ok().map(|meta| (path, meta)));
     let stat_size = meta.len() + sidecar.as_ref().map_or(0, |(_, m)| m.len());
     let mtime_ns = mtime_of(&meta) + sidecar.as_ref().map_or(0, |(_, m)| mtime_of(m));
+    // Read again for OCR when this `add` would recognise what the last one did not.
+    let known = known.filter(|k| !ocr_stale(k, options.ocr.as_ref()));
     if let Some(known) = known
         && known.size == stat_size
         && known.mtime_ns == mtime_ns
@@ -606,9 +608,14 @@ fn process(
         mtime_ns,
         sha256,
     };
-    if known.is_some_and(|k| k.sha256 == state.sha256) {
+    if let Some(known) = known
+        && known.sha256.split(OCR_TAG).next() == Some(state.sha256.as_str())
+    {
         return Outcome::Unchanged {
-            refresh: Some(state),
+            refresh: Some(SourceState {
+                sha256: known.sha256.clone(),
+                ..state
+            }),
         };
     }
     // Each document is bounded and stored as soon as it is read, and only its metadata kept.
@@ -627,7 +634,51 @@ fn process(
     match read {
         Err(e) => Outcome::Failed(e.reason),
         Ok(Some(unsupported)) => Outcome::Unsupported(unsupported),
-        Ok(None) => Outcome::Read { state, docs },
+        Ok(None) => {
+            let mut state = state;
+            if let Some(tag) = ocr_tag(&docs, options.ocr.as_ref()) {
+                state.sha256 = format!("{}{OCR_TAG}{tag}", state.sha256);
+            }
+            Outcome::Read { state, docs }
+        }
+    }
+}
+
+/// Kept after a source's hash in the catalog (`HEX ocr=TAG`) when OCR had a say in its
+/// documents: the languages it ran in, empty when it was not asked for, `!` when it failed.
+const OCR_TAG: &str = " ocr=";
+
+/// The tag of a file whose documents are `docs`, read with `ocr` (see [`OCR_TAG`]); `None`
+/// when OCR had no say (no image, no PDF without a text layer).
+fn ocr_tag(
+    docs: &[Result<Stored, read::ReadError>],
+    ocr: Option<&read::ocr::Ocr>,
+) -> Option<String> {
+    fn said(doc: &Stored, all: &mut Vec<read::ocr::Said>) {
+        all.extend(doc.extracted.ocr.as_deref().and_then(read::ocr::Said::of));
+        doc.children.iter().for_each(|c| said(c, all));
+    }
+    let mut all = Vec::new();
+    docs.iter().flatten().for_each(|d| said(d, &mut all));
+    use read::ocr::Said;
+    if all.contains(&Said::Failed) {
+        Some("!".into())
+    } else if all.contains(&Said::NotAsked) {
+        Some(String::new())
+    } else if all.contains(&Said::Ran) {
+        ocr.map(|o| o.languages.clone())
+    } else {
+        None
+    }
+}
+
+/// Whether a source known as `known` must be read again for `ocr`: an `add --ocr LANGS` reads
+/// again what was read without OCR, in other languages, or where OCR failed; an `add` without
+/// `--ocr` never drops what OCR read.
+fn ocr_stale(known: &SourceState, ocr: Option<&read::ocr::Ocr>) -> bool {
+    match (ocr, known.sha256.split_once(OCR_TAG)) {
+        (Some(ocr), Some((_, tag))) => tag != ocr.languages,
+        _ => false,
     }
 }
 

@@ -285,7 +285,7 @@ fn issue_20_images_and_scanned_pdfs_are_read_by_tesseract_found_by_their_words_a
 }
 
 #[test]
-fn issue_20_without_ocr_an_image_is_a_document_without_text_and_a_scan_says_ocr_was_not_asked() {
+fn issue_20_without_ocr_an_image_is_a_document_without_text_until_an_add_with_ocr_reads_it() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let (archive, docs) = (tmp.path().join("archive"), tmp.path().join("docs"));
     fs::create_dir_all(&docs).expect("mkdir");
@@ -325,6 +325,38 @@ fn issue_20_without_ocr_an_image_is_a_document_without_text_and_a_scan_says_ocr_
     assert_eq!(image.date_source, Some(archive::DateSource::FileName));
     assert!(text_of(image).is_empty() && image.text_source.is_none());
     assert!(text_of(&by_source["scan.pdf"]).trim().is_empty());
+
+    // `add --ocr` later reads again what OCR would read, and only that; a plain `add` after it
+    // keeps what OCR read, and the same `add --ocr` again has nothing to do.
+    let out = run(&["add", "--ocr", "eng", p(&archive), p(&docs)], 0);
+    let (lines, summary) = report(&stdout(&out));
+    for key in ["scan-2010-04-12", "scan.pdf"] {
+        assert_eq!(lines[key]["outcome"], "updated", "{key}: {:?}", lines[key]);
+        let said = lines[key]["ocr"].as_str().unwrap_or_default();
+        assert!(said.starts_with("ran (eng)"), "{key}: {said}");
+    }
+    assert_eq!(summary["updated"], 2, "{summary}");
+    let ocr_text = |archive: &Path| {
+        let (by_source, text_of) = documents(archive);
+        (
+            text_of(&by_source["scan-2010-04-12"]),
+            by_source["scan-2010-04-12"].text_source,
+        )
+    };
+    let (text, source) = ocr_text(&archive);
+    assert!(share(&oracle(&drama, 2, 2), &text) >= 0.9, "{text}");
+    assert_eq!(source, Some(TextSource::Ocr));
+    for again in [&["add"][..], &["add", "--ocr", "eng"][..]] {
+        let mut args = again.to_vec();
+        args.extend([p(&archive), p(&docs)]);
+        let (_, summary) = report(&stdout(&run(&args, 0)));
+        assert_eq!(
+            (&summary["updated"], &summary["unchanged"]),
+            (&0.into(), &2.into()),
+            "{again:?}: {summary}"
+        );
+        assert_eq!(ocr_text(&archive), (text.clone(), source), "{again:?}");
+    }
 }
 
 #[test]

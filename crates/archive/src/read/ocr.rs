@@ -260,6 +260,31 @@ pub(crate) fn scanned_pdf(doc: &mut Extracted, path: Option<&Path>, name: &str, 
     doc.ocr = Some(said);
 }
 
+/// What [`Extracted::ocr`] says, in short: whether a later `add --ocr` has something to do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Said {
+    /// Recognised (all of it, or cut at `--ocr-pages` or the time limit).
+    Ran,
+    /// An image or a scan, read without `--ocr`.
+    NotAsked,
+    Failed,
+}
+
+impl Said {
+    /// Of a document's [`Extracted::ocr`]; `None` when OCR had nothing to do (a text layer).
+    pub fn of(said: &str) -> Option<Said> {
+        if said.starts_with("ran ") {
+            Some(Said::Ran)
+        } else if said.starts_with("not asked") {
+            Some(Said::NotAsked)
+        } else if said.starts_with("failed") {
+            Some(Said::Failed)
+        } else {
+            None
+        }
+    }
+}
+
 /// `doc` kept with the text it had, OCR having failed for `why`.
 fn failed(doc: &mut Extracted, why: String) {
     doc.notes.push(format!("OCR failed: {why}"));
