@@ -275,6 +275,24 @@ fn issue_20_images_and_scanned_pdfs_are_read_by_tesseract_found_by_their_words_a
     assert!(head.contains("content-type: image/png"), "{head}");
     assert!(head.contains("content-security-policy: sandbox"), "{head}");
     assert!(bytes.starts_with(b"\x89PNG"));
+    // And so does a volunteer's nginx, with the configuration the README gives, over an export.
+    let export = tmp.path().join("export");
+    run(&["export", p(&archive), p(&export)], 0);
+    let conf = fs::read_to_string(repo().join("deploy/nginx-samizdat.conf")).expect("conf");
+    let nginx = Nginx::start_with("127.0.0.121", |port| {
+        conf.replace("listen [::]:80;", "")
+            .replace("listen 80;", &format!("listen 127.0.0.121:{port};"))
+            .replace("root /var/www/samizdat;", &format!("root {};", p(&export)))
+    });
+    for (doc, ext, media_type) in [(png, "png", "image/png"), (tif, "tif", "image/tiff")] {
+        let (head, _) = curl(&format!("{}/d/{}/original.{ext}", nginx.url, doc.id), &[]);
+        assert!(head.starts_with("http/1.1 200"), "{head}");
+        assert!(
+            head.contains(&format!("content-type: {media_type}")),
+            "{head}"
+        );
+        assert!(head.contains("content-security-policy: sandbox"), "{head}");
+    }
     let shots = repo().join("target/screenshots/ocr");
     browser_test(
         &repo().join("tests/browser/site/ocr.mjs"),
