@@ -5,7 +5,7 @@
 //! without `--ocr` an image is a document without text; a bad language stops `add` before any
 //! file is read; a time limit or a page limit reached is reported, never fatal.
 
-use crate::util::browser::browser_test;
+use crate::util::browser::{browser_test, validate_html};
 use crate::util::*;
 use archive::{Catalog, Document, Kind, TextSource, testing};
 use std::collections::{HashMap, HashSet};
@@ -293,6 +293,8 @@ fn issue_20_images_and_scanned_pdfs_are_read_by_tesseract_found_by_their_words_a
         );
         assert!(head.contains("content-security-policy: sandbox"), "{head}");
     }
+    // The pages (an image shown, OCR's text said to be OCR's) are valid HTML.
+    validate_html(&export.join("d"), 50);
     let shots = repo().join("target/screenshots/ocr");
     browser_test(
         &repo().join("tests/browser/site/ocr.mjs"),

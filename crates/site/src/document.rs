@@ -296,7 +296,7 @@ pub fn page(ctx: &Context<'_>, number: usize, text: &str, refs: &References) -> 
     m.push_str("<section aria-labelledby=\"text\">\n<h2 id=\"text\">Text</h2>\n");
     if doc.text_source == Some(TextSource::Ocr) && !text.trim().is_empty() {
         m.push_str(
-            "<p class=\"note\">Text recognised by OCR (Tesseract) from the original's image: it may contain errors.</p>\n",
+            "<p class=\"note\">Text recognised by OCR (Tesseract): it may contain errors; the original is what was published.</p>\n",
         );
     }
     if text.trim().is_empty() && doc.kind == Kind::Image {
