@@ -1,7 +1,7 @@
 //! Hostile archives for tests, built here once for the crate's unit tests and the binary's
 //! integration tests: a zip bomb written as a stream (10 GiB of zeros in about 10 MiB, without
 //! compressing 10 GiB), the nesting around it, office documents, and a scanned PDF (images, no
-//! text layer). Not used by `add`.
+//! text layer), a PNG bomb. Not used by `add`.
 
 use std::io::{self, Write};
 
@@ -286,4 +286,37 @@ fn jpeg_frame(jpeg: &[u8]) -> Option<(u32, u32, u8)> {
         at += 2 + len;
     }
     None
+}
+
+/// A PNG whose header declares `side` × `side` 8-bit gray pixels (`side²` bytes once decoded)
+/// and whose data holds a few white rows: the decompression bomb an image decoder meets first.
+pub fn png_bomb(side: u32) -> io::Result<Vec<u8>> {
+    use flate2::{Compression, Crc, write::ZlibEncoder};
+    fn chunk(png: &mut Vec<u8>, kind: &[u8], data: &[u8]) -> io::Result<()> {
+        let len = u32::try_from(data.len())
+            .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "a chunk over 4 GiB"))?;
+        png.extend_from_slice(&len.to_be_bytes());
+        let mut crc = Crc::new();
+        crc.update(kind);
+        crc.update(data);
+        png.extend_from_slice(kind);
+        png.extend_from_slice(data);
+        png.extend_from_slice(&crc.sum().to_be_bytes());
+        Ok(())
+    }
+    let mut header = side.to_be_bytes().to_vec();
+    header.extend_from_slice(&side.to_be_bytes());
+    // 8 bits, gray, deflate, no filter method but the standard one, no interlace.
+    header.extend_from_slice(&[8, 0, 0, 0, 0]);
+    let mut row = vec![0xFF; side as usize + 1];
+    row[0] = 0;
+    let mut rows = ZlibEncoder::new(Vec::new(), Compression::best());
+    for _ in 0..16 {
+        rows.write_all(&row)?;
+    }
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    chunk(&mut png, b"IHDR", &header)?;
+    chunk(&mut png, b"IDAT", &rows.finish()?)?;
+    chunk(&mut png, b"IEND", b"")?;
+    Ok(png)
 }

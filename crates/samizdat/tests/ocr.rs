@@ -404,7 +404,7 @@ fn issue_20_an_ocr_language_not_installed_stops_add_before_any_file_is_read() {
 }
 
 #[test]
-fn issue_20_ocr_past_its_time_or_page_limit_is_reported_and_the_document_kept() {
+fn issue_20_ocr_past_its_time_memory_or_page_limit_is_reported_and_the_document_kept() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let (archive, docs) = (tmp.path().join("archive"), tmp.path().join("docs"));
     fs::create_dir_all(&docs).expect("mkdir");
@@ -441,6 +441,13 @@ fn issue_20_ocr_past_its_time_or_page_limit_is_reported_and_the_document_kept() 
         .collect();
     let scan = testing::scanned_pdf(&pages, 200).expect("pdf");
     fs::write(docs.join("scan.pdf"), scan).expect("write");
+    // An image of 65,000 × 65,000 pixels in 200 bytes: 4 GiB to decode, past Tesseract's
+    // memory limit.
+    fs::write(
+        docs.join("bomb.png"),
+        testing::png_bomb(65_000).expect("png"),
+    )
+    .expect("write");
     let out = run(
         &[
             "add",
@@ -454,6 +461,17 @@ fn issue_20_ocr_past_its_time_or_page_limit_is_reported_and_the_document_kept() 
         0,
     );
     let (lines, _) = report(&stdout(&out));
+    let said = ocr_of(&lines, "bomb.png");
+    assert!(said.starts_with("failed: tesseract failed"), "{said}");
+    // The image whose OCR failed is read again, within its time this once.
+    let line = &lines["page.png"];
+    assert_eq!(line["outcome"], "updated", "{line}");
+    assert!(
+        line["ocr"]
+            .as_str()
+            .is_some_and(|o| o.starts_with("ran (eng)")),
+        "{line}"
+    );
     let said = ocr_of(&lines, "scan.pdf");
     assert!(
         said.starts_with("ran (eng): 1 of 3 pages") && said.contains("cut"),
