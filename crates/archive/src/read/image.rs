@@ -79,7 +79,7 @@ fn is_bmp(head: &[u8]) -> bool {
     };
     head.starts_with(b"BM")
         && word(6) == Some(0)
-        && matches!(word(14), Some(12 | 40 | 52 | 56 | 64 | 108 | 124))
+        && matches!(word(14), Some(12 | 16 | 40 | 52 | 56 | 64 | 108 | 124))
 }
 
 /// The document of the image `raw` in `format`, named `name`; `path`: its file, when it is

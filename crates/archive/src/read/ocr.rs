@@ -305,6 +305,47 @@ mod tests {
         assert!(Ocr::new("fra+eng").is_ok());
     }
 
+    #[test]
+    fn a_pdf_is_a_scan_when_its_text_layer_has_fewer_than_32_letters_a_page() {
+        let pdf = |text: &str| Extracted {
+            pages: Some(2),
+            text: text.to_owned(),
+            ..Extracted::new(
+                crate::model::Kind::Pdf,
+                "scan.pdf",
+                "pdf",
+                "application/pdf",
+            )
+        };
+        let mut scan = pdf("Scanned by the copier, page 1\u{c}page 2");
+        scanned_pdf(&mut scan, None, "scan.pdf", None);
+        let said = scan.ocr.expect("said");
+        assert!(
+            said.starts_with(
+                "not asked: the PDF has no text layer (28 letters and digits in 2 pages"
+            ),
+            "{said}"
+        );
+        assert_eq!(scan.text_source, None);
+        let mut typeset = pdf(&"A page of words. ".repeat(5));
+        scanned_pdf(&mut typeset, None, "typeset.pdf", None);
+        assert_eq!(
+            typeset.ocr.as_deref(),
+            Some("not needed: the PDF has a text layer")
+        );
+        for (said, short) in [
+            (&said[..], Some(Said::NotAsked)),
+            ("ran (eng): 1 of 2 pages", Some(Said::Ran)),
+            (
+                "failed: tesseract: timed out after 0.0 s",
+                Some(Said::Failed),
+            ),
+            ("not needed: the PDF has a text layer", None),
+        ] {
+            assert_eq!(Said::of(said), short, "{said}");
+        }
+    }
+
     /// A real PDF's first four pages rendered as images and read back: the words OCR finds are
     /// the words of the text layer (`pdftotext`, the oracle), nearly all of them.
     #[test]
