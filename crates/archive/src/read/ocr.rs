@@ -327,7 +327,7 @@ mod tests {
             "{said}"
         );
         assert_eq!(scan.text_source, None);
-        let mut typeset = pdf(&"A page of words. ".repeat(5));
+        let mut typeset = pdf(&"A page of words. ".repeat(10));
         scanned_pdf(&mut typeset, None, "typeset.pdf", None);
         assert_eq!(
             typeset.ocr.as_deref(),
