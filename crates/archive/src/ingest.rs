@@ -9,7 +9,7 @@
 use crate::catalog::{Catalog, SourceState, Tx};
 use crate::error::{Error, ErrorKind};
 use crate::fence::Fence;
-use crate::model::{Blob, DocId, Document, Extracted, IdSource};
+use crate::model::{Blob, DocId, Document, Extracted, IdSource, TextSource};
 use crate::read::{self, ReadOptions};
 use crate::report::{self, Line};
 use crate::store::Store;
@@ -127,6 +127,8 @@ pub struct Summary {
     pub withdrawn: u64,
     /// Sidecar files (metadata beside a document, read with it).
     pub sidecars: u64,
+    /// Documents ingested or updated whose text OCR recognised.
+    pub ocr: u64,
     /// Files that are no document format we read (`.json`, images, scripts...).
     pub unsupported: Vec<Failure>,
     pub failed: Vec<Failure>,
@@ -240,6 +242,7 @@ impl Tally {
             gone: s.missing.len() as u64,
             withdrawn: s.withdrawn,
             sidecars: s.sidecars,
+            ocr: s.ocr,
         };
         self.summary.report = self.report.finish(&counts)?;
         Ok(self.summary)
@@ -968,6 +971,9 @@ fn record(
         text: stored.text,
     };
     let changed = tx.put_document(&doc, key)?;
+    if (changed || !existed) && x.text_source == Some(TextSource::Ocr) {
+        tally.summary.ocr += 1;
+    }
     let shown_id = id.to_string();
     let outcome = match (existed, changed) {
         (false, _) => {

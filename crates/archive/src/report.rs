@@ -73,6 +73,8 @@ pub struct Counts {
     pub gone: u64,
     pub withdrawn: u64,
     pub sidecars: u64,
+    /// Documents whose text OCR recognised (`add --ocr`).
+    pub ocr: u64,
 }
 
 /// The report being written.

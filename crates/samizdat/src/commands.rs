@@ -241,7 +241,7 @@ pub fn print_summary(s: &archive::ingest::Summary) {
         errln!("gone: {f}");
     }
     outln!(
-        "{} files: {} documents ingested, {} updated, {} files unchanged, {} duplicates skipped, {} renamed, {} unsupported skipped, {} failed, {} gone ({} withdrawn), {} sidecars; report: {}",
+        "{} files: {} documents ingested, {} updated, {} files unchanged, {} duplicates skipped, {} renamed, {} unsupported skipped, {} failed, {} gone ({} withdrawn), {} sidecars, {} read by OCR; report: {}",
         s.files_seen,
         s.ingested,
         s.updated,
@@ -253,6 +253,7 @@ pub fn print_summary(s: &archive::ingest::Summary) {
         s.missing.len(),
         s.withdrawn,
         s.sidecars,
+        s.ocr,
         archive::ingest::escaped(&s.report.display().to_string())
     );
 }

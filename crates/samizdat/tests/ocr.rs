@@ -199,6 +199,8 @@ fn issue_20_images_and_scanned_pdfs_are_read_by_tesseract_found_by_their_words_a
     let printed = stdout(&out);
     let (lines, summary) = report(&printed);
     assert_eq!(summary["failed"], 0, "{summary}");
+    assert_eq!(summary["ocr"], 4, "{summary}");
+    assert!(printed.contains(", 4 read by OCR; report: "), "{printed}");
 
     // The report says for every image and PDF what OCR did.
     for key in ["page.png", "leak.zip !/page.tif", "scan.eml attachment-1"] {
