@@ -15,6 +15,9 @@ pub enum ErrorKind {
     NotFound,
     /// An `add` failed as a whole for another reason.
     Ingest,
+    /// OCR cannot run as asked (`add --ocr`): languages that are no Tesseract codes, a
+    /// language pack or Tesseract itself not installed.
+    Ocr,
 }
 
 common::kinded_error! {

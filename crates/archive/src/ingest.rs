@@ -9,7 +9,7 @@
 use crate::catalog::{Catalog, SourceState, Tx};
 use crate::error::{Error, ErrorKind};
 use crate::fence::Fence;
-use crate::model::{Blob, DocId, Document, Extracted, IdSource};
+use crate::model::{Blob, DocId, Document, Extracted, IdSource, TextSource};
 use crate::read::{self, ReadOptions};
 use crate::report::{self, Line};
 use crate::store::Store;
@@ -127,6 +127,8 @@ pub struct Summary {
     pub withdrawn: u64,
     /// Sidecar files (metadata beside a document, read with it).
     pub sidecars: u64,
+    /// Documents ingested or updated whose text OCR recognised.
+    pub ocr: u64,
     /// Files that are no document format we read (`.json`, images, scripts...).
     pub unsupported: Vec<Failure>,
     pub failed: Vec<Failure>,
@@ -151,10 +153,22 @@ impl Tally {
         part: Option<&str>,
         outcome: report::Outcome,
     ) -> Result<(), Error> {
+        self.line_ocr(path, part, outcome, None)
+    }
+
+    /// A line that says, for an image or a PDF, what OCR did.
+    fn line_ocr(
+        &mut self,
+        path: &str,
+        part: Option<&str>,
+        outcome: report::Outcome,
+        ocr: Option<String>,
+    ) -> Result<(), Error> {
         let line = Line {
             path: path.to_owned(),
             part: part.map(str::to_owned),
             outcome,
+            ocr,
         };
         self.report.line(&line)?;
         if self.list {
@@ -228,6 +242,7 @@ impl Tally {
             gone: s.missing.len() as u64,
             withdrawn: s.withdrawn,
             sidecars: s.sidecars,
+            ocr: s.ocr,
         };
         self.summary.report = self.report.finish(&counts)?;
         Ok(self.summary)
@@ -579,6 +594,8 @@ fn process(
         .and_then(|path| fs::metadata(&path).ok().map(|meta| (path, meta)));
     let stat_size = meta.len() + sidecar.as_ref().map_or(0, |(_, m)| m.len());
     let mtime_ns = mtime_of(&meta) + sidecar.as_ref().map_or(0, |(_, m)| mtime_of(m));
+    // Read again for OCR when this `add` would recognise what the last one did not.
+    let known = known.filter(|k| !ocr_stale(k, options.ocr.as_ref()));
     if let Some(known) = known
         && known.size == stat_size
         && known.mtime_ns == mtime_ns
@@ -594,9 +611,14 @@ fn process(
         mtime_ns,
         sha256,
     };
-    if known.is_some_and(|k| k.sha256 == state.sha256) {
+    if let Some(known) = known
+        && known.sha256.split(OCR_TAG).next() == Some(state.sha256.as_str())
+    {
         return Outcome::Unchanged {
-            refresh: Some(state),
+            refresh: Some(SourceState {
+                sha256: known.sha256.clone(),
+                ..state
+            }),
         };
     }
     // Each document is bounded and stored as soon as it is read, and only its metadata kept.
@@ -615,7 +637,51 @@ fn process(
     match read {
         Err(e) => Outcome::Failed(e.reason),
         Ok(Some(unsupported)) => Outcome::Unsupported(unsupported),
-        Ok(None) => Outcome::Read { state, docs },
+        Ok(None) => {
+            let mut state = state;
+            if let Some(tag) = ocr_tag(&docs, options.ocr.as_ref()) {
+                state.sha256 = format!("{}{OCR_TAG}{tag}", state.sha256);
+            }
+            Outcome::Read { state, docs }
+        }
+    }
+}
+
+/// Kept after a source's hash in the catalog (`HEX ocr=TAG`) when OCR had a say in its
+/// documents: the languages it ran in, empty when it was not asked for, `!` when it failed.
+const OCR_TAG: &str = " ocr=";
+
+/// The tag of a file whose documents are `docs`, read with `ocr` (see [`OCR_TAG`]); `None`
+/// when OCR had no say (no image, no PDF without a text layer).
+fn ocr_tag(
+    docs: &[Result<Stored, read::ReadError>],
+    ocr: Option<&read::ocr::Ocr>,
+) -> Option<String> {
+    fn said(doc: &Stored, all: &mut Vec<read::ocr::Said>) {
+        all.extend(doc.extracted.ocr.as_deref().and_then(read::ocr::Said::of));
+        doc.children.iter().for_each(|c| said(c, all));
+    }
+    let mut all = Vec::new();
+    docs.iter().flatten().for_each(|d| said(d, &mut all));
+    use read::ocr::Said;
+    if all.contains(&Said::Failed) {
+        Some("!".into())
+    } else if all.contains(&Said::NotAsked) {
+        Some(String::new())
+    } else if all.contains(&Said::Ran) {
+        ocr.map(|o| o.languages.clone())
+    } else {
+        None
+    }
+}
+
+/// Whether a source known as `known` must be read again for `ocr`: an `add --ocr LANGS` reads
+/// again what was read without OCR, in other languages, or where OCR failed; an `add` without
+/// `--ocr` never drops what OCR read.
+fn ocr_stale(known: &SourceState, ocr: Option<&read::ocr::Ocr>) -> bool {
+    match (ocr, known.sha256.split_once(OCR_TAG)) {
+        (Some(ocr), Some((_, tag))) => tag != ocr.languages,
+        _ => false,
     }
 }
 
@@ -890,6 +956,7 @@ fn record(
         date: x.date,
         date_source: x.date_source,
         encoding: x.encoding.clone(),
+        text_source: x.text_source,
         origin: x.origin.clone(),
         tags: x.tags.clone(),
         record_kind: x.record_kind.clone(),
@@ -904,6 +971,9 @@ fn record(
         text: stored.text,
     };
     let changed = tx.put_document(&doc, key)?;
+    if (changed || !existed) && x.text_source == Some(TextSource::Ocr) {
+        tally.summary.ocr += 1;
+    }
     let shown_id = id.to_string();
     let outcome = match (existed, changed) {
         (false, _) => {
@@ -916,7 +986,7 @@ fn record(
         }
         (true, false) => report::Outcome::Unchanged { id: Some(shown_id) },
     };
-    tally.line(&path, part, outcome)?;
+    tally.line_ocr(&path, part, outcome, x.ocr.clone())?;
     for (n, child) in stored.children.into_iter().enumerate() {
         record(tx, file, key, child, Some((&id, n + 1, part)), taken, tally)?;
     }

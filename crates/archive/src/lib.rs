@@ -28,5 +28,7 @@ pub use common::{files, layout};
 
 pub use catalog::Catalog;
 pub use error::{Error, ErrorKind};
-pub use model::{Blob, DateSource, DocId, Document, EmailHeaders, Extracted, IdSource, Kind};
+pub use model::{
+    Blob, DateSource, DocId, Document, EmailHeaders, Extracted, IdSource, Kind, TextSource,
+};
 pub use store::Store;

@@ -28,6 +28,9 @@ pub enum Kind {
     Spreadsheet,
     /// A presentation (PPTX, ODP), its text slide by slide.
     Presentation,
+    /// An image (PNG, JPEG, GIF, BMP, TIFF, WebP): a scan or a photo, its text by OCR when
+    /// `add --ocr` asked for it.
+    Image,
 }
 
 impl Kind {
@@ -44,6 +47,7 @@ impl Kind {
             Kind::Document => "document",
             Kind::Spreadsheet => "spreadsheet",
             Kind::Presentation => "presentation",
+            Kind::Image => "image",
         }
     }
 }
@@ -60,6 +64,15 @@ pub enum DateSource {
     FileName,
     /// The publisher's sidecar file beside the document (`NAME.meta.json`, `NAME.json`).
     Sidecar,
+}
+
+/// Where a document's text came from when not from the format's own text: a reader is told
+/// that recognised text may hold errors.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TextSource {
+    /// Optical character recognition (Tesseract) of an image or of a PDF's rendered pages.
+    Ocr,
 }
 
 /// The headers of an e-mail that readers browse by and that link a thread.
@@ -108,6 +121,11 @@ pub struct Extracted {
     /// The character encoding the text was decoded from (`windows-1252`, `KOI8-R`, `UTF-8`), for
     /// text formats; its WHATWG name.
     pub encoding: Option<String>,
+    /// Where `text` came from, when not from the format's own text (OCR).
+    pub text_source: Option<TextSource>,
+    /// What the report says of OCR for an image or a PDF: run (how much), not asked, not
+    /// needed, failed or cut, and why; `None` for other formats.
+    pub ocr: Option<String>,
     pub origin: Option<String>,
     pub tags: Vec<String>,
     /// The publisher's own kind for a JSON Lines row ("cable", say).
@@ -165,6 +183,8 @@ impl Extracted {
             date: None,
             date_source: None,
             encoding: None,
+            text_source: None,
+            ocr: None,
             origin: None,
             tags: Vec::new(),
             record_kind: None,
@@ -276,6 +296,10 @@ pub struct Document {
     /// before it was recorded, and for formats that are not text).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub encoding: Option<String>,
+    /// Where the text came from when not from the format's own text (`ocr`: recognised, may
+    /// hold errors); absent: the format's own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text_source: Option<TextSource>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub origin: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

@@ -25,6 +25,10 @@ pub struct Line {
     pub part: Option<String>,
     #[serde(flatten)]
     pub outcome: Outcome,
+    /// For an image or a PDF read: what OCR did (`ran (eng): 2 of 2 pages, …`, `not asked: …`,
+    /// `not needed: …`, `failed: why`, a cut and why).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ocr: Option<String>,
 }
 
 /// What became of a file or document.
@@ -69,6 +73,8 @@ pub struct Counts {
     pub gone: u64,
     pub withdrawn: u64,
     pub sidecars: u64,
+    /// Documents whose text OCR recognised (`add --ocr`).
+    pub ocr: u64,
 }
 
 /// The report being written.
@@ -167,12 +173,14 @@ mod tests {
                 detected_type: "image/png".into(),
                 reason: "not a document".into(),
             },
+            ocr: None,
         })
         .expect("line");
         w.line(&Line {
             path: "/d/box.mbox".into(),
             part: Some("message 2".into()),
             outcome: Outcome::Duplicate { of: "x-1".into() },
+            ocr: Some("not asked".into()),
         })
         .expect("line");
         let path = w
@@ -189,7 +197,7 @@ mod tests {
         );
         assert_eq!(
             lines[1],
-            r#"{"path":"/d/box.mbox","part":"message 2","outcome":"duplicate","of":"x-1"}"#
+            r#"{"path":"/d/box.mbox","part":"message 2","outcome":"duplicate","of":"x-1","ocr":"not asked"}"#
         );
         assert!(
             lines[2].starts_with(r#"{"summary":{"files":2,"#),

@@ -1,6 +1,7 @@
 //! Hostile archives for tests, built here once for the crate's unit tests and the binary's
 //! integration tests: a zip bomb written as a stream (10 GiB of zeros in about 10 MiB, without
-//! compressing 10 GiB), the nesting around it, and office documents. Not used by `add`.
+//! compressing 10 GiB), the nesting around it, office documents, and a scanned PDF (images, no
+//! text layer), a PNG bomb. Not used by `add`.
 
 use std::io::{self, Write};
 
@@ -195,4 +196,127 @@ pub fn base64(bytes: &[u8]) -> String {
         }
     }
     out
+}
+
+/// A PDF with no text layer, as a scanner makes it: one page per JPEG of `pages`, the image
+/// its whole content (`DCTDecode`, the JPEG's bytes as they are), at `dpi`. Errors when a JPEG
+/// has no frame header to take its size from.
+pub fn scanned_pdf(pages: &[Vec<u8>], dpi: u32) -> io::Result<Vec<u8>> {
+    let mut objects: Vec<Vec<u8>> = vec![
+        b"<< /Type /Catalog /Pages 2 0 R >>".to_vec(),
+        format!(
+            "<< /Type /Pages /Kids [{}] /Count {} >>",
+            (0..pages.len())
+                .map(|i| format!("{} 0 R", 3 + 3 * i))
+                .collect::<Vec<_>>()
+                .join(" "),
+            pages.len()
+        )
+        .into_bytes(),
+    ];
+    for (i, jpeg) in pages.iter().enumerate() {
+        let (width, height, components) = jpeg_frame(jpeg).ok_or_else(|| {
+            io::Error::new(io::ErrorKind::InvalidData, "a JPEG without a frame header")
+        })?;
+        let (w, h) = (width * 72 / dpi, height * 72 / dpi);
+        let (image, content) = (4 + 3 * i, 5 + 3 * i);
+        objects.push(
+            format!(
+                "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 {w} {h}] /Resources << /XObject << /Im0 {image} 0 R >> >> /Contents {content} 0 R >>"
+            )
+            .into_bytes(),
+        );
+        let space = if components == 1 {
+            "DeviceGray"
+        } else {
+            "DeviceRGB"
+        };
+        let mut stream = format!(
+            "<< /Type /XObject /Subtype /Image /Width {width} /Height {height} /ColorSpace /{space} /BitsPerComponent 8 /Filter /DCTDecode /Length {} >>\nstream\n",
+            jpeg.len()
+        )
+        .into_bytes();
+        stream.extend_from_slice(jpeg);
+        stream.extend_from_slice(b"\nendstream");
+        objects.push(stream);
+        let draw = format!("q {w} 0 0 {h} 0 0 cm /Im0 Do Q");
+        objects
+            .push(format!("<< /Length {} >>\nstream\n{draw}\nendstream", draw.len()).into_bytes());
+    }
+    let mut pdf = b"%PDF-1.4\n%\xE2\xE3\xCF\xD3\n".to_vec();
+    let mut offsets = Vec::new();
+    for (n, body) in objects.iter().enumerate() {
+        offsets.push(pdf.len());
+        pdf.extend_from_slice(format!("{} 0 obj\n", n + 1).as_bytes());
+        pdf.extend_from_slice(body);
+        pdf.extend_from_slice(b"\nendobj\n");
+    }
+    let xref = pdf.len();
+    pdf.extend_from_slice(
+        format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes(),
+    );
+    for offset in offsets {
+        pdf.extend_from_slice(format!("{offset:010} 00000 n \n").as_bytes());
+    }
+    pdf.extend_from_slice(
+        format!(
+            "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+            objects.len() + 1
+        )
+        .as_bytes(),
+    );
+    Ok(pdf)
+}
+
+/// A JPEG's width, height and number of components, from its first frame header (SOF0–SOF15
+/// but DHT, JPG and DAC).
+fn jpeg_frame(jpeg: &[u8]) -> Option<(u32, u32, u8)> {
+    let mut at = 2;
+    while at + 9 < jpeg.len() {
+        if jpeg[at] != 0xFF {
+            return None;
+        }
+        let marker = jpeg[at + 1];
+        let len = usize::from(u16::from_be_bytes([jpeg[at + 2], jpeg[at + 3]]));
+        if (0xC0..=0xCF).contains(&marker) && !matches!(marker, 0xC4 | 0xC8 | 0xCC) {
+            let height = u16::from_be_bytes([jpeg[at + 5], jpeg[at + 6]]);
+            let width = u16::from_be_bytes([jpeg[at + 7], jpeg[at + 8]]);
+            return Some((u32::from(width), u32::from(height), jpeg[at + 9]));
+        }
+        at += 2 + len;
+    }
+    None
+}
+
+/// A PNG whose header declares `side` × `side` 8-bit gray pixels (`side²` bytes once decoded)
+/// and whose data holds a few white rows: the decompression bomb an image decoder meets first.
+pub fn png_bomb(side: u32) -> io::Result<Vec<u8>> {
+    use flate2::{Compression, Crc, write::ZlibEncoder};
+    fn chunk(png: &mut Vec<u8>, kind: &[u8], data: &[u8]) -> io::Result<()> {
+        let len = u32::try_from(data.len())
+            .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "a chunk over 4 GiB"))?;
+        png.extend_from_slice(&len.to_be_bytes());
+        let mut crc = Crc::new();
+        crc.update(kind);
+        crc.update(data);
+        png.extend_from_slice(kind);
+        png.extend_from_slice(data);
+        png.extend_from_slice(&crc.sum().to_be_bytes());
+        Ok(())
+    }
+    let mut header = side.to_be_bytes().to_vec();
+    header.extend_from_slice(&side.to_be_bytes());
+    // 8 bits, gray, deflate, no filter method but the standard one, no interlace.
+    header.extend_from_slice(&[8, 0, 0, 0, 0]);
+    let mut row = vec![0xFF; side as usize + 1];
+    row[0] = 0;
+    let mut rows = ZlibEncoder::new(Vec::new(), Compression::best());
+    for _ in 0..16 {
+        rows.write_all(&row)?;
+    }
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    chunk(&mut png, b"IHDR", &header)?;
+    chunk(&mut png, b"IDAT", &rows.finish()?)?;
+    chunk(&mut png, b"IEND", b"")?;
+    Ok(png)
 }

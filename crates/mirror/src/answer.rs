@@ -293,6 +293,10 @@ pub(crate) fn content_type(name: &str) -> &'static str {
         "svg" => "image/svg+xml",
         "png" => "image/png",
         "jpg" | "jpeg" => "image/jpeg",
+        "gif" => "image/gif",
+        "webp" => "image/webp",
+        "bmp" => "image/bmp",
+        "tif" | "tiff" => "image/tiff",
         "woff2" => "font/woff2",
         _ => "application/octet-stream",
     }
@@ -314,7 +318,11 @@ pub(crate) fn original_content_type(name: &str) -> &'static str {
         | "application/jsonl"
         | "application/json"
         | "image/png"
-        | "image/jpeg") => inert,
+        | "image/jpeg"
+        | "image/gif"
+        | "image/webp"
+        | "image/bmp"
+        | "image/tiff") => inert,
         other if is_text(other) => "text/plain; charset=utf-8",
         _ => "application/octet-stream",
     }
@@ -361,6 +369,9 @@ mod tests {
             ("eml", "message/rfc822"),
             ("txt", "text/plain; charset=utf-8"),
             ("png", "image/png"),
+            ("gif", "image/gif"),
+            ("webp", "image/webp"),
+            ("tif", "image/tiff"),
         ] {
             assert_eq!(
                 original_content_type(&format!("m-1.original.{ext}")),

@@ -238,6 +238,7 @@ mod tests {
             date: None,
             date_source: None,
             encoding: None,
+            text_source: None,
             origin: None,
             tags: vec![],
             record_kind: None,

@@ -128,6 +128,8 @@ enum Command {
         verbose: bool,
         #[command(flatten)]
         archives: ArchiveLimits,
+        #[command(flatten)]
+        ocr: OcrArgs,
     },
     /// Withdraw a document: the next release leaves it out and publishes why.
     Withdraw {
@@ -319,6 +321,37 @@ struct ArchiveLimits {
     /// How many times its compressed size a member may expand to (past its first 8 MiB).
     #[arg(long, default_value_t = Defaults::ARCHIVE.max_ratio)]
     archive_ratio: u64,
+}
+
+/// OCR of images and of PDFs without a text layer (off unless `--ocr` is given).
+#[derive(clap::Args, Debug)]
+struct OcrArgs {
+    /// Recognise the text of images and of PDFs without a text layer with Tesseract, in these
+    /// languages (`eng`, `fra+eng`: Debian's tesseract-ocr-LANG packs); off when not given.
+    #[arg(long, value_name = "LANGS")]
+    ocr: Option<String>,
+    /// Seconds OCR may take for one file, all its pages together.
+    #[arg(long, default_value_t = archive::read::ocr::Ocr::DEFAULT_TIMEOUT.as_secs_f64())]
+    ocr_timeout: f64,
+    /// Pages of one PDF recognised, at most.
+    #[arg(long, default_value_t = archive::read::ocr::Ocr::DEFAULT_PAGES_MAX)]
+    ocr_pages: u32,
+}
+
+impl OcrArgs {
+    /// OCR as asked, or `None`: the languages are checked here, before any file is read.
+    fn ocr(self) -> Result<Option<archive::read::ocr::Ocr>> {
+        let Some(languages) = self.ocr else {
+            return Ok(None);
+        };
+        let timeout = Duration::try_from_secs_f64(self.ocr_timeout)
+            .map_err(|e| anyhow::anyhow!("--ocr-timeout {}: {e}", self.ocr_timeout))?;
+        Ok(Some(archive::read::ocr::Ocr {
+            timeout,
+            pages_max: self.ocr_pages,
+            ..archive::read::ocr::Ocr::new(&languages)?
+        }))
+    }
 }
 
 /// Defaults shown by `--help`, from the library's.
@@ -714,12 +747,14 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             withdraw_missing,
             verbose,
             archives,
+            ocr,
         } => commands::add(
             &archive,
             &paths,
             Duration::from_secs(pdf_timeout),
             pdf_memory_mib << 20,
             archives.into(),
+            ocr.ocr()?,
             archive::ingest::AddFlags {
                 withdraw_missing,
                 list: verbose,

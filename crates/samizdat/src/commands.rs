@@ -51,11 +51,13 @@ pub fn add(
     pdf_timeout: Duration,
     pdf_memory: u64,
     archives: archive::read::container::Limits,
+    ocr: Option<archive::read::ocr::Ocr>,
     flags: archive::ingest::AddFlags,
 ) -> Result<Outcome> {
     let mut a = Archive::open(archive)?;
     let read = archive::read::ReadOptions {
         archives,
+        ocr,
         ..read_options(pdf_timeout, pdf_memory)?
     };
     let summary = a.add_with(paths, read, flags, &Bar::new("adding"))?;
@@ -214,7 +216,10 @@ fn print_lines(lines: &[archive::report::Line]) {
                 if *withdrawn { " (withdrawn)" } else { "" }
             ),
         };
-        outln!("{what}");
+        match &line.ocr {
+            Some(ocr) => outln!("{what}; OCR {}", escaped(ocr)),
+            None => outln!("{what}"),
+        }
     }
 }
 
@@ -236,7 +241,7 @@ pub fn print_summary(s: &archive::ingest::Summary) {
         errln!("gone: {f}");
     }
     outln!(
-        "{} files: {} documents ingested, {} updated, {} files unchanged, {} duplicates skipped, {} renamed, {} unsupported skipped, {} failed, {} gone ({} withdrawn), {} sidecars; report: {}",
+        "{} files: {} documents ingested, {} updated, {} files unchanged, {} duplicates skipped, {} renamed, {} unsupported skipped, {} failed, {} gone ({} withdrawn), {} sidecars, {} read by OCR; report: {}",
         s.files_seen,
         s.ingested,
         s.updated,
@@ -248,6 +253,7 @@ pub fn print_summary(s: &archive::ingest::Summary) {
         s.missing.len(),
         s.withdrawn,
         s.sidecars,
+        s.ocr,
         archive::ingest::escaped(&s.report.display().to_string())
     );
 }

@@ -150,8 +150,15 @@ fn issue_20_archives_are_opened_member_by_member_and_bombs_stop_at_a_named_bound
         let (outcome, line) = line_of(&lines, "files.eml", Some(part));
         assert_eq!(outcome, "ingested", "{line}");
     }
+    // An image is a document of its own, whose text only OCR would read (not asked here).
     let (outcome, line) = line_of(&lines, "leak.zip", Some("!/photo.png"));
-    assert_eq!(outcome, "unsupported", "{line}");
+    assert_eq!(outcome, "ingested", "{line}");
+    assert!(
+        line["ocr"]
+            .as_str()
+            .is_some_and(|o| o.starts_with("not asked")),
+        "{line}"
+    );
 
     let (outcome, line) = line_of(&lines, "bomb.zip", Some("!/zeros.txt"));
     assert_eq!(outcome, "failed");

@@ -19,6 +19,7 @@ mod keys;
 mod messages;
 mod metalink;
 mod mirror;
+mod ocr;
 mod package;
 mod publish;
 mod python_tuf;

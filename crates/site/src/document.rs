@@ -4,7 +4,7 @@
 use crate::Context;
 use crate::html::{esc, push_esc, size};
 use crate::present::{date_attr, kind_label, sender_key, sender_name, time_tag, title_of};
-use archive::{DocId, Document};
+use archive::{DocId, Document, Kind, TextSource};
 use common::mention;
 use release::records::Links;
 use std::collections::HashMap;
@@ -282,8 +282,30 @@ pub fn page(ctx: &Context<'_>, number: usize, text: &str, refs: &References) -> 
         }
     }
 
+    // An image shows itself: a browser renders these formats (not TIFF), and the mirror
+    // serves them with their own type (`original_content_type`), inert.
+    let ext = archive::layout::clean_ext(&doc.ext);
+    if doc.kind == Kind::Image && matches!(ext.as_str(), "png" | "jpg" | "gif" | "webp" | "bmp") {
+        let _ = writeln!(
+            m,
+            "<figure class=\"image\"><img src=\"original.{}\" alt=\"{}\" loading=\"lazy\"></figure>",
+            esc(&ext),
+            esc(title_of(doc))
+        );
+    }
     m.push_str("<section aria-labelledby=\"text\">\n<h2 id=\"text\">Text</h2>\n");
-    if text.trim().is_empty() {
+    if doc.text_source == Some(TextSource::Ocr) && !text.trim().is_empty() {
+        m.push_str(
+            "<p class=\"note\">Text recognised by OCR (Tesseract): it may contain errors; the original is what was published.</p>\n",
+        );
+    }
+    if text.trim().is_empty() && doc.kind == Kind::Image {
+        let _ = writeln!(
+            m,
+            "<p class=\"note\">No text: OCR was not run on this image or found none; see the <a href=\"original.{}\">original file</a>.</p>",
+            esc(&ext)
+        );
+    } else if text.trim().is_empty() {
         let _ = writeln!(
             m,
             "<p class=\"note\">No text was extracted from this document: see the <a href=\"original.{}\">original file</a>.</p>",
@@ -421,6 +443,7 @@ mod tests {
             date: None,
             date_source: None,
             encoding: None,
+            text_source: None,
             origin: None,
             tags: vec![],
             record_kind: None,

@@ -38,7 +38,7 @@ pub fn title_of(doc: &Document) -> &str {
 
 /// Every kind, in the order the search page lists their labels (a new kind fails to build in
 /// [`kind_label`]; add it here too).
-pub const KINDS: [Kind; 11] = [
+pub const KINDS: [Kind; 12] = [
     Kind::Email,
     Kind::Pdf,
     Kind::Text,
@@ -49,6 +49,7 @@ pub const KINDS: [Kind; 11] = [
     Kind::Document,
     Kind::Spreadsheet,
     Kind::Presentation,
+    Kind::Image,
     Kind::Binary,
 ];
 
@@ -66,6 +67,7 @@ pub fn kind_label(kind: Kind) -> &'static str {
         Kind::Document => "Document",
         Kind::Spreadsheet => "Spreadsheet",
         Kind::Presentation => "Presentation",
+        Kind::Image => "Image",
     }
 }
 

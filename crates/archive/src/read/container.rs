@@ -826,6 +826,7 @@ fn join(place: &str, inner: Option<&str>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::Kind;
     use crate::read::{PdfExtractor, ReadOptions, read_each};
     use crate::testing;
     use std::path::Path;
@@ -901,6 +902,7 @@ mod tests {
             ("photo.png", b"\x89PNG\r\n\x1a\n...."),
             ("inner.zip", &inner),
             ("x!y#z.txt", b"odd name\n"),
+            ("font.woff", b"wOFF...."),
         ])
         .expect("zip");
         let got = read_as("leak.zip", &zip, Limits::default());
@@ -909,6 +911,7 @@ mod tests {
             [
                 "!/dir/a.txt",
                 "!/mail/plan.eml",
+                "!/photo.png",
                 "!/inner.zip!/b.txt",
                 "!/x%21y%23z.txt"
             ]
@@ -917,9 +920,14 @@ mod tests {
         let mail = &got.docs[1];
         assert_eq!(mail.title, "The plan");
         assert_eq!(mail.children.len(), 1, "the attachment of the e-mail");
-        assert_eq!(got.docs[2].text, "Inner text\n");
+        // An image is a document, without text when no OCR was asked for.
+        assert_eq!(
+            (got.docs[2].kind, got.docs[2].text.as_str()),
+            (Kind::Image, "")
+        );
+        assert_eq!(got.docs[3].text, "Inner text\n");
         assert_eq!(got.unsupported.len(), 1);
-        assert_eq!(got.unsupported[0].locator.as_deref(), Some("!/photo.png"));
+        assert_eq!(got.unsupported[0].locator.as_deref(), Some("!/font.woff"));
     }
 
     #[test]

@@ -399,6 +399,7 @@ fn attachment(
                     let title = child.title.clone();
                     let mut doc =
                         pdf::to_extracted(pdf, std::mem::take(&mut child.original), &title);
+                    super::ocr::scanned_pdf(&mut doc, None, &title, opts.ocr.as_ref());
                     doc.title = title;
                     doc.date = doc.date.or(parent.date);
                     doc.media_type = child.media_type;
@@ -423,7 +424,16 @@ fn attachment(
 /// The members are held until the message is stored, so all of an attached archive's members
 /// together may expand to one member's cap (`--archive-member-mib`), not the file's.
 fn opened(mut child: Extracted, opts: &ReadOptions) -> Extracted {
-    use super::{container, office};
+    use super::{container, image, office};
+    if let Some(format) = image::Image::sniff(&child.original) {
+        let raw = std::mem::take(&mut child.original);
+        let mut doc = image::read(format, raw, &child.title, None, opts.ocr.as_ref());
+        if child.date.is_some() {
+            (doc.date, doc.date_source) = (child.date, None);
+        }
+        doc.locator = child.locator;
+        return doc;
+    }
     if let Some(format) = office::Office::detect(&child.ext, &child.original) {
         let read = office::read(
             format,

@@ -10,7 +10,9 @@
 //! - [`office`]: DOCX, PPTX, XLSX, ODT, ODP, ODS (zip + streamed XML, calamine for XLSX) and
 //!   RTF, with title, author and dates, slide by slide and sheet by sheet;
 //! - [`container`]: zip, tar (plain, gzip, xz, zstd) and 7z archives, opened recursively within
-//!   bounds, each member read by this same dispatch ([`read_member`]).
+//!   bounds, each member read by this same dispatch ([`read_member`]);
+//! - [`image`]: PNG, JPEG, GIF, BMP, TIFF and WebP, their text by OCR ([`ocr`]) when asked,
+//!   which also reads the pages of a PDF without a text layer.
 //!
 //! A reader only parses: it never writes to the archive. A failure of the whole file is an `Err`; a
 //! bad row or message inside a file that holds several is an `Err` entry in
@@ -21,6 +23,7 @@ pub mod container;
 pub mod dates;
 pub mod decode;
 pub mod email;
+pub mod image;
 pub mod jsonl;
 pub mod maildate;
 pub mod ocr;
@@ -49,6 +52,8 @@ pub struct ReadOptions {
     /// Inside an archive: how deep, and what the file's archives used so far (the container
     /// reader sets it for the members it reads).
     pub nesting: container::Nesting,
+    /// OCR of images and of PDFs without a text layer (`add --ocr LANGS`); `None`: not asked.
+    pub ocr: Option<ocr::Ocr>,
 }
 
 impl ReadOptions {
@@ -58,6 +63,7 @@ impl ReadOptions {
             fence: Default::default(),
             archives: container::Limits::default(),
             nesting: container::Nesting::default(),
+            ocr: None,
         }
     }
 }
@@ -95,7 +101,7 @@ impl PdfExtractor {
 /// What [`read_file`] found in a file.
 #[derive(Debug)]
 pub enum ReadOutcome {
-    /// Not a document format we ingest (e.g. `.json`, images, `.js`): reported as skipped, with the reason.
+    /// Not a document format we ingest (e.g. `.json`, `.js`, fonts): reported as skipped, with the reason.
     Unsupported(Unsupported),
     /// One entry per document found; a bad row/message is an Err, the others are still ingested.
     Documents(Vec<Result<Extracted, ReadError>>),
@@ -208,10 +214,9 @@ enum Format {
 
 /// Extensions that are never documents, skipped without looking at their content.
 const NOT_DOCUMENTS: &[&str] = &[
-    "json", "js", "mjs", "map", "css", "png", "jpg", "jpeg", "gif", "svg", "svgz", "ico", "bmp",
-    "tif", "tiff", "webp", "woff", "woff2", "ttf", "otf", "eot", "deb", "rpm", "exe", "dll", "so",
-    "o", "a", "class", "jar", "pyc", "wasm", "mp3", "mp4", "ogg", "wav", "avi", "mov", "webm",
-    "db", "sqlite",
+    "json", "js", "mjs", "map", "css", "svg", "svgz", "ico", "woff", "woff2", "ttf", "otf", "eot",
+    "deb", "rpm", "exe", "dll", "so", "o", "a", "class", "jar", "pyc", "wasm", "mp3", "mp4", "ogg",
+    "wav", "avi", "mov", "webm", "db", "sqlite",
 ];
 
 /// Legacy Office binary formats (OLE compound files): DOC and XLS are read by a tool
@@ -323,6 +328,19 @@ fn read_content(
     };
     let ext = extension(&inner_name);
     if !gzipped {
+        if let Some(format) = image::Image::sniff(&raw) {
+            let path = file.map(|(path, _)| path);
+            let doc = image::read(format, raw, name, path, opts.ocr.as_ref());
+            each(Ok(match path {
+                Some(path) => with_sidecar(path, doc)?,
+                None => doc,
+            }));
+            return Ok(None);
+        }
+        if image::EXTENSIONS.contains(&ext.as_str()) {
+            let reason = format!("a `.{ext}` file whose content is no image samizdat reads");
+            return Ok(Some(Unsupported::new(&ext, &raw, reason)));
+        }
         if let Some(format) = office::Office::detect(&ext, &raw) {
             let doc = office::read(format, raw, name, office::Caps::default())?;
             each(Ok(match file {
@@ -382,9 +400,15 @@ fn read_content(
             "gzip-compressed PDF is not ingested: expected an uncompressed PDF",
         )),
         Format::Pdf => {
-            let doc = match file {
-                Some((path, _)) => with_sidecar(path, pdf::read(path, raw, name, &opts.pdf)?)?,
+            let path = file.map(|(path, _)| path);
+            let mut doc = match path {
+                Some(path) => pdf::read(path, raw, name, &opts.pdf)?,
                 None => pdf::read_bytes(raw, name, &opts.pdf)?,
+            };
+            ocr::scanned_pdf(&mut doc, path, name, opts.ocr.as_ref());
+            let doc = match path {
+                Some(path) => with_sidecar(path, doc)?,
+                None => doc,
             };
             each(Ok(doc));
             Ok(None)
@@ -548,6 +572,7 @@ pub fn media_type_for_ext(ext: &str) -> &'static str {
         "svg" => "image/svg+xml",
         "webp" => "image/webp",
         "tif" | "tiff" => "image/tiff",
+        "bmp" => "image/bmp",
         "zip" => "application/zip",
         "doc" => "application/msword",
         "docx" => "application/vnd.openxmlformats-officedocument.wordprocessingml.document",

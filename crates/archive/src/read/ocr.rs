@@ -3,12 +3,21 @@
 //! per language), and poppler's `pdftoppm` to turn a PDF's pages into images, each a child
 //! process under `prlimit` with a time limit ([`super::child::run_limited`]). No Rust crate does
 //! OCR well; the Tesseract bindings would put its crashes in our process.
+//!
+//! Images are read by [`super::image`]; a PDF whose text layer holds fewer than
+//! [`TEXT_LAYER_MIN_CHARS`] letters and digits a page (a scan) has its pages recognised by
+//! [`scanned_pdf`], one page rendered and read at a time, all within [`Ocr::timeout`] and
+//! [`Ocr::pages_max`]. What was done goes to [`Extracted::ocr`] (the report says it for every
+//! image and PDF), and a text that came from OCR is marked [`TextSource::Ocr`] (the page says
+//! it may hold errors).
 
 use std::ffi::OsStr;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use super::child::run_limited;
+use crate::error::{Error, ErrorKind};
+use crate::model::{Extracted, TextSource};
 
 /// How OCR is run.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,9 +38,18 @@ pub struct Ocr {
 const PAGE_TEXT_MAX: u64 = 4 << 20;
 
 impl Ocr {
+    /// Default wall-clock limit for one file, all its pages together.
+    pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
+    /// Default for the pages of one PDF read.
+    pub const DEFAULT_PAGES_MAX: u32 = 500;
+
     /// OCR in `languages` (`fra+eng`), or why not: a name that is not a language code, or a
     /// language whose pack is not installed (naming the Debian package), or no Tesseract.
-    pub fn new(languages: &str) -> Result<Ocr, String> {
+    pub fn new(languages: &str) -> Result<Ocr, Error> {
+        Ocr::checked(languages).map_err(|why| Error::new(ErrorKind::Ocr, why))
+    }
+
+    fn checked(languages: &str) -> Result<Ocr, String> {
         let codes: Vec<&str> = languages.split('+').collect();
         if codes
             .iter()
@@ -59,9 +77,9 @@ impl Ocr {
         }
         Ok(Ocr {
             languages: languages.to_owned(),
-            timeout: Duration::from_secs(300),
+            timeout: Ocr::DEFAULT_TIMEOUT,
             memory_bytes: 2 << 30,
-            pages_max: 500,
+            pages_max: Ocr::DEFAULT_PAGES_MAX,
             dpi: 300,
         })
     }
@@ -88,47 +106,189 @@ impl Ocr {
         Ok(String::from_utf8_lossy(&printed).trim().to_owned())
     }
 
-    /// The text of each page of the PDF at `path` (at most [`Ocr::pages_max`]), rendered and
-    /// read within [`Ocr::timeout`] in all.
-    pub fn pdf(&self, path: &Path) -> Result<Vec<String>, String> {
+    /// The text of the image whose bytes are `raw` (an archive's member, an attachment),
+    /// through a temporary file.
+    pub fn image_bytes(&self, raw: &[u8]) -> Result<String, String> {
+        let tmp = temporary(raw, "")?;
+        self.image(tmp.path())
+    }
+
+    /// The text of the first `pages` pages of the PDF at `path` (at most [`Ocr::pages_max`]),
+    /// each rendered and read in turn, all within [`Ocr::timeout`]: the pages read, and why it
+    /// stopped before the last when it did. `Err` when not even the first page was read.
+    pub fn pdf(&self, path: &Path, pages: u32) -> Result<Pages, String> {
         let started = Instant::now();
         let dir = tempfile::Builder::new()
             .prefix("samizdat-ocr-")
             .tempdir()
             .map_err(|e| format!("cannot make a temporary folder: {e}"))?;
-        let prefix = dir.path().join("p");
-        let (dpi, last) = (self.dpi.to_string(), self.pages_max.to_string());
-        let args = [
-            OsStr::new("-r"),
-            OsStr::new(&dpi),
-            OsStr::new("-l"),
-            OsStr::new(&last),
-            OsStr::new("-gray"),
-            OsStr::new("-png"),
-            path.as_os_str(),
-            prefix.as_os_str(),
-        ];
-        run_limited("pdftoppm", &args, self.memory_bytes, self.timeout, 1 << 20)?;
-        let mut pages: Vec<std::path::PathBuf> = std::fs::read_dir(dir.path())
-            .map_err(|e| format!("{}: {e}", dir.path().display()))?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .collect();
-        // `p-01.png`, `p-02.png`…: one width for a document, so sorting sorts by page.
-        pages.sort();
-        pages
-            .iter()
-            .map(|page| {
-                let left = self.timeout.saturating_sub(started.elapsed());
-                if left.is_zero() {
-                    return Err(format!(
-                        "timed out after {:.1} s",
-                        self.timeout.as_secs_f64()
-                    ));
+        let image = dir.path().join("page");
+        let dpi = self.dpi.to_string();
+        let last = pages.min(self.pages_max);
+        let mut read = Pages {
+            texts: Vec::new(),
+            stopped: None,
+        };
+        for n in 1..=last {
+            let left = self.timeout.saturating_sub(started.elapsed());
+            let page = n.to_string();
+            let args = [
+                OsStr::new("-r"),
+                OsStr::new(&dpi),
+                OsStr::new("-f"),
+                OsStr::new(&page),
+                OsStr::new("-l"),
+                OsStr::new(&page),
+                OsStr::new("-gray"),
+                OsStr::new("-png"),
+                OsStr::new("-singlefile"),
+                path.as_os_str(),
+                image.as_os_str(),
+            ];
+            let text = if left.is_zero() {
+                Err(format!(
+                    "timed out after {:.1} s",
+                    self.timeout.as_secs_f64()
+                ))
+            } else {
+                run_limited("pdftoppm", &args, self.memory_bytes, left, 1 << 20).and_then(|_| {
+                    let left = self.timeout.saturating_sub(started.elapsed());
+                    self.image_within(&image.with_extension("png"), left)
+                })
+            };
+            match text {
+                Ok(text) => read.texts.push(text),
+                Err(why) if n == 1 => return Err(format!("page 1: {why}")),
+                Err(why) => {
+                    read.stopped = Some(format!("stopped at page {n} of {pages}: {why}"));
+                    break;
                 }
-                self.image_within(page, left)
-            })
-            .collect()
+            }
+        }
+        Ok(read)
     }
+}
+
+/// What OCR read of a PDF: each page's text, in order, and why it stopped before the last page
+/// asked when it did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pages {
+    pub texts: Vec<String>,
+    pub stopped: Option<String>,
+}
+
+/// A PDF's text layer with fewer letters and digits than this a page, on average, is no text
+/// layer: a scan (a page number or a scanner's stamp is not the document's text).
+pub const TEXT_LAYER_MIN_CHARS: usize = 32;
+
+/// `bytes` in a temporary file named with `suffix`, removed when dropped.
+fn temporary(bytes: &[u8], suffix: &str) -> Result<tempfile::NamedTempFile, String> {
+    use std::io::Write;
+    let mut tmp = tempfile::Builder::new()
+        .prefix("samizdat-ocr-")
+        .suffix(suffix)
+        .tempfile()
+        .map_err(|e| format!("cannot create a temporary file: {e}"))?;
+    tmp.write_all(bytes)
+        .and_then(|()| tmp.flush())
+        .map_err(|e| format!("cannot write a temporary file: {e}"))?;
+    Ok(tmp)
+}
+
+/// A PDF's document `doc`, as its text layer gave it, named `name`: when the layer is (almost)
+/// empty and OCR was asked for, its pages recognised, the text marked as OCR's, and a title
+/// taken from that text when the document had none of its own. `path`: the PDF's file, or
+/// `None` for the bytes in `doc.original` (an archive's member, an attachment). What was done,
+/// or why not, goes to [`Extracted::ocr`]; a failure or a cut is a note too.
+pub(crate) fn scanned_pdf(doc: &mut Extracted, path: Option<&Path>, name: &str, ocr: Option<&Ocr>) {
+    let pages = doc.pages.unwrap_or(0);
+    let chars = doc.text.chars().filter(|c| c.is_alphanumeric()).count();
+    if pages == 0 {
+        return;
+    }
+    if chars >= TEXT_LAYER_MIN_CHARS * pages as usize {
+        doc.ocr = Some("not needed: the PDF has a text layer".into());
+        return;
+    }
+    let Some(ocr) = ocr else {
+        doc.ocr = Some(format!(
+            "not asked: the PDF has no text layer ({chars} letters and digits in {pages} pages; add --ocr LANGS reads its pages)"
+        ));
+        return;
+    };
+    let tmp;
+    let path = match path {
+        Some(path) => path,
+        None => match temporary(&doc.original, ".pdf") {
+            Ok(file) => {
+                tmp = file;
+                tmp.path()
+            }
+            Err(why) => return failed(doc, why),
+        },
+    };
+    let read = match ocr.pdf(path, pages) {
+        Ok(read) => read,
+        Err(why) => return failed(doc, why),
+    };
+    let text = read.texts.join("\u{c}");
+    let untitled =
+        doc.title == name || super::first_line_title(&doc.text).as_ref() == Some(&doc.title);
+    if untitled && let Some(title) = super::title::plain_title(&text) {
+        doc.title = title;
+    }
+    let mut said = format!(
+        "ran ({}): {} of {pages} pages, {} characters",
+        ocr.languages,
+        read.texts.len(),
+        text.chars().filter(|c| !c.is_whitespace()).count()
+    );
+    if pages > ocr.pages_max {
+        let cut = format!(
+            "OCR read the first {} of {pages} pages (--ocr-pages)",
+            ocr.pages_max
+        );
+        said.push_str(&format!("; cut: {cut}"));
+        doc.notes.push(cut);
+    }
+    if let Some(stopped) = read.stopped {
+        said.push_str(&format!("; {stopped}"));
+        doc.notes.push(format!("OCR {stopped}"));
+    }
+    doc.text = text;
+    doc.text_source = Some(TextSource::Ocr);
+    doc.ocr = Some(said);
+}
+
+/// What [`Extracted::ocr`] says, in short: whether a later `add --ocr` has something to do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Said {
+    /// Recognised (all of it, or cut at `--ocr-pages` or the time limit).
+    Ran,
+    /// An image or a scan, read without `--ocr`.
+    NotAsked,
+    Failed,
+}
+
+impl Said {
+    /// Of a document's [`Extracted::ocr`]; `None` when OCR had nothing to do (a text layer).
+    pub fn of(said: &str) -> Option<Said> {
+        if said.starts_with("ran ") {
+            Some(Said::Ran)
+        } else if said.starts_with("not asked") {
+            Some(Said::NotAsked)
+        } else if said.starts_with("failed") {
+            Some(Said::Failed)
+        } else {
+            None
+        }
+    }
+}
+
+/// `doc` kept with the text it had, OCR having failed for `why`.
+fn failed(doc: &mut Extracted, why: String) {
+    doc.notes.push(format!("OCR failed: {why}"));
+    doc.ocr = Some(format!("failed: {why}"));
 }
 
 #[cfg(test)]
@@ -138,10 +298,52 @@ mod tests {
     #[test]
     fn languages_are_checked_before_any_file_is_read() {
         let why = Ocr::new("fra;rm -rf").expect_err("refused");
-        assert!(why.contains("Tesseract codes"), "{why}");
+        assert_eq!(why.kind(), ErrorKind::Ocr);
+        assert!(why.to_string().contains("Tesseract codes"), "{why}");
         let why = Ocr::new("eng+qqq").expect_err("refused");
-        assert!(why.contains("tesseract-ocr-qqq"), "{why}");
+        assert!(why.to_string().contains("tesseract-ocr-qqq"), "{why}");
         assert!(Ocr::new("fra+eng").is_ok());
+    }
+
+    #[test]
+    fn a_pdf_is_a_scan_when_its_text_layer_has_fewer_than_32_letters_a_page() {
+        let pdf = |text: &str| Extracted {
+            pages: Some(2),
+            text: text.to_owned(),
+            ..Extracted::new(
+                crate::model::Kind::Pdf,
+                "scan.pdf",
+                "pdf",
+                "application/pdf",
+            )
+        };
+        let mut scan = pdf("Scanned by the copier, page 1\u{c}page 2");
+        scanned_pdf(&mut scan, None, "scan.pdf", None);
+        let said = scan.ocr.expect("said");
+        assert!(
+            said.starts_with(
+                "not asked: the PDF has no text layer (28 letters and digits in 2 pages"
+            ),
+            "{said}"
+        );
+        assert_eq!(scan.text_source, None);
+        let mut typeset = pdf(&"A page of words. ".repeat(10));
+        scanned_pdf(&mut typeset, None, "typeset.pdf", None);
+        assert_eq!(
+            typeset.ocr.as_deref(),
+            Some("not needed: the PDF has a text layer")
+        );
+        for (said, short) in [
+            (&said[..], Some(Said::NotAsked)),
+            ("ran (eng): 1 of 2 pages", Some(Said::Ran)),
+            (
+                "failed: tesseract: timed out after 0.0 s",
+                Some(Said::Failed),
+            ),
+            ("not needed: the PDF has a text layer", None),
+        ] {
+            assert_eq!(Said::of(said), short, "{said}");
+        }
     }
 
     /// A real PDF's first four pages rendered as images and read back: the words OCR finds are
@@ -158,8 +360,9 @@ mod tests {
             pages_max: 4,
             ..Ocr::new("eng").expect("tesseract with English")
         };
-        let pages = ocr.pdf(&pdf).expect("read");
-        assert_eq!(pages.len(), 4);
+        let pages = ocr.pdf(&pdf, 10).expect("read");
+        assert_eq!((pages.texts.len(), pages.stopped), (4, None));
+        let pages = pages.texts;
         let oracle = run_limited(
             "pdftotext",
             &[
@@ -193,7 +396,7 @@ mod tests {
             timeout: Duration::ZERO,
             ..ocr
         };
-        let why = hurried.pdf(&pdf).expect_err("timed out");
+        let why = hurried.pdf(&pdf, 10).expect_err("timed out");
         assert!(why.contains("timed out"), "{why}");
     }
 }
