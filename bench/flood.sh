@@ -25,8 +25,11 @@
 #   slowloris: 2,000 connections from 127.0.2.1-8, a header byte each every 3 s, reopened when
 #   closed; reset: HTTP/2 rapid reset (HEADERS + RST_STREAM at once) on 8 h2c connections from
 #   127.0.3.1 (python `h2` in .cache/venv-h2).
-# - refusals: samizdat's /metrics `samizdat_mirror_refused_total` (all reasons), nginx's error
-#   log "limiting" lines; the attacker's share = (refusals - the reader's) / refusals.
+# - refusals: samizdat's /metrics `samizdat_mirror_refused_total` (all reasons) and
+#   `samizdat_mirror_connections_closed_total` but idle and shed (connections cut for their
+#   conduct: rapid reset, bad heads), nginx's error log "limiting" lines; the attacker's share =
+#   (refusals - the reader's) / refusals. Server CPU: user + system seconds of the phase's
+#   server (nginx: master and workers), what the attack cost it on top of the readers.
 # - guard cost: wrk -t2 -c64 BENCH_WRK_SECONDS (10) on the hot document, BENCH_REPS (3)
 #   alternating: guard at defaults with the rate buckets raised (wrk asks from one address; at the
 #   defaults it is refused after its burst: connection caps and in-flight limit stay at defaults,
@@ -73,7 +76,7 @@ start_serve() {
   local label=$1; shift
   env "$@" "$bin" mirror serve "$archive" --listen "$sz:$port" >"$out/$label.serve.out" 2>"$out/$label.serve.err" &
   serve_pid=$!
-  until grep -q '^listening on' "$out/$label.serve.out"; do
+  until grep -qs '^listening on' "$out/$label.serve.out"; do
     kill -0 "$serve_pid" 2>/dev/null || { cat "$out/$label.serve.err" >&2; exit 1; }
     sleep 0.02
   done
@@ -119,10 +122,21 @@ peak_rss_mib() {
   for p in $pids; do kib=$((kib + $(awk '/^VmHWM/ {print $2}' "/proc/$p/status"))); done
   echo $((kib / 1024))
 }
+# refusals SERVER LABEL: samizdat's requests and connections refused by the guard plus the
+# connections it cut for their conduct (`connections_closed_total`: HTTP/2 abuse such as rapid
+# reset, heads too large, late or malformed; not idle ones); nginx's "limiting" log lines.
 refusals() {
   if [ "$1" = nginx ]; then grep -c 'limiting' "$out/nginx/error.log" || true
   else curl -s --interface "$probe" "http://$sz:$port/metrics" | tee "$out/$2.metrics" |
-    awk '/^samizdat_mirror_refused_total/ {s += $2} END {print s + 0}'; fi
+    awk '/^samizdat_mirror_refused_total/ {s += $2}
+      /^samizdat_mirror_connections_closed_total/ && !/"idle"|"shed"/ {s += $2} END {print s + 0}'; fi
+}
+# cpu_seconds SERVER: user + system CPU time of samizdat, or of nginx's master and workers.
+cpu_seconds() {
+  local pids ticks=0 p
+  if [ "$1" = nginx ]; then pids="$nginx_pid $(pgrep -P "$nginx_pid" | tr '\n' ' ')"; else pids=$serve_pid; fi
+  for p in $pids; do ticks=$((ticks + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done
+  awk -v t="$ticks" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.1f", t / hz }'
 }
 
 # phase SERVER ATTACK: the reader under ATTACK (none, flood, slowloris, reset); one row of
@@ -141,10 +155,10 @@ phase() {
   python3 "$clients" reader "$reader" "$host" "$port" "$hot" "$seconds" "$reader_rate" 4 "$out/$label.json" >/dev/null
   python3 "$clients" reader "$readers" "$host" "$port" "$hot" "$seconds" 0 4 "$out/$label.unpaced.json" >/dev/null
   [ -z "$apid" ] || wait "$apid" || true
-  local total peak
-  total=$(refusals "$server" "$label"); peak=$(peak_rss_mib "$server")
-  python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); u=json.load(open(sys.argv[2])); print(sys.argv[3], sys.argv[4], "%.2f %.2f %.1f %d" % (r["p50"], r["p99"], u["rps"], r["refused"] + r["errors"] + u["refused"] + u["errors"]), sys.argv[5], sys.argv[6])' \
-    "$out/$label.json" "$out/$label.unpaced.json" "$server" "$attack" "$total" "$peak" | tee -a "$out/phases" >&2
+  local total peak cpu
+  total=$(refusals "$server" "$label"); peak=$(peak_rss_mib "$server"); cpu=$(cpu_seconds "$server")
+  python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); u=json.load(open(sys.argv[2])); print(sys.argv[3], sys.argv[4], "%.2f %.2f %.1f %d" % (r["p50"], r["p99"], u["rps"], r["refused"] + r["errors"] + u["refused"] + u["errors"]), sys.argv[5], sys.argv[6], sys.argv[7])' \
+    "$out/$label.json" "$out/$label.unpaced.json" "$server" "$attack" "$total" "$peak" "$cpu" | tee -a "$out/phases" >&2
   echo "  attack: $(tail -n1 "$out/$label.attack" 2>/dev/null) load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
   if [ "$server" = nginx ]; then stop nginx_pid; else stop serve_pid; fi
 }
@@ -189,10 +203,10 @@ echo "|---|---|---|---|"
 echo "| guard at defaults (rate buckets raised) vs guard off | $d vs $w ($(awk '$1=="defaults"{printf "%s ", $2}' "$out/cost")vs $(awk '$1=="off"{printf "%s ", $2}' "$out/cost")) | **$(ratio "$d" "$w")** | ≥ 0.95× |"
 echo "| mirror (defaults, buckets raised) vs nginx without limits ($(awk '$1=="nginx"{printf "%s ", $2}' "$out/cost")) | $d vs $n | **$(ratio "$d" "$n")** | ≥ 1.2× |"
 echo
-echo "| server | attack | paced reader p50 / p99 ms ($reader_rate req/s) | unpaced readers req/s | p99 ÷ unloaded (≤ 3×) | req/s ÷ unloaded (≥ 0.5×) | refusals: reader's / all (attacker's share) | peak RSS MiB |"
-echo "|---|---|---|---|---|---|---|---|"
+echo "| server | attack | paced reader p50 / p99 ms ($reader_rate req/s) | unpaced readers req/s | p99 ÷ unloaded (≤ 3×) | req/s ÷ unloaded (≥ 0.5×) | refusals and cuts: reader's / all (attacker's share) | server CPU s | peak RSS MiB |"
+echo "|---|---|---|---|---|---|---|---|---|"
 awk '{ if ($2 == "none") { p[$1] = $4; r[$1] = $5 }
   share = $7 > 0 ? sprintf("%.1f%%", 100 * ($7 - $6) / $7) : "–"
-  printf "| %s | %s | %s / %s | %s | %.2f× | %.2f× | %d / %d (%s) | %s |\n", $1, $2, $3, $4, $5, $4 / p[$1], $5 / r[$1], $6, $7, share, $8 }' "$out/phases"
+  printf "| %s | %s | %s / %s | %s | %.2f× | %.2f× | %d / %d (%s) | %s | %s |\n", $1, $2, $3, $4, $5, $4 / p[$1], $5 / r[$1], $6, $7, share, $9, $8 }' "$out/phases"
 echo
 echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"

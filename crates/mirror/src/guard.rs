@@ -24,7 +24,7 @@ use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::time::Duration;
 
 use governor::clock::{Clock, DefaultClock};
@@ -38,6 +38,10 @@ use crate::metrics::Metrics;
 pub(crate) const FORGET: Duration = Duration::from_secs(10);
 /// `Retry-After` of a 503 (overloaded): a second, the time answers in flight take to drain.
 pub(crate) const OVERLOADED_RETRY: u64 = 1;
+/// Requests a connection pays for at once, at most: the shared buckets are looked up once for
+/// that many requests instead of at each (the guard's cost on a keep-alive connection), and a
+/// connection holds at most this many paid for and unused (against bursts of thousands).
+const BATCH_MAX: u32 = 16;
 /// The longest tarpit: each waiting refusal holds its connection.
 const TARPIT_MAX_MS: u32 = 10_000;
 
@@ -374,6 +378,7 @@ impl Gate {
             allowed,
             last: AtomicU64::new(0),
             handed_over: AtomicBool::new(false),
+            paid: AtomicU32::new(0),
         })
     }
 
@@ -407,21 +412,32 @@ impl Gate {
         }
     }
 
-    /// The rate verdict on one request of `ip` (and its `prefix`).
-    fn rate(&self, ip: &IpAddr, prefix: &IpAddr) -> Verdict {
+    /// Requests a connection pays for at once ([`Client::screen`]): 1 when the bursts are small
+    /// enough for a few unused ones to matter, else up to [`BATCH_MAX`].
+    fn batch(&self) -> u32 {
+        let smallest = self.limits.burst.min(self.limits.prefix_burst);
+        (smallest / 1000).clamp(1, BATCH_MAX)
+    }
+
+    /// The rate verdict on `n` requests of `ip` (and its `prefix`), all or none.
+    fn rate(&self, ip: &IpAddr, prefix: &IpAddr, n: u32) -> Verdict {
         let checks = [
             (&self.by_address, ip, Refusal::Rate),
             (&self.by_prefix, prefix, Refusal::PrefixRate),
         ];
+        let n = NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN);
         for (limiter, key, why) in checks {
-            if let Err(not_until) = limiter.check_key(key) {
-                let wait = not_until.wait_time_from(self.clock.now());
-                let retry_after = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-                return Verdict::Refused {
-                    why,
-                    retry_after: retry_after.max(1),
-                };
-            }
+            let refused = match limiter.check_key_n(key, n) {
+                Ok(Ok(())) => continue,
+                Ok(Err(not_until)) => not_until.wait_time_from(self.clock.now()),
+                // More than the burst: never passes (`batch` keeps n far below it).
+                Err(_) => std::time::Duration::from_secs(1),
+            };
+            let retry_after = refused.as_secs() + u64::from(refused.subsec_nanos() > 0);
+            return Verdict::Refused {
+                why,
+                retry_after: retry_after.max(1),
+            };
         }
         Verdict::Pass
     }
@@ -438,6 +454,9 @@ pub struct Client {
     /// handed that request to hyper, whose screen of it neither charges nor counts it again.
     last: AtomicU64,
     handed_over: AtomicBool,
+    /// Requests this connection has paid for in its address's and prefix's buckets and not yet
+    /// made ([`Gate::batch`]).
+    paid: AtomicU32,
 }
 
 impl Client {
@@ -449,10 +468,10 @@ impl Client {
         if self.handed_over.swap(false, Relaxed) {
             return Verdict::of_code(self.last.load(Relaxed));
         }
-        let verdict = if self.allowed {
+        let verdict = if self.allowed || self.spend_paid() {
             Verdict::Pass
         } else {
-            self.gate.rate(&self.ip, &self.prefix)
+            self.pay()
         };
         let verdict = match verdict {
             Verdict::Pass
@@ -472,6 +491,23 @@ impl Client {
         }
         self.last.store(verdict.code(), Relaxed);
         verdict
+    }
+
+    /// Takes one request already paid for, if any.
+    fn spend_paid(&self) -> bool {
+        self.paid
+            .fetch_update(Relaxed, Relaxed, |n| n.checked_sub(1))
+            .is_ok()
+    }
+
+    /// Pays for this request and the next ones of a batch; near the limit, for this one alone.
+    fn pay(&self) -> Verdict {
+        let batch = self.gate.batch();
+        if batch > 1 && self.gate.rate(&self.ip, &self.prefix, batch) == Verdict::Pass {
+            self.paid.fetch_add(batch - 1, Relaxed);
+            return Verdict::Pass;
+        }
+        self.gate.rate(&self.ip, &self.prefix, 1)
     }
 
     /// The hot path passes the request it last screened on to hyper: its verdict stands.
@@ -689,6 +725,43 @@ mod tests {
         assert_eq!(client.screen(true), Verdict::Pass, "monitoring is answered");
         drop(flights);
         assert_eq!(client.screen(false), Verdict::Pass);
+    }
+
+    /// With bursts of thousands a connection pays for 16 requests at once: two connections of
+    /// one address together get the address's burst, less at most the 15 each holds unused,
+    /// never more; the refusal after it is counted once.
+    #[test]
+    fn connections_pay_in_batches_and_never_get_more_than_the_burst() {
+        let (gate, metrics) = gate(Limits {
+            rate: 1,
+            burst: 16_000,
+            prefix_rate: 1,
+            prefix_burst: 1_000_000,
+            ..Limits::default()
+        });
+        assert_eq!(gate.batch(), 16);
+        let clients = [
+            gate.connect(ip("192.0.2.1")).expect("admitted"),
+            gate.connect(ip("192.0.2.1")).expect("admitted"),
+        ];
+        let mut passed = [0u32; 2];
+        for round in 0..20_000 {
+            let k = round % 2;
+            if clients[k].screen(false) == Verdict::Pass {
+                passed[k] += 1;
+            }
+        }
+        let total = passed[0] + passed[1];
+        // One more token may have dripped in (1 a second) while the test ran.
+        assert!((16_000 - 30..=16_000 + 2).contains(&total), "{passed:?}");
+        let text = metrics.encode();
+        let refused = 20_000 - u64::from(total);
+        assert!(
+            text.contains(&format!(
+                "samizdat_mirror_refused_total{{reason=\"rate\"}} {refused}"
+            )),
+            "{refused} refusals: {text}"
+        );
     }
 
     #[test]
