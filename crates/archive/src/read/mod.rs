@@ -291,8 +291,60 @@ pub fn read_each(
         let file = std::fs::File::open(path).map_err(cannot_read)?;
         return container::read(Box::new(file), &name, kind, opts, each);
     }
+    if let Some(read) = read_by_path(path, &name, opts, each) {
+        return read.map(|()| None);
+    }
     let raw = std::fs::read(path).map_err(cannot_read)?;
     read_content(&name, raw, Some((path, root)), opts, each)
+}
+
+/// How many leading bytes of a file [`read_by_path`] tells its format from.
+const PATH_HEAD: u64 = 64 << 10;
+
+/// A PDF, an e-mail or mbox, or a text too large to read whole, read from its path without the
+/// file in memory: the PDF's child process is given the path, an mbox is split as a stream (a
+/// message at a time), a message or text over its cap is read in part ([`email::read_path`],
+/// [`text::read_head`]), and the original is stored from the file. `None`: the file is read
+/// whole by [`read_content`], whose dispatch this one follows on the file's first bytes.
+fn read_by_path(
+    path: &Path,
+    name: &str,
+    opts: &ReadOptions,
+    each: &mut dyn FnMut(Result<Extracted, ReadError>),
+) -> Option<Result<(), ReadError>> {
+    use std::io::Read;
+    let lower = name.to_ascii_lowercase();
+    let ext = extension(&lower);
+    let mut head = Vec::new();
+    let size = std::fs::File::open(path)
+        .and_then(|file| {
+            let size = file.metadata()?.len();
+            file.take(PATH_HEAD).read_to_end(&mut head).map(|_| size)
+        })
+        .ok()?;
+    if lower.ends_with(".gz")
+        || office::Office::detect(&ext, &head).is_some()
+        || ext == "msg"
+        || office::legacy::Legacy::detect(&ext).is_some()
+        || LEGACY_OFFICE.contains(&ext.as_str())
+        || head.starts_with(OLE_MAGIC)
+    {
+        return None;
+    }
+    let read = match detect(&ext, &head).ok()? {
+        Format::Pdf => pdf::read(path, name, &opts.pdf)
+            .and_then(|doc| with_sidecar(path, doc))
+            .map(|doc| each(Ok(doc))),
+        Format::Email => email::read_path(path, ext == "eml", opts, each),
+        Format::Text(format) if size > text::MAX_TEXT_BYTES => {
+            let ext = stored_ext(&ext, format, false);
+            text::read_head(format, path, ext, name)
+                .and_then(|doc| with_sidecar(path, doc))
+                .map(|doc| each(Ok(doc)))
+        }
+        Format::Text(_) | Format::JsonLines => return None,
+    };
+    Some(read)
 }
 
 /// Reads one member of an archive, named `name` (its last component), whose bytes are `raw`:
@@ -383,7 +435,7 @@ fn read_content(
         )),
         Format::Pdf => {
             let doc = match file {
-                Some((path, _)) => with_sidecar(path, pdf::read(path, raw, name, &opts.pdf)?)?,
+                Some((path, _)) => with_sidecar(path, pdf::read(path, name, &opts.pdf)?)?,
                 None => pdf::read_bytes(raw, name, &opts.pdf)?,
             };
             each(Ok(doc));

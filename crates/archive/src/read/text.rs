@@ -110,6 +110,52 @@ pub fn read_owned(
     })
 }
 
+/// Most bytes of a text file read for its text: a larger file's text is its first
+/// `MAX_TEXT_BYTES` (cut after a line, or at a character), and a note says so; its original is
+/// stored whole from the file.
+pub const MAX_TEXT_BYTES: u64 = 64 << 20;
+
+/// As [`read_owned`] for an uncompressed file at `path` larger than [`MAX_TEXT_BYTES`]: only
+/// that much of it is read (a 2 GiB line costs 64 MiB, not 2 GiB), and the document's note says
+/// how much of the file its text covers.
+pub fn read_head(
+    format: TextFormat,
+    path: &Path,
+    ext: String,
+    name: &str,
+) -> Result<Extracted, ReadError> {
+    use std::io::Read;
+    let mut head = Vec::new();
+    let size = std::fs::File::open(path)
+        .and_then(|file| {
+            let size = file.metadata()?.len();
+            file.take(MAX_TEXT_BYTES).read_to_end(&mut head)?;
+            Ok(size)
+        })
+        .map_err(|e| ReadError::file(format!("cannot read: {e}")))?;
+    // Cut after the last line break of the last MiB read, else before a character that the cut
+    // splits, so that the cut alone never makes UTF-8 text look like another encoding.
+    let tail = head.len().saturating_sub(1 << 20);
+    match head[tail..].iter().rposition(|&b| b == b'\n') {
+        Some(at) => head.truncate(tail + at + 1),
+        None => {
+            if let Err(e) = std::str::from_utf8(&head)
+                && e.error_len().is_none()
+            {
+                head.truncate(e.valid_up_to());
+            }
+        }
+    }
+    let kept = head.len() as u64;
+    let mut doc = read_owned(format, head, path, ext, name)?;
+    doc.notes.push(format!(
+        "a text of {} MiB: its text is its first {} MiB only (the original is kept whole)",
+        size >> 20,
+        kept >> 20
+    ));
+    Ok(doc)
+}
+
 /// The document of `parts`: titled by the file `name` when it has no title of its own, dated by
 /// its dateline or its file name.
 fn document(
@@ -120,7 +166,7 @@ fn document(
     name: &str,
 ) -> Extracted {
     let this_year = time::OffsetDateTime::now_utc().year();
-    let dated = dates::text_date(&parts.text, this_year)
+    let dated = dates::text_date(head(&parts.text), this_year)
         .map(|date| (date, DateSource::Text))
         .or_else(|| dates::name_date(name, this_year).map(|date| (date, DateSource::FileName)));
     Extracted {
@@ -136,6 +182,19 @@ fn document(
             media_type,
         )
     }
+}
+
+/// How much of a text its title and dateline are looked for in: both are at its start, and a
+/// 64 MiB line must not cost a list of all its words (a 64 MiB text of one line took 550 MiB).
+const HEAD_FOR_TITLE: usize = 1 << 20;
+
+/// The first [`HEAD_FOR_TITLE`] bytes of `text`, cut at a character.
+fn head(text: &str) -> &str {
+    let mut end = text.len().min(HEAD_FOR_TITLE);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
 }
 
 /// The parts of a document in `format` from its bytes.
@@ -161,9 +220,9 @@ fn source_parts(format: TextFormat, decoded: Decoded<'_>) -> Parts {
     let note = decoded.note();
     let text = decoded.text.into_owned();
     let title = match format {
-        TextFormat::Markdown => markdown_title(&text),
-        TextFormat::Rst => rst_title(&text),
-        _ => title::plain_title(&text),
+        TextFormat::Markdown => markdown_title(head(&text)),
+        TextFormat::Rst => rst_title(head(&text)),
+        _ => title::plain_title(head(&text)),
     };
     Parts {
         title,
