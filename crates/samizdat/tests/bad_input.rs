@@ -599,3 +599,41 @@ fn a_text_of_one_huge_line_is_read_in_part_and_kept_whole() {
     assert_eq!(text.len(), (64 << 20) - 1);
     assert!(text.starts_with("é é é"));
 }
+
+/// Issue 15, item 19: a 300 MB JSON Lines file is read a row at a time (it was read whole
+/// first), and a row longer than 64 MiB is that line's failure, skipped without being held.
+#[test]
+fn a_large_json_lines_file_is_read_a_row_at_a_time() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let archive = tmp.path().join("archive");
+    run(&["init", p(&archive)], 0);
+    let docs = tmp.path().join("docs");
+    fs::create_dir(&docs).expect("mkdir");
+    let body = "a cable's text, word after word, ".repeat(3000);
+    let mut rows = Vec::with_capacity(370 << 20);
+    for n in 1..=3000 {
+        if n == 1500 {
+            let long = "x".repeat(65 << 20);
+            rows.extend_from_slice(format!("{{\"id\":\"long\",\"body\":\"{long}\"}}\n").as_bytes());
+            continue;
+        }
+        let row = format!("{{\"id\":\"row-{n}\",\"title\":\"Row {n}\",\"body\":\"{body}\"}}\n");
+        rows.extend_from_slice(row.as_bytes());
+    }
+    fs::write(docs.join("rows.jsonl"), &rows).expect("write");
+    drop(rows);
+    let (said, kib) = peak_rss_kib_exit(&["add", p(&archive), p(&docs)], 4);
+    assert!(kib < 200 << 10, "peak RSS {} MiB", kib >> 10);
+    assert!(
+        said.contains("(line 1500)\": longer than 64 MiB: not read"),
+        "{said}"
+    );
+    let catalog = archive::Catalog::open(&archive.join("catalog.sqlite")).expect("catalog");
+    let docs = catalog.documents().expect("documents");
+    assert_eq!(docs.len(), 2999);
+    let last = docs
+        .iter()
+        .find(|d| d.title == "Row 3000")
+        .expect("row 3000");
+    assert_eq!(last.text.len, body.len() as u64);
+}

@@ -291,7 +291,7 @@ pub fn read_each(
         let file = std::fs::File::open(path).map_err(cannot_read)?;
         return container::read(Box::new(file), &name, kind, opts, each);
     }
-    if let Some(read) = read_by_path(path, &name, opts, each) {
+    if let Some(read) = read_by_path(path, root, &name, opts, each) {
         return read.map(|()| None);
     }
     let raw = std::fs::read(path).map_err(cannot_read)?;
@@ -301,13 +301,15 @@ pub fn read_each(
 /// How many leading bytes of a file [`read_by_path`] tells its format from.
 const PATH_HEAD: u64 = 64 << 10;
 
-/// A PDF, an e-mail or mbox, or a text too large to read whole, read from its path without the
-/// file in memory: the PDF's child process is given the path, an mbox is split as a stream (a
-/// message at a time), a message or text over its cap is read in part ([`email::read_path`],
-/// [`text::read_head`]), and the original is stored from the file. `None`: the file is read
-/// whole by [`read_content`], whose dispatch this one follows on the file's first bytes.
+/// A PDF, an e-mail or mbox, JSON Lines, or a text too large to read whole, read from its path
+/// without the file in memory: the PDF's child process is given the path, an mbox and JSON
+/// Lines are read as streams (a message or a row at a time), a message or text over its cap is
+/// read in part ([`email::read_path`], [`text::read_head`]), and the original is stored from
+/// the file. `None`: the file is read whole by [`read_content`], whose dispatch this one follows
+/// on the file's first bytes.
 fn read_by_path(
     path: &Path,
+    root: &Path,
     name: &str,
     opts: &ReadOptions,
     each: &mut dyn FnMut(Result<Extracted, ReadError>),
@@ -342,7 +344,8 @@ fn read_by_path(
                 .and_then(|doc| with_sidecar(path, doc))
                 .map(|doc| each(Ok(doc)))
         }
-        Format::Text(_) | Format::JsonLines => return None,
+        Format::JsonLines => jsonl::read_path(path, root, opts, each),
+        Format::Text(_) => return None,
     };
     Some(read)
 }
