@@ -878,6 +878,55 @@ mod tests {
         assert!(!third.more);
     }
 
+    /// The streamed split agrees with mail-parser's on mboxes made at random from the lines that
+    /// matter (`From ` lines, quoted ones, blank lines, CRLF, a missing last line break).
+    #[test]
+    fn an_mbox_split_as_a_stream_agrees_with_mail_parser_on_random_mboxes() {
+        const LINES: &[&str] = &[
+            "From a@x Mon Mar  1 10:00:00 2010\n",
+            "From b@x Tue Mar  2 10:00:00 2010\r\n",
+            "From \n",
+            ">From here\n",
+            ">>>From there\r\n",
+            ">not from\n",
+            ">\n",
+            "Subject: s\n",
+            "\n",
+            "\r\n",
+            "text From text\n",
+            "From",
+            "body without a break",
+        ];
+        let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for _ in 0..2000 {
+            let count = (next() % 12) as usize;
+            let mbox: String = (0..count)
+                .map(|_| LINES[(next() % LINES.len() as u64) as usize])
+                .collect();
+            let mbox = mbox.as_bytes();
+            let theirs: Vec<_> = mail_parser::mailbox::mbox::MessageIterator::new(mbox)
+                .map(|m| m.expect("message"))
+                .collect();
+            let mut ours = Mbox::new(mbox, usize::MAX);
+            for m in &theirs {
+                let o = ours.next_message().expect("read").expect("a message");
+                assert_eq!(
+                    o.contents,
+                    m.contents(),
+                    "{:?}",
+                    String::from_utf8_lossy(mbox)
+                );
+            }
+            assert!(ours.next_message().expect("read").is_none(), "{mbox:?}");
+        }
+    }
+
     /// The fuzzer's find (fuzz/seeds/email/regression-mail-parser-invalid-part-id.eml): with
     /// debug assertions on, as here, mail-parser panics on it; the read must fail alone.
     #[test]
