@@ -637,3 +637,29 @@ fn a_large_json_lines_file_is_read_a_row_at_a_time() {
         .expect("row 3000");
     assert_eq!(last.text.len, body.len() as u64);
 }
+
+/// Issue 15, item 19: a 300 MiB `.gz` text, whose content is more than the 256 MiB a gzipped
+/// file may expand to, is refused as before but from the stream, without its bytes held (it took
+/// its size and the 256 MiB expanded).
+#[test]
+fn a_large_gzip_is_refused_from_the_stream() {
+    use std::io::Write;
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let archive = tmp.path().join("archive");
+    run(&["init", p(&archive)], 0);
+    let docs = tmp.path().join("docs");
+    fs::create_dir(&docs).expect("mkdir");
+    let file = fs::File::create(docs.join("big.txt.gz")).expect("create");
+    let mut gz = flate2::write::GzEncoder::new(file, flate2::Compression::none());
+    let line = "some words of a large compressed text\n".repeat(1 << 14);
+    for _ in 0..(300 << 20) / line.len() {
+        gz.write_all(line.as_bytes()).expect("write");
+    }
+    gz.finish().expect("finish");
+    let (said, kib) = peak_rss_kib_exit(&["add", p(&archive), p(&docs)], 4);
+    assert!(kib < 150 << 10, "peak RSS {} MiB", kib >> 10);
+    assert!(
+        said.contains("gzip bomb: decompresses to more than 256 MiB"),
+        "{said}"
+    );
+}

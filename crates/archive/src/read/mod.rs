@@ -324,8 +324,19 @@ fn read_by_path(
             file.take(PATH_HEAD).read_to_end(&mut head).map(|_| size)
         })
         .ok()?;
-    if lower.ends_with(".gz")
-        || office::Office::detect(&ext, &head).is_some()
+    if lower.ends_with(".gz") {
+        // Read whole below, unless it cannot be within the cap on what it decompresses to
+        // (gzip barely ever expands): that is found from the stream, not from its bytes held.
+        if size <= MAX_GUNZIPPED_BYTES {
+            return None;
+        }
+        let file = std::fs::File::open(path).map(std::io::BufReader::new);
+        return match file.map(|file| gunzip_len(file, MAX_GUNZIPPED_BYTES)) {
+            Ok(Err(e)) => Some(Err(e)),
+            _ => None,
+        };
+    }
+    if office::Office::detect(&ext, &head).is_some()
         || ext == "msg"
         || office::legacy::Legacy::detect(&ext).is_some()
         || LEGACY_OFFICE.contains(&ext.as_str())
@@ -549,20 +560,38 @@ pub fn gunzip(data: &[u8], limit: u64) -> Result<Vec<u8>, ReadError> {
     let mut out = Vec::new();
     let decoder = flate2::read::MultiGzDecoder::new(data);
     let mut limited = decoder.take(limit + 1);
-    limited.read_to_end(&mut out).map_err(|e| {
-        let reason = match e.kind() {
-            std::io::ErrorKind::UnexpectedEof => "truncated gzip: the stream ends early".to_owned(),
-            _ => format!("invalid gzip: {e}"),
-        };
-        ReadError::file(reason)
-    })?;
-    if out.len() as u64 > limit {
+    limited.read_to_end(&mut out).map_err(gzip_error)?;
+    check_gunzipped(out.len() as u64, limit)?;
+    Ok(out)
+}
+
+/// How many bytes the gzip stream `data` decompresses to, up to `limit` (more is an `Err`, as
+/// in [`gunzip`]), without keeping them.
+fn gunzip_len(data: impl std::io::BufRead, limit: u64) -> Result<u64, ReadError> {
+    use std::io::Read;
+    let decoder = flate2::bufread::MultiGzDecoder::new(data);
+    let len =
+        std::io::copy(&mut decoder.take(limit + 1), &mut std::io::sink()).map_err(gzip_error)?;
+    check_gunzipped(len, limit)?;
+    Ok(len)
+}
+
+fn gzip_error(e: std::io::Error) -> ReadError {
+    let reason = match e.kind() {
+        std::io::ErrorKind::UnexpectedEof => "truncated gzip: the stream ends early".to_owned(),
+        _ => format!("invalid gzip: {e}"),
+    };
+    ReadError::file(reason)
+}
+
+fn check_gunzipped(len: u64, limit: u64) -> Result<(), ReadError> {
+    if len > limit {
         return Err(ReadError::file(format!(
             "gzip bomb: decompresses to more than {} MiB",
             limit >> 20
         )));
     }
-    Ok(out)
+    Ok(())
 }
 
 /// Longest title taken from a document's first line.
