@@ -609,18 +609,21 @@ fn a_large_json_lines_file_is_read_a_row_at_a_time() {
     run(&["init", p(&archive)], 0);
     let docs = tmp.path().join("docs");
     fs::create_dir(&docs).expect("mkdir");
+    use std::io::Write;
     let body = "a cable's text, word after word, ".repeat(3000);
-    let mut rows = Vec::with_capacity(370 << 20);
+    let file = fs::File::create(docs.join("rows.jsonl")).expect("create");
+    let mut rows = std::io::BufWriter::new(file);
     for n in 1..=3000 {
-        if n == 1500 {
-            let long = "x".repeat(65 << 20);
-            rows.extend_from_slice(format!("{{\"id\":\"long\",\"body\":\"{long}\"}}\n").as_bytes());
-            continue;
-        }
-        let row = format!("{{\"id\":\"row-{n}\",\"title\":\"Row {n}\",\"body\":\"{body}\"}}\n");
-        rows.extend_from_slice(row.as_bytes());
+        let row = match n {
+            1500 => format!(
+                "{{\"id\":\"long\",\"body\":\"{}\"}}\n",
+                "x".repeat(65 << 20)
+            ),
+            _ => format!("{{\"id\":\"row-{n}\",\"title\":\"Row {n}\",\"body\":\"{body}\"}}\n"),
+        };
+        rows.write_all(row.as_bytes()).expect("write");
     }
-    fs::write(docs.join("rows.jsonl"), &rows).expect("write");
+    rows.flush().expect("flush");
     drop(rows);
     let (said, kib) = peak_rss_kib_exit(&["add", p(&archive), p(&docs)], 4);
     assert!(kib < 200 << 10, "peak RSS {} MiB", kib >> 10);
