@@ -116,9 +116,13 @@ pub const MAX_HEADER_BYTES: usize = 1 << 20;
 pub fn read(content: &[u8], named_eml: bool, opts: &ReadOptions) -> Result<ReadOutcome, ReadError> {
     if content.starts_with(b"From ") {
         let mut docs = Vec::new();
-        read_mbox(content, Source::Bytes(content), opts, &mut |doc| {
-            docs.push(doc)
-        })?;
+        read_mbox(
+            content,
+            Source::Bytes(content),
+            MAX_PARSED_BYTES,
+            opts,
+            &mut |doc| docs.push(doc),
+        )?;
         return Ok(ReadOutcome::Documents(docs));
     }
     check_single(content, named_eml)?;
@@ -146,7 +150,7 @@ pub fn read_path(
         .map_err(cannot_read)?
         .starts_with(b"From ")
     {
-        return read_mbox(reader, Source::File(path), opts, each);
+        return read_mbox(reader, Source::File(path), MAX_PARSED_BYTES, opts, each);
     }
     let original = Original::File(path, None);
     let mut raw = Vec::new();
@@ -161,7 +165,7 @@ pub fn read_path(
         .map_err(cannot_read)?;
     check_single(&raw, named_eml)?;
     let doc = if raw.len() as u64 > MAX_PARSED_BYTES || size > MAX_PARSED_BYTES {
-        headers_only(&raw, size, None, None, original)
+        headers_only(&raw, (size, MAX_PARSED_BYTES), None, None, original)
     } else {
         read_message(raw, None, None, opts, original)
     };
@@ -205,15 +209,17 @@ enum Original<'a> {
     File(&'a Path, Option<(u64, u64)>),
 }
 
-/// Splits an mbox read from `reader` a message at a time and hands each to `each`.
+/// Splits an mbox read from `reader` a message at a time and hands each to `each`; a message
+/// over `cap` bytes is read by its headers only.
 fn read_mbox(
     reader: impl BufRead,
     source: Source<'_>,
+    cap: u64,
     opts: &ReadOptions,
     each: &mut dyn FnMut(Result<Extracted, ReadError>),
 ) -> Result<(), ReadError> {
     let cannot_split = |e: io::Error| ReadError::file(format!("cannot split the mbox: {e}"));
-    let mut mbox = Mbox::new(reader, MAX_PARSED_BYTES as usize);
+    let mut mbox = Mbox::new(reader, usize::try_from(cap).unwrap_or(usize::MAX));
     let mut n = 0;
     while let Some(message) = mbox.next_message().map_err(cannot_split)? {
         n += 1;
@@ -232,7 +238,14 @@ fn read_mbox(
                     .and_then(|at| all.get(at..at.saturating_add(len as usize))),
                 Source::File(_) => None,
             };
-            headers_only(&message.contents, len, locator.clone(), date, original).map(|mut doc| {
+            headers_only(
+                &message.contents,
+                (len, cap),
+                locator.clone(),
+                date,
+                original,
+            )
+            .map(|mut doc| {
                 if let Some(whole) = whole {
                     doc.original = whole.to_vec();
                 }
@@ -404,11 +417,11 @@ fn header_block(raw: &[u8]) -> &[u8] {
     &raw[..at]
 }
 
-/// The document of a message of `size` bytes too large to parse, from the headers at the start
-/// of `head`: no text, no attachments, and a note saying why.
+/// The document of a message of `size` bytes, more than the `cap` one is parsed up to, from the
+/// headers at the start of `head`: no text, no attachments, and a note saying why.
 fn headers_only(
     head: &[u8],
-    size: u64,
+    (size, cap): (u64, u64),
     locator: Option<String>,
     fallback_date: Option<OffsetDateTime>,
     original: Original<'_>,
@@ -428,7 +441,7 @@ fn headers_only(
     doc.notes.push(format!(
         "a message of {} MiB, more than the {} MiB one is read up to: kept whole as its original, its headers read, its body and attachments not read",
         size >> 20,
-        MAX_PARSED_BYTES >> 20
+        cap >> 20
     ));
     set_original(&mut doc, Vec::new(), original);
     Ok(doc)
@@ -876,6 +889,43 @@ mod tests {
         let third = capped.next_message().expect("read").expect("three");
         assert_eq!(third.contents, theirs[2].contents());
         assert!(!third.more);
+    }
+
+    /// A message over the cap, in an mbox on disk or in memory (an archive's member), is one
+    /// document by its headers, its original the message's bytes as they stand in the mbox.
+    #[test]
+    fn a_message_over_the_cap_is_its_headers_and_its_bytes_in_the_mbox() {
+        let mbox = b"From a@x Mon Mar  1 10:00:00 2010\nSubject: small\nFrom: a@x\n\nhi\n\nFrom b@x Tue Mar  2 10:00:00 2010\nSubject: large\nFrom: b@x\nMessage-ID: <large@x>\n\n>From the start\nbody line after body line after body line\n\n";
+        let at = mbox
+            .windows(9)
+            .position(|w| w == b"From b@x ")
+            .expect("second");
+        let start = at + mbox[at..].iter().position(|&b| b == b'\n').expect("line") + 1;
+        let opts = ReadOptions::new(PdfExtractor::new("/bin/false", Vec::new()));
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let path = tmp.path().join("box.mbox");
+        std::fs::write(&path, mbox).expect("write");
+        for source in [Source::Bytes(mbox), Source::File(&path)] {
+            let mut docs = Vec::new();
+            read_mbox(&mbox[..], source, 80, &opts, &mut |doc| docs.push(doc)).expect("read");
+            let docs: Vec<Extracted> = docs.into_iter().map(|d| d.expect("document")).collect();
+            assert_eq!(docs.len(), 2);
+            let first = mbox.iter().position(|&b| b == b'\n').expect("line") + 1;
+            assert_eq!(docs[0].original, &mbox[first..at]);
+            let large = &docs[1];
+            assert_eq!(large.title, "large");
+            assert_eq!(large.locator.as_deref(), Some("message 2"));
+            assert!(large.text.is_empty());
+            assert!(large.notes[0].contains("its headers read, its body and attachments not read"));
+            match source {
+                Source::Bytes(_) => assert_eq!(large.original, &mbox[start..]),
+                Source::File(_) => {
+                    assert_eq!(large.original_file.as_deref(), Some(path.as_path()));
+                    let part = (start as u64, (mbox.len() - start) as u64);
+                    assert_eq!(large.original_part, Some(part));
+                }
+            }
+        }
     }
 
     /// The streamed split agrees with mail-parser's on mboxes made at random from the lines that
