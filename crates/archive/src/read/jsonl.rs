@@ -6,7 +6,7 @@
 //! JSON Lines file's folder, and must stay inside the archive's root after following symlinks. A
 //! bad line is an `Err` entry with locator `line N`; the others are still read.
 
-use super::{ReadError, ReadOptions, ReadOutcome, extension, media_type_for_ext};
+use super::{ReadError, ReadOptions, extension, media_type_for_ext};
 use crate::fence::Fence;
 use crate::model::{DocId, Extracted, IdSource, Kind};
 use serde::Deserialize;
@@ -287,17 +287,19 @@ fn text_of_file(file: &Path, root: &Path, rel: &str, opts: &ReadOptions) -> Resu
             "path {rel:?} is another JSON Lines file: expected a document"
         ));
     }
-    match super::read_file(file, root, opts) {
-        Ok(ReadOutcome::Unsupported(_)) => Ok(String::new()),
-        Ok(ReadOutcome::Documents(docs)) => {
-            let mut texts = Vec::new();
-            for doc in docs {
-                let doc = doc.map_err(|e| format!("cannot read path {rel:?}: {e}"))?;
-                texts.push(doc.text);
-            }
-            Ok(texts.join("\n\n"))
+    // Only the texts are kept, each document let go as soon as it is read.
+    let mut texts = Vec::new();
+    let mut failed = None;
+    let read = super::read_each(file, root, opts, &mut |doc| match doc {
+        Ok(doc) => texts.push(doc.text),
+        Err(e) => {
+            failed.get_or_insert(e);
         }
-        Err(e) => Err(format!("cannot read path {rel:?}: {e}")),
+    });
+    match (read, failed) {
+        (Ok(Some(_unsupported)), _) => Ok(String::new()),
+        (Ok(None), None) => Ok(texts.join("\n\n")),
+        (Ok(None), Some(e)) | (Err(e), _) => Err(format!("cannot read path {rel:?}: {e}")),
     }
 }
 
