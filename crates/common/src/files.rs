@@ -98,16 +98,41 @@ pub fn write_atomic_via(
     bytes: &[u8],
     durability: Durability,
 ) -> Result<(), WriteError> {
-    let fail = |path: &Path, action: &'static str| {
-        let path = path.to_owned();
-        move |source| WriteError {
-            path,
-            action,
-            source,
-        }
-    };
+    replace(tmp_dir, path, durability, &mut |tmp| {
+        tmp.write_all(bytes).map_err(fail(path, "cannot write"))
+    })
+}
+
+/// [`write_atomic`] of the bytes of the file `from`, copied as a stream: a file of any size
+/// costs a buffer, not its size.
+pub fn copy_atomic(from: &Path, path: &Path, durability: Durability) -> Result<(), WriteError> {
+    let mut source = fs::File::open(from).map_err(fail(from, "cannot read"))?;
+    replace(folder_of(path), path, durability, &mut |tmp| {
+        io::copy(&mut source, tmp)
+            .map(|_| ())
+            .map_err(fail(path, "cannot copy"))
+    })
+}
+
+/// A [`WriteError`] for `path`, saying what could not be done (`action`).
+fn fail(path: &Path, action: &'static str) -> impl FnOnce(io::Error) -> WriteError {
+    let path = path.to_owned();
+    move |source| WriteError {
+        path,
+        action,
+        source,
+    }
+}
+
+/// The one "temporary file in `tmp_dir`, filled by `fill`, renamed to `path`".
+fn replace(
+    tmp_dir: &Path,
+    path: &Path,
+    durability: Durability,
+    fill: &mut dyn FnMut(&mut fs::File) -> Result<(), WriteError>,
+) -> Result<(), WriteError> {
     let mut tmp = public_tempfile(tmp_dir).map_err(fail(tmp_dir, "cannot write"))?;
-    tmp.write_all(bytes).map_err(fail(path, "cannot write"))?;
+    fill(tmp.as_file_mut())?;
     if durability == Durability::Fsync {
         tmp.as_file()
             .sync_all()
@@ -238,6 +263,22 @@ mod tests {
             // No temporary file left beside it.
             assert_eq!(names(dir.path()), ["timestamp.json"]);
         }
+    }
+
+    #[test]
+    fn copy_atomic_copies_a_file_whole_and_public_and_names_a_missing_source() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (from, to) = (dir.path().join("blob"), dir.path().join("target"));
+        let bytes: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
+        fs::write(&from, &bytes).expect("write");
+        copy_atomic(&from, &to, Durability::NoFsync).expect("copy");
+        assert_eq!(fs::read(&to).expect("read"), bytes);
+        let mode = fs::metadata(&to).expect("metadata").permissions().mode();
+        assert_eq!(mode & 0o777, 0o644);
+        assert_eq!(names(dir.path()), ["blob", "target"]);
+        let missing = dir.path().join("gone");
+        let err = copy_atomic(&missing, &to, Durability::NoFsync).expect_err("no source");
+        assert!(err.to_string().contains("gone: cannot read"), "{err}");
     }
 
     #[test]

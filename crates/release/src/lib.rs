@@ -804,8 +804,8 @@ fn place(blob: &Path, target: &Path) -> Result<bool> {
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return Ok(false),
         Err(_) => {}
     }
-    let bytes = fs::read(blob).map_err(io_err(blob, "cannot read stored blob"))?;
-    write_atomic(target, &bytes, Durability::NoFsync)?;
+    // Copied as a stream: an original may be larger than memory.
+    common::files::copy_atomic(blob, target, Durability::NoFsync)?;
     Ok(true)
 }
 

@@ -6,6 +6,12 @@
 //! A file starting with `From ` is an mbox: each message is one document, and its original is that
 //! message's bytes without the `From ` separator line. Attachments become child documents, a PDF
 //! attachment's text extracted through the same child process as a PDF file.
+//!
+//! **Memory.** A file is read from its path ([`read_path`]): an mbox is split as a stream, one
+//! message in memory at a time, and a message is parsed whole only up to [`MAX_PARSED_BYTES`]. A
+//! larger one is still one document, its original the whole message stored from the file, but
+//! only its headers are read (from its first [`MAX_HEADER_BYTES`]), and its note says that its
+//! body and attachments were not.
 
 use super::maildate;
 use super::text::html_to_text;
@@ -15,6 +21,8 @@ use mail_parser::{
     Address, HeaderValue, Message, MessageParser, MessagePart, MimeHeaders, PartType,
 };
 use rayon::prelude::*;
+use std::io::{self, BufRead, Read};
+use std::path::Path;
 use std::time::Instant;
 use time::OffsetDateTime;
 
@@ -96,15 +104,81 @@ pub fn looks_like_email(content: &[u8]) -> bool {
     s.known >= 2 || (s.from_line && s.known >= 1)
 }
 
-/// Reads a file already recognised as e-mail (or named `.eml`/`.mbox`).
+/// Messages up to this size are parsed whole, with their attachments (mail-parser needs a
+/// message's bytes in memory, and its attachments decoded cost about as much again). A larger
+/// message is kept whole as its original, with only its headers read.
+pub const MAX_PARSED_BYTES: u64 = 64 << 20;
+/// Most bytes of a message too large to parse that its headers are read from.
+pub const MAX_HEADER_BYTES: usize = 1 << 20;
+
+/// Reads a file already recognised as e-mail (or named `.eml`/`.mbox`), whose bytes are
+/// `content` (an archive's member, an Outlook message).
 pub fn read(content: &[u8], named_eml: bool, opts: &ReadOptions) -> Result<ReadOutcome, ReadError> {
+    if content.starts_with(b"From ") {
+        let mut docs = Vec::new();
+        read_mbox(
+            content,
+            Source::Bytes(content),
+            MAX_PARSED_BYTES,
+            opts,
+            &mut |doc| docs.push(doc),
+        )?;
+        return Ok(ReadOutcome::Documents(docs));
+    }
+    check_single(content, named_eml)?;
+    let doc = read_message(content.to_vec(), None, None, opts, Original::Bytes)
+        .map_err(ReadError::file)?;
+    Ok(ReadOutcome::Documents(vec![Ok(doc)]))
+}
+
+/// Reads the e-mail or mbox file at `path` without holding it in memory: an mbox a message at
+/// a time, each handed to `each` as soon as it is read; a message up to [`MAX_PARSED_BYTES`]
+/// parsed whole, a larger one by its headers only (see the module's doc). Every original is
+/// stored from the file.
+pub fn read_path(
+    path: &Path,
+    named_eml: bool,
+    opts: &ReadOptions,
+    each: &mut dyn FnMut(Result<Extracted, ReadError>),
+) -> Result<(), ReadError> {
+    let cannot_read = |e: io::Error| ReadError::file(format!("cannot read: {e}"));
+    let file = std::fs::File::open(path).map_err(cannot_read)?;
+    let size = file.metadata().map_err(cannot_read)?.len();
+    let mut reader = io::BufReader::with_capacity(64 << 10, file);
+    if reader
+        .fill_buf()
+        .map_err(cannot_read)?
+        .starts_with(b"From ")
+    {
+        return read_mbox(reader, Source::File(path), MAX_PARSED_BYTES, opts, each);
+    }
+    let original = Original::File(path, None);
+    let mut raw = Vec::new();
+    let limit = if size > MAX_PARSED_BYTES {
+        MAX_HEADER_BYTES as u64
+    } else {
+        MAX_PARSED_BYTES + 1
+    };
+    reader
+        .take(limit)
+        .read_to_end(&mut raw)
+        .map_err(cannot_read)?;
+    check_single(&raw, named_eml)?;
+    let doc = if raw.len() as u64 > MAX_PARSED_BYTES || size > MAX_PARSED_BYTES {
+        headers_only(&raw, (size, MAX_PARSED_BYTES), None, None, original)
+    } else {
+        read_message(raw, None, None, opts, original)
+    };
+    each(Ok(doc.map_err(ReadError::file)?));
+    Ok(())
+}
+
+/// Why `content`, a file that is no mbox, is no e-mail message either.
+fn check_single(content: &[u8], named_eml: bool) -> Result<(), ReadError> {
     if content.iter().all(u8::is_ascii_whitespace) {
         return Err(ReadError::file(
             "empty file: expected an e-mail message (RFC 5322) or an mbox",
         ));
-    }
-    if content.starts_with(b"From ") {
-        return read_mbox(content, opts);
     }
     if sniff(content).known == 0 {
         let what = if named_eml {
@@ -116,46 +190,282 @@ pub fn read(content: &[u8], named_eml: bool, opts: &ReadOptions) -> Result<ReadO
             "no e-mail headers in {what}: expected header lines such as From:, To:, Subject:, Date: before the first blank line"
         )));
     }
-    let doc = read_message(content, None, None, opts).map_err(ReadError::file)?;
-    Ok(ReadOutcome::Documents(vec![Ok(doc)]))
+    Ok(())
 }
 
-fn read_mbox(content: &[u8], opts: &ReadOptions) -> Result<ReadOutcome, ReadError> {
-    let messages: Vec<_> = mail_parser::mailbox::mbox::MessageIterator::new(content)
-        .collect::<Result<_, _>>()
-        .map_err(|e| ReadError::file(format!("cannot split the mbox: {e}")))?;
-    match messages.as_slice() {
-        [] => Err(ReadError::file("empty mbox: expected at least one message")),
-        [only] => {
-            let date = mbox_date(only);
-            let doc = read_message(only.contents(), None, date, opts).map_err(ReadError::file)?;
-            Ok(ReadOutcome::Documents(vec![Ok(doc)]))
+/// Where the bytes of an mbox are: a file on disk (a message's original is then stored from it),
+/// or in memory.
+#[derive(Clone, Copy)]
+enum Source<'a> {
+    File(&'a Path),
+    Bytes(&'a [u8]),
+}
+
+/// Where a message's original is: the bytes it was parsed from, or a file on disk (all of it,
+/// or `(offset, length)` of it).
+#[derive(Clone, Copy)]
+enum Original<'a> {
+    Bytes,
+    File(&'a Path, Option<(u64, u64)>),
+}
+
+/// Splits an mbox read from `reader` a message at a time and hands each to `each`; a message
+/// over `cap` bytes is read by its headers only.
+fn read_mbox(
+    reader: impl BufRead,
+    source: Source<'_>,
+    cap: u64,
+    opts: &ReadOptions,
+    each: &mut dyn FnMut(Result<Extracted, ReadError>),
+) -> Result<(), ReadError> {
+    let cannot_split = |e: io::Error| ReadError::file(format!("cannot split the mbox: {e}"));
+    let mut mbox = Mbox::new(reader, usize::try_from(cap).unwrap_or(usize::MAX));
+    let mut n = 0;
+    while let Some(message) = mbox.next_message().map_err(cannot_split)? {
+        n += 1;
+        // A lone message has no locator, and its failure is the file's.
+        let locator = (n > 1 || message.more).then(|| format!("message {n}"));
+        let date = mbox_date(&message.from_line);
+        let doc = if message.cut {
+            let (offset, len) = (message.start, message.len);
+            let original = match source {
+                Source::File(path) => Original::File(path, Some((offset, len))),
+                Source::Bytes(_) => Original::Bytes,
+            };
+            let whole = match source {
+                Source::Bytes(all) => usize::try_from(offset)
+                    .ok()
+                    .and_then(|at| all.get(at..at.saturating_add(len as usize))),
+                Source::File(_) => None,
+            };
+            headers_only(
+                &message.contents,
+                (len, cap),
+                locator.clone(),
+                date,
+                original,
+            )
+            .map(|mut doc| {
+                if let Some(whole) = whole {
+                    doc.original = whole.to_vec();
+                }
+                doc
+            })
+        } else {
+            read_message(
+                message.contents,
+                locator.clone(),
+                date,
+                opts,
+                Original::Bytes,
+            )
+        };
+        match (doc, locator) {
+            (Ok(doc), _) => each(Ok(doc)),
+            (Err(reason), Some(locator)) => each(Err(ReadError::at(locator, reason))),
+            (Err(reason), None) => return Err(ReadError::file(reason)),
         }
-        many => Ok(ReadOutcome::Documents(
-            many.iter()
-                .enumerate()
-                .map(|(i, m)| {
-                    let locator = format!("message {}", i + 1);
-                    read_message(m.contents(), Some(locator.clone()), mbox_date(m), opts)
-                        .map_err(|reason| ReadError::at(locator, reason))
-                })
-                .collect(),
-        )),
     }
+    if n == 0 {
+        return Err(ReadError::file("empty mbox: expected at least one message"));
+    }
+    Ok(())
 }
 
-/// The date on an mbox `From ` line, used when the message has no `Date:` header.
-fn mbox_date(m: &mail_parser::mailbox::mbox::Message) -> Option<OffsetDateTime> {
-    let secs = i64::try_from(m.internal_date()).ok().filter(|&s| s > 0)?;
+/// The date on an mbox `From ` line, used when the message has no `Date:` header (read by
+/// mail-parser's own mbox reader, given that line alone).
+fn mbox_date(from_line: &[u8]) -> Option<OffsetDateTime> {
+    let mut line = from_line.to_vec();
+    if !line.ends_with(b"\n") {
+        line.push(b'\n');
+    }
+    let message = mail_parser::mailbox::mbox::MessageIterator::new(line.as_slice())
+        .next()?
+        .ok()?;
+    let secs = i64::try_from(message.internal_date())
+        .ok()
+        .filter(|&s| s > 0)?;
     OffsetDateTime::from_unix_timestamp(secs).ok()
 }
 
-/// Parses one message (its raw bytes) into a document with its attachments as children.
+/// Most bytes of a line [`Mbox`] reads at once: a longer line is read in pieces.
+const LINE_PIECE: u64 = 64 << 10;
+/// Most bytes of a `From ` line kept (for its date).
+const MAX_FROM_LINE: usize = 1 << 10;
+
+/// One message of an mbox, as [`Mbox`] splits it.
+struct MboxMessage {
+    /// The `From ` line before it.
+    from_line: Vec<u8>,
+    /// Its bytes, `>From ` lines unquoted (as mail-parser's mbox reader gives them): all of
+    /// them, or the first ones when `cut`.
+    contents: Vec<u8>,
+    /// Longer than the cap: `contents` holds only its first bytes.
+    cut: bool,
+    /// Where its bytes start in the mbox, and how many there are there (quoted).
+    start: u64,
+    len: u64,
+    /// Another message follows.
+    more: bool,
+}
+
+/// An mbox split as a stream, as mail-parser's `MessageIterator` splits it (a message starts at
+/// each line beginning `From `, lines before the first are no message, `>From ` lines lose one
+/// `>`), but a message at a time and each at most `cap` bytes in memory, whatever its lines.
+struct Mbox<R> {
+    reader: R,
+    cap: usize,
+    /// Bytes read so far.
+    offset: u64,
+    /// The last piece read ended a line (or nothing was read yet).
+    at_line_start: bool,
+    /// The `From ` line of the next message, already read, and where that message starts.
+    next: Option<(Vec<u8>, u64)>,
+    piece: Vec<u8>,
+}
+
+impl<R: BufRead> Mbox<R> {
+    fn new(reader: R, cap: usize) -> Mbox<R> {
+        Mbox {
+            reader,
+            cap,
+            offset: 0,
+            at_line_start: true,
+            next: None,
+            piece: Vec::new(),
+        }
+    }
+
+    /// Reads the next piece of a line into `self.piece`; whether it starts a line, or `None`
+    /// at the end.
+    fn read_piece(&mut self) -> io::Result<Option<bool>> {
+        self.piece.clear();
+        let n = (&mut self.reader)
+            .take(LINE_PIECE)
+            .read_until(b'\n', &mut self.piece)?;
+        if n == 0 {
+            return Ok(None);
+        }
+        self.offset += n as u64;
+        let starts = self.at_line_start;
+        self.at_line_start = self.piece.ends_with(b"\n");
+        Ok(Some(starts))
+    }
+
+    /// The `From ` line whose first piece was just read, read to its end (and kept short).
+    fn rest_of_from_line(&mut self) -> io::Result<Vec<u8>> {
+        let line = self.piece[..self.piece.len().min(MAX_FROM_LINE)].to_vec();
+        while !self.at_line_start && self.read_piece()?.is_some() {}
+        Ok(line)
+    }
+
+    fn next_message(&mut self) -> io::Result<Option<MboxMessage>> {
+        let (from_line, start) = match self.next.take() {
+            Some(next) => next,
+            None => loop {
+                match self.read_piece()? {
+                    None => return Ok(None),
+                    Some(true) if self.piece.starts_with(b"From ") => {
+                        break (self.rest_of_from_line()?, self.offset);
+                    }
+                    Some(_) => {}
+                }
+            },
+        };
+        let mut message = MboxMessage {
+            from_line,
+            contents: Vec::new(),
+            cut: false,
+            start,
+            len: 0,
+            more: false,
+        };
+        while let Some(starts_line) = self.read_piece()? {
+            if starts_line && self.piece.starts_with(b"From ") {
+                let from_line = self.rest_of_from_line()?;
+                self.next = Some((from_line, self.offset));
+                message.more = true;
+                break;
+            }
+            message.len += self.piece.len() as u64;
+            let quoted = starts_line && {
+                let run = self.piece.iter().take_while(|&&b| b == b'>').count();
+                run > 0 && self.piece[run..].starts_with(b"From ")
+            };
+            let bytes = &self.piece[usize::from(quoted)..];
+            let room = self.cap.saturating_sub(message.contents.len());
+            if bytes.len() > room {
+                message.cut = true;
+            }
+            message
+                .contents
+                .extend_from_slice(&bytes[..bytes.len().min(room)]);
+        }
+        Ok(Some(message))
+    }
+}
+
+/// The header block at the start of `raw`: up to and with the first empty line, or all of it.
+fn header_block(raw: &[u8]) -> &[u8] {
+    let mut at = 0;
+    for line in raw.split_inclusive(|&b| b == b'\n') {
+        at += line.len();
+        if line == b"\n" || line == b"\r\n" {
+            break;
+        }
+    }
+    &raw[..at]
+}
+
+/// The document of a message of `size` bytes, more than the `cap` one is parsed up to, from the
+/// headers at the start of `head`: no text, no attachments, and a note saying why.
+fn headers_only(
+    head: &[u8],
+    (size, cap): (u64, u64),
+    locator: Option<String>,
+    fallback_date: Option<OffsetDateTime>,
+    original: Original<'_>,
+) -> Result<Extracted, String> {
+    let head = header_block(&head[..head.len().min(MAX_HEADER_BYTES)]);
+    if head.iter().all(u8::is_ascii_whitespace) {
+        return Err("empty message: expected headers and a body".into());
+    }
+    let msg = std::panic::catch_unwind(|| MessageParser::default().parse_headers(head))
+        .map_err(|_| "the e-mail parser failed on this message's headers")?
+        .ok_or("not an e-mail message: expected RFC 5322 headers")?;
+    if msg.headers().is_empty() {
+        return Err("no e-mail headers: expected From:, To:, Subject:, Date: ...".into());
+    }
+    let mut doc = message_document(&msg, Vec::new(), locator, fallback_date);
+    doc.text = String::new();
+    doc.notes.push(format!(
+        "a message of {} MiB, more than the {} MiB one is read up to: kept whole as its original, its headers read, its body and attachments not read",
+        size >> 20,
+        cap >> 20
+    ));
+    set_original(&mut doc, Vec::new(), original);
+    Ok(doc)
+}
+
+/// Gives `doc` its original: `raw`, or the file it is stored from.
+fn set_original(doc: &mut Extracted, raw: Vec<u8>, original: Original<'_>) {
+    match original {
+        Original::Bytes => doc.original = raw,
+        Original::File(path, part) => {
+            doc.original_file = Some(path.to_owned());
+            doc.original_part = part;
+        }
+    }
+}
+
+/// Parses one message (its raw bytes) into a document with its attachments as children; its
+/// original is `raw` itself, or the file `original` names.
 fn read_message(
-    raw: &[u8],
+    raw: Vec<u8>,
     locator: Option<String>,
     fallback_date: Option<OffsetDateTime>,
     opts: &ReadOptions,
+    original: Original<'_>,
 ) -> Result<Extracted, String> {
     if raw.iter().all(u8::is_ascii_whitespace) {
         return Err("empty message: expected headers and a body".into());
@@ -164,13 +474,13 @@ fn read_message(
     // a message/rfc822 part inside a multipart whose boundary never closes). With debug
     // assertions (dev builds, tests) they panic, which aborted a whole `add`; in release the
     // parser recovers. Either way one bad message must fail alone.
-    let msg = std::panic::catch_unwind(|| MessageParser::default().parse(raw))
+    let msg = std::panic::catch_unwind(|| MessageParser::default().parse(&raw))
         .map_err(|_| "the e-mail parser failed on this message's MIME structure")?
         .ok_or("not an e-mail message: expected RFC 5322 headers and a body")?;
     if msg.headers().is_empty() {
         return Err("no e-mail headers: expected From:, To:, Subject:, Date: ...".into());
     }
-    let mut doc = message_document(&msg, raw.to_vec(), locator.clone(), fallback_date);
+    let mut doc = message_document(&msg, Vec::new(), locator.clone(), fallback_date);
     // The PDF attachments of one message share one time limit and are extracted side by side:
     // one after another, a message with a dozen slow PDFs took a dozen limits.
     let deadline = Instant::now() + opts.pdf.timeout;
@@ -180,6 +490,9 @@ fn read_message(
         .enumerate()
         .map(|(i, part)| attachment(part, i + 1, &doc, locator.as_deref(), opts, deadline))
         .collect();
+    drop(parts);
+    drop(msg);
+    set_original(&mut doc, raw, original);
     Ok(doc)
 }
 
@@ -546,6 +859,132 @@ mod tests {
         }
         // One after another, four limits: 6 s.
         assert!(elapsed.as_secs_f64() < 3.0, "took {elapsed:?}");
+    }
+
+    /// Issue 15, item 19: the mbox split as a stream gives mail-parser's messages (bytes,
+    /// `>From ` unquoted, the `From ` line's date) and where each stands in the file; a message
+    /// over the cap keeps only its first bytes in memory, its range the whole of it.
+    #[test]
+    fn an_mbox_split_as_a_stream_is_mail_parsers_split_with_a_cap() {
+        let long = "x".repeat(200_000);
+        let mbox = format!(
+            "not a message\nFrom a@x Mon Mar  1 10:00:00 2010\nSubject: one\n\n>From here\n>>From there\n>not from\nbody\n\nFrom b@x Tue Mar  2 10:00:00 2010\r\nSubject: two\r\n\r\n{long}\r\n>From {long}\nFrom c@x Wed Mar  3 10:00:00 2010\nSubject: three\n\nlast"
+        );
+        let mbox = mbox.as_bytes();
+        let theirs: Vec<_> = mail_parser::mailbox::mbox::MessageIterator::new(mbox)
+            .map(|m| m.expect("message"))
+            .collect();
+        assert_eq!(theirs.len(), 3);
+        let mut ours = Mbox::new(mbox, usize::MAX);
+        for (i, m) in theirs.iter().enumerate() {
+            let o = ours.next_message().expect("read").expect("a message");
+            assert_eq!(o.contents, m.contents(), "message {i}");
+            assert!(!o.cut);
+            assert_eq!(o.more, i < 2);
+            let expected = OffsetDateTime::from_unix_timestamp(m.internal_date() as i64).ok();
+            assert_eq!(mbox_date(&o.from_line), expected);
+            let range = &mbox[o.start as usize..(o.start + o.len) as usize];
+            assert_eq!(range.len(), o.contents.len() + [2, 1, 0][i], "quoted lines");
+        }
+        assert!(ours.next_message().expect("read").is_none());
+
+        let mut capped = Mbox::new(mbox, 1000);
+        let first = capped.next_message().expect("read").expect("one");
+        assert!(!first.cut);
+        let second = capped.next_message().expect("read").expect("two");
+        assert!(second.cut);
+        assert_eq!(second.contents.len(), 1000);
+        assert_eq!(&second.contents[..], &theirs[1].contents()[..1000]);
+        assert_eq!(second.len as usize, theirs[1].contents().len() + 1);
+        let third = capped.next_message().expect("read").expect("three");
+        assert_eq!(third.contents, theirs[2].contents());
+        assert!(!third.more);
+    }
+
+    /// A message over the cap, in an mbox on disk or in memory (an archive's member), is one
+    /// document by its headers, its original the message's bytes as they stand in the mbox.
+    #[test]
+    fn a_message_over_the_cap_is_its_headers_and_its_bytes_in_the_mbox() {
+        let mbox = b"From a@x Mon Mar  1 10:00:00 2010\nSubject: small\nFrom: a@x\n\nhi\n\nFrom b@x Tue Mar  2 10:00:00 2010\nSubject: large\nFrom: b@x\nMessage-ID: <large@x>\n\n>From the start\nbody line after body line after body line\n\n";
+        let at = mbox
+            .windows(9)
+            .position(|w| w == b"From b@x ")
+            .expect("second");
+        let start = at + mbox[at..].iter().position(|&b| b == b'\n').expect("line") + 1;
+        let opts = ReadOptions::new(PdfExtractor::new("/bin/false", Vec::new()));
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let path = tmp.path().join("box.mbox");
+        std::fs::write(&path, mbox).expect("write");
+        for source in [Source::Bytes(mbox), Source::File(&path)] {
+            let mut docs = Vec::new();
+            read_mbox(&mbox[..], source, 80, &opts, &mut |doc| docs.push(doc)).expect("read");
+            let docs: Vec<Extracted> = docs.into_iter().map(|d| d.expect("document")).collect();
+            assert_eq!(docs.len(), 2);
+            let first = mbox.iter().position(|&b| b == b'\n').expect("line") + 1;
+            assert_eq!(docs[0].original, &mbox[first..at]);
+            let large = &docs[1];
+            assert_eq!(large.title, "large");
+            assert_eq!(large.locator.as_deref(), Some("message 2"));
+            assert!(large.text.is_empty());
+            assert!(large.notes[0].contains("its headers read, its body and attachments not read"));
+            match source {
+                Source::Bytes(_) => assert_eq!(large.original, &mbox[start..]),
+                Source::File(_) => {
+                    assert_eq!(large.original_file.as_deref(), Some(path.as_path()));
+                    let part = (start as u64, (mbox.len() - start) as u64);
+                    assert_eq!(large.original_part, Some(part));
+                }
+            }
+        }
+    }
+
+    /// The streamed split agrees with mail-parser's on mboxes made at random from the lines that
+    /// matter (`From ` lines, quoted ones, blank lines, CRLF, a missing last line break).
+    #[test]
+    fn an_mbox_split_as_a_stream_agrees_with_mail_parser_on_random_mboxes() {
+        const LINES: &[&str] = &[
+            "From a@x Mon Mar  1 10:00:00 2010\n",
+            "From b@x Tue Mar  2 10:00:00 2010\r\n",
+            "From \n",
+            ">From here\n",
+            ">>>From there\r\n",
+            ">not from\n",
+            ">\n",
+            "Subject: s\n",
+            "\n",
+            "\r\n",
+            "text From text\n",
+            "From",
+            "body without a break",
+        ];
+        let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for _ in 0..2000 {
+            let count = (next() % 12) as usize;
+            let mbox: String = (0..count)
+                .map(|_| LINES[(next() % LINES.len() as u64) as usize])
+                .collect();
+            let mbox = mbox.as_bytes();
+            let theirs: Vec<_> = mail_parser::mailbox::mbox::MessageIterator::new(mbox)
+                .map(|m| m.expect("message"))
+                .collect();
+            let mut ours = Mbox::new(mbox, usize::MAX);
+            for m in &theirs {
+                let o = ours.next_message().expect("read").expect("a message");
+                assert_eq!(
+                    o.contents,
+                    m.contents(),
+                    "{:?}",
+                    String::from_utf8_lossy(mbox)
+                );
+            }
+            assert!(ours.next_message().expect("read").is_none(), "{mbox:?}");
+        }
     }
 
     /// The fuzzer's find (fuzz/seeds/email/regression-mail-parser-invalid-part-id.eml): with

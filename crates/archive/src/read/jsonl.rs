@@ -6,10 +6,11 @@
 //! JSON Lines file's folder, and must stay inside the archive's root after following symlinks. A
 //! bad line is an `Err` entry with locator `line N`; the others are still read.
 
-use super::{ReadError, ReadOptions, ReadOutcome, extension, media_type_for_ext};
+use super::{ReadError, ReadOptions, extension, media_type_for_ext};
 use crate::fence::Fence;
 use crate::model::{DocId, Extracted, IdSource, Kind};
 use serde::Deserialize;
+use std::io::{BufRead, Read};
 use std::path::{Path, PathBuf};
 use time::format_description::well_known::Rfc3339;
 use time::macros::format_description;
@@ -30,10 +31,47 @@ struct Row {
     path: Option<String>,
 }
 
+/// Longest line read as a row: a longer one is an error of that line, skipped without being
+/// held (a row's body costs its size about three times while it is read).
+pub const MAX_ROW_BYTES: u64 = 64 << 20;
+
 /// Reads every non-blank line of a JSON Lines file at `path` whose bytes are `content`, handing
 /// each row to `each` as soon as it is read (a row's file is never held longer than its row).
 pub fn read(
     content: &[u8],
+    path: &Path,
+    root: &Path,
+    opts: &ReadOptions,
+    each: &mut dyn FnMut(Result<Extracted, ReadError>),
+) -> Result<(), ReadError> {
+    read_lines(content, path, root, opts, each)
+}
+
+/// As [`read`], from the file at `path` read as a stream: one row in memory at a time, however
+/// large the file (issue 15, item 19).
+pub fn read_path(
+    path: &Path,
+    root: &Path,
+    opts: &ReadOptions,
+    each: &mut dyn FnMut(Result<Extracted, ReadError>),
+) -> Result<(), ReadError> {
+    let file = std::fs::File::open(path).map_err(cannot_read)?;
+    read_lines(
+        std::io::BufReader::with_capacity(64 << 10, file),
+        path,
+        root,
+        opts,
+        each,
+    )
+}
+
+fn cannot_read(e: std::io::Error) -> ReadError {
+    ReadError::file(format!("cannot read: {e}"))
+}
+
+/// The rows of the JSON Lines file at `path`, read from `reader`.
+fn read_lines(
+    mut reader: impl BufRead,
     path: &Path,
     root: &Path,
     opts: &ReadOptions,
@@ -47,23 +85,62 @@ pub fn read(
         ))
     })?;
     let mut offset = 0u64;
-    for (i, line) in content.split(|&b| b == b'\n').enumerate() {
+    let mut line = Vec::new();
+    for n in 1.. {
+        line.clear();
+        let read = (&mut reader)
+            .take(MAX_ROW_BYTES + 1)
+            .read_until(b'\n', &mut line)
+            .map_err(cannot_read)? as u64;
+        if read == 0 {
+            break;
+        }
         let line_start = offset;
-        offset += line.len() as u64 + 1;
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
-        if line.iter().all(u8::is_ascii_whitespace) {
+        offset += read;
+        let locator = format!("line {n}");
+        if !line.ends_with(b"\n") && read > MAX_ROW_BYTES {
+            offset += skip_line(&mut reader).map_err(cannot_read)?;
+            let reason = format!(
+                "longer than {} MiB: not read (a row's text belongs in its file, named by `path`)",
+                MAX_ROW_BYTES >> 20
+            );
+            each(Err(ReadError::at(&locator, reason)));
             continue;
         }
-        let locator = format!("line {}", i + 1);
+        let row = line.strip_suffix(b"\n").unwrap_or(&line);
+        let row = row.strip_suffix(b"\r").unwrap_or(row);
+        if row.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
         // A row without a file is its own original: stored from the file, not from a copy of a
         // line that may be hundreds of MiB.
-        let own = (path.to_owned(), (line_start, line.len() as u64));
+        let own = (path.to_owned(), (line_start, row.len() as u64));
         each(
-            read_row(line, own, &locator, folder, &root, opts)
+            read_row(row, own, &locator, folder, &root, opts)
                 .map_err(|reason| ReadError::at(&locator, reason)),
         );
     }
     Ok(())
+}
+
+/// Reads the rest of a line without keeping it; how many bytes it had.
+fn skip_line(reader: &mut impl BufRead) -> std::io::Result<u64> {
+    let mut skipped = 0u64;
+    loop {
+        let buf = reader.fill_buf()?;
+        if buf.is_empty() {
+            return Ok(skipped);
+        }
+        let (n, end) = match buf.iter().position(|&b| b == b'\n') {
+            Some(at) => (at + 1, true),
+            None => (buf.len(), false),
+        };
+        reader.consume(n);
+        skipped += n as u64;
+        if end {
+            return Ok(skipped);
+        }
+    }
 }
 
 fn read_row(
@@ -210,17 +287,19 @@ fn text_of_file(file: &Path, root: &Path, rel: &str, opts: &ReadOptions) -> Resu
             "path {rel:?} is another JSON Lines file: expected a document"
         ));
     }
-    match super::read_file(file, root, opts) {
-        Ok(ReadOutcome::Unsupported(_)) => Ok(String::new()),
-        Ok(ReadOutcome::Documents(docs)) => {
-            let mut texts = Vec::new();
-            for doc in docs {
-                let doc = doc.map_err(|e| format!("cannot read path {rel:?}: {e}"))?;
-                texts.push(doc.text);
-            }
-            Ok(texts.join("\n\n"))
+    // Only the texts are kept, each document let go as soon as it is read.
+    let mut texts = Vec::new();
+    let mut failed = None;
+    let read = super::read_each(file, root, opts, &mut |doc| match doc {
+        Ok(doc) => texts.push(doc.text),
+        Err(e) => {
+            failed.get_or_insert(e);
         }
-        Err(e) => Err(format!("cannot read path {rel:?}: {e}")),
+    });
+    match (read, failed) {
+        (Ok(Some(_unsupported)), _) => Ok(String::new()),
+        (Ok(None), None) => Ok(texts.join("\n\n")),
+        (Ok(None), Some(e)) | (Err(e), _) => Err(format!("cannot read path {rel:?}: {e}")),
     }
 }
 

@@ -296,8 +296,82 @@ pub fn read_each(
         let file = std::fs::File::open(path).map_err(cannot_read)?;
         return container::read(Box::new(file), &name, kind, opts, each);
     }
+    if let Some(read) = read_by_path(path, root, &name, opts, each) {
+        return read.map(|()| None);
+    }
     let raw = std::fs::read(path).map_err(cannot_read)?;
     read_content(&name, raw, Some((path, root)), opts, each)
+}
+
+/// How many leading bytes of a file [`read_by_path`] tells its format from.
+const PATH_HEAD: u64 = 64 << 10;
+
+/// A PDF, an e-mail or mbox, JSON Lines, or a text too large to read whole, read from its path
+/// without the file in memory: the PDF's child process is given the path, an mbox and JSON
+/// Lines are read as streams (a message or a row at a time), a message or text over its cap is
+/// read in part ([`email::read_path`], [`text::read_head`]), and the original is stored from
+/// the file. `None`: the file is read whole by [`read_content`], whose dispatch this one follows
+/// on the file's first bytes.
+fn read_by_path(
+    path: &Path,
+    root: &Path,
+    name: &str,
+    opts: &ReadOptions,
+    each: &mut dyn FnMut(Result<Extracted, ReadError>),
+) -> Option<Result<(), ReadError>> {
+    use std::io::Read;
+    let lower = name.to_ascii_lowercase();
+    let ext = extension(&lower);
+    let mut head = Vec::new();
+    let size = std::fs::File::open(path)
+        .and_then(|file| {
+            let size = file.metadata()?.len();
+            file.take(PATH_HEAD).read_to_end(&mut head).map(|_| size)
+        })
+        .ok()?;
+    if lower.ends_with(".gz") {
+        // Read whole below, unless it cannot be within the cap on what it decompresses to
+        // (gzip barely ever expands): that is found from the stream, not from its bytes held.
+        if size <= MAX_GUNZIPPED_BYTES {
+            return None;
+        }
+        let file = std::fs::File::open(path).map(std::io::BufReader::new);
+        return match file.map(|file| gunzip_len(file, MAX_GUNZIPPED_BYTES)) {
+            Ok(Err(e)) => Some(Err(e)),
+            _ => None,
+        };
+    }
+    if image::Image::sniff(&head).is_some()
+        || image::EXTENSIONS.contains(&ext.as_str())
+        || office::Office::detect(&ext, &head).is_some()
+        || ext == "msg"
+        || office::legacy::Legacy::detect(&ext).is_some()
+        || LEGACY_OFFICE.contains(&ext.as_str())
+        || head.starts_with(OLE_MAGIC)
+    {
+        return None;
+    }
+    let read = match detect(&ext, &head).ok()? {
+        Format::Pdf => read_pdf_file(path, name, opts).map(|doc| each(Ok(doc))),
+        Format::Email => email::read_path(path, ext == "eml", opts, each),
+        Format::Text(format) if size > text::MAX_TEXT_BYTES => {
+            let ext = stored_ext(&ext, format, false);
+            text::read_head(format, path, ext, name)
+                .and_then(|doc| with_sidecar(path, doc))
+                .map(|doc| each(Ok(doc)))
+        }
+        Format::JsonLines => jsonl::read_path(path, root, opts, each),
+        Format::Text(_) => return None,
+    };
+    Some(read)
+}
+
+/// A PDF on disk: its text from the extractor given the path (never its bytes), by OCR when it
+/// has no text layer and OCR is asked, and its sidecar.
+fn read_pdf_file(path: &Path, name: &str, opts: &ReadOptions) -> Result<Extracted, ReadError> {
+    let mut doc = pdf::read(path, name, &opts.pdf)?;
+    ocr::scanned_pdf(&mut doc, Some(path), name, opts.ocr.as_ref());
+    with_sidecar(path, doc)
 }
 
 /// Reads one member of an archive, named `name` (its last component), whose bytes are `raw`:
@@ -400,15 +474,13 @@ fn read_content(
             "gzip-compressed PDF is not ingested: expected an uncompressed PDF",
         )),
         Format::Pdf => {
-            let path = file.map(|(path, _)| path);
-            let mut doc = match path {
-                Some(path) => pdf::read(path, raw, name, &opts.pdf)?,
-                None => pdf::read_bytes(raw, name, &opts.pdf)?,
-            };
-            ocr::scanned_pdf(&mut doc, path, name, opts.ocr.as_ref());
-            let doc = match path {
-                Some(path) => with_sidecar(path, doc)?,
-                None => doc,
+            let doc = match file {
+                Some((path, _)) => read_pdf_file(path, name, opts)?,
+                None => {
+                    let mut doc = pdf::read_bytes(raw, name, &opts.pdf)?;
+                    ocr::scanned_pdf(&mut doc, None, name, opts.ocr.as_ref());
+                    doc
+                }
             };
             each(Ok(doc));
             Ok(None)
@@ -518,20 +590,38 @@ pub fn gunzip(data: &[u8], limit: u64) -> Result<Vec<u8>, ReadError> {
     let mut out = Vec::new();
     let decoder = flate2::read::MultiGzDecoder::new(data);
     let mut limited = decoder.take(limit + 1);
-    limited.read_to_end(&mut out).map_err(|e| {
-        let reason = match e.kind() {
-            std::io::ErrorKind::UnexpectedEof => "truncated gzip: the stream ends early".to_owned(),
-            _ => format!("invalid gzip: {e}"),
-        };
-        ReadError::file(reason)
-    })?;
-    if out.len() as u64 > limit {
+    limited.read_to_end(&mut out).map_err(gzip_error)?;
+    check_gunzipped(out.len() as u64, limit)?;
+    Ok(out)
+}
+
+/// How many bytes the gzip stream `data` decompresses to, up to `limit` (more is an `Err`, as
+/// in [`gunzip`]), without keeping them.
+fn gunzip_len(data: impl std::io::BufRead, limit: u64) -> Result<u64, ReadError> {
+    use std::io::Read;
+    let decoder = flate2::bufread::MultiGzDecoder::new(data);
+    let len =
+        std::io::copy(&mut decoder.take(limit + 1), &mut std::io::sink()).map_err(gzip_error)?;
+    check_gunzipped(len, limit)?;
+    Ok(len)
+}
+
+fn gzip_error(e: std::io::Error) -> ReadError {
+    let reason = match e.kind() {
+        std::io::ErrorKind::UnexpectedEof => "truncated gzip: the stream ends early".to_owned(),
+        _ => format!("invalid gzip: {e}"),
+    };
+    ReadError::file(reason)
+}
+
+fn check_gunzipped(len: u64, limit: u64) -> Result<(), ReadError> {
+    if len > limit {
         return Err(ReadError::file(format!(
             "gzip bomb: decompresses to more than {} MiB",
             limit >> 20
         )));
     }
-    Ok(out)
+    Ok(())
 }
 
 /// Longest title taken from a document's first line.

@@ -70,15 +70,15 @@ impl PdfText {
     }
 }
 
-/// Reads a PDF file (whose bytes are `raw`) into one document, extracting in a child process.
-pub fn read(
-    path: &Path,
-    raw: Vec<u8>,
-    name: &str,
-    extractor: &PdfExtractor,
-) -> Result<Extracted, ReadError> {
+/// Reads a PDF file into one document, extracting in a child process that is given its path:
+/// this process never holds the file's bytes, and its original is stored from the file as a
+/// stream.
+pub fn read(path: &Path, name: &str, extractor: &PdfExtractor) -> Result<Extracted, ReadError> {
     let pdf = extract(path, extractor)?;
-    Ok(to_extracted(pdf, raw, name))
+    Ok(Extracted {
+        original_file: Some(path.to_owned()),
+        ..to_extracted(pdf, Vec::new(), name)
+    })
 }
 
 /// Reads a PDF whose bytes are `raw` (an archive's member), through a temporary file.

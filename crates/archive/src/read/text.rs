@@ -63,16 +63,19 @@ pub fn read(
     ext: String,
     name: &str,
 ) -> Result<Extracted, ReadError> {
-    let parts = extract(format, content).map_err(ReadError::file)?;
+    let kept = cut(content, false);
+    let parts = extract(format, &content[..kept]).map_err(ReadError::file)?;
     let media_type = if ext.ends_with(".gz") {
         "application/gzip"
     } else {
         format.media_type()
     };
-    Ok(Extracted {
+    let mut doc = Extracted {
         original,
         ..document(format, parts, ext, media_type, name)
-    })
+    };
+    note_cut(&mut doc, content.len() as u64, kept as u64);
+    Ok(doc)
 }
 
 /// As [`read`] for bytes `raw` that are both the content and the original (an archive's
@@ -83,11 +86,15 @@ pub fn read_vec(
     ext: String,
     name: &str,
 ) -> Result<Extracted, ReadError> {
-    let parts = extract(format, &raw).map_err(ReadError::file)?;
-    Ok(Extracted {
+    let kept = cut(&raw, false);
+    let parts = extract(format, &raw[..kept]).map_err(ReadError::file)?;
+    let size = raw.len() as u64;
+    let mut doc = Extracted {
         original: raw,
         ..document(format, parts, ext, format.media_type(), name)
-    })
+    };
+    note_cut(&mut doc, size, kept as u64);
+    Ok(doc)
 }
 
 /// As [`read`] for an uncompressed file at `path` whose bytes are `raw`, without a copy: UTF-8
@@ -110,6 +117,66 @@ pub fn read_owned(
     })
 }
 
+/// Most bytes of a text file read for its text: a larger file's text is its first
+/// `MAX_TEXT_BYTES` (cut after a line, or at a character), and a note says so; its original is
+/// stored whole from the file.
+pub const MAX_TEXT_BYTES: u64 = 64 << 20;
+
+/// As [`read_owned`] for an uncompressed file at `path` larger than [`MAX_TEXT_BYTES`]: only
+/// that much of it is read (a 2 GiB line costs 64 MiB, not 2 GiB), and the document's note says
+/// how much of the file its text covers.
+pub fn read_head(
+    format: TextFormat,
+    path: &Path,
+    ext: String,
+    name: &str,
+) -> Result<Extracted, ReadError> {
+    use std::io::Read;
+    let mut head = Vec::new();
+    let size = std::fs::File::open(path)
+        .and_then(|file| {
+            let size = file.metadata()?.len();
+            file.take(MAX_TEXT_BYTES).read_to_end(&mut head)?;
+            Ok(size)
+        })
+        .map_err(|e| ReadError::file(format!("cannot read: {e}")))?;
+    let kept = cut(&head, size > head.len() as u64);
+    head.truncate(kept);
+    let mut doc = read_owned(format, head, path, ext, name)?;
+    note_cut(&mut doc, size, kept as u64);
+    Ok(doc)
+}
+
+/// How many of `bytes`, a text's first bytes (all of them unless `more` follow), its text is
+/// read from: all of them up to [`MAX_TEXT_BYTES`]; else that many, cut after the last line
+/// break of their last MiB, else before a character the cut splits (so that the cut alone never
+/// makes UTF-8 text look like another encoding).
+fn cut(bytes: &[u8], more: bool) -> usize {
+    if !more && bytes.len() as u64 <= MAX_TEXT_BYTES {
+        return bytes.len();
+    }
+    let head = &bytes[..bytes.len().min(MAX_TEXT_BYTES as usize)];
+    let tail = head.len().saturating_sub(1 << 20);
+    match head[tail..].iter().rposition(|&b| b == b'\n') {
+        Some(at) => tail + at + 1,
+        None => match std::str::from_utf8(head) {
+            Err(e) if e.error_len().is_none() => e.valid_up_to(),
+            _ => head.len(),
+        },
+    }
+}
+
+/// Says in `doc`'s notes that its text is the first `kept` bytes of `size`, when it is.
+fn note_cut(doc: &mut Extracted, size: u64, kept: u64) {
+    if kept < size {
+        doc.notes.push(format!(
+            "a text of {} MiB: its text is its first {} MiB only (the original is kept whole)",
+            size >> 20,
+            kept >> 20
+        ));
+    }
+}
+
 /// The document of `parts`: titled by the file `name` when it has no title of its own, dated by
 /// its dateline or its file name.
 fn document(
@@ -120,7 +187,7 @@ fn document(
     name: &str,
 ) -> Extracted {
     let this_year = time::OffsetDateTime::now_utc().year();
-    let dated = dates::text_date(&parts.text, this_year)
+    let dated = dates::text_date(head(&parts.text), this_year)
         .map(|date| (date, DateSource::Text))
         .or_else(|| dates::name_date(name, this_year).map(|date| (date, DateSource::FileName)));
     Extracted {
@@ -136,6 +203,19 @@ fn document(
             media_type,
         )
     }
+}
+
+/// How much of a text its title and dateline are looked for in: both are at its start, and a
+/// 64 MiB line must not cost a list of all its words (a 64 MiB text of one line took 550 MiB).
+const HEAD_FOR_TITLE: usize = 1 << 20;
+
+/// The first [`HEAD_FOR_TITLE`] bytes of `text`, cut at a character.
+fn head(text: &str) -> &str {
+    let mut end = text.len().min(HEAD_FOR_TITLE);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
 }
 
 /// The parts of a document in `format` from its bytes.
@@ -161,9 +241,9 @@ fn source_parts(format: TextFormat, decoded: Decoded<'_>) -> Parts {
     let note = decoded.note();
     let text = decoded.text.into_owned();
     let title = match format {
-        TextFormat::Markdown => markdown_title(&text),
-        TextFormat::Rst => rst_title(&text),
-        _ => title::plain_title(&text),
+        TextFormat::Markdown => markdown_title(head(&text)),
+        TextFormat::Rst => rst_title(head(&text)),
+        _ => title::plain_title(head(&text)),
     };
     Parts {
         title,
@@ -398,4 +478,34 @@ fn is_adornment(line: &str) -> bool {
         return false;
     };
     first.is_ascii_punctuation() && line.len() >= 3 && chars.all(|c| c == first)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 15, item 19: a text over the cap is read from its first 64 MiB, cut after a line
+    /// or before a split character, and the note says so; one within it is read whole.
+    #[test]
+    fn a_text_over_the_cap_is_cut_after_a_line_or_at_a_character() {
+        let cap = MAX_TEXT_BYTES as usize;
+        let mut lines = "a line\n".repeat(cap / 7 + 2).into_bytes();
+        assert_eq!(cut(&lines[..cap - 10], false), cap - 10);
+        assert_eq!(cut(&lines, false) % 7, 0);
+        assert!(cut(&lines, false) <= cap);
+        lines.truncate(cap - 3);
+        assert_eq!(cut(&lines, true) % 7, 0);
+        // One line: the cut falls inside an `é` (2 bytes) and goes before it.
+        let one = "é".repeat(cap / 2 + 1).into_bytes();
+        let odd = [b"x".as_slice(), &one].concat();
+        assert_eq!(cut(&odd, false), cap - 1);
+        assert_eq!(cut(&one, false), cap);
+        let doc = read_vec(TextFormat::Plain, odd, "txt".into(), "odd.txt").expect("read");
+        assert_eq!(doc.text.len(), cap - 1);
+        assert!(
+            doc.notes[0].contains("its text is its first 63 MiB only"),
+            "{:?}",
+            doc.notes
+        );
+    }
 }
