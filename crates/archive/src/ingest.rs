@@ -151,10 +151,22 @@ impl Tally {
         part: Option<&str>,
         outcome: report::Outcome,
     ) -> Result<(), Error> {
+        self.noted_line(path, part, outcome, Vec::new())
+    }
+
+    /// A line with what the reader left out of the document (its cuts), said on the line.
+    fn noted_line(
+        &mut self,
+        path: &str,
+        part: Option<&str>,
+        outcome: report::Outcome,
+        notes: Vec<String>,
+    ) -> Result<(), Error> {
         let line = Line {
             path: path.to_owned(),
             part: part.map(str::to_owned),
             outcome,
+            notes,
         };
         self.report.line(&line)?;
         if self.list {
@@ -916,7 +928,7 @@ fn record(
         }
         (true, false) => report::Outcome::Unchanged { id: Some(shown_id) },
     };
-    tally.line(&path, part, outcome)?;
+    tally.noted_line(&path, part, outcome, x.notes.clone())?;
     for (n, child) in stored.children.into_iter().enumerate() {
         record(tx, file, key, child, Some((&id, n + 1, part)), taken, tally)?;
     }

@@ -25,6 +25,11 @@ pub struct Line {
     pub part: Option<String>,
     #[serde(flatten)]
     pub outcome: Outcome,
+    /// What a reader left out of a document it kept, and why: a cut (`cut: sheet 'Ledger'
+    /// stops at row 2000001: ...`, `cut: word/document.xml stops at 256 MiB ...`) or an
+    /// attachment kept without its text. Empty (and not written) for most lines.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 /// What became of a file or document.
@@ -167,17 +172,26 @@ mod tests {
                 detected_type: "image/png".into(),
                 reason: "not a document".into(),
             },
+            notes: Vec::new(),
         })
         .expect("line");
         w.line(&Line {
             path: "/d/box.mbox".into(),
             part: Some("message 2".into()),
             outcome: Outcome::Duplicate { of: "x-1".into() },
+            notes: Vec::new(),
+        })
+        .expect("line");
+        w.line(&Line {
+            path: "/d/big.docx".into(),
+            part: None,
+            outcome: Outcome::Ingested { id: "big".into() },
+            notes: vec!["cut: word/document.xml stops at 256 MiB".into()],
         })
         .expect("line");
         let path = w
             .finish(&Counts {
-                files: 2,
+                files: 3,
                 ..Counts::default()
             })
             .expect("finish");
@@ -191,10 +205,14 @@ mod tests {
             lines[1],
             r#"{"path":"/d/box.mbox","part":"message 2","outcome":"duplicate","of":"x-1"}"#
         );
+        assert_eq!(
+            lines[2],
+            r#"{"path":"/d/big.docx","outcome":"ingested","id":"big","notes":["cut: word/document.xml stops at 256 MiB"]}"#
+        );
         assert!(
-            lines[2].starts_with(r#"{"summary":{"files":2,"#),
+            lines[3].starts_with(r#"{"summary":{"files":3,"#),
             "{}",
-            lines[2]
+            lines[3]
         );
         // A second report in the same second gets a name of its own.
         let second = Writer::create(&dir.path().join("reports"), at).expect("create");
