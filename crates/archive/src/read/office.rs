@@ -223,14 +223,23 @@ pub struct Text {
 
 impl Text {
     /// Puts the text read into `doc` (of file `name`, whose bytes are `raw`), with its notes,
-    /// and gives it a title when its format gave none: the text's first heading or sentence for
-    /// a document, the file's name for a spreadsheet or slides (their first line is no title
-    /// of the file).
+    /// and gives it a title when its format gave none: the first heading or sentence of the
+    /// text for a document, the first line of the first slide for a presentation (where a
+    /// title slide or a title placeholder is); the
+    /// file's name for a spreadsheet (its first row is no title of the file) or when there is
+    /// no text.
     pub(crate) fn finish(mut self, doc: &mut Extracted, name: &str, raw: Vec<u8>) {
         if doc.title.trim().is_empty() {
-            doc.title = Some(&self.out)
-                .filter(|_| doc.kind == Kind::Document)
-                .and_then(|t| super::title::plain_title(t))
+            let own = match doc.kind {
+                Kind::Document => super::title::plain_title(&self.out),
+                Kind::Presentation => first_section(&self.out)
+                    .lines()
+                    .map(str::trim)
+                    .find(|l| l.chars().any(char::is_alphanumeric))
+                    .map(|l| super::cut_at_word(l, super::MAX_TITLE_CHARS)),
+                _ => None,
+            };
+            doc.title = own
                 .filter(|t| !t.is_empty())
                 .unwrap_or_else(|| name.to_owned());
         }
@@ -280,6 +289,23 @@ impl Text {
         }
         self.push(&format!("## {title}\n\n"));
     }
+}
+
+/// The text of the first section (slide) that has any, without its `## ` heading line.
+fn first_section(text: &str) -> String {
+    let mut body = String::new();
+    for line in text.lines() {
+        if line.starts_with("## ") {
+            if !body.trim().is_empty() {
+                break;
+            }
+            body.clear();
+            continue;
+        }
+        body.push_str(line);
+        body.push('\n');
+    }
+    body
 }
 
 /// Which elements (by local name) make the text of a format.
@@ -740,7 +766,8 @@ mod tests {
             doc.text,
             "## Slide 1\n\nOne\nmore\n\n## Slide 2\n\nTwo\nmore\n\n## Slide 3\n\nTen\nmore\n"
         );
-        assert_eq!(doc.title, "deck.pptx");
+        // No title in its properties: the first slide's first line.
+        assert_eq!(doc.title, "One");
         assert_eq!(doc.kind, Kind::Presentation);
     }
 

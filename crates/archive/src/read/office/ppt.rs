@@ -271,14 +271,6 @@ pub fn read(raw: Vec<u8>, name: &str, caps: Caps) -> Result<Extracted, ReadError
         "ppt".to_owned(),
         "application/vnd.ms-powerpoint".to_owned(),
     );
-    doc.title = slides
-        .iter()
-        .flatten()
-        .flat_map(|t| t.lines())
-        .map(str::trim)
-        .find(|l| !l.is_empty())
-        .map(|l| crate::read::cut_at_word(l, crate::read::MAX_TITLE_CHARS))
-        .unwrap_or_default();
     for (n, texts) in slides.iter().enumerate() {
         text.section(&format!("Slide {}", n + 1));
         let mut said: Vec<&str> = Vec::new();
