@@ -194,9 +194,13 @@ fn slides_by_directory(stream: &[u8], current_user: &[u8]) -> Option<Vec<Vec<Str
     }
     let slides = slide_list(document.body);
     let mut out = Vec::with_capacity(slides.len());
+    // Each slide record is read once: a hostile list naming one large slide a thousand times
+    // costs one reading, not a thousand.
+    let mut read = std::collections::HashSet::new();
     for slide in slides {
         let mut texts = slide.outline;
         if let Some(&offset) = slide.persist_id.and_then(|id| directory.get(&id))
+            && read.insert(offset)
             && let Some((record, _)) = record_at(stream, offset)
             && record.kind == SLIDE
         {
@@ -387,14 +391,20 @@ mod tests {
         let new = at(&mut stream, slide("Quay drawing"));
         let second_dir = at(&mut stream, directory(&[(2, &[new])]));
         let last_edit = at(&mut stream, edit(first_edit, second_dir));
+        compound(&stream, current_user.then_some(last_edit))
+    }
+
+    /// A compound file of the PowerPoint Document `stream`, with a Current User stream naming
+    /// the edit at `last_edit`.
+    fn compound(stream: &[u8], last_edit: Option<u32>) -> Vec<u8> {
         // Version 3: 512-byte sectors, so that the fuzz seed stays small.
         let mut file =
             cfb::CompoundFile::create_with_version(cfb::Version::V3, Cursor::new(Vec::new()))
                 .expect("cfb");
         let mut s = file.create_stream("/PowerPoint Document").expect("stream");
-        s.write_all(&stream).expect("write");
+        s.write_all(stream).expect("write");
         drop(s);
-        if current_user {
+        if let Some(last_edit) = last_edit {
             let mut user = record(0, 0x0FF6, &[0; 20]);
             user[16..20].copy_from_slice(&last_edit.to_le_bytes());
             let mut s = file.create_stream("/Current User").expect("stream");
@@ -444,6 +454,38 @@ mod tests {
             "{:?}",
             doc.notes
         );
+    }
+
+    /// A slide list naming one large slide 5,000 times reads that slide once (it took
+    /// 5,000 walks of its records before).
+    #[test]
+    fn a_slide_named_many_times_is_read_once() {
+        let list: Vec<Vec<u8>> = (0..5000).map(|_| persist_atom(2)).collect();
+        let mut stream = container(DOCUMENT, 0, &[container(SLIDE_LIST_WITH_TEXT, 0, &list)]);
+        let big = stream.len() as u32;
+        let atoms: Vec<Vec<u8>> = (0..20_000).map(|_| bytes(b"x")).collect();
+        stream.extend(container(
+            SLIDE,
+            0,
+            &[bytes(b"only once"), container(0x040C, 0, &atoms)],
+        ));
+        let directory_at = stream.len() as u32;
+        stream.extend(directory(&[(1, &[0, big])]));
+        let edit_at = stream.len() as u32;
+        stream.extend(edit(0, directory_at));
+        let doc = read(
+            compound(&stream, Some(edit_at)),
+            "many.ppt",
+            Caps::default(),
+        )
+        .expect("read");
+        assert_eq!(doc.text.matches("only once").count(), 1);
+        assert!(
+            doc.text.contains("## Slide 5000\n"),
+            "{}",
+            &doc.text[doc.text.len() - 100..]
+        );
+        assert!(doc.notes.is_empty(), "{:?}", doc.notes);
     }
 
     #[test]
