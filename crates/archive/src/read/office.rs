@@ -4,7 +4,8 @@
 //! through a byte cap and the text through a character cap, so a 1 GiB XML part is cut, never
 //! loaded, and the document says so in its notes. XLSX cells come from `calamine`'s streamed
 //! cell reader, sheet by sheet, after every part's declared size (which the zip reader
-//! enforces) is checked against the cap, since calamine loads the shared strings whole. Title,
+//! enforces) is checked against the cap, since calamine loads the shared strings whole. ODS
+//! rows and cells that stand for several alike are written out up to [`MAX_REPEAT`] times. Title,
 //! author and dates come from `docProps/core.xml` (OOXML) or `meta.xml` (ODF).
 //!
 //! Legacy DOC and XLS are read by Debian's catdoc tools in a child process ([`legacy`]); PPT
@@ -323,7 +324,13 @@ struct Rules {
     /// The start of one of these starts a section (a slide, a sheet) named by its
     /// `name_attr`, or numbered.
     section: Option<(&'static str, &'static str, &'static str)>,
+    /// Elements that stand for several alike (ODF's repeated rows and cells), by the attribute
+    /// that counts them: their text is written that many times, at most [`MAX_REPEAT`].
+    repeat: &'static [(&'static str, &'static str)],
 }
+
+/// Times a repeated row or cell with text is written out; past it the note says so.
+pub const MAX_REPEAT: u64 = 1000;
 
 const DOCX: Rules = Rules {
     text_in: &["t"],
@@ -333,6 +340,7 @@ const DOCX: Rules = Rules {
     tab: &["tab"],
     space: "",
     section: None,
+    repeat: &[],
 };
 
 const PPTX: Rules = Rules {
@@ -343,6 +351,7 @@ const PPTX: Rules = Rules {
     tab: &[],
     space: "",
     section: None,
+    repeat: &[],
 };
 
 const ODT: Rules = Rules {
@@ -353,6 +362,7 @@ const ODT: Rules = Rules {
     tab: &["tab"],
     space: "s",
     section: None,
+    repeat: &[],
 };
 
 const ODP: Rules = Rules {
@@ -363,6 +373,10 @@ const ODP: Rules = Rules {
 const ODS: Rules = Rules {
     paragraph: &["table-row"],
     section: Some(("table", "name", "Sheet")),
+    repeat: &[
+        ("table-row", "number-rows-repeated"),
+        ("table-cell", "number-columns-repeated"),
+    ],
     ..ODT
 };
 
@@ -489,6 +503,11 @@ fn xml_text(input: impl BufRead, rules: &Rules, text: &mut Text) -> Result<(), S
     let mut buf = Vec::new();
     let mut inside = 0usize;
     let mut sections = 0usize;
+    let mut sheet = String::new();
+    // Rows and cells open (for ODS): where their text starts, how many they stand for; past
+    // 64 deep (tables in cells in tables...) only counted, never repeated.
+    let mut repeated: Vec<(usize, u64)> = Vec::new();
+    let mut deeper = 0usize;
     loop {
         if text.cut {
             return Ok(());
@@ -500,15 +519,32 @@ fn xml_text(input: impl BufRead, rules: &Rules, text: &mut Text) -> Result<(), S
             Event::Start(e) => {
                 let local = e.local_name();
                 let local = local.as_ref();
-                section(&e, rules, &mut sections, text);
+                if let Some(name) = section(&e, rules, &mut sections, text) {
+                    sheet = name;
+                }
                 if rules.text_in.contains(&local) {
                     inside += 1;
+                }
+                if let Some((_, attr)) = rules.repeat.iter().find(|(el, _)| *el == local) {
+                    let times = e
+                        .attributes()
+                        .flatten()
+                        .find(|a| a.key.local_name().as_ref() == *attr)
+                        .and_then(|a| a.value.parse().ok())
+                        .unwrap_or(1u64);
+                    if repeated.len() < 64 {
+                        repeated.push((text.out.len(), times));
+                    } else {
+                        deeper += 1;
+                    }
                 }
             }
             Event::Empty(e) => {
                 let local = e.local_name();
                 let local = local.as_ref();
-                section(&e, rules, &mut sections, text);
+                if let Some(name) = section(&e, rules, &mut sections, text) {
+                    sheet = name;
+                }
                 if inside > 0 || rules.text_in == ["t"] {
                     if rules.line_break.contains(&local) {
                         text.push("\n");
@@ -553,6 +589,15 @@ fn xml_text(input: impl BufRead, rules: &Rules, text: &mut Text) -> Result<(), S
                     }
                     text.end_paragraph();
                 }
+                if rules.repeat.iter().any(|(el, _)| *el == local) {
+                    if deeper > 0 {
+                        deeper -= 1;
+                    } else if let Some((start, times)) = repeated.pop()
+                        && times > 1
+                    {
+                        repeat(text, start, times, local, &sheet);
+                    }
+                }
             }
             Event::Eof => return Ok(()),
             _ => {}
@@ -576,18 +621,45 @@ fn entity(r: &quick_xml::events::BytesRef) -> Option<char> {
     }
 }
 
-/// Starts a section (a slide, a sheet) when `e` is the element that makes one.
+/// Writes the text of a repeated row or cell (from `start` on, the first copy) `times` in
+/// all, at most [`MAX_REPEAT`], and says so past it: a row with text repeated a million times
+/// is a cut, an empty one costs nothing.
+fn repeat(text: &mut Text, start: usize, times: u64, element: &str, sheet: &str) {
+    let Some(unit) = text.out.get(start..).map(str::to_owned) else {
+        return;
+    };
+    if unit.trim().is_empty() {
+        return;
+    }
+    for _ in 1..times.min(MAX_REPEAT) {
+        if text.cut {
+            return;
+        }
+        text.push(&unit);
+    }
+    if times > MAX_REPEAT {
+        let what = if element == "table-row" {
+            "row"
+        } else {
+            "cell"
+        };
+        text.notes.push(format!(
+            "cut: {sheet}: a {what} repeated {times} times is written {MAX_REPEAT} times"
+        ));
+    }
+}
+
+/// Starts a section (a slide, a sheet) when `e` is the element that makes one, and gives its
+/// heading.
 fn section(
     e: &quick_xml::events::BytesStart,
     rules: &Rules,
     sections: &mut usize,
     text: &mut Text,
-) {
-    let Some((element, attr, word)) = rules.section else {
-        return;
-    };
+) -> Option<String> {
+    let (element, attr, word) = rules.section?;
     if e.local_name().as_ref() != element {
-        return;
+        return None;
     }
     *sections += 1;
     let named = e
@@ -599,10 +671,12 @@ fn section(
                 .ok()
                 .map(|v| v.into_owned())
         });
-    match named {
-        Some(n) => text.section(&format!("{word} {sections}: {n}")),
-        None => text.section(&format!("{word} {sections}")),
-    }
+    let heading = match named {
+        Some(n) => format!("{word} {sections}: {n}"),
+        None => format!("{word} {sections}"),
+    };
+    text.section(&heading);
+    Some(heading)
 }
 
 /// An XLSX, sheet by sheet, through calamine's streamed cell reader.
@@ -816,6 +890,27 @@ mod tests {
         );
         assert_eq!(doc.kind, Kind::Spreadsheet);
         assert!(started.elapsed().as_secs() < 30);
+    }
+
+    /// ODF writes alike rows and cells once with a count: their text is written that many
+    /// times, up to a bound the notes name (a million rows of text are a cut, not a million
+    /// copies), and a million empty ones still cost nothing.
+    #[test]
+    fn repeated_ods_rows_and_cells_are_written_out_to_a_bound() {
+        let ods = odf(
+            r#"<office:document-content xmlns:office="o" xmlns:text="t" xmlns:table="b"><office:body><office:spreadsheet><table:table table:name="Ledger"><table:table-row table:number-rows-repeated="3"><table:table-cell table:number-columns-repeated="2"><text:p>rope</text:p></table:table-cell><table:table-cell><text:p>12</text:p></table:table-cell></table:table-row><table:table-row table:number-rows-repeated="1000000"><table:table-cell><text:p>tar</text:p></table:table-cell></table:table-row><table:table-row table:number-rows-repeated="1000000"><table:table-cell table:number-columns-repeated="16384"/></table:table-row></table:table></office:spreadsheet></office:body></office:document-content>"#,
+        );
+        let doc = read_as(Office::Ods, ods, Caps::default());
+        let expected = format!(
+            "## Sheet 1: Ledger\n\n{}{}",
+            "rope\trope\t12\n".repeat(3),
+            "tar\n".repeat(MAX_REPEAT as usize)
+        );
+        assert_eq!(doc.text, expected);
+        assert_eq!(
+            doc.notes,
+            ["cut: Sheet 1: Ledger: a row repeated 1000000 times is written 1000 times"]
+        );
     }
 
     fn xlsx(rows: &str) -> Vec<u8> {
