@@ -255,6 +255,20 @@ fn issue_20_a_docx_with_a_1_gib_xml_part_is_cut_and_a_million_empty_rows_cost_no
         testing::xlsx_of(&rows).expect("xlsx"),
     )
     .expect("write");
+    // A million rows of text, as ODF writes alike rows: once, with a count.
+    let content = r#"<office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0"><office:body><office:spreadsheet><table:table table:name="Tally"><table:table-row><table:table-cell><text:p>Item</text:p></table:table-cell></table:table-row><table:table-row table:number-rows-repeated="1000000"><table:table-cell><text:p>rope</text:p></table:table-cell></table:table-row></table:table></office:spreadsheet></office:body></office:document-content>"#;
+    fs::write(
+        docs.join("million.ods"),
+        testing::zip_of(&[
+            (
+                "mimetype",
+                b"application/vnd.oasis.opendocument.spreadsheet".as_slice(),
+            ),
+            ("content.xml", content.as_bytes()),
+        ])
+        .expect("ods"),
+    )
+    .expect("write");
 
     let started = Instant::now();
     let (code, printed, err, kib) = add_measured_all(&archive, &docs);
@@ -288,6 +302,16 @@ fn issue_20_a_docx_with_a_1_gib_xml_part_is_cut_and_a_million_empty_rows_cost_no
     let (outcome, line) = line_of(&lines, "rows.xlsx", None);
     assert_eq!(outcome, "ingested");
     assert!(line.get("notes").is_none(), "{line}");
+    // A million rows of text are cut, and the line says where and why.
+    let (outcome, line) = line_of(&lines, "million.ods", None);
+    assert_eq!(outcome, "ingested");
+    assert_eq!(
+        line["notes"],
+        serde_json::json!([
+            "cut: Sheet 1: Tally: a row repeated 1000000 times is written 1000 times"
+        ]),
+        "{line}"
+    );
     let catalog = archive::Catalog::open(&archive.join("catalog.sqlite")).expect("catalog");
     let sheet = catalog
         .documents()
