@@ -29,11 +29,13 @@ fi
 
 # Ingest's tools, each run in a child process: readpst (pst-utils: PST and OST mailboxes),
 # Tesseract with English and French (OCR), pdftoppm and pdftotext (poppler-utils: a PDF's pages as
-# images for OCR; the text layer its test compares with).
+# images for OCR; the text layer its test compares with). LibreOffice Impress (headless): the PPT
+# test's producer and oracle (a presentation turned into PPTX, PPT and PDF).
 if ! command -v readpst >/dev/null || ! command -v tesseract >/dev/null \
-  || [ ! -e /usr/share/tesseract-ocr/5/tessdata/fra.traineddata ] || ! command -v pdftoppm >/dev/null; then
+  || [ ! -e /usr/share/tesseract-ocr/5/tessdata/fra.traineddata ] || ! command -v pdftoppm >/dev/null \
+  || ! command -v soffice >/dev/null || [ ! -e /usr/lib/libreoffice/program/libslideshowlo.so ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pst-utils tesseract-ocr tesseract-ocr-eng \
-    tesseract-ocr-fra poppler-utils >/dev/null
+    tesseract-ocr-fra poppler-utils libreoffice-impress-nogui >/dev/null
 fi
 
 # Pebble (Let's Encrypt's RFC 8555 test server) and its DNS mock pebble-challtestsrv: the ACME

@@ -3,7 +3,9 @@
 # bench/leak_corpus.py builds (office files, legacy encodings, archives, e-mails with zipped
 # attachments, Outlook samples); then, for every office file found (as itself or as a member of
 # an archive or an attachment), the share of the words of LibreOffice's own text export (the
-# oracle) that its extracted text has, the documents titled, and the throughput and peak RSS.
+# oracle) that its extracted text has; its title against the one its source has (titles.json:
+# the prose's heading, the first slide's first line; none for the tables), the share matching
+# and every mismatch; and the throughput and peak RSS.
 #
 #   bench/ingest_leak.sh [N]      (N office documents of each kind, default 40)
 #
@@ -67,6 +69,30 @@ for name, copies in sorted(found.items()):
         worst.append((share, doc["source"]))
 every = [s for kind in shares.values() for s in kind]
 titled = sum(1 for d in docs if d.get("title", "").strip())
+
+# Titles: each office document's against the one its source has.
+def norm(t):
+    return " ".join((t or "").split()).casefold()
+
+expected = json.loads((corpus / "titles.json").read_text())
+title_hits, title_known, fallback, untitled, mismatches = defaultdict(int), defaultdict(int), 0, 0, []
+for name, copies in sorted(found.items()):
+    want = expected.get(name)
+    for doc in copies:
+        got = doc.get("title", "")
+        if not got.strip():
+            untitled += 1
+        if want is None:
+            continue
+        kind = name.rsplit(".", 1)[1]
+        title_known[kind] += 1
+        if norm(got) == norm(name):
+            fallback += 1
+        # A long heading is cut at a word: the title is then its start.
+        if norm(got) == norm(want) or (len(want) > 150 and norm(want).startswith(norm(got).rstrip(".…"))):
+            title_hits[kind] += 1
+        else:
+            mismatches.append((doc["source"], got, want))
 print(f"documents: {len(docs)} ({titled} titled); office files found {len(found)} of {len(office)}, "
       f"{len(every)} copies (as files, archive members, attachments)")
 for kind, s in sorted(shares.items()):
@@ -75,6 +101,16 @@ if every:
     print(f"  all: {100 * sum(every) / len(every):.1f}% on average (target >= 98%)")
 for share, source in sorted(worst)[:5]:
     print(f"  lowest: {100 * share:.1f}% {source}")
+known = sum(title_known.values())
+hits = sum(title_hits.values())
+print(f"titles: {untitled} office documents untitled; of the {known} whose source has a title, "
+      f"{hits} ({100 * hits / max(1, known):.1f}%) have it, {fallback} have their file name instead")
+for kind in sorted(title_known):
+    print(f"  {kind}: {title_hits[kind]} of {title_known[kind]}")
+for source, got, want in mismatches[:15]:
+    print(f"  mismatch: {source}: {got!r}, expected {want!r}")
+if len(mismatches) > 15:
+    print(f"  ... {len(mismatches) - 15} more mismatches")
 missing = sorted(office - found.keys())
 if missing:
     print(f"  not found: {missing[:10]}{' ...' if len(missing) > 10 else ''}")

@@ -10,7 +10,8 @@ N (default 40) documents of each office kind. What it holds, and where from:
                   and process) turned into DOCX, ODT and RTF by LibreOffice headless; tables
                   of spam-assassin headers (From, Subject, Date of 25 messages each) as XLSX and
                   ODS; slides (a heading and its paragraphs per slide) of the same prose as PPTX
-                  and ODP, written as flat ODF and converted by LibreOffice
+                  and ODP, written as flat ODF and converted by LibreOffice, and the PPTX
+                  converted again to legacy PPT
   legacy/         linux-doc's Italian translations re-encoded to Latin-1 and Windows-1252
   zipped/         office/ zipped, tarred (tar.gz, tar.xz), nested (a zip in a tar.gz), and zipped
                   inside e-mails as attachments
@@ -19,6 +20,11 @@ N (default 40) documents of each office kind. What it holds, and where from:
   oracle/         LibreOffice's own text export of each office file (Text for documents and
                   presentations through PDF: pdftotext; CSV for spreadsheets), by the file's
                   name: what ingest's text is compared with
+  titles.json     the title each office file's source has, by the file's name: the prose's
+                  reStructuredText heading (the first line over an underline of = - ~ ^ * # +,
+                  not a `..` comment) for its DOCX, ODT and RTF; the first slide's first line
+                  (that heading, put there) for its PPTX, ODP and PPT; null for the tables, which
+                  have none (their file name is the right title)
 
 Needs: soffice (libreoffice-writer-nogui, -calc-nogui, -impress-nogui), pdftotext.
 """
@@ -28,6 +34,7 @@ import email.policy
 import gzip
 import html
 import io
+import json
 import shutil
 import subprocess
 import sys
@@ -58,6 +65,28 @@ def read_rst(p):
     return gzip.decompress(p.read_bytes()).decode("utf-8", errors="replace")
 
 
+ADORNMENT = set("=-~^*#+")
+
+
+def is_adornment(line):
+    line = line.strip()
+    return len(line) >= 3 and set(line) <= ADORNMENT
+
+
+def heading(text):
+    """The first reStructuredText heading: a line (not a `..` comment) over an adornment."""
+    lines = text.splitlines()
+    for i, line in enumerate(lines[:-1]):
+        title = line.strip()
+        if title and not title.startswith("..") and not is_adornment(title) \
+                and is_adornment(lines[i + 1]) and len(lines[i + 1].strip()) >= len(title):
+            return " ".join(title.split())
+    return None
+
+
+titles = {}
+
+
 # Prose: the first N pages (over 1 KB gzipped) of two folders, in name order.
 prose = sorted(p for folder in ["admin-guide", "process"] for p in (doc_root / folder).rglob("*.rst.gz")
                if p.stat().st_size > 1024)[:n]
@@ -68,6 +97,9 @@ for p in prose:
     (texts / f"{name}.txt").write_text(read_rst(p))
 for kind in ["docx", "odt", "rtf"]:
     soffice(["--convert-to", kind, "--outdir", str(dest / "office")] + sorted(str(t) for t in texts.iterdir()), work)
+for t in texts.iterdir():
+    for kind in ["docx", "odt", "rtf"]:
+        titles[f"{t.stem}.{kind}"] = heading(t.read_text())
 
 # Tables: spam-assassin headers, 25 messages a sheet.
 messages = sorted((corpora / "spam-assassin/package/data/easy-ham-1").glob("*.txt"))
@@ -85,6 +117,8 @@ for t in range(n):
             continue
         rows.append(",".join('"' + f.replace('"', "'").replace("\n", " ") + '"' for f in fields))
     (tables / f"headers-{t:03}.csv").write_text("\n".join(rows) + "\n")
+    for kind in ["xlsx", "ods"]:
+        titles[f"headers-{t:03}.{kind}"] = None
 for kind in ["xlsx", "ods"]:
     soffice(["--convert-to", kind, "--outdir", str(dest / "office")] + sorted(str(t) for t in tables.iterdir()), work)
 
@@ -96,7 +130,12 @@ head = ('<?xml version="1.0" encoding="UTF-8"?>\n<office:document xmlns:office="
         'xmlns:svg="urn:oasis:names:tc:opendocument:xmlns:svg-compatible:1.0" xmlns:presentation="urn:oasis:names:tc:opendocument:xmlns:presentation:1.0" '
         'office:version="1.3" office:mimetype="application/vnd.oasis.opendocument.presentation"><office:body><office:presentation>\n')
 for t in sorted(texts.iterdir()):
-    paragraphs = [p.strip() for p in t.read_text().split("\n\n") if p.strip() and not set(p.strip()) <= set("=-*~^#")]
+    # Without the headings' adornments (a heading is then a paragraph of its own) and the `..`
+    # comments: the first paragraph is the heading, the title slide's first line.
+    prose = "\n".join("" if is_adornment(line) else line for line in t.read_text().splitlines())
+    paragraphs = [p.strip() for p in prose.split("\n\n") if p.strip() and not p.strip().startswith("..")]
+    for kind in ["pptx", "odp", "ppt"]:
+        titles[f"{t.stem}-slides.{kind}"] = " ".join(paragraphs[0].split()) if paragraphs else None
     out = [head]
     for s in range(0, min(len(paragraphs), 24), 3):
         out.append(f'<draw:page draw:name="s{s}"><draw:frame svg:x="1cm" svg:y="1cm" svg:width="26cm" svg:height="17cm"><draw:text-box>')
@@ -107,12 +146,14 @@ for t in sorted(texts.iterdir()):
     (slides / f"{t.stem}-slides.fodp").write_text("".join(out))
 for kind in ["pptx", "odp"]:
     soffice(["--convert-to", kind, "--outdir", str(dest / "office")] + sorted(str(s) for s in slides.iterdir()), work)
+soffice(["--convert-to", "ppt", "--outdir", str(dest / "office")] + sorted(str(f) for f in (dest / "office").glob("*.pptx")), work)
+(dest / "titles.json").write_text(json.dumps(titles, indent=1, sort_keys=True) + "\n")
 
 # The oracle: LibreOffice's own export of each office file.
 oracle_work = work / "oracle"
 office = sorted((dest / "office").iterdir())
 filters = {".docx": "txt:Text (encoded):UTF8", ".odt": "txt:Text (encoded):UTF8", ".rtf": "txt:Text (encoded):UTF8",
-           ".xlsx": "csv", ".ods": "csv", ".pptx": "pdf", ".odp": "pdf"}
+           ".xlsx": "csv", ".ods": "csv", ".pptx": "pdf", ".odp": "pdf", ".ppt": "pdf"}
 # One call per kind, each into its own folder (a.docx and a.odt both export as a.txt).
 for suffix, kind in filters.items():
     out = oracle_work / suffix[1:]

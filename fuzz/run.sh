@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 seconds=${1:-20}
 sanitizer=${FUZZ_SANITIZER:-none}
-targets=${FUZZ_TARGETS:-email maildate jsonl metadata trusted_set request}
+targets=${FUZZ_TARGETS:-email maildate jsonl metadata trusted_set request container office}
 cargo_fuzz_version=0.13.2
 
 if [ "$(cargo fuzz --version 2>/dev/null)" != "cargo-fuzz $cargo_fuzz_version" ]; then

@@ -153,22 +153,25 @@ impl Tally {
         part: Option<&str>,
         outcome: report::Outcome,
     ) -> Result<(), Error> {
-        self.line_ocr(path, part, outcome, None)
+        self.noted_line(path, part, outcome, None, Vec::new())
     }
 
-    /// A line that says, for an image or a PDF, what OCR did.
-    fn line_ocr(
+    /// A line that says, for an image or a PDF, what OCR did, and what the reader left out of
+    /// the document (its cuts).
+    fn noted_line(
         &mut self,
         path: &str,
         part: Option<&str>,
         outcome: report::Outcome,
         ocr: Option<String>,
+        notes: Vec<String>,
     ) -> Result<(), Error> {
         let line = Line {
             path: path.to_owned(),
             part: part.map(str::to_owned),
             outcome,
             ocr,
+            notes,
         };
         self.report.line(&line)?;
         if self.list {
@@ -986,7 +989,7 @@ fn record(
         }
         (true, false) => report::Outcome::Unchanged { id: Some(shown_id) },
     };
-    tally.line_ocr(&path, part, outcome, x.ocr.clone())?;
+    tally.noted_line(&path, part, outcome, x.ocr.clone(), x.notes.clone())?;
     for (n, child) in stored.children.into_iter().enumerate() {
         record(tx, file, key, child, Some((&id, n + 1, part)), taken, tally)?;
     }

@@ -29,6 +29,11 @@ pub struct Line {
     /// `not needed: …`, `failed: why`, a cut and why).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ocr: Option<String>,
+    /// What a reader left out of a document it kept, and why: a cut (`cut: sheet 'Ledger'
+    /// stops at row 2000001: ...`, `cut: word/document.xml stops at 256 MiB ...`) or an
+    /// attachment kept without its text. Empty (and not written) for most lines.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 /// What became of a file or document.
@@ -174,6 +179,7 @@ mod tests {
                 reason: "not a document".into(),
             },
             ocr: None,
+            notes: Vec::new(),
         })
         .expect("line");
         w.line(&Line {
@@ -181,11 +187,20 @@ mod tests {
             part: Some("message 2".into()),
             outcome: Outcome::Duplicate { of: "x-1".into() },
             ocr: Some("not asked".into()),
+            notes: Vec::new(),
+        })
+        .expect("line");
+        w.line(&Line {
+            path: "/d/big.docx".into(),
+            part: None,
+            outcome: Outcome::Ingested { id: "big".into() },
+            ocr: None,
+            notes: vec!["cut: word/document.xml stops at 256 MiB".into()],
         })
         .expect("line");
         let path = w
             .finish(&Counts {
-                files: 2,
+                files: 3,
                 ..Counts::default()
             })
             .expect("finish");
@@ -199,10 +214,14 @@ mod tests {
             lines[1],
             r#"{"path":"/d/box.mbox","part":"message 2","outcome":"duplicate","of":"x-1","ocr":"not asked"}"#
         );
+        assert_eq!(
+            lines[2],
+            r#"{"path":"/d/big.docx","outcome":"ingested","id":"big","notes":["cut: word/document.xml stops at 256 MiB"]}"#
+        );
         assert!(
-            lines[2].starts_with(r#"{"summary":{"files":2,"#),
+            lines[3].starts_with(r#"{"summary":{"files":3,"#),
             "{}",
-            lines[2]
+            lines[3]
         );
         // A second report in the same second gets a name of its own.
         let second = Writer::create(&dir.path().join("reports"), at).expect("create");

@@ -7,8 +7,9 @@
 //! - [`pdf`]: PDF text and metadata, extracted in a child process with a time and memory limit;
 //! - [`text`]: plain text, Markdown, reStructuredText and HTML, each optionally gzip-compressed;
 //! - [`jsonl`]: a publisher's JSON Lines import, one document per line;
-//! - [`office`]: DOCX, PPTX, XLSX, ODT, ODP, ODS (zip + streamed XML, calamine for XLSX) and
-//!   RTF, with title, author and dates, slide by slide and sheet by sheet;
+//! - [`office`]: DOCX, PPTX, XLSX, ODT, ODP, ODS (zip + streamed XML, calamine for XLSX),
+//!   RTF, legacy DOC and XLS (catdoc tools) and PPT (its records), with title, author and
+//!   dates, slide by slide and sheet by sheet;
 //! - [`container`]: zip, tar (plain, gzip, xz, zstd) and 7z archives, opened recursively within
 //!   bounds, each member read by this same dispatch ([`read_member`]);
 //! - [`image`]: PNG, JPEG, GIF, BMP, TIFF and WebP, their text by OCR ([`ocr`]) when asked,
@@ -220,7 +221,7 @@ const NOT_DOCUMENTS: &[&str] = &[
 ];
 
 /// Legacy Office binary formats (OLE compound files): DOC and XLS are read by a tool
-/// (`office::legacy`), the others not.
+/// (`office::legacy`), PPT by `office::ppt`.
 const LEGACY_OFFICE: &[&str] = &["doc", "dot", "xls", "xlt", "ppt", "pot", "pps"];
 const OLE_MAGIC: &[u8] = b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1";
 
@@ -440,8 +441,17 @@ fn read_content(
             }));
             return Ok(None);
         }
+        if matches!(ext.as_str(), "ppt" | "pot" | "pps") {
+            let doc = office::ppt::read(raw, name, office::Caps::default())?;
+            each(Ok(match file {
+                Some((path, _)) => with_sidecar(path, doc)?,
+                None => doc,
+            }));
+            return Ok(None);
+        }
         if LEGACY_OFFICE.contains(&ext.as_str()) || raw.starts_with(OLE_MAGIC) {
-            let reason = "a legacy Office binary file that is not DOC or XLS by its name (PPT, say): not read";
+            let reason =
+                "a legacy Office binary file that is not DOC, XLS or PPT by its name: not read";
             return Ok(Some(Unsupported::new(&ext, &raw, reason)));
         }
     }

@@ -4,15 +4,17 @@
 //! through a byte cap and the text through a character cap, so a 1 GiB XML part is cut, never
 //! loaded, and the document says so in its notes. XLSX cells come from `calamine`'s streamed
 //! cell reader, sheet by sheet, after every part's declared size (which the zip reader
-//! enforces) is checked against the cap, since calamine loads the shared strings whole. Title,
+//! enforces) is checked against the cap, since calamine loads the shared strings whole. ODS
+//! rows and cells that stand for several alike are written out up to [`MAX_REPEAT`] times. Title,
 //! author and dates come from `docProps/core.xml` (OOXML) or `meta.xml` (ODF).
 //!
 //! Legacy DOC and XLS are read by Debian's catdoc tools in a child process ([`legacy`]); PPT
-//! is reported unsupported. The
+//! by its records, in this process ([`ppt`]). The
 //! order of PPTX slides is their file number (`slide1.xml`, `slide2.xml`...), which is the
 //! order every common producer writes, not the order `presentation.xml` lists.
 
 pub mod legacy;
+pub mod ppt;
 pub mod rtf;
 
 use super::ReadError;
@@ -203,6 +205,15 @@ pub fn read(format: Office, raw: Vec<u8>, name: &str, caps: Caps) -> Result<Extr
 
 const MAX_META_CHARS: usize = 64 << 10;
 
+/// A cap as the notes say it: `256 MiB`, `64 KiB`, `1000 bytes`.
+fn size(bytes: u64) -> String {
+    match bytes {
+        b if b >= 1 << 20 && b % (1 << 20) == 0 => format!("{} MiB", b >> 20),
+        b if b >= 1 << 10 && b % (1 << 10) == 0 => format!("{} KiB", b >> 10),
+        b => format!("{b} bytes"),
+    }
+}
+
 /// Text being gathered, with its cap.
 pub struct Text {
     out: String,
@@ -213,14 +224,23 @@ pub struct Text {
 
 impl Text {
     /// Puts the text read into `doc` (of file `name`, whose bytes are `raw`), with its notes,
-    /// and gives it a title when its format gave none: the text's first heading or sentence for
-    /// a document, the file's name for a spreadsheet or slides (their first line is no title
-    /// of the file).
+    /// and gives it a title when its format gave none: the first heading or sentence of the
+    /// text for a document, the first line of the first slide for a presentation (where a
+    /// title slide or a title placeholder is); the
+    /// file's name for a spreadsheet (its first row is no title of the file) or when there is
+    /// no text.
     pub(crate) fn finish(mut self, doc: &mut Extracted, name: &str, raw: Vec<u8>) {
         if doc.title.trim().is_empty() {
-            doc.title = Some(&self.out)
-                .filter(|_| doc.kind == Kind::Document)
-                .and_then(|t| super::title::plain_title(t))
+            let own = match doc.kind {
+                Kind::Document => super::title::plain_title(&self.out),
+                Kind::Presentation => first_section(&self.out)
+                    .lines()
+                    .map(str::trim)
+                    .find(|l| l.chars().any(char::is_alphanumeric))
+                    .map(|l| super::cut_at_word(l, super::MAX_TITLE_CHARS)),
+                _ => None,
+            };
+            doc.title = own
                 .filter(|t| !t.is_empty())
                 .unwrap_or_else(|| name.to_owned());
         }
@@ -247,8 +267,8 @@ impl Text {
             self.out.push_str(&s[..room]);
             self.cut = true;
             self.notes.push(format!(
-                "text cut at {} MiB: the rest of the document is not read",
-                self.cap >> 20
+                "cut: the text stops at {}: the rest of the document is not read",
+                size(self.cap as u64)
             ));
             return;
         }
@@ -272,6 +292,23 @@ impl Text {
     }
 }
 
+/// The text of the first section (slide) that has any, without its `## ` heading line.
+fn first_section(text: &str) -> String {
+    let mut body = String::new();
+    for line in text.lines() {
+        if line.starts_with("## ") {
+            if !body.trim().is_empty() {
+                break;
+            }
+            body.clear();
+            continue;
+        }
+        body.push_str(line);
+        body.push('\n');
+    }
+    body
+}
+
 /// Which elements (by local name) make the text of a format.
 struct Rules {
     /// Text inside these is kept (all of it, nested spans included).
@@ -287,7 +324,13 @@ struct Rules {
     /// The start of one of these starts a section (a slide, a sheet) named by its
     /// `name_attr`, or numbered.
     section: Option<(&'static str, &'static str, &'static str)>,
+    /// Elements that stand for several alike (ODF's repeated rows and cells), by the attribute
+    /// that counts them: their text is written that many times, at most [`MAX_REPEAT`].
+    repeat: &'static [(&'static str, &'static str)],
 }
+
+/// Times a repeated row or cell with text is written out; past it the note says so.
+pub const MAX_REPEAT: u64 = 1000;
 
 const DOCX: Rules = Rules {
     text_in: &["t"],
@@ -297,6 +340,7 @@ const DOCX: Rules = Rules {
     tab: &["tab"],
     space: "",
     section: None,
+    repeat: &[],
 };
 
 const PPTX: Rules = Rules {
@@ -307,6 +351,7 @@ const PPTX: Rules = Rules {
     tab: &[],
     space: "",
     section: None,
+    repeat: &[],
 };
 
 const ODT: Rules = Rules {
@@ -317,6 +362,7 @@ const ODT: Rules = Rules {
     tab: &["tab"],
     space: "s",
     section: None,
+    repeat: &[],
 };
 
 const ODP: Rules = Rules {
@@ -327,6 +373,10 @@ const ODP: Rules = Rules {
 const ODS: Rules = Rules {
     paragraph: &["table-row"],
     section: Some(("table", "name", "Sheet")),
+    repeat: &[
+        ("table-row", "number-rows-repeated"),
+        ("table-cell", "number-columns-repeated"),
+    ],
     ..ODT
 };
 
@@ -439,8 +489,8 @@ fn part<R: Read + Seek>(
     let outcome = xml_text(io::BufReader::new(&mut limited), rules, text);
     if limited.limit() == 0 {
         text.notes.push(format!(
-            "{name} is larger than {} MiB: cut there",
-            caps.part_bytes >> 20
+            "cut: {name} stops at {}: the part is larger, the rest is not read",
+            size(caps.part_bytes)
         ));
         return Ok(());
     }
@@ -453,6 +503,11 @@ fn xml_text(input: impl BufRead, rules: &Rules, text: &mut Text) -> Result<(), S
     let mut buf = Vec::new();
     let mut inside = 0usize;
     let mut sections = 0usize;
+    let mut sheet = String::new();
+    // Rows and cells open (for ODS): where their text starts, how many they stand for; past
+    // 64 deep (tables in cells in tables...) only counted, never repeated.
+    let mut repeated: Vec<(usize, u64)> = Vec::new();
+    let mut deeper = 0usize;
     loop {
         if text.cut {
             return Ok(());
@@ -464,15 +519,32 @@ fn xml_text(input: impl BufRead, rules: &Rules, text: &mut Text) -> Result<(), S
             Event::Start(e) => {
                 let local = e.local_name();
                 let local = local.as_ref();
-                section(&e, rules, &mut sections, text);
+                if let Some(name) = section(&e, rules, &mut sections, text) {
+                    sheet = name;
+                }
                 if rules.text_in.contains(&local) {
                     inside += 1;
+                }
+                if let Some((_, attr)) = rules.repeat.iter().find(|(el, _)| *el == local) {
+                    let times = e
+                        .attributes()
+                        .flatten()
+                        .find(|a| a.key.local_name().as_ref() == *attr)
+                        .and_then(|a| a.value.parse().ok())
+                        .unwrap_or(1u64);
+                    if repeated.len() < 64 {
+                        repeated.push((text.out.len(), times));
+                    } else {
+                        deeper += 1;
+                    }
                 }
             }
             Event::Empty(e) => {
                 let local = e.local_name();
                 let local = local.as_ref();
-                section(&e, rules, &mut sections, text);
+                if let Some(name) = section(&e, rules, &mut sections, text) {
+                    sheet = name;
+                }
                 if inside > 0 || rules.text_in == ["t"] {
                     if rules.line_break.contains(&local) {
                         text.push("\n");
@@ -517,6 +589,15 @@ fn xml_text(input: impl BufRead, rules: &Rules, text: &mut Text) -> Result<(), S
                     }
                     text.end_paragraph();
                 }
+                if rules.repeat.iter().any(|(el, _)| *el == local) {
+                    if deeper > 0 {
+                        deeper -= 1;
+                    } else if let Some((start, times)) = repeated.pop()
+                        && times > 1
+                    {
+                        repeat(text, start, times, local, &sheet);
+                    }
+                }
             }
             Event::Eof => return Ok(()),
             _ => {}
@@ -540,18 +621,45 @@ fn entity(r: &quick_xml::events::BytesRef) -> Option<char> {
     }
 }
 
-/// Starts a section (a slide, a sheet) when `e` is the element that makes one.
+/// Writes the text of a repeated row or cell (from `start` on, the first copy) `times` in
+/// all, at most [`MAX_REPEAT`], and says so past it: a row with text repeated a million times
+/// is a cut, an empty one costs nothing.
+fn repeat(text: &mut Text, start: usize, times: u64, element: &str, sheet: &str) {
+    let Some(unit) = text.out.get(start..).map(str::to_owned) else {
+        return;
+    };
+    if unit.trim().is_empty() {
+        return;
+    }
+    for _ in 1..times.min(MAX_REPEAT) {
+        if text.cut {
+            return;
+        }
+        text.push(&unit);
+    }
+    if times > MAX_REPEAT {
+        let what = if element == "table-row" {
+            "row"
+        } else {
+            "cell"
+        };
+        text.notes.push(format!(
+            "cut: {sheet}: a {what} repeated {times} times is written {MAX_REPEAT} times"
+        ));
+    }
+}
+
+/// Starts a section (a slide, a sheet) when `e` is the element that makes one, and gives its
+/// heading.
 fn section(
     e: &quick_xml::events::BytesStart,
     rules: &Rules,
     sections: &mut usize,
     text: &mut Text,
-) {
-    let Some((element, attr, word)) = rules.section else {
-        return;
-    };
+) -> Option<String> {
+    let (element, attr, word) = rules.section?;
     if e.local_name().as_ref() != element {
-        return;
+        return None;
     }
     *sections += 1;
     let named = e
@@ -563,10 +671,12 @@ fn section(
                 .ok()
                 .map(|v| v.into_owned())
         });
-    match named {
-        Some(n) => text.section(&format!("{word} {sections}: {n}")),
-        None => text.section(&format!("{word} {sections}")),
-    }
+    let heading = match named {
+        Some(n) => format!("{word} {sections}: {n}"),
+        None => format!("{word} {sections}"),
+    };
+    text.section(&heading);
+    Some(heading)
 }
 
 /// An XLSX, sheet by sheet, through calamine's streamed cell reader.
@@ -605,15 +715,18 @@ fn xlsx(
                 Ok(Some(cell)) => cell,
                 Ok(None) => break,
                 Err(e) => {
-                    text.notes
-                        .push(format!("sheet {name}: {e}: not read further"));
+                    text.notes.push(format!(
+                        "cut: sheet '{name}' stops after row {}: {e}",
+                        row.map_or(0, |r| r + 1)
+                    ));
                     break;
                 }
             };
             cells += 1;
             if cells > caps.cells {
                 text.notes.push(format!(
-                    "more than {} cells: the rest of the workbook is not read",
+                    "cut: sheet '{name}' stops at row {}: the workbook has more than {} cells, the rest is not read",
+                    cell.get_position().0 + 1,
                     caps.cells
                 ));
                 return Ok(());
@@ -689,7 +802,7 @@ mod tests {
         assert!(
             doc.notes
                 .iter()
-                .any(|n| n.contains("word/document.xml is larger than 1 MiB: cut there")),
+                .any(|n| n.starts_with("cut: word/document.xml stops at 1 MiB")),
             "{:?}",
             doc.notes
         );
@@ -700,7 +813,9 @@ mod tests {
         let doc = read_as(Office::Docx, docx(&paragraph.repeat(1000)), caps);
         assert!(doc.text.len() <= 1000);
         assert!(
-            doc.notes.iter().any(|n| n.contains("text cut")),
+            doc.notes
+                .iter()
+                .any(|n| n.starts_with("cut: the text stops at 1000 bytes")),
             "{:?}",
             doc.notes
         );
@@ -725,7 +840,8 @@ mod tests {
             doc.text,
             "## Slide 1\n\nOne\nmore\n\n## Slide 2\n\nTwo\nmore\n\n## Slide 3\n\nTen\nmore\n"
         );
-        assert_eq!(doc.title, "deck.pptx");
+        // No title in its properties: the first slide's first line.
+        assert_eq!(doc.title, "One");
         assert_eq!(doc.kind, Kind::Presentation);
     }
 
@@ -776,6 +892,27 @@ mod tests {
         assert!(started.elapsed().as_secs() < 30);
     }
 
+    /// ODF writes alike rows and cells once with a count: their text is written that many
+    /// times, up to a bound the notes name (a million rows of text are a cut, not a million
+    /// copies), and a million empty ones still cost nothing.
+    #[test]
+    fn repeated_ods_rows_and_cells_are_written_out_to_a_bound() {
+        let ods = odf(
+            r#"<office:document-content xmlns:office="o" xmlns:text="t" xmlns:table="b"><office:body><office:spreadsheet><table:table table:name="Ledger"><table:table-row table:number-rows-repeated="3"><table:table-cell table:number-columns-repeated="2"><text:p>rope</text:p></table:table-cell><table:table-cell><text:p>12</text:p></table:table-cell></table:table-row><table:table-row table:number-rows-repeated="1000000"><table:table-cell><text:p>tar</text:p></table:table-cell></table:table-row><table:table-row table:number-rows-repeated="1000000"><table:table-cell table:number-columns-repeated="16384"/></table:table-row></table:table></office:spreadsheet></office:body></office:document-content>"#,
+        );
+        let doc = read_as(Office::Ods, ods, Caps::default());
+        let expected = format!(
+            "## Sheet 1: Ledger\n\n{}{}",
+            "rope\trope\t12\n".repeat(3),
+            "tar\n".repeat(MAX_REPEAT as usize)
+        );
+        assert_eq!(doc.text, expected);
+        assert_eq!(
+            doc.notes,
+            ["cut: Sheet 1: Ledger: a row repeated 1000000 times is written 1000 times"]
+        );
+    }
+
     fn xlsx(rows: &str) -> Vec<u8> {
         crate::testing::xlsx_of(rows).expect("xlsx")
     }
@@ -803,7 +940,8 @@ mod tests {
         };
         let doc = read_as(Office::Xlsx, xlsx(rows), caps);
         assert!(
-            doc.notes.iter().any(|n| n.contains("more than 3 cells")),
+            doc.notes.iter().any(|n| n
+                == "cut: sheet 'Ledger' stops at row 2: the workbook has more than 3 cells, the rest is not read"),
             "{:?}",
             doc.notes
         );
@@ -816,6 +954,23 @@ mod tests {
         assert_eq!(doc.text, "Café bold\nSecond line\tend €\n");
         assert_eq!(doc.title, "The plan");
         assert_eq!(doc.author.as_deref(), Some("Alice"));
+    }
+
+    /// Groups past the depth bound cost a counter, not a stacked state each (ten million `{`
+    /// took a 16-byte state each, 160 MB), and the text after them is read; the report says what was skipped.
+    #[test]
+    fn rtf_groups_nested_past_the_bound_are_skipped_and_said() {
+        let mut raw = br"{\rtf1 before ".to_vec();
+        raw.extend(std::iter::repeat_n(b'{', 10_000_000));
+        raw.extend(b"hidden");
+        raw.extend(std::iter::repeat_n(b'}', 10_000_000));
+        raw.extend(br" after\par}");
+        let doc = read_as(Office::Rtf, raw, Caps::default());
+        assert_eq!(doc.text, "before  after\n");
+        assert_eq!(
+            doc.notes,
+            ["cut: groups nested more than 256 deep are skipped, with their text"]
+        );
     }
 
     #[test]

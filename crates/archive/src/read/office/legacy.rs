@@ -1,7 +1,7 @@
 //! Legacy Office binary files, read by Debian's `catdoc` tools in a child process under the PDF
 //! reader's limits (its timeout by the wall clock, its memory by `prlimit --as`, output capped):
-//! `catdoc` for DOC, `xls2csv` for XLS (sheets separated by form feeds). PPT is not read:
-//! `catppt` finds no text in the PPT files LibreOffice writes, so it is reported unsupported.
+//! `catdoc` for DOC, `xls2csv` for XLS (sheets separated by form feeds). PPT is read by
+//! [`super::ppt`] instead: `catppt` finds no text in the PPT files LibreOffice writes.
 
 use super::{Caps, Text};
 use crate::model::{Extracted, Kind};
@@ -69,11 +69,19 @@ pub fn read(
         &argv,
         limits.memory_limit_bytes,
         limits.timeout,
-        MAX_OUTPUT,
+        MAX_OUTPUT + 1,
     )
     .map_err(ReadError::file)?;
-    let out = String::from_utf8_lossy(&out).into_owned();
     let mut text = Text::new(Caps::default().text_chars);
+    let out = if out.len() as u64 > MAX_OUTPUT {
+        text.notes.push(format!(
+            "cut: what {tool} printed stops at {}: the rest of the document is not read",
+            super::size(MAX_OUTPUT)
+        ));
+        String::from_utf8_lossy(&out[..MAX_OUTPUT as usize]).into_owned()
+    } else {
+        String::from_utf8_lossy(&out).into_owned()
+    };
     let kind = match format {
         Legacy::Doc => {
             text.push(&out);

@@ -13,7 +13,8 @@ pub struct Info {
     pub author: Option<String>,
 }
 
-/// Groups deeper than this are skipped whole.
+/// Groups deeper than this are skipped whole (and counted, not stacked: a file of a billion
+/// `{` costs a counter, not a state each).
 const MAX_DEPTH: usize = 256;
 
 /// Destinations whose text is not the document's.
@@ -76,6 +77,8 @@ pub fn read(raw: &[u8], text: &mut Text) -> Info {
     let mut pending: Vec<u8> = Vec::new();
     let mut field = String::new();
     let mut skip_chars = 0usize;
+    // Groups open past MAX_DEPTH, inside the one skipped there.
+    let mut deeper = 0usize;
     let mut i = 0;
     // Flushes bytes of `\'hh` escapes and plain characters, decoded, to where they belong.
     let flush = |pending: &mut Vec<u8>,
@@ -97,11 +100,24 @@ pub fn read(raw: &[u8], text: &mut Text) -> Info {
     while i < raw.len() {
         let c = raw[i];
         match c {
+            b'{' if stack.len() > MAX_DEPTH => {
+                deeper += 1;
+                i += 1;
+            }
+            b'}' if deeper > 0 => {
+                deeper -= 1;
+                i += 1;
+            }
             b'{' => {
                 flush(&mut pending, encoding, state.dest, text, &mut field);
                 stack.push(state);
                 if stack.len() > MAX_DEPTH {
                     state.dest = Dest::Skip;
+                    if !text.notes.iter().any(|n| n.contains("nested more than")) {
+                        text.notes.push(format!(
+                            "cut: groups nested more than {MAX_DEPTH} deep are skipped, with their text"
+                        ));
+                    }
                 }
                 // `{\*\dest ...}`: a destination a reader may ignore.
                 if raw[i + 1..].starts_with(b"\\*") {
