@@ -21,6 +21,7 @@
 #   as nginx refuses it after its own): the rate of 2xx answers.
 #   The refusals counted are both readers' (other statuses, connection errors).
 # - attacks, each started 2 s before the first reader and ending 2 s after the second:
+#   (at nice 10: on 2 cores an attacker's own CPU would otherwise be the attack)
 #   flood: wrk -t2 -c64 on the hot document (source 127.0.0.1);
 #   slowloris: 2,000 connections from 127.0.2.1-8, a header byte each every 3 s, reopened when
 #   closed; reset: HTTP/2 rapid reset (HEADERS + RST_STREAM at once) on 8 h2c connections from
@@ -146,10 +147,13 @@ phase() {
   if [ "$server" = nginx ]; then host=$ng h2port=$((port + 1)); start_nginx
   else host=$sz h2port=$port; start_serve "$label"; fi
   local dur=$((2 * seconds + 4))
+  # The attackers run at nice 10: on this 2-core machine they would otherwise take the CPU the
+  # reader and the server need, which an attacker on its own machine does not; they still get
+  # every cycle the others leave.
   case $attack in
-    flood) wrk -t2 -c64 -d"${dur}s" "http://$host:$port$hot" >"$out/$label.attack" 2>&1 & apid=$! ;;
-    slowloris) python3 "$clients" slowloris 127.0.2 8 "$host" "$port" 2000 "$dur" 3 >"$out/$label.attack" 2>&1 & apid=$! ;;
-    reset) "$venv/bin/python" "$clients" reset 127.0.3.1 "$host" "$h2port" "$hot" "$dur" 8 >"$out/$label.attack" 2>&1 & apid=$! ;;
+    flood) nice -n 10 wrk -t2 -c64 -d"${dur}s" "http://$host:$port$hot" >"$out/$label.attack" 2>&1 & apid=$! ;;
+    slowloris) nice -n 10 python3 "$clients" slowloris 127.0.2 8 "$host" "$port" 2000 "$dur" 3 >"$out/$label.attack" 2>&1 & apid=$! ;;
+    reset) nice -n 10 "$venv/bin/python" "$clients" reset 127.0.3.1 "$host" "$h2port" "$hot" "$dur" 8 >"$out/$label.attack" 2>&1 & apid=$! ;;
   esac
   [ -z "$apid" ] || sleep 2
   python3 "$clients" reader "$reader" "$host" "$port" "$hot" "$seconds" "$reader_rate" 4 "$out/$label.json" >/dev/null
