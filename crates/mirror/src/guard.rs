@@ -382,11 +382,9 @@ impl Gate {
         })
     }
 
-    /// How long a 429 waits before it is sent ([`Limits::tarpit_ms`]); zero when the guard is off.
+    /// How long a 429 waits before it is sent ([`Limits::tarpit_ms`]; a guard that is off
+    /// refuses nothing).
     pub(crate) fn tarpit(&self) -> std::time::Duration {
-        if self.limits.off {
-            return std::time::Duration::ZERO;
-        }
         std::time::Duration::from_millis(u64::from(self.limits.tarpit_ms))
     }
 

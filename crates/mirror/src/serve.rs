@@ -329,7 +329,7 @@ impl App {
             return not_found();
         }
         let file = self.release_dir.join("targets").join(name);
-        if let Some(response) = self.quotes_blocked(want, served, &file, name) {
+        if let Some(response) = self.quotes_blocked(want, served, &file, name, target_name) {
             return response;
         }
         let etag = format!("\"{sha}\"");
@@ -431,7 +431,8 @@ impl App {
             .then(|| bytes_response(want.headers, page, &meta, Carry::Bytes { gzip: false }))
     }
 
-    /// The answer to `/targets/NAME` (`name`, at `path`) when that site file quotes a document
+    /// The answer to `/targets/NAME` (`name`, at `path`; `target_name`, NAME without its hash)
+    /// when that site file quotes a document
     /// this mirror blocks: its signed bytes cannot be changed, so it is not served (451 for the
     /// first document it quotes, [`withhold`]). Worked out once for each load and name, and kept
     /// in the response cache (the first quoted document's id; empty: it quotes none), so that a
@@ -442,8 +443,8 @@ impl App {
         served: &Served,
         path: &Path,
         name: &str,
+        target_name: &str,
     ) -> Option<Response<Body>> {
-        let (_, target_name) = name.split_once('.')?;
         if served.blocked_count() == 0 || !withhold::may_quote(target_name) {
             return None;
         }
