@@ -50,7 +50,7 @@ def reader(src, host, port, path, seconds, rate, threads, out):
             if now >= end:
                 break
             asked += 1
-            if src != (moved := src if asked % ROTATE else next(source)):
+            if asked % ROTATE == 0 and (moved := next(source)) != src:
                 src = moved
                 if conn is not None:
                     conn.close(); conn = None
