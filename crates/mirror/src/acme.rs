@@ -71,13 +71,6 @@ const ANSWER_MAX: u64 = 1 << 20;
 /// A whole order (account, challenges, finalization, certificate) at most.
 const ORDER_TIMEOUT: Duration = Duration::from_secs(180);
 
-/// A line of the mirror's log on stderr (never a panic on a closed stderr).
-macro_rules! log {
-    ($($arg:tt)*) => {{
-        let _ = writeln!(std::io::stderr().lock(), $($arg)*);
-    }};
-}
-
 /// The certificate the HTTPS listeners present, swapped by a renewal. None (no certificate yet):
 /// handshakes fail.
 #[derive(Debug, Default)]
@@ -575,7 +568,11 @@ impl Front {
             tokio::spawn(async move {
                 let service = hyper::service::service_fn(move |request| {
                     let response = front.answer(request, &client);
-                    async move { Ok::<_, std::convert::Infallible>(response) }
+                    let client = client.clone();
+                    async move {
+                        crate::serve::tarpit(&response, &client).await;
+                        Ok::<_, std::convert::Infallible>(response)
+                    }
                 });
                 let _ = hyper::server::conn::http1::Builder::new()
                     .timer(TokioTimer::new())
@@ -586,9 +583,10 @@ impl Front {
         }
     }
 
+    /// The front's own answer (screened by the flood guard like the server's), or the server's.
     fn answer(&self, request: Request<Incoming>, client: &Client) -> Response<Body> {
         match self.own_answer(request.uri()) {
-            Some(response) => response,
+            Some(response) => screened(response, client),
             None => crate::serve::handle(&self.app, request, client),
         }
     }
@@ -613,6 +611,17 @@ impl Front {
             response.headers_mut().insert(header::LOCATION, value);
         }
         Some(response)
+    }
+}
+
+/// `response` if the flood guard lets `client` through, else its refusal (429 or 503), counted:
+/// the front's redirects and challenge answers are requests like the server's.
+fn screened(response: Response<Body>, client: &Client) -> Response<Body> {
+    match client.screen(false) {
+        crate::guard::Verdict::Pass => response,
+        crate::guard::Verdict::Refused { why, retry_after } => {
+            crate::answer::refused(why, retry_after)
+        }
     }
 }
 
@@ -706,6 +715,37 @@ mod tests {
         assert_eq!(
             ask(&front, "/browse/").map(|(status, _)| status),
             Some(StatusCode::MOVED_PERMANENTLY)
+        );
+    }
+
+    #[test]
+    fn the_fronts_own_answers_are_screened_by_the_flood_guard() {
+        let metrics = Arc::new(crate::metrics::Metrics::new());
+        let limits = crate::guard::Limits {
+            rate: 1,
+            burst: 2,
+            ..crate::guard::Limits::default()
+        };
+        let gate = Arc::new(crate::guard::Gate::new(limits, metrics.clone()));
+        let client = gate
+            .connect("127.0.0.2".parse().expect("ip"))
+            .expect("admitted");
+        let statuses: Vec<StatusCode> = (0..4)
+            .map(|_| screened(plain(StatusCode::MOVED_PERMANENTLY, "x\n".into()), &client).status())
+            .collect();
+        assert_eq!(
+            statuses,
+            [
+                StatusCode::MOVED_PERMANENTLY,
+                StatusCode::MOVED_PERMANENTLY,
+                StatusCode::TOO_MANY_REQUESTS,
+                StatusCode::TOO_MANY_REQUESTS
+            ]
+        );
+        assert!(
+            metrics
+                .encode()
+                .contains("samizdat_mirror_refused_total{reason=\"rate\"} 2")
         );
     }
 

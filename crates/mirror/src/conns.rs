@@ -32,7 +32,7 @@ use hyper::body::Frame;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::task::AbortHandle;
 
-use crate::guard::Flight;
+use crate::guard::{Client, Flight};
 use crate::metrics::{Cut, Metrics};
 
 /// A connection hyper has that starts no request for this long, with no answer in flight, is
@@ -91,15 +91,20 @@ pub(crate) fn why_ended(error: &(dyn std::error::Error + 'static)) -> Option<Cut
     None
 }
 
-/// Counts a connection's end in `metrics` when [`why_ended`] names the client's conduct.
+/// Counts a connection's end in `metrics` when [`why_ended`] names the client's conduct, and
+/// puts its client in the flood guard's penalty box when that conduct was HTTP/2 abuse.
 pub(crate) fn ended(
     metrics: &Metrics,
+    client: &Client,
     result: Result<(), Box<dyn std::error::Error + Send + Sync>>,
 ) {
     if let Err(e) = result
         && let Some(why) = why_ended(&*e)
     {
         metrics.cut(why);
+        if why == Cut::Http2Abuse {
+            client.penalize();
+        }
     }
 }
 

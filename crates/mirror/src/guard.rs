@@ -11,6 +11,11 @@
 //! on answers in flight (hyper's bodies not yet sent), over which a request is answered 503 with
 //! `Retry-After` at once instead of waiting behind the others.
 //!
+//! With [`Limits::penalty_s`] set (off by default), an address whose connection the server cut
+//! for HTTP/2 abuse (rapid reset, a CONTINUATION flood: nothing an honest client does) is in the
+//! penalty box for that long: its new connections are closed at once, as over the connection
+//! cap, instead of each being read (over TLS: handshaken) until it is cut again.
+//!
 //! An allow-list (addresses and prefixes: the mirror's peers, the directories that audit it)
 //! is exempt from the per-client limits, not from the global one. Every refusal is counted in
 //! `/metrics` by its reason ([`Refusal`]).
@@ -25,7 +30,7 @@ use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering::Relaxed};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
@@ -44,6 +49,13 @@ pub(crate) const OVERLOADED_RETRY: u64 = 1;
 const BATCH_MAX: u32 = 16;
 /// The longest tarpit: each waiting refusal holds its connection.
 const TARPIT_MAX_MS: u32 = 10_000;
+/// The longest penalty: an address shared by many (a NAT) should not lose the mirror for long
+/// for one of its machines.
+const PENALTY_MAX_S: u32 = 3600;
+/// Addresses in the penalty box at once, at most: an attacker with many addresses fills it
+/// and the newest go unpunished (each of their connections is still cut as before), so its
+/// memory stays a few MB.
+const PENALIZED_MAX: usize = 65_536;
 
 /// The flood guard's settings (`[guard]` in `mirror.toml`; each also a flag and a variable of
 /// `mirror run` and `mirror serve`). The defaults let a browser load a reader-site page with all
@@ -72,6 +84,13 @@ pub struct Limits {
     /// then asks at most once a tarpit a connection instead of as fast as 429s can be written,
     /// which costs the server far less. 0: at once. A waiting refusal is not in flight.
     pub tarpit_ms: u32,
+    /// Seconds an address whose connection was cut for HTTP/2 abuse has its new connections
+    /// closed at once (the penalty box). 0 (the default): never. Off by default: on loopback it
+    /// cut the HTTP/2 work of a rapid-reset attack by 97% but not the server's CPU (the attacker
+    /// reconnects instead) nor a reader's latency (bench/RESULTS.md), and one abuser behind a
+    /// shared address (a NAT, a Tor exit) would lock out every reader there; for a TLS mirror
+    /// under such an attack, where each connection costs a handshake.
+    pub penalty_s: u32,
     /// Addresses and prefixes (`IP` or `IP/BITS`) exempt from the per-client limits.
     pub allow: Vec<String>,
     /// The guard refuses nothing: for a mirror behind a proxy or CDN that guards it (where
@@ -90,6 +109,7 @@ impl Default for Limits {
             prefix_connections: 256,
             in_flight: 4096,
             tarpit_ms: 500,
+            penalty_s: 0,
             allow: Vec::new(),
             off: false,
         }
@@ -120,6 +140,12 @@ impl Limits {
                 format!("guard.tarpit_ms must be at most {TARPIT_MAX_MS} (10 s)"),
             ));
         }
+        if self.penalty_s > PENALTY_MAX_S {
+            return Err(Error::new(
+                ErrorKind::Config,
+                format!("guard.penalty_s must be at most {PENALTY_MAX_S} (an hour)"),
+            ));
+        }
         for entry in &self.allow {
             Net::parse(entry)?;
         }
@@ -139,6 +165,7 @@ pub struct Overrides {
     pub prefix_connections: Option<u32>,
     pub in_flight: Option<u32>,
     pub tarpit_ms: Option<u32>,
+    pub penalty_s: Option<u32>,
     pub allow: Vec<String>,
     /// `Some(true)`: the guard off for this command, whatever the file says.
     pub off: Option<bool>,
@@ -155,6 +182,7 @@ impl Overrides {
             (self.prefix_connections, &mut limits.prefix_connections),
             (self.in_flight, &mut limits.in_flight),
             (self.tarpit_ms, &mut limits.tarpit_ms),
+            (self.penalty_s, &mut limits.penalty_s),
         ];
         for (given, field) in fields {
             if let Some(value) = given {
@@ -248,15 +276,18 @@ pub enum Refusal {
     Connections = 3,
     /// A connection closed at once: the prefix holds its cap.
     PrefixConnections = 4,
+    /// A connection closed at once: the address is in the penalty box.
+    Penalty = 5,
 }
 
 impl Refusal {
-    pub(crate) const ALL: [Refusal; 5] = [
+    pub(crate) const ALL: [Refusal; 6] = [
         Refusal::Rate,
         Refusal::PrefixRate,
         Refusal::Overloaded,
         Refusal::Connections,
         Refusal::PrefixConnections,
+        Refusal::Penalty,
     ];
 
     pub(crate) fn label(self) -> &'static str {
@@ -266,6 +297,7 @@ impl Refusal {
             Refusal::Overloaded => "overloaded",
             Refusal::Connections => "connections",
             Refusal::PrefixConnections => "prefix_connections",
+            Refusal::Penalty => "penalty",
         }
     }
 }
@@ -312,6 +344,10 @@ pub struct Gate {
     /// Open connections by address and by prefix (an entry leaves at 0).
     open: Mutex<(HashMap<IpAddr, u32>, HashMap<IpAddr, u32>)>,
     in_flight: AtomicUsize,
+    /// The penalty box: addresses cut for HTTP/2 abuse, and when they may connect again.
+    penalized: Mutex<HashMap<IpAddr, Instant>>,
+    /// How many `penalized` holds: the accept path takes its lock only when it is not empty.
+    penalized_count: AtomicUsize,
     /// Whether a task forgets idle buckets already ([`Gate::forget_idle`]).
     forgetting: AtomicBool,
     metrics: Arc<Metrics>,
@@ -337,6 +373,8 @@ impl Gate {
             clock: DefaultClock::default(),
             open: Mutex::new((HashMap::new(), HashMap::new())),
             in_flight: AtomicUsize::new(0),
+            penalized: Mutex::new(HashMap::new()),
+            penalized_count: AtomicUsize::new(0),
             forgetting: AtomicBool::new(false),
             limits,
             metrics,
@@ -350,6 +388,10 @@ impl Gate {
         let allowed = self.limits.off || self.allow.iter().any(|net| net.contains(ip));
         let prefix = prefix_of(ip);
         let ip = address_of(ip);
+        if !allowed && self.in_penalty(ip, Instant::now()) {
+            self.metrics.refused(Refusal::Penalty);
+            return Err(Refusal::Penalty);
+        }
         if !allowed {
             let Ok(mut open) = self.open.lock() else {
                 return Err(Refusal::Overloaded);
@@ -382,6 +424,45 @@ impl Gate {
         })
     }
 
+    /// Whether `ip` (an [`address_of`]) is in the penalty box at `now`.
+    fn in_penalty(&self, ip: IpAddr, now: Instant) -> bool {
+        if self.penalized_count.load(Relaxed) == 0 {
+            return false;
+        }
+        let Ok(penalized) = self.penalized.lock() else {
+            return false;
+        };
+        penalized.get(&ip).is_some_and(|until| *until > now)
+    }
+
+    /// Puts `ip` (an [`address_of`]) in the penalty box from `now` for [`Limits::penalty_s`]
+    /// (unless that is 0; when the box is full of unexpired entries, not at all).
+    fn penalize(&self, ip: IpAddr, now: Instant) {
+        if self.limits.penalty_s == 0 {
+            return;
+        }
+        let Ok(mut penalized) = self.penalized.lock() else {
+            return;
+        };
+        if penalized.len() >= PENALIZED_MAX {
+            penalized.retain(|_, until| *until > now);
+        }
+        if penalized.len() < PENALIZED_MAX || penalized.contains_key(&ip) {
+            let until = now + Duration::from_secs(u64::from(self.limits.penalty_s));
+            penalized.insert(ip, until);
+        }
+        self.penalized_count.store(penalized.len(), Relaxed);
+    }
+
+    /// Lets out of the penalty box the addresses whose time is over.
+    fn release_penalties(&self, now: Instant) {
+        if let Ok(mut penalized) = self.penalized.lock() {
+            penalized.retain(|_, until| *until > now);
+            penalized.shrink_to_fit();
+            self.penalized_count.store(penalized.len(), Relaxed);
+        }
+    }
+
     /// How long a 429 waits before it is sent ([`Limits::tarpit_ms`]; a guard that is off
     /// refuses nothing).
     pub(crate) fn tarpit(&self) -> std::time::Duration {
@@ -407,6 +488,7 @@ impl Gate {
                 limiter.retain_recent();
                 limiter.shrink_to_fit();
             }
+            self.release_penalties(Instant::now());
         }
     }
 
@@ -508,6 +590,14 @@ impl Client {
         self.gate.rate(&self.ip, &self.prefix, 1)
     }
 
+    /// The server cut this client's connection for abuse that no honest client commits
+    /// (HTTP/2's `ENHANCE_YOUR_CALM`): its address goes in the penalty box, unless allowed.
+    pub(crate) fn penalize(&self) {
+        if !self.allowed {
+            self.gate.penalize(self.ip, Instant::now());
+        }
+    }
+
     /// The hot path passes the request it last screened on to hyper: its verdict stands.
     pub(crate) fn hand_over(&self) {
         self.handed_over.store(true, Relaxed);
@@ -592,6 +682,72 @@ mod tests {
         for bad in ["10.0.0.0/33", "example.org", "10.0.0.0/x", "::/129"] {
             assert!(Net::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn an_address_cut_for_http2_abuse_is_refused_until_its_penalty_is_over() {
+        let (gate, _) = gate(Limits {
+            penalty_s: 30,
+            allow: vec!["127.0.9.0/24".into()],
+            ..Limits::default()
+        });
+        let attacker = gate.connect(ip("127.0.0.2")).expect("admitted");
+        attacker.penalize();
+        drop(attacker);
+        assert_eq!(
+            gate.connect(ip("127.0.0.2")).err(),
+            Some(Refusal::Penalty),
+            "in the box"
+        );
+        gate.connect(ip("127.0.0.3"))
+            .expect("a neighbour in the same /24 is not punished");
+        let allowed = gate.connect(ip("127.0.9.1")).expect("allowed");
+        allowed.penalize();
+        gate.connect(ip("127.0.9.1"))
+            .expect("an allowed address never goes in the box");
+        // Its time over, the address connects again and the box forgets it.
+        let later = Instant::now() + Duration::from_secs(31);
+        assert!(!gate.in_penalty(ip("127.0.0.2"), later));
+        gate.release_penalties(later);
+        assert_eq!(gate.penalized_count.load(Relaxed), 0);
+        // 0: no penalty box.
+        let (off, _) = self::gate(Limits {
+            penalty_s: 0,
+            ..Limits::default()
+        });
+        off.connect(ip("127.0.0.2")).expect("admitted").penalize();
+        off.connect(ip("127.0.0.2")).expect("no box");
+        let too_long = Limits {
+            penalty_s: 7200,
+            ..Limits::default()
+        };
+        assert!(
+            too_long
+                .check()
+                .unwrap_err()
+                .to_string()
+                .contains("penalty_s")
+        );
+    }
+
+    #[test]
+    fn the_penalty_box_holds_at_most_its_cap_of_unexpired_addresses() {
+        let (gate, _) = gate(Limits {
+            penalty_s: 30,
+            ..Limits::default()
+        });
+        let now = Instant::now();
+        for n in 0..PENALIZED_MAX as u32 + 10 {
+            gate.penalize(IpAddr::V4((0x0a00_0000 + n).into()), now);
+        }
+        assert_eq!(gate.penalized_count.load(Relaxed), PENALIZED_MAX);
+        let newest = IpAddr::V4((0x0a00_0000 + PENALIZED_MAX as u32 + 5).into());
+        assert!(!gate.in_penalty(newest, now), "over the cap: not boxed");
+        // Once the first ones' time is over, newcomers take their places.
+        let later = now + Duration::from_secs(31);
+        gate.penalize(newest, later);
+        assert!(gate.in_penalty(newest, later));
+        assert_eq!(gate.penalized_count.load(Relaxed), 1);
     }
 
     #[test]

@@ -32,6 +32,15 @@
 //! sent to one with rsync), [`enroll`] (enrolling with a directory: its challenge served at
 //! `/.well-known/samizdat/enroll.txt`), [`blocks`] (legal blocks and their signed log).
 
+/// A line of the mirror's log on stderr. Not `eprintln!`, which panics when stderr is a pipe
+/// whose reader went away: a closed log is no reason to stop serving. (Before the modules, so
+/// that every one of them has it.)
+macro_rules! log {
+    ($($arg:tt)*) => {{
+        let _ = std::io::Write::write_fmt(&mut std::io::stderr().lock(), format_args!("{}\n", format_args!($($arg)*)));
+    }};
+}
+
 pub mod acme;
 mod answer;
 pub mod blocks;

@@ -73,7 +73,7 @@ pub struct Metrics {
     pub(crate) connections: Gauge,
     connections_cut: [Counter; 7],
     /// Requests and connections the flood guard refused, by [`Refusal`].
-    refused: [Counter; 5],
+    refused: [Counter; 6],
     /// ACME orders by result, and the served certificate's end of validity (`acme`).
     acme_orders: Family<Labels, Counter>,
     acme_failures: Counter,

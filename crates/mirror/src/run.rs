@@ -58,14 +58,6 @@ impl std::fmt::Display for RunError {
 
 impl std::error::Error for RunError {}
 
-/// A line of the mirror's log on stderr. Not `eprintln!`, which panics when stderr is a pipe
-/// whose reader went away: a closed log is no reason to stop serving.
-macro_rules! log {
-    ($($arg:tt)*) => {{
-        let _ = writeln!(std::io::stderr().lock(), $($arg)*);
-    }};
-}
-
 /// Syncs the mirror in `dir` from its peers every `config.interval_secs` and serves it on
 /// `config.listen` (or the sockets systemd passed: `handover`) until SIGTERM or Ctrl-C, then
 /// lets the open connections finish for at most `config.drain_secs`. Prints `listening on URL`

@@ -167,8 +167,7 @@ impl App {
     /// The same app with the flood guard's `limits` instead of the defaults.
     pub fn with_limits(mut self, limits: Limits) -> App {
         if limits.off {
-            let line = "flood guard off: no request is refused for its rate, connections or load\n";
-            let _ = std::io::Write::write_all(&mut std::io::stderr().lock(), line.as_bytes());
+            log!("flood guard off: no request is refused for its rate, connections or load");
         }
         self.gate = Arc::new(Gate::new(limits, self.metrics.clone()));
         self
@@ -845,10 +844,7 @@ pub(crate) async fn serve(
                 let client = asker.clone();
                 async move {
                     let response = handle(&app, request, &client);
-                    if response.status() == StatusCode::TOO_MANY_REQUESTS {
-                        // The guard's tarpit: a flooding client waits for its refusal.
-                        tokio::time::sleep(client.gate().tarpit()).await;
-                    }
+                    tarpit(&response, &client).await;
                     let flight = client.gate().flight();
                     Ok::<_, Infallible>(response.map(|body| answers.answer(body, flight)))
                 }
@@ -867,7 +863,7 @@ pub(crate) async fn serve(
                         let stream = Watched::new(handoff.stream, conn.clone());
                         let connection = builder.serve_connection(TokioIo::new(stream), service);
                         let result = finish(connection, &conn, drain).await;
-                        crate::conns::ended(&hot_app.metrics, result);
+                        crate::conns::ended(&hot_app.metrics, &client, result);
                     }
                 }
                 Some(acceptor) => {
@@ -877,7 +873,7 @@ pub(crate) async fn serve(
                         let stream = Watched::new(stream, conn.clone());
                         let connection = builder.serve_connection(TokioIo::new(stream), service);
                         let result = finish(connection, &conn, drain).await;
-                        crate::conns::ended(&hot_app.metrics, result);
+                        crate::conns::ended(&hot_app.metrics, &client, result);
                     }
                 }
             }
@@ -932,6 +928,16 @@ pub fn handle(app: &App, request: Request<Incoming>, client: &Client) -> Respons
         without_body(response)
     } else {
         response
+    }
+}
+
+/// The guard's tarpit: a client over its rate waits [`Gate::tarpit`] for its 429 (only the
+/// guard answers 429), so that a flooding connection asks at most once that long.
+///
+/// [`Gate::tarpit`]: crate::guard::Gate::tarpit
+pub(crate) async fn tarpit(response: &Response<Body>, client: &Client) {
+    if response.status() == StatusCode::TOO_MANY_REQUESTS {
+        tokio::time::sleep(client.gate().tarpit()).await;
     }
 }
 

@@ -493,7 +493,8 @@ impl Served {
             return false;
         };
         let mut sha256 = [0; 32];
-        if hex::decode_to_slice(sha, &mut sha256).is_err() {
+        // Exactly 64 digits (const-hex would also take a `0x` before them).
+        if sha.len() != 64 || const_hex::decode_to_slice(sha, &mut sha256).is_err() {
             return false;
         }
         if self.is_blocked(name) {
@@ -636,6 +637,28 @@ mod tests {
                 other[31] ^= 1;
                 assert!(!set.contains(&(*key, other)), "n {n}, key {key:x}");
             }
+        }
+    }
+
+    /// A file is served by its exact name: 64 hex digits of its SHA-256, a dot, the target's
+    /// name; not the same digits with `0x` before them (which const-hex alone would take), one
+    /// short, or with another target's name.
+    #[test]
+    fn a_file_is_served_by_its_exact_name_only() {
+        let sha = [0xab; 32];
+        let served = Served::of_targets(1, b"{}", &[("d1.json", sha), ("d2.json", [1; 32])], &[]);
+        let hex = hex::encode(sha);
+        assert!(served.serves_file(&format!("{hex}.d1.json")));
+        for wrong in [
+            format!("0x{hex}.d1.json"),
+            format!("{}.d1.json", &hex[1..]),
+            format!("{hex}0.d1.json"),
+            format!("{hex}.d2.json"),
+            format!("{hex}.d1.jso"),
+            format!("{hex}d1.json"),
+            format!("{}.d1.json", "zz".repeat(32)),
+        ] {
+            assert!(!served.serves_file(&wrong), "{wrong}");
         }
     }
 

@@ -496,6 +496,10 @@ struct GuardSettings {
     /// at most once that long a connection (0: at once) [default: 500].
     #[arg(long, env = "SAMIZDAT_GUARD_TARPIT_MS")]
     guard_tarpit_ms: Option<u32>,
+    /// Flood guard: seconds an address cut for HTTP/2 abuse (rapid reset, CONTINUATION flood)
+    /// has its new connections closed at once (0: never) [default: 0].
+    #[arg(long, env = "SAMIZDAT_GUARD_PENALTY_S")]
+    guard_penalty_s: Option<u32>,
     /// Flood guard: an address or prefix (IP/BITS) exempt from the per-client limits: peers,
     /// directories (repeat, or comma-separate in the environment).
     #[arg(
@@ -521,6 +525,7 @@ impl From<GuardSettings> for mirror::guard::Overrides {
             prefix_connections: s.guard_prefix_connections,
             in_flight: s.guard_in_flight,
             tarpit_ms: s.guard_tarpit_ms,
+            penalty_s: s.guard_penalty_s,
             allow: s.guard_allow,
             off: s.guard_off.then_some(true),
         }

@@ -348,13 +348,15 @@ const ENHANCE_YOUR_CALM: u32 = 0xb;
 
 /// An HTTP/2 rapid-reset attacker (CVE-2023-44487) on 127.0.0.51: connection after connection,
 /// each sends 1,000 requests for a document and cancels each at once, for 6 s at most (and 300
-/// connections), while a reader on 127.0.0.52 reads the document: every attacker connection is
+/// connections), while a reader on 127.0.0.52 reads the document: the attacker's connection is
 /// ended by the server with GOAWAY ENHANCE_YOUR_CALM having answered a few streams of the
-/// 1,000; the reader is served within 5 s each time; the server stays under 150 MB.
+/// 1,000, and with `--guard-penalty-s 30` its address goes in the penalty box: each of its later
+/// connections is closed at once, unread (counted as `penalty`); the reader is served within
+/// 5 s each time; the server stays under 150 MB.
 #[test]
 fn a_reader_is_served_while_an_http2_rapid_reset_attacker_opens_and_cancels_streams() {
     let tmp = tempfile::tempdir().expect("tempdir");
-    let (server, path, body) = serve(tmp.path(), "127.0.0.50", &[]);
+    let (server, path, body) = serve(tmp.path(), "127.0.0.50", &["--guard-penalty-s", "30"]);
     let address = address(&server);
     let burst: Vec<u8> = (0..1000u32)
         .flat_map(|i| {
@@ -373,10 +375,12 @@ fn a_reader_is_served_while_an_http2_rapid_reset_attacker_opens_and_cancels_stre
         std::thread::spawn(move || {
             let (mut calmed, mut answered_most) = (0u64, 0usize);
             while Instant::now() < until && connections.load(Relaxed) < 300 {
+                // Counted whether or not it connects: a connection the server resets at once
+                // may fail already in `connect` (its reset read as the socket's error).
+                connections.fetch_add(1, Relaxed);
                 let Ok(mut stream) = try_connect_from("127.0.0.51", &address) else {
                     continue;
                 };
-                connections.fetch_add(1, Relaxed);
                 stream
                     .set_read_timeout(Some(Duration::from_secs(5)))
                     .expect("timeout");
@@ -403,12 +407,23 @@ fn a_reader_is_served_while_an_http2_rapid_reset_attacker_opens_and_cancels_stre
         "rapid reset: {connections} connections, {calmed} ended with ENHANCE_YOUR_CALM, at most {answered_most} streams answered on one; reader's slowest {slowest:?}"
     );
     assert!(connections >= 3, "{connections}");
-    assert_eq!(calmed, connections, "every attacker connection cut");
+    assert!(calmed >= 1, "the first attacker connection cut");
     let counted = metric(
         &server,
         "samizdat_mirror_connections_closed_total{reason=\"http2_abuse\"} ",
     );
     assert_eq!(counted, calmed, "each cut counted in /metrics");
+    // A connection opened before the server had boxed the address may be cut like the first.
+    let boxed = metric(
+        &server,
+        "samizdat_mirror_refused_total{reason=\"penalty\"} ",
+    );
+    assert!(boxed >= 1, "no connection refused for the penalty");
+    assert_eq!(
+        calmed + boxed,
+        connections,
+        "every attacker connection cut or refused"
+    );
     assert!(
         answered_most < 200,
         "{answered_most} of 1,000 streams answered on one"
@@ -423,11 +438,12 @@ fn a_reader_is_served_while_an_http2_rapid_reset_attacker_opens_and_cancels_stre
 /// 10 MB of header fields in CONTINUATION frames of 1 KiB. The server ends every attacker
 /// connection with a GOAWAY (ENHANCE_YOUR_CALM, or COMPRESSION_ERROR when the block only grows
 /// past its size) without answering, counts each in `/metrics`, serves the reader within 5 s
-/// each time and stays under 150 MB.
+/// each time and stays under 150 MB. No penalty box (`--guard-penalty-s 0`, the default, said
+/// here), so that every connection reaches HTTP/2 and both floods are tried again and again.
 #[test]
 fn a_reader_is_served_while_an_http2_continuation_flood_keeps_header_blocks_open() {
     let tmp = tempfile::tempdir().expect("tempdir");
-    let (server, path, body) = serve(tmp.path(), "127.0.0.57", &[]);
+    let (server, path, body) = serve(tmp.path(), "127.0.0.57", &["--guard-penalty-s", "0"]);
     let address = address(&server);
     let empty: Vec<u8> = (0..100_000)
         .flat_map(|_| h2_raw::continuation(1, &[]))
