@@ -114,10 +114,15 @@ for what in ("png", "scan"):
     found = list(texts(out / f"{what}.archive"))
     if what == "png":
         pairs = [(d["source"].removesuffix(".png"), t) for d, t in found]
+        assert len(pairs) == pages, f"{len(pairs)} of {pages} PNG files read"
         label = f"{pages} PNG files, 300 dpi (in parallel)"
     else:
         (d, t), = found
-        pairs = list(zip(sorted(oracle), t.split("\f")))
+        # One text per page, split at form feeds: fewer would pair pages with the wrong text
+        # (zip stops at the shorter) and count fewer pages in the rate.
+        page_texts = t.split("\f")
+        assert len(page_texts) == pages, f"{len(page_texts)} page texts for {pages} pages"
+        pairs = list(zip(sorted(oracle), page_texts))
         assert d.get("text_source") == "ocr", d
         label = f"one scanned PDF of {pages} pages, 200 dpi JPEGs (pages in turn)"
     s = shares(pairs)

@@ -192,12 +192,10 @@ fn issue_20_images_and_scanned_pdfs_are_read_by_tesseract_found_by_their_words_a
         &["add", "--verbose", "--ocr", "eng", p(&archive), p(&docs)],
         0,
     );
-    println!(
-        "add --ocr eng: 6 pages in {:.1} s",
-        started.elapsed().as_secs_f64()
-    );
+    let seconds = started.elapsed().as_secs_f64();
     let printed = stdout(&out);
     let (lines, summary) = report(&printed);
+    println!("add --ocr eng: {seconds:.1} s, report summary {summary}");
     assert_eq!(summary["failed"], 0, "{summary}");
     assert_eq!(summary["ocr"], 4, "{summary}");
     assert!(printed.contains(", 4 read by OCR; report: "), "{printed}");

@@ -703,16 +703,19 @@ fn attachment(
                     opts.pdf.timeout.as_secs_f64()
                 )))
             } else {
-                let mut limited = opts.clone();
-                limited.pdf.timeout = left;
-                extract_pdf_bytes(&child.original, &limited)
+                let mut limited = opts.pdf.clone();
+                limited.timeout = left;
+                // One temporary file for the extractor and OCR both.
+                pdf::spill(&child.original)
+                    .and_then(|tmp| Ok((pdf::extract(tmp.path(), &limited)?, tmp)))
             };
             match extracted {
-                Ok(pdf) => {
+                Ok((pdf, tmp)) => {
                     let title = child.title.clone();
                     let mut doc =
                         pdf::to_extracted(pdf, std::mem::take(&mut child.original), &title);
-                    super::ocr::scanned_pdf(&mut doc, None, &title, opts.ocr.as_ref());
+                    let path = Some(tmp.path());
+                    super::ocr::scanned_pdf(&mut doc, path, &title, opts.ocr.as_ref());
                     doc.title = title;
                     doc.date = doc.date.or(parent.date);
                     doc.media_type = child.media_type;
@@ -817,11 +820,6 @@ fn ext_for_content_type(content_type: Option<&str>, part: &MessagePart) -> Optio
         },
     };
     Some(ext)
-}
-
-/// Extracts an attached PDF in the child process, through a temporary file.
-fn extract_pdf_bytes(bytes: &[u8], opts: &ReadOptions) -> Result<pdf::PdfText, ReadError> {
-    pdf::extract_bytes(bytes, &opts.pdf)
 }
 
 #[cfg(test)]

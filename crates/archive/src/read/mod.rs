@@ -36,6 +36,25 @@ pub mod text;
 pub mod title;
 
 use crate::fence::Fence;
+
+/// `bytes` in a temporary file (`PREFIX…SUFFIX`), removed when dropped: for the readers that
+/// run a tool on a file (pdftotext, Tesseract, catdoc) given bytes from an archive or an e-mail.
+pub(crate) fn temporary(
+    bytes: &[u8],
+    prefix: &str,
+    suffix: &str,
+) -> Result<tempfile::NamedTempFile, String> {
+    use std::io::Write;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(prefix)
+        .suffix(suffix)
+        .tempfile()
+        .map_err(|e| format!("cannot create a temporary file: {e}"))?;
+    tmp.write_all(bytes)
+        .and_then(|()| tmp.flush())
+        .map_err(|e| format!("cannot write a temporary file: {e}"))?;
+    Ok(tmp)
+}
 use crate::model::Extracted;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -487,8 +506,11 @@ fn read_content(
             let doc = match file {
                 Some((path, _)) => read_pdf_file(path, name, opts)?,
                 None => {
-                    let mut doc = pdf::read_bytes(raw, name, &opts.pdf)?;
-                    ocr::scanned_pdf(&mut doc, None, name, opts.ocr.as_ref());
+                    // One temporary file for the extractor and OCR both.
+                    let tmp = pdf::spill(&raw)?;
+                    let text = pdf::extract(tmp.path(), &opts.pdf)?;
+                    let mut doc = pdf::to_extracted(text, raw, name);
+                    ocr::scanned_pdf(&mut doc, Some(tmp.path()), name, opts.ocr.as_ref());
                     doc
                 }
             };

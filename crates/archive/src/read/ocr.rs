@@ -109,7 +109,7 @@ impl Ocr {
     /// The text of the image whose bytes are `raw` (an archive's member, an attachment),
     /// through a temporary file.
     pub fn image_bytes(&self, raw: &[u8]) -> Result<String, String> {
-        let tmp = temporary(raw, "")?;
+        let tmp = super::temporary(raw, "samizdat-ocr-", "")?;
         self.image(tmp.path())
     }
 
@@ -181,20 +181,6 @@ pub struct Pages {
 /// layer: a scan (a page number or a scanner's stamp is not the document's text).
 pub const TEXT_LAYER_MIN_CHARS: usize = 32;
 
-/// `bytes` in a temporary file named with `suffix`, removed when dropped.
-fn temporary(bytes: &[u8], suffix: &str) -> Result<tempfile::NamedTempFile, String> {
-    use std::io::Write;
-    let mut tmp = tempfile::Builder::new()
-        .prefix("samizdat-ocr-")
-        .suffix(suffix)
-        .tempfile()
-        .map_err(|e| format!("cannot create a temporary file: {e}"))?;
-    tmp.write_all(bytes)
-        .and_then(|()| tmp.flush())
-        .map_err(|e| format!("cannot write a temporary file: {e}"))?;
-    Ok(tmp)
-}
-
 /// A PDF's document `doc`, as its text layer gave it, named `name`: when the layer is (almost)
 /// empty and OCR was asked for, its pages recognised, the text marked as OCR's, and a title
 /// taken from that text when the document had none of its own. `path`: the PDF's file, or
@@ -219,7 +205,7 @@ pub(crate) fn scanned_pdf(doc: &mut Extracted, path: Option<&Path>, name: &str, 
     let tmp;
     let path = match path {
         Some(path) => path,
-        None => match temporary(&doc.original, ".pdf") {
+        None => match super::temporary(&doc.original, "samizdat-ocr-", ".pdf") {
             Ok(file) => {
                 tmp = file;
                 tmp.path()

@@ -81,28 +81,10 @@ pub fn read(path: &Path, name: &str, extractor: &PdfExtractor) -> Result<Extract
     })
 }
 
-/// Reads a PDF whose bytes are `raw` (an archive's member), through a temporary file.
-pub fn read_bytes(
-    raw: Vec<u8>,
-    name: &str,
-    extractor: &PdfExtractor,
-) -> Result<Extracted, ReadError> {
-    let pdf = extract_bytes(&raw, extractor)?;
-    Ok(to_extracted(pdf, raw, name))
-}
-
-/// Writes PDF bytes to a temporary file and extracts it in the child process.
-pub(crate) fn extract_bytes(bytes: &[u8], extractor: &PdfExtractor) -> Result<PdfText, ReadError> {
-    use std::io::Write;
-    let mut tmp = tempfile::Builder::new()
-        .prefix("samizdat-pdf-")
-        .suffix(".pdf")
-        .tempfile()
-        .map_err(|e| ReadError::file(format!("cannot create a temporary file: {e}")))?;
-    tmp.write_all(bytes)
-        .and_then(|()| tmp.flush())
-        .map_err(|e| ReadError::file(format!("cannot write a temporary file: {e}")))?;
-    extract(tmp.path(), extractor)
+/// PDF bytes (an archive's member, an attachment) in a temporary file, for the extractor and
+/// OCR to read by its path.
+pub(crate) fn spill(bytes: &[u8]) -> Result<tempfile::NamedTempFile, ReadError> {
+    super::temporary(bytes, "samizdat-pdf-", ".pdf").map_err(ReadError::file)
 }
 
 /// Turns extracted PDF text into a document.

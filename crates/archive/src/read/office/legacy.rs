@@ -6,7 +6,6 @@
 use super::{Caps, Text};
 use crate::model::{Extracted, Kind};
 use crate::read::{PdfExtractor, ReadError};
-use std::io::Write;
 use std::path::PathBuf;
 
 /// A legacy format read by a tool.
@@ -55,13 +54,7 @@ pub fn read(
             }
         ))
     })?;
-    let mut tmp = tempfile::Builder::new()
-        .prefix("samizdat-legacy-")
-        .tempfile()
-        .map_err(|e| ReadError::file(format!("cannot create a temporary file: {e}")))?;
-    tmp.write_all(&raw)
-        .and_then(|()| tmp.flush())
-        .map_err(|e| ReadError::file(format!("cannot write a temporary file: {e}")))?;
+    let tmp = crate::read::temporary(&raw, "samizdat-legacy-", "").map_err(ReadError::file)?;
     let mut argv: Vec<&std::ffi::OsStr> = args.iter().map(std::ffi::OsStr::new).collect();
     argv.push(tmp.path().as_os_str());
     let out = crate::read::child::run_limited(
