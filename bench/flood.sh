@@ -21,7 +21,8 @@
 #   as nginx refuses it after its own): the rate of 2xx answers.
 #   The refusals counted are both readers' (other statuses, connection errors).
 # - attacks, each started 2 s before the first reader and ending 2 s after the second:
-#   (at nice 10: on 2 cores an attacker's own CPU would otherwise be the attack)
+#   (under BENCH_ATTACKER_CPU, below: on 2 cores an attacker's own CPU would otherwise be the
+#   attack)
 #   flood: wrk -t2 -c64 on the hot document (source 127.0.0.1);
 #   slowloris: 2,000 connections from 127.0.2.1-8, a header byte each every 3 s, reopened when
 #   closed; reset: HTTP/2 rapid reset (HEADERS + RST_STREAM at once) on 8 h2c connections from
@@ -47,6 +48,39 @@ reader_rate=${BENCH_READER_RATE:-200}
 wrk_seconds=${BENCH_WRK_SECONDS:-10}
 reps=${BENCH_REPS:-3}
 port=${BENCH_PORT:-18090}
+# How the attack tools share the 2 cores with the server and the readers. An attacker on its own
+# machine takes none of the server's CPU; here it must take some.
+# - `capped` (the default): they run at the readers' priority in a CPU cgroup of their own held to
+#   BENCH_ATTACKER_CORES (0.5) of a core: they get that share whatever the others do, and never
+#   more (cgroup v1 or v2; root).
+# - `idle`: SCHED_IDLE (`chrt --idle 0`): every cycle the server and the readers leave, none
+#   they want; the unpaced readers (CPU-bound) leave them little, so their attack is weaker then.
+# - `nice`: nice 10 (the first figures): they still win scheduler slices from the server and
+#   the readers, so a reader's p99 partly measures the attack tool's own CPU.
+# Each phase reports what the attack achieved (wrk's rate, connections held, streams reset).
+attacker_cpu=${BENCH_ATTACKER_CPU:-capped}
+cgroup=
+case $attacker_cpu in
+  capped)
+    cores=${BENCH_ATTACKER_CORES:-0.5}
+    quota=$(awk -v c="$cores" 'BEGIN { printf "%d", c * 10000 }')
+    if [ -d /sys/fs/cgroup/cpu ] && [ ! -f /sys/fs/cgroup/cgroup.controllers ]; then
+      cgroup=/sys/fs/cgroup/cpu/samizdat-flood-attack
+      mkdir -p "$cgroup" && echo 10000 >"$cgroup/cpu.cfs_period_us" && echo "$quota" >"$cgroup/cpu.cfs_quota_us"
+    elif [ -f /sys/fs/cgroup/cgroup.controllers ]; then
+      cgroup=/sys/fs/cgroup/samizdat-flood-attack
+      echo +cpu >/sys/fs/cgroup/cgroup.subtree_control 2>/dev/null || true
+      mkdir -p "$cgroup" && echo "$quota 10000" >"$cgroup/cpu.max"
+    fi
+    [ -n "$cgroup" ] && [ -w "$cgroup/cgroup.procs" ] ||
+      { echo "BENCH_ATTACKER_CPU=capped needs a CPU cgroup (root, cgroup v1 cpu or v2): try BENCH_ATTACKER_CPU=nice" >&2; exit 1; }
+    at_exit "rmdir '$cgroup' 2>/dev/null"
+    attacker=(sh -c 'echo $$ >"$0/cgroup.procs" && exec "$@"' "$cgroup")
+    attacker_cpu="capped at $cores core" ;;
+  idle) attacker=(chrt --idle 0) ;;
+  nice) attacker=(nice -n 10) ;;
+  *) echo "BENCH_ATTACKER_CPU=$attacker_cpu: capped, idle or nice" >&2; exit 2 ;;
+esac
 ng=127.0.0.31 sz=127.0.0.32 reader=127.0.1.2 probe=127.0.1.9
 readers=127.0.4.*,127.0.5.*,127.0.6.*,127.0.7.*
 clients=$root/bench/flood_clients.py
@@ -140,6 +174,18 @@ cpu_seconds() {
   awk -v t="$ticks" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.1f", t / hz }'
 }
 
+# attack_done ATTACK OUTPUT: what the attack tool achieved, one word for the table: wrk's
+# requests a second, the slowloris connections opened and still open at its end, the streams
+# reset (so a starved attacker shows).
+attack_done() {
+  case $1 in
+    none) echo "–" ;;
+    flood) awk '/^Requests\/sec/ {printf "%.0f_req/s\n", $2}' "$2" ;;
+    slowloris) python3 -c 'import json,sys; a=json.loads(open(sys.argv[1]).read().strip().splitlines()[-1]); print("%d_opened,_%d_held_at_end" % (a["opened"], a["open_at_end"]))' "$2" ;;
+    reset) python3 -c 'import json,sys; a=json.loads(open(sys.argv[1]).read().strip().splitlines()[-1]); print("%d_streams_reset" % a["streams_reset"])' "$2" ;;
+  esac
+}
+
 # phase SERVER ATTACK: the reader under ATTACK (none, flood, slowloris, reset); one row of
 # $out/phases (server attack p50 p99 rps reader_refused total_refused peak_mib).
 phase() {
@@ -147,13 +193,11 @@ phase() {
   if [ "$server" = nginx ]; then host=$ng h2port=$((port + 1)); start_nginx
   else host=$sz h2port=$port; start_serve "$label"; fi
   local dur=$((2 * seconds + 4))
-  # The attackers run at nice 10: on this 2-core machine they would otherwise take the CPU the
-  # reader and the server need, which an attacker on its own machine does not; they still get
-  # every cycle the others leave.
+  # The attackers run under BENCH_ATTACKER_CPU (see the top).
   case $attack in
-    flood) nice -n 10 wrk -t2 -c64 -d"${dur}s" "http://$host:$port$hot" >"$out/$label.attack" 2>&1 & apid=$! ;;
-    slowloris) nice -n 10 python3 "$clients" slowloris 127.0.2 8 "$host" "$port" 2000 "$dur" 3 >"$out/$label.attack" 2>&1 & apid=$! ;;
-    reset) nice -n 10 "$venv/bin/python" "$clients" reset 127.0.3.1 "$host" "$h2port" "$hot" "$dur" 8 >"$out/$label.attack" 2>&1 & apid=$! ;;
+    flood) "${attacker[@]}" wrk -t2 -c64 -d"${dur}s" "http://$host:$port$hot" >"$out/$label.attack" 2>&1 & apid=$! ;;
+    slowloris) "${attacker[@]}" python3 "$clients" slowloris 127.0.2 8 "$host" "$port" 2000 "$dur" 3 >"$out/$label.attack" 2>&1 & apid=$! ;;
+    reset) "${attacker[@]}" "$venv/bin/python" "$clients" reset 127.0.3.1 "$host" "$h2port" "$hot" "$dur" 8 >"$out/$label.attack" 2>&1 & apid=$! ;;
   esac
   [ -z "$apid" ] || sleep 2
   python3 "$clients" reader "$reader" "$host" "$port" "$hot" "$seconds" "$reader_rate" 4 "$out/$label.json" >/dev/null
@@ -164,6 +208,7 @@ phase() {
   python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); u=json.load(open(sys.argv[2])); print(sys.argv[3], sys.argv[4], "%.2f %.2f %.1f %d" % (r["p50"], r["p99"], u["rps"], r["refused"] + r["errors"] + u["refused"] + u["errors"]), sys.argv[5], sys.argv[6], sys.argv[7])' \
     "$out/$label.json" "$out/$label.unpaced.json" "$server" "$attack" "$total" "$peak" "$cpu" | tee -a "$out/phases" >&2
   echo "  attack: $(tail -n1 "$out/$label.attack" 2>/dev/null) load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+  attack_done "$attack" "$out/$label.attack" >>"$out/phases.attack"
   if [ "$server" = nginx ]; then stop nginx_pid; else stop serve_pid; fi
 }
 
@@ -191,7 +236,7 @@ for ((k = 0; k < reps; k++)); do
   echo "  load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 done
 
-: >"$out/phases"
+: >"$out/phases"; : >"$out/phases.attack"
 servers="samizdat nginx"; [ -z "${BENCH_NO_NGINX:-}" ] || servers=samizdat
 for server in $servers; do
   for attack in none flood slowloris reset; do phase "$server" "$attack"; done
@@ -207,10 +252,12 @@ echo "|---|---|---|---|"
 echo "| guard at defaults (rate buckets raised) vs guard off | $d vs $w ($(awk '$1=="defaults"{printf "%s ", $2}' "$out/cost")vs $(awk '$1=="off"{printf "%s ", $2}' "$out/cost")) | **$(ratio "$d" "$w")** | ≥ 0.95× |"
 echo "| mirror (defaults, buckets raised) vs nginx without limits ($(awk '$1=="nginx"{printf "%s ", $2}' "$out/cost")) | $d vs $n | **$(ratio "$d" "$n")** | ≥ 1.2× |"
 echo
-echo "| server | attack | paced reader p50 / p99 ms ($reader_rate req/s) | unpaced readers req/s | p99 ÷ unloaded (≤ 3×) | req/s ÷ unloaded (≥ 0.5×) | refusals and cuts: reader's / all (attacker's share) | server CPU s | peak RSS MiB |"
-echo "|---|---|---|---|---|---|---|---|---|"
+echo "| server | attack (attack tools: $attacker_cpu) | what the attack achieved | paced reader p50 / p99 ms ($reader_rate req/s) | unpaced readers req/s | p99 ÷ unloaded (≤ 3×) | req/s ÷ unloaded (≥ 0.5×) | refusals and cuts: reader's / all (attacker's share) | server CPU s | peak RSS MiB |"
+echo "|---|---|---|---|---|---|---|---|---|---|"
+paste -d' ' "$out/phases" "$out/phases.attack" |
 awk '{ if ($2 == "none") { p[$1] = $4; r[$1] = $5 }
   share = $7 > 0 ? sprintf("%.1f%%", 100 * ($7 - $6) / $7) : "–"
-  printf "| %s | %s | %s / %s | %s | %.2f× | %.2f× | %d / %d (%s) | %s | %s |\n", $1, $2, $3, $4, $5, $4 / p[$1], $5 / r[$1], $6, $7, share, $9, $8 }' "$out/phases"
+  achieved = $10; gsub("_", " ", achieved)
+  printf "| %s | %s | %s | %s / %s | %s | %.2f× | %.2f× | %d / %d (%s) | %s | %s |\n", $1, $2, achieved, $3, $4, $5, $4 / p[$1], $5 / r[$1], $6, $7, share, $9, $8 }'
 echo
 echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"

