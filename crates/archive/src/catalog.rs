@@ -6,6 +6,7 @@
 
 use crate::error::{Error, ErrorKind};
 use crate::model::{Blob, DocId, Document, Kind};
+use crate::read::ocr::OcrTag;
 use rusqlite::{Connection, OptionalExtension, params};
 use std::borrow::Cow;
 use std::path::Path;
@@ -73,6 +74,9 @@ CREATE INDEX IF NOT EXISTS documents_source ON documents(source_file);
 ///   for e-mail and attachments only, so that threads are computed without every document;
 /// - `records.original`: the original's target name in the committed release, so that a
 ///   release from changes can remove it when it changes or the document is withdrawn.
+/// - `sources.ocr`: what OCR did for the file's documents ([`OcrTag::as_column`]), NULL when it
+///   had no say; a catalog that kept it after the hash (`sources.sha256` = `HEX ocr=TAG`) has
+///   it split out when the column is added ([`split_ocr_tags`]).
 const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
     ("documents", "doc_sha", "TEXT"),
     ("records", "doc_sha", "TEXT"),
@@ -81,7 +85,20 @@ const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
     ("documents", "gen", "INTEGER"),
     ("documents", "links_in", "TEXT"),
     ("records", "original", "TEXT"),
+    ("sources", "ocr", "TEXT"),
 ];
+
+/// Moves the OCR tag that older catalogs kept after a source's hash (`HEX ocr=TAG`) to
+/// `sources.ocr`, leaving the hash alone in `sha256`.
+fn split_ocr_tags(conn: &Connection) -> Result<()> {
+    conn.execute(
+        "UPDATE sources SET ocr = substr(sha256, instr(sha256, ' ocr=') + 5),
+         sha256 = substr(sha256, 1, instr(sha256, ' ocr=') - 1)
+         WHERE instr(sha256, ' ocr=') > 0",
+        [],
+    )?;
+    Ok(())
+}
 
 /// What a document's links (thread, replies, attachments) are computed from.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -160,7 +177,10 @@ impl<'a> LinkInputs<'a> {
 pub struct SourceState {
     pub size: u64,
     pub mtime_ns: i128,
+    /// SHA-256 (hex) of the file (with a sidecar, of both hashes), nothing else.
     pub sha256: String,
+    /// What OCR did for its documents; `None` when it had no say.
+    pub ocr: Option<OcrTag>,
 }
 
 /// A document's withdrawal: the next release leaves it out and publishes this tombstone.
@@ -271,7 +291,7 @@ pub struct Catalog {
 
 impl Catalog {
     pub fn open(path: &Path) -> Result<Catalog> {
-        let conn = Connection::open(path)
+        let mut conn = Connection::open(path)
             .map_err(|e| Error::catalog(format!("{}: cannot open catalog: {e}", path.display())))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
@@ -279,20 +299,26 @@ impl Catalog {
         // reads every row, and every mapped page it touched counted in its RSS (+170 MiB at 250k).
         conn.pragma_update(None, "cache_size", -65536)?;
         conn.execute_batch(SCHEMA)?;
+        // The columns added and what moves into them land together, or not at all.
+        let tx = conn.transaction()?;
         let mut added = Vec::new();
         for (table, column, definition) in ADDED_COLUMNS {
-            let exists: bool = conn.query_row(
+            let exists: bool = tx.query_row(
                 &format!("SELECT count(*) FROM pragma_table_info('{table}') WHERE name = ?1"),
                 [column],
                 |r| r.get::<_, i64>(0).map(|n| n > 0),
             )?;
             if !exists {
-                conn.execute_batch(&format!(
+                tx.execute_batch(&format!(
                     "ALTER TABLE {table} ADD COLUMN {column} {definition}"
                 ))?;
                 added.push(*column);
             }
         }
+        if added.contains(&"ocr") {
+            split_ocr_tags(&tx)?;
+        }
+        tx.commit()?;
         conn.execute_batch(INDEXES)?;
         let mut catalog = Catalog { conn };
         if added.contains(&"links_in") {
@@ -630,10 +656,16 @@ impl Tx<'_> {
 
     pub fn put_source(&self, path: &str, state: &SourceState) -> Result<()> {
         self.tx.execute(
-            "INSERT INTO sources (path, size, mtime_ns, sha256) VALUES (?1, ?2, ?3, ?4)
+            "INSERT INTO sources (path, size, mtime_ns, sha256, ocr) VALUES (?1, ?2, ?3, ?4, ?5)
              ON CONFLICT(path) DO UPDATE SET size = excluded.size, mtime_ns = excluded.mtime_ns,
-             sha256 = excluded.sha256",
-            params![path, state.size as i64, state.mtime_ns as i64, state.sha256],
+             sha256 = excluded.sha256, ocr = excluded.ocr",
+            params![
+                path,
+                state.size as i64,
+                state.mtime_ns as i64,
+                state.sha256,
+                state.ocr.as_ref().map(OcrTag::as_column)
+            ],
         )?;
         Ok(())
     }
@@ -756,13 +788,16 @@ impl Tx<'_> {
 fn source(conn: &Connection, path: &str) -> Result<Option<SourceState>> {
     Ok(conn
         .query_row(
-            "SELECT size, mtime_ns, sha256 FROM sources WHERE path = ?1",
+            "SELECT size, mtime_ns, sha256, ocr FROM sources WHERE path = ?1",
             [path],
             |r| {
                 Ok(SourceState {
                     size: r.get::<_, i64>(0)? as u64,
                     mtime_ns: r.get::<_, i64>(1)? as i128,
                     sha256: r.get(2)?,
+                    ocr: r
+                        .get::<_, Option<String>>(3)?
+                        .map(|tag| OcrTag::from_column(&tag)),
                 })
             },
         )

@@ -10,6 +10,7 @@ use crate::catalog::{Catalog, SourceState, Tx};
 use crate::error::{Error, ErrorKind};
 use crate::fence::Fence;
 use crate::model::{Blob, DocId, Document, Extracted, IdSource, TextSource};
+use crate::read::ocr::OcrTag;
 use crate::read::{self, ReadOptions};
 use crate::report::{self, Line};
 use crate::store::Store;
@@ -613,13 +614,14 @@ fn process(
         size,
         mtime_ns,
         sha256,
+        ocr: None,
     };
     if let Some(known) = known
-        && known.sha256.split(OCR_TAG).next() == Some(state.sha256.as_str())
+        && known.sha256 == state.sha256
     {
         return Outcome::Unchanged {
             refresh: Some(SourceState {
-                sha256: known.sha256.clone(),
+                ocr: known.ocr.clone(),
                 ..state
             }),
         };
@@ -641,51 +643,30 @@ fn process(
         Err(e) => Outcome::Failed(e.reason),
         Ok(Some(unsupported)) => Outcome::Unsupported(unsupported),
         Ok(None) => {
-            let mut state = state;
-            if let Some(tag) = ocr_tag(&docs, options.ocr.as_ref()) {
-                state.sha256 = format!("{}{OCR_TAG}{tag}", state.sha256);
-            }
+            let state = SourceState {
+                ocr: ocr_tag(&docs),
+                ..state
+            };
             Outcome::Read { state, docs }
         }
     }
 }
 
-/// Kept after a source's hash in the catalog (`HEX ocr=TAG`) when OCR had a say in its
-/// documents: the languages it ran in, empty when it was not asked for, `!` when it failed.
-const OCR_TAG: &str = " ocr=";
-
-/// The tag of a file whose documents are `docs`, read with `ocr` (see [`OCR_TAG`]); `None`
-/// when OCR had no say (no image, no PDF without a text layer).
-fn ocr_tag(
-    docs: &[Result<Stored, read::ReadError>],
-    ocr: Option<&read::ocr::Ocr>,
-) -> Option<String> {
-    fn said(doc: &Stored, all: &mut Vec<read::ocr::Said>) {
-        all.extend(doc.extracted.ocr.as_deref().and_then(read::ocr::Said::of));
-        doc.children.iter().for_each(|c| said(c, all));
+/// The OCR tag of a file whose documents are `docs` ([`OcrTag::of`] their outcomes, children
+/// included); `None` when OCR had no say (no image, no PDF without a text layer).
+fn ocr_tag(docs: &[Result<Stored, read::ReadError>]) -> Option<OcrTag> {
+    fn outcomes<'a>(doc: &'a Stored, all: &mut Vec<&'a read::ocr::OcrOutcome>) {
+        all.extend(doc.extracted.ocr.as_ref());
+        doc.children.iter().for_each(|c| outcomes(c, all));
     }
     let mut all = Vec::new();
-    docs.iter().flatten().for_each(|d| said(d, &mut all));
-    use read::ocr::Said;
-    if all.contains(&Said::Failed) {
-        Some("!".into())
-    } else if all.contains(&Said::NotAsked) {
-        Some(String::new())
-    } else if all.contains(&Said::Ran) {
-        ocr.map(|o| o.languages.clone())
-    } else {
-        None
-    }
+    docs.iter().flatten().for_each(|d| outcomes(d, &mut all));
+    OcrTag::of(all)
 }
 
-/// Whether a source known as `known` must be read again for `ocr`: an `add --ocr LANGS` reads
-/// again what was read without OCR, in other languages, or where OCR failed; an `add` without
-/// `--ocr` never drops what OCR read.
+/// Whether a source known as `known` must be read again for `ocr` ([`OcrTag::stale_for`]).
 fn ocr_stale(known: &SourceState, ocr: Option<&read::ocr::Ocr>) -> bool {
-    match (ocr, known.sha256.split_once(OCR_TAG)) {
-        (Some(ocr), Some((_, tag))) => tag != ocr.languages,
-        _ => false,
-    }
+    known.ocr.as_ref().is_some_and(|tag| tag.stale_for(ocr))
 }
 
 /// A file's modification time in nanoseconds since the epoch (0 when unknown).
@@ -989,9 +970,109 @@ fn record(
         }
         (true, false) => report::Outcome::Unchanged { id: Some(shown_id) },
     };
-    tally.noted_line(&path, part, outcome, x.ocr.clone(), x.notes.clone())?;
+    let ocr = x.ocr.as_ref().map(ToString::to_string);
+    tally.noted_line(&path, part, outcome, ocr, x.notes.clone())?;
     for (n, child) in stored.children.into_iter().enumerate() {
         record(tx, file, key, child, Some((&id, n + 1, part)), taken, tally)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::read::ocr::Ocr;
+
+    fn ocr_in(languages: &str) -> Ocr {
+        Ocr {
+            languages: languages.into(),
+            timeout: Ocr::DEFAULT_TIMEOUT,
+            memory_bytes: 1 << 30,
+            pages_max: Ocr::DEFAULT_PAGES_MAX,
+            dpi: 300,
+        }
+    }
+
+    /// A catalog written before `sources.ocr` existed kept the tag after the hash
+    /// (`HEX ocr=TAG`): opened now, the tag moves to its column, the hash stands alone, and
+    /// every `add` decides to read a file again for OCR as it did then.
+    #[test]
+    fn an_older_catalog_has_its_ocr_tags_split_from_the_hash() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let path = tmp.path().join("catalog.sqlite");
+        drop(Catalog::open(&path).expect("open"));
+        let hex = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+        let old = [
+            ("plain.txt", hex.to_owned()),
+            ("image.png", format!("{hex} ocr=")),
+            ("scan.pdf", format!("{hex} ocr=fra+eng")),
+            ("broken.tif", format!("{hex} ocr=!")),
+            ("mail.eml", format!("{hex} ocr=eng")),
+        ];
+        {
+            let conn = rusqlite::Connection::open(&path).expect("sqlite");
+            conn.execute_batch("ALTER TABLE sources DROP COLUMN ocr")
+                .expect("the old shape");
+            for (key, sha256) in &old {
+                conn.execute(
+                    "INSERT INTO sources (path, size, mtime_ns, sha256) VALUES (?1, 7, 11, ?2)",
+                    rusqlite::params![key, sha256],
+                )
+                .expect("old row");
+            }
+        }
+        let catalog = Catalog::open(&path).expect("upgraded");
+        let (eng, fra_eng) = (ocr_in("eng"), ocr_in("fra+eng"));
+        for (key, sha256) in &old {
+            let state = catalog.source(key).expect("read").expect("kept");
+            let (size, mtime_ns) = (state.size, state.mtime_ns);
+            assert_eq!(
+                (size, mtime_ns, state.sha256.as_str()),
+                (7, 11, hex),
+                "{key}"
+            );
+            let tag = sha256.split_once(" ocr=").map(|(_, tag)| tag);
+            assert_eq!(state.ocr.as_ref().map(OcrTag::as_column), tag, "{key}");
+            for ocr in [None, Some(&eng), Some(&fra_eng)] {
+                // The rule as it read the old column.
+                let then = match (ocr, tag) {
+                    (Some(ocr), Some(tag)) => tag != ocr.languages,
+                    _ => false,
+                };
+                assert_eq!(ocr_stale(&state, ocr), then, "{key} with {ocr:?}");
+            }
+        }
+        let tags: Vec<_> = old
+            .iter()
+            .map(|(key, _)| catalog.source(key).expect("read").expect("kept").ocr)
+            .collect();
+        assert_eq!(
+            tags,
+            [
+                None,
+                Some(OcrTag::NotAsked),
+                Some(OcrTag::Ran("fra+eng".into())),
+                Some(OcrTag::Failed),
+                Some(OcrTag::Ran("eng".into())),
+            ]
+        );
+        drop(catalog);
+        // Opened again, nothing moves twice; a state written now keeps its tag to itself.
+        let mut catalog = Catalog::open(&path).expect("reopened");
+        let state = SourceState {
+            size: 1,
+            mtime_ns: 2,
+            sha256: hex.into(),
+            ocr: Some(OcrTag::NotAsked),
+        };
+        catalog
+            .transaction(|tx| tx.put_source("new.png", &state))
+            .expect("put");
+        assert_eq!(catalog.source("new.png").expect("read"), Some(state));
+        let scan = catalog.source("scan.pdf").expect("read").expect("kept");
+        assert_eq!(
+            (scan.sha256.as_str(), scan.ocr),
+            (hex, Some(OcrTag::Ran("fra+eng".into())))
+        );
+    }
 }

@@ -123,9 +123,9 @@ pub struct Extracted {
     pub encoding: Option<String>,
     /// Where `text` came from, when not from the format's own text (OCR).
     pub text_source: Option<TextSource>,
-    /// What the report says of OCR for an image or a PDF: run (how much), not asked, not
-    /// needed, failed or cut, and why; `None` for other formats.
-    pub ocr: Option<String>,
+    /// What OCR did for an image or a PDF: ran (how much), not asked, not needed, failed or
+    /// cut, and why (the report's text is its rendering); `None` for other formats.
+    pub ocr: Option<crate::read::ocr::OcrOutcome>,
     pub origin: Option<String>,
     pub tags: Vec<String>,
     /// The publisher's own kind for a JSON Lines row ("cable", say).

@@ -36,22 +36,6 @@ fn add_measured_all(archive: &Path, docs: &Path) -> (i32, String, String, u64) {
     (out.status.code().unwrap_or(-1), stdout(&out), err, kib)
 }
 
-/// The report's lines (all but the summary) of the last `add`, whose output is `printed`.
-fn report_lines(printed: &str) -> Vec<serde_json::Value> {
-    let last = printed.lines().last().expect("a summary line");
-    let report = last
-        .rsplit_once("report: ")
-        .unwrap_or_else(|| panic!("the summary names the report: {last}"))
-        .1;
-    let text = fs::read_to_string(report).unwrap_or_else(|e| panic!("{report}: {e}"));
-    let mut lines: Vec<serde_json::Value> = text
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}")))
-        .collect();
-    lines.pop();
-    lines
-}
-
 /// The line of file `name` (its last component) at `part`: its outcome and the line.
 fn line_of<'a>(
     lines: &'a [serde_json::Value],
@@ -134,7 +118,7 @@ fn issue_20_archives_are_opened_member_by_member_and_bombs_stop_at_a_named_bound
     );
     assert!(kib < 1 << 20, "peak RSS {} MiB", kib >> 10);
     assert!(took < Duration::from_secs(120), "add took {took:?}");
-    let lines = report_lines(&printed);
+    let lines = read_report(&printed).lines;
 
     for part in [
         "!/memo.txt",
@@ -216,7 +200,7 @@ fn issue_20_archives_are_opened_member_by_member_and_bombs_stop_at_a_named_bound
     // Again, with the memo gone from the archive: reported gone, the rest unchanged.
     fs::write(docs.join("leak.zip"), leak(false)).expect("write");
     let (_, printed, _) = add_measured(&archive, &docs);
-    let lines = report_lines(&printed);
+    let lines = read_report(&printed).lines;
     let gone = lines
         .iter()
         .find(|l| l["path"] == "leak.zip!/memo.txt")
@@ -294,7 +278,7 @@ fn issue_20_a_docx_with_a_1_gib_xml_part_is_cut_and_a_million_empty_rows_cost_no
         "{err}"
     );
     // The report's line of the file says what was cut, and why.
-    let lines = report_lines(&printed);
+    let lines = read_report(&printed).lines;
     let (outcome, line) = line_of(&lines, "huge.docx", None);
     assert_eq!(outcome, "ingested");
     let notes: Vec<&str> = line["notes"]
@@ -364,7 +348,7 @@ fn issue_20_the_archive_bounds_are_add_flags() {
         ],
         4,
     );
-    let lines = report_lines(&stdout(&out));
+    let lines = read_report(&stdout(&out)).lines;
     let (outcome, line) = line_of(&lines, "deep.zip", Some("!/level-1.zip!/level-2.zip"));
     assert_eq!(outcome, "failed");
     assert!(
@@ -406,7 +390,7 @@ fn issue_20_outlook_messages_and_mailboxes_are_emails_with_their_attachments() {
     let (code, printed, kib) = add_measured(&archive, &docs);
     eprintln!("add: peak RSS {} MiB", kib >> 10);
     assert_eq!(code, 0, "{printed}");
-    let lines = report_lines(&printed);
+    let lines = read_report(&printed).lines;
     let (outcome, _) = line_of(&lines, "complete.msg", None);
     assert_eq!(outcome, "ingested", "{lines:#?}");
     let in_pst: Vec<&serde_json::Value> = lines
@@ -583,7 +567,7 @@ fn issue_20_a_legacy_ppt_made_by_libreoffice_is_read_slide_by_slide() {
     let archive = tmp.path().join("archive");
     run(&["init", p(&archive)], 0);
     let out = run(&["add", "--verbose", p(&archive), p(&docs)], 0);
-    let lines = report_lines(&stdout(&out));
+    let lines = read_report(&stdout(&out)).lines;
     let (outcome, line) = line_of(&lines, "bug-hunting.ppt", None);
     assert_eq!(outcome, "ingested", "{line}");
     assert!(line.get("notes").is_none(), "{line}");

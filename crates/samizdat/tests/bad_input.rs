@@ -445,12 +445,6 @@ fn rows_naming_one_large_file_keep_memory_bounded() {
     assert!(docs.iter().all(|d| d.original.len == 20 << 20));
 }
 
-/// The SHA-256 (hex) of `bytes`.
-fn sha256_hex(bytes: &[u8]) -> String {
-    use sha2::Digest;
-    hex::encode(sha2::Sha256::digest(bytes))
-}
-
 /// A message with a base64 attachment of `lines` lines of 76 characters (57 bytes each).
 fn big_email(lines: usize) -> Vec<u8> {
     let mut mail = b"From: a@example.org\nTo: b@example.org\nSubject: A big attachment\nMessage-ID: <big@example.org>\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=\"B\"\n\n--B\nContent-Type: text/plain\n\nThe body.\n--B\nContent-Type: application/octet-stream\nContent-Transfer-Encoding: base64\nContent-Disposition: attachment; filename=\"big.bin\"\n\n".to_vec();

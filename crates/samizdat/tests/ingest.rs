@@ -4,9 +4,7 @@
 
 use crate::util::*;
 use archive::{Catalog, DateSource, Document};
-use std::collections::HashMap;
 use std::fs;
-use std::path::{Path, PathBuf};
 
 /// A linux-doc file, decompressed.
 fn linux_doc(rel: &str) -> String {
@@ -24,34 +22,6 @@ fn encode(text: &str, encoding: &'static encoding_rs::Encoding) -> Vec<u8> {
     let (bytes, _, unmappable) = encoding.encode(text);
     assert!(!unmappable, "{} cannot encode the text", encoding.name());
     bytes.into_owned()
-}
-
-/// The report's lines by file name (relative to `docs`), and its summary.
-fn read_report(
-    path: &Path,
-    docs: &Path,
-) -> (HashMap<String, serde_json::Value>, serde_json::Value) {
-    let text = fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let mut lines: Vec<serde_json::Value> = text
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}")))
-        .collect();
-    let summary = lines.pop().expect("a summary line")["summary"].clone();
-    assert!(summary.is_object(), "the last line is the summary: {text}");
-    let docs = fs::canonicalize(docs).expect("canonical");
-    let by_file = lines
-        .into_iter()
-        .map(|line| {
-            let path = PathBuf::from(line["path"].as_str().expect("path"));
-            let rel = path
-                .strip_prefix(&docs)
-                .unwrap_or_else(|_| panic!("{} outside {}", path.display(), docs.display()))
-                .to_string_lossy()
-                .into_owned();
-            (rel, line)
-        })
-        .collect();
-    (by_file, summary)
 }
 
 #[test]
@@ -105,18 +75,13 @@ fn issue_20_every_file_is_reported_with_its_outcome_and_legacy_text_is_decoded_t
 
     let out = run(&["add", "--verbose", p(&archive), p(&docs)], 4);
     let printed = stdout(&out);
-    let last = printed.lines().last().expect("a summary line");
-    let report = PathBuf::from(
-        last.rsplit_once("report: ")
-            .unwrap_or_else(|| panic!("the summary names the report: {last}"))
-            .1,
-    );
+    let report = read_report(&printed);
     assert!(
-        report.starts_with(archive.join("reports")),
+        report.path.starts_with(archive.join("reports")),
         "{}",
-        report.display()
+        report.path.display()
     );
-    let (lines, summary) = read_report(&report, &docs);
+    let (lines, summary) = report.by_path_under(&docs);
     let outcome = |file: &str| {
         let line = lines
             .get(file)
@@ -254,10 +219,7 @@ fn issue_20_every_file_is_reported_with_its_outcome_and_legacy_text_is_decoded_t
     // Editing the sidecar alone reads its document again, and only it.
     fs::write(&sidecar, r#"{"title":"Stable kernel rules, revised"}"#).expect("write");
     let out = run(&["add", p(&archive), p(&docs)], 4);
-    let last = stdout(&out);
-    let last = last.lines().last().expect("summary");
-    let report = PathBuf::from(last.rsplit_once("report: ").expect("report").1);
-    let (lines, summary) = read_report(&report, &docs);
+    let (lines, summary) = read_report(&stdout(&out)).by_path_under(&docs);
     assert_eq!(
         lines["stable-kernel-rules.txt"]["outcome"], "updated",
         "{lines:#?}"

@@ -96,35 +96,6 @@ fn mail_with(name: &str, media_type: &str, image: &[u8]) -> Vec<u8> {
     .into_bytes()
 }
 
-/// The report of the `add` whose output is `printed`: its lines by the file's name and part
-/// (`leak.zip !/page.tif`), and its summary.
-fn report(printed: &str) -> (HashMap<String, serde_json::Value>, serde_json::Value) {
-    let last = printed.lines().last().expect("a summary line");
-    let path = last
-        .rsplit_once("report: ")
-        .unwrap_or_else(|| panic!("the summary names the report: {last}"))
-        .1;
-    let text = fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    let mut lines: Vec<serde_json::Value> = text
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}")))
-        .collect();
-    let summary = lines.pop().expect("a summary")["summary"].clone();
-    let by_name = lines
-        .into_iter()
-        .map(|line| {
-            let path = line["path"].as_str().expect("path");
-            let name = path.rsplit('/').next().unwrap_or(path).to_owned();
-            let key = match line["part"].as_str() {
-                Some(part) => format!("{name} {part}"),
-                None => name,
-            };
-            (key, line)
-        })
-        .collect();
-    (by_name, summary)
-}
-
 /// What the report says of OCR for `key`, which must have been ingested.
 fn ocr_of<'a>(lines: &'a HashMap<String, serde_json::Value>, key: &str) -> &'a str {
     let line = lines
@@ -194,7 +165,7 @@ fn issue_20_images_and_scanned_pdfs_are_read_by_tesseract_found_by_their_words_a
     );
     let seconds = started.elapsed().as_secs_f64();
     let printed = stdout(&out);
-    let (lines, summary) = report(&printed);
+    let (lines, summary) = read_report(&printed).by_name();
     println!("add --ocr eng: {seconds:.1} s, report summary {summary}");
     assert_eq!(summary["failed"], 0, "{summary}");
     assert_eq!(summary["ocr"], 4, "{summary}");
@@ -322,7 +293,7 @@ fn issue_20_without_ocr_an_image_is_a_document_without_text_until_an_add_with_oc
     .expect("write");
     run(&["init", p(&archive)], 0);
     let out = run(&["add", "--verbose", p(&archive), p(&docs)], 0);
-    let (lines, summary) = report(&stdout(&out));
+    let (lines, summary) = read_report(&stdout(&out)).by_name();
     let said = ocr_of(&lines, "scan-2010-04-12");
     assert!(said.starts_with("not asked: an image"), "{said}");
     let said = ocr_of(&lines, "scan.pdf");
@@ -349,7 +320,7 @@ fn issue_20_without_ocr_an_image_is_a_document_without_text_until_an_add_with_oc
     // `add --ocr` later reads again what OCR would read, and only that; a plain `add` after it
     // keeps what OCR read, and the same `add --ocr` again has nothing to do.
     let out = run(&["add", "--ocr", "eng", p(&archive), p(&docs)], 0);
-    let (lines, summary) = report(&stdout(&out));
+    let (lines, summary) = read_report(&stdout(&out)).by_name();
     for key in ["scan-2010-04-12", "scan.pdf"] {
         assert_eq!(lines[key]["outcome"], "updated", "{key}: {:?}", lines[key]);
         let said = lines[key]["ocr"].as_str().unwrap_or_default();
@@ -369,7 +340,7 @@ fn issue_20_without_ocr_an_image_is_a_document_without_text_until_an_add_with_oc
     for again in [&["add"][..], &["add", "--ocr", "eng"][..]] {
         let mut args = again.to_vec();
         args.extend([p(&archive), p(&docs)]);
-        let (_, summary) = report(&stdout(&run(&args, 0)));
+        let (_, summary) = read_report(&stdout(&run(&args, 0))).by_name();
         assert_eq!(
             (&summary["updated"], &summary["unchanged"]),
             (&0.into(), &2.into()),
@@ -428,7 +399,7 @@ fn issue_20_ocr_past_its_time_memory_or_page_limit_is_reported_and_the_document_
         ],
         0,
     );
-    let (lines, _) = report(&stdout(&out));
+    let (lines, _) = read_report(&stdout(&out)).by_name();
     let said = ocr_of(&lines, "page.png");
     assert!(said.starts_with("failed: tesseract: timed out"), "{said}");
     assert_says(&stderr(&out), "OCR failed: tesseract: timed out");
@@ -460,7 +431,7 @@ fn issue_20_ocr_past_its_time_memory_or_page_limit_is_reported_and_the_document_
         ],
         0,
     );
-    let (lines, _) = report(&stdout(&out));
+    let (lines, _) = read_report(&stdout(&out)).by_name();
     let said = ocr_of(&lines, "bomb.png");
     assert!(said.starts_with("failed: tesseract failed"), "{said}");
     // The image whose OCR failed is read again, within its time this once.

@@ -5,11 +5,6 @@ use crate::util::*;
 use std::fs;
 use std::path::Path;
 
-fn sha256_of(path: &Path) -> String {
-    use sha2::{Digest, Sha256};
-    hex::encode(Sha256::digest(fs::read(path).expect("read")))
-}
-
 fn copy_dir(from: &Path, to: &Path) {
     fs::create_dir_all(to).expect("mkdir");
     for entry in fs::read_dir(from).expect("read_dir") {
@@ -47,7 +42,10 @@ fn ngclient_verifies_documents_and_refuses_tampering_and_rollback() {
     assert_eq!(lines.len(), 3, "{lines:?}");
     assert_eq!(
         lines[0],
-        format!("OK {pdf_name} {}", sha256_of(&pdf)),
+        format!(
+            "OK {pdf_name} {}",
+            sha256_hex(fs::read(&pdf).expect("read"))
+        ),
         "{lines:?}"
     );
     assert!(lines[1].starts_with("OK 10PORTCITY101.json "), "{lines:?}");

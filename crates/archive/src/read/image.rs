@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use super::ocr::Ocr;
+use super::ocr::{Ocr, OcrOutcome, Read, Unread};
 use crate::model::{DateSource, Extracted, Kind, TextSource};
 
 /// An image format samizdat reads.
@@ -98,7 +98,7 @@ pub fn read(
     };
     let this_year = time::OffsetDateTime::now_utc().year();
     let Some(ocr) = ocr else {
-        doc.ocr = Some("not asked: an image (add --ocr LANGS reads its text)".into());
+        super::ocr::said(&mut doc, OcrOutcome::NotAsked(Unread::Image));
         dated(&mut doc, None, name, this_year);
         return doc;
     };
@@ -106,27 +106,24 @@ pub fn read(
         Some(path) => ocr.image(path),
         None => ocr.image_bytes(&doc.original),
     };
-    match read {
-        Ok(text) if text.trim().is_empty() => {
-            doc.ocr = Some(format!("ran ({}): no text found", ocr.languages));
-        }
+    let outcome = match read {
         Ok(text) => {
-            doc.ocr = Some(format!(
-                "ran ({}): {} characters",
-                ocr.languages,
-                text.chars().filter(|c| !c.is_whitespace()).count()
-            ));
-            if let Some(title) = super::title::plain_title(&text) {
-                doc.title = title;
+            let chars = super::ocr::visible_chars(&text);
+            if chars > 0 {
+                if let Some(title) = super::title::plain_title(&text) {
+                    doc.title = title;
+                }
+                doc.text = text;
+                doc.text_source = Some(TextSource::Ocr);
             }
-            doc.text = text;
-            doc.text_source = Some(TextSource::Ocr);
+            OcrOutcome::Ran {
+                languages: ocr.languages.clone(),
+                read: Read::Image { chars },
+            }
         }
-        Err(why) => {
-            doc.notes.push(format!("OCR failed: {why}"));
-            doc.ocr = Some(format!("failed: {why}"));
-        }
-    }
+        Err(why) => OcrOutcome::Failed { why },
+    };
+    super::ocr::said(&mut doc, outcome);
     let text = std::mem::take(&mut doc.text);
     dated(&mut doc, Some(&text), name, this_year);
     doc.text = text;
@@ -192,8 +189,7 @@ mod tests {
         assert!(doc.text.is_empty() && doc.text_source.is_none());
         assert!(
             doc.ocr
-                .as_deref()
-                .is_some_and(|o| o.starts_with("not asked"))
+                .is_some_and(|o| o.to_string().starts_with("not asked"))
         );
         assert_eq!(doc.date_source, Some(DateSource::FileName));
     }

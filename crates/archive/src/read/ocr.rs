@@ -160,7 +160,11 @@ impl Ocr {
                 Ok(text) => read.texts.push(text),
                 Err(why) if n == 1 => return Err(format!("page 1: {why}")),
                 Err(why) => {
-                    read.stopped = Some(format!("stopped at page {n} of {pages}: {why}"));
+                    read.stopped = Some(Stopped {
+                        page: n,
+                        of: pages,
+                        why,
+                    });
                     break;
                 }
             }
@@ -174,7 +178,221 @@ impl Ocr {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Pages {
     pub texts: Vec<String>,
-    pub stopped: Option<String>,
+    pub stopped: Option<Stopped>,
+}
+
+/// Why OCR stopped before the last page of a PDF asked: at `page` of `of`, for `why`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stopped {
+    pub page: u32,
+    pub of: u32,
+    pub why: String,
+}
+
+impl std::fmt::Display for Stopped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let Stopped { page, of, why } = self;
+        write!(f, "stopped at page {page} of {of}: {why}")
+    }
+}
+
+/// What OCR did for an image or a PDF ([`Extracted::ocr`]): the report's `ocr` field is its
+/// text ([`std::fmt::Display`]), its cuts and failure are the document's notes
+/// ([`OcrOutcome::notes`]), and the catalog keeps of it what a later `add --ocr` must redo
+/// ([`OcrOutcome::tag`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OcrOutcome {
+    /// A PDF with a text layer: nothing to recognise.
+    NotNeeded,
+    /// An image, or a scan, read without `--ocr`.
+    NotAsked(Unread),
+    /// Recognised in `languages` (Tesseract's, `+`-joined), all of it or cut.
+    Ran { languages: String, read: Read },
+    /// Not recognised, for `why`; the document is kept with the text it had.
+    Failed { why: String },
+}
+
+/// What was left unread for want of `--ocr`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unread {
+    Image,
+    /// A PDF whose text layer holds `chars` letters and digits in `pages` pages.
+    Scan {
+        chars: usize,
+        pages: u32,
+    },
+}
+
+/// What OCR read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Read {
+    /// An image: `chars` characters that are not white space (none: no text found).
+    Image { chars: usize },
+    /// A PDF: `read` of its `pages` pages, `chars` characters that are not white space; `cut`
+    /// at [`Ocr::pages_max`] when it has more pages, `stopped` before the last page asked.
+    Pages {
+        read: usize,
+        pages: u32,
+        chars: usize,
+        cut: Option<u32>,
+        stopped: Option<Stopped>,
+    },
+}
+
+/// What the catalog keeps of a source file's [`OcrOutcome`]s (`sources.ocr`): whether the next
+/// `add --ocr LANGS` reads it again ([`OcrTag::stale_for`]). A file whose documents OCR had no
+/// say in (no image, no scan) has none.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OcrTag {
+    /// Some image or scan of the file was read without `--ocr` (stored as the empty string).
+    NotAsked,
+    /// OCR failed on some document of the file (stored as `!`).
+    Failed,
+    /// OCR ran in these languages on all of them (stored as the languages, `fra+eng`).
+    Ran(String),
+}
+
+impl OcrTag {
+    /// As stored in the catalog's `sources.ocr` column: the languages, empty when not asked,
+    /// `!` when it failed (no language code is empty or holds a `!`).
+    pub fn as_column(&self) -> &str {
+        match self {
+            OcrTag::NotAsked => "",
+            OcrTag::Failed => "!",
+            OcrTag::Ran(languages) => languages,
+        }
+    }
+
+    /// Of the catalog's `sources.ocr` column ([`OcrTag::as_column`]).
+    pub fn from_column(column: &str) -> OcrTag {
+        match column {
+            "" => OcrTag::NotAsked,
+            "!" => OcrTag::Failed,
+            languages => OcrTag::Ran(languages.to_owned()),
+        }
+    }
+
+    /// The tag of a file whose documents' outcomes are `outcomes`: a failure first, then
+    /// anything not asked, then the languages OCR ran in; `None` when OCR had no say.
+    pub fn of<'a>(outcomes: impl IntoIterator<Item = &'a OcrOutcome>) -> Option<OcrTag> {
+        outcomes
+            .into_iter()
+            .filter_map(OcrOutcome::tag)
+            .min_by_key(|tag| match tag {
+                OcrTag::Failed => 0,
+                OcrTag::NotAsked => 1,
+                OcrTag::Ran(_) => 2,
+            })
+    }
+
+    /// Whether a file tagged so must be read again by an `add` with `ocr`: an `add --ocr
+    /// LANGS` reads again what was read without OCR, in other languages, or where OCR failed;
+    /// an `add` without `--ocr` never drops what OCR read.
+    pub fn stale_for(&self, ocr: Option<&Ocr>) -> bool {
+        match (self, ocr) {
+            (_, None) => false,
+            (OcrTag::Ran(languages), Some(ocr)) => *languages != ocr.languages,
+            (OcrTag::NotAsked | OcrTag::Failed, Some(_)) => true,
+        }
+    }
+}
+
+impl OcrOutcome {
+    /// What the catalog keeps of it; `None` when OCR had nothing to do (a text layer).
+    pub fn tag(&self) -> Option<OcrTag> {
+        match self {
+            OcrOutcome::NotNeeded => None,
+            OcrOutcome::NotAsked(_) => Some(OcrTag::NotAsked),
+            OcrOutcome::Ran { languages, .. } => Some(OcrTag::Ran(languages.clone())),
+            OcrOutcome::Failed { .. } => Some(OcrTag::Failed),
+        }
+    }
+
+    /// The document's notes it makes: a cut at `--ocr-pages`, a stop before the last page, a
+    /// failure.
+    pub fn notes(&self) -> Vec<String> {
+        match self {
+            OcrOutcome::Ran {
+                read:
+                    Read::Pages {
+                        pages,
+                        cut,
+                        stopped,
+                        ..
+                    },
+                ..
+            } => cut
+                .map(|max| cut_note(max, *pages))
+                .into_iter()
+                .chain(stopped.iter().map(|s| format!("OCR {s}")))
+                .collect(),
+            OcrOutcome::Failed { why } => vec![format!("OCR failed: {why}")],
+            _ => Vec::new(),
+        }
+    }
+}
+
+fn cut_note(max: u32, pages: u32) -> String {
+    format!("OCR read the first {max} of {pages} pages (--ocr-pages)")
+}
+
+/// The report's `ocr` field.
+impl std::fmt::Display for OcrOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            OcrOutcome::NotNeeded => f.write_str("not needed: the PDF has a text layer"),
+            OcrOutcome::NotAsked(Unread::Image) => {
+                f.write_str("not asked: an image (add --ocr LANGS reads its text)")
+            }
+            OcrOutcome::NotAsked(Unread::Scan { chars, pages }) => write!(
+                f,
+                "not asked: the PDF has no text layer ({chars} letters and digits in {pages} pages; add --ocr LANGS reads its pages)"
+            ),
+            OcrOutcome::Ran {
+                languages,
+                read: Read::Image { chars: 0 },
+            } => write!(f, "ran ({languages}): no text found"),
+            OcrOutcome::Ran {
+                languages,
+                read: Read::Image { chars },
+            } => write!(f, "ran ({languages}): {chars} characters"),
+            OcrOutcome::Ran {
+                languages,
+                read:
+                    Read::Pages {
+                        read,
+                        pages,
+                        chars,
+                        cut,
+                        stopped,
+                    },
+            } => {
+                write!(
+                    f,
+                    "ran ({languages}): {read} of {pages} pages, {chars} characters"
+                )?;
+                if let Some(max) = cut {
+                    write!(f, "; cut: {}", cut_note(*max, *pages))?;
+                }
+                if let Some(stopped) = stopped {
+                    write!(f, "; {stopped}")?;
+                }
+                Ok(())
+            }
+            OcrOutcome::Failed { why } => write!(f, "failed: {why}"),
+        }
+    }
+}
+
+/// Characters that are not white space: how much OCR read.
+pub(crate) fn visible_chars(text: &str) -> usize {
+    text.chars().filter(|c| !c.is_whitespace()).count()
+}
+
+/// `doc`'s OCR was `outcome`: said in [`Extracted::ocr`], and in its notes.
+pub(crate) fn said(doc: &mut Extracted, outcome: OcrOutcome) {
+    doc.notes.extend(outcome.notes());
+    doc.ocr = Some(outcome);
 }
 
 /// A PDF's text layer with fewer letters and digits than this a page, on average, is no text
@@ -193,14 +411,10 @@ pub(crate) fn scanned_pdf(doc: &mut Extracted, path: Option<&Path>, name: &str, 
         return;
     }
     if chars >= TEXT_LAYER_MIN_CHARS * pages as usize {
-        doc.ocr = Some("not needed: the PDF has a text layer".into());
-        return;
+        return said(doc, OcrOutcome::NotNeeded);
     }
     let Some(ocr) = ocr else {
-        doc.ocr = Some(format!(
-            "not asked: the PDF has no text layer ({chars} letters and digits in {pages} pages; add --ocr LANGS reads its pages)"
-        ));
-        return;
+        return said(doc, OcrOutcome::NotAsked(Unread::Scan { chars, pages }));
     };
     let tmp;
     let path = match path {
@@ -223,58 +437,24 @@ pub(crate) fn scanned_pdf(doc: &mut Extracted, path: Option<&Path>, name: &str, 
     if untitled && let Some(title) = super::title::plain_title(&text) {
         doc.title = title;
     }
-    let mut said = format!(
-        "ran ({}): {} of {pages} pages, {} characters",
-        ocr.languages,
-        read.texts.len(),
-        text.chars().filter(|c| !c.is_whitespace()).count()
-    );
-    if pages > ocr.pages_max {
-        let cut = format!(
-            "OCR read the first {} of {pages} pages (--ocr-pages)",
-            ocr.pages_max
-        );
-        said.push_str(&format!("; cut: {cut}"));
-        doc.notes.push(cut);
-    }
-    if let Some(stopped) = read.stopped {
-        said.push_str(&format!("; {stopped}"));
-        doc.notes.push(format!("OCR {stopped}"));
-    }
+    let outcome = OcrOutcome::Ran {
+        languages: ocr.languages.clone(),
+        read: Read::Pages {
+            read: read.texts.len(),
+            pages,
+            chars: visible_chars(&text),
+            cut: (pages > ocr.pages_max).then_some(ocr.pages_max),
+            stopped: read.stopped,
+        },
+    };
     doc.text = text;
     doc.text_source = Some(TextSource::Ocr);
-    doc.ocr = Some(said);
-}
-
-/// What [`Extracted::ocr`] says, in short: whether a later `add --ocr` has something to do.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Said {
-    /// Recognised (all of it, or cut at `--ocr-pages` or the time limit).
-    Ran,
-    /// An image or a scan, read without `--ocr`.
-    NotAsked,
-    Failed,
-}
-
-impl Said {
-    /// Of a document's [`Extracted::ocr`]; `None` when OCR had nothing to do (a text layer).
-    pub fn of(said: &str) -> Option<Said> {
-        if said.starts_with("ran ") {
-            Some(Said::Ran)
-        } else if said.starts_with("not asked") {
-            Some(Said::NotAsked)
-        } else if said.starts_with("failed") {
-            Some(Said::Failed)
-        } else {
-            None
-        }
-    }
+    said(doc, outcome);
 }
 
 /// `doc` kept with the text it had, OCR having failed for `why`.
 fn failed(doc: &mut Extracted, why: String) {
-    doc.notes.push(format!("OCR failed: {why}"));
-    doc.ocr = Some(format!("failed: {why}"));
+    said(doc, OcrOutcome::Failed { why });
 }
 
 #[cfg(test)]
@@ -305,30 +485,170 @@ mod tests {
         };
         let mut scan = pdf("Scanned by the copier, page 1\u{c}page 2");
         scanned_pdf(&mut scan, None, "scan.pdf", None);
-        let said = scan.ocr.expect("said");
-        assert!(
-            said.starts_with(
-                "not asked: the PDF has no text layer (28 letters and digits in 2 pages"
-            ),
-            "{said}"
+        assert_eq!(
+            scan.ocr,
+            Some(OcrOutcome::NotAsked(Unread::Scan {
+                chars: 28,
+                pages: 2
+            }))
         );
         assert_eq!(scan.text_source, None);
+        assert!(scan.notes.is_empty(), "{:?}", scan.notes);
         let mut typeset = pdf(&"A page of words. ".repeat(10));
         scanned_pdf(&mut typeset, None, "typeset.pdf", None);
-        assert_eq!(
-            typeset.ocr.as_deref(),
-            Some("not needed: the PDF has a text layer")
-        );
-        for (said, short) in [
-            (&said[..], Some(Said::NotAsked)),
-            ("ran (eng): 1 of 2 pages", Some(Said::Ran)),
+        assert_eq!(typeset.ocr, Some(OcrOutcome::NotNeeded));
+    }
+
+    fn ran(read: Read) -> OcrOutcome {
+        OcrOutcome::Ran {
+            languages: "fra+eng".into(),
+            read,
+        }
+    }
+
+    fn pages(read: usize, cut: Option<u32>, stopped: Option<Stopped>) -> Read {
+        Read::Pages {
+            read,
+            pages: 3,
+            chars: 1234,
+            cut,
+            stopped,
+        }
+    }
+
+    /// The report's text and the notes, word for word as they read before the outcome was
+    /// typed (the report's readers and the end-to-end tests know them so).
+    #[test]
+    fn an_outcome_renders_as_the_report_and_the_notes_say_it() {
+        let stop = Stopped {
+            page: 2,
+            of: 3,
+            why: "tesseract: timed out after 1.0 s".into(),
+        };
+        let cases: [(OcrOutcome, &str, &[&str]); 9] = [
             (
-                "failed: tesseract: timed out after 0.0 s",
-                Some(Said::Failed),
+                OcrOutcome::NotNeeded,
+                "not needed: the PDF has a text layer",
+                &[],
             ),
-            ("not needed: the PDF has a text layer", None),
+            (
+                OcrOutcome::NotAsked(Unread::Image),
+                "not asked: an image (add --ocr LANGS reads its text)",
+                &[],
+            ),
+            (
+                OcrOutcome::NotAsked(Unread::Scan {
+                    chars: 28,
+                    pages: 2,
+                }),
+                "not asked: the PDF has no text layer (28 letters and digits in 2 pages; \
+                 add --ocr LANGS reads its pages)",
+                &[],
+            ),
+            (
+                ran(Read::Image { chars: 0 }),
+                "ran (fra+eng): no text found",
+                &[],
+            ),
+            (
+                ran(Read::Image { chars: 42 }),
+                "ran (fra+eng): 42 characters",
+                &[],
+            ),
+            (
+                ran(pages(3, None, None)),
+                "ran (fra+eng): 3 of 3 pages, 1234 characters",
+                &[],
+            ),
+            (
+                ran(pages(1, Some(1), None)),
+                "ran (fra+eng): 1 of 3 pages, 1234 characters; \
+                 cut: OCR read the first 1 of 3 pages (--ocr-pages)",
+                &["OCR read the first 1 of 3 pages (--ocr-pages)"],
+            ),
+            (
+                ran(pages(1, Some(2), Some(stop.clone()))),
+                "ran (fra+eng): 1 of 3 pages, 1234 characters; \
+                 cut: OCR read the first 2 of 3 pages (--ocr-pages); \
+                 stopped at page 2 of 3: tesseract: timed out after 1.0 s",
+                &[
+                    "OCR read the first 2 of 3 pages (--ocr-pages)",
+                    "OCR stopped at page 2 of 3: tesseract: timed out after 1.0 s",
+                ],
+            ),
+            (
+                OcrOutcome::Failed {
+                    why: "page 1: pdftoppm failed".into(),
+                },
+                "failed: page 1: pdftoppm failed",
+                &["OCR failed: page 1: pdftoppm failed"],
+            ),
+        ];
+        for (outcome, text, notes) in cases {
+            assert_eq!(outcome.to_string(), text);
+            assert_eq!(outcome.notes(), notes, "{text}");
+            let mut doc =
+                Extracted::new(crate::model::Kind::Pdf, "x.pdf", "pdf", "application/pdf");
+            doc.notes.push("earlier".into());
+            said(&mut doc, outcome.clone());
+            assert_eq!(doc.ocr, Some(outcome));
+            assert_eq!(doc.notes[1..], *notes, "{text}");
+        }
+    }
+
+    fn ocr_in(languages: &str) -> Ocr {
+        Ocr {
+            languages: languages.into(),
+            timeout: Ocr::DEFAULT_TIMEOUT,
+            memory_bytes: 1 << 30,
+            pages_max: Ocr::DEFAULT_PAGES_MAX,
+            dpi: 300,
+        }
+    }
+
+    /// A file's tag: a failure wins over anything not asked, which wins over OCR having run;
+    /// none when OCR had no say. Stored as the languages, empty, or `!`.
+    #[test]
+    fn a_file_is_tagged_by_its_worst_outcome() {
+        let failed = OcrOutcome::Failed { why: "x".into() };
+        let not_asked = OcrOutcome::NotAsked(Unread::Image);
+        let ran = ran(Read::Image { chars: 3 });
+        let none = OcrOutcome::NotNeeded;
+        let tag = |all: &[&OcrOutcome]| OcrTag::of(all.iter().copied());
+        assert_eq!(tag(&[]), None);
+        assert_eq!(tag(&[&none, &none]), None);
+        assert_eq!(tag(&[&none, &ran]), Some(OcrTag::Ran("fra+eng".into())));
+        assert_eq!(tag(&[&ran, &not_asked, &none]), Some(OcrTag::NotAsked));
+        assert_eq!(tag(&[&ran, &failed, &not_asked]), Some(OcrTag::Failed));
+        assert_eq!(tag(&[&not_asked, &ran, &failed]), Some(OcrTag::Failed));
+        for (tag, column) in [
+            (OcrTag::NotAsked, ""),
+            (OcrTag::Failed, "!"),
+            (OcrTag::Ran("fra+eng".into()), "fra+eng"),
         ] {
-            assert_eq!(Said::of(said), short, "{said}");
+            assert_eq!(tag.as_column(), column);
+            assert_eq!(OcrTag::from_column(column), tag);
+        }
+    }
+
+    /// `add --ocr LANGS` reads again what was read without OCR, in other languages or where
+    /// OCR failed; `add` without `--ocr` never reads a file again for OCR's sake.
+    #[test]
+    fn a_tag_is_stale_for_ocr_that_would_do_more() {
+        let (eng, fra_eng) = (ocr_in("eng"), ocr_in("fra+eng"));
+        for (tag, none, with_eng, with_fra_eng) in [
+            (OcrTag::NotAsked, false, true, true),
+            (OcrTag::Failed, false, true, true),
+            (OcrTag::Ran("eng".into()), false, false, true),
+            (OcrTag::Ran("fra+eng".into()), false, true, false),
+        ] {
+            assert_eq!(tag.stale_for(None), none, "{tag:?}");
+            assert_eq!(tag.stale_for(Some(&eng)), with_eng, "{tag:?} eng");
+            assert_eq!(
+                tag.stale_for(Some(&fra_eng)),
+                with_fra_eng,
+                "{tag:?} fra+eng"
+            );
         }
     }
 

@@ -6,6 +6,7 @@ pub mod browser;
 pub mod directory_server;
 pub mod h2_raw;
 
+use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -669,6 +670,86 @@ window.pwned = true;\r\n\
 --b\r\nContent-Type: image/svg+xml\r\nContent-Disposition: attachment; filename=\"evil.svg\"\r\n\r\n\
 <svg xmlns=\"http://www.w3.org/2000/svg\"><script>alert(1)</script></svg>\r\n\
 --b--\r\n";
+
+/// An `add`'s report (`ARCHIVE/reports/add-TIME.jsonl`): where it is, its lines (a file's or a
+/// document's each) in order, and its summary.
+pub struct Report {
+    pub path: PathBuf,
+    pub lines: Vec<serde_json::Value>,
+    pub summary: serde_json::Value,
+}
+
+/// The report of the `add` whose output is `printed` (its last line names the report): every
+/// line parsed, the last one its summary.
+pub fn read_report(printed: &str) -> Report {
+    let last = printed.lines().last().expect("a summary line");
+    let path = PathBuf::from(
+        last.rsplit_once("report: ")
+            .unwrap_or_else(|| panic!("the summary names the report: {last}"))
+            .1,
+    );
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}")))
+        .collect();
+    let summary = lines.pop().expect("a summary line")["summary"].clone();
+    assert!(summary.is_object(), "the last line is the summary: {text}");
+    Report {
+        path,
+        lines,
+        summary,
+    }
+}
+
+impl Report {
+    /// Its lines by the file's path relative to `docs` (a file's last line when it has
+    /// several), and its summary.
+    pub fn by_path_under(
+        self,
+        docs: &Path,
+    ) -> (HashMap<String, serde_json::Value>, serde_json::Value) {
+        let docs = std::fs::canonicalize(docs).expect("canonical");
+        let by_file = self
+            .lines
+            .into_iter()
+            .map(|line| {
+                let path = PathBuf::from(line["path"].as_str().expect("path"));
+                let rel = path
+                    .strip_prefix(&docs)
+                    .unwrap_or_else(|_| panic!("{} outside {}", path.display(), docs.display()))
+                    .to_string_lossy()
+                    .into_owned();
+                (rel, line)
+            })
+            .collect();
+        (by_file, self.summary)
+    }
+
+    /// Its lines by the file's name and part (`leak.zip !/page.tif`), and its summary.
+    pub fn by_name(self) -> (HashMap<String, serde_json::Value>, serde_json::Value) {
+        let by_name = self
+            .lines
+            .into_iter()
+            .map(|line| {
+                let path = line["path"].as_str().expect("path");
+                let name = path.rsplit('/').next().unwrap_or(path).to_owned();
+                let key = match line["part"].as_str() {
+                    Some(part) => format!("{name} {part}"),
+                    None => name,
+                };
+                (key, line)
+            })
+            .collect();
+        (by_name, self.summary)
+    }
+}
+
+/// SHA-256 of `bytes`, in lowercase hex.
+pub fn sha256_hex(bytes: impl AsRef<[u8]>) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(bytes))
+}
 
 /// Fails the test, showing the whole of `text`, unless it contains `needle`.
 #[track_caller]
