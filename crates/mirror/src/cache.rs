@@ -153,10 +153,12 @@ impl Entry {
     }
 }
 
-/// A small file kept open: read whole with one `pread`.
+/// A small file kept open: read whole with one `pread`; with how it is answered, so that `hot`
+/// can answer it again (as a [`LargeFile`]).
 pub(crate) struct OpenFile {
     pub(crate) file: std::fs::File,
     pub(crate) length: u64,
+    pub(crate) meta: FileMeta,
 }
 
 /// A large file kept open, with what its whole answer's headers need (for `hot`).
@@ -221,8 +223,9 @@ impl ResponseCache {
             .cloned()
     }
 
-    fn put(&mut self, key: String, entry: Entry) {
-        let key_len = key.len();
+    /// Keeps `entry` under `key` (a `&str` is copied only when it is kept).
+    fn put(&mut self, key: impl AsRef<str> + Into<String>, entry: Arc<Entry>) {
+        let key_len = key.as_ref().len();
         let size = entry.body.len() + key_len;
         if self.bytes + size > CACHE_BYTES {
             if !self.clears.may_clear() {
@@ -232,7 +235,7 @@ impl ResponseCache {
             self.bytes = 0;
         }
         self.bytes += size;
-        if let Some(old) = self.entries.insert(key, Arc::new(entry)) {
+        if let Some(old) = self.entries.insert(key.into(), entry) {
             self.bytes -= old.body.len() + key_len;
         }
     }
@@ -311,6 +314,14 @@ impl Caches {
         }
     }
 
+    /// Empties the response cache alone, as when it is full (the files stay open).
+    #[cfg(test)]
+    pub(crate) fn forget_answers(&self) {
+        if let Ok(mut cache) = self.answers.lock() {
+            *cache = ResponseCache::default();
+        }
+    }
+
     /// The cached answer to a plain request for `path` (whole, no conditions), for release
     /// load `generation`: its gzipped form when the client takes gzip and one was made and is
     /// worth it.
@@ -344,12 +355,32 @@ impl Caches {
 
     pub(crate) fn put_answer(&self, key: String, entry: Entry) {
         if let Ok(mut cache) = self.answers.lock() {
+            cache.put(key, Arc::new(entry));
+        }
+    }
+
+    /// Keeps `entry`, also in the caller's hands, as the answer under `key`.
+    pub(crate) fn keep_answer(&self, key: &str, entry: Arc<Entry>) {
+        if let Ok(mut cache) = self.answers.lock() {
             cache.put(key, entry);
         }
     }
 
     pub(crate) fn open_small(&self, path: &str, generation: u64) -> Option<Arc<OpenFile>> {
         self.small.lock().ok()?.get(path, generation)
+    }
+
+    /// The small file kept open to read again for a plain request for `path` (no
+    /// conditions), for release load `generation`; None when hyper would answer otherwise
+    /// (with its gzipped form: `gzip` and the file may have one), as [`Caches::large_hit`].
+    pub(crate) fn small_hit(
+        &self,
+        path: &str,
+        generation: u64,
+        gzip: bool,
+    ) -> Option<Arc<OpenFile>> {
+        let open = self.open_small(path, generation)?;
+        (!(gzip && open.meta.vary)).then_some(open)
     }
 
     pub(crate) fn put_small(&self, path: &str, generation: u64, file: OpenFile) {

@@ -5,7 +5,11 @@
 //! Those are answered here from the response cache: the request head parsed in place by
 //! `httparse` (the parser hyper itself uses), the answer's head written as bytes and sent with
 //! the cached body in one `writev`. A large file served before (kept open by the server's
-//! large-file cache) is answered the same way, its body sent with `sendfile`. The first request
+//! large-file cache) is answered the same way, its body sent with `sendfile`; a small one kept
+//! open (the response cache full: random reads over a large archive) is read again with one
+//! `pread` and answered as a cached one. Each was opened by hyper's path for this release
+//! load, after every check a path gets there (withdrawn, blocked, served), and no cache answers
+//! for another load: what `hot` answers, hyper would too. The first request
 //! that is anything else hands the
 //! connection, with the bytes read so far, to hyper for the rest of its life: a cache miss,
 //! a range, a condition, a request body, `Connection: close`, HTTP/1.0 or HTTP/2, a head that
@@ -51,6 +55,10 @@ pub(crate) trait Hits {
     /// The open large file to send whole for a plain request for `path`, for the release served
     /// now; None when hyper would answer otherwise (with its gzipped form).
     fn large_hit(&self, path: &str, gzip: bool) -> Option<Arc<LargeFile>>;
+    /// The answer to a plain request for `path` from a small file kept open for the release
+    /// served now, read again (and kept in the response cache); None when hyper would answer
+    /// otherwise (with its gzipped form) or the file cannot be read (hyper then says why).
+    fn small_hit(&self, path: &str, gzip: bool) -> Option<Arc<Entry>>;
     /// Where every answer is counted.
     fn metrics(&self) -> &Metrics;
 }
@@ -281,6 +289,10 @@ fn answer_read(
     } else if let Some(large) = app.large_hit(path, gzip) {
         app.metrics().request(StatusCode::OK, large.length);
         out.push_large(large, head_only);
+    } else if let Some(entry) = app.small_hit(path, gzip) {
+        app.metrics()
+            .request(StatusCode::OK, entry.body.len() as u64);
+        out.push(&entry, head_only);
     } else {
         return Next::Hyper;
     }

@@ -565,9 +565,14 @@ impl App {
     /// now and kept) and put in the response cache; a large one kept open and streamed.
     fn read(&self, want: &Want, path: &Path, meta: &FileMeta) -> std::io::Result<Response<Body>> {
         if let Some(open) = self.caches.open_small(want.path, want.generation) {
-            let mut bytes = vec![0; open.length as usize];
-            std::os::unix::fs::FileExt::read_exact_at(&open.file, &mut bytes, 0)?;
-            return Ok(self.small(want, Bytes::from(bytes), meta));
+            let entry = self.reread(want.path, want.generation, &open)?;
+            let body = entry.body.clone();
+            return Ok(bytes_response(
+                want.headers,
+                body,
+                meta,
+                Carry::Bytes { gzip: false },
+            ));
         }
         let (file, length) = match self.caches.open_large(want.path, want.generation) {
             Some(large) => (large.file.clone(), large.length),
@@ -577,7 +582,11 @@ impl App {
                 if length <= SMALL_FILE {
                     let mut bytes = vec![0; length as usize];
                     file.read_exact(&mut bytes)?;
-                    let open = OpenFile { file, length };
+                    let open = OpenFile {
+                        file,
+                        length,
+                        meta: meta.clone(),
+                    };
                     self.caches.put_small(want.path, want.generation, open);
                     return Ok(self.small(want, Bytes::from(bytes), meta));
                 }
@@ -588,6 +597,18 @@ impl App {
             }
         };
         Ok(file_response(want.headers, want.head, file, length, meta))
+    }
+
+    /// The small file kept `open` for `path` since release load `generation`, read again
+    /// whole: its answer, kept in the response cache too (when it takes it). For hyper's
+    /// path and `hot` alike.
+    fn reread(&self, path: &str, generation: u64, open: &OpenFile) -> std::io::Result<Arc<Entry>> {
+        let mut bytes = vec![0; open.length as usize];
+        std::os::unix::fs::FileExt::read_exact_at(&open.file, &mut bytes, 0)?;
+        let entry = Entry::new(generation, Bytes::from(bytes), open.meta.clone(), false);
+        let entry = Arc::new(entry);
+        self.caches.keep_answer(path, entry.clone());
+        Ok(entry)
     }
 
     /// A small file's bytes, answered and kept in the response cache.
@@ -637,6 +658,12 @@ impl crate::hot::Hits for App {
     fn large_hit(&self, path: &str, gzip: bool) -> Option<Arc<LargeFile>> {
         self.caches
             .large_hit(path, self.served.load().generation, gzip)
+    }
+
+    fn small_hit(&self, path: &str, gzip: bool) -> Option<Arc<Entry>> {
+        let generation = self.served.load().generation;
+        let open = self.caches.small_hit(path, generation, gzip)?;
+        self.reread(path, generation, &open).ok()
     }
 
     fn metrics(&self) -> &Metrics {
@@ -1684,6 +1711,51 @@ mod tests {
         // HEAD on the hot path: the same head, no body.
         let (_, hot_head) = hot_lines(&f.app, &format!("HEAD {path} HTTP/1.1\r\nhost: x\r\n\r\n"));
         assert_eq!(hot_head, hot);
+    }
+
+    /// A small file kept open whose answer the response cache no longer holds (full, under
+    /// random reads) is read again by the hot path: the bytes and head hyper sends for it, and
+    /// its answer is kept again; gzip-takers and conditional requests still go to hyper.
+    #[test]
+    fn the_hot_path_reads_again_a_small_file_kept_open() {
+        let f = fixture();
+        let path = target_path(TEXT, &f.text);
+        let request = format!("GET {path} HTTP/1.1\r\nhost: x\r\n\r\n");
+        let hot = |request: &str| answer_bytes(&f.app, &reader(&f.app), request.as_bytes());
+        assert!(hot(&request).is_none(), "never opened: hyper's");
+        let from_hyper = get(&f.app, &path, &[]);
+        let mut hyper_lines = lines(from_hyper.headers());
+        hyper_lines.retain(|l| !l.starts_with("content-length: "));
+        hyper_lines.push(format!("content-length: {}", f.text.len()));
+        hyper_lines.sort();
+        assert_eq!(body(from_hyper), f.text);
+        f.app.caches.forget_answers();
+        assert!(
+            f.app
+                .caches
+                .hit(&path, f.app.served().generation, false)
+                .is_none()
+        );
+        let answered = hot(&request).expect("read again by the hot path");
+        let text = String::from_utf8(answered).expect("utf-8");
+        let (_, sent) = text.split_once("\r\n\r\n").expect("a head");
+        assert_eq!(sent.as_bytes(), f.text.as_slice());
+        f.app.caches.forget_answers();
+        let (status, head) = hot_lines(&f.app, &request);
+        assert_eq!(status, "HTTP/1.1 200 OK");
+        assert_eq!(head, hyper_lines);
+        assert!(
+            f.app
+                .caches
+                .hit(&path, f.app.served().generation, false)
+                .is_some(),
+            "kept in the response cache again"
+        );
+        f.app.caches.forget_answers();
+        for extra in ["accept-encoding: gzip\r\n", "if-none-match: \"x\"\r\n"] {
+            let asked = format!("GET {path} HTTP/1.1\r\nhost: x\r\n{extra}\r\n");
+            assert!(hot(&asked).is_none(), "{extra}");
+        }
     }
 
     /// The hot path answers only plain cache hits: anything else goes to hyper, screened
