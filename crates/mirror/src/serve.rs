@@ -93,6 +93,8 @@ struct Want<'a> {
     /// The load of the release it is answered from ([`Served::generation`]): what cache
     /// entries are tagged with.
     generation: u64,
+    /// The small file kept open for `path` since that load, when it was looked up first.
+    kept: Option<Arc<OpenFile>>,
 }
 
 /// Files up to this size are read whole (and cached); larger ones are streamed.
@@ -257,6 +259,7 @@ impl App {
             head,
             path,
             generation: served.generation,
+            kept: None,
         };
         if let Some(name) = path.strip_prefix("/targets/") {
             return self.target(&want, &served, name);
@@ -319,6 +322,18 @@ impl App {
         let Some((sha, target_name)) = name.split_once('.') else {
             return not_found();
         };
+        let etag = format!("\"{sha}\"");
+        let file = self.release_dir.join("targets").join(name);
+        // A file kept open for this path was opened in this load after every check below,
+        // and each depends on the load and the path alone (the file's bytes are named by
+        // their hash): read it again without them, as `hot` does.
+        if let Some(kept) = self.caches.open_small(want.path, want.generation) {
+            let want = Want {
+                kept: Some(kept),
+                ..*want
+            };
+            return self.file(&want, &file, &etag, IMMUTABLE, target_name, Asked::Target);
+        }
         if let Some(response) = withheld(served, target_name) {
             return response;
         }
@@ -327,11 +342,9 @@ impl App {
         if !served.serves_file(name) {
             return not_found();
         }
-        let file = self.release_dir.join("targets").join(name);
         if let Some(response) = self.quotes_blocked(want, served, &file, name, target_name) {
             return response;
         }
-        let etag = format!("\"{sha}\"");
         self.file(want, &file, &etag, IMMUTABLE, target_name, Asked::Target)
     }
 
@@ -564,7 +577,9 @@ impl App {
     /// The file's answer from disk: a small file read whole (from an open file kept, or opened
     /// now and kept) and put in the response cache; a large one kept open and streamed.
     fn read(&self, want: &Want, path: &Path, meta: &FileMeta) -> std::io::Result<Response<Body>> {
-        if let Some(open) = self.caches.open_small(want.path, want.generation) {
+        let kept =
+            (want.kept.clone()).or_else(|| self.caches.open_small(want.path, want.generation));
+        if let Some(open) = kept {
             let entry = self.reread(want.path, want.generation, &open)?;
             let body = entry.body.clone();
             return Ok(bytes_response(
@@ -1756,6 +1771,31 @@ mod tests {
             let asked = format!("GET {path} HTTP/1.1\r\nhost: x\r\n{extra}\r\n");
             assert!(hot(&asked).is_none(), "{extra}");
         }
+    }
+
+    /// The checks a file kept open skips hold for the load it was opened in only: once a load
+    /// no longer serves it (an earlier release's file that quotes a document withdrawn since),
+    /// it is 404 by every form of request, though it is still on disk.
+    #[test]
+    fn a_file_kept_open_is_not_served_by_a_load_that_does_not_serve_it() {
+        let f = fixture();
+        let path = target_path(TEXT, &f.text);
+        let range: Extra = &[("range", "bytes=0-3")];
+        assert_eq!(get(&f.app, &path, &[]).status(), StatusCode::OK);
+        assert_eq!(
+            get(&f.app, &path, range).status(),
+            StatusCode::PARTIAL_CONTENT
+        );
+        let version = f.app.served().version + 1;
+        let later = Served::of_targets(version, b"{\"timestamp\":2}", &[(TEXT, [9; 32])], &[]);
+        f.app.switch(later);
+        let condition: Extra = &[("if-none-match", "\"x\"")];
+        for headers in [&[][..], range, condition] {
+            let status = get(&f.app, &path, headers).status();
+            assert_eq!(status, StatusCode::NOT_FOUND, "{headers:?}");
+        }
+        let request = format!("GET {path} HTTP/1.1\r\nhost: x\r\n\r\n");
+        assert!(answer_bytes(&f.app, &reader(&f.app), request.as_bytes()).is_none());
     }
 
     /// The hot path answers only plain cache hits: anything else goes to hyper, screened
