@@ -33,7 +33,9 @@
 //!    `withheld`, called on `/targets/` names and on plain paths alike before any file is
 //!    read: 410 for a withdrawn document, 451 for one this mirror blocks (the caches need no
 //!    check of their own: a new set of blocks is a new [`Served`] load, which empties them,
-//!    and the hot path answers only cache hits of the load served).
+//!    and the hot path answers only cache hits of the load served). A `/targets/` file kept
+//!    open in this load passed every check of its path when it was opened (they depend on the
+//!    load and the path alone), so it is read again without them, here and by `hot`.
 //! 5. The file: its answer described by a `cache::FileMeta` whose headers come from one builder
 //!    (`FileMeta::each_header`) for misses, hits and the hot path alike.
 //!
@@ -428,7 +430,10 @@ impl App {
         let (page, meta) = match self.caches.answer(&key, want.generation) {
             Some(entry) => (entry.body.clone(), entry.meta().clone()),
             None => {
-                let page = read_quoting(path)
+                let Ok(read) = read_quoting(path) else {
+                    return Some(unscanned());
+                };
+                let page = read
                     .and_then(|bytes| withhold::withhold(name, &bytes, served))
                     .map(|withheld| Bytes::from(withheld.page))
                     .unwrap_or_default();
@@ -464,7 +469,10 @@ impl App {
         let first = match self.caches.answer(&key, want.generation) {
             Some(entry) => entry.body.clone(),
             None => {
-                let first = read_quoting(path)
+                let Ok(read) = read_quoting(path) else {
+                    return Some(unscanned());
+                };
+                let first = read
                     .and_then(|bytes| withhold::withhold(target_name, &bytes, served))
                     .map(|withheld| Bytes::from(withheld.first))
                     .unwrap_or_default();
@@ -710,16 +718,27 @@ fn withheld(served: &Served, target_name: &str) -> Option<Response<Body>> {
     Some(unavailable(id, order, served.elsewhere()))
 }
 
-/// A site file read whole to look for mentions, unless it cannot be read or is over
-/// [`withhold::READ_MAX`] (it is then answered as it is, or not at all).
-fn read_quoting(path: &Path) -> Option<Vec<u8>> {
-    let mut file = std::fs::File::open(path).ok()?;
-    if file.metadata().ok()?.len() > withhold::READ_MAX {
-        return None;
+/// A site file read whole to look for mentions; none when it is not there (it is then not
+/// answered) or is over [`withhold::READ_MAX`] (answered as it is). Any other failure is an
+/// error: the file may quote a blocked document, so it is not answered, and nothing is kept
+/// of the attempt (a file kept open after a passing scan skips it for the whole load).
+fn read_quoting(path: &Path) -> std::io::Result<Option<Vec<u8>>> {
+    let mut file = match std::fs::File::open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    if file.metadata()?.len() > withhold::READ_MAX {
+        return Ok(None);
     }
     let mut bytes = Vec::new();
-    file.read_to_end(&mut bytes).ok()?;
-    Some(bytes)
+    file.read_to_end(&mut bytes)?;
+    Ok(Some(bytes))
+}
+
+/// The answer when a file that may quote a blocked document cannot be read to find out.
+fn unscanned() -> Response<Body> {
+    text(StatusCode::INTERNAL_SERVER_ERROR, "cannot read\n")
 }
 
 /// 451 for document `id`, blocked by `order`: the notice page (`blocks::notice`), no script
@@ -1295,6 +1314,51 @@ mod tests {
         }
     }
 
+    /// A site file that may quote a blocked document and cannot be read to find out is not
+    /// served, by its plain path or its `/targets/` name, and nothing is kept of the failed
+    /// scan: once it reads, the scan finds the mention (a kept "quotes none" served it whole).
+    #[test]
+    fn a_quoting_page_that_cannot_be_scanned_is_not_served_and_not_remembered_clean() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let release = tmp.path().join("release");
+        std::fs::create_dir_all(release.join("targets")).expect("mkdir");
+        let mut home = String::from("<ol><li>");
+        common::mention::open_link(&mut home, "", "m-1");
+        home.push_str("Seals of the court</a></li></ol>");
+        let name = "_s_index.html";
+        let file = release
+            .join("targets")
+            .join(format!("{}.{name}", hex::encode(sha(home.as_bytes()))));
+        // A directory where the file should be: opened, but not read.
+        std::fs::create_dir(&file).expect("mkdir");
+        let targets = [(name, sha(home.as_bytes())), (PAGE, sha(b"<p>blocked</p>"))];
+        let mut blocks = crate::blocks::Blocks::default();
+        let order = crate::blocks::Order {
+            authority: "Court".into(),
+            reference: "C-1".into(),
+            url: None,
+            jurisdiction: None,
+        };
+        blocks.orders.insert("m-1".into(), order);
+        let blocking = Served::of_targets(1, b"{\"timestamp\":1}", &targets, &[])
+            .blocking(blocks, crate::served::Elsewhere::default());
+        let app = App::new(release, blocking, Status::default());
+        let signed = target_path(name, home.as_bytes());
+        for path in [signed.as_str(), "/"] {
+            let status = get(&app, path, &[]).status();
+            assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{path}");
+        }
+        std::fs::remove_dir(&file).expect("rmdir");
+        std::fs::write(&file, home.as_bytes()).expect("write");
+        let status = get(&app, &signed, &[]).status();
+        assert_eq!(status, StatusCode::UNAVAILABLE_FOR_LEGAL_REASONS);
+        let page = String::from_utf8(body(get(&app, "/", &[]))).expect("utf-8");
+        assert!(
+            !page.contains("Seals") && page.contains("[withheld]"),
+            "{page}"
+        );
+    }
+
     /// A blocked document: 451 with the order on every path, before any condition, range or
     /// cache (the hot path's included) could show it; withdrawn and blocked: 410.
     #[test]
@@ -1786,9 +1850,22 @@ mod tests {
             get(&f.app, &path, range).status(),
             StatusCode::PARTIAL_CONTENT
         );
-        let version = f.app.served().version + 1;
-        let later = Served::of_targets(version, b"{\"timestamp\":2}", &[(TEXT, [9; 32])], &[]);
+        let before = f.app.served();
+        let later = Served::of_targets(
+            before.version + 1,
+            b"{\"timestamp\":2}",
+            &[(TEXT, [9; 32])],
+            &[],
+        );
         f.app.switch(later);
+        // As a request in flight across the switch would: the file kept open under the
+        // load before, after the caches were emptied.
+        let file =
+            std::fs::File::open(f.app.release_dir.join("targets").join(&path[9..])).expect("open");
+        let meta = file_meta("\"x\"", IMMUTABLE, TEXT, Asked::Target);
+        let length = f.text.len() as u64;
+        let kept = OpenFile { file, length, meta };
+        f.app.caches.put_small(&path, before.generation, kept);
         let condition: Extra = &[("if-none-match", "\"x\"")];
         for headers in [&[][..], range, condition] {
             let status = get(&f.app, &path, headers).status();
