@@ -981,17 +981,7 @@ fn record(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::read::ocr::Ocr;
-
-    fn ocr_in(languages: &str) -> Ocr {
-        Ocr {
-            languages: languages.into(),
-            timeout: Ocr::DEFAULT_TIMEOUT,
-            memory_bytes: 1 << 30,
-            pages_max: Ocr::DEFAULT_PAGES_MAX,
-            dpi: 300,
-        }
-    }
+    use crate::read::ocr::tests::ocr_in;
 
     /// A catalog written before `sources.ocr` existed kept the tag after the hash
     /// (`HEX ocr=TAG`): opened now, the tag moves to its column, the hash stands alone, and

@@ -458,7 +458,7 @@ fn failed(doc: &mut Extracted, why: String) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     #[test]
@@ -596,7 +596,9 @@ mod tests {
         }
     }
 
-    fn ocr_in(languages: &str) -> Ocr {
+    /// OCR in `languages` with the default limits, whether Tesseract has them or not (for
+    /// the unit tests here and in `ingest`).
+    pub(crate) fn ocr_in(languages: &str) -> Ocr {
         Ocr {
             languages: languages.into(),
             timeout: Ocr::DEFAULT_TIMEOUT,
