@@ -436,7 +436,9 @@ impl Gate {
     }
 
     /// Puts `ip` (an [`address_of`]) in the penalty box from `now` for [`Limits::penalty_s`]
-    /// (unless that is 0; when the box is full of unexpired entries, not at all).
+    /// (unless that is 0; when the box is full, not at all: the periodic
+    /// [`Gate::release_penalties`] makes room, not each cut, which would scan the whole box
+    /// under its lock for every connection an attacker with many addresses gets cut).
     fn penalize(&self, ip: IpAddr, now: Instant) {
         if self.limits.penalty_s == 0 {
             return;
@@ -444,9 +446,6 @@ impl Gate {
         let Ok(mut penalized) = self.penalized.lock() else {
             return;
         };
-        if penalized.len() >= PENALIZED_MAX {
-            penalized.retain(|_, until| *until > now);
-        }
         if penalized.len() < PENALIZED_MAX || penalized.contains_key(&ip) {
             let until = now + Duration::from_secs(u64::from(self.limits.penalty_s));
             penalized.insert(ip, until);
@@ -743,8 +742,12 @@ mod tests {
         assert_eq!(gate.penalized_count.load(Relaxed), PENALIZED_MAX);
         let newest = IpAddr::V4((0x0a00_0000 + PENALIZED_MAX as u32 + 5).into());
         assert!(!gate.in_penalty(newest, now), "over the cap: not boxed");
-        // Once the first ones' time is over, newcomers take their places.
+        // Once the first ones' time is over (and the periodic release has run), newcomers
+        // take their places.
         let later = now + Duration::from_secs(31);
+        gate.penalize(newest, later);
+        assert!(!gate.in_penalty(newest, later), "full until released");
+        gate.release_penalties(later);
         gate.penalize(newest, later);
         assert!(gate.in_penalty(newest, later));
         assert_eq!(gate.penalized_count.load(Relaxed), 1);
