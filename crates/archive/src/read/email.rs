@@ -15,7 +15,7 @@
 
 use super::maildate;
 use super::text::html_to_text;
-use super::{ReadError, ReadOptions, ReadOutcome, extension, media_type_for_ext, pdf};
+use super::{ReadError, ReadOptions, ReadOutcome, extension, media_type_for_ext};
 use crate::model::{EmailHeaders, Extracted, IdSource, Kind};
 use mail_parser::{
     Address, HeaderValue, Message, MessageParser, MessagePart, MimeHeaders, PartType,
@@ -705,18 +705,12 @@ fn attachment(
             } else {
                 let mut limited = opts.pdf.clone();
                 limited.timeout = left;
-                // One temporary file for the extractor and OCR both.
-                pdf::spill(&child.original)
-                    .and_then(|tmp| Ok((pdf::extract(tmp.path(), &limited)?, tmp)))
+                let ocr = opts.ocr.as_ref();
+                super::read_pdf_bytes(&mut child.original, &child.title, &limited, ocr)
             };
             match extracted {
-                Ok((pdf, tmp)) => {
-                    let title = child.title.clone();
-                    let mut doc =
-                        pdf::to_extracted(pdf, std::mem::take(&mut child.original), &title);
-                    let path = Some(tmp.path());
-                    super::ocr::scanned_pdf(&mut doc, path, &title, opts.ocr.as_ref());
-                    doc.title = title;
+                Ok(mut doc) => {
+                    doc.title = std::mem::take(&mut child.title);
                     doc.date = doc.date.or(parent.date);
                     doc.media_type = child.media_type;
                     doc.locator = child.locator;

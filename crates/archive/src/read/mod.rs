@@ -37,24 +37,6 @@ pub mod title;
 
 use crate::fence::Fence;
 
-/// `bytes` in a temporary file (`PREFIX…SUFFIX`), removed when dropped: for the readers that
-/// run a tool on a file (pdftotext, Tesseract, catdoc) given bytes from an archive or an e-mail.
-pub(crate) fn temporary(
-    bytes: &[u8],
-    prefix: &str,
-    suffix: &str,
-) -> Result<tempfile::NamedTempFile, String> {
-    use std::io::Write;
-    let mut tmp = tempfile::Builder::new()
-        .prefix(prefix)
-        .suffix(suffix)
-        .tempfile()
-        .map_err(|e| format!("cannot create a temporary file: {e}"))?;
-    tmp.write_all(bytes)
-        .and_then(|()| tmp.flush())
-        .map_err(|e| format!("cannot write a temporary file: {e}"))?;
-    Ok(tmp)
-}
 use crate::model::Extracted;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -394,6 +376,41 @@ fn read_pdf_file(path: &Path, name: &str, opts: &ReadOptions) -> Result<Extracte
     with_sidecar(path, doc)
 }
 
+/// A PDF whose bytes are `raw` (an archive's member, an attachment), read through one
+/// temporary file that the extractor and OCR both read; `raw` becomes the document's original
+/// only when it reads (an attachment that does not is kept as it is).
+fn read_pdf_bytes(
+    raw: &mut Vec<u8>,
+    name: &str,
+    extractor: &PdfExtractor,
+    ocr: Option<&ocr::Ocr>,
+) -> Result<Extracted, ReadError> {
+    let tmp = pdf::spill(raw)?;
+    let text = pdf::extract(tmp.path(), extractor)?;
+    let mut doc = pdf::to_extracted(text, std::mem::take(raw), name);
+    ocr::scanned_pdf(&mut doc, Some(tmp.path()), name, ocr);
+    Ok(doc)
+}
+
+/// `bytes` in a temporary file (`PREFIX…SUFFIX`), removed when dropped: for the readers that
+/// run a tool on a file (pdftotext, Tesseract, catdoc) given bytes from an archive or an e-mail.
+pub(crate) fn temporary(
+    bytes: &[u8],
+    prefix: &str,
+    suffix: &str,
+) -> Result<tempfile::NamedTempFile, String> {
+    use std::io::Write;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(prefix)
+        .suffix(suffix)
+        .tempfile()
+        .map_err(|e| format!("cannot create a temporary file: {e}"))?;
+    tmp.write_all(bytes)
+        .and_then(|()| tmp.flush())
+        .map_err(|e| format!("cannot write a temporary file: {e}"))?;
+    Ok(tmp)
+}
+
 /// Reads one member of an archive, named `name` (its last component), whose bytes are `raw`:
 /// the same dispatch as a file, but without a path (a PDF goes through a temporary file), a
 /// sidecar, or JSON Lines (whose rows are ranges of their file).
@@ -506,12 +523,8 @@ fn read_content(
             let doc = match file {
                 Some((path, _)) => read_pdf_file(path, name, opts)?,
                 None => {
-                    // One temporary file for the extractor and OCR both.
-                    let tmp = pdf::spill(&raw)?;
-                    let text = pdf::extract(tmp.path(), &opts.pdf)?;
-                    let mut doc = pdf::to_extracted(text, raw, name);
-                    ocr::scanned_pdf(&mut doc, Some(tmp.path()), name, opts.ocr.as_ref());
-                    doc
+                    let mut raw = raw;
+                    read_pdf_bytes(&mut raw, name, &opts.pdf, opts.ocr.as_ref())?
                 }
             };
             each(Ok(doc));
